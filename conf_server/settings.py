@@ -1,0 +1,123 @@
+"""Configuration: one frozen settings object built from defaults, a TOML file,
+the environment (``CONF_<NAME>``) and command-line flags, in that order of
+precedence (later wins). It is passed down explicitly; nothing reads it from a
+module-level global."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of one server process. See docs/configuration.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    redis_url: str | None = None
+    public_url: str | None = None
+    admin_api_key: str | None = None
+    #: STUN/TURN URLs handed to browsers and used by the server's own ICE agent.
+    #: Empty by default: on a LAN or in tests nothing outside is needed.
+    ice_servers: tuple[str, ...] = ()
+    #: Addresses the server's ICE agent gathers host candidates on. Empty means
+    #: every non-loopback interface (aioice's default). Naming 127.0.0.1 here is
+    #: the only way to make the server offer a loopback candidate.
+    ice_addresses: tuple[str, ...] = ()
+    #: Upper bound the SFU asks each publisher to respect for one video stream.
+    max_video_bitrate: int = 1_500_000
+    #: How long a participant whose connection dropped keeps its place.
+    reconnect_grace_seconds: float = 20.0
+    max_participants_per_room: int = 100
+    log_level: str = "info"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+
+_TUPLE_FIELDS = {"ice_servers", "ice_addresses"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value from TOML, environment or flags into the field's type."""
+    try:
+        if value is None:
+            return None
+        if name in _TUPLE_FIELDS:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if name in ("port", "max_video_bitrate", "max_participants_per_room"):
+            return int(value)
+        if name == "reconnect_grace_seconds":
+            return float(value)
+        if name == "data_dir":
+            return Path(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid value for {name!r}: {value!r} ({exc})") from exc
+
+
+def _known(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    names = {f.name for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in names:
+            raise ConfigError(f"unknown setting {key!r} in {source}")
+        out[name] = _coerce(name, value)
+    return out
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the settings: defaults < TOML file < ``CONF_*`` environment < overrides (flags)."""
+    settings = Settings()
+    if config_file is not None:
+        try:
+            with open(config_file, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
+        data.pop("integration_keys", None)  # read by the API layer, not a setting
+        settings = replace(settings, **_known(data, str(config_file)))
+    env = os.environ if environ is None else environ
+    from_env = {
+        f.name: env[f"CONF_{f.name.upper()}"]
+        for f in fields(Settings)
+        if f"CONF_{f.name.upper()}" in env
+    }
+    settings = replace(settings, **_known(from_env, "environment"))
+    if overrides:
+        settings = replace(
+            settings, **_known({k: v for k, v in overrides.items() if v is not None}, "flags")
+        )
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not 0 < settings.port < 65536:
+        raise ConfigError(f"port must be between 1 and 65535, got {settings.port}")
+    if settings.max_video_bitrate < 50_000:
+        raise ConfigError("max_video_bitrate must be at least 50000 bit/s")
+    for url in settings.ice_servers:
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ConfigError(f"ice server {url!r} must start with stun:, turn: or turns:")
+
+
+__all__ = ["Settings", "load_settings"]

@@ -1,0 +1,20 @@
+"""Selective forwarding unit: media only. It knows producers, consumers and
+transports, never names, roles or polls (``app_data`` carries the caller's tags)."""
+
+from .consumer import Consumer
+from .errors import SfuError
+from .producer import Producer
+from .publish_transport import PublishTransport
+from .router import Router
+from .settings import SfuSettings
+from .subscribe_transport import SubscribeTransport
+
+__all__ = [
+    "Consumer",
+    "Producer",
+    "PublishTransport",
+    "Router",
+    "SfuError",
+    "SfuSettings",
+    "SubscribeTransport",
+]

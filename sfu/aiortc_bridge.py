@@ -1,0 +1,240 @@
+"""The one module that touches aiortc's private internals.
+
+aiortc offers no public packet-level forwarding API, so the SFU reaches into a
+few private attributes. Every such use lives here, so that an aiortc upgrade
+is one file's work; aiortc is pinned to an exact version in pyproject.toml and
+tests/sfu/test_aiortc_bridge.py fails loudly if any of these internals moves.
+
+What is used, and why:
+
+* ``RTCDtlsTransport._handle_rtp_data``: replaced per transport on the publish
+  side, so decrypted RTP reaches the SFU as bytes before aiortc parses,
+  depayloads, jitter-buffers or decodes it.
+* ``RTCDtlsTransport._send_rtp``: SRTP-protect and send bytes we rewrote.
+* ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue``: pre-closed so the decoder
+  thread aiortc starts for every receiver exits at once instead of waiting.
+* ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender so a
+  subscriber's PLI/FIR and NACK reach the SFU.
+* ``RTCRtpSender._ssrc`` and its sender-report counters (``__ntp_timestamp``,
+  ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``), so the RTCP
+  sender reports aiortc sends describe the packets we forwarded.
+* ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
+  and header-extension ids; the publish answer is narrowed to what we forward.
+* ``aioice.ice.get_host_addresses``: wrapped once per process when the
+  deployment names the addresses ICE may gather on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aioice.ice
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
+from aiortc import sdp
+from aiortc.codecs import get_capabilities
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
+
+logger = logging.getLogger(__name__)
+
+#: Codecs the SFU forwards, in order of preference.
+FORWARDED_MIME_TYPES = {"audio": ("audio/opus",), "video": ("video/VP8",)}
+
+URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+RtpHandler = Callable[[bytes, int], Awaitable[None]]
+
+_restricted_addresses: tuple[str, ...] = ()
+_original_get_host_addresses = aioice.ice.get_host_addresses
+
+
+def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    if not _restricted_addresses:
+        return list(_original_get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6))
+    return [a for a in _restricted_addresses if (":" in a and use_ipv6) or ("." in a and use_ipv4)]
+
+
+def restrict_ice_addresses(addresses: Iterable[str]) -> None:
+    """Make every ICE agent in this process gather host candidates on ``addresses`` only.
+
+    An empty list restores aioice's default (all non-loopback interfaces).
+    """
+    global _restricted_addresses
+    _restricted_addresses = tuple(addresses)
+    aioice.ice.get_host_addresses = _get_host_addresses
+
+
+def create_peer_connection(ice_servers: Iterable[str]) -> RTCPeerConnection:
+    """A peer connection with one bundled transport and the deployment's ICE servers."""
+    servers = [RTCIceServer(urls=url) for url in ice_servers]
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
+
+
+class PlaceholderTrack(MediaStreamTrack):
+    """A track that never yields a frame.
+
+    aiortc's sender loop needs a track; this one parks it forever, so the
+    sender never encodes anything while the SFU writes packets itself.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def recv(self) -> Any:
+        await asyncio.Future()  # never resolves; cancelled when the sender stops
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A negotiated codec: what the SFU needs to rewrite packets for it."""
+
+    mime_type: str
+    clock_rate: int
+    payload_type: int
+
+    @property
+    def kind(self) -> str:
+        return self.mime_type.split("/")[0].lower()
+
+
+def _codec(params: RTCRtpCodecParameters) -> Codec:
+    return Codec(params.mimeType, params.clockRate, params.payloadType)
+
+
+def narrow_publish_codecs(transceiver: RTCRtpTransceiver) -> Codec:
+    """Limit a publish transceiver's answer to the one codec we forward, no RTX.
+
+    Must be called between ``setRemoteDescription(offer)`` and ``createAnswer``.
+    Raises ``LookupError`` if the offer has none of the forwarded codecs.
+    """
+    wanted = [m.lower() for m in FORWARDED_MIME_TYPES.get(transceiver.kind, ())]
+    for mime in wanted:
+        for params in transceiver._codecs:
+            if params.mimeType.lower() == mime:
+                transceiver._codecs = [params]
+                return _codec(params)
+    raise LookupError(f"no forwardable {transceiver.kind} codec offered")
+
+
+def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:
+    """Offer only the forwarded codec (no RTX) on a subscribe transceiver."""
+    wanted = {m.lower() for m in FORWARDED_MIME_TYPES[transceiver.kind]}
+    caps = [c for c in get_capabilities(transceiver.kind).codecs if c.mimeType.lower() in wanted]
+    transceiver.setCodecPreferences(caps)
+
+
+def negotiated_codec(transceiver: RTCRtpTransceiver) -> Codec:
+    """The first (sending) codec of a negotiated transceiver."""
+    return _codec(transceiver._codecs[0])
+
+
+def header_extension_ids(transceiver: RTCRtpTransceiver) -> dict[str, int]:
+    """Negotiated header-extension ids of a transceiver, by URI."""
+    return {ext.uri: ext.id for ext in transceiver._headerExtensions}
+
+
+def add_send_transceiver(pc: RTCPeerConnection, kind: str) -> RTCRtpTransceiver:
+    """A sendonly transceiver whose sender the SFU feeds with rewritten packets."""
+    transceiver = pc.addTransceiver(PlaceholderTrack(kind), direction="sendonly")
+    prefer_forwarded_codec(transceiver)
+    return transceiver
+
+
+def dtls_transport_of(transceiver: RTCRtpTransceiver) -> RTCDtlsTransport:
+    return transceiver.receiver.transport
+
+
+def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
+    """Deliver decrypted RTP of ``transport`` to ``handler(data, arrival_ms)`` as bytes.
+
+    aiortc's own parsing, jitter buffer and decoding are skipped entirely.
+    """
+
+    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
+        await handler(data, arrival_time_ms)
+
+    transport._handle_rtp_data = handle_rtp_data
+
+
+def disable_decoder(transceiver: RTCRtpTransceiver) -> None:
+    """Make aiortc's decoder thread for this receiver exit as soon as it starts."""
+    closed: queue.Queue[None] = queue.Queue()
+    closed.put(None)
+    transceiver.receiver._RTCRtpReceiver__decoder_queue = closed
+
+
+def hook_sender_feedback(
+    sender: RTCRtpSender,
+    on_keyframe_request: Callable[[], None],
+    on_nack: Callable[[int], Awaitable[None]],
+) -> None:
+    """Route a subscriber's PLI/FIR and NACKs for this sender to the SFU."""
+    sender._send_keyframe = on_keyframe_request
+    sender._retransmit = on_nack
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    return int(sender._ssrc)
+
+
+def note_sent(sender: RTCRtpSender, ntp: int, rtp_timestamp: int, octets: int) -> None:
+    """Update the counters aiortc puts in this sender's RTCP sender reports."""
+    sender._RTCRtpSender__ntp_timestamp = ntp
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
+    sender._RTCRtpSender__packet_count += 1
+    sender._RTCRtpSender__octet_count += octets
+
+
+async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
+    """SRTP-protect and send one packet (RTP or RTCP); False if not connected."""
+    try:
+        await transport._send_rtp(data)
+    except ConnectionError:
+        return False
+    return True
+
+
+def pli_packet(sender_ssrc: int, media_ssrc: int) -> bytes:
+    return bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=sender_ssrc, media_ssrc=media_ssrc))
+
+
+def remb_packet(sender_ssrc: int, bitrate: int, media_ssrcs: list[int]) -> bytes:
+    return bytes(
+        RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP,
+            ssrc=sender_ssrc,
+            media_ssrc=0,
+            fci=pack_remb_fci(bitrate, media_ssrcs),
+        )
+    )
+
+
+def remote_ssrcs_by_mid(pc: RTCPeerConnection) -> dict[str, list[int]]:
+    """SSRCs the remote description announces for each m-section, by mid."""
+    result: dict[str, list[int]] = {}
+    if pc.remoteDescription is None:
+        return result
+    description = sdp.SessionDescription.parse(pc.remoteDescription.sdp)
+    for media in description.media:
+        if media.kind in ("audio", "video"):
+            result[media.rtp.muxId] = [s.ssrc for s in media.ssrc]
+    return result

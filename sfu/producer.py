@@ -1,0 +1,149 @@
+"""Producer: one incoming track (mic, camera or screen) of one publish transport."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from . import rtp
+from .aiortc_bridge import Codec
+from .packet_cache import PacketCache
+from .settings import SfuSettings
+from .tasks import TaskGroup
+
+if TYPE_CHECKING:
+    from .consumer import Consumer
+
+KeyframeSender = Callable[[int], Awaitable[None]]
+
+
+class Producer:
+    """One published track. Owns its consumers; ``close()`` cascades and is idempotent."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        codec: Codec,
+        mid: str,
+        ssrc: int | None,
+        audio_level_id: int | None,
+        settings: SfuSettings,
+        send_keyframe_request: KeyframeSender,
+        app_data: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.kind = kind
+        self.codec = codec
+        self.mid = mid
+        self.ssrc = ssrc
+        self.app_data: dict[str, Any] = dict(app_data or {})
+        self.paused = False
+        self.closed = False
+        self.consumers: list[Consumer] = []
+        self.packets_received = 0
+        self.bytes_received = 0
+        self.keyframe_requests_sent = 0
+        self._settings = settings
+        self._audio_level_id = audio_level_id
+        self._send_keyframe_request = send_keyframe_request
+        self._cache = PacketCache(settings.packet_cache_size) if kind == "video" else None
+        self._loudness_sum = 0
+        self._loudness_count = 0
+        self._last_keyframe_request = -1e9
+        self._pending_keyframe: asyncio.TimerHandle | None = None
+        self._tasks = TaskGroup(f"producer {self.id}")
+        self._close_listeners: list[Callable[[Producer], None]] = []
+
+    def __repr__(self) -> str:
+        return f"Producer({self.kind}, mid={self.mid}, ssrc={self.ssrc}, {self.app_data})"
+
+    # -- hot path -------------------------------------------------------------
+
+    async def receive(self, view: rtp.RtpView) -> None:
+        """Forward one packet to every consumer (called for each packet received)."""
+        if self.closed:
+            return
+        self.packets_received += 1
+        self.bytes_received += len(view.data)
+        if self._cache is not None:
+            view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
+            self._cache.put(view)
+        elif self._audio_level_id is not None:
+            value = rtp.find_extension(view.data, self._audio_level_id)
+            if value:
+                level = value[0] & 0x7F
+                view.audio_level = level
+                self._loudness_sum += 127 - level
+                self._loudness_count += 1
+        if self.paused:
+            return
+        for consumer in self.consumers:
+            await consumer.send(view)
+
+    def cached(self, sequence_number: int) -> rtp.RtpView | None:
+        """A recently received packet, for retransmission."""
+        return self._cache.get(sequence_number) if self._cache is not None else None
+
+    def take_loudness(self) -> float:
+        """Mean loudness (0 silent .. 127 loudest) since the last call, then reset."""
+        if not self._loudness_count:
+            return 0.0
+        mean = self._loudness_sum / self._loudness_count
+        self._loudness_sum = self._loudness_count = 0
+        return mean
+
+    # -- keyframes ------------------------------------------------------------
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, at most once per ``keyframe_interval_s``.
+
+        A request inside the quiet interval is not lost: one request is sent
+        when the interval ends.
+        """
+        if self.kind != "video" or self.closed or self.ssrc is None:
+            return
+        now = time.monotonic()
+        wait = self._last_keyframe_request + self._settings.keyframe_interval_s - now
+        if wait <= 0:
+            self._last_keyframe_request = now
+            self.keyframe_requests_sent += 1
+            self._tasks.spawn(self._send_keyframe_request(self.ssrc))
+        elif self._pending_keyframe is None:
+            self._pending_keyframe = asyncio.get_running_loop().call_later(
+                wait, self._fire_pending_keyframe
+            )
+
+    def _fire_pending_keyframe(self) -> None:
+        self._pending_keyframe = None
+        self.request_keyframe()
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        self.consumers.append(consumer)
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        if consumer in self.consumers:
+            self.consumers.remove(consumer)
+
+    def on_close(self, listener: Callable[[Producer], None]) -> None:
+        self._close_listeners.append(listener)
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._pending_keyframe is not None:
+            self._pending_keyframe.cancel()
+            self._pending_keyframe = None
+        for consumer in list(self.consumers):
+            await consumer.close()
+        self.consumers.clear()
+        await self._tasks.cancel_all()
+        for listener in self._close_listeners:
+            listener(self)
+        self._close_listeners.clear()

@@ -1,0 +1,111 @@
+"""Router: the media side of one room on this node.
+
+Owns every transport (and through them producers and consumers) of the room,
+tells its observer when producers appear and disappear, and finds the active
+speaker from audio levels without decoding. ``close()`` cascades and is safe to
+call twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from . import aiortc_bridge as bridge
+from .producer import Producer
+from .publish_transport import PublishTransport
+from .settings import SfuSettings
+from .speaker import ActiveSpeakerDetector
+from .subscribe_transport import OfferSink, SubscribeTransport
+from .tasks import TaskGroup
+
+logger = logging.getLogger(__name__)
+
+
+class RouterObserver(Protocol):
+    """What the layer above learns from a router."""
+
+    def producer_added(self, producer: Producer) -> None: ...
+
+    def producer_closed(self, producer: Producer) -> None: ...
+
+    def active_speaker_changed(self, producer: Producer | None) -> None: ...
+
+
+class Router:
+    """One room's media: producers, consumers and the transports that carry them."""
+
+    def __init__(self, settings: SfuSettings, observer: RouterObserver) -> None:
+        self.settings = settings
+        self.closed = False
+        self.producers: dict[str, Producer] = {}
+        self.publish_transports: set[PublishTransport] = set()
+        self.subscribe_transports: set[SubscribeTransport] = set()
+        self._observer = observer
+        self._tasks = TaskGroup("router")
+        self._speaker = ActiveSpeakerDetector(settings.speaker_threshold)
+        if settings.ice_addresses:
+            bridge.restrict_ice_addresses(settings.ice_addresses)
+        self._tasks.spawn(self._watch_speakers())
+
+    def create_publish_transport(self, app_data: dict[str, Any]) -> PublishTransport:
+        transport = PublishTransport(self.settings, self._add_producer, app_data)
+        self.publish_transports.add(transport)
+        return transport
+
+    def create_subscribe_transport(
+        self, send_offer: OfferSink, app_data: dict[str, Any]
+    ) -> SubscribeTransport:
+        transport = SubscribeTransport(self.settings, send_offer, app_data)
+        self.subscribe_transports.add(transport)
+        return transport
+
+    async def close_transport(self, transport: PublishTransport | SubscribeTransport) -> None:
+        """Close one transport and everything it owns."""
+        self.publish_transports.discard(transport)  # type: ignore[arg-type]
+        self.subscribe_transports.discard(transport)  # type: ignore[arg-type]
+        await transport.close()
+
+    def _add_producer(self, producer: Producer) -> None:
+        self.producers[producer.id] = producer
+        producer.on_close(self._producer_closed)
+        self._observer.producer_added(producer)
+
+    def _producer_closed(self, producer: Producer) -> None:
+        self.producers.pop(producer.id, None)
+        if self._speaker.current is producer:
+            self._speaker.current = None
+        self._observer.producer_closed(producer)
+
+    async def _watch_speakers(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.speaker_interval_s)
+            audio = [p for p in self.producers.values() if p.kind == "audio"]
+            changed, speaker = self._speaker.update({p: p.take_loudness() for p in audio})
+            if changed:
+                self._observer.active_speaker_changed(speaker)
+
+    def stats(self) -> dict[str, int]:
+        """Counts of live media objects (tests and /metrics use them)."""
+        consumers = sum(len(t.consumers) for t in self.subscribe_transports)
+        return {
+            "publish_transports": len(self.publish_transports),
+            "subscribe_transports": len(self.subscribe_transports),
+            "producers": len(self.producers),
+            "consumers": consumers,
+        }
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self._tasks.cancel_all()
+        for transport in [*self.publish_transports, *self.subscribe_transports]:
+            await transport.close()
+        self.publish_transports.clear()
+        self.subscribe_transports.clear()
+        self.producers.clear()
+
+
+__all__ = ["Router", "RouterObserver"]

@@ -1,0 +1,166 @@
+"""Byte-level RTP helpers for the forwarding hot path.
+
+Nothing here decodes media or builds aiortc ``RtpPacket`` objects: a packet is
+parsed only as far as the fixed header, the header-extension block and the
+first payload bytes (enough to spot a VP8 keyframe), and rewritten by packing a
+new 12-byte header in front of the untouched payload.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+
+_HEADER = struct.Struct("!BBHII")
+_NTP_EPOCH_OFFSET = 2208988800
+
+ONE_BYTE_PROFILE = 0xBEDE
+
+
+class RtpView:
+    """The parts of one received RTP packet that forwarding needs."""
+
+    __slots__ = (
+        "audio_level",
+        "data",
+        "keyframe",
+        "marker",
+        "padding",
+        "payload_offset",
+        "payload_type",
+        "sequence_number",
+        "ssrc",
+        "timestamp",
+    )
+
+    def __init__(self, data: bytes, payload_offset: int) -> None:
+        b0, b1, seq, ts, ssrc = _HEADER.unpack_from(data)
+        self.data = data
+        self.payload_offset = payload_offset
+        self.padding = b0 & 0x20
+        self.marker = b1 & 0x80
+        self.payload_type = b1 & 0x7F
+        self.sequence_number: int = seq
+        self.timestamp: int = ts
+        self.ssrc: int = ssrc
+        self.audio_level: int | None = None
+        self.keyframe = False
+
+
+def header_extensions(data: bytes) -> tuple[int, int, int]:
+    """Return ``(profile, start, end)`` of the extension elements, or ``(0, 0, 0)``."""
+    b0 = data[0]
+    if not b0 & 0x10:
+        return 0, 0, 0
+    offset = 12 + 4 * (b0 & 0x0F)
+    if len(data) < offset + 4:
+        raise ValueError("truncated RTP header extension")
+    profile = (data[offset] << 8) | data[offset + 1]
+    length = 4 * ((data[offset + 2] << 8) | data[offset + 3])
+    start = offset + 4
+    end = start + length
+    if end > len(data):
+        raise ValueError("RTP header extension longer than packet")
+    return profile, start, end
+
+
+def parse(data: bytes) -> RtpView:
+    """Parse the header of one RTP packet; raises ``ValueError`` on garbage."""
+    if len(data) < 12 or data[0] >> 6 != 2:
+        raise ValueError("not an RTP packet")
+    _profile, _start, end = header_extensions(data)
+    offset = end or 12 + 4 * (data[0] & 0x0F)
+    if offset > len(data):
+        raise ValueError("RTP header longer than packet")
+    return RtpView(data, offset)
+
+
+def find_extension(data: bytes, ext_id: int) -> bytes | None:
+    """Value of header extension ``ext_id`` (one- or two-byte form), or None."""
+    profile, pos, end = header_extensions(data)
+    if not profile:
+        return None
+    if profile == ONE_BYTE_PROFILE:
+        while pos < end:
+            b = data[pos]
+            if b == 0:  # padding
+                pos += 1
+                continue
+            eid, length = b >> 4, (b & 0x0F) + 1
+            if eid == 15:
+                break
+            if eid == ext_id:
+                return data[pos + 1 : pos + 1 + length]
+            pos += 1 + length
+    elif profile & 0xFFF0 == 0x1000:
+        while pos + 1 < end:
+            eid = data[pos]
+            if eid == 0:
+                pos += 1
+                continue
+            length = data[pos + 1]
+            if eid == ext_id:
+                return data[pos + 2 : pos + 2 + length]
+            pos += 2 + length
+    return None
+
+
+def is_vp8_keyframe_start(data: bytes, payload_offset: int) -> bool:
+    """True if the packet carries the first bytes of a VP8 keyframe (RFC 7741)."""
+    pos = payload_offset
+    if len(data) <= pos:
+        return False
+    desc = data[pos]
+    # S bit set and partition index 0: start of a frame.
+    if not desc & 0x10 or desc & 0x07:
+        return False
+    pos += 1
+    if desc & 0x80:  # X: extended control bits follow
+        if len(data) <= pos:
+            return False
+        ext = data[pos]
+        pos += 1
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if len(data) <= pos:
+                return False
+            pos += 2 if data[pos] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            pos += 1
+        if ext & 0x30:  # T or K: TID/KEYIDX byte
+            pos += 1
+    if len(data) <= pos:
+        return False
+    # VP8 payload header: P bit (inverse keyframe flag) is the lowest bit.
+    return not data[pos] & 0x01
+
+
+def rewrite(
+    view: RtpView, payload_type: int, sequence_number: int, timestamp: int, ssrc: int,
+    extensions: bytes,
+) -> bytes:
+    """A copy of the packet with new header fields and extension block (CSRCs dropped)."""
+    b0 = 0x80 | view.padding | (0x10 if extensions else 0)
+    header = _HEADER.pack(b0, view.marker | payload_type, sequence_number, timestamp, ssrc)
+    return header + extensions + view.data[view.payload_offset :]
+
+
+def one_byte_extensions(elements: list[tuple[int, bytes]]) -> bytes:
+    """Pack ``(id, value)`` pairs as an RFC 8285 one-byte extension block."""
+    if not elements:
+        return b""
+    body = b"".join(bytes([(eid << 4) | (len(value) - 1)]) + value for eid, value in elements)
+    body += b"\x00" * (-len(body) % 4)
+    return struct.pack("!HH", ONE_BYTE_PROFILE, len(body) // 4) + body
+
+
+def abs_send_time() -> bytes:
+    """Current time in the 6.18 fixed-point format of the abs-send-time extension."""
+    now = time.time() + _NTP_EPOCH_OFFSET
+    value = int(now * (1 << 18)) & 0xFFFFFF
+    return value.to_bytes(3, "big")
+
+
+def ntp_now() -> int:
+    """Current time as a 64-bit NTP timestamp (for RTCP sender reports)."""
+    now = time.time() + _NTP_EPOCH_OFFSET
+    return int(now * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
