@@ -6,9 +6,10 @@ module-level global."""
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ class Settings:
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100
     log_level: str = "info"
+    #: Name of this node in multi-node deployments (GET /api/v1/rooms/{room}).
+    node_name: str = field(default_factory=socket.gethostname)
 
     @property
     def recordings_dir(self) -> Path:

@@ -1,0 +1,64 @@
+"""The REST API, an aiohttp sub-application mounted at ``/api/v1``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from .errors import ConfServerError
+from .keys import MEETINGS, SETTINGS
+from .openapi import openapi_document
+from .web_pages import ROOM_PATTERN
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    """The JSON error body of CONTRACT.md."""
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure of the API becomes ``{"error": {"code", "message"}}``."""
+    try:
+        return await handler(request)
+    except ConfServerError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status, "http_error"
+        )
+        return error_response(exc.status, code, exc.reason)
+    except json.JSONDecodeError:
+        return error_response(400, "invalid_json", "the request body is not valid JSON")
+    except Exception:
+        logger.exception("API request %s %s failed", request.method, request.path)
+        return error_response(500, "internal_error", "the server failed to handle this request")
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(request.config_dict[SETTINGS]))
+
+
+async def get_room(request: web.Request) -> web.Response:
+    room = request.match_info["room"]
+    if not ROOM_PATTERN.match(room):
+        return error_response(400, "invalid_room", "room names are 1-64 of A-Z a-z 0-9 _ -")
+    info = request.config_dict[MEETINGS].room_info(room)
+    info["node"] = request.config_dict[SETTINGS].node_name
+    return web.json_response(info)
+
+
+def create_api() -> web.Application:
+    api = web.Application(middlewares=[json_errors])
+    api.router.add_get("/openapi.json", get_openapi)
+    api.router.add_get("/rooms/{room}", get_room)
+    return api

@@ -1,0 +1,41 @@
+"""The composition root: ``create_app(settings)`` wires every part together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from socketio import AsyncRedisManager
+
+from signaling import MeetingNamespace, SocketEmitter, create_socket_server
+
+from . import health, web_pages
+from .api import create_api
+from .keys import MEETINGS, SETTINGS
+from .meeting_service import MeetingService
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The whole server as one aiohttp application."""
+    settings = settings or Settings()
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+
+    manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = create_socket_server(manager)
+    sio.attach(app, socketio_path="socket.io")
+    service = MeetingService(settings, SocketEmitter(sio))
+    sio.register_namespace(MeetingNamespace(service))
+    app[MEETINGS] = service
+
+    async def meetings_lifecycle(_: web.Application) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        yield
+        await service.close()
+
+    app.cleanup_ctx.append(meetings_lifecycle)
+    app.add_subapp("/api/v1", create_api())
+    health.add_routes(app)
+    web_pages.add_routes(app)
+    return app

@@ -1,0 +1,129 @@
+"""RoomMedia: the media of one room, translated between participants and the SFU.
+
+It decides who receives what (in this version: everyone receives every other
+participant's tracks) and reports media events upward through callbacks. It is
+the only place that puts participant ids into the SFU's ``app_data``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sfu import Producer, PublishTransport, Router, SfuSettings, SubscribeTransport
+from sfu.send_slot import SendSlot
+from sfu.tasks import TaskGroup
+
+logger = logging.getLogger(__name__)
+
+OfferCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
+SpeakerCallback = Callable[[str], Awaitable[None]]
+
+
+class RoomMedia:
+    """Publish and subscribe transports of every participant of one room."""
+
+    def __init__(
+        self, settings: SfuSettings, send_offer: OfferCallback, speaker_changed: SpeakerCallback
+    ) -> None:
+        self.router = Router(settings, self)
+        self.publishers: dict[str, PublishTransport] = {}
+        self.subscribers: dict[str, SubscribeTransport] = {}
+        self._send_offer = send_offer
+        self._speaker_changed = speaker_changed
+        self._tasks = TaskGroup("room media")
+
+    # -- participants ---------------------------------------------------------------
+
+    def add_subscriber(self, participant_id: str) -> SubscribeTransport:
+        """Create the participant's subscribe transport and feed it every other producer."""
+        existing = self.subscribers.get(participant_id)
+        if existing is not None:
+            return existing
+
+        async def send_offer(revision: int, sdp: str, slots: list[SendSlot]) -> None:
+            tracks = [self._describe(slot) for slot in slots if slot.consumer is not None]
+            await self._send_offer(
+                participant_id, {"revision": revision, "sdp": sdp, "tracks": tracks}
+            )
+
+        transport = self.router.create_subscribe_transport(
+            send_offer, {"participant_id": participant_id}
+        )
+        self.subscribers[participant_id] = transport
+        for producer in self.router.producers.values():
+            if producer.app_data["participant_id"] != participant_id:
+                transport.consume(producer)
+        return transport
+
+    @staticmethod
+    def _describe(slot: SendSlot) -> dict[str, Any]:
+        assert slot.consumer is not None
+        producer = slot.consumer.producer
+        return {
+            "mid": slot.mid,
+            "kind": slot.kind,
+            "producer_id": producer.id,
+            "participant_id": producer.app_data["participant_id"],
+            "source": producer.app_data["source"],
+        }
+
+    async def publish(self, participant_id: str, sdp: str, sources: dict[str, str]) -> str:
+        transport = self.publishers.get(participant_id)
+        if transport is None:
+            transport = self.router.create_publish_transport({"participant_id": participant_id})
+            self.publishers[participant_id] = transport
+        app_data = {mid: {"source": source} for mid, source in sources.items()}
+        return await transport.negotiate(sdp, app_data)
+
+    def sources_of(self, participant_id: str) -> set[str]:
+        transport = self.publishers.get(participant_id)
+        if transport is None:
+            return set()
+        return {p.app_data["source"] for p in transport.producers.values()}
+
+    def set_paused(self, participant_id: str, source: str, paused: bool) -> None:
+        """Stop (or restart) forwarding one source of a participant."""
+        transport = self.publishers.get(participant_id)
+        if transport is None:
+            return
+        for producer in transport.producers.values():
+            if producer.app_data["source"] == source and producer.paused != paused:
+                producer.paused = paused
+                if not paused:
+                    for consumer in producer.consumers:
+                        consumer.resync()
+
+    async def remove_participant(self, participant_id: str) -> None:
+        """Close the participant's transports (its producers, and consumers of them)."""
+        for transports in (self.publishers, self.subscribers):
+            transport = transports.pop(participant_id, None)
+            if transport is not None:
+                await self.router.close_transport(transport)
+
+    # -- RouterObserver ---------------------------------------------------------------
+
+    def producer_added(self, producer: Producer) -> None:
+        owner = producer.app_data["participant_id"]
+        for participant_id, transport in self.subscribers.items():
+            if participant_id != owner and not transport.closed:
+                transport.consume(producer)
+
+    def producer_closed(self, producer: Producer) -> None:
+        for transport in list(self.subscribers.values()):
+            if producer.id in transport.consumers and not transport.closed:
+                self._tasks.spawn(transport.stop_consuming(producer.id))
+
+    def active_speaker_changed(self, producer: Producer | None) -> None:
+        if producer is not None:
+            self._tasks.spawn(self._speaker_changed(producer.app_data["participant_id"]))
+
+    def stats(self) -> dict[str, int]:
+        return self.router.stats()
+
+    async def close(self) -> None:
+        await self._tasks.cancel_all()
+        await self.router.close()
+        self.publishers.clear()
+        self.subscribers.clear()

@@ -1,0 +1,121 @@
+"""Rooms and participants: the meeting roster as plain objects, no I/O."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfServerError
+
+
+class RoomFull(ConfServerError):
+    code = "room_full"
+    status = 409
+
+
+@dataclass
+class Participant:
+    """One person (or device) in a room."""
+
+    id: str
+    name: str
+    room: str
+    sid: str | None
+    joined_at: float
+    resume_token: str
+    audio_muted: bool = False
+    video_muted: bool = False
+    screen_sharing: bool = False
+    connected: bool = True
+
+    def to_wire(self) -> dict[str, Any]:
+        """The Participant object of docs/protocol.md."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "joined_at": self.joined_at,
+            "audio_muted": self.audio_muted,
+            "video_muted": self.video_muted,
+            "screen_sharing": self.screen_sharing,
+            "connected": self.connected,
+        }
+
+
+@dataclass
+class Room:
+    """A room with its participants in join order (dicts keep insertion order)."""
+
+    id: str
+    meeting_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: float = field(default_factory=time.time)
+    participants: dict[str, Participant] = field(default_factory=dict)
+
+    def roster(self) -> list[dict[str, Any]]:
+        return [p.to_wire() for p in self.participants.values()]
+
+
+class RoomDirectory:
+    """Every room of this node, and who is where."""
+
+    def __init__(self, max_participants: int = 100) -> None:
+        self.rooms: dict[str, Room] = {}
+        self._by_sid: dict[str, Participant] = {}
+        self._max = max_participants
+
+    def by_sid(self, sid: str) -> Participant | None:
+        return self._by_sid.get(sid)
+
+    def join(
+        self, room_id: str, name: str, sid: str, resume_token: str | None = None
+    ) -> tuple[Participant, bool]:
+        """Add a participant, or take back a disconnected one that shows its token.
+
+        Returns ``(participant, resumed)``.
+        """
+        room = self.rooms.get(room_id)
+        if resume_token and room is not None:
+            for participant in room.participants.values():
+                if secrets.compare_digest(participant.resume_token, resume_token):
+                    if participant.sid is not None:
+                        self._by_sid.pop(participant.sid, None)
+                    participant.sid = sid
+                    participant.connected = True
+                    self._by_sid[sid] = participant
+                    return participant, True
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id)
+        if len(room.participants) >= self._max:
+            raise RoomFull(f"room {room_id!r} is full ({self._max} participants)")
+        participant = Participant(
+            id="p_" + secrets.token_hex(8),
+            name=name,
+            room=room_id,
+            sid=sid,
+            joined_at=time.time(),
+            resume_token=secrets.token_urlsafe(24),
+        )
+        room.participants[participant.id] = participant
+        self._by_sid[sid] = participant
+        return participant, False
+
+    def detach(self, participant: Participant) -> None:
+        """The participant's connection is gone but it keeps its place for now."""
+        if participant.sid is not None:
+            self._by_sid.pop(participant.sid, None)
+        participant.sid = None
+        participant.connected = False
+
+    def remove(self, participant: Participant) -> Room | None:
+        """Take the participant out; returns the room, or None if the room is now empty."""
+        self.detach(participant)
+        room = self.rooms.get(participant.room)
+        if room is None:
+            return None
+        room.participants.pop(participant.id, None)
+        if not room.participants:
+            del self.rooms[participant.room]
+            return None
+        return room

@@ -1,0 +1,107 @@
+"""The Socket.IO namespace: validate, check state, call the service, acknowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+
+from .errors import SignalingError
+from .protocol import VALIDATORS
+from .service import MeetingService
+
+logger = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+
+#: Disconnect reasons that mean "the network went away", not "the user left".
+NETWORK_LOSS_REASONS = frozenset({"ping timeout", "transport error"})
+
+
+def error_ack(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Handles protocol v1 on one namespace; each client's messages run in order."""
+
+    def __init__(self, service: MeetingService, namespace: str = "/") -> None:
+        super().__init__(namespace)
+        self._service = service
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._joined: set[str] = set()
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            self._locks[args[0]] = asyncio.Lock()
+            return None
+        if event == "disconnect":
+            sid = args[0]
+            reason = args[1] if len(args) > 1 else None
+            await self._on_disconnect(sid, reason)
+            return None
+        sid, payloads = args[0], args[1:]
+        validator = VALIDATORS.get(event)
+        if validator is None:
+            return error_ack("unknown_event", f"unknown event {event!r}")
+        if len(payloads) != 1 or not isinstance(payloads[0], dict):
+            return error_ack("invalid_payload", "the payload must be one JSON object")
+        lock = self._locks.setdefault(sid, asyncio.Lock())
+        async with lock:
+            return await self._dispatch(sid, event, validator, payloads[0])
+
+    async def _dispatch(self, sid: str, event: str, validator: Any, payload: dict[str, Any]) -> Ack:
+        try:
+            args = validator(payload)
+            if event == "join":
+                if sid in self._joined:
+                    raise SignalingError("already in a room; send leave first", "already_joined")
+            elif sid not in self._joined:
+                raise SignalingError("join a room first", "not_joined")
+            result = await getattr(self, f"_handle_{event}")(sid, **args)
+        except Exception as exc:
+            code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+            if isinstance(code, str) and isinstance(message, str):
+                return error_ack(code, message)
+            logger.exception("handling %r from %s failed", event, sid)
+            return error_ack("internal_error", "the server failed to handle this message")
+        return {"ok": True, **(result or {})}
+
+    async def _handle_join(
+        self, sid: str, room: str, name: str, resume_token: str | None
+    ) -> dict[str, Any]:
+        result = await self._service.join(sid, room, name, resume_token)
+        self._joined.add(sid)
+        return result
+
+    async def _handle_publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:
+        return await self._service.publish(sid, sdp, sources)
+
+    async def _handle_publisher_ice(
+        self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        await self._service.publisher_ice(sid, candidate, sdp_mid, sdp_mline_index)
+
+    async def _handle_subscriber_answer(self, sid: str, revision: int, sdp: str) -> None:
+        await self._service.subscriber_answer(sid, revision, sdp)
+
+    async def _handle_mute(self, sid: str, source: str, muted: bool) -> None:
+        await self._service.mute(sid, source, muted)
+
+    async def _handle_leave(self, sid: str) -> None:
+        self._joined.discard(sid)
+        await self._service.leave(sid)
+
+    async def _on_disconnect(self, sid: str, reason: str | None) -> None:
+        lock = self._locks.setdefault(sid, asyncio.Lock())
+        async with lock:
+            was_joined = sid in self._joined
+            self._joined.discard(sid)
+            if was_joined:
+                try:
+                    await self._service.disconnected(sid, reason in NETWORK_LOSS_REASONS)
+                except Exception:
+                    logger.exception("cleaning up after %s disconnected failed", sid)
+        self._locks.pop(sid, None)

@@ -1,0 +1,146 @@
+"""Message validation for protocol version 1 (docs/protocol.md).
+
+Each validator takes the raw payload and returns clean keyword arguments for
+the meeting service, or raises :class:`InvalidPayload` naming the bad field.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from .errors import InvalidPayload, SignalingError
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS = frozenset({1})
+
+MAX_SDP = 64 * 1024
+MAX_CANDIDATE = 1024
+MAX_NAME = 64
+MAX_MID = 32
+MAX_TOKEN = 256
+ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SOURCES = ("microphone", "camera", "screen")
+MUTABLE_SOURCES = ("microphone", "camera")
+
+Payload = dict[str, Any]
+
+
+def _field(payload: Payload, name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    if name not in payload or payload[name] is None:
+        if optional:
+            return None
+        raise InvalidPayload(f"field {name!r} is required")
+    value = payload[name]
+    # bool is an int in Python; never accept it where a number is asked for.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise InvalidPayload(f"field {name!r} has the wrong type")
+    if not isinstance(value, kind):
+        raise InvalidPayload(f"field {name!r} has the wrong type")
+    return value
+
+
+def _no_extra(payload: Payload, allowed: set[str]) -> None:
+    extra = set(payload) - allowed
+    if extra:
+        raise InvalidPayload(f"unknown field(s): {', '.join(sorted(map(str, extra)))}")
+
+
+def _sdp(payload: Payload) -> str:
+    sdp: str = _field(payload, "sdp", str)
+    if not sdp.strip() or len(sdp) > MAX_SDP:
+        raise InvalidPayload(f"field 'sdp' must be 1 to {MAX_SDP} characters")
+    return sdp
+
+
+def clean_name(raw: str) -> str:
+    """Trim a display name; refuse empty, overlong or control-character names."""
+    name = " ".join(raw.split())
+    if not name or len(name) > MAX_NAME:
+        raise InvalidPayload(f"field 'name' must be 1 to {MAX_NAME} characters")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidPayload("field 'name' must not contain control characters")
+    return name
+
+
+def validate_join(payload: Payload) -> Payload:
+    _no_extra(payload, {"protocol", "room", "name", "resume_token"})
+    protocol = _field(payload, "protocol", int)
+    if protocol not in SUPPORTED_PROTOCOLS:
+        raise SignalingError(
+            f"protocol version {protocol} is not supported; this server speaks "
+            f"{sorted(SUPPORTED_PROTOCOLS)}",
+            code="unsupported_protocol",
+        )
+    room = _field(payload, "room", str)
+    if not ROOM_PATTERN.match(room):
+        raise InvalidPayload("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+    token = _field(payload, "resume_token", str, optional=True)
+    if token is not None and len(token) > MAX_TOKEN:
+        raise InvalidPayload("field 'resume_token' is too long")
+    return {"room": room, "name": clean_name(_field(payload, "name", str)), "resume_token": token}
+
+
+def validate_publish(payload: Payload) -> Payload:
+    _no_extra(payload, {"sdp", "sources"})
+    sdp = _sdp(payload)
+    sources = _field(payload, "sources", dict)
+    if len(sources) > len(SOURCES):
+        raise InvalidPayload("field 'sources' names too many m-sections")
+    seen: set[str] = set()
+    for mid, source in sources.items():
+        if not isinstance(mid, str) or not mid or len(mid) > MAX_MID:
+            raise InvalidPayload("field 'sources' has a bad mid")
+        if source not in SOURCES:
+            raise InvalidPayload(f"source must be one of {', '.join(SOURCES)}")
+        if source in seen:
+            raise InvalidPayload(f"source {source!r} is named twice")
+        seen.add(source)
+    return {"sdp": sdp, "sources": dict(sources)}
+
+
+def validate_publisher_ice(payload: Payload) -> Payload:
+    _no_extra(payload, {"candidate", "sdp_mid", "sdp_mline_index"})
+    candidate = _field(payload, "candidate", str)
+    if len(candidate) > MAX_CANDIDATE:
+        raise InvalidPayload("field 'candidate' is too long")
+    mid = _field(payload, "sdp_mid", str, optional=True)
+    if mid is not None and len(mid) > MAX_MID:
+        raise InvalidPayload("field 'sdp_mid' is too long")
+    index = _field(payload, "sdp_mline_index", int, optional=True)
+    if index is not None and not 0 <= index < 64:
+        raise InvalidPayload("field 'sdp_mline_index' is out of range")
+    return {"candidate": candidate, "sdp_mid": mid, "sdp_mline_index": index}
+
+
+def validate_subscriber_answer(payload: Payload) -> Payload:
+    _no_extra(payload, {"revision", "sdp"})
+    revision = _field(payload, "revision", int)
+    if revision < 1:
+        raise InvalidPayload("field 'revision' must be positive")
+    return {"revision": revision, "sdp": _sdp(payload)}
+
+
+def validate_mute(payload: Payload) -> Payload:
+    _no_extra(payload, {"source", "muted"})
+    source = _field(payload, "source", str)
+    if source not in MUTABLE_SOURCES:
+        raise InvalidPayload(f"field 'source' must be one of {', '.join(MUTABLE_SOURCES)}")
+    return {"source": source, "muted": _field(payload, "muted", bool)}
+
+
+def validate_leave(payload: Payload) -> Payload:
+    _no_extra(payload, set())
+    return {}
+
+
+VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
+    "join": validate_join,
+    "publish": validate_publish,
+    "publisher_ice": validate_publisher_ice,
+    "subscriber_answer": validate_subscriber_answer,
+    "mute": validate_mute,
+    "leave": validate_leave,
+}

@@ -1,0 +1,42 @@
+"""Building the Socket.IO server and the event sink the domain emits through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+
+def create_socket_server(client_manager: Any | None = None) -> socketio.AsyncServer:
+    """An ``AsyncServer`` for aiohttp; pass ``AsyncRedisManager`` to fan out over Redis."""
+    kwargs: dict[str, Any] = {
+        "async_mode": "aiohttp",
+        "cors_allowed_origins": [],  # same origin only
+        "max_http_buffer_size": 256 * 1024,
+        "ping_interval": 10,
+        "ping_timeout": 10,
+    }
+    if client_manager is not None:
+        kwargs["client_manager"] = client_manager
+    return socketio.AsyncServer(**kwargs)
+
+
+class SocketEmitter:
+    """:class:`EventSink` on top of a python-socketio server."""
+
+    def __init__(self, server: socketio.AsyncServer) -> None:
+        self._server = server
+
+    async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None:
+        await self._server.emit(event, data, to=sid)
+
+    async def to_room(
+        self, room: str, event: str, data: dict[str, Any], skip_sid: str | None = None
+    ) -> None:
+        await self._server.emit(event, data, room=room, skip_sid=skip_sid)
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        await self._server.enter_room(sid, room)
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        await self._server.leave_room(sid, room)

@@ -1,0 +1,45 @@
+"""The interfaces between the signaling edge and the meeting domain."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class MeetingService(Protocol):
+    """What the namespace calls after validating a message.
+
+    Methods raise exceptions with ``code`` and ``message`` attributes to refuse
+    a request; anything else is reported as ``internal_error``.
+    """
+
+    async def join(
+        self, sid: str, room: str, name: str, resume_token: str | None
+    ) -> dict[str, Any]: ...
+
+    async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]: ...
+
+    async def publisher_ice(
+        self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None: ...
+
+    async def subscriber_answer(self, sid: str, revision: int, sdp: str) -> None: ...
+
+    async def mute(self, sid: str, source: str, muted: bool) -> None: ...
+
+    async def leave(self, sid: str) -> None: ...
+
+    async def disconnected(self, sid: str, network_loss: bool) -> None: ...
+
+
+class EventSink(Protocol):
+    """How the domain sends events to clients, without knowing Socket.IO."""
+
+    async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None: ...
+
+    async def to_room(
+        self, room: str, event: str, data: dict[str, Any], skip_sid: str | None = None
+    ) -> None: ...
+
+    async def enter_room(self, sid: str, room: str) -> None: ...
+
+    async def leave_room(self, sid: str, room: str) -> None: ...

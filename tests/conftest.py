@@ -1,0 +1,61 @@
+"""Shared fixtures: a real server on a free loopback port."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from conf_server import Settings, create_app  # noqa: E402
+from conf_server.keys import MEETINGS  # noqa: E402
+from conf_server.meeting_service import MeetingService  # noqa: E402
+from meeting_client import MeetingClient  # noqa: E402
+
+
+class RunningServer:
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self.url = str(server.make_url("")).rstrip("/")
+
+    @property
+    def service(self) -> MeetingService:
+        return self.server.app[MEETINGS]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # ICE on loopback only: the aiortc peers of the tests live in this process.
+    return Settings(data_dir=tmp_path / "data", ice_addresses=("127.0.0.1",),
+                    reconnect_grace_seconds=2.0)
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    test_server = TestServer(create_app(settings), host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        yield RunningServer(test_server)
+    finally:
+        await test_server.close()
+
+
+@pytest.fixture
+async def make_client(server: RunningServer) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    clients: list[MeetingClient] = []
+
+    async def factory(name: str = "Ada", connect: bool = True) -> MeetingClient:
+        client = MeetingClient(server.url, name)
+        clients.append(client)
+        if connect:
+            await client.connect()
+        return client
+
+    yield factory
+    for client in clients:
+        await client.close()

@@ -1,0 +1,132 @@
+"""A protocol-v1 client for tests: python-socketio plus two aiortc peer connections.
+
+It is written against docs/protocol.md only, the way a third-party client would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+
+class ProtocolError(Exception):
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(f"{error['code']}: {error['message']}")
+        self.code = error["code"]
+        self.message = error["message"]
+
+
+class MeetingClient:
+    def __init__(self, base_url: str, name: str) -> None:
+        self.base_url = base_url
+        self.name = name
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.participant_id: str | None = None
+        self.resume_token: str | None = None
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.tracks: dict[str, dict[str, Any]] = {}  # by mid: the Track objects
+        self.remote_tracks: dict[str, Any] = {}  # by mid: aiortc receiver tracks
+        self.publish_pc: RTCPeerConnection | None = None
+        self.subscribe_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.offers_answered = 0
+        self.auto_answer = True
+        self._changed = asyncio.Event()
+        for event in (
+            "participant_joined", "participant_updated", "participant_left",
+            "subscriber_offer", "active_speaker",
+        ):
+            self.sio.on(event, self._make_handler(event))
+
+    def _make_handler(self, event: str) -> Any:
+        async def handler(data: dict[str, Any]) -> None:
+            self.events.append((event, data))
+            if event in ("participant_joined", "participant_updated"):
+                self.participants[data["participant"]["id"]] = data["participant"]
+            elif event == "participant_left":
+                self.participants.pop(data["participant_id"], None)
+            elif event == "subscriber_offer" and self.auto_answer:
+                await self.answer_offer(data)
+            self._changed.set()
+
+        return handler
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.base_url, transports=["websocket"], wait_timeout=5)
+
+    async def call(self, event: str, payload: Any = None, raw: bool = False) -> dict[str, Any]:
+        """Send a message and return its acknowledgement (raise on error unless raw)."""
+        args = () if payload is ... else (payload if payload is not None else {},)
+        ack = await self.sio.call(event, *args, timeout=15) if args else await self.sio.call(
+            event, timeout=15
+        )
+        if raw:
+            return ack  # type: ignore[no-any-return]
+        if not ack.get("ok"):
+            raise ProtocolError(ack["error"])
+        return ack  # type: ignore[no-any-return]
+
+    async def join(self, room: str, resume_token: str | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name}
+        if resume_token:
+            payload["resume_token"] = resume_token
+        ack = await self.call("join", payload)
+        self.participant_id = ack["participant_id"]
+        self.resume_token = ack["resume_token"]
+        self.participants = {p["id"]: p for p in ack["participants"]}
+        return ack
+
+    async def publish(self, tracks: dict[str, MediaStreamTrack]) -> None:
+        """Publish tracks by source name ("microphone", "camera", "screen")."""
+        if self.publish_pc is None:
+            self.publish_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = self.publish_pc
+        by_track = {}
+        for source, track in tracks.items():
+            by_track[source] = pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sources = {t.mid: source for source, t in by_track.items()}
+        ack = await self.call("publish", {"sdp": pc.localDescription.sdp, "sources": sources})
+        await pc.setRemoteDescription(RTCSessionDescription(ack["sdp"], "answer"))
+
+    async def answer_offer(self, offer: dict[str, Any]) -> None:
+        pc = self.subscribe_pc
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        self.tracks = {t["mid"]: t for t in offer["tracks"]}
+        for transceiver in pc.getTransceivers():
+            if transceiver.mid in self.tracks:
+                self.remote_tracks[transceiver.mid] = transceiver.receiver.track
+        await self.call(
+            "subscriber_answer",
+            {"revision": offer["revision"], "sdp": pc.localDescription.sdp},
+        )
+        self.offers_answered += 1
+
+    def track_of(self, participant_id: str, source: str) -> Any | None:
+        for mid, info in self.tracks.items():
+            if info["participant_id"] == participant_id and info["source"] == source:
+                return self.remote_tracks.get(mid)
+        return None
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` is true, re-checking after every event."""
+        async def loop() -> None:
+            while not predicate():
+                self._changed.clear()
+                try:
+                    await asyncio.wait_for(self._changed.wait(), 0.2)
+                except asyncio.TimeoutError:
+                    pass
+
+        await asyncio.wait_for(loop(), timeout)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+        if self.publish_pc is not None:
+            await self.publish_pc.close()
+        await self.subscribe_pc.close()
