@@ -69,6 +69,9 @@ class PublishTransport:
             raise TransportClosed("the publish transport is closed")
         if len(offer_sdp) > MAX_SDP_LENGTH:
             raise NegotiationError("the offer is too large", code="invalid_sdp")
+        # aiortc accepts text without a single m-section as an empty session.
+        if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp:
+            raise NegotiationError("the offer is not an SDP offer with media", code="invalid_sdp")
         async with self._lock:
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))

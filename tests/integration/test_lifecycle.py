@@ -1,0 +1,124 @@
+"""Leaving, vanishing and coming back: nothing leaks, nobody is left as a ghost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+
+from media_peers import CounterVideoTrack, ToneAudioTrack, collect_counters, is_increasing
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def settle(seconds: float = 0.5) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def guest_visit(server, make_client, host, name: str) -> None:
+    """A guest joins, publishes camera and microphone, is seen by the host, leaves."""
+    guest = await make_client(name)
+    await guest.join("cleanup")
+    await guest.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
+    await host.wait_for(lambda: host.track_of(guest.participant_id, "camera") is not None)
+    await collect_counters(host.track_of(guest.participant_id, "camera"), 5)
+    during = server.service.media_stats()
+    assert during["publish_transports"] == 2 and during["subscribe_transports"] == 2
+    assert during["producers"] == 4 and during["consumers"] == 4
+    await guest.call("leave", {})
+    await guest.close()
+    await host.wait_for(lambda: guest.participant_id not in host.participants)
+    await settle(1.5)
+
+
+def task_census() -> Counter[str]:
+    # python-engineio's ping task of a closed socket sleeps out its ping
+    # interval before it ends; it holds nothing, so it is not counted.
+    return Counter(
+        name
+        for t in asyncio.all_tasks()
+        if (name := t.get_coro().__qualname__) != "AsyncSocket._send_ping"
+    )
+
+
+async def test_leaving_closes_peer_connections_tasks_and_sockets(server, make_client):
+    host = await make_client("Host")
+    await host.join("cleanup")
+    await host.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
+    # A first visit brings the host's subscribe connection up and gives it two
+    # slots, which it keeps for later tracks: that is the steady state.
+    await guest_visit(server, make_client, host, "First guest")
+    stats_before = server.service.media_stats()
+    tasks_before, fds_before = task_census(), open_fds()
+
+    await guest_visit(server, make_client, host, "Second guest")
+
+    assert server.service.media_stats() == stats_before
+    assert stats_before["consumers"] == 0 and stats_before["producers"] == 2
+    # Every task and socket of the guest's two peer connections (server and
+    # client side) and of its Socket.IO connection is gone.
+    assert task_census() == tasks_before
+    assert open_fds() == fds_before
+
+
+async def test_vanished_client_is_removed_and_room_closes_when_empty(server, make_client):
+    alice = await make_client("Alice")
+    await alice.join("vanish")
+    await alice.publish({"microphone": ToneAudioTrack()})
+    await settle(0.5)
+    await alice.sio.eio.disconnect(abort=True)  # socket gone without a goodbye
+    for _ in range(50):
+        if not server.service.directory.rooms:
+            break
+        await asyncio.sleep(0.1)
+    assert server.service.directory.rooms == {}
+    assert server.service.media_stats() == {"rooms": 0}
+
+
+async def test_leaver_disappears_from_others_at_once(make_client):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("bye")
+    await bob.join("bye")
+    await alice.wait_for(lambda: bob.participant_id in alice.participants)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await bob.call("leave", {})
+    await alice.wait_for(lambda: bob.participant_id not in alice.participants, timeout=2)
+    assert loop.time() - started < 2
+    assert ("participant_left", {"participant_id": bob.participant_id, "reason": "left"}) in alice.events
+
+
+async def test_network_loss_keeps_the_place_and_resume_restores_identity(server, make_client):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("resume")
+    await bob.join("resume")
+    await alice.publish({"camera": CounterVideoTrack()})
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
+
+    # The service hears what the namespace reports after a ping timeout.
+    await server.service.disconnected(alice.sio.get_sid(), network_loss=True)
+    await bob.wait_for(lambda: bob.participants[alice.participant_id]["connected"] is False)
+
+    token = alice.resume_token
+    old_id = alice.participant_id
+    await alice.close()
+    again = await make_client("Alice")
+    ack = await again.join("resume", resume_token=token)
+    assert ack["resumed"] is True and ack["participant_id"] == old_id
+    await bob.wait_for(lambda: bob.participants[old_id]["connected"] is True)
+    await again.publish({"camera": CounterVideoTrack()})
+    await bob.wait_for(lambda: bob.track_of(old_id, "camera") is not None)
+    counters = await collect_counters(bob.track_of(old_id, "camera"), 5)
+    assert is_increasing(counters)
+    assert not any(e == "participant_left" for e, _ in bob.events)
+
+
+async def test_participant_not_back_within_grace_period_times_out(server, make_client):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("grace")
+    await bob.join("grace")
+    await server.service.disconnected(alice.sio.get_sid(), network_loss=True)
+    await bob.wait_for(lambda: alice.participant_id not in bob.participants, timeout=5)
+    assert ("participant_left", {"participant_id": alice.participant_id, "reason": "timeout"}) in bob.events

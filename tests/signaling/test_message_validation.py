@@ -1,0 +1,141 @@
+"""Every bad message gets an error acknowledgement with a stable code."""
+
+from __future__ import annotations
+
+import pytest
+
+VALID_JOIN = {"protocol": 1, "room": "valid", "name": "Ada"}
+
+
+async def error_code(client, event, payload=None):
+    ack = await client.call(event, payload, raw=True)
+    assert ack["ok"] is False, ack
+    assert set(ack["error"]) == {"code", "message"} and ack["error"]["message"]
+    return ack["error"]["code"]
+
+
+async def test_unknown_event_is_refused(make_client):
+    client = await make_client()
+    assert await error_code(client, "teleport", {}) == "unknown_event"
+
+
+@pytest.mark.parametrize("payload", [["not", "an", "object"], "join me", 42])
+async def test_payload_that_is_not_an_object_is_refused(make_client, payload):
+    client = await make_client()
+    assert await error_code(client, "join", payload) == "invalid_payload"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"protocol": 2}, "unsupported_protocol"),
+        ({"protocol": "1"}, "invalid_payload"),
+        ({"protocol": True}, "invalid_payload"),
+        ({"room": "has spaces"}, "invalid_payload"),
+        ({"room": "x" * 65}, "invalid_payload"),
+        ({"name": ""}, "invalid_payload"),
+        ({"name": "   "}, "invalid_payload"),
+        ({"name": "n" * 65}, "invalid_payload"),
+        ({"name": "bell\x07"}, "invalid_payload"),
+        ({"name": None}, "invalid_payload"),
+        ({"extra": 1}, "invalid_payload"),
+        ({"resume_token": "t" * 300}, "invalid_payload"),
+    ],
+)
+async def test_bad_join_fields_are_refused(make_client, change, code):
+    client = await make_client()
+    assert await error_code(client, "join", {**VALID_JOIN, **change}) == code
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("publish", {"sdp": "v=0", "sources": {}}),
+        ("publisher_ice", {"candidate": "", "sdp_mid": "0", "sdp_mline_index": 0}),
+        ("subscriber_answer", {"revision": 1, "sdp": "v=0"}),
+        ("mute", {"source": "microphone", "muted": True}),
+        ("leave", {}),
+    ],
+)
+async def test_messages_before_join_are_refused(make_client, event, payload):
+    client = await make_client()
+    assert await error_code(client, event, payload) == "not_joined"
+
+
+async def test_second_join_on_one_socket_is_refused(make_client):
+    client = await make_client()
+    await client.join("twice")
+    assert await error_code(client, "join", {**VALID_JOIN, "room": "other"}) == "already_joined"
+
+
+async def test_join_names_are_trimmed_and_everyone_sees_the_joiner(make_client):
+    ada, bob = await make_client("  Ada   Lovelace "), await make_client("Bob")
+    ack = await ada.join("roster")
+    assert ack["protocol"] == 1 and ack["participants"][0]["name"] == "Ada Lovelace"
+    await bob.join("roster")
+    await ada.wait_for(lambda: len(ada.participants) == 2)
+    assert {p["name"] for p in ada.participants.values()} == {"Ada Lovelace", "Bob"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"sdp": "", "sources": {}}, "invalid_payload"),
+        ({"sdp": "x" * (64 * 1024 + 1), "sources": {}}, "invalid_payload"),
+        ({"sdp": "v=0", "sources": {"0": "hologram"}}, "invalid_payload"),
+        ({"sdp": "v=0", "sources": {"0": "camera", "1": "camera"}}, "invalid_payload"),
+        ({"sdp": "v=0", "sources": []}, "invalid_payload"),
+        ({"sdp": "this is not sdp", "sources": {}}, "invalid_sdp"),
+    ],
+)
+async def test_bad_publish_is_refused(make_client, payload, code):
+    client = await make_client()
+    await client.join("pub")
+    assert await error_code(client, "publish", payload) == code
+
+
+async def test_publish_naming_a_mid_not_in_the_offer_is_refused(make_client):
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    from media_peers import ToneAudioTrack
+
+    client = await make_client()
+    await client.join("pub-mid")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver(ToneAudioTrack(), direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    payload = {"sdp": pc.localDescription.sdp, "sources": {"7": "microphone"}}
+    assert await error_code(client, "publish", payload) == "invalid_sources"
+    await pc.close()
+
+
+async def test_ice_candidate_before_publish_is_refused(make_client):
+    client = await make_client()
+    await client.join("ice")
+    payload = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0",
+               "sdp_mline_index": 0}
+    assert await error_code(client, "publisher_ice", payload) == "invalid_state"
+
+
+async def test_answer_without_pending_offer_is_stale(make_client):
+    client = await make_client()
+    await client.join("stale")
+    assert await error_code(client, "subscriber_answer", {"revision": 5, "sdp": "v=0"}) == "stale_answer"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"source": "screen", "muted": True}, {"source": "microphone", "muted": "yes"}, {"source": 1}],
+)
+async def test_bad_mute_is_refused(make_client, payload):
+    client = await make_client()
+    await client.join("mute")
+    assert await error_code(client, "mute", payload) == "invalid_payload"
+
+
+async def test_socket_survives_errors_and_still_works(make_client):
+    client = await make_client()
+    for _ in range(3):
+        await error_code(client, "join", {"protocol": 1})
+    ack = await client.join("after-errors")
+    assert ack["ok"]

@@ -1,0 +1,183 @@
+// Local capture devices: camera, microphone, screen. DOM-free (navigator.mediaDevices only).
+
+/** @typedef {"microphone" | "camera" | "screen"} Device */
+
+/**
+ * Why a device could not be opened.
+ * @typedef {"denied" | "not_found" | "in_use" | "unsupported" | "cancelled" | "failed"} DeviceProblem
+ */
+
+export const CAMERA_CONSTRAINTS = {
+  width: { ideal: 1280 },
+  height: { ideal: 720 },
+  frameRate: { ideal: 30, max: 30 },
+};
+
+export const MICROPHONE_CONSTRAINTS = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
+
+/** A device that could not be opened, with a sentence a person understands. */
+export class DeviceError extends Error {
+  /**
+   * @param {Device} device
+   * @param {DeviceProblem} problem
+   * @param {unknown} [cause]
+   */
+  constructor(device, problem, cause) {
+    super(describe(device, problem));
+    this.name = "DeviceError";
+    this.device = device;
+    this.problem = problem;
+    this.cause = cause;
+  }
+}
+
+/** True if this browser can capture camera and microphone here (needs a secure context). */
+export function canCapture() {
+  return Boolean(globalThis.navigator?.mediaDevices?.getUserMedia);
+}
+
+/** True if this browser can share the screen. */
+export function canShareScreen() {
+  return Boolean(globalThis.navigator?.mediaDevices?.getDisplayMedia);
+}
+
+/**
+ * Open the wanted devices. A device that fails does not stop the other one.
+ * @param {{microphone: boolean, camera: boolean}} wanted
+ * @returns {Promise<{microphone: MediaStreamTrack | null, camera: MediaStreamTrack | null,
+ *   errors: DeviceError[]}>}
+ */
+export async function openDevices(wanted) {
+  /** @type {{microphone: MediaStreamTrack | null, camera: MediaStreamTrack | null, errors: DeviceError[]}} */
+  const result = { microphone: null, camera: null, errors: [] };
+  if (!wanted.microphone && !wanted.camera) return result;
+  if (!canCapture()) {
+    if (wanted.microphone) result.errors.push(new DeviceError("microphone", "unsupported"));
+    if (wanted.camera) result.errors.push(new DeviceError("camera", "unsupported"));
+    return result;
+  }
+  if (wanted.microphone && wanted.camera) {
+    // One prompt for both when possible; the browser refuses the pair if
+    // either is missing or blocked, so then ask for each on its own.
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: MICROPHONE_CONSTRAINTS,
+        video: CAMERA_CONSTRAINTS,
+      });
+      result.microphone = stream.getAudioTracks()[0] ?? null;
+      result.camera = stream.getVideoTracks()[0] ?? null;
+      return result;
+    } catch {
+      // fall through to one device at a time
+    }
+  }
+  for (const device of /** @type {const} */ (["microphone", "camera"])) {
+    if (!wanted[device]) continue;
+    try {
+      result[device] = device === "camera" ? await openCamera() : await openMicrophone();
+    } catch (error) {
+      result.errors.push(toDeviceError(device, error));
+    }
+  }
+  return result;
+}
+
+/** @returns {Promise<MediaStreamTrack>} @throws {DeviceError} */
+export async function openCamera() {
+  return openOne("camera", { video: CAMERA_CONSTRAINTS });
+}
+
+/** @returns {Promise<MediaStreamTrack>} @throws {DeviceError} */
+export async function openMicrophone() {
+  return openOne("microphone", { audio: MICROPHONE_CONSTRAINTS });
+}
+
+/**
+ * Ask the person to pick a screen, window or tab to share.
+ * @returns {Promise<MediaStreamTrack>}
+ * @throws {DeviceError}
+ */
+export async function openScreen() {
+  if (!canShareScreen()) throw new DeviceError("screen", "unsupported");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15, max: 30 } },
+      audio: false,
+    });
+  } catch (error) {
+    throw toDeviceError("screen", error);
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track) throw new DeviceError("screen", "failed");
+  track.contentHint = "detail"; // favour sharp text over frame rate
+  return track;
+}
+
+/**
+ * @param {Device} device
+ * @param {MediaStreamConstraints} constraints
+ * @returns {Promise<MediaStreamTrack>}
+ */
+async function openOne(device, constraints) {
+  if (!canCapture()) throw new DeviceError(device, "unsupported");
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    const track = stream.getTracks()[0];
+    if (!track) throw new DeviceError(device, "not_found");
+    return track;
+  } catch (error) {
+    throw toDeviceError(device, error);
+  }
+}
+
+/**
+ * @param {Device} device
+ * @param {unknown} error
+ * @returns {DeviceError}
+ */
+export function toDeviceError(device, error) {
+  if (error instanceof DeviceError) return error;
+  const name = /** @type {{name?: string}} */ (error)?.name;
+  /** @type {DeviceProblem} */
+  let problem = "failed";
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
+    // Cancelling the screen picker is also a NotAllowedError.
+    problem = device === "screen" ? "cancelled" : "denied";
+  } else if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") {
+    problem = "not_found";
+  } else if (name === "NotReadableError" || name === "AbortError" || name === "TrackStartError") {
+    problem = "in_use";
+  } else if (name === "TypeError" || name === "NotSupportedError") {
+    problem = "unsupported";
+  }
+  return new DeviceError(device, problem, error);
+}
+
+/**
+ * @param {Device} device
+ * @param {DeviceProblem} problem
+ */
+function describe(device, problem) {
+  const label = device === "camera" ? "Camera" : device === "microphone" ? "Microphone" : "Screen sharing";
+  switch (problem) {
+    case "denied":
+      return `${label} access was denied. Allow it in the browser's site settings to use it.`;
+    case "not_found":
+      return `No ${device} was found.`;
+    case "in_use":
+      return `The ${device} could not be started; another application may be using it.`;
+    case "unsupported":
+      return device === "screen"
+        ? "This browser cannot share the screen."
+        : `This browser cannot use the ${device} here (a secure https connection is needed).`;
+    case "cancelled":
+      return "Screen sharing was cancelled.";
+    default:
+      return `${label} could not be started.`;
+  }
+}

@@ -1,0 +1,182 @@
+// The Socket.IO channel to the server: requests with acknowledgements as
+// promises, server events as DOM-free EventTarget events. DOM-free.
+
+import { io } from "/vendor/socket.io.esm.min.js";
+import { ACK_TIMEOUT_MS, ProtocolError } from "./protocol.js";
+
+/** Server -> client events of protocol v1. */
+export const SERVER_EVENTS = [
+  "participant_joined",
+  "participant_updated",
+  "participant_left",
+  "subscriber_offer",
+  "active_speaker",
+];
+
+/**
+ * One Socket.IO connection at a time; `replace()` swaps in a fresh one.
+ *
+ * Events (CustomEvent detail):
+ * - `connect` {}: the current socket is (re)connected
+ * - `disconnect` {reason}: the current socket dropped; reasons are socket.io's
+ *   ("ping timeout", "transport close", "transport error", "io server disconnect")
+ * - `message` {event, payload}: a server -> client event of the current socket
+ */
+export class SignalingChannel extends EventTarget {
+  /**
+   * @param {{url?: string, path?: string}} [options] url defaults to the page's origin
+   */
+  constructor(options = {}) {
+    super();
+    this._url = options.url;
+    this._path = options.path ?? "/socket.io";
+    /** @type {any} a socket.io-client Socket, or null before open() */
+    this._socket = null;
+  }
+
+  get connected() {
+    return Boolean(this._socket?.connected);
+  }
+
+  /** Open the connection (once); socket.io reconnects it on its own afterwards. */
+  open() {
+    if (!this._socket) {
+      this._socket = this._createSocket();
+    } else if (!this._socket.connected && !this._socket.active) {
+      this._socket.connect();
+    }
+  }
+
+  /**
+   * Resolve once the current socket is connected.
+   * @param {number} timeoutMs
+   */
+  waitConnected(timeoutMs) {
+    this.open();
+    return waitForSocket(/** @type {any} */ (this._socket), timeoutMs);
+  }
+
+  /**
+   * Send a client -> server message and wait for its acknowledgement.
+   * Never queues while disconnected: a message meant for this connection must
+   * not reach the next one.
+   * @param {string} event
+   * @param {object} payload
+   * @returns {Promise<Record<string, any>>} the acknowledgement without `ok`
+   * @throws {ProtocolError}
+   */
+  async request(event, payload) {
+    const socket = this._socket;
+    if (!socket || !socket.connected) {
+      throw new ProtocolError("disconnected", "Not connected to the server.");
+    }
+    let ack;
+    try {
+      ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+    } catch {
+      throw socket.connected
+        ? new ProtocolError("timeout", `The server did not answer "${event}" in time.`)
+        : new ProtocolError("disconnected", "The connection to the server was lost.");
+    }
+    if (!ack || typeof ack !== "object") {
+      throw new ProtocolError("invalid_ack", `The server's answer to "${event}" is malformed.`);
+    }
+    if (ack.ok !== true) {
+      const error = ack.error ?? {};
+      throw new ProtocolError(
+        String(error.code ?? "unknown_error"),
+        String(error.message ?? `"${event}" was refused.`),
+      );
+    }
+    const { ok: _ok, ...result } = ack;
+    return result;
+  }
+
+  /**
+   * Open a second connection and make it the current one once it is up; the
+   * old one stays open until `release()` is called (so the server does not see
+   * the participant leave while it is being resumed on the new connection).
+   * @param {number} timeoutMs
+   * @returns {Promise<{release: () => void}>}
+   */
+  async replace(timeoutMs) {
+    const old = this._socket;
+    const next = this._createSocket();
+    this._socket = next; // events of the old socket are ignored from now on
+    try {
+      await waitForSocket(next, timeoutMs);
+    } catch (error) {
+      // Keep trying on the new socket; the old one is of no more use.
+      old?.disconnect();
+      throw error;
+    }
+    return { release: () => old?.disconnect() };
+  }
+
+  /** Close for good (a clean disconnect: the server removes us at once). */
+  close() {
+    this._socket?.disconnect();
+  }
+
+  /** @private */
+  _createSocket() {
+    /** @type {Record<string, any>} */
+    const options = {
+      path: this._path,
+      autoConnect: false,
+      forceNew: true,
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+      timeout: 10000,
+    };
+    const socket = this._url ? io(this._url, options) : io(options);
+    const current = () => socket === this._socket;
+    socket.on("connect", () => {
+      if (current()) this._emit("connect", {});
+    });
+    socket.on("disconnect", (/** @type {string} */ reason) => {
+      if (current()) this._emit("disconnect", { reason });
+    });
+    for (const event of SERVER_EVENTS) {
+      socket.on(event, (/** @type {unknown} */ payload) => {
+        if (current()) this._emit("message", { event, payload });
+      });
+    }
+    socket.connect();
+    return socket;
+  }
+
+  /**
+   * @param {string} type
+   * @param {object} detail
+   * @private
+   */
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/**
+ * @param {any} socket a socket.io client Socket
+ * @param {number} timeoutMs
+ * @returns {Promise<void>}
+ */
+function waitForSocket(socket, timeoutMs) {
+  if (socket.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (/** @type {Error | null} */ error) => {
+      clearTimeout(timer);
+      socket.off("connect", onConnect);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onConnect = () => done(null);
+    const timer = setTimeout(
+      () => done(new ProtocolError("disconnected", "Could not reach the server.")),
+      timeoutMs,
+    );
+    socket.on("connect", onConnect);
+  });
+}
