@@ -27,11 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--redis-url", help="share state and fan-out through Redis")
     parser.add_argument("--public-url", help="base URL used in links the server hands out")
     parser.add_argument(
-        "--ice-server", action="append", dest="ice_servers", metavar="URL",
+        "--ice-server",
+        action="append",
+        dest="ice_servers",
+        metavar="URL",
         help="STUN/TURN server for ICE (repeatable; default: none)",
     )
     parser.add_argument(
-        "--ice-address", action="append", dest="ice_addresses", metavar="IP",
+        "--ice-address",
+        action="append",
+        dest="ice_addresses",
+        metavar="IP",
         help="only gather ICE host candidates on this address (repeatable)",
     )
     parser.add_argument("--log-level", help="debug, info, warning or error (default info)")

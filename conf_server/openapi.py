@@ -87,7 +87,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             },
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": _json(status, "ok")}}},
             "/readyz": {
-                "get": {"summary": "Ready to take meetings", "responses": {"200": _json(status, "ready")}}
+                "get": {
+                    "summary": "Ready to take meetings",
+                    "responses": {"200": _json(status, "ready")},
+                }
             },
             "/metrics": {
                 "get": {

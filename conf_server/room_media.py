@@ -8,7 +8,7 @@ the only place that puts participant ids into the SFU's ``app_data``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sfu import Producer, PublishTransport, Router, SfuSettings, SubscribeTransport
@@ -17,8 +17,8 @@ from sfu.tasks import TaskGroup
 
 logger = logging.getLogger(__name__)
 
-OfferCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
-SpeakerCallback = Callable[[str], Awaitable[None]]
+OfferCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
+SpeakerCallback = Callable[[str], Coroutine[Any, Any, None]]
 
 
 class RoomMedia:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +41,8 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
+    sdp,
 )
-from aiortc import sdp
 from aiortc.codecs import get_capabilities
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -117,6 +117,7 @@ class Codec:
 
 
 def _codec(params: RTCRtpCodecParameters) -> Codec:
+    assert params.payloadType is not None
     return Codec(params.mimeType, params.clockRate, params.payloadType)
 
 
@@ -172,24 +173,24 @@ def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
     async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
         await handler(data, arrival_time_ms)
 
-    transport._handle_rtp_data = handle_rtp_data
+    setattr(transport, "_handle_rtp_data", handle_rtp_data)  # noqa: B010 (private hook)
 
 
 def disable_decoder(transceiver: RTCRtpTransceiver) -> None:
     """Make aiortc's decoder thread for this receiver exit as soon as it starts."""
     closed: queue.Queue[None] = queue.Queue()
     closed.put(None)
-    transceiver.receiver._RTCRtpReceiver__decoder_queue = closed
+    setattr(transceiver.receiver, "_RTCRtpReceiver__decoder_queue", closed)  # noqa: B010
 
 
 def hook_sender_feedback(
     sender: RTCRtpSender,
     on_keyframe_request: Callable[[], None],
-    on_nack: Callable[[int], Awaitable[None]],
+    on_nack: Callable[[int], Coroutine[Any, Any, None]],
 ) -> None:
     """Route a subscriber's PLI/FIR and NACKs for this sender to the SFU."""
-    sender._send_keyframe = on_keyframe_request
-    sender._retransmit = on_nack
+    setattr(sender, "_send_keyframe", on_keyframe_request)  # noqa: B010
+    setattr(sender, "_retransmit", on_nack)  # noqa: B010
 
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
@@ -198,10 +199,11 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
 
 def note_sent(sender: RTCRtpSender, ntp: int, rtp_timestamp: int, octets: int) -> None:
     """Update the counters aiortc puts in this sender's RTCP sender reports."""
-    sender._RTCRtpSender__ntp_timestamp = ntp
-    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp
-    sender._RTCRtpSender__packet_count += 1
-    sender._RTCRtpSender__octet_count += octets
+    s: Any = sender
+    s._RTCRtpSender__ntp_timestamp = ntp
+    s._RTCRtpSender__rtp_timestamp = rtp_timestamp
+    s._RTCRtpSender__packet_count += 1
+    s._RTCRtpSender__octet_count += octets
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:

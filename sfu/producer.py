@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from . import rtp
@@ -17,7 +17,7 @@ from .tasks import TaskGroup
 if TYPE_CHECKING:
     from .consumer import Consumer
 
-KeyframeSender = Callable[[int], Awaitable[None]]
+KeyframeSender = Callable[[int], Coroutine[Any, Any, None]]
 
 
 class Producer:

@@ -77,7 +77,7 @@ class PublishTransport:
                 await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             except Exception as exc:  # aiortc raises many types for malformed SDP
                 raise NegotiationError(f"the offer was refused: {exc}", code="invalid_sdp") from exc
-            transceivers = {t.mid: t for t in self.pc.getTransceivers()}
+            transceivers = {t.mid: t for t in self.pc.getTransceivers() if t.mid is not None}
             unknown = set(sources) - set(transceivers)
             if unknown:
                 raise NegotiationError(

@@ -44,7 +44,9 @@ class Router:
         self.subscribe_transports: set[SubscribeTransport] = set()
         self._observer = observer
         self._tasks = TaskGroup("router")
-        self._speaker = ActiveSpeakerDetector(settings.speaker_threshold)
+        self._speaker: ActiveSpeakerDetector[Producer] = ActiveSpeakerDetector(
+            settings.speaker_threshold
+        )
         if settings.ice_addresses:
             bridge.restrict_ice_addresses(settings.ice_addresses)
         self._tasks.spawn(self._watch_speakers())
@@ -63,8 +65,10 @@ class Router:
 
     async def close_transport(self, transport: PublishTransport | SubscribeTransport) -> None:
         """Close one transport and everything it owns."""
-        self.publish_transports.discard(transport)  # type: ignore[arg-type]
-        self.subscribe_transports.discard(transport)  # type: ignore[arg-type]
+        if isinstance(transport, PublishTransport):
+            self.publish_transports.discard(transport)
+        else:
+            self.subscribe_transports.discard(transport)
         await transport.close()
 
     def _add_producer(self, producer: Producer) -> None:
@@ -101,8 +105,10 @@ class Router:
             return
         self.closed = True
         await self._tasks.cancel_all()
-        for transport in [*self.publish_transports, *self.subscribe_transports]:
-            await transport.close()
+        for publisher in self.publish_transports:
+            await publisher.close()
+        for subscriber in self.subscribe_transports:
+            await subscriber.close()
         self.publish_transports.clear()
         self.subscribe_transports.clear()
         self.producers.clear()

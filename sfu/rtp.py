@@ -135,7 +135,11 @@ def is_vp8_keyframe_start(data: bytes, payload_offset: int) -> bool:
 
 
 def rewrite(
-    view: RtpView, payload_type: int, sequence_number: int, timestamp: int, ssrc: int,
+    view: RtpView,
+    payload_type: int,
+    sequence_number: int,
+    timestamp: int,
+    ssrc: int,
     extensions: bytes,
 ) -> bytes:
     """A copy of the packet with new header fields and extension block (CSRCs dropped)."""

@@ -102,7 +102,7 @@ class SubscribeTransport:
             self._dirty = False
             try:
                 await self._negotiate_once()
-            except (NegotiationError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, NegotiationError) as exc:
                 self.negotiation_failures += 1
                 logger.warning("subscriber negotiation failed: %s", exc)
                 self._answer = None
@@ -164,7 +164,7 @@ class SubscribeTransport:
             return
         self._watched.add(id(transport))
 
-        @transport.on("statechange")  # type: ignore[untyped-decorator]
+        @transport.on("statechange")
         def on_state() -> None:
             if transport.state == "connected":
                 for consumer in self.consumers.values():

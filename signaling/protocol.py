@@ -28,7 +28,9 @@ MUTABLE_SOURCES = ("microphone", "camera")
 Payload = dict[str, Any]
 
 
-def _field(payload: Payload, name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+def _field(
+    payload: Payload, name: str, kind: type | tuple[type, ...], optional: bool = False
+) -> Any:
     if name not in payload or payload[name] is None:
         if optional:
             return None

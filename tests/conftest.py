@@ -12,10 +12,11 @@ from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conf_server import Settings, create_app  # noqa: E402
-from conf_server.keys import MEETINGS  # noqa: E402
-from conf_server.meeting_service import MeetingService  # noqa: E402
-from meeting_client import MeetingClient  # noqa: E402
+from meeting_client import MeetingClient
+
+from conf_server import Settings, create_app
+from conf_server.keys import MEETINGS
+from conf_server.meeting_service import MeetingService
 
 
 class RunningServer:
@@ -31,8 +32,9 @@ class RunningServer:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # ICE on loopback only: the aiortc peers of the tests live in this process.
-    return Settings(data_dir=tmp_path / "data", ice_addresses=("127.0.0.1",),
-                    reconnect_grace_seconds=2.0)
+    return Settings(
+        data_dir=tmp_path / "data", ice_addresses=("127.0.0.1",), reconnect_grace_seconds=2.0
+    )
 
 
 @pytest.fixture

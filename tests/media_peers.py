@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import itertools
 import math
 import time
 from typing import Any
@@ -45,7 +46,9 @@ def read_counter(frame: av.VideoFrame) -> int:
     bar = width // BITS
     value = 0
     for bit in range(BITS):
-        mean = gray[height // 4 : 3 * height // 4, bit * bar + bar // 4 : (bit + 1) * bar - bar // 4]
+        mean = gray[
+            height // 4 : 3 * height // 4, bit * bar + bar // 4 : (bit + 1) * bar - bar // 4
+        ]
         value = (value << 1) | int(mean.mean() > 128)
     return value
 
@@ -142,5 +145,5 @@ async def dominant_frequency(track: Any, seconds: float = 1.0, timeout: float = 
 
 def is_increasing(counters: list[int]) -> bool:
     """True if counters go up (mod 256), allowing for skipped frames."""
-    steps = [(b - a) % 256 for a, b in zip(counters, counters[1:], strict=False)]
+    steps = [(b - a) % 256 for a, b in itertools.pairwise(counters)]
     return bool(steps) and all(0 < s < 64 for s in steps)

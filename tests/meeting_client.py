@@ -6,6 +6,7 @@ It is written against docs/protocol.md only, the way a third-party client would 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import socketio
@@ -36,8 +37,11 @@ class MeetingClient:
         self.auto_answer = True
         self._changed = asyncio.Event()
         for event in (
-            "participant_joined", "participant_updated", "participant_left",
-            "subscriber_offer", "active_speaker",
+            "participant_joined",
+            "participant_updated",
+            "participant_left",
+            "subscriber_offer",
+            "active_speaker",
         ):
             self.sio.on(event, self._make_handler(event))
 
@@ -60,8 +64,10 @@ class MeetingClient:
     async def call(self, event: str, payload: Any = None, raw: bool = False) -> dict[str, Any]:
         """Send a message and return its acknowledgement (raise on error unless raw)."""
         args = () if payload is ... else (payload if payload is not None else {},)
-        ack = await self.sio.call(event, *args, timeout=15) if args else await self.sio.call(
-            event, timeout=15
+        ack = (
+            await self.sio.call(event, *args, timeout=15)
+            if args
+            else await self.sio.call(event, timeout=15)
         )
         if raw:
             return ack  # type: ignore[no-any-return]
@@ -114,13 +120,12 @@ class MeetingClient:
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` is true, re-checking after every event."""
+
         async def loop() -> None:
             while not predicate():
                 self._changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), 0.2)
-                except asyncio.TimeoutError:
-                    pass
 
         await asyncio.wait_for(loop(), timeout)
 

@@ -89,7 +89,9 @@ async def test_muted_microphone_is_announced_and_not_forwarded(server, make_clie
     await bob.join("mute")
     await alice.publish({"microphone": ToneAudioTrack()})
     await bob.wait_for(lambda: bob.track_of(alice.participant_id, "microphone") is not None)
-    consumer = next(iter(server.service.media["mute"].subscribers[bob.participant_id].consumers.values()))
+    consumer = next(
+        iter(server.service.media["mute"].subscribers[bob.participant_id].consumers.values())
+    )
     await bob.wait_for(lambda: consumer.packets_sent > 10)
 
     await alice.call("mute", {"source": "microphone", "muted": True})

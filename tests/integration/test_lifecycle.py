@@ -87,7 +87,10 @@ async def test_leaver_disappears_from_others_at_once(make_client):
     await bob.call("leave", {})
     await alice.wait_for(lambda: bob.participant_id not in alice.participants, timeout=2)
     assert loop.time() - started < 2
-    assert ("participant_left", {"participant_id": bob.participant_id, "reason": "left"}) in alice.events
+    assert (
+        "participant_left",
+        {"participant_id": bob.participant_id, "reason": "left"},
+    ) in alice.events
 
 
 async def test_network_loss_keeps_the_place_and_resume_restores_identity(server, make_client):
@@ -121,4 +124,7 @@ async def test_participant_not_back_within_grace_period_times_out(server, make_c
     await bob.join("grace")
     await server.service.disconnected(alice.sio.get_sid(), network_loss=True)
     await bob.wait_for(lambda: alice.participant_id not in bob.participants, timeout=5)
-    assert ("participant_left", {"participant_id": alice.participant_id, "reason": "timeout"}) in bob.events
+    assert (
+        "participant_left",
+        {"participant_id": alice.participant_id, "reason": "timeout"},
+    ) in bob.events

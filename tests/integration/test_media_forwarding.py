@@ -32,7 +32,9 @@ async def test_three_participants_each_receive_the_two_others(make_client):
     for client in clients.values():
         await client.join("trio")
     for name, client in clients.items():
-        await client.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(tones[name])})
+        await client.publish(
+            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(tones[name])}
+        )
 
     for name, client in clients.items():
         others = [c for n, c in clients.items() if n != name]

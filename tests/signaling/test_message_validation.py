@@ -96,7 +96,6 @@ async def test_bad_publish_is_refused(make_client, payload, code):
 
 async def test_publish_naming_a_mid_not_in_the_offer_is_refused(make_client):
     from aiortc import RTCConfiguration, RTCPeerConnection
-
     from media_peers import ToneAudioTrack
 
     client = await make_client()
@@ -112,15 +111,21 @@ async def test_publish_naming_a_mid_not_in_the_offer_is_refused(make_client):
 async def test_ice_candidate_before_publish_is_refused(make_client):
     client = await make_client()
     await client.join("ice")
-    payload = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdp_mid": "0",
-               "sdp_mline_index": 0}
+    payload = {
+        "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+        "sdp_mid": "0",
+        "sdp_mline_index": 0,
+    }
     assert await error_code(client, "publisher_ice", payload) == "invalid_state"
 
 
 async def test_answer_without_pending_offer_is_stale(make_client):
     client = await make_client()
     await client.join("stale")
-    assert await error_code(client, "subscriber_answer", {"revision": 5, "sdp": "v=0"}) == "stale_answer"
+    assert (
+        await error_code(client, "subscriber_answer", {"revision": 5, "sdp": "v=0"})
+        == "stale_answer"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs conf-server into ./.venv with the browser client's npm packages.
+#   scripts/setup.sh          what the server needs
+#   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, test extras)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages, installed only when missing.
+packages=()
+python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || packages+=(python3-venv)
+command -v npm >/dev/null || packages+=(npm)
+if [ "$with_tests" -eq 1 ]; then
+  command -v chromium >/dev/null || packages+=(chromium)
+  command -v redis-server >/dev/null || packages+=(redis-server)
+  command -v ip >/dev/null || packages+=(iproute2)
+  command -v unshare >/dev/null || packages+=(util-linux)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  echo "==> apt-get install ${packages[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  python3 -m venv .venv
+fi
+extras=""
+[ "$with_tests" -eq 1 ] && extras="[test]"
+echo "==> pip install -e .${extras}"
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".${extras}"
+
+echo "==> npm ci (web_client)"
+(cd web_client && npm ci --no-audit --no-fund --loglevel=error)
