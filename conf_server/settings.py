@@ -118,6 +118,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"port must be between 1 and 65535, got {settings.port}")
     if settings.max_video_bitrate < 50_000:
         raise ConfigError("max_video_bitrate must be at least 50000 bit/s")
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            f"log_level must be debug, info, warning or error: {settings.log_level!r}"
+        )
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice server {url!r} must start with stun:, turn: or turns:")

@@ -23,7 +23,7 @@ as_root unshare --net -- sh -c '
   ip link add t0 type ifb 2>/dev/null || ip link add t0 type dummy
   ip addr add 10.199.0.1/32 dev t0
   ip link set t0 up
-  exec "$0" -m pytest "$@"
+  CONF_TEST_NETNS=1 exec "$0" -m pytest "$@"
 ' "$PWD/.venv/bin/python" "$@"
 status=$?
 set -e

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
 from meeting_client import MeetingClient
 

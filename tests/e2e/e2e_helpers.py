@@ -1,0 +1,232 @@
+"""End-to-end fixtures: the real ``conf-server`` process and real headless Chromium.
+
+These tests must run inside the private network namespace that scripts/test.sh
+creates (only ``lo`` and 10.199.0.1 exist there), so WebRTC traffic can never
+reach a real network. Outside it they are skipped with that reason; inside it
+(``CONF_TEST_NETNS=1``) a missing piece is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+TEST_ADDRESS = "10.199.0.1"
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--auto-accept-this-tab-capture",
+]
+
+# Records every RTCPeerConnection a page creates, so tests can read getStats().
+RECORD_PEER_CONNECTIONS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+})();
+"""
+
+
+def _in_test_namespace() -> bool:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((TEST_ADDRESS, 0))
+    except OSError:
+        return False
+    interfaces = {name for _, name in socket.if_nameindex()}
+    return interfaces <= {"lo", "t0"}
+
+
+@pytest.fixture(scope="session")
+def test_network() -> None:
+    if _in_test_namespace():
+        return
+    if os.environ.get("CONF_TEST_NETNS") == "1":
+        pytest.fail("inside scripts/test.sh but the private test address is missing")
+    pytest.skip("end-to-end media tests run only inside scripts/test.sh's network namespace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``python -m conf_server`` on a free port, ICE on the private test address."""
+
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "server.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "conf_server",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(tmp / "data"),
+                "--ice-address",
+                TEST_ADDRESS,
+                *extra,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"conf-server exited: {self.log_path.read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("conf-server did not start listening within 20 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def conf_server(test_network: None, tmp_path: Path) -> Any:
+    server = ServerProcess(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def browser(test_network: None) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        # launch() gives every context a fresh, empty profile of its own.
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+PageFactory = Callable[..., Awaitable[Page]]
+
+
+@pytest.fixture
+async def open_page(browser: Browser, conf_server: ServerProcess) -> AsyncIterator[PageFactory]:
+    """Open ``/r/{room}?name=…&autojoin=1`` in a fresh browser context."""
+    contexts = []
+
+    async def factory(room: str, name: str, autojoin: bool = True, **query: str) -> Page:
+        context = await browser.new_context(
+            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+        )
+        contexts.append(context)
+        await context.add_init_script(RECORD_PEER_CONNECTIONS)
+        page = await context.new_page()
+        page.on("console", lambda m: print(f"[{name}] {m.type}: {m.text}"))
+        params = {"name": name, **({"autojoin": "1"} if autojoin else {}), **query}
+        qs = "&".join(f"{k}={v}" for k, v in params.items())
+        await page.goto(f"{conf_server.url}/r/{room}?{qs}")
+        return page
+
+    yield factory
+    for context in contexts:
+        await context.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path))
+    return path
+
+
+async def wait_joined(page: Page, timeout: float = 15) -> None:
+    await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
+
+
+async def tile_frames(page: Page) -> dict[str, int]:
+    """Decoded frames of each remote camera tile's video, by participant id."""
+    result: dict[str, int] = await page.evaluate(
+        """() => {
+          const me = window.meeting && window.meeting.participantId;
+          const out = {};
+          for (const tile of document.querySelectorAll('[data-testid="tile"]')) {
+            const id = tile.dataset.participantId;
+            if (id === me) continue;
+            const video = tile.querySelector('video');
+            out[id] = video ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
+          }
+          return out;
+        }"""
+    )
+    return result
+
+
+async def inbound(page: Page, kind: str) -> list[dict[str, Any]]:
+    """``inbound-rtp`` stats of one kind over every peer connection of the page."""
+    stats: list[dict[str, Any]] = await page.evaluate(
+        """async (kind) => {
+          const out = [];
+          for (const pc of window.__pcs || []) {
+            if (pc.connectionState === 'closed') continue;
+            const report = await pc.getStats();
+            report.forEach(s => {
+              if (s.type === 'inbound-rtp' && s.kind === kind)
+                out.push({mid: s.mid, packets: s.packetsReceived || 0,
+                          frames: s.framesDecoded || 0});
+            });
+          }
+          return out;
+        }""",
+        kind,
+    )
+    return stats
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float, step: float = 0.1
+) -> float:
+    """Poll ``check`` until true; returns the seconds it took. Fails on timeout."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        if await check():
+            return loop.time() - started
+        if loop.time() - started > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(step)
