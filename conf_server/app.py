@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SETTINGS] = settings
 
     manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    sio = create_socket_server(manager)
+    origins = [settings.public_url.rstrip("/")] if settings.public_url else None
+    sio = create_socket_server(manager, origins)
     sio.attach(app, socketio_path="socket.io")
     service = MeetingService(settings, SocketEmitter(sio))
     sio.register_namespace(MeetingNamespace(service))

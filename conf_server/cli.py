@@ -17,14 +17,17 @@ from .settings import load_settings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="conf-server",
-        description="Self-hosted video-meeting server. Every flag can also be set as "
-        "CONF_<NAME> in the environment or in a TOML file given by --config.",
+        description="Self-hosted video-meeting server. Every setting can also be set as "
+        "CONF_<NAME> in the environment (CONF_ICE_SERVERS and CONF_ICE_ADDRESSES take "
+        "comma-separated lists) or in a TOML file given by --config.",
     )
     parser.add_argument("--config", type=Path, help="TOML configuration file")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
     parser.add_argument("--data-dir", help="where recordings and state go (default ./data)")
-    parser.add_argument("--redis-url", help="share state and fan-out through Redis")
+    parser.add_argument(
+        "--redis-url", help="fan Socket.IO events out through Redis (shared state: later)"
+    )
     parser.add_argument("--public-url", help="base URL used in links the server hands out")
     parser.add_argument(
         "--ice-server",

@@ -80,7 +80,12 @@ class MeetingService:
     async def join(
         self, sid: str, room: str, name: str, resume_token: str | None
     ) -> dict[str, Any]:
-        participant, resumed = self.directory.join(room, name, sid, resume_token)
+        participant, previous_sid = self.directory.join(room, name, sid, resume_token)
+        resumed = previous_sid is not None
+        if previous_sid:
+            # The owner came back on a new socket before the old one timed out.
+            await self._events.leave_room(previous_sid, room)
+            await self._events.disconnect(previous_sid)
         timer = self._grace.pop(participant.id, None)
         if timer is not None:
             timer.cancel()
@@ -114,6 +119,9 @@ class MeetingService:
             answer = await media.publish(participant.id, sdp, sources)
         except SfuError as exc:
             raise ConfServerError(exc.message, exc.code) from exc
+        # A source published while muted starts paused too.
+        media.set_paused(participant.id, "microphone", participant.audio_muted)
+        media.set_paused(participant.id, "camera", participant.video_muted)
         sharing = "screen" in media.sources_of(participant.id)
         if sharing != participant.screen_sharing:
             participant.screen_sharing = sharing
@@ -140,7 +148,7 @@ class MeetingService:
         if transport is None:
             raise ConfServerError("no subscriber offer is pending", "stale_answer")
         try:
-            transport.accept_answer(revision, sdp)
+            await transport.accept_answer(revision, sdp)
         except SfuError as exc:
             raise ConfServerError(exc.message, exc.code) from exc
 

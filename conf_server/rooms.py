@@ -70,21 +70,25 @@ class RoomDirectory:
 
     def join(
         self, room_id: str, name: str, sid: str, resume_token: str | None = None
-    ) -> tuple[Participant, bool]:
-        """Add a participant, or take back a disconnected one that shows its token.
+    ) -> tuple[Participant, str | None]:
+        """Add a participant, or give one back to whoever shows its resume token.
 
-        Returns ``(participant, resumed)``.
+        Returns ``(participant, previous_sid)``: ``previous_sid`` is None for a new
+        participant, "" for a resumed one whose old socket is already gone, and
+        the old socket's id when the owner comes back before the server noticed
+        the old connection die.
         """
         room = self.rooms.get(room_id)
         if resume_token and room is not None:
             for participant in room.participants.values():
                 if secrets.compare_digest(participant.resume_token, resume_token):
-                    if participant.sid is not None:
-                        self._by_sid.pop(participant.sid, None)
+                    previous = participant.sid or ""
+                    self._by_sid.pop(previous, None)
                     participant.sid = sid
+                    participant.name = name
                     participant.connected = True
                     self._by_sid[sid] = participant
-                    return participant, True
+                    return participant, previous
         if room is None:
             room = self.rooms[room_id] = Room(room_id)
         if len(room.participants) >= self._max:
@@ -99,7 +103,7 @@ class RoomDirectory:
         )
         room.participants[participant.id] = participant
         self._by_sid[sid] = participant
-        return participant, False
+        return participant, None
 
     def detach(self, participant: Participant) -> None:
         """The participant's connection is gone but it keeps its place for now."""

@@ -193,6 +193,11 @@ def hook_sender_feedback(
     setattr(sender, "_retransmit", on_nack)  # noqa: B010
 
 
+def is_connected(sender: RTCRtpSender) -> bool:
+    """True when the sender's DTLS transport can carry media."""
+    return bool(sender.transport.state == "connected")
+
+
 def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 

@@ -83,7 +83,10 @@ class Consumer:
         self.paused = False
         self._needs_sync = True
         self._last_keyframe_ask = time.monotonic()
-        self.producer.request_keyframe()
+        # Before the transport connects a keyframe would be lost, and the
+        # throttle would then delay the request made on connect (resync).
+        if self.slot.connected:
+            self.producer.request_keyframe()
 
     def pause(self) -> None:
         self.paused = True

@@ -17,7 +17,7 @@ from .tasks import TaskGroup
 if TYPE_CHECKING:
     from .consumer import Consumer
 
-KeyframeSender = Callable[[int], Coroutine[Any, Any, None]]
+KeyframeSender = Callable[[int], Coroutine[Any, Any, bool]]
 
 
 class Producer:
@@ -111,11 +111,17 @@ class Producer:
         if wait <= 0:
             self._last_keyframe_request = now
             self.keyframe_requests_sent += 1
-            self._tasks.spawn(self._send_keyframe_request(self.ssrc))
+            self._tasks.spawn(self._request_keyframe(self.ssrc))
         elif self._pending_keyframe is None:
             self._pending_keyframe = asyncio.get_running_loop().call_later(
                 wait, self._fire_pending_keyframe
             )
+
+    async def _request_keyframe(self, ssrc: int) -> None:
+        if not await self._send_keyframe_request(ssrc):
+            # Not connected yet: lost, so it must not hold back the next request.
+            self._last_keyframe_request = -1e9
+            self.keyframe_requests_sent -= 1
 
     def _fire_pending_keyframe(self) -> None:
         self._pending_keyframe = None

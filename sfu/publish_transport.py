@@ -193,10 +193,11 @@ class PublishTransport:
             self._by_ssrc[ssrc] = producer
         return producer
 
-    async def _send_pli(self, media_ssrc: int) -> None:
+    async def _send_pli(self, media_ssrc: int) -> bool:
         transport = self._transport()
-        if transport is not None:
-            await bridge.send_rtp(transport, bridge.pli_packet(self._rtcp_ssrc, media_ssrc))
+        if transport is None:
+            return False
+        return await bridge.send_rtp(transport, bridge.pli_packet(self._rtcp_ssrc, media_ssrc))
 
     def _transport(self) -> Any:
         transceivers = self.pc.getTransceivers()

@@ -47,6 +47,10 @@ class SendSlot:
         return mid
 
     @property
+    def connected(self) -> bool:
+        return bridge.is_connected(self.transceiver.sender)
+
+    @property
     def ready(self) -> bool:
         """True once an answer for this slot has been applied."""
         return self.codec is not None

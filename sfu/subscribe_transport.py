@@ -52,6 +52,7 @@ class SubscribeTransport:
         self._dirty = False
         self._negotiator: asyncio.Task[None] | None = None
         self._answer: asyncio.Future[str] | None = None
+        self._applied: asyncio.Future[None] | None = None
         self._tasks = TaskGroup(f"subscribe transport {self.id}")
         self._watched: set[int] = set()
         self.negotiation_failures = 0
@@ -117,24 +118,30 @@ class SubscribeTransport:
         self.revision += 1
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
+        self._applied = loop.create_future()
         offered = [s for s in self.slots]
         await self._send_offer(self.revision, self.pc.localDescription.sdp, offered)
         answer_sdp = await asyncio.wait_for(
             self._answer, timeout=self._settings.negotiation_timeout_s
         )
         self._answer = None
+        applied, self._applied = self._applied, None
+        assert applied is not None
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
         except Exception as exc:  # malformed answer: many exception types
-            raise NegotiationError(f"the answer was refused: {exc}", code="invalid_sdp") from exc
+            error = NegotiationError(f"the answer was refused: {exc}", code="invalid_sdp")
+            applied.set_exception(error)
+            raise error from exc
+        applied.set_result(None)
         self._watch_connection()
         for slot in offered:
             slot.configure()
             if slot.consumer is not None and slot.consumer.paused:
                 slot.consumer.resume()
 
-    def accept_answer(self, revision: int, sdp: str) -> None:
-        """Hand the client's answer for offer ``revision`` to the negotiation."""
+    async def accept_answer(self, revision: int, sdp: str) -> None:
+        """Apply the client's answer to offer ``revision``; raises if it is refused."""
         if self.closed:
             raise TransportClosed("the subscribe transport is closed")
         if self._answer is None or self._answer.done() or revision != self.revision:
@@ -142,7 +149,10 @@ class SubscribeTransport:
                 f"no offer with revision {revision} is waiting for an answer",
                 code="stale_answer",
             )
+        applied = self._applied
         self._answer.set_result(sdp)
+        if applied is not None:
+            await asyncio.shield(applied)
 
     def _hook_slot(self, slot: SendSlot) -> None:
         sender = slot.transceiver.sender

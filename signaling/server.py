@@ -7,11 +7,17 @@ from typing import Any
 import socketio
 
 
-def create_socket_server(client_manager: Any | None = None) -> socketio.AsyncServer:
-    """An ``AsyncServer`` for aiohttp; pass ``AsyncRedisManager`` to fan out over Redis."""
+def create_socket_server(
+    client_manager: Any | None = None, allowed_origins: list[str] | None = None
+) -> socketio.AsyncServer:
+    """An ``AsyncServer`` for aiohttp; pass ``AsyncRedisManager`` to fan out over Redis.
+
+    ``allowed_origins`` None means same origin only (python-engineio's default;
+    an empty list would switch the Origin check off).
+    """
     kwargs: dict[str, Any] = {
         "async_mode": "aiohttp",
-        "cors_allowed_origins": [],  # same origin only
+        "cors_allowed_origins": allowed_origins,
         "max_http_buffer_size": 256 * 1024,
         "ping_interval": 10,
         "ping_timeout": 10,
@@ -40,3 +46,6 @@ class SocketEmitter:
 
     async def leave_room(self, sid: str, room: str) -> None:
         await self._server.leave_room(sid, room)
+
+    async def disconnect(self, sid: str) -> None:
+        await self._server.disconnect(sid)

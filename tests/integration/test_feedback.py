@@ -27,6 +27,8 @@ async def test_keyframe_requests_reach_the_publisher_throttled(server, make_clie
     alice, bob = await make_client("Alice"), await make_client("Bob")
     await alice.join("pli")
     requests = await publish_counted_camera(alice)
+    await alice.wait_for(lambda: alice.publish_pc.connectionState == "connected")
+    await asyncio.sleep(0.5)
     await bob.join("pli")
     await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
     await collect_counters(bob.track_of(alice.participant_id, "camera"), 3)

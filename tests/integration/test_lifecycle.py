@@ -128,3 +128,20 @@ async def test_participant_not_back_within_grace_period_times_out(server, make_c
         "participant_left",
         {"participant_id": alice.participant_id, "reason": "timeout"},
     ) in bob.events
+
+
+async def test_resume_while_old_socket_is_still_open_takes_it_over(server, make_client):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("takeover")
+    await bob.join("takeover")
+    again = await make_client("Alice B.")
+    ack = await again.join("takeover", resume_token=alice.resume_token)
+    assert ack["resumed"] is True and ack["participant_id"] == alice.participant_id
+    await bob.wait_for(lambda: bob.participants[alice.participant_id]["name"] == "Alice B.")
+    # The stale socket was dropped, so it cannot act for the participant any more.
+    for _ in range(50):
+        if not alice.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert not alice.sio.connected
+    assert len(server.service.directory.rooms["takeover"].participants) == 2

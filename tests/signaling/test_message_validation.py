@@ -144,3 +144,33 @@ async def test_socket_survives_errors_and_still_works(make_client):
         await error_code(client, "join", {"protocol": 1})
     ack = await client.join("after-errors")
     assert ack["ok"]
+
+
+async def test_unusable_subscriber_answer_is_refused_with_invalid_sdp(make_client):
+    from media_peers import ToneAudioTrack
+
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    bob.auto_answer = False
+    await alice.join("bad-answer")
+    await bob.join("bad-answer")
+    await alice.publish({"microphone": ToneAudioTrack()})
+    await bob.wait_for(lambda: any(e == "subscriber_offer" for e, _ in bob.events))
+    offer = next(d for e, d in bob.events if e == "subscriber_offer")
+    payload = {"revision": offer["revision"], "sdp": "v=0\r\nm=banana\r\n"}
+    assert await error_code(bob, "subscriber_answer", payload) == "invalid_sdp"
+
+
+async def test_source_published_while_muted_is_not_forwarded(server, make_client):
+    from media_peers import ToneAudioTrack
+
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("pre-muted")
+    await bob.join("pre-muted")
+    await alice.call("mute", {"source": "microphone", "muted": True})
+    await alice.publish({"microphone": ToneAudioTrack()})
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "microphone") is not None)
+    import asyncio
+
+    await asyncio.sleep(1.0)
+    consumers = server.service.media["pre-muted"].subscribers[bob.participant_id].consumers
+    assert [c.packets_sent for c in consumers.values()] == [0]
