@@ -93,24 +93,16 @@ export class SignalingChannel extends EventTarget {
   }
 
   /**
-   * Open a second connection and make it the current one once it is up; the
-   * old one stays open until `release()` is called (so the server does not see
-   * the participant leave while it is being resumed on the new connection).
-   * @param {number} timeoutMs
-   * @returns {Promise<{release: () => void}>}
+   * Make a fresh connection the current one (events of the old one are
+   * ignored from now on). The old one stays open until the returned function
+   * is called: closing it first would make the server drop the participant
+   * before it can be resumed on the new connection.
+   * @returns {() => void} closes the old connection
    */
-  async replace(timeoutMs) {
+  replace() {
     const old = this._socket;
-    const next = this._createSocket();
-    this._socket = next; // events of the old socket are ignored from now on
-    try {
-      await waitForSocket(next, timeoutMs);
-    } catch (error) {
-      // Keep trying on the new socket; the old one is of no more use.
-      old?.disconnect();
-      throw error;
-    }
-    return { release: () => old?.disconnect() };
+    this._socket = this._createSocket();
+    return () => old?.disconnect();
   }
 
   /** Close for good (a clean disconnect: the server removes us at once). */

@@ -1,0 +1,293 @@
+// Entry point of room.html (/r/{room}): wires the session to the UI modules.
+
+import { canShareScreen } from "./media.js";
+import { cleanName, isValidRoom } from "./protocol.js";
+import { MeetingSession } from "./session.js";
+import { AudioSink } from "./ui/audio.js";
+import { Controls } from "./ui/controls.js";
+import { Gallery } from "./ui/gallery.js";
+import { PrejoinView } from "./ui/prejoin.js";
+import { StatusArea } from "./ui/status.js";
+
+/** @typedef {import("./session.js").State} State */
+/** @typedef {import("./subscriber.js").RemoteTrack} RemoteTrack */
+/** @typedef {import("./media.js").DeviceError} DeviceError */
+
+const NAME_KEY = "conf.display-name";
+
+const $ = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
+
+const params = new URLSearchParams(location.search);
+const status = new StatusArea($('[data-testid="status"]'));
+
+main();
+
+function main() {
+  const room = roomFromPath(location.pathname);
+  if (room === null) {
+    fatal("This meeting link is not valid: a room name is 1 to 64 letters, digits, _ or -.");
+    return;
+  }
+  document.title = `${room} · Meeting`;
+  const problem = browserProblem();
+  if (problem) {
+    fatal(problem);
+    return;
+  }
+  const companion = params.get("mode") === "companion";
+  const autojoin = params.get("autojoin") === "1";
+  const session = new MeetingSession({ room, audio: !companion });
+  /** @type {any} */ (window).meeting = session;
+  const ui = buildUi(session, room, companion);
+
+  const givenName = cleanName(params.get("name") ?? "");
+  if (autojoin) {
+    void (async () => {
+      reportDeviceErrors(await session.openDevices(), true);
+      await session.join(givenName ?? "Guest");
+    })();
+    return;
+  }
+  ui.prejoin.setName(givenName ?? cleanName(readStoredName()) ?? "");
+  ui.prejoin.show();
+  void session.openDevices().then((errors) => reportDeviceErrors(errors, false));
+}
+
+/**
+ * @param {MeetingSession} session
+ * @param {string} room
+ * @param {boolean} companion
+ */
+function buildUi(session, room, companion) {
+  const gallery = new Gallery($('[data-testid="gallery"]'));
+  const audio = new AudioSink($("#audio-sink"), {
+    muted: companion,
+    onBlocked: () =>
+      status.show("sound", "warning", "The browser blocked the meeting's sound.", {
+        actions: [{ label: "Enable sound", testid: "enable-sound-button", run: () => {
+          audio.resume();
+          status.clear("sound");
+        } }],
+      }),
+  });
+  const controls = new Controls($(".controls-buttons"), {
+    onMic: () => void session.setMicrophoneMuted(!session.micMuted),
+    onCamera: () => void session.setCameraEnabled(!session.cameraOn),
+    onScreen: () => void (session.sharing ? session.stopScreenShare() : session.startScreenShare()),
+    onLeave: () => void session.leave(),
+  });
+  const prejoin = new PrejoinView($("#prejoin"), room, {
+    onJoin: (name) => {
+      storeName(name);
+      void session.join(name);
+    },
+    onToggleMic: () => void session.setMicrophoneMuted(!session.micMuted),
+    onToggleCamera: () => void session.setCameraEnabled(!session.cameraOn),
+  });
+  $(".room-name").textContent = room;
+  const count = $('[data-testid="participant-count"]');
+
+  const refreshControls = () => {
+    const inMeeting = session.state === "joined" || session.state === "reconnecting";
+    controls.update({
+      micMuted: session.micMuted,
+      cameraOn: session.cameraOn,
+      sharing: session.sharing,
+      canShare: canShareScreen(),
+      audioAllowed: session.audioAllowed,
+      inMeeting,
+    });
+    prejoin.setLocalState(session);
+  };
+  const refreshCount = () => {
+    const n = session.participants.length;
+    count.textContent = n === 1 ? "1 participant" : `${n} participants`;
+  };
+  const showLocalScreen = () => {
+    if (session.local.screen && session.participantId) {
+      gallery.addScreen(session.participantId, session.local.screen, "local");
+    }
+  };
+
+  const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
+    session.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+
+  on("state", ({ state, previous, message }) => {
+    showState(session, state, previous, message, prejoin);
+    if (state === "left") {
+      gallery.clear();
+      audio.clear();
+    }
+    refreshControls();
+  });
+  on("participants", ({ participants }) => {
+    gallery.reset(participants, session.participantId);
+    const ids = new Set(participants.map((/** @type {{id: string}} */ p) => p.id));
+    for (const el of document.querySelectorAll('[data-testid="remote-audio"]')) {
+      const id = /** @type {HTMLElement} */ (el).dataset.participantId ?? "";
+      if (!ids.has(id)) audio.removeParticipant(id);
+    }
+    showLocalScreen();
+    refreshCount();
+  });
+  on("participantjoined", ({ participant }) => {
+    gallery.upsert(participant);
+    refreshCount();
+  });
+  on("participantupdated", ({ participant }) => gallery.upsert(participant));
+  on("participantleft", ({ participantId }) => {
+    gallery.remove(participantId);
+    audio.removeParticipant(participantId);
+    refreshCount();
+  });
+  on("trackadded", (/** @type {RemoteTrack} */ remote) => {
+    if (remote.participantId === session.participantId) return;
+    if (remote.kind === "audio") audio.add(remote);
+    else if (remote.source === "screen") gallery.addScreen(remote.participantId, remote.track, remote.producerId);
+    else gallery.setCamera(remote.participantId, remote.track, remote.producerId);
+  });
+  on("trackended", (/** @type {RemoteTrack} */ remote) => {
+    if (remote.kind === "audio") audio.remove(remote.producerId);
+    else if (remote.source === "screen") gallery.removeScreen(remote.participantId, remote.producerId);
+    else gallery.setCamera(remote.participantId, null, remote.producerId);
+  });
+  on("localtrack", ({ source, track }) => {
+    if (source === "camera") {
+      gallery.setLocalCamera(track);
+      prejoin.setPreview(track);
+    } else if (source === "screen") {
+      if (track) showLocalScreen();
+      else if (session.participantId) gallery.removeScreen(session.participantId, "local");
+    }
+  });
+  on("localstate", refreshControls);
+  on("activespeaker", ({ participantId }) => gallery.setSpeaker(participantId));
+  on("notice", ({ level, code, message }) =>
+    status.show(code, level, message, { dismissible: true, timeoutMs: level === "info" ? 5000 : undefined }),
+  );
+
+  addEventListener("pagehide", () => {
+    if (["joined", "reconnecting", "joining"].includes(session.state)) session.leaveNow();
+  });
+  refreshControls();
+  return { prejoin, gallery };
+}
+
+/**
+ * Reflect the session state on the page: body[data-state], the views, the status line.
+ * @param {MeetingSession} session
+ * @param {State} state
+ * @param {State} previous
+ * @param {string | undefined} message
+ * @param {PrejoinView} prejoin
+ */
+function showState(session, state, previous, message, prejoin) {
+  document.body.dataset.state = state;
+  if (state !== "prejoin") prejoin.hide();
+  prejoin.setBusy(state === "joining");
+  const rejoin = {
+    label: "Rejoin",
+    testid: "rejoin-button",
+    run: () => void session.rejoin().then((errors) => reportDeviceErrors(errors, true)),
+  };
+  const home = { label: "Home", testid: "home-button", run: () => location.assign("/") };
+  switch (state) {
+    case "joining":
+      status.show("connection", "info", "Joining the meeting…");
+      break;
+    case "joined":
+      if (previous === "reconnecting") {
+        status.show("connection", "info", "Reconnected.", { timeoutMs: 3000 });
+      } else {
+        status.clear("connection");
+      }
+      break;
+    case "reconnecting":
+      status.show("connection", "warning", "Reconnecting…");
+      break;
+    case "failed":
+      status.show("connection", "error", message || "Connection failed.", { actions: [rejoin, home] });
+      break;
+    case "left":
+      status.show("connection", "info", "You left the meeting.", { actions: [rejoin, home] });
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Say which devices could not be opened and what that means for joining.
+ * @param {DeviceError[]} errors
+ * @param {boolean} joining
+ */
+function reportDeviceErrors(errors, joining) {
+  const verb = joining ? "Joining" : "You will join";
+  const devices = new Set(errors.map((e) => e.device));
+  if (devices.has("camera") && devices.has("microphone")) {
+    const text = errors.map((e) => e.message).join(" ");
+    status.show("devices", "warning", `${text} ${verb} receive-only: you can see and hear the others.`, {
+      dismissible: true,
+    });
+    return;
+  }
+  for (const error of errors) {
+    status.show(error.device, "warning", `${error.message} ${verb} without your ${error.device}.`, {
+      dismissible: true,
+    });
+  }
+}
+
+/** @param {string} message */
+function fatal(message) {
+  document.body.dataset.state = "failed";
+  status.show("connection", "error", message, {
+    actions: [{ label: "Home", testid: "home-button", run: () => location.assign("/") }],
+  });
+}
+
+/**
+ * The room of a /r/{room} path, or null if it is not a valid room name.
+ * @param {string} path
+ */
+function roomFromPath(path) {
+  const match = /^\/r\/([^/]+)\/?$/.exec(path);
+  if (!match) return null;
+  let room;
+  try {
+    room = decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+  return isValidRoom(room) ? room : null;
+}
+
+/** A reason this browser cannot take part, or null. */
+function browserProblem() {
+  const missing =
+    typeof RTCPeerConnection !== "function" ||
+    typeof RTCRtpTransceiver === "undefined" ||
+    typeof MediaStream !== "function" ||
+    typeof ResizeObserver !== "function";
+  return missing
+    ? "This browser cannot take part in video meetings. Please open the link in a current " +
+        "version of Chrome, Edge, Firefox or Safari."
+    : null;
+}
+
+function readStoredName() {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** @param {string} name */
+function storeName(name) {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    // private mode: nothing to remember
+  }
+}

@@ -1,0 +1,154 @@
+// The subscribe connection: the server offers, the client answers. DOM-free.
+
+import { iceGatheringDone } from "./peer.js";
+
+/** @typedef {import("./protocol.js").Track} Track */
+/** @typedef {import("./protocol.js").SubscriberOffer} SubscriberOffer */
+/** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
+
+/**
+ * A received track, as handed to the UI.
+ * @typedef {object} RemoteTrack
+ * @property {string} mid
+ * @property {"audio" | "video"} kind
+ * @property {import("./protocol.js").Source} source
+ * @property {string} participantId
+ * @property {string} producerId
+ * @property {MediaStreamTrack} track
+ */
+
+/**
+ * The server does not trickle and neither can we on this side, so the first
+ * answer waits (a little) for our candidates to be in its SDP.
+ */
+const GATHER_WAIT_MS = 2000;
+
+/**
+ * Events (CustomEvent detail is a RemoteTrack): `trackadded`, `trackended`.
+ * An `error` event carries {error} when an offer could not be answered.
+ */
+export class Subscriber extends EventTarget {
+  /**
+   * @param {{iceServers: RTCIceServer[], request: Request}} options
+   */
+  constructor({ iceServers, request }) {
+    super();
+    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+    this.closed = false;
+    this._request = request;
+    /** @type {Map<string, RemoteTrack>} current tracks by mid */
+    this._tracks = new Map();
+    /** @type {SubscriberOffer | null} */
+    this._latest = null;
+    this._running = false;
+  }
+
+  /** The tracks received now. */
+  get tracks() {
+    return [...this._tracks.values()];
+  }
+
+  /**
+   * Answer a `subscriber_offer`. Offers are handled one at a time; if several
+   * arrive meanwhile only the newest is answered (each offer is complete).
+   * @param {SubscriberOffer} offer
+   */
+  handleOffer(offer) {
+    this._latest = offer;
+    if (!this._running) void this._drain();
+  }
+
+  /** Close the connection; every current track ends. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close();
+    this._mapTracks([]);
+  }
+
+  /** @private */
+  async _drain() {
+    this._running = true;
+    try {
+      while (this._latest && !this.closed) {
+        const offer = this._latest;
+        this._latest = null;
+        try {
+          await this._answer(offer);
+        } catch (error) {
+          if (!this.closed) this._emit("error", { error });
+        }
+      }
+    } finally {
+      this._running = false;
+    }
+  }
+
+  /**
+   * @param {SubscriberOffer} offer
+   * @private
+   */
+  async _answer({ revision, sdp, tracks }) {
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    if (this.closed) return;
+    this._mapTracks(Array.isArray(tracks) ? tracks : []);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await iceGatheringDone(pc, GATHER_WAIT_MS);
+    if (this.closed) return;
+    const answer = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
+    try {
+      await this._request("subscriber_answer", { revision, sdp: answer });
+    } catch (error) {
+      // A newer offer is on its way; it will be answered instead.
+      if (/** @type {{code?: string}} */ (error)?.code !== "stale_answer") throw error;
+    }
+  }
+
+  /**
+   * Map the offer's track list onto our transceivers by mid; report what
+   * started and what ended (a mid may now carry someone else's track).
+   * @param {Track[]} tracks
+   * @private
+   */
+  _mapTracks(tracks) {
+    /** @type {Map<string, RTCRtpTransceiver>} */
+    const byMid = new Map();
+    if (!this.closed) {
+      for (const transceiver of this.pc.getTransceivers()) {
+        if (transceiver.mid != null) byMid.set(transceiver.mid, transceiver);
+      }
+    }
+    /** @type {Map<string, RemoteTrack>} */
+    const next = new Map();
+    for (const info of tracks) {
+      const transceiver = byMid.get(info.mid);
+      if (!transceiver) continue;
+      next.set(info.mid, {
+        mid: info.mid,
+        kind: info.kind,
+        source: info.source,
+        participantId: info.participant_id,
+        producerId: info.producer_id,
+        track: transceiver.receiver.track,
+      });
+    }
+    const previous = this._tracks;
+    this._tracks = next;
+    for (const [mid, old] of previous) {
+      if (next.get(mid)?.producerId !== old.producerId) this._emit("trackended", old);
+    }
+    for (const [mid, current] of next) {
+      if (previous.get(mid)?.producerId !== current.producerId) this._emit("trackadded", current);
+    }
+  }
+
+  /**
+   * @param {string} type
+   * @param {object} detail
+   * @private
+   */
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

@@ -1,0 +1,64 @@
+// Remote audio: one hidden <audio autoplay> per received audio track.
+
+import { h, play } from "./dom.js";
+
+export class AudioSink {
+  /**
+   * @param {HTMLElement} container a hidden element to hold the <audio> elements
+   * @param {{muted?: boolean, onBlocked?: () => void}} [options]
+   *   muted: play nothing (companion mode: the room's speakerphone carries the sound);
+   *   onBlocked: the browser refused to start playback without a click
+   */
+  constructor(container, options = {}) {
+    this.el = container;
+    this.muted = Boolean(options.muted);
+    this._onBlocked = options.onBlocked ?? (() => {});
+    /** @type {Map<string, HTMLAudioElement>} by producer id */
+    this._elements = new Map();
+  }
+
+  /**
+   * @param {{producerId: string, participantId: string, track: MediaStreamTrack}} remote
+   */
+  add({ producerId, participantId, track }) {
+    this.remove(producerId);
+    const audio = /** @type {HTMLAudioElement} */ (
+      h("audio", {
+        autoplay: true,
+        "data-testid": "remote-audio",
+        "data-participant-id": participantId,
+        "data-producer-id": producerId,
+      })
+    );
+    audio.muted = this.muted;
+    audio.srcObject = new MediaStream([track]);
+    this.el.append(audio);
+    this._elements.set(producerId, audio);
+    play(audio, () => this._onBlocked());
+  }
+
+  /** @param {string} producerId */
+  remove(producerId) {
+    const audio = this._elements.get(producerId);
+    if (!audio) return;
+    audio.srcObject = null;
+    audio.remove();
+    this._elements.delete(producerId);
+  }
+
+  /** @param {string} participantId */
+  removeParticipant(participantId) {
+    for (const [producerId, audio] of this._elements) {
+      if (audio.dataset.participantId === participantId) this.remove(producerId);
+    }
+  }
+
+  clear() {
+    for (const producerId of [...this._elements.keys()]) this.remove(producerId);
+  }
+
+  /** Try again after a click (autoplay policies want a user gesture). */
+  resume() {
+    for (const audio of this._elements.values()) play(audio);
+  }
+}

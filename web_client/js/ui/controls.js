@@ -1,0 +1,98 @@
+// The control bar: microphone, camera, screen share, leave.
+
+import { h, icon } from "./dom.js";
+import { CAMERA, CAMERA_OFF, LEAVE, MIC, MIC_OFF, SCREEN, SCREEN_STOP } from "./icons.js";
+
+/**
+ * @typedef {object} ControlHandlers
+ * @property {() => void} onMic
+ * @property {() => void} onCamera
+ * @property {() => void} onScreen
+ * @property {() => void} onLeave
+ */
+
+/**
+ * @typedef {object} ControlState
+ * @property {boolean} micMuted
+ * @property {boolean} cameraOn
+ * @property {boolean} sharing
+ * @property {boolean} canShare the browser can share a screen
+ * @property {boolean} audioAllowed false in companion mode
+ * @property {boolean} inMeeting
+ */
+
+export class Controls {
+  /**
+   * @param {HTMLElement} root the control bar's button group
+   * @param {ControlHandlers} handlers
+   */
+  constructor(root, handlers) {
+    this.mic = button("mic-button", handlers.onMic);
+    this.camera = button("camera-button", handlers.onCamera);
+    this.screen = button("screen-button", handlers.onScreen);
+    this.leave = button("leave-button", handlers.onLeave);
+    this.leave.classList.add("danger");
+    setContent(this.leave, LEAVE, "Leave");
+    root.append(this.mic, this.camera, this.screen, this.leave);
+  }
+
+  /** @param {ControlState} state */
+  update(state) {
+    setContent(this.mic, state.micMuted ? MIC_OFF : MIC, state.micMuted ? "Unmute" : "Mute");
+    setPressed(this.mic, state.micMuted);
+    this.mic.dataset.muted = String(state.micMuted);
+    this.mic.disabled = !state.audioAllowed;
+    this.mic.title = state.audioAllowed
+      ? state.micMuted ? "Unmute your microphone" : "Mute your microphone"
+      : "Audio is off on this device (companion mode)";
+
+    setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? "Stop video" : "Start video");
+    setPressed(this.camera, !state.cameraOn);
+    this.camera.dataset.enabled = String(state.cameraOn);
+    this.camera.title = state.cameraOn ? "Turn your camera off" : "Turn your camera on";
+
+    setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? "Stop sharing" : "Share screen");
+    setPressed(this.screen, state.sharing);
+    this.screen.dataset.sharing = String(state.sharing);
+    this.screen.classList.toggle("active", state.sharing);
+    this.screen.hidden = !state.canShare;
+    this.screen.disabled = !state.inMeeting;
+    this.screen.title = state.sharing ? "Stop sharing your screen" : "Share your screen";
+
+    this.leave.disabled = !state.inMeeting;
+    this.leave.title = "Leave the meeting";
+  }
+}
+
+/**
+ * @param {string} testid
+ * @param {() => void} onClick
+ * @returns {HTMLButtonElement}
+ */
+function button(testid, onClick) {
+  const el = /** @type {HTMLButtonElement} */ (h("button.control", { type: "button", "data-testid": testid }));
+  el.addEventListener("click", onClick);
+  return el;
+}
+
+/**
+ * @param {HTMLElement} el
+ * @param {string} svg
+ * @param {string} label
+ */
+function setContent(el, svg, label) {
+  if (el.dataset.label === label) return;
+  el.dataset.label = label;
+  el.replaceChildren(icon(svg), h("span.control-label", { text: label }));
+  el.setAttribute("aria-label", label);
+}
+
+/**
+ * "Off" states (muted, camera off) look different; sharing is "on".
+ * @param {HTMLElement} el
+ * @param {boolean} off
+ */
+function setPressed(el, off) {
+  el.dataset.off = String(off);
+  el.setAttribute("aria-pressed", String(off));
+}

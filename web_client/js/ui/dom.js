@@ -1,0 +1,70 @@
+// Tiny DOM helpers for the UI modules.
+
+/**
+ * Create an element.
+ * @param {string} tag e.g. "div" or "button.control" (classes after dots)
+ * @param {Record<string, string | boolean | number | null | undefined>} [attrs]
+ *   attributes; `text` sets the text content; false/null/undefined are skipped
+ * @param {(Node | string | null | undefined | false)[]} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name);
+  if (classes.length) el.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === "text") el.textContent = String(value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child);
+  }
+  return el;
+}
+
+/**
+ * An inline SVG icon from a static template (see icons.js).
+ * @param {string} svg
+ * @returns {Element}
+ */
+export function icon(svg) {
+  const template = document.createElement("template");
+  template.innerHTML = svg.trim();
+  return /** @type {Element} */ (template.content.firstElementChild);
+}
+
+/**
+ * Up to two initials of a display name ("Ada Lovelace" -> "AL").
+ * @param {string} name
+ */
+export function initials(name) {
+  const words = String(name).trim().split(/\s+/u).filter(Boolean);
+  const letters = words.slice(0, 2).map((word) => [...word][0] ?? "");
+  return letters.join("").toUpperCase() || "?";
+}
+
+/**
+ * A stable hue (0-359) for a string, to tell avatars apart.
+ * @param {string} text
+ */
+export function hueOf(text) {
+  let hash = 0;
+  for (const ch of String(text)) hash = (hash * 31 + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return hash % 360;
+}
+
+/**
+ * Play a media element; report autoplay refusals instead of throwing.
+ * @param {HTMLMediaElement} el
+ * @param {(el: HTMLMediaElement) => void} [onBlocked]
+ */
+export function play(el, onBlocked) {
+  const result = el.play();
+  if (result && typeof result.catch === "function") {
+    result.catch((/** @type {Error} */ error) => {
+      if (error?.name === "NotAllowedError") onBlocked?.(el);
+    });
+  }
+}

@@ -1,0 +1,25 @@
+// Inline SVG icons (24x24, stroke = currentColor). Our own drawings, no icon font.
+
+const svg = (/** @type {string} */ body) =>
+  `<svg class="icon" viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" ` +
+  `stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${body}</svg>`;
+
+export const MIC = svg(
+  '<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0"/><path d="M12 18v3"/>',
+);
+export const MIC_OFF = svg(
+  '<path d="M15 10V6a3 3 0 0 0-5.7-1.3"/><path d="M9 9v2a3 3 0 0 0 4.9 2.3"/>' +
+    '<path d="M5 11a7 7 0 0 0 11.5 5.4"/><path d="M19 11a7 7 0 0 1-.6 2.8"/><path d="M12 18v3"/><path d="M3 3l18 18"/>',
+);
+export const CAMERA = svg('<rect x="2" y="6" width="14" height="12" rx="2"/><path d="M16 10l6-3v10l-6-3z"/>');
+export const CAMERA_OFF = svg(
+  '<path d="M16 16v0a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h2"/><path d="M10 6h4a2 2 0 0 1 2 2v2l6-3v10"/>' +
+    '<path d="M3 3l18 18"/>',
+);
+export const SCREEN = svg('<rect x="2" y="4" width="20" height="13" rx="2"/><path d="M8 21h8"/><path d="M12 17v4"/>');
+export const SCREEN_STOP = svg(
+  '<rect x="2" y="4" width="20" height="13" rx="2"/><path d="M8 21h8"/><path d="M12 17v4"/><path d="M9 8l6 5M15 8l-6 5"/>',
+);
+export const LEAVE = svg(
+  '<path d="M3 15.5c5-4.6 13-4.6 18 0l-2.2 2.3-3.3-1.4v-2.5a11 11 0 0 0-7 0v2.5l-3.3 1.4z"/>',
+);

@@ -1,0 +1,95 @@
+// The pre-join screen: camera preview, microphone/camera toggles, name, "Join".
+
+import { cleanName } from "../protocol.js";
+import { icon, play } from "./dom.js";
+import { CAMERA, CAMERA_OFF, MIC, MIC_OFF } from "./icons.js";
+
+/**
+ * @typedef {object} PrejoinHandlers
+ * @property {(name: string) => void} onJoin
+ * @property {() => void} onToggleMic
+ * @property {() => void} onToggleCamera
+ */
+
+export class PrejoinView {
+  /**
+   * @param {HTMLElement} root the element holding the pre-join markup of room.html
+   * @param {string} room
+   * @param {PrejoinHandlers} handlers
+   */
+  constructor(root, room, handlers) {
+    this.root = root;
+    const q = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (root.querySelector(selector));
+    this.video = /** @type {HTMLVideoElement} */ (q("video"));
+    this.preview = q(".prejoin-preview");
+    this.form = /** @type {HTMLFormElement} */ (q("form"));
+    this.nameInput = /** @type {HTMLInputElement} */ (q('[data-testid="name-input"]'));
+    this.joinButton = /** @type {HTMLButtonElement} */ (q('[data-testid="join-button"]'));
+    this.micButton = /** @type {HTMLButtonElement} */ (q('[data-testid="prejoin-mic-button"]'));
+    this.cameraButton = /** @type {HTMLButtonElement} */ (q('[data-testid="prejoin-camera-button"]'));
+    this.hint = q(".prejoin-hint");
+    q(".prejoin-room").textContent = room;
+    this.video.muted = true;
+
+    this.micButton.addEventListener("click", handlers.onToggleMic);
+    this.cameraButton.addEventListener("click", handlers.onToggleCamera);
+    this.nameInput.addEventListener("input", () => {
+      this.nameInput.setCustomValidity("");
+      this.hint.textContent = "";
+    });
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const name = cleanName(this.nameInput.value);
+      if (!name) {
+        this.hint.textContent = "Enter a name of 1 to 64 characters so the others know who you are.";
+        this.nameInput.focus();
+        return;
+      }
+      handlers.onJoin(name);
+    });
+  }
+
+  /** @param {string} name */
+  setName(name) {
+    this.nameInput.value = name;
+  }
+
+  show() {
+    this.root.hidden = false;
+    if (!this.nameInput.value) this.nameInput.focus();
+    else this.joinButton.focus();
+  }
+
+  hide() {
+    this.root.hidden = true;
+    this.video.srcObject = null;
+  }
+
+  /** @param {boolean} busy */
+  setBusy(busy) {
+    this.joinButton.disabled = busy;
+    this.joinButton.textContent = busy ? "Joining…" : "Join";
+  }
+
+  /** @param {MediaStreamTrack | null} track */
+  setPreview(track) {
+    this.video.srcObject = track ? new MediaStream([track]) : null;
+    if (track) play(this.video);
+    this.preview.dataset.videoOff = String(!track);
+  }
+
+  /**
+   * @param {{micMuted: boolean, cameraOn: boolean, audioAllowed: boolean}} state
+   */
+  setLocalState({ micMuted, cameraOn, audioAllowed }) {
+    this.micButton.replaceChildren(icon(micMuted ? MIC_OFF : MIC));
+    this.micButton.dataset.off = String(micMuted);
+    this.micButton.setAttribute("aria-label", micMuted ? "Unmute microphone" : "Mute microphone");
+    this.micButton.title = this.micButton.getAttribute("aria-label") ?? "";
+    this.micButton.disabled = !audioAllowed;
+    this.cameraButton.replaceChildren(icon(cameraOn ? CAMERA : CAMERA_OFF));
+    this.cameraButton.dataset.off = String(!cameraOn);
+    this.cameraButton.setAttribute("aria-label", cameraOn ? "Turn camera off" : "Turn camera on");
+    this.cameraButton.title = this.cameraButton.getAttribute("aria-label") ?? "";
+  }
+}
