@@ -17,7 +17,10 @@ logger = logging.getLogger(__name__)
 Ack = dict[str, Any]
 
 #: Disconnect reasons that mean "the network went away", not "the user left".
-NETWORK_LOSS_REASONS = frozenset({"ping timeout", "transport error"})
+#: A client that leaves on purpose sends Socket.IO's disconnect packet first
+#: ("client disconnect"); a dropped WebSocket ("transport close") may be a
+#: network change or a crashed tab, so it gets the reconnect grace period.
+NETWORK_LOSS_REASONS = frozenset({"ping timeout", "transport error", "transport close"})
 
 
 def error_ack(code: str, message: str) -> Ack:

@@ -69,6 +69,10 @@ async def test_vanished_client_is_removed_and_room_closes_when_empty(server, mak
     await alice.publish({"microphone": ToneAudioTrack()})
     await settle(0.5)
     await alice.sio.eio.disconnect(abort=True)  # socket gone without a goodbye
+    await settle(0.5)
+    # Within the grace period its place is kept (media closed at once).
+    assert "vanish" in server.service.directory.rooms
+    assert server.service.media_stats()["publish_transports"] == 0
     for _ in range(50):
         if not server.service.directory.rooms:
             break
