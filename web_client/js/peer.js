@@ -2,11 +2,13 @@
 
 /** A connection `disconnected` for longer than this counts as failed. */
 export const DISCONNECTED_GRACE_MS = 3000;
-/** A connection still `connecting` after this long counts as failed. */
-export const CONNECT_TIMEOUT_MS = 20000;
+/** A negotiated connection not connected after this long counts as failed. */
+export const CONNECT_TIMEOUT_MS = 15000;
 
 /**
- * Watch a peer connection's health.
+ * Watch a peer connection's health: `failed`, `disconnected` for longer than
+ * DISCONNECTED_GRACE_MS, or negotiated but not connected within
+ * CONNECT_TIMEOUT_MS (e.g. no usable candidates: it then stays `new`).
  * @param {RTCPeerConnection} pc
  * @param {{onConnected?: () => void, onFailed: (why: string) => void}} handlers
  * @returns {() => void} stops watching
@@ -14,39 +16,52 @@ export const CONNECT_TIMEOUT_MS = 20000;
 export function watchConnection(pc, { onConnected, onFailed }) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  /** @type {string | null} what the running timer is for */
+  let pending = null;
   let stopped = false;
-  const arm = (/** @type {number} */ ms, /** @type {string} */ why) => {
+  const clear = () => {
     clearTimeout(timer);
+    pending = null;
+  };
+  const arm = (/** @type {number} */ ms, /** @type {string} */ why) => {
+    if (pending === why) return; // keep the first deadline
+    clear();
+    pending = why;
     timer = setTimeout(() => {
+      pending = null;
       if (!stopped) onFailed(why);
     }, ms);
   };
+  const negotiated = () => pc.signalingState === "stable" && pc.remoteDescription !== null;
   const onChange = () => {
     if (stopped) return;
     switch (pc.connectionState) {
       case "connected":
-        clearTimeout(timer);
+        clear();
         onConnected?.();
         break;
+      case "new":
       case "connecting":
-        arm(CONNECT_TIMEOUT_MS, "connect timeout");
+        if (negotiated()) arm(CONNECT_TIMEOUT_MS, "connect timeout");
         break;
       case "disconnected":
         arm(DISCONNECTED_GRACE_MS, "disconnected");
         break;
       case "failed":
-        clearTimeout(timer);
+        clear();
         onFailed("failed");
         break;
       default:
-        clearTimeout(timer);
+        clear();
     }
   };
   pc.addEventListener("connectionstatechange", onChange);
+  pc.addEventListener("signalingstatechange", onChange);
   return () => {
     stopped = true;
-    clearTimeout(timer);
+    clear();
     pc.removeEventListener("connectionstatechange", onChange);
+    pc.removeEventListener("signalingstatechange", onChange);
   };
 }
 

@@ -12,6 +12,7 @@ import { StatusArea } from "./ui/status.js";
 /** @typedef {import("./session.js").State} State */
 /** @typedef {import("./subscriber.js").RemoteTrack} RemoteTrack */
 /** @typedef {import("./media.js").DeviceError} DeviceError */
+/** @typedef {import("./protocol.js").Participant} Participant */
 
 const NAME_KEY = "conf.display-name";
 
@@ -54,123 +55,170 @@ function main() {
 }
 
 /**
+ * @typedef {object} Views
+ * @property {Gallery} gallery
+ * @property {AudioSink} audio
+ * @property {Controls} controls
+ * @property {PrejoinView} prejoin
+ */
+
+/**
+ * Build the page's views and connect them to the session.
  * @param {MeetingSession} session
  * @param {string} room
  * @param {boolean} companion
+ * @returns {Views}
  */
 function buildUi(session, room, companion) {
-  const gallery = new Gallery($('[data-testid="gallery"]'));
   const audio = new AudioSink($("#audio-sink"), {
     muted: companion,
-    onBlocked: () =>
+    onBlocked: () => {
+      const enable = () => {
+        audio.resume();
+        status.clear("sound");
+      };
       status.show("sound", "warning", "The browser blocked the meeting's sound.", {
-        actions: [{ label: "Enable sound", testid: "enable-sound-button", run: () => {
-          audio.resume();
-          status.clear("sound");
-        } }],
-      }),
-  });
-  const controls = new Controls($(".controls-buttons"), {
-    onMic: () => void session.setMicrophoneMuted(!session.micMuted),
-    onCamera: () => void session.setCameraEnabled(!session.cameraOn),
-    onScreen: () => void (session.sharing ? session.stopScreenShare() : session.startScreenShare()),
-    onLeave: () => void session.leave(),
-  });
-  const prejoin = new PrejoinView($("#prejoin"), room, {
-    onJoin: (name) => {
-      storeName(name);
-      void session.join(name);
+        actions: [{ label: "Enable sound", testid: "enable-sound-button", run: enable }],
+      });
     },
-    onToggleMic: () => void session.setMicrophoneMuted(!session.micMuted),
-    onToggleCamera: () => void session.setCameraEnabled(!session.cameraOn),
   });
-  $(".room-name").textContent = room;
-  const count = $('[data-testid="participant-count"]');
-
-  const refreshControls = () => {
-    const inMeeting = session.state === "joined" || session.state === "reconnecting";
-    controls.update({
-      micMuted: session.micMuted,
-      cameraOn: session.cameraOn,
-      sharing: session.sharing,
-      canShare: canShareScreen(),
-      audioAllowed: session.audioAllowed,
-      inMeeting,
-    });
-    prejoin.setLocalState(session);
+  const views = {
+    gallery: new Gallery($('[data-testid="gallery"]')),
+    audio,
+    controls: new Controls($(".controls-buttons"), {
+      onMic: () => void session.setMicrophoneMuted(!session.micMuted),
+      onCamera: () => void session.setCameraEnabled(!session.cameraOn),
+      onScreen: () => void (session.sharing ? session.stopScreenShare() : session.startScreenShare()),
+      onLeave: () => void session.leave(),
+    }),
+    prejoin: new PrejoinView($("#prejoin"), room, {
+      onJoin: (name) => {
+        storeName(name);
+        void session.join(name);
+      },
+      onToggleMic: () => void session.setMicrophoneMuted(!session.micMuted),
+      onToggleCamera: () => void session.setCameraEnabled(!session.cameraOn),
+    }),
   };
+  $(".room-name").textContent = room;
+  wireRoster(session, views);
+  wireMedia(session, views);
+  addEventListener("pagehide", () => {
+    // A clean disconnect: the others see us leave at once, not after a grace period.
+    if (["joined", "reconnecting", "joining"].includes(session.state)) session.leaveNow();
+  });
+  refreshControls(session, views);
+  return views;
+}
+
+/**
+ * @param {MeetingSession} session
+ * @param {string} type
+ * @param {(detail: any) => void} handler
+ */
+function on(session, type, handler) {
+  session.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+}
+
+/**
+ * Session state, participants and the active speaker.
+ * @param {MeetingSession} session
+ * @param {Views} views
+ */
+function wireRoster(session, { gallery, audio, prejoin, controls }) {
+  const count = $('[data-testid="participant-count"]');
   const refreshCount = () => {
     const n = session.participants.length;
     count.textContent = n === 1 ? "1 participant" : `${n} participants`;
   };
-  const showLocalScreen = () => {
-    if (session.local.screen && session.participantId) {
-      gallery.addScreen(session.participantId, session.local.screen, "local");
-    }
-  };
-
-  const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
-    session.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
-
-  on("state", ({ state, previous, message }) => {
+  on(session, "state", ({ state, previous, message }) => {
     showState(session, state, previous, message, prejoin);
     if (state === "left") {
       gallery.clear();
       audio.clear();
     }
-    refreshControls();
+    refreshControls(session, { gallery, audio, prejoin, controls });
   });
-  on("participants", ({ participants }) => {
+  on(session, "participants", (/** @type {{participants: Participant[]}} */ { participants }) => {
     gallery.reset(participants, session.participantId);
-    const ids = new Set(participants.map((/** @type {{id: string}} */ p) => p.id));
+    const ids = new Set(participants.map((p) => p.id));
     for (const el of document.querySelectorAll('[data-testid="remote-audio"]')) {
       const id = /** @type {HTMLElement} */ (el).dataset.participantId ?? "";
       if (!ids.has(id)) audio.removeParticipant(id);
     }
-    showLocalScreen();
+    showLocalScreen(session, gallery);
     refreshCount();
   });
-  on("participantjoined", ({ participant }) => {
+  on(session, "participantjoined", ({ participant }) => {
     gallery.upsert(participant);
     refreshCount();
   });
-  on("participantupdated", ({ participant }) => gallery.upsert(participant));
-  on("participantleft", ({ participantId }) => {
+  on(session, "participantupdated", ({ participant }) => gallery.upsert(participant));
+  on(session, "participantleft", ({ participantId }) => {
     gallery.remove(participantId);
     audio.removeParticipant(participantId);
     refreshCount();
   });
-  on("trackadded", (/** @type {RemoteTrack} */ remote) => {
+  on(session, "activespeaker", ({ participantId }) => gallery.setSpeaker(participantId));
+  on(session, "notice", ({ level, code, message }) =>
+    status.show(code, level, message, { dismissible: true, timeoutMs: level === "info" ? 5000 : undefined }),
+  );
+}
+
+/**
+ * Remote and local tracks.
+ * @param {MeetingSession} session
+ * @param {Views} views
+ */
+function wireMedia(session, views) {
+  const { gallery, audio, prejoin } = views;
+  on(session, "trackadded", (/** @type {RemoteTrack} */ remote) => {
     if (remote.participantId === session.participantId) return;
     if (remote.kind === "audio") audio.add(remote);
     else if (remote.source === "screen") gallery.addScreen(remote.participantId, remote.track, remote.producerId);
     else gallery.setCamera(remote.participantId, remote.track, remote.producerId);
   });
-  on("trackended", (/** @type {RemoteTrack} */ remote) => {
+  on(session, "trackended", (/** @type {RemoteTrack} */ remote) => {
     if (remote.kind === "audio") audio.remove(remote.producerId);
     else if (remote.source === "screen") gallery.removeScreen(remote.participantId, remote.producerId);
     else gallery.setCamera(remote.participantId, null, remote.producerId);
   });
-  on("localtrack", ({ source, track }) => {
+  on(session, "localtrack", ({ source, track }) => {
     if (source === "camera") {
       gallery.setLocalCamera(track);
       prejoin.setPreview(track);
     } else if (source === "screen") {
-      if (track) showLocalScreen();
+      if (track) showLocalScreen(session, gallery);
       else if (session.participantId) gallery.removeScreen(session.participantId, "local");
     }
   });
-  on("localstate", refreshControls);
-  on("activespeaker", ({ participantId }) => gallery.setSpeaker(participantId));
-  on("notice", ({ level, code, message }) =>
-    status.show(code, level, message, { dismissible: true, timeoutMs: level === "info" ? 5000 : undefined }),
-  );
+  on(session, "localstate", () => refreshControls(session, views));
+}
 
-  addEventListener("pagehide", () => {
-    if (["joined", "reconnecting", "joining"].includes(session.state)) session.leaveNow();
+/**
+ * @param {MeetingSession} session
+ * @param {Gallery} gallery
+ */
+function showLocalScreen(session, gallery) {
+  if (session.local.screen && session.participantId) {
+    gallery.addScreen(session.participantId, session.local.screen, "local");
+  }
+}
+
+/**
+ * @param {MeetingSession} session
+ * @param {Views} views
+ */
+function refreshControls(session, { controls, prejoin }) {
+  controls.update({
+    micMuted: session.micMuted,
+    cameraOn: session.cameraOn,
+    sharing: session.sharing,
+    canShare: canShareScreen(),
+    audioAllowed: session.audioAllowed,
+    inMeeting: session.state === "joined" || session.state === "reconnecting",
   });
-  refreshControls();
-  return { prejoin, gallery };
+  prejoin.setLocalState(session);
 }
 
 /**

@@ -2,17 +2,16 @@
 // reconnect, over protocol v1 (docs/protocol.md). DOM-free: the UI listens to
 // its events and calls its methods.
 
-import { openCamera, openDevices, openMicrophone, openScreen, toDeviceError } from "./media.js";
-import { watchConnection } from "./peer.js";
+import { LocalMedia } from "./local_media.js";
+import { toDeviceError } from "./media.js";
+import { PeerPair } from "./peer_pair.js";
 import { PROTOCOL_VERSION, ProtocolError } from "./protocol.js";
-import { Publisher } from "./publisher.js";
 import { SignalingChannel } from "./signaling.js";
-import { Subscriber } from "./subscriber.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").JoinResult} JoinResult */
 /** @typedef {import("./protocol.js").Source} Source */
-/** @typedef {import("./subscriber.js").RemoteTrack} RemoteTrack */
+/** @typedef {import("./media.js").DeviceError} DeviceError */
 /** @typedef {"prejoin" | "joining" | "joined" | "reconnecting" | "left" | "failed"} State */
 
 /** Give up reconnecting after this long and show "Connection lost". */
@@ -20,20 +19,22 @@ export const RECONNECT_GIVE_UP_MS = 30000;
 const CONNECT_WAIT_MS = 15000;
 const RETRY_PAUSE_MS = 1000;
 
-/** Errors that a join with a resume token may get only because of the token. */
+/** Join errors that retrying without the resume token would not cure. */
 const FINAL_JOIN_ERRORS = new Set(["room_full", "unsupported_protocol"]);
 
 /**
  * Events (CustomEvent, detail in braces):
  * - `state` {state, previous, message?}
- * - `participants` {participants}: the whole roster changed (join, resume)
+ * - `participants` {participants}: the whole roster changed (join, resume, leave)
  * - `participantjoined` / `participantupdated` {participant}
  * - `participantleft` {participantId, reason}
- * - `trackadded` / `trackended` {RemoteTrack}
+ * - `trackadded` / `trackended` {RemoteTrack} (see subscriber.js)
  * - `localtrack` {source, track}: a local track started (track) or stopped (null)
  * - `localstate` {micMuted, cameraOn, sharing}
  * - `activespeaker` {participantId}
  * - `notice` {level: "info" | "warning" | "error", code, message}
+ *
+ * Tests may read `participantId` and `participants`.
  */
 export class MeetingSession extends EventTarget {
   /**
@@ -44,7 +45,6 @@ export class MeetingSession extends EventTarget {
     super();
     this.room = room;
     this.name = name;
-    this.audioAllowed = audio;
     /** @type {State} */
     this.state = "prejoin";
     /** @type {string | null} */
@@ -55,24 +55,21 @@ export class MeetingSession extends EventTarget {
     this.iceServers = [];
     /** @type {string | null} */
     this.activeSpeakerId = null;
-    /** @type {{microphone: MediaStreamTrack | null, camera: MediaStreamTrack | null, screen: MediaStreamTrack | null}} */
-    this.local = { microphone: null, camera: null, screen: null };
-    this.micMuted = false;
-    this.cameraOn = true;
-    /** true once a camera worked: its m-section is then published even while off */
-    this._hadCamera = false;
+    this.media = new LocalMedia({ audio });
+    this.media.addEventListener("localtrack", (e) => this._emit("localtrack", /** @type {CustomEvent} */ (e).detail));
+    this.media.addEventListener("deviceended", (e) => this._onDeviceEnded(/** @type {CustomEvent} */ (e).detail.source));
     /** @type {Map<string, Participant>} */
     this._participants = new Map();
     this._signaling = signaling ?? new SignalingChannel();
-    /** @type {Publisher | null} */
-    this._publisher = null;
-    /** @type {Subscriber | null} */
-    this._subscriber = null;
-    /** @type {(() => void)[]} */
-    this._unwatch = [];
+    this._signaling.addEventListener("message", (e) => this._onMessage(/** @type {CustomEvent} */ (e).detail));
+    this._signaling.addEventListener("disconnect", (e) => this._onSocketDown(/** @type {CustomEvent} */ (e).detail.reason));
+    /** true while the server has us in the room on the current connection */
+    this._inRoom = false;
+    /** @type {PeerPair | null} the peer connections of the current join */
+    this._peers = null;
     /** @type {{event: string, payload: any}[] | null} server events held back until a join is acknowledged */
     this._held = null;
-    /** @type {number | null} when the current outage started (cleared once media flows again) */
+    /** @type {number | null} when the current outage started; null once media flows again */
     this._outageSince = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this._giveUpTimer = undefined;
@@ -81,8 +78,6 @@ export class MeetingSession extends EventTarget {
     this._staleSockets = [];
     /** @type {Promise<unknown>} local device operations, one at a time */
     this._deviceOps = Promise.resolve();
-    this._signaling.addEventListener("message", (e) => this._onMessage(/** @type {CustomEvent} */ (e).detail));
-    this._signaling.addEventListener("disconnect", (e) => this._onSocketDown(/** @type {CustomEvent} */ (e).detail.reason));
   }
 
   /** Everyone in the room, this client included, in join order. */
@@ -90,13 +85,25 @@ export class MeetingSession extends EventTarget {
     return [...this._participants.values()].sort((a, b) => a.joined_at - b.joined_at);
   }
 
-  /** @param {string} id */
-  participant(id) {
-    return this._participants.get(id) ?? null;
+  /** The local tracks: {microphone, camera, screen}, each a MediaStreamTrack or null. */
+  get local() {
+    return this.media.tracks;
+  }
+
+  get micMuted() {
+    return this.media.micMuted;
+  }
+
+  get cameraOn() {
+    return this.media.cameraOn;
   }
 
   get sharing() {
-    return this.local.screen !== null;
+    return this.media.tracks.screen !== null;
+  }
+
+  get audioAllowed() {
+    return this.media.audioAllowed;
   }
 
   // -- local devices ------------------------------------------------------------
@@ -104,27 +111,13 @@ export class MeetingSession extends EventTarget {
   /**
    * Open camera and microphone before joining (the pre-join preview).
    * @param {{microphone?: boolean, camera?: boolean}} [wanted]
-   * @returns {Promise<import("./media.js").DeviceError[]>} what could not be opened
+   * @returns {Promise<DeviceError[]>} what could not be opened
    */
-  openDevices(wanted = {}) {
+  openDevices(wanted) {
     return this._deviceOp(async () => {
-      const opened = await openDevices({
-        microphone: this.audioAllowed && (wanted.microphone ?? true),
-        camera: wanted.camera ?? true,
-      });
-      for (const source of /** @type {const} */ (["microphone", "camera"])) {
-        const track = opened[source];
-        if (!track) continue;
-        this.local[source]?.stop();
-        this.local[source] = track;
-        if (source === "camera") this._hadCamera = true;
-        this._emit("localtrack", { source, track });
-      }
-      if (this.local.microphone) this.local.microphone.enabled = !this.micMuted;
-      if (!this.local.microphone) this.micMuted = true;
-      if (!this.local.camera) this.cameraOn = false;
+      const errors = await this.media.open(wanted);
       this._emitLocalState();
-      return opened.errors;
+      return errors;
     });
   }
 
@@ -135,19 +128,15 @@ export class MeetingSession extends EventTarget {
    */
   setMicrophoneMuted(muted) {
     return this._deviceOp(async () => {
-      if (!muted && !this.local.microphone) {
-        if (!this.audioAllowed) return false;
-        try {
-          this.local.microphone = await openMicrophone();
-        } catch (error) {
-          this._notice("warning", "microphone", toDeviceError("microphone", error).message);
-          return false;
-        }
-        this._emit("localtrack", { source: "microphone", track: this.local.microphone });
-        await this._sendSource("microphone", this.local.microphone);
+      if (!muted && !this.media.audioAllowed) return false;
+      let opened;
+      try {
+        opened = await this.media.setMicMuted(muted);
+      } catch (error) {
+        this._notice("warning", "microphone", toDeviceError("microphone", error).message);
+        return false;
       }
-      this.micMuted = muted;
-      if (this.local.microphone) this.local.microphone.enabled = !muted;
+      if (opened && this._inRoom) await this._peers?.send("microphone", opened);
       this._emitLocalState();
       await this._reportMute("microphone", muted);
       return true;
@@ -155,30 +144,21 @@ export class MeetingSession extends EventTarget {
   }
 
   /**
-   * Turn the camera on (a fresh capture) or off (the capture stops: light off).
+   * Turn the camera on (a fresh capture) or off (capture stopped: light off,
+   * the camera's m-section sends nothing).
    * @param {boolean} on
    * @returns {Promise<boolean>} false if the camera could not be opened
    */
   setCameraEnabled(on) {
     return this._deviceOp(async () => {
-      if (on && !this.local.camera) {
-        let track;
-        try {
-          track = await openCamera();
-        } catch (error) {
-          this._notice("warning", "camera", toDeviceError("camera", error).message);
-          return false;
-        }
-        this.local.camera = track;
-        this._emit("localtrack", { source: "camera", track });
-        await this._sendSource("camera", track);
-      } else if (!on && this.local.camera) {
-        this.local.camera.stop();
-        this.local.camera = null;
-        this._emit("localtrack", { source: "camera", track: null });
-        if (this._publisher?.isPublished("camera")) await this._publisher.send("camera", null);
+      let track;
+      try {
+        track = await this.media.setCameraOn(on);
+      } catch (error) {
+        this._notice("warning", "camera", toDeviceError("camera", error).message);
+        return false;
       }
-      this.cameraOn = on;
+      if (this._inRoom) await this._peers?.send("camera", track);
       this._emitLocalState();
       await this._reportMute("camera", !on);
       return true;
@@ -188,34 +168,48 @@ export class MeetingSession extends EventTarget {
   /** Share a screen, window or tab (the browser asks which). */
   startScreenShare() {
     return this._deviceOp(async () => {
-      if (this.local.screen || this.state !== "joined") return false;
+      if (this.sharing || !["joined", "reconnecting"].includes(this.state)) return false;
       let track;
       try {
-        track = await openScreen();
+        track = await this.media.startScreen();
       } catch (error) {
         const problem = toDeviceError("screen", error);
         if (problem.problem !== "cancelled") this._notice("warning", "screen", problem.message);
         return false;
       }
-      this.local.screen = track;
-      track.addEventListener("ended", () => void this.stopScreenShare());
-      this._emit("localtrack", { source: "screen", track });
       this._emitLocalState();
-      await this._sendSource("screen", track);
+      if (this._inRoom) await this._peers?.send("screen", track);
       return true;
     });
   }
 
   stopScreenShare() {
     return this._deviceOp(async () => {
-      const track = this.local.screen;
-      if (!track) return;
-      this.local.screen = null;
-      track.stop();
-      this._emit("localtrack", { source: "screen", track: null });
+      if (!this.media.stopScreen()) return;
       this._emitLocalState();
-      if (this._publisher && (await this._publisher.unpublish("screen"))) await this._publish();
+      await this._peers?.unpublish("screen");
     });
+  }
+
+  /**
+   * A capture ended by itself: treat it as switched off.
+   * @param {Source} source
+   * @private
+   */
+  _onDeviceEnded(source) {
+    if (source === "screen") {
+      void this.stopScreenShare();
+    } else if (source === "camera") {
+      this._notice("warning", "camera", "Your camera stopped (was it unplugged?). Turn it on again to retry.");
+      void this.setCameraEnabled(false);
+    } else {
+      this._notice("warning", "microphone", "Your microphone stopped (was it unplugged?). Unmute to retry.");
+      void this._deviceOp(async () => {
+        this.media.dropMicrophone();
+        this._emitLocalState();
+        await this._reportMute("microphone", true);
+      });
+    }
   }
 
   // -- joining and leaving ------------------------------------------------------
@@ -227,6 +221,7 @@ export class MeetingSession extends EventTarget {
   async join(name) {
     if (!["prejoin", "left", "failed"].includes(this.state)) return;
     if (name !== undefined) this.name = name;
+    this._outageSince = null;
     this._setState("joining");
     try {
       await this._signaling.waitConnected(CONNECT_WAIT_MS);
@@ -238,15 +233,14 @@ export class MeetingSession extends EventTarget {
 
   /**
    * Join again after "Connection lost" or after leaving (which released the devices).
-   * @returns {Promise<import("./media.js").DeviceError[]>} devices that could not be reopened
+   * @returns {Promise<DeviceError[]>} devices that could not be reopened
    */
   async rejoin() {
-    /** @type {import("./media.js").DeviceError[]} */
+    /** @type {DeviceError[]} */
     let errors = [];
     if (this.state === "left") {
       errors = await this.openDevices({ microphone: true, camera: this.cameraOn });
     }
-    this._outageSince = null;
     await this.join();
     return errors;
   }
@@ -254,29 +248,25 @@ export class MeetingSession extends EventTarget {
   /** Leave the meeting; the camera and microphone are released. */
   async leave() {
     if (this.state === "left") return;
-    const wasIn = ["joined", "reconnecting", "joining"].includes(this.state);
+    const inRoom = this._inRoom;
+    this._inRoom = false;
     this._setState("left");
     this._stopReconnecting();
     this._closeStaleSockets();
     this._closePeers();
-    for (const source of /** @type {const} */ (["microphone", "camera", "screen"])) {
-      const track = this.local[source];
-      if (!track) continue;
-      track.stop();
-      this.local[source] = null;
-      this._emit("localtrack", { source, track: null });
-    }
+    this.media.releaseAll();
+    this._emitLocalState();
     this._participants.clear();
+    this.activeSpeakerId = null;
     this._emit("participants", { participants: [] });
-    if (wasIn && this._signaling.connected) {
-      await this._signaling.request("leave", {}).catch(() => {});
-    }
+    if (inRoom) await this._signaling.request("leave", {}).catch(() => {});
   }
 
   /** The page is going away: drop the connection at once (the server removes us). */
   leaveNow() {
-    this._closeStaleSockets();
+    this._inRoom = false;
     this._stopReconnecting();
+    this._closeStaleSockets();
     this._closePeers();
     this._signaling.close();
   }
@@ -304,7 +294,7 @@ export class MeetingSession extends EventTarget {
       return;
     }
     this._applyJoin(result);
-    this._closeStaleSockets(); // we are resumed: the old connection may go
+    this._closeStaleSockets(); // resumed: the replaced connection may go now
     this._startMedia();
     const held = this._held ?? [];
     this._held = null;
@@ -344,12 +334,13 @@ export class MeetingSession extends EventTarget {
     this.participantId = result.participant_id;
     this.resumeToken = result.resume_token;
     this.iceServers = Array.isArray(result.ice_servers) ? result.ice_servers : [];
-    this._participants = new Map();
-    for (const participant of result.participants ?? []) {
-      this._participants.set(participant.id, participant);
+    this._participants = new Map((result.participants ?? []).map((p) => [p.id, p]));
+    this._inRoom = true;
+    // After an outage we stay "reconnecting" until media flows again.
+    if (this._outageSince === null) {
+      this._stopReconnecting();
+      this._setState("joined");
     }
-    this._stopReconnecting();
-    this._setState("joined");
     this._emit("participants", { participants: this.participants });
   }
 
@@ -358,94 +349,39 @@ export class MeetingSession extends EventTarget {
   /** Fresh peer connections, and publish what we have. @private */
   _startMedia() {
     this._closePeers();
-    const request = (/** @type {string} */ event, /** @type {object} */ payload) =>
-      this._signaling.request(event, payload);
-    const subscriber = new Subscriber({ iceServers: this.iceServers, request });
-    subscriber.addEventListener("trackadded", (e) => this._emit("trackadded", /** @type {CustomEvent} */ (e).detail));
-    subscriber.addEventListener("trackended", (e) => this._emit("trackended", /** @type {CustomEvent} */ (e).detail));
-    subscriber.addEventListener("error", (e) => this._onMediaError("subscribe", /** @type {CustomEvent} */ (e).detail.error));
-    const publisher = new Publisher({
+    const peers = new PeerPair({
       iceServers: this.iceServers,
-      request,
-      onError: (error) => console.warn("publisher_ice refused:", error),
+      request: (event, payload) => this._signaling.request(event, payload),
     });
-    this._subscriber = subscriber;
-    this._publisher = publisher;
-    for (const pc of [publisher.pc, subscriber.pc]) {
-      this._unwatch.push(
-        watchConnection(pc, {
-          onConnected: () => {
-            this._outageSince = null;
-          },
-          onFailed: (why) => this._onPeerFailed(why),
-        }),
-      );
+    this._peers = peers;
+    const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
+      peers.addEventListener(type, (e) => handler(/** @type {CustomEvent} */ (e).detail));
+    on("trackadded", (track) => this._emit("trackadded", track));
+    on("trackended", (track) => this._emit("trackended", track));
+    on("connected", () => this._onMediaUp());
+    on("failed", ({ why }) => this._onPeerFailed(why));
+    on("error", ({ side, error }) => {
+      const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
+      this._notice("error", `${side}_failed`, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    void peers.publishAll(this.media.tracks, this.media.hadCamera).then((published) => {
+      if (!published && peers === this._peers) this._onMediaUp(); // receive-only: nothing to wait for
+    });
+  }
+
+  /** Media flows (or there is none to wait for): an outage is over. @private */
+  _onMediaUp() {
+    this._outageSince = null;
+    if (this.state === "reconnecting" && this._inRoom) {
+      this._stopReconnecting();
+      this._setState("joined");
     }
-    void this._publishAll(publisher);
-  }
-
-  /**
-   * @param {Publisher} publisher
-   * @private
-   */
-  async _publishAll(publisher) {
-    const { microphone, camera, screen } = this.local;
-    if (microphone) await publisher.send("microphone", microphone);
-    // The camera keeps its m-section while off, so turning it on needs no renegotiation.
-    if (camera || this._hadCamera) await publisher.send("camera", camera);
-    if (screen) await publisher.send("screen", screen);
-    if (publisher.publishedSources.length > 0) {
-      await this._publish();
-    } else {
-      this._outageSince = null; // receive-only: nothing of ours to wait for
-    }
-  }
-
-  /**
-   * Send (or resume sending) a local track, renegotiating if the server must know.
-   * @param {Source} source
-   * @param {MediaStreamTrack} track
-   * @private
-   */
-  async _sendSource(source, track) {
-    if (source === "camera") this._hadCamera = true;
-    const publisher = this._publisher;
-    if (!publisher || this.state !== "joined") return;
-    if (await publisher.send(source, track)) await this._publish();
-  }
-
-  /** Renegotiate the publish connection; problems become notices. @private */
-  async _publish() {
-    const publisher = this._publisher;
-    if (!publisher) return;
-    try {
-      await publisher.negotiate();
-    } catch (error) {
-      if (publisher === this._publisher) this._onMediaError("publish", error);
-    }
-  }
-
-  /**
-   * @param {"publish" | "subscribe"} side
-   * @param {unknown} error
-   * @private
-   */
-  _onMediaError(side, error) {
-    if (error instanceof ProtocolError && error.transient) return; // the reconnect logic handles it
-    const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`${side} negotiation failed:`, error);
-    this._notice("error", `${side}_failed`, `${what}: ${message}`);
   }
 
   /** @private */
   _closePeers() {
-    for (const unwatch of this._unwatch) unwatch();
-    this._unwatch = [];
-    this._publisher?.close();
-    this._subscriber?.close(); // emits trackended for every remote track
-    this._publisher = null;
-    this._subscriber = null;
+    this._peers?.close(); // every remote track ends
+    this._peers = null;
   }
 
   // -- server events --------------------------------------------------------------
@@ -461,32 +397,22 @@ export class MeetingSession extends EventTarget {
     }
     const { event, payload } = message;
     if (!payload || typeof payload !== "object") return;
-    switch (event) {
-      case "participant_joined":
-      case "participant_updated": {
-        const participant = payload.participant;
-        if (!participant?.id) return;
-        const known = this._participants.has(participant.id);
-        this._participants.set(participant.id, participant);
-        this._emit(known ? "participantupdated" : "participantjoined", { participant });
-        break;
-      }
-      case "participant_left": {
-        const id = payload.participant_id;
-        if (!this._participants.delete(id)) return;
-        if (this.activeSpeakerId === id) this.activeSpeakerId = null;
-        this._emit("participantleft", { participantId: id, reason: payload.reason });
-        break;
-      }
-      case "subscriber_offer":
-        if (this.state === "joined") this._subscriber?.handleOffer(payload);
-        break;
-      case "active_speaker":
-        this.activeSpeakerId = payload.participant_id ?? null;
-        this._emit("activespeaker", { participantId: this.activeSpeakerId });
-        break;
-      default:
-        break;
+    if (event === "participant_joined" || event === "participant_updated") {
+      const participant = payload.participant;
+      if (!participant?.id) return;
+      const known = this._participants.has(participant.id);
+      this._participants.set(participant.id, participant);
+      this._emit(known ? "participantupdated" : "participantjoined", { participant });
+    } else if (event === "participant_left") {
+      const id = payload.participant_id;
+      if (!this._participants.delete(id)) return;
+      if (this.activeSpeakerId === id) this.activeSpeakerId = null;
+      this._emit("participantleft", { participantId: id, reason: payload.reason });
+    } else if (event === "subscriber_offer") {
+      if (this._inRoom) this._peers?.handleOffer(payload);
+    } else if (event === "active_speaker") {
+      this.activeSpeakerId = payload.participant_id ?? null;
+      this._emit("activespeaker", { participantId: this.activeSpeakerId });
     }
   }
 
@@ -497,12 +423,9 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   _onSocketDown(reason) {
-    if (this.state === "joining") return; // the pending join fails and says so
-    if (this.state !== "joined" && this.state !== "reconnecting") return;
-    if (reason === "io server disconnect") {
-      // socket.io does not come back on its own after this one.
-      this._signaling.open();
-    }
+    this._inRoom = false;
+    if (this.state !== "joined" && this.state !== "reconnecting") return; // a pending join fails by itself
+    if (reason === "io server disconnect") this._signaling.open(); // socket.io does not retry this one
     this._startReconnect(false);
   }
 
@@ -511,7 +434,7 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   _onPeerFailed(why) {
-    if (this.state !== "joined") return;
+    if (!this._inRoom) return;
     console.warn("peer connection lost:", why);
     // The socket may still be up: resume on a fresh one, so the server
     // re-creates both peer connections.
@@ -523,34 +446,31 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   _startReconnect(freshSocket) {
-    if (this.state === "joined") {
+    this._closePeers();
+    if (this.state === "joined" || this._giveUpTimer === undefined) {
       this._outageSince ??= Date.now();
       this._setState("reconnecting");
-      this._closePeers();
       const left = this._outageSince + RECONNECT_GIVE_UP_MS - Date.now();
+      clearTimeout(this._giveUpTimer);
       this._giveUpTimer = setTimeout(() => this._giveUp(), Math.max(0, left));
     }
-    void this._resume(freshSocket);
+    if (freshSocket && this._signaling.connected) {
+      this._inRoom = false;
+      this._staleSockets.push(this._signaling.replace());
+    }
+    void this._resume();
   }
 
-  /**
-   * Join again with the resume token until it works or time runs out.
-   * @param {boolean} freshSocket
-   * @private
-   */
-  async _resume(freshSocket) {
+  /** Join again with the resume token until it works or time runs out. @private */
+  async _resume() {
     if (this._resuming) return;
     this._resuming = true;
     try {
-      if (freshSocket && this._signaling.connected) {
-        this._staleSockets.push(this._signaling.replace());
-      }
-      while (this.state === "reconnecting") {
+      while (this.state === "reconnecting" && !this._inRoom) {
         try {
           await this._signaling.waitConnected(CONNECT_WAIT_MS);
           if (this.state !== "reconnecting") return;
           await this._enter(this.resumeToken);
-          return;
         } catch (error) {
           if (error instanceof ProtocolError && !error.transient) {
             this._fail(joinFailureMessage(error));
@@ -565,15 +485,9 @@ export class MeetingSession extends EventTarget {
   }
 
   /** @private */
-  _closeStaleSockets() {
-    for (const close of this._staleSockets.splice(0)) close();
-  }
-
-  /** @private */
   _giveUp() {
-    if (this.state === "reconnecting") {
-      this._fail("Connection lost. Check your network, then rejoin.");
-    }
+    this._giveUpTimer = undefined;
+    if (this.state === "reconnecting") this._fail("Connection lost. Check your network, then rejoin.");
   }
 
   /** @private */
@@ -582,25 +496,33 @@ export class MeetingSession extends EventTarget {
     this._giveUpTimer = undefined;
   }
 
+  /** @private */
+  _closeStaleSockets() {
+    for (const close of this._staleSockets.splice(0)) close();
+  }
+
   /**
    * @param {string} message
    * @private
    */
   _fail(message) {
-    const inRoom = this.state === "joined" || this.state === "reconnecting";
+    const wasIn = this._inRoom || this.state === "reconnecting";
+    this._inRoom = false;
     this._stopReconnecting();
+    this._closeStaleSockets();
     this._closePeers();
     this._held = null;
-    this._closeStaleSockets();
     this._setState("failed", message);
-    // Stop socket.io's own retries; `rejoin()` opens the connection again.
-    if (inRoom) this._signaling.close();
+    // Stop socket.io's own retries (and leave, if the server still has us);
+    // `rejoin()` opens the connection again.
+    if (wasIn) this._signaling.close();
   }
 
   // -- small helpers ------------------------------------------------------------
 
   /**
-   * @param {Source} source
+   * Show the new state on our own tile at once, and tell the server.
+   * @param {"microphone" | "camera"} source
    * @param {boolean} muted
    * @private
    */
@@ -611,7 +533,7 @@ export class MeetingSession extends EventTarget {
       this._participants.set(me.id, updated);
       this._emit("participantupdated", { participant: updated });
     }
-    if (this.state !== "joined") return; // sent after the next join
+    if (!this._inRoom) return; // sent after the next join
     try {
       await this._signaling.request("mute", { source, muted });
     } catch (error) {

@@ -52,7 +52,7 @@ export class Controls {
     this.camera.title = state.cameraOn ? "Turn your camera off" : "Turn your camera on";
 
     setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? "Stop sharing" : "Share screen");
-    setPressed(this.screen, state.sharing);
+    this.screen.setAttribute("aria-pressed", String(state.sharing));
     this.screen.dataset.sharing = String(state.sharing);
     this.screen.classList.toggle("active", state.sharing);
     this.screen.hidden = !state.canShare;

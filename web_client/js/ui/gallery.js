@@ -74,6 +74,7 @@ export class Gallery {
       this._tiles.set(participant.id, tile);
       this._insertInOrder(tile);
       this._attach(tile.video, this._cameraOf(participant.id));
+      this._showSpeaking(tile, participant.id === this._speaker);
       this.relayout();
     }
     tile.participant = participant;
@@ -191,11 +192,17 @@ export class Gallery {
    */
   setSpeaker(participantId) {
     this._speaker = participantId;
-    for (const [id, tile] of this._tiles) {
-      const speaking = id === participantId;
-      tile.el.classList.toggle("speaking", speaking);
-      tile.el.dataset.speaking = String(speaking);
-    }
+    for (const [id, tile] of this._tiles) this._showSpeaking(tile, id === participantId);
+  }
+
+  /**
+   * @param {Tile} tile
+   * @param {boolean} speaking
+   * @private
+   */
+  _showSpeaking(tile, speaking) {
+    tile.el.classList.toggle("speaking", speaking);
+    tile.el.dataset.speaking = String(speaking);
   }
 
   /** Size the tiles: equal, 16:9, as large as the space allows. */

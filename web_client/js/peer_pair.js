@@ -1,0 +1,123 @@
+// The two peer connections of one join: publish (ours) and subscribe (the
+// others'), with their health watched. DOM-free.
+
+import { watchConnection } from "./peer.js";
+import { ProtocolError } from "./protocol.js";
+import { Publisher } from "./publisher.js";
+import { Subscriber } from "./subscriber.js";
+
+/** @typedef {import("./protocol.js").Source} Source */
+/** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
+
+/**
+ * Events (CustomEvent, detail in braces):
+ * - `trackadded` / `trackended` {RemoteTrack} (see subscriber.js)
+ * - `connected` {}: a connection is up (media flows)
+ * - `failed` {why}: a connection failed or never came up
+ * - `error` {side: "publish" | "subscribe", error}: a negotiation was refused
+ */
+export class PeerPair extends EventTarget {
+  /** @param {{iceServers: RTCIceServer[], request: Request}} options */
+  constructor({ iceServers, request }) {
+    super();
+    this.closed = false;
+    this.subscriber = new Subscriber({ iceServers, request });
+    this.publisher = new Publisher({
+      iceServers,
+      request,
+      onError: (error) => console.warn("publisher_ice refused:", error),
+    });
+    for (const type of ["trackadded", "trackended"]) {
+      this.subscriber.addEventListener(type, (e) => this._emit(type, /** @type {CustomEvent} */ (e).detail));
+    }
+    this.subscriber.addEventListener("error", (e) =>
+      this._onError("subscribe", /** @type {CustomEvent} */ (e).detail.error),
+    );
+    this._unwatch = [this.publisher.pc, this.subscriber.pc].map((pc) =>
+      watchConnection(pc, {
+        onConnected: () => this._emit("connected", {}),
+        onFailed: (why) => this._emit("failed", { why }),
+      }),
+    );
+  }
+
+  /**
+   * Publish everything we have, in one negotiation.
+   * @param {Record<Source, MediaStreamTrack | null>} tracks
+   * @param {boolean} cameraSlot publish a camera m-section even with no camera track
+   * @returns {Promise<boolean>} false if there was nothing to publish
+   */
+  async publishAll(tracks, cameraSlot) {
+    const { microphone, camera, screen } = tracks;
+    if (microphone) await this.publisher.send("microphone", microphone);
+    // The camera keeps its m-section while off, so turning it on needs no renegotiation.
+    if (camera || cameraSlot) await this.publisher.send("camera", camera);
+    if (screen) await this.publisher.send("screen", screen);
+    if (this.publisher.publishedSources.length === 0) return false;
+    await this.negotiate();
+    return true;
+  }
+
+  /**
+   * Send `track` as `source` (null: send nothing, keep the m-section), and
+   * renegotiate if the server must hear about it.
+   * @param {Source} source
+   * @param {MediaStreamTrack | null} track
+   */
+  async send(source, track) {
+    if (!track && !this.publisher.isPublished(source)) return;
+    if (await this.publisher.send(source, track)) await this.negotiate();
+  }
+
+  /**
+   * Stop publishing `source` (its tiles go away for everyone).
+   * @param {Source} source
+   */
+  async unpublish(source) {
+    if (await this.publisher.unpublish(source)) await this.negotiate();
+  }
+
+  /** @param {import("./protocol.js").SubscriberOffer} offer */
+  handleOffer(offer) {
+    this.subscriber.handleOffer(offer);
+  }
+
+  /** Renegotiate the publish connection; a refusal becomes an `error` event. */
+  async negotiate() {
+    try {
+      await this.publisher.negotiate();
+    } catch (error) {
+      this._onError("publish", error);
+    }
+  }
+
+  /** Close both connections; every remote track ends. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const unwatch of this._unwatch) unwatch();
+    this.publisher.close();
+    this.subscriber.close();
+  }
+
+  /**
+   * @param {"publish" | "subscribe"} side
+   * @param {unknown} error
+   * @private
+   */
+  _onError(side, error) {
+    if (this.closed) return;
+    if (error instanceof ProtocolError && error.transient) return; // the session reconnects
+    console.error(`${side} negotiation failed:`, error);
+    this._emit("error", { side, error });
+  }
+
+  /**
+   * @param {string} type
+   * @param {object} detail
+   * @private
+   */
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
