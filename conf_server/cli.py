@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -47,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_local_address(address: str) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "config" and v is not None}
@@ -54,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config, overrides=overrides)
     except ConfigError as exc:
         print(f"conf-server: {exc.message}", file=sys.stderr)
+        return 2
+    unusable = [a for a in settings.ice_addresses if not _is_local_address(a)]
+    if unusable:
+        print(
+            f"conf-server: ice address(es) {', '.join(unusable)} do not exist on this host; "
+            "media could never connect",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(),

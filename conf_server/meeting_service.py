@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from sfu import SfuError, SfuSettings
+from sfu import PublishTransport, SfuError, SfuSettings, SubscribeTransport
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
@@ -135,6 +135,26 @@ class MeetingService:
         transport = self._room_media(participant.room).publishers.get(participant.id)
         if transport is None:
             raise ConfServerError("send publish before ICE candidates", "invalid_state")
+        await self._add_candidate(transport, candidate, sdp_mid, sdp_mline_index)
+
+    async def subscriber_ice(
+        self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        participant = self._participant(sid)
+        transport = self._room_media(participant.room).subscribers.get(participant.id)
+        if transport is None or transport.pc.remoteDescription is None:
+            raise ConfServerError(
+                "answer a subscriber_offer before ICE candidates", "invalid_state"
+            )
+        await self._add_candidate(transport, candidate, sdp_mid, sdp_mline_index)
+
+    @staticmethod
+    async def _add_candidate(
+        transport: PublishTransport | SubscribeTransport,
+        candidate: str,
+        sdp_mid: str | None,
+        sdp_mline_index: int | None,
+    ) -> None:
         if not candidate:
             return  # end-of-candidates: aiortc needs no notice
         try:

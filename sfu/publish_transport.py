@@ -15,11 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCSessionDescription
-from aiortc.sdp import candidate_from_sdp
 
 from . import aiortc_bridge as bridge
 from . import rtp
 from .errors import NegotiationError, TransportClosed, UnsupportedCodec
+from .ice import add_remote_candidate
 from .producer import Producer
 from .settings import SfuSettings
 from .tasks import TaskGroup
@@ -154,15 +154,7 @@ class PublishTransport:
         """Add a trickled remote ICE candidate (``candidate:...`` line)."""
         if self.closed:
             raise TransportClosed("the publish transport is closed")
-        try:
-            parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-        except (ValueError, IndexError) as exc:
-            raise NegotiationError(f"bad ICE candidate: {exc}", code="invalid_candidate") from exc
-        parsed.sdpMid = sdp_mid
-        parsed.sdpMLineIndex = sdp_mline_index
-        if self.pc.remoteDescription is None:
-            raise NegotiationError("ICE candidate before any offer", code="invalid_state")
-        await self.pc.addIceCandidate(parsed)
+        await add_remote_candidate(self.pc, candidate, sdp_mid, sdp_mline_index)
 
     # -- media path ---------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from aiortc import RTCSessionDescription
 from . import aiortc_bridge as bridge
 from .consumer import Consumer
 from .errors import NegotiationError, TransportClosed
+from .ice import add_remote_candidate
 from .producer import Producer
 from .send_slot import SendSlot
 from .settings import SfuSettings
@@ -153,6 +154,14 @@ class SubscribeTransport:
         self._answer.set_result(sdp)
         if applied is not None:
             await asyncio.shield(applied)
+
+    async def add_ice_candidate(
+        self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        """Add a candidate the client trickled after its answer."""
+        if self.closed:
+            raise TransportClosed("the subscribe transport is closed")
+        await add_remote_candidate(self.pc, candidate, sdp_mid, sdp_mline_index)
 
     def _hook_slot(self, slot: SendSlot) -> None:
         sender = slot.transceiver.sender

@@ -90,6 +90,11 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _handle_subscriber_answer(self, sid: str, revision: int, sdp: str) -> None:
         await self._service.subscriber_answer(sid, revision, sdp)
 
+    async def _handle_subscriber_ice(
+        self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        await self._service.subscriber_ice(sid, candidate, sdp_mid, sdp_mline_index)
+
     async def _handle_mute(self, sid: str, source: str, muted: bool) -> None:
         await self._service.mute(sid, source, muted)
 

@@ -57,13 +57,25 @@ def _sdp(payload: Payload) -> str:
     return sdp
 
 
+#: Invisible format characters a name may hold: the joiners that build emoji
+#: such as 👩‍💻. Other format characters (bidi overrides, ...) allow spoofing.
+ALLOWED_FORMAT_CHARS = frozenset({"\u200c", "\u200d"})
+
+
+def _forbidden(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ch not in ALLOWED_FORMAT_CHARS
+    return category.startswith("C")  # control, surrogate, private use, unassigned
+
+
 def clean_name(raw: str) -> str:
     """Trim a display name; refuse empty, overlong or control-character names."""
     name = " ".join(raw.split())
     if not name or len(name) > MAX_NAME:
         raise InvalidPayload(f"field 'name' must be 1 to {MAX_NAME} characters")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise InvalidPayload("field 'name' must not contain control characters")
+    if any(_forbidden(ch) for ch in name):
+        raise InvalidPayload("field 'name' must not contain control or invisible characters")
     return name
 
 
@@ -143,6 +155,7 @@ VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "publish": validate_publish,
     "publisher_ice": validate_publisher_ice,
     "subscriber_answer": validate_subscriber_answer,
+    "subscriber_ice": validate_publisher_ice,
     "mute": validate_mute,
     "leave": validate_leave,
 }

@@ -69,3 +69,14 @@ def test_cli_help_lists_contract_flags():
     )
     for flag in ("--host", "--port", "--data-dir", "--redis-url", "--public-url", "--config"):
         assert flag in result.stdout
+
+
+def test_cli_refuses_an_ice_address_this_host_does_not_have():
+    result = subprocess.run(
+        [sys.executable, "-m", "conf_server", "--ice-address", "192.0.2.77"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "192.0.2.77" in result.stderr and "Traceback" not in result.stderr

@@ -75,3 +75,36 @@ async def test_late_joiner_receives_video_within_a_second_of_its_answer(make_cli
     started = loop.time()
     await collect_counters(bob.track_of(alice.participant_id, "camera"), 1, timeout=5)
     assert loop.time() - started < 1.5
+
+
+async def test_subscriber_may_trickle_its_candidates_after_the_answer(server, make_client):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    bob.auto_answer = False
+    await alice.join("trickle")
+    await bob.join("trickle")
+    await alice.publish({"camera": CounterVideoTrack()})
+    await bob.wait_for(lambda: any(e == "subscriber_offer" for e, _ in bob.events))
+    offer = next(d for e, d in bob.events if e == "subscriber_offer")
+
+    # Answer without candidates, then trickle them one by one.
+    from aiortc import RTCSessionDescription
+
+    pc = bob.subscribe_pc
+    await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    lines = pc.localDescription.sdp.split("\r\n")
+    candidates = [line[2:] for line in lines if line.startswith("a=candidate:")]
+    bare = "\r\n".join(line for line in lines if not line.startswith("a=candidate:"))
+    assert candidates
+    await bob.call("subscriber_answer", {"revision": offer["revision"], "sdp": bare})
+    for candidate in candidates:
+        await bob.call(
+            "subscriber_ice", {"candidate": candidate, "sdp_mid": "0", "sdp_mline_index": 0}
+        )
+    server_pc = server.service.media["trickle"].subscribers[bob.participant_id].pc
+    assert all(c.split()[4] in server_pc.remoteDescription.sdp for c in candidates)
+    bob.tracks = {t["mid"]: t for t in offer["tracks"]}
+    for transceiver in pc.getTransceivers():
+        bob.remote_tracks[transceiver.mid] = transceiver.receiver.track
+    counters = await collect_counters(bob.track_of(alice.participant_id, "camera"), 5)
+    assert is_increasing(counters)

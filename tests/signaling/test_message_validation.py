@@ -37,6 +37,7 @@ async def test_payload_that_is_not_an_object_is_refused(make_client, payload):
         ({"name": "   "}, "invalid_payload"),
         ({"name": "n" * 65}, "invalid_payload"),
         ({"name": "bell\x07"}, "invalid_payload"),
+        ({"name": "evil\u202eoverride"}, "invalid_payload"),
         ({"name": None}, "invalid_payload"),
         ({"extra": 1}, "invalid_payload"),
         ({"resume_token": "t" * 300}, "invalid_payload"),
@@ -66,6 +67,12 @@ async def test_second_join_on_one_socket_is_refused(make_client):
     client = await make_client()
     await client.join("twice")
     assert await error_code(client, "join", {**VALID_JOIN, "room": "other"}) == "already_joined"
+
+
+async def test_emoji_names_with_joiners_are_accepted(make_client):
+    client = await make_client("Dev \U0001f469\u200d\U0001f4bb")
+    ack = await client.join("emoji")
+    assert ack["participants"][0]["name"] == "Dev \U0001f469\u200d\U0001f4bb"
 
 
 async def test_join_names_are_trimmed_and_everyone_sees_the_joiner(make_client):
@@ -174,3 +181,14 @@ async def test_source_published_while_muted_is_not_forwarded(server, make_client
     await asyncio.sleep(1.0)
     consumers = server.service.media["pre-muted"].subscribers[bob.participant_id].consumers
     assert [c.packets_sent for c in consumers.values()] == [0]
+
+
+async def test_subscriber_ice_before_any_answer_is_refused(make_client):
+    client = await make_client()
+    await client.join("sub-ice")
+    payload = {
+        "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host",
+        "sdp_mid": "0",
+        "sdp_mline_index": 0,
+    }
+    assert await error_code(client, "subscriber_ice", payload) == "invalid_state"

@@ -65,28 +65,6 @@ export function watchConnection(pc, { onConnected, onFailed }) {
   };
 }
 
-/**
- * Resolve when ICE gathering is complete, or after `timeoutMs` at the latest.
- * @param {RTCPeerConnection} pc
- * @param {number} timeoutMs
- * @returns {Promise<void>}
- */
-export function iceGatheringDone(pc, timeoutMs) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", onChange);
-      resolve();
-    };
-    const onChange = () => {
-      if (pc.iceGatheringState === "complete") done();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    pc.addEventListener("icegatheringstatechange", onChange);
-  });
-}
-
 /** The codec the SFU forwards for each kind (docs/protocol.md). */
 const FORWARDED = { audio: "audio/opus", video: "video/vp8" };
 

@@ -73,17 +73,20 @@ export function isValidRoom(room) {
   return ROOM_PATTERN.test(room);
 }
 
+/** Unicode "C" characters, except the joiners that build emoji such as 👩‍💻. */
+const FORBIDDEN_IN_NAMES = /(?![\u200c\u200d])\p{C}/u;
+
 /**
  * The display name as the server will see it (trimmed, runs of white space
- * collapsed), or null if it breaks the rules: 1-64 characters, no control or
- * other Unicode "C" category characters.
+ * collapsed), or null if it breaks the rules: 1-64 characters, no Unicode
+ * "C" category characters except the zero-width (non-)joiners of emoji.
  * @param {string} name
  * @returns {string | null}
  */
 export function cleanName(name) {
   const cleaned = String(name ?? "").trim().split(/\s+/u).join(" ");
   const length = [...cleaned].length; // code points, as the server counts them
-  if (length < 1 || length > 64 || /\p{C}/u.test(cleaned)) {
+  if (length < 1 || length > 64 || FORBIDDEN_IN_NAMES.test(cleaned)) {
     return null;
   }
   return cleaned;

@@ -1,7 +1,5 @@
 // The subscribe connection: the server offers, the client answers. DOM-free.
 
-import { iceGatheringDone } from "./peer.js";
-
 /** @typedef {import("./protocol.js").Track} Track */
 /** @typedef {import("./protocol.js").SubscriberOffer} SubscriberOffer */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
@@ -16,12 +14,6 @@ import { iceGatheringDone } from "./peer.js";
  * @property {string} producerId
  * @property {MediaStreamTrack} track
  */
-
-/**
- * The server does not trickle and neither can we on this side, so the first
- * answer waits (a little) for our candidates to be in its SDP.
- */
-const GATHER_WAIT_MS = 2000;
 
 /**
  * Events (CustomEvent detail is a RemoteTrack): `trackadded`, `trackended`.
@@ -41,6 +33,32 @@ export class Subscriber extends EventTarget {
     /** @type {SubscriberOffer | null} */
     this._latest = null;
     this._running = false;
+    /** Candidates found before the server has applied an answer. */
+    /** @type {RTCIceCandidate[]} */
+    this._pendingCandidates = [];
+    this._answered = false;
+    this.pc.addEventListener("icecandidate", ({ candidate }) => {
+      if (!candidate || !candidate.candidate) return;
+      if (this._answered) this._sendCandidate(candidate);
+      else this._pendingCandidates.push(candidate);
+    });
+  }
+
+  /**
+   * Trickle one of our candidates (`subscriber_ice`); the server accepts them
+   * once it has applied an answer.
+   * @param {RTCIceCandidate} candidate
+   * @private
+   */
+  _sendCandidate(candidate) {
+    const payload = {
+      candidate: candidate.candidate,
+      sdp_mid: candidate.sdpMid,
+      sdp_mline_index: candidate.sdpMLineIndex,
+    };
+    this._request("subscriber_ice", payload).catch((error) => {
+      if (!this.closed) console.warn("subscriber_ice refused:", error);
+    });
   }
 
   /** The tracks received now. */
@@ -94,11 +112,14 @@ export class Subscriber extends EventTarget {
     if (this.closed) return;
     this._mapTracks(Array.isArray(tracks) ? tracks : []);
     await pc.setLocalDescription(await pc.createAnswer());
-    await iceGatheringDone(pc, GATHER_WAIT_MS);
     if (this.closed) return;
     const answer = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
     try {
       await this._request("subscriber_answer", { revision, sdp: answer });
+      if (!this._answered) {
+        this._answered = true;
+        for (const candidate of this._pendingCandidates.splice(0)) this._sendCandidate(candidate);
+      }
     } catch (error) {
       // A newer offer is on its way; it will be answered instead.
       if (/** @type {{code?: string}} */ (error)?.code !== "stale_answer") throw error;
