@@ -13,6 +13,7 @@ from . import health, web_pages
 from .api import create_api
 from .keys import MEETINGS, SETTINGS
 from .meeting_service import MeetingService
+from .metrics import setup_metrics
 from .settings import Settings
 
 
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(meetings_lifecycle)
     app.add_subapp("/api/v1", create_api())
     health.add_routes(app)
+    setup_metrics(app)
     web_pages.add_routes(app)
     return app

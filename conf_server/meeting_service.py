@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from sfu import PublishTransport, SfuError, SfuSettings, SubscribeTransport
+from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
@@ -41,6 +41,8 @@ class MeetingService:
             ice_addresses=settings.ice_addresses,
             max_video_bitrate=settings.max_video_bitrate,
         )
+        #: Media counters of every room on this node (exported at /metrics).
+        self.sfu_stats = SfuStats()
         self._grace: dict[str, asyncio.TimerHandle] = {}
         self._tasks = TaskGroup("meeting service")
 
@@ -67,7 +69,9 @@ class MeetingService:
                     room_id, "active_speaker", {"participant_id": participant_id}
                 )
 
-            media = self.media[room_id] = RoomMedia(self._sfu_settings, send_offer, speaker_changed)
+            media = self.media[room_id] = RoomMedia(
+                self._sfu_settings, send_offer, speaker_changed, self.sfu_stats
+            )
         return media
 
     async def _broadcast_update(self, participant: Participant) -> None:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sfu import Producer, PublishTransport, Router, SfuSettings, SubscribeTransport
+from sfu import Producer, PublishTransport, Router, SfuSettings, SfuStats, SubscribeTransport
 from sfu.send_slot import SendSlot
 from sfu.tasks import TaskGroup
 
@@ -25,9 +25,13 @@ class RoomMedia:
     """Publish and subscribe transports of every participant of one room."""
 
     def __init__(
-        self, settings: SfuSettings, send_offer: OfferCallback, speaker_changed: SpeakerCallback
+        self,
+        settings: SfuSettings,
+        send_offer: OfferCallback,
+        speaker_changed: SpeakerCallback,
+        stats: SfuStats,
     ) -> None:
-        self.router = Router(settings, self)
+        self.router = Router(settings, self, stats)
         self.publishers: dict[str, PublishTransport] = {}
         self.subscribers: dict[str, SubscribeTransport] = {}
         self._send_offer = send_offer

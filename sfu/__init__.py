@@ -7,6 +7,7 @@ from .producer import Producer
 from .publish_transport import PublishTransport
 from .router import Router
 from .settings import SfuSettings
+from .stats import SfuStats
 from .subscribe_transport import SubscribeTransport
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "Router",
     "SfuError",
     "SfuSettings",
+    "SfuStats",
     "SubscribeTransport",
 ]

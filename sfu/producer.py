@@ -12,6 +12,7 @@ from . import rtp
 from .aiortc_bridge import Codec
 from .packet_cache import PacketCache
 from .settings import SfuSettings
+from .stats import LATENCY_SAMPLE_EVERY, SfuStats
 from .tasks import TaskGroup
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Producer:
         audio_level_id: int | None,
         settings: SfuSettings,
         send_keyframe_request: KeyframeSender,
+        stats: SfuStats,
         app_data: dict[str, Any] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
@@ -48,6 +50,8 @@ class Producer:
         self.bytes_received = 0
         self.keyframe_requests_sent = 0
         self._settings = settings
+        self._stats = stats
+        self._latency_countdown = LATENCY_SAMPLE_EVERY
         self._audio_level_id = audio_level_id
         self._send_keyframe_request = send_keyframe_request
         self._cache = PacketCache(settings.packet_cache_size) if kind == "video" else None
@@ -67,6 +71,9 @@ class Producer:
         """Forward one packet to every consumer (called for each packet received)."""
         if self.closed:
             return
+        stats = self._stats
+        stats.packets_received += 1
+        stats.bytes_received += len(view.data)
         self.packets_received += 1
         self.bytes_received += len(view.data)
         if self._cache is not None:
@@ -79,10 +86,19 @@ class Producer:
                 view.audio_level = level
                 self._loudness_sum += 127 - level
                 self._loudness_count += 1
-        if self.paused:
+        if self.paused or not self.consumers:
             return
+        self._latency_countdown -= 1
+        if self._latency_countdown:
+            for consumer in self.consumers:
+                await consumer.send(view)
+            return
+        # One packet in LATENCY_SAMPLE_EVERY: time each consumer's send.
+        self._latency_countdown = LATENCY_SAMPLE_EVERY
+        started = time.perf_counter()
         for consumer in self.consumers:
             await consumer.send(view)
+            stats.observe_latency(time.perf_counter() - started)
 
     def cached(self, sequence_number: int) -> rtp.RtpView | None:
         """A recently received packet, for retransmission."""
@@ -111,6 +127,7 @@ class Producer:
         if wait <= 0:
             self._last_keyframe_request = now
             self.keyframe_requests_sent += 1
+            self._stats.keyframe_requests += 1
             self._tasks.spawn(self._request_keyframe(self.ssrc))
         elif self._pending_keyframe is None:
             self._pending_keyframe = asyncio.get_running_loop().call_later(
@@ -122,6 +139,7 @@ class Producer:
             # Not connected yet: lost, so it must not hold back the next request.
             self._last_keyframe_request = -1e9
             self.keyframe_requests_sent -= 1
+            self._stats.keyframe_requests -= 1
 
     def _fire_pending_keyframe(self) -> None:
         self._pending_keyframe = None

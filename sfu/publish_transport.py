@@ -22,6 +22,7 @@ from .errors import NegotiationError, TransportClosed, UnsupportedCodec
 from .ice import add_remote_candidate
 from .producer import Producer
 from .settings import SfuSettings
+from .stats import SfuStats
 from .tasks import TaskGroup
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class PublishTransport:
         self,
         settings: SfuSettings,
         on_producer: Callable[[Producer], None],
+        stats: SfuStats,
         app_data: dict[str, Any] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
@@ -44,6 +46,7 @@ class PublishTransport:
         self.producers: dict[str, Producer] = {}  # by mid
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self._settings = settings
+        self._stats = stats
         self._on_producer = on_producer
         self._by_ssrc: dict[int, Producer] = {}
         self._hooked: set[int] = set()
@@ -133,6 +136,7 @@ class PublishTransport:
                 audio_level_id=ids.get(bridge.URI_AUDIO_LEVEL),
                 settings=self._settings,
                 send_keyframe_request=self._send_pli,
+                stats=self._stats,
                 app_data={**self.app_data, **app_data},
             )
             producer.on_close(self._forget)
@@ -168,6 +172,7 @@ class PublishTransport:
             producer = self._bind_by_mid(data, view.ssrc)
             if producer is None:
                 self.unroutable_packets += 1
+                self._stats.packets_unroutable += 1
                 return
         await producer.receive(view)
 

@@ -17,6 +17,7 @@ from .producer import Producer
 from .publish_transport import PublishTransport
 from .settings import SfuSettings
 from .speaker import ActiveSpeakerDetector
+from .stats import SfuStats
 from .subscribe_transport import OfferSink, SubscribeTransport
 from .tasks import TaskGroup
 
@@ -36,8 +37,11 @@ class RouterObserver(Protocol):
 class Router:
     """One room's media: producers, consumers and the transports that carry them."""
 
-    def __init__(self, settings: SfuSettings, observer: RouterObserver) -> None:
+    def __init__(
+        self, settings: SfuSettings, observer: RouterObserver, stats: SfuStats | None = None
+    ) -> None:
         self.settings = settings
+        self.sfu_stats = stats if stats is not None else SfuStats()
         self.closed = False
         self.producers: dict[str, Producer] = {}
         self.publish_transports: set[PublishTransport] = set()
@@ -52,14 +56,14 @@ class Router:
         self._tasks.spawn(self._watch_speakers())
 
     def create_publish_transport(self, app_data: dict[str, Any]) -> PublishTransport:
-        transport = PublishTransport(self.settings, self._add_producer, app_data)
+        transport = PublishTransport(self.settings, self._add_producer, self.sfu_stats, app_data)
         self.publish_transports.add(transport)
         return transport
 
     def create_subscribe_transport(
         self, send_offer: OfferSink, app_data: dict[str, Any]
     ) -> SubscribeTransport:
-        transport = SubscribeTransport(self.settings, send_offer, app_data)
+        transport = SubscribeTransport(self.settings, send_offer, self.sfu_stats, app_data)
         self.subscribe_transports.add(transport)
         return transport
 

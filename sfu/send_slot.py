@@ -17,6 +17,7 @@ from aiortc import RTCRtpTransceiver
 
 from . import aiortc_bridge as bridge
 from . import rtp
+from .stats import SfuStats
 
 if TYPE_CHECKING:
     from .consumer import Consumer
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
 class SendSlot:
     """Writes rewritten packets of whichever consumer currently owns it."""
 
-    def __init__(self, transceiver: RTCRtpTransceiver) -> None:
+    def __init__(self, transceiver: RTCRtpTransceiver, stats: SfuStats) -> None:
         self.transceiver = transceiver
+        self._stats = stats
         self.kind: str = transceiver.kind
         self.consumer: Consumer | None = None
         self.codec: bridge.Codec | None = None
@@ -94,8 +96,14 @@ class SendSlot:
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
         data = rtp.rewrite(view, codec.payload_type, seq, ts, self.ssrc, self._extensions(view))
         sender = self.transceiver.sender
+        stats = self._stats
         if not await bridge.send_rtp(sender.transport, data):
+            stats.packets_dropped += 1
             return False
+        stats.packets_forwarded += 1
+        stats.bytes_forwarded += len(data)
+        if retransmission:
+            stats.retransmissions += 1
         if not retransmission:
             if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
                 self._last_seq = seq

@@ -24,6 +24,7 @@ from .ice import add_remote_candidate
 from .producer import Producer
 from .send_slot import SendSlot
 from .settings import SfuSettings
+from .stats import SfuStats
 from .tasks import TaskGroup
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class SubscribeTransport:
         self,
         settings: SfuSettings,
         send_offer: OfferSink,
+        stats: SfuStats,
         app_data: dict[str, Any] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
@@ -49,6 +51,7 @@ class SubscribeTransport:
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self.revision = 0
         self._settings = settings
+        self._stats = stats
         self._send_offer = send_offer
         self._dirty = False
         self._negotiator: asyncio.Task[None] | None = None
@@ -88,7 +91,7 @@ class SubscribeTransport:
         for slot in self.slots:
             if slot.kind == kind and slot.consumer is None:
                 return slot
-        slot = SendSlot(bridge.add_send_transceiver(self.pc, kind))
+        slot = SendSlot(bridge.add_send_transceiver(self.pc, kind), self._stats)
         self.slots.append(slot)
         return slot
 
@@ -171,6 +174,7 @@ class SubscribeTransport:
                 slot.consumer.request_keyframe()
 
         async def on_nack(sequence_number: int) -> None:
+            self._stats.nacks_received += 1
             if slot.consumer is not None:
                 await slot.consumer.retransmit(sequence_number)
 
