@@ -176,6 +176,10 @@ class MeetingService:
         except SfuError as exc:
             raise ConfServerError(exc.message, exc.code) from exc
 
+    async def set_view(self, sid: str, video: list[str]) -> None:
+        participant = self._participant(sid)
+        self._room_media(participant.room).set_view(participant.id, set(video))
+
     async def mute(self, sid: str, source: str, muted: bool) -> None:
         participant = self._participant(sid)
         if source == "microphone":

@@ -31,6 +31,8 @@ LAG_INTERVAL_S = 0.5
 COUNTERS = (
     ("packets_received", "conf_rtp_packets_received", "RTP packets received from publishers"),
     ("bytes_received", "conf_rtp_bytes_received", "RTP bytes received from publishers"),
+    ("video_packets_received", "conf_rtp_video_packets_received",
+     "RTP packets of video tracks received from publishers"),
     ("packets_forwarded", "conf_rtp_packets_forwarded", "RTP packets sent to subscribers"),
     ("bytes_forwarded", "conf_rtp_bytes_forwarded", "RTP bytes sent to subscribers"),
     ("packets_dropped", "conf_rtp_packets_dropped",

@@ -34,6 +34,8 @@ class RoomMedia:
         self.router = Router(settings, self, stats)
         self.publishers: dict[str, PublishTransport] = {}
         self.subscribers: dict[str, SubscribeTransport] = {}
+        #: participant id -> participants whose video it shows (absent: everyone).
+        self.views: dict[str, set[str]] = {}
         self._send_offer = send_offer
         self._speaker_changed = speaker_changed
         self._tasks = TaskGroup("room media")
@@ -58,8 +60,29 @@ class RoomMedia:
         self.subscribers[participant_id] = transport
         for producer in self.router.producers.values():
             if producer.app_data["participant_id"] != participant_id:
-                transport.consume(producer)
+                self._consume(participant_id, transport, producer)
         return transport
+
+    def _consume(self, viewer: str, transport: SubscribeTransport, producer: Producer) -> None:
+        consumer = transport.consume(producer)
+        transport.set_hidden(consumer, not self._shows(viewer, producer))
+
+    def _shows(self, viewer: str, producer: Producer) -> bool:
+        view = self.views.get(viewer)
+        return (
+            producer.kind != "video"
+            or view is None
+            or (producer.app_data["participant_id"] in view)
+        )
+
+    def set_view(self, viewer: str, visible: set[str]) -> None:
+        """Forward video to ``viewer`` only from ``visible`` participants; audio from all."""
+        self.views[viewer] = visible
+        transport = self.subscribers.get(viewer)
+        if transport is None:
+            return
+        for consumer in transport.consumers.values():
+            transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
 
     @staticmethod
     def _describe(slot: SendSlot) -> dict[str, Any]:
@@ -101,6 +124,7 @@ class RoomMedia:
 
     async def remove_participant(self, participant_id: str) -> None:
         """Close the participant's transports (its producers, and consumers of them)."""
+        self.views.pop(participant_id, None)
         for transports in (self.publishers, self.subscribers):
             transport = transports.pop(participant_id, None)
             if transport is not None:
@@ -112,7 +136,7 @@ class RoomMedia:
         owner = producer.app_data["participant_id"]
         for participant_id, transport in self.subscribers.items():
             if participant_id != owner and not transport.closed:
-                transport.consume(producer)
+                self._consume(participant_id, transport, producer)
 
     def producer_closed(self, producer: Producer) -> None:
         for transport in list(self.subscribers.values()):

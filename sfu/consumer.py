@@ -32,6 +32,8 @@ class Consumer:
         self.kind = producer.kind
         self.app_data: dict[str, Any] = dict(app_data or {})
         self.paused = True
+        #: Kept paused by the subscriber's view (e.g. its tile is on another page).
+        self.hidden = False
         self.closed = False
         self.packets_sent = 0
         self.retransmissions = 0
@@ -78,7 +80,7 @@ class Consumer:
             self.producer.request_keyframe()
 
     def resume(self) -> None:
-        if self.closed or not self.paused:
+        if self.closed or not self.paused or self.hidden:
             return
         self.paused = False
         self._needs_sync = True

@@ -77,6 +77,7 @@ class Producer:
         self.packets_received += 1
         self.bytes_received += len(view.data)
         if self._cache is not None:
+            stats.video_packets_received += 1
             view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
             self._cache.put(view)
         elif self._audio_level_id is not None:

@@ -33,11 +33,13 @@ class SfuStats:
         "packets_received",
         "packets_unroutable",
         "retransmissions",
+        "video_packets_received",
     )
 
     def __init__(self) -> None:
         self.packets_received = 0
         self.bytes_received = 0
+        self.video_packets_received = 0
         self.packets_forwarded = 0
         self.bytes_forwarded = 0
         #: Packets a consumer should have sent but could not (transport not connected).

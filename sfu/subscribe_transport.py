@@ -79,6 +79,14 @@ class SubscribeTransport:
         self._renegotiate()
         return consumer
 
+    def set_hidden(self, consumer: Consumer, hidden: bool) -> None:
+        """Pause (hidden) or resume one consumer without renegotiating."""
+        consumer.hidden = hidden
+        if hidden:
+            consumer.pause()
+        elif consumer.slot.ready:
+            consumer.resume()
+
     async def stop_consuming(self, producer_id: str) -> None:
         """Stop sending one producer; its slot is kept for the next one of its kind."""
         consumer = self.consumers.pop(producer_id, None)

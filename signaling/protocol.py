@@ -137,6 +137,19 @@ def validate_subscriber_answer(payload: Payload) -> Payload:
     return {"revision": revision, "sdp": _sdp(payload)}
 
 
+MAX_VIEW = 100
+
+
+def validate_set_view(payload: Payload) -> Payload:
+    _no_extra(payload, {"video"})
+    video = _field(payload, "video", list)
+    if len(video) > MAX_VIEW:
+        raise InvalidPayload(f"field 'video' names more than {MAX_VIEW} participants")
+    if not all(isinstance(p, str) and 0 < len(p) <= MAX_TOKEN for p in video):
+        raise InvalidPayload("field 'video' must list participant ids")
+    return {"video": list(dict.fromkeys(video))}
+
+
 def validate_mute(payload: Payload) -> Payload:
     _no_extra(payload, {"source", "muted"})
     source = _field(payload, "source", str)
@@ -157,5 +170,6 @@ VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "subscriber_answer": validate_subscriber_answer,
     "subscriber_ice": validate_publisher_ice,
     "mute": validate_mute,
+    "set_view": validate_set_view,
     "leave": validate_leave,
 }

@@ -165,9 +165,7 @@ def check_target(
         )
 
 
-def authorize(
-    roles: RoleBook, actor_id: str, action: Action, target_id: str | None = None
-) -> Role:
+def authorize(roles: RoleBook, actor_id: str, action: Action, target_id: str | None = None) -> Role:
     """Look up the roles in ``roles`` and check ``action`` (on ``target_id`` if
     given). Returns the actor's role."""
     actor_role = roles.role_of(actor_id)

@@ -105,3 +105,27 @@ async def test_muted_microphone_is_announced_and_not_forwarded(server, make_clie
     await alice.call("mute", {"source": "microphone", "muted": False})
     await bob.wait_for(lambda: bob.participants[alice.participant_id]["audio_muted"] is False)
     await bob.wait_for(lambda: consumer.packets_sent > sent + 10)
+
+
+async def test_set_view_pauses_video_of_others_but_keeps_their_audio(server, make_client):
+    viewer = await make_client("Viewer")
+    shown, hidden = await make_client("Shown"), await make_client("Hidden")
+    for client in (viewer, shown, hidden):
+        await client.join("view")
+    await viewer.call("set_view", {"video": [shown.participant_id]})
+    for client in (shown, hidden):
+        await client.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
+    await viewer.wait_for(lambda: len(viewer.tracks) == 4, timeout=15)
+    await collect_counters(viewer.track_of(shown.participant_id, "camera"), 5)
+    await asyncio.sleep(1.0)
+    consumers = server.service.media["view"].subscribers[viewer.participant_id].consumers
+    sent = {
+        (c.producer.app_data["participant_id"], c.kind): c.packets_sent for c in consumers.values()
+    }
+    assert sent[(hidden.participant_id, "video")] == 0
+    assert sent[(hidden.participant_id, "audio")] > 10
+    assert sent[(shown.participant_id, "video")] > 10
+
+    # Switching the page shows the other video (from a keyframe) promptly.
+    await viewer.call("set_view", {"video": [hidden.participant_id]})
+    await collect_counters(viewer.track_of(hidden.participant_id, "camera"), 3, timeout=2)

@@ -38,6 +38,7 @@ async def test_metrics_count_rooms_tracks_and_forwarded_packets(server, make_cli
     assert busy["conf_rtp_packets_received_total"] > 20
     assert 0 < busy["conf_rtp_packets_forwarded_total"] <= busy["conf_rtp_packets_received_total"]
     assert busy["conf_forwarding_latency_seconds_count"] > 0
-    assert busy["conf_forwarding_latency_seconds_bucket{le=+Inf}"] == (
-        busy["conf_forwarding_latency_seconds_count"]
+    assert (
+        busy["conf_forwarding_latency_seconds_bucket{le=+Inf}"]
+        == (busy["conf_forwarding_latency_seconds_count"])
     )

@@ -1,0 +1,1 @@
+"""conf-bench: the benchmark of the forwarding path (see docs/performance.md)."""

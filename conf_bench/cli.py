@@ -1,0 +1,99 @@
+"""``conf-bench``: measure the forwarding path of conf-server on this machine.
+
+Runs over loopback only. The server under test is pinned to the first core and
+the load generator to the others; everything it starts, it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from . import report, scenarios
+
+QUICK_A = [1, 5, 10, 20]
+FULL_A = [1, 2, 5, 10, 20, 50, 100, 150, 200]
+FULL_B = [2, 4, 6, 8, 10, 15, 20, 25, 30]
+QUICK_RELAY = [1, 2, 3]
+FULL_RELAY = [1, 2, 4, 6]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conf-bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="one run of scenario (a) at a few steps and the MediaRelay "
+                        "baseline, under 3 minutes")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=Path("bench-results"),
+                        help="where the full run writes JSON, markdown and PNG plots")  # fmt: skip
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median)")
+    parser.add_argument("--scenarios", default="a,b,c,relay",
+                        help="comma-separated subset of a,b,c,relay")  # fmt: skip
+    parser.add_argument("--window", type=float, default=None, help="seconds per load step")
+    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "conf-bench",
+                        help="where the pre-encoded media is kept")  # fmt: skip
+    return parser
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    from .media import prepared_media
+
+    started = time.monotonic()
+    log("preparing media (encoded once, then cached)")
+    prepared_media(args.cache_dir)
+    chosen = set(args.scenarios.split(","))
+    runs = 1 if args.quick else args.runs
+    window = args.window or (3.0 if args.quick else 5.0)
+    results: dict[str, scenarios.ScenarioResult] = {}
+    with tempfile.TemporaryDirectory(prefix="conf-bench-") as tmp:
+        ctx = scenarios.Context(Path(tmp), args.cache_dir, window, log)
+        plan: list[tuple[str, Callable[[], Awaitable[scenarios.ScenarioResult]]]] = [
+            ("a", lambda: scenarios.one_to_many(ctx, QUICK_A if args.quick else FULL_A)),
+            ("relay", lambda: scenarios.mediarelay_baseline(
+                ctx, QUICK_RELAY if args.quick else FULL_RELAY)),
+            ("b", lambda: scenarios.full_mesh(ctx, FULL_B)),
+            ("c", lambda: scenarios.paged_meeting(ctx)),
+        ]  # fmt: skip
+        for key, start in plan:
+            if key not in chosen or (args.quick and key in ("b", "c")):
+                continue
+            outcomes: list[scenarios.ScenarioResult] = []
+            for number in range(runs):
+                log(f"scenario {key}, run {number + 1}/{runs}")
+                outcomes.append(await start())
+            result = report.median_result(outcomes)
+            results[result.name] = result
+    summary = report.summarize(results)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    if not args.quick:
+        for path in report.write_all(results, summary, args.out):
+            log(f"wrote {path}")
+    else:
+        log(report.markdown(results, summary))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.runs < 1:
+        print("conf-bench: --runs must be at least 1", file=sys.stderr)
+        return 2
+    unknown = set(args.scenarios.split(",")) - {"a", "b", "c", "relay"}
+    if unknown:
+        print(f"conf-bench: unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(summary), flush=True)
+    return 0

@@ -1,0 +1,180 @@
+"""A lean protocol-v1 client for load: publishes replayed media, counts what it receives.
+
+Received RTP is counted at the DTLS transport through the same hook the SFU
+uses (sfu.aiortc_bridge), so no packet is parsed past its header, buffered or
+decoded. Each phase of joining is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import aiohttp
+import socketio
+from aiortc import RTCSessionDescription
+
+from sfu import aiortc_bridge as bridge
+from sfu import rtp
+
+from .media import PreparedMedia, ReplayTrack
+
+PHASES = ("signaling", "offer", "ice", "dtls", "first_packet", "first_keyframe")
+
+
+async def _ignore_nack(sequence_number: int) -> None:
+    """Replayed media keeps no history to retransmit from."""
+
+
+class BenchClient:
+    """One participant of a benchmark meeting."""
+
+    def __init__(self, url: str, name: str, media: PreparedMedia) -> None:
+        self.url = url
+        self.name = name
+        self.media = media
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.participant_id = ""
+        self.publish_pc = bridge.create_peer_connection(())
+        self.subscribe_pc = bridge.create_peer_connection(())
+        self.tracks: list[ReplayTrack] = []
+        self.received = 0
+        self.received_video = 0
+        self.marks: dict[str, float] = {}
+        self._video_payload_types: set[int] = set()
+        self._hooked = False
+        self._started = 0.0
+        self._answering = asyncio.Lock()
+        self.receive = True
+        self.sio.on("subscriber_offer", self._on_offer)
+
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.sio.call(event, payload, timeout=30)
+        if not ack.get("ok"):
+            raise RuntimeError(f"{event} refused: {ack.get('error')}")
+        return ack
+
+    def _mark(self, phase: str) -> None:
+        self.marks.setdefault(phase, time.monotonic() - self._started)
+
+    async def join(self, room: str, video: bool, audio: bool, receive: bool = True) -> None:
+        """Join, then publish the requested media; ``receive=False`` ignores offers."""
+        self.receive = receive
+        await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
+        self._started = time.monotonic()
+        ack = await self.call("join", {"protocol": 1, "room": room, "name": self.name})
+        self.participant_id = ack["participant_id"]
+        self._mark("signaling")
+        sources: dict[str, str] = {}
+        kinds = [("video", "camera")] if video else []
+        kinds += [("audio", "microphone")] if audio else []
+        if not kinds:
+            return
+        pc = self.publish_pc
+        transceivers = []
+        for kind, source in kinds:
+            track = ReplayTrack(self.media.video if kind == "video" else self.media.audio)
+            self.tracks.append(track)
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            bridge.hook_sender_feedback(transceiver.sender, track.request_keyframe, _ignore_nack)
+            transceivers.append((transceiver, source))
+        await pc.setLocalDescription(await pc.createOffer())
+        sources = {str(t.mid): source for t, source in transceivers}
+        answer = await self.call("publish", {"sdp": pc.localDescription.sdp, "sources": sources})
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def _on_offer(self, offer: dict[str, Any]) -> None:
+        if not self.receive:
+            return  # a publish-only participant: the SFU sends it nothing
+        async with self._answering:
+            self._mark("offer")
+            pc = self.subscribe_pc
+            await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            for transceiver in pc.getTransceivers():
+                bridge.disable_decoder(transceiver)
+                if transceiver.kind == "video":
+                    self._video_payload_types.add(bridge.negotiated_codec(transceiver).payload_type)
+            if not self._hooked and pc.getTransceivers():
+                self._hooked = True
+                self._watch(pc.getTransceivers()[0])
+            with contextlib.suppress(RuntimeError):  # stale: a newer offer is on its way
+                await self.call(
+                    "subscriber_answer",
+                    {"revision": offer["revision"], "sdp": pc.localDescription.sdp},
+                )
+
+    def _watch(self, transceiver: Any) -> None:
+        dtls = bridge.dtls_transport_of(transceiver)
+        bridge.hook_incoming_rtp(dtls, self._on_rtp)
+
+        @dtls.on("statechange")
+        def on_dtls() -> None:
+            if dtls.state == "connected":
+                self._mark("dtls")
+
+        ice = dtls.transport
+
+        @ice.on("statechange")
+        def on_ice() -> None:
+            if ice.state in ("completed", "connected"):
+                self._mark("ice")
+
+    async def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+        self.received += 1
+        if "first_packet" not in self.marks:
+            self._mark("first_packet")
+        if (data[1] & 0x7F) in self._video_payload_types:
+            self.received_video += 1
+            if "first_keyframe" not in self.marks:
+                view = rtp.parse(data)
+                if rtp.is_vp8_keyframe_start(data, view.payload_offset):
+                    self._mark("first_keyframe")
+
+    async def set_view(self, participant_ids: list[str]) -> None:
+        await self.call("set_view", {"video": participant_ids})
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            with contextlib.suppress(Exception):  # leaving anyway
+                await self.call("leave", {})
+            await self.sio.disconnect()
+        await self.publish_pc.close()
+        await self.subscribe_pc.close()
+
+
+class RelayClient:
+    """Publisher or subscriber of the MediaRelay baseline (plain HTTP offer/answer)."""
+
+    def __init__(self, url: str, media: PreparedMedia) -> None:
+        self.url = url
+        self.media = media
+        self.pc = bridge.create_peer_connection(())
+        self.received = 0
+        self.received_video = 0
+
+    async def _exchange(self, path: str) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with aiohttp.ClientSession() as session:
+            body = {"sdp": self.pc.localDescription.sdp}
+            async with session.post(f"{self.url}{path}", json=body) as response:
+                answer = await response.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def publish(self) -> None:
+        self.pc.addTransceiver(ReplayTrack(self.media.video), direction="sendonly")
+        await self._exchange("/publish")
+
+    async def subscribe(self) -> None:
+        transceiver = self.pc.addTransceiver("video", direction="recvonly")
+        bridge.hook_incoming_rtp(bridge.dtls_transport_of(transceiver), self._on_rtp)
+        await self._exchange("/subscribe")
+
+    async def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+        self.received += 1
+        self.received_video += 1
+
+    async def close(self) -> None:
+        await self.pc.close()

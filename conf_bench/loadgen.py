@@ -1,0 +1,119 @@
+"""The load-generator process: runs many BenchClients, driven by JSON lines on stdin.
+
+Started by the benchmark runner, pinned to its own core. Each command line is a
+JSON object with an ``op``; each answer is one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sfu import aiortc_bridge as bridge
+
+from .client import PHASES, BenchClient, RelayClient
+from .media import prepared_media
+
+JOIN_CONCURRENCY = 8
+
+
+class LoadGenerator:
+    def __init__(self, url: str, cache_dir: Path) -> None:
+        self.url = url
+        self.media = prepared_media(cache_dir)
+        self.clients: list[BenchClient] = []
+        self.relay_clients: list[RelayClient] = []
+
+    async def add(
+        self, room: str, count: int, video: bool, audio: bool, wait: str, receive: bool = True
+    ) -> dict[str, Any]:
+        """Add ``count`` clients; wait until each reached phase ``wait`` (or 20 s)."""
+        gate = asyncio.Semaphore(JOIN_CONCURRENCY)
+        new = [
+            BenchClient(self.url, f"load-{len(self.clients) + i}", self.media) for i in range(count)
+        ]
+        self.clients.extend(new)
+
+        async def start(client: BenchClient) -> None:
+            async with gate:
+                await client.join(room, video, audio, receive)
+
+        await asyncio.gather(*(start(c) for c in new))
+        deadline = time.monotonic() + 20
+        # Polling: the marks are set by packet callbacks of many clients.
+        while wait and time.monotonic() < deadline and not all(wait in c.marks for c in new):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        phases = {p: [c.marks[p] for c in new if p in c.marks] for p in PHASES}
+        return {"added": count, "phases": phases, "ids": [c.participant_id for c in new]}
+
+    async def relay_add(self, count: int, publish: bool) -> dict[str, Any]:
+        """Add MediaRelay baseline clients (publishers or subscribers)."""
+        for _ in range(count):
+            client = RelayClient(self.url, self.media)
+            self.relay_clients.append(client)
+            await (client.publish() if publish else client.subscribe())
+        return {"added": count}
+
+    def counts(self) -> dict[str, Any]:
+        everyone: list[BenchClient | RelayClient] = [*self.clients, *self.relay_clients]
+        return {
+            "received": sum(c.received for c in everyone),
+            "received_video": sum(c.received_video for c in everyone),
+            "clients": len(everyone),
+        }
+
+    async def set_view(self, visible: int) -> dict[str, Any]:
+        """Every receiving client shows the video of ``visible`` others (a gallery page)."""
+        ids = [c.participant_id for c in self.clients]
+        for index, client in enumerate(self.clients):
+            if client.receive:
+                await client.set_view((ids[index + 1 :] + ids[:index])[:visible])
+        return {"ok": True}
+
+    async def close_all(self) -> dict[str, Any]:
+        clients, self.clients = self.clients, []
+        relays, self.relay_clients = self.relay_clients, []
+        closing = [c.close() for c in clients] + [c.close() for c in relays]
+        await asyncio.gather(*closing, return_exceptions=True)
+        return {"closed": len(clients) + len(relays)}
+
+
+async def main() -> None:
+    config = json.loads(sys.argv[1])
+    bridge.restrict_ice_addresses(["127.0.0.1"])
+    generator = LoadGenerator(config["url"], Path(config["cache_dir"]))
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print(json.dumps({"ready": True}), flush=True)
+    while line := await reader.readline():
+        command = json.loads(line)
+        op = command.pop("op")
+        try:
+            if op == "add":
+                result = await generator.add(**command)
+            elif op == "relay_add":
+                result = await generator.relay_add(**command)
+            elif op == "counts":
+                result = generator.counts()
+            elif op == "set_view":
+                result = await generator.set_view(**command)
+            elif op == "close_all":
+                result = await generator.close_all()
+            elif op == "exit":
+                await generator.close_all()
+                print(json.dumps({"bye": True}), flush=True)
+                return
+            else:
+                result = {"error": f"unknown op {op}"}
+        except Exception as exc:  # report, keep serving
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,160 @@
+"""Pre-encoded benchmark media, encoded once per machine and replayed without encoding.
+
+The load generators must cost less than the SFU they load, so they never
+encode: ``prepared_media`` encodes 10 s of 640x480 VP8 (about 1 Mbit/s, a
+keyframe every second) and 10 s of Opus once, caches the packets, and
+``ReplayTrack`` hands them to aiortc as ``av.Packet`` objects, which aiortc only
+packetizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from aiortc import MediaStreamTrack
+
+CACHE_NAME = "bench-media-v1.pickle"
+WIDTH, HEIGHT, FPS = 640, 480, 30
+VIDEO_BITRATE = 1_000_000
+SECONDS = 10
+AUDIO_RATE = 48000
+AUDIO_FRAME = 960  # 20 ms
+
+
+@dataclass(frozen=True)
+class EncodedStream:
+    """Packets of one stream: payloads, presentation times and keyframe flags."""
+
+    kind: str
+    payloads: list[bytes]
+    pts: list[int]
+    keyframes: list[bool]
+    time_base: fractions.Fraction
+    frame_duration: int
+
+
+@dataclass(frozen=True)
+class PreparedMedia:
+    video: EncodedStream
+    audio: EncodedStream
+
+
+def _video_frames() -> list[av.VideoFrame]:
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+    frames = []
+    for i in range(FPS * SECONDS):
+        # A moving pattern with some texture, so the encoder spends real bits.
+        y = ((xx + 4 * i) ^ (yy + 2 * i)) % 256
+        noise = np.random.default_rng(i).integers(0, 6, size=(HEIGHT, WIDTH))
+        plane_y = ((y + noise) % 256).astype(np.uint8)
+        uv = np.full((HEIGHT // 4, WIDTH), 128 + int(40 * math.sin(i / 15)), dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(np.concatenate([plane_y, uv, uv]), format="yuv420p")
+        frame.pts = i
+        frames.append(frame)
+    return frames
+
+
+def _encode_video() -> EncodedStream:
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height = WIDTH, HEIGHT
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = fractions.Fraction(1, FPS)
+    codec.framerate = fractions.Fraction(FPS, 1)
+    codec.bit_rate = VIDEO_BITRATE
+    codec.gop_size = FPS
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "end-usage": "cbr",
+    }
+    payloads, pts, keyframes = [], [], []
+    for frame in [*_video_frames(), None]:
+        for packet in codec.encode(frame):
+            payloads.append(bytes(packet))
+            pts.append(int(packet.pts or 0))
+            keyframes.append(bool(packet.is_keyframe))
+    return EncodedStream("video", payloads, pts, keyframes, fractions.Fraction(1, FPS), 1)
+
+
+def _encode_audio() -> EncodedStream:
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate = AUDIO_RATE
+    codec.layout = "stereo"
+    codec.format = "s16"
+    codec.bit_rate = 32000
+    payloads, pts, keyframes = [], [], []
+    for i in range(AUDIO_RATE * SECONDS // AUDIO_FRAME):
+        t = (np.arange(AUDIO_FRAME) + i * AUDIO_FRAME) / AUDIO_RATE
+        tone = (0.3 * 32767 * np.sin(2 * math.pi * 440 * t)).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(tone, 2).reshape(1, -1), format="s16", layout="stereo"
+        )
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = i * AUDIO_FRAME
+        for packet in codec.encode(frame):
+            payloads.append(bytes(packet))
+            pts.append(int(packet.pts or 0))
+            keyframes.append(True)
+    return EncodedStream(
+        "audio", payloads, pts, keyframes, fractions.Fraction(1, AUDIO_RATE), AUDIO_FRAME
+    )
+
+
+def prepared_media(cache_dir: Path) -> PreparedMedia:
+    """The benchmark media, from the cache or encoded now (once) and cached."""
+    path = cache_dir / CACHE_NAME
+    if path.is_file():
+        with open(path, "rb") as fh:
+            media: PreparedMedia = pickle.load(fh)
+            return media
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    media = PreparedMedia(video=_encode_video(), audio=_encode_audio())
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(media, fh)
+    tmp.replace(path)
+    return media
+
+
+class ReplayTrack(MediaStreamTrack):
+    """Replays an encoded stream in real time, looping; jumps to a keyframe on request."""
+
+    def __init__(self, stream: EncodedStream) -> None:
+        super().__init__()
+        self.kind = stream.kind
+        self._stream = stream
+        self._index = 0
+        self._sent = 0
+        self._start: float | None = None
+        self._frame_seconds = float(stream.time_base * stream.frame_duration)
+
+    def request_keyframe(self) -> None:
+        """Continue from the next keyframe (what an encoder does on PLI)."""
+        flags = self._stream.keyframes
+        for step in range(len(flags)):
+            index = (self._index + step) % len(flags)
+            if flags[index]:
+                self._index = index
+                return
+
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
+        if self._start is None:
+            self._start = time.monotonic()
+        target = self._start + self._sent * self._frame_seconds
+        await asyncio.sleep(max(0.0, target - time.monotonic()))
+        stream = self._stream
+        packet = av.Packet(stream.payloads[self._index])
+        packet.pts = self._sent * stream.frame_duration
+        packet.time_base = stream.time_base
+        self._index = (self._index + 1) % len(stream.payloads)
+        self._sent += 1
+        return packet
