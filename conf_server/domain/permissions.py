@@ -18,6 +18,7 @@ Decisions (beyond the table):
 - ``mute_one``, ``lock_mute``, ``stop_video`` and ``stop_screen`` need a role at
   least as high as the target's: a co-host may mute another co-host but never the
   host.
+- ``lower_any_hand`` works on anyone's hand, the host's included (harmless).
 - ``end_meeting`` is allowed to hosts and co-hosts, as issue 4 lists it among the
   host/co-host controls.
 """

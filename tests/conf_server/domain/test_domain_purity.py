@@ -45,9 +45,12 @@ def test_domain_modules_import_no_io_asyncio_or_clock(path):
 def test_domain_imports_from_conf_server_only_its_errors():
     for path in DOMAIN.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                if node.module.startswith("conf_server"):
-                    assert node.module == "conf_server.errors", path.name
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and (node.module or "").startswith("conf_server")
+            ):
+                assert node.module == "conf_server.errors", path.name
 
 
 def _error_classes() -> list[type[errors.DomainError]]:

@@ -30,7 +30,9 @@ def test_passcode_is_required_and_checked():
     with pytest.raises(WrongPasscode, match="wrong") as info:
         access.request_entry("p1", "id-1", "Ann", now=0.0, passcode="1234")
     assert info.value.code == "wrong_passcode"
-    assert access.request_entry("p1", "id-1", "Ann", now=0.0, passcode=" 4711 ") is Admission.ADMITTED
+    assert (
+        access.request_entry("p1", "id-1", "Ann", now=0.0, passcode=" 4711 ") is Admission.ADMITTED
+    )
 
 
 def test_blank_passcode_means_none_and_overlong_is_refused():

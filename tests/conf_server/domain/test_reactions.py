@@ -22,7 +22,10 @@ def test_heart_without_the_emoji_selector_comes_out_with_it():
 
 
 def test_hand_reactions_may_carry_a_skin_tone():
-    assert Reactions().react("ann", THUMBS_UP + "\U0001f3fd", now=0.0).emoji == THUMBS_UP + "\U0001f3fd"
+    assert (
+        Reactions().react("ann", THUMBS_UP + "\U0001f3fd", now=0.0).emoji
+        == THUMBS_UP + "\U0001f3fd"
+    )
 
 
 @pytest.mark.parametrize(
