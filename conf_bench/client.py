@@ -122,7 +122,7 @@ class BenchClient:
             if ice.state in ("completed", "connected"):
                 self._mark("ice")
 
-    async def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+    def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
         self.received += 1
         if "first_packet" not in self.marks:
             self._mark("first_packet")
@@ -172,7 +172,7 @@ class RelayClient:
         bridge.hook_incoming_rtp(bridge.dtls_transport_of(transceiver), self._on_rtp)
         await self._exchange("/subscribe")
 
-    async def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+    def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
         self.received += 1
         self.received_video += 1
 

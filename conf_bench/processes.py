@@ -94,7 +94,9 @@ class ServerUnderTest(Pinned):
             args += ["--ice-address", "127.0.0.1", "--data-dir", str(self.data_dir)]
             args += ["--log-level", "warning"]
         log = open(self.data_dir / f"{module}.log", "w")  # noqa: SIM115, ASYNC230
-        self.proc = await self.spawn(args, cpus, stdout=log, stderr=log)
+        # Scenario (a) goes up to 200 subscribers in one room.
+        env = {**os.environ, "CONF_MAX_PARTICIPANTS_PER_ROOM": "1000"}
+        self.proc = await self.spawn(args, cpus, stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:

@@ -10,14 +10,19 @@ What is used, and why:
 * ``RTCDtlsTransport._handle_rtp_data``: replaced per transport on the publish
   side, so decrypted RTP reaches the SFU as bytes before aiortc parses,
   depayloads, jitter-buffers or decodes it.
-* ``RTCDtlsTransport._send_rtp``: SRTP-protect and send bytes we rewrote.
+* ``RTCDtlsTransport._send_rtp``: SRTP-protect and send RTCP we built. For
+  forwarded RTP, ``RtpSendPath`` does the same work synchronously from
+  ``RTCDtlsTransport._state`` / ``_tx_srtp`` and aioice's nominated pair
+  (``Connection._nominated``, its protocol's socket), skipping four coroutine
+  layers and asyncio's unbounded send buffer.
 * ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue``: pre-closed so the decoder
   thread aiortc starts for every receiver exits at once instead of waiting.
 * ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender so a
   subscriber's PLI/FIR and NACK reach the SFU.
 * ``RTCRtpSender._ssrc`` and its sender-report counters (``__ntp_timestamp``,
-  ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``), so the RTCP
-  sender reports aiortc sends describe the packets we forwarded.
+  ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``, reached through
+  the sender's ``__dict__``, set a few times a second), so the RTCP sender
+  reports aiortc sends describe the packets we forwarded.
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
@@ -29,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +51,13 @@ from aiortc import (
 from aiortc.codecs import get_capabilities
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as _DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
 
 logger = logging.getLogger(__name__)
+
+_DTLS_CONNECTED = _DtlsState.CONNECTED
 
 #: Codecs the SFU forwards, in order of preference.
 FORWARDED_MIME_TYPES = {"audio": ("audio/opus",), "video": ("video/VP8",)}
@@ -58,7 +66,7 @@ URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
-RtpHandler = Callable[[bytes, int], Awaitable[None]]
+RtpHandler = Callable[[bytes, int], None]
 
 _restricted_addresses: tuple[str, ...] = ()
 _original_get_host_addresses = aioice.ice.get_host_addresses
@@ -167,11 +175,12 @@ def dtls_transport_of(transceiver: RTCRtpTransceiver) -> RTCDtlsTransport:
 def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
     """Deliver decrypted RTP of ``transport`` to ``handler(data, arrival_ms)`` as bytes.
 
-    aiortc's own parsing, jitter buffer and decoding are skipped entirely.
+    aiortc's own parsing, jitter buffer and decoding are skipped entirely. The
+    handler is synchronous: forwarding never waits.
     """
 
     async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        await handler(data, arrival_time_ms)
+        handler(data, arrival_time_ms)
 
     setattr(transport, "_handle_rtp_data", handle_rtp_data)  # noqa: B010 (private hook)
 
@@ -202,17 +211,76 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 
 
-def note_sent(sender: RTCRtpSender, ntp: int, rtp_timestamp: int, octets: int) -> None:
-    """Update the counters aiortc puts in this sender's RTCP sender reports."""
-    s: Any = sender
-    s._RTCRtpSender__ntp_timestamp = ntp
-    s._RTCRtpSender__rtp_timestamp = rtp_timestamp
-    s._RTCRtpSender__packet_count += 1
-    s._RTCRtpSender__octet_count += octets
+_NTP = "_RTCRtpSender__ntp_timestamp"
+_RTP_TS = "_RTCRtpSender__rtp_timestamp"
+_PACKETS = "_RTCRtpSender__packet_count"
+_OCTETS = "_RTCRtpSender__octet_count"
+
+
+def set_sender_report(
+    sender: RTCRtpSender, ntp: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """Set the counters aiortc puts in this sender's RTCP sender reports."""
+    state = vars(sender)
+    state[_NTP] = ntp
+    state[_RTP_TS] = rtp_timestamp
+    state[_PACKETS] = packets & 0xFFFFFFFF
+    state[_OCTETS] = octets & 0xFFFFFFFF
+
+
+class RtpSendPath:
+    """The resolved way out of one DTLS transport: SRTP protect, then the UDP socket.
+
+    Does what ``RTCDtlsTransport._send_rtp`` and aioice's ``Connection.send`` do,
+    without their four coroutine layers, and on the raw non-blocking socket: a
+    full socket buffer drops the packet instead of queueing it without bound in
+    asyncio. Resolved lazily, forgotten on any error or DTLS state change.
+    """
+
+    __slots__ = ("_address", "_dtls", "_protect", "_sendto")
+
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        self._dtls = dtls
+        self._sendto: Callable[[bytes, Any], int] | None = None
+        self._protect: Callable[[bytes], bytes] = bytes
+        self._address: Any = None
+
+    def reset(self) -> None:
+        self._sendto = None
+
+    def _resolve(self) -> bool:
+        dtls: Any = self._dtls
+        if dtls._state is not _DTLS_CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        sock = pair.protocol.transport.get_extra_info("socket")
+        self._sendto = getattr(sock, "_sock", sock).sendto
+        self._protect = dtls._tx_srtp.protect
+        self._address = pair.remote_addr
+        return True
+
+    def send(self, data: bytes) -> bool:
+        """Send one RTP packet now; False if not connected or the socket is full."""
+        sendto = self._sendto
+        if sendto is None:
+            if not self._resolve():
+                return False
+            sendto = self._sendto
+            assert sendto is not None
+        try:
+            sendto(self._protect(data), self._address)
+        except BlockingIOError:
+            return False  # the kernel buffer is full: drop, never queue
+        except OSError:
+            self._sendto = None  # closed or unreachable: resolve again next time
+            return False
+        return True
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
-    """SRTP-protect and send one packet (RTP or RTCP); False if not connected."""
+    """SRTP-protect and send one packet through aiortc (RTCP); False if not connected."""
     try:
         await transport._send_rtp(data)
     except ConnectionError:

@@ -46,7 +46,7 @@ class Consumer:
     def __repr__(self) -> str:
         return f"Consumer({self.kind}, mid={self.slot.mid}, producer={self.producer.id[:8]})"
 
-    async def send(self, view: rtp.RtpView) -> None:
+    def send(self, view: rtp.RtpView) -> None:
         """Forward one packet of the producer (hot path)."""
         if self.paused:
             return
@@ -60,18 +60,18 @@ class Consumer:
                 return
             slot.rebase(view)
             self._needs_sync = False
-        if await slot.write(view):
+        if slot.write(view):
             self.packets_sent += 1
         else:
             # Not connected yet (or any more): start again cleanly when it is.
             self._needs_sync = True
 
-    async def retransmit(self, out_sequence_number: int) -> None:
+    def retransmit(self, out_sequence_number: int) -> None:
         """Answer a subscriber's NACK from the producer's packet cache."""
         if self.closed or self.slot.consumer is not self:
             return
         view = self.producer.cached(self.slot.original_sequence(out_sequence_number))
-        if view is not None and await self.slot.write(view, retransmission=True):
+        if view is not None and self.slot.write(view, retransmission=True):
             self.retransmissions += 1
 
     def request_keyframe(self) -> None:

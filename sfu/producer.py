@@ -67,7 +67,7 @@ class Producer:
 
     # -- hot path -------------------------------------------------------------
 
-    async def receive(self, view: rtp.RtpView) -> None:
+    def receive(self, view: rtp.RtpView) -> None:
         """Forward one packet to every consumer (called for each packet received)."""
         if self.closed:
             return
@@ -87,18 +87,20 @@ class Producer:
                 view.audio_level = level
                 self._loudness_sum += 127 - level
                 self._loudness_count += 1
+        # Cached for retransmission even when nobody consumes: stamp it now.
+        view.stamp()
         if self.paused or not self.consumers:
             return
         self._latency_countdown -= 1
         if self._latency_countdown:
             for consumer in self.consumers:
-                await consumer.send(view)
+                consumer.send(view)
             return
         # One packet in LATENCY_SAMPLE_EVERY: time each consumer's send.
         self._latency_countdown = LATENCY_SAMPLE_EVERY
         started = time.perf_counter()
         for consumer in self.consumers:
-            await consumer.send(view)
+            consumer.send(view)
             stats.observe_latency(time.perf_counter() - started)
 
     def cached(self, sequence_number: int) -> rtp.RtpView | None:

@@ -162,7 +162,7 @@ class PublishTransport:
 
     # -- media path ---------------------------------------------------------------
 
-    async def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+    def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
         try:
             view = rtp.parse(data)
         except ValueError:
@@ -174,7 +174,7 @@ class PublishTransport:
                 self.unroutable_packets += 1
                 self._stats.packets_unroutable += 1
                 return
-        await producer.receive(view)
+        producer.receive(view)
 
     def _bind_by_mid(self, data: bytes, ssrc: int) -> Producer | None:
         """Learn an SSRC the SDP did not announce from the packet's MID extension."""

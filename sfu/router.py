@@ -53,7 +53,7 @@ class Router:
         )
         if settings.ice_addresses:
             bridge.restrict_ice_addresses(settings.ice_addresses)
-        self._tasks.spawn(self._watch_speakers())
+        self._tasks.spawn(self._housekeeping())
 
     def create_publish_transport(self, app_data: dict[str, Any]) -> PublishTransport:
         transport = PublishTransport(self.settings, self._add_producer, self.sfu_stats, app_data)
@@ -86,9 +86,13 @@ class Router:
             self._speaker.current = None
         self._observer.producer_closed(producer)
 
-    async def _watch_speakers(self) -> None:
+    async def _housekeeping(self) -> None:
+        """Periodic work kept off the packet path: active speaker, sender reports."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
+            for transport in self.subscribe_transports:
+                for slot in transport.slots:
+                    slot.flush_report()
             audio = [p for p in self.producers.values() if p.kind == "audio"]
             changed, speaker = self._speaker.update({p: p.take_loudness() for p in audio})
             if changed:

@@ -21,11 +21,14 @@ class RtpView:
     """The parts of one received RTP packet that forwarding needs."""
 
     __slots__ = (
+        "abs_send_time",
         "audio_level",
         "data",
         "keyframe",
         "marker",
+        "ntp",
         "padding",
+        "payload",
         "payload_offset",
         "payload_type",
         "sequence_number",
@@ -45,6 +48,17 @@ class RtpView:
         self.ssrc: int = ssrc
         self.audio_level: int | None = None
         self.keyframe = False
+        # Filled once per packet by the producer, shared by all its consumers.
+        self.payload = b""
+        self.ntp = 0
+        self.abs_send_time = b""
+
+    def stamp(self) -> None:
+        """Fill the values every consumer needs: payload bytes and send times."""
+        self.payload = self.data[self.payload_offset :]
+        now = time.time() + _NTP_EPOCH_OFFSET
+        self.ntp = int(now * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+        self.abs_send_time = (int(now * (1 << 18)) & 0xFFFFFF).to_bytes(3, "big")
 
 
 def header_extensions(data: bytes) -> tuple[int, int, int]:
@@ -142,10 +156,42 @@ def rewrite(
     ssrc: int,
     extensions: bytes,
 ) -> bytes:
-    """A copy of the packet with new header fields and extension block (CSRCs dropped)."""
+    """A copy of the packet with new header fields and extension block (CSRCs dropped).
+
+    ``view.stamp()`` must have been called (it slices the payload once).
+    """
     b0 = 0x80 | view.padding | (0x10 if extensions else 0)
     header = _HEADER.pack(b0, view.marker | payload_type, sequence_number, timestamp, ssrc)
-    return header + extensions + view.data[view.payload_offset :]
+    return header + extensions + view.payload
+
+
+class ExtensionTemplate:
+    """A one-byte extension block with a constant part and at most one varying value.
+
+    Built once per send slot; per packet only ``prefix + value + suffix`` is joined.
+    """
+
+    __slots__ = ("plain", "prefix", "suffix")
+
+    def __init__(self, constant: list[tuple[int, bytes]], variable: tuple[int, int] | None) -> None:
+        self.plain = one_byte_extensions(constant)
+        if variable is None:
+            self.prefix, self.suffix = self.plain, b""
+            return
+        ext_id, length = variable
+        body = b"".join(bytes([(i << 4) | (len(v) - 1)]) + v for i, v in constant)
+        body += bytes([(ext_id << 4) | (length - 1)])
+        padding = -(len(body) + length) % 4
+        words = (len(body) + length + padding) // 4
+        self.prefix = struct.pack("!HH", ONE_BYTE_PROFILE, words) + body
+        self.suffix = b"\x00" * padding
+
+    def build(self, value: bytes | None) -> bytes:
+        return self.plain if value is None else self.prefix + value + self.suffix
+
+
+#: The one-byte values of the audio-level extension, made once.
+LEVEL_BYTES = [bytes([level]) for level in range(128)]
 
 
 def one_byte_extensions(elements: list[tuple[int, bytes]]) -> bytes:

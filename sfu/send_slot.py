@@ -26,16 +26,21 @@ if TYPE_CHECKING:
 class SendSlot:
     """Writes rewritten packets of whichever consumer currently owns it."""
 
-    def __init__(self, transceiver: RTCRtpTransceiver, stats: SfuStats) -> None:
+    def __init__(
+        self, transceiver: RTCRtpTransceiver, stats: SfuStats, path: bridge.RtpSendPath
+    ) -> None:
         self.transceiver = transceiver
         self._stats = stats
+        self._send = path.send
         self.kind: str = transceiver.kind
         self.consumer: Consumer | None = None
         self.codec: bridge.Codec | None = None
         self.ssrc = bridge.sender_ssrc(transceiver.sender)
-        self._mid_element: list[tuple[int, bytes]] = []
-        self._audio_level_id: int | None = None
-        self._abs_send_time_id: int | None = None
+        self._extensions = rtp.ExtensionTemplate([], None)
+        self._varying: str | None = None  # "audio_level" or "abs_send_time"
+        self._octets = 0
+        self._last_ntp = 0
+        self._reported = 0
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = random.randrange(0, 0x8000)
@@ -63,9 +68,18 @@ class SendSlot:
         ids = bridge.header_extension_ids(self.transceiver)
         mid_id = ids.get(bridge.URI_MID)
         mid = self.mid
-        self._mid_element = [(mid_id, mid.encode())] if mid_id and mid else []
-        self._audio_level_id = ids.get(bridge.URI_AUDIO_LEVEL)
-        self._abs_send_time_id = ids.get(bridge.URI_ABS_SEND_TIME)
+        constant = [(mid_id, mid.encode())] if mid_id and mid else []
+        level_id = ids.get(bridge.URI_AUDIO_LEVEL)
+        abs_id = ids.get(bridge.URI_ABS_SEND_TIME)
+        if self.kind == "audio" and level_id:
+            self._varying = "audio_level"
+            self._extensions = rtp.ExtensionTemplate(constant, (level_id, 1))
+        elif self.kind == "video" and abs_id:
+            self._varying = "abs_send_time"
+            self._extensions = rtp.ExtensionTemplate(constant, (abs_id, 3))
+        else:
+            self._varying = None
+            self._extensions = rtp.ExtensionTemplate(constant, None)
 
     def rebase(self, view: rtp.RtpView) -> None:
         """Map ``view`` onto the next outgoing sequence number and a plausible timestamp."""
@@ -79,36 +93,47 @@ class SendSlot:
     def original_sequence(self, out_seq: int) -> int:
         return (out_seq - self._seq_offset) & 0xFFFF
 
-    def _extensions(self, view: rtp.RtpView) -> bytes:
-        elements = list(self._mid_element)
-        if self._audio_level_id and view.audio_level is not None:
-            elements.append((self._audio_level_id, bytes([view.audio_level])))
-        if self._abs_send_time_id:
-            elements.append((self._abs_send_time_id, rtp.abs_send_time()))
-        return rtp.one_byte_extensions(elements)
+    def _extension_block(self, view: rtp.RtpView) -> bytes:
+        varying = self._varying
+        if varying == "abs_send_time":
+            return self._extensions.build(view.abs_send_time)
+        if varying == "audio_level" and view.audio_level is not None:
+            return self._extensions.build(rtp.LEVEL_BYTES[view.audio_level])
+        return self._extensions.plain
 
-    async def write(self, view: rtp.RtpView, retransmission: bool = False) -> bool:
+    def write(self, view: rtp.RtpView, retransmission: bool = False) -> bool:
         """Rewrite and send one packet; False when the transport is not connected."""
         codec = self.codec
         if codec is None:
             return False
         seq = (view.sequence_number + self._seq_offset) & 0xFFFF
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
-        data = rtp.rewrite(view, codec.payload_type, seq, ts, self.ssrc, self._extensions(view))
-        sender = self.transceiver.sender
+        data = rtp.rewrite(
+            view, codec.payload_type, seq, ts, self.ssrc, self._extension_block(view)
+        )
         stats = self._stats
-        if not await bridge.send_rtp(sender.transport, data):
+        if not self._send(data):
             stats.packets_dropped += 1
             return False
         stats.packets_forwarded += 1
         stats.bytes_forwarded += len(data)
         if retransmission:
             stats.retransmissions += 1
-        if not retransmission:
+        else:
             if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
                 self._last_seq = seq
                 self._last_ts = ts
                 self._last_wall = time.monotonic()
-            bridge.note_sent(sender, rtp.ntp_now(), ts, len(data))
+                self._last_ntp = view.ntp
         self.packets_sent += 1
+        self._octets += len(data)
         return True
+
+    def flush_report(self) -> None:
+        """Put what was sent into the sender's RTCP sender reports (a few times a second)."""
+        if self.packets_sent != self._reported:
+            self._reported = self.packets_sent
+            bridge.set_sender_report(
+                self.transceiver.sender, self._last_ntp, self._last_ts,
+                self.packets_sent, self._octets,
+            )  # fmt: skip

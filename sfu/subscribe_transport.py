@@ -59,6 +59,7 @@ class SubscribeTransport:
         self._applied: asyncio.Future[None] | None = None
         self._tasks = TaskGroup(f"subscribe transport {self.id}")
         self._watched: set[int] = set()
+        self._send_path: bridge.RtpSendPath | None = None
         self.negotiation_failures = 0
 
     @property
@@ -99,7 +100,11 @@ class SubscribeTransport:
         for slot in self.slots:
             if slot.kind == kind and slot.consumer is None:
                 return slot
-        slot = SendSlot(bridge.add_send_transceiver(self.pc, kind), self._stats)
+        transceiver = bridge.add_send_transceiver(self.pc, kind)
+        if self._send_path is None:
+            # max-bundle: every slot goes out through the first transceiver's transport.
+            self._send_path = bridge.RtpSendPath(bridge.dtls_transport_of(transceiver))
+        slot = SendSlot(transceiver, self._stats, self._send_path)
         self.slots.append(slot)
         return slot
 
@@ -184,7 +189,7 @@ class SubscribeTransport:
         async def on_nack(sequence_number: int) -> None:
             self._stats.nacks_received += 1
             if slot.consumer is not None:
-                await slot.consumer.retransmit(sequence_number)
+                slot.consumer.retransmit(sequence_number)
 
         bridge.hook_sender_feedback(sender, on_keyframe_request, on_nack)
 
@@ -197,6 +202,8 @@ class SubscribeTransport:
 
         @transport.on("statechange")
         def on_state() -> None:
+            if self._send_path is not None:
+                self._send_path.reset()
             if transport.state == "connected":
                 for consumer in self.consumers.values():
                     consumer.resync()

@@ -48,6 +48,7 @@ def test_parse_reads_header_fields_and_finds_payload_after_extensions():
 def test_rewrite_produces_a_packet_aiortc_parses_with_new_fields():
     data, ext_map = aiortc_packet(mid="3")
     view = rtp.parse(data)
+    view.stamp()
     view.audio_level = 12
     ext = rtp.one_byte_extensions([(1, b"7"), (5, bytes([12]))])
     out = rtp.rewrite(
@@ -89,3 +90,18 @@ def vp8_packet(descriptor: bytes, first_payload_byte: int) -> bytes:
 )
 def test_vp8_keyframe_detection(descriptor, payload_byte, keyframe):
     assert rtp.is_vp8_keyframe_start(vp8_packet(descriptor, payload_byte), 12) is keyframe
+
+
+@pytest.mark.parametrize(
+    ("constant", "variable", "value"),
+    [
+        ([(1, b"7")], (5, 1), bytes([12])),
+        ([(1, b"12")], (3, 3), b"\x01\x02\x03"),
+        ([], (3, 3), b"\x01\x02\x03"),
+        ([(1, b"7")], None, None),
+    ],
+)
+def test_extension_template_equals_packing_every_element(constant, variable, value):
+    template = rtp.ExtensionTemplate(constant, variable)
+    elements = constant + ([(variable[0], value)] if variable else [])
+    assert template.build(value) == rtp.one_byte_extensions(elements)
