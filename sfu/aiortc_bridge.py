@@ -25,6 +25,9 @@ What is used, and why:
   reports aiortc sends describe the packets we forwarded.
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward.
+* aioice's ``StunProtocol.datagram_received`` (load generators only, see
+  ``count_rtp_at_socket``): SRTP leaves RTP headers in clear, so a benchmark
+  receiver can count packets before ICE, DTLS and SRTP handle them.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
   deployment names the addresses ICE may gather on.
 """
@@ -277,6 +280,31 @@ class RtpSendPath:
             self._sendto = None  # closed or unreachable: resolve again next time
             return False
         return True
+
+
+def count_rtp_at_socket(transport: RTCDtlsTransport, count: Callable[[bytes], None]) -> bool:
+    """For load generators: hand incoming (still encrypted) RTP to ``count`` at the socket.
+
+    Packets counted this way never reach aioice, DTLS or SRTP, so receiving
+    costs a function call; STUN and RTCP still go the normal way. Returns
+    False (and changes nothing) until the transport's ICE pair is nominated.
+    """
+    dtls: Any = transport
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return False
+    protocol = pair.protocol
+    original = protocol.datagram_received
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        # RTP: version 2, and not an RTCP packet type (192-223) in byte 1.
+        if 127 < data[0] < 192 and not 191 < data[1] < 224:
+            count(data)
+        else:
+            original(data, addr)
+
+    protocol.datagram_received = datagram_received
+    return True
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
