@@ -80,6 +80,7 @@ def summarize(results: dict[str, ScenarioResult]) -> dict[str, Any]:
             latency_ms_p99=round(latency.latency_ms_p99, 3) if latency else None,
             max_loss_percent=round(max((s.loss_percent for s in loaded), default=0.0), 3),
             knee_subscribers=a.knee,
+            knee_subscribers_1ms_floor=find_knee(a.steps, floor_ms=1.0),
             join_phases_ms=a.join_phases_ms,
             rss_kb_per_peer_connection=round(
                 slope([float(p) for p in pcs], [s.rss_mb * 1024 for s in a.steps]), 1

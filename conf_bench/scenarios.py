@@ -66,12 +66,17 @@ def _phase_medians(phases: dict[str, list[float]]) -> dict[str, float]:
     return {p: round(1000 * statistics.median(v), 1) for p, v in phases.items() if v}
 
 
-def find_knee(steps: list[Step]) -> int | None:
-    """Largest load whose p95 latency is at most twice the first loaded step's and loss < 1 %."""
+def find_knee(steps: list[Step], floor_ms: float = 0.0) -> int | None:
+    """Largest load whose p95 latency is at most twice the baseline and loss < 1 %.
+
+    The baseline is the first loaded step's p95, or ``floor_ms`` if larger: with
+    sub-millisecond latencies "twice the baseline" is reached by the sequential
+    fan-out to a handful of subscribers long before anything is overloaded.
+    """
     loaded = [s for s in steps if s.load > 0]
     if not loaded:
         return None
-    base = loaded[0].latency_ms_p95
+    base = max(loaded[0].latency_ms_p95, floor_ms)
     knee = None
     for step in loaded:
         if step.loss_percent < 1 and step.latency_ms_p95 <= 2 * max(base, 0.05):

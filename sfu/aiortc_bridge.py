@@ -248,6 +248,15 @@ class RtpSendPath:
         self._protect: Callable[[bytes], bytes] = bytes
         self._address: Any = None
 
+    @classmethod
+    def on_socket(
+        cls, sock: Any, address: Any, protect: Callable[[bytes], bytes] = bytes
+    ) -> RtpSendPath:
+        """A path already resolved to a plain non-blocking socket (tests and tools)."""
+        path = cls(None)  # type: ignore[arg-type]
+        path._sendto, path._address, path._protect = sock.sendto, address, protect
+        return path
+
     def reset(self) -> None:
         self._sendto = None
 
