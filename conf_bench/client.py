@@ -49,6 +49,8 @@ class BenchClient:
         self._answering = asyncio.Lock()
         self.receive = True
         self._dtls: Any = None
+        #: SSRCs seen since the last census (see LoadGenerator.stream_census).
+        self.ssrcs: set[bytes] = set()
         self.sio.on("subscriber_offer", self._on_offer)
 
     async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +141,7 @@ class BenchClient:
 
     def _count_raw(self, data: bytes) -> None:
         self.received += 1
+        self.ssrcs.add(data[8:12])
         if (data[1] & 0x7F) in self._video_payload_types:
             self.received_video += 1
 

@@ -58,6 +58,14 @@ class LoadGenerator:
             await (client.publish() if publish else client.subscribe())
         return {"added": count}
 
+    async def stream_census(self, seconds: float = 1.0) -> dict[str, Any]:
+        """How many distinct streams each receiving client got in the last ``seconds``."""
+        receivers = [c for c in self.clients if c.receive]
+        for client in receivers:
+            client.ssrcs.clear()
+        await asyncio.sleep(seconds)
+        return {"streams": [len(c.ssrcs) for c in receivers]}
+
     def counts(self) -> dict[str, Any]:
         everyone: list[BenchClient | RelayClient] = [*self.clients, *self.relay_clients]
         return {
@@ -98,6 +106,8 @@ async def main() -> None:
                 result = await generator.add(**command)
             elif op == "relay_add":
                 result = await generator.relay_add(**command)
+            elif op == "stream_census":
+                result = await generator.stream_census(**command)
             elif op == "counts":
                 result = generator.counts()
             elif op == "set_view":

@@ -169,7 +169,18 @@ async def paged_meeting(
             wait="", receive=False,
         )  # fmt: skip
         await loadgen.command("set_view", visible=page)
-        await asyncio.sleep(3 * WARMUP_S)
+        # Joining 50 people renegotiates every receiver many times: measure once
+        # each receiver gets all its streams (49 audio + one page of video).
+        wanted = participants - 1 + page
+        deadline = asyncio.get_running_loop().time() + 90
+        census: list[int] = []
+        while asyncio.get_running_loop().time() < deadline:
+            census = (await loadgen.command("stream_census"))["streams"]
+            if census and min(census) >= wanted:
+                break
+        else:
+            result.notes.append(f"not every receiver got all {wanted} streams: {census}")
+        await asyncio.sleep(WARMUP_S)
 
         def expected(received: float, video: float) -> float:
             audio = received - video

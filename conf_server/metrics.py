@@ -41,6 +41,8 @@ COUNTERS = (
     ("retransmissions", "conf_rtp_retransmissions", "packets resent to answer NACKs"),
     ("nacks_received", "conf_rtp_nacks_received", "NACKed sequence numbers from subscribers"),
     ("keyframe_requests", "conf_keyframe_requests", "keyframe requests (PLI) sent to publishers"),
+    ("negotiation_failures", "conf_negotiation_failures",
+     "subscriber offers not answered in time or whose answer was refused"),
 )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ class SfuStats:
         "latency_counts",
         "latency_sum",
         "nacks_received",
+        "negotiation_failures",
         "packets_dropped",
         "packets_forwarded",
         "packets_received",
@@ -47,6 +48,8 @@ class SfuStats:
         self.packets_unroutable = 0
         self.keyframe_requests = 0
         self.nacks_received = 0
+        #: Subscriber offers whose answer never came or could not be applied.
+        self.negotiation_failures = 0
         self.retransmissions = 0
         self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0

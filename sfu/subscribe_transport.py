@@ -29,6 +29,9 @@ from .tasks import TaskGroup
 
 logger = logging.getLogger(__name__)
 
+#: Offers in a row that may fail before the transport waits for the next change.
+NEGOTIATION_ATTEMPTS = 5
+
 #: ``send_offer(revision, sdp, slots)``: deliver an offer to the client.
 OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
 
@@ -116,16 +119,24 @@ class SubscribeTransport:
             self._negotiator = self._tasks.spawn(self._negotiate())
 
     async def _negotiate(self) -> None:
+        failures = 0
         while self._dirty and not self.closed:
             self._dirty = False
             try:
                 await self._negotiate_once()
+                failures = 0
             except (TimeoutError, NegotiationError) as exc:
                 self.negotiation_failures += 1
-                logger.warning("subscriber negotiation failed: %s", exc)
-                self._answer = None
-                # The client may have missed this offer; the next change retries.
-                return
+                self._stats.negotiation_failures += 1
+                self._answer = self._applied = None
+                failures += 1
+                logger.warning("subscriber negotiation failed (%d): %s", failures, exc)
+                if failures >= NEGOTIATION_ATTEMPTS:
+                    return  # the next change of consumers starts again
+                # The answer was lost or late: offer again (a fresh revision),
+                # so consumers waiting for this negotiation do not wait forever.
+                await asyncio.sleep(min(8.0, 0.5 * 2**failures))
+                self._dirty = True
 
     async def _negotiate_once(self) -> None:
         offer = await self.pc.createOffer()

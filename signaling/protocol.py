@@ -17,6 +17,9 @@ PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
 
 MAX_SDP = 64 * 1024
+#: A subscriber answer grows with the room: about 1.1 KiB per received track
+#: (aiortc; browsers similar), so 100 participants need some 220 KiB.
+MAX_ANSWER_SDP = 1024 * 1024
 MAX_CANDIDATE = 1024
 MAX_NAME = 64
 MAX_MID = 32
@@ -50,10 +53,10 @@ def _no_extra(payload: Payload, allowed: set[str]) -> None:
         raise InvalidPayload(f"unknown field(s): {', '.join(sorted(map(str, extra)))}")
 
 
-def _sdp(payload: Payload) -> str:
+def _sdp(payload: Payload, limit: int = MAX_SDP) -> str:
     sdp: str = _field(payload, "sdp", str)
-    if not sdp.strip() or len(sdp) > MAX_SDP:
-        raise InvalidPayload(f"field 'sdp' must be 1 to {MAX_SDP} characters")
+    if not sdp.strip() or len(sdp) > limit:
+        raise InvalidPayload(f"field 'sdp' must be 1 to {limit} characters")
     return sdp
 
 
@@ -134,7 +137,7 @@ def validate_subscriber_answer(payload: Payload) -> Payload:
     revision = _field(payload, "revision", int)
     if revision < 1:
         raise InvalidPayload("field 'revision' must be positive")
-    return {"revision": revision, "sdp": _sdp(payload)}
+    return {"revision": revision, "sdp": _sdp(payload, MAX_ANSWER_SDP)}
 
 
 MAX_VIEW = 100

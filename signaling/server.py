@@ -18,7 +18,8 @@ def create_socket_server(
     kwargs: dict[str, Any] = {
         "async_mode": "aiohttp",
         "cors_allowed_origins": allowed_origins,
-        "max_http_buffer_size": 256 * 1024,
+        # Room for the largest message: a subscriber answer (1 MiB, protocol.py).
+        "max_http_buffer_size": 2 * 1024 * 1024,
         "ping_interval": 10,
         "ping_timeout": 10,
     }

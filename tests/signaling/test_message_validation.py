@@ -192,3 +192,18 @@ async def test_subscriber_ice_before_any_answer_is_refused(make_client):
         "sdp_mline_index": 0,
     }
     assert await error_code(client, "subscriber_ice", payload) == "invalid_state"
+
+
+async def test_large_room_subscriber_answer_passes_validation_and_transport(make_client):
+    """A 100-track answer is ~110 KiB: it must reach the service, not bounce off a limit."""
+    client = await make_client()
+    await client.join("big-answer")
+    large = "v=0\r\n" + "a=x-filler:" + "y" * 200_000 + "\r\n"
+    # No offer is pending, so the service answers stale_answer: validation passed.
+    assert await error_code(client, "subscriber_answer", {"revision": 1, "sdp": large}) == (
+        "stale_answer"
+    )
+    too_large = "v=0\r\n" + "y" * (1024 * 1024 + 1)
+    assert await error_code(client, "subscriber_answer", {"revision": 1, "sdp": too_large}) == (
+        "invalid_payload"
+    )
