@@ -67,7 +67,9 @@ class BenchClient:
         self.receive = receive
         await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
         self._started = time.monotonic()
-        ack = await self.call("join", {"protocol": 1, "room": room, "name": self.name})
+        ack = await self.call(
+            "join", {"protocol": 1, "room": room, "name": self.name, "receive": receive}
+        )
         self.participant_id = ack["participant_id"]
         self._mark("signaling")
         sources: dict[str, str] = {}

@@ -86,6 +86,20 @@ def find_knee(steps: list[Step], floor_ms: float = 0.0) -> int | None:
     return knee
 
 
+async def _wait_for_streams(
+    loadgen: LoadGenProcess, wanted: int, result: ScenarioResult, label: str = ""
+) -> None:
+    """Wait (up to 60 s) until every receiving client gets ``wanted`` streams."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    census: list[int] = []
+    while loop.time() < deadline:
+        census = (await loadgen.command("stream_census"))["streams"]
+        if census and min(census) >= wanted:
+            return
+    result.notes.append(f"{label}: not every receiver got all {wanted} streams: {census}")
+
+
 def _video_times(n: int) -> Expected:
     return lambda received, video: video * n
 
@@ -137,6 +151,7 @@ async def full_mesh(ctx: Context, sizes: list[int]) -> ScenarioResult:
                 "add", room="b", count=k - current, video=True, audio=True, wait="first_keyframe"
             )
             current = k
+            await _wait_for_streams(loadgen, 2 * (k - 1), result, label=f"K={k}")
             await asyncio.sleep(WARMUP_S)
             step = await measure(server, loadgen, k, ctx.window_s, _all_times(k - 1))
             result.steps.append(step)
@@ -171,15 +186,7 @@ async def paged_meeting(
         await loadgen.command("set_view", visible=page)
         # Joining 50 people renegotiates every receiver many times: measure once
         # each receiver gets all its streams (49 audio + one page of video).
-        wanted = participants - 1 + page
-        deadline = asyncio.get_running_loop().time() + 90
-        census: list[int] = []
-        while asyncio.get_running_loop().time() < deadline:
-            census = (await loadgen.command("stream_census"))["streams"]
-            if census and min(census) >= wanted:
-                break
-        else:
-            result.notes.append(f"not every receiver got all {wanted} streams: {census}")
+        await _wait_for_streams(loadgen, participants - 1 + page, result)
         await asyncio.sleep(WARMUP_S)
 
         def expected(received: float, video: float) -> float:

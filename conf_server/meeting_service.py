@@ -82,7 +82,7 @@ class MeetingService:
     # -- MeetingService ------------------------------------------------------------
 
     async def join(
-        self, sid: str, room: str, name: str, resume_token: str | None
+        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool = True
     ) -> dict[str, Any]:
         participant, previous_sid = self.directory.join(room, name, sid, resume_token)
         resumed = previous_sid is not None
@@ -99,7 +99,8 @@ class MeetingService:
             await media.remove_participant(participant.id)
             participant.screen_sharing = False
         await self._events.enter_room(sid, room)
-        media.add_subscriber(participant.id)
+        if receive:
+            media.add_subscriber(participant.id)
         if resumed:
             await self._broadcast_update(participant)
         else:

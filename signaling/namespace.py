@@ -73,9 +73,9 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True, **(result or {})}
 
     async def _handle_join(
-        self, sid: str, room: str, name: str, resume_token: str | None
+        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool
     ) -> dict[str, Any]:
-        result = await self._service.join(sid, room, name, resume_token)
+        result = await self._service.join(sid, room, name, resume_token, receive)
         self._joined.add(sid)
         return result
 

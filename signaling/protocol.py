@@ -83,7 +83,7 @@ def clean_name(raw: str) -> str:
 
 
 def validate_join(payload: Payload) -> Payload:
-    _no_extra(payload, {"protocol", "room", "name", "resume_token"})
+    _no_extra(payload, {"protocol", "room", "name", "resume_token", "receive"})
     protocol = _field(payload, "protocol", int)
     if protocol not in SUPPORTED_PROTOCOLS:
         raise SignalingError(
@@ -97,7 +97,13 @@ def validate_join(payload: Payload) -> Payload:
     token = _field(payload, "resume_token", str, optional=True)
     if token is not None and len(token) > MAX_TOKEN:
         raise InvalidPayload("field 'resume_token' is too long")
-    return {"room": room, "name": clean_name(_field(payload, "name", str)), "resume_token": token}
+    receive = _field(payload, "receive", bool, optional=True)
+    return {
+        "room": room,
+        "name": clean_name(_field(payload, "name", str)),
+        "resume_token": token,
+        "receive": True if receive is None else receive,
+    }
 
 
 def validate_publish(payload: Payload) -> Payload:

@@ -13,7 +13,7 @@ class MeetingService(Protocol):
     """
 
     async def join(
-        self, sid: str, room: str, name: str, resume_token: str | None
+        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool = True
     ) -> dict[str, Any]: ...
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]: ...

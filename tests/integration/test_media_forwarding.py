@@ -108,3 +108,17 @@ async def test_subscriber_may_trickle_its_candidates_after_the_answer(server, ma
         bob.remote_tracks[transceiver.mid] = transceiver.receiver.track
     counters = await collect_counters(bob.track_of(alice.participant_id, "camera"), 5)
     assert is_increasing(counters)
+
+
+async def test_publish_only_participant_gets_no_subscriber_offers(server, make_client):
+    camera, viewer = await make_client("Room camera"), await make_client("Viewer")
+    await camera.call("join", {"protocol": 1, "room": "ingest", "name": "Cam", "receive": False})
+    camera_id = next(iter(server.service.directory.rooms["ingest"].participants))
+    camera.participant_id = camera_id
+    await viewer.join("ingest")
+    await viewer.publish({"camera": CounterVideoTrack()})
+    await camera.publish({"camera": CounterVideoTrack()})
+    await viewer.wait_for(lambda: viewer.track_of(camera_id, "camera") is not None)
+    assert is_increasing(await collect_counters(viewer.track_of(camera_id, "camera"), 3))
+    assert not any(event == "subscriber_offer" for event, _ in camera.events)
+    assert camera_id not in server.service.media["ingest"].subscribers
