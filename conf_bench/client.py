@@ -105,7 +105,8 @@ class BenchClient:
             if not self._hooked and pc.getTransceivers():
                 self._hooked = True
                 self._watch(pc.getTransceivers()[0])
-            with contextlib.suppress(RuntimeError):  # stale: a newer offer is on its way
+            # Stale (a newer offer is on its way) or the client is closing.
+            with contextlib.suppress(RuntimeError, socketio.exceptions.SocketIOError):
                 await self.call(
                     "subscriber_answer",
                     {"revision": offer["revision"], "sdp": pc.localDescription.sdp},
