@@ -155,7 +155,12 @@ def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> Codec:
-    """The first (sending) codec of a negotiated transceiver."""
+    """The first (sending) codec of a negotiated transceiver.
+
+    Raises ``LookupError`` for a transceiver no description has negotiated yet.
+    """
+    if not transceiver._codecs:
+        raise LookupError(f"transceiver {transceiver.mid!r} has no negotiated codec")
     return _codec(transceiver._codecs[0])
 
 

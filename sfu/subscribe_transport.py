@@ -125,7 +125,9 @@ class SubscribeTransport:
             try:
                 await self._negotiate_once()
                 failures = 0
-            except (TimeoutError, NegotiationError) as exc:
+            except Exception as exc:  # one failed negotiation must not end the loop
+                if not isinstance(exc, (TimeoutError, NegotiationError)):
+                    logger.exception("subscriber negotiation crashed")
                 self.negotiation_failures += 1
                 self._stats.negotiation_failures += 1
                 self._answer = self._applied = None
@@ -141,13 +143,17 @@ class SubscribeTransport:
     async def _negotiate_once(self) -> None:
         offer = await self.pc.createOffer()
         await self.pc.setLocalDescription(offer)
-        for slot in self.slots:
+        # Only slots that got a mid are in this offer: one added while the
+        # offer was being made (someone joined meanwhile) waits for the next.
+        offered = [s for s in self.slots if s.mid is not None]
+        if len(offered) < len(self.slots):
+            self._dirty = True
+        for slot in offered:
             self._hook_slot(slot)
         self.revision += 1
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         self._applied = loop.create_future()
-        offered = [s for s in self.slots]
         await self._send_offer(self.revision, self.pc.localDescription.sdp, offered)
         answer_sdp = await asyncio.wait_for(
             self._answer, timeout=self._settings.negotiation_timeout_s

@@ -149,3 +149,24 @@ async def test_resume_while_old_socket_is_still_open_takes_it_over(server, make_
         await asyncio.sleep(0.1)
     assert not alice.sio.connected
     assert len(server.service.directory.rooms["takeover"].participants) == 2
+
+
+async def test_many_joining_at_once_all_reach_an_existing_viewer(server, make_client):
+    """Joins that land while the viewer's offer is being made must not be lost."""
+    viewer = await make_client("Viewer")
+    await viewer.join("rush")
+    publishers = [await make_client(f"P{i}") for i in range(10)]
+
+    async def arrive(client) -> None:
+        await client.join("rush")
+        await client.publish({"microphone": ToneAudioTrack()})
+
+    await asyncio.gather(*(arrive(p) for p in publishers))
+    transport = server.service.media["rush"].subscribers[viewer.participant_id]
+
+    def everyone_flows() -> bool:
+        consumers = list(transport.consumers.values())
+        return len(consumers) == 10 and all(c.packets_sent > 0 for c in consumers)
+
+    await viewer.wait_for(everyone_flows, timeout=20)
+    assert transport.negotiation_failures == 0
