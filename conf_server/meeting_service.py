@@ -90,9 +90,7 @@ class MeetingService:
             # The owner came back on a new socket before the old one timed out.
             await self._events.leave_room(previous_sid, room)
             await self._events.disconnect(previous_sid)
-        timer = self._grace.pop(participant.id, None)
-        if timer is not None:
-            timer.cancel()
+        self._cancel_grace(participant)
         media = self._room_media(room)
         if resumed:
             # Fresh peer connections: whatever was left of the old ones goes.
@@ -213,15 +211,18 @@ class MeetingService:
             self.settings.reconnect_grace_seconds, self._grace_expired, participant
         )
 
+    def _cancel_grace(self, participant: Participant) -> None:
+        timer = self._grace.pop(participant.id, None)
+        if timer is not None:
+            timer.cancel()
+
     def _grace_expired(self, participant: Participant) -> None:
         self._grace.pop(participant.id, None)
         if not participant.connected:
             self._tasks.spawn(self._remove(participant, "timeout"))
 
     async def _remove(self, participant: Participant, reason: str) -> None:
-        timer = self._grace.pop(participant.id, None)
-        if timer is not None:
-            timer.cancel()
+        self._cancel_grace(participant)
         room_id = participant.room
         media = self.media.get(room_id)
         if media is not None:

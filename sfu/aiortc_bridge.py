@@ -210,11 +210,6 @@ def hook_sender_feedback(
     setattr(sender, "_retransmit", on_nack)  # noqa: B010
 
 
-def is_connected(sender: RTCRtpSender) -> bool:
-    """True when the sender's DTLS transport can carry media."""
-    return bool(sender.transport.state == "connected")
-
-
 def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 
@@ -265,10 +260,16 @@ class RtpSendPath:
     def reset(self) -> None:
         self._sendto = None
 
-    def _resolve(self) -> bool:
+    @property
+    def connected(self) -> bool:
+        """True when the DTLS transport can carry media."""
         dtls: Any = self._dtls
-        if dtls._state is not _DTLS_CONNECTED:
+        return dtls is not None and dtls._state is _DTLS_CONNECTED
+
+    def _resolve(self) -> bool:
+        if not self.connected:
             return False
+        dtls: Any = self._dtls
         pair = dtls.transport._connection._nominated.get(1)
         if pair is None:
             return False

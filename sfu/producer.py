@@ -48,7 +48,6 @@ class Producer:
         self.consumers: list[Consumer] = []
         self.packets_received = 0
         self.bytes_received = 0
-        self.keyframe_requests_sent = 0
         self._settings = settings
         self._stats = stats
         self._latency_countdown = LATENCY_SAMPLE_EVERY
@@ -129,8 +128,6 @@ class Producer:
         wait = self._last_keyframe_request + self._settings.keyframe_interval_s - now
         if wait <= 0:
             self._last_keyframe_request = now
-            self.keyframe_requests_sent += 1
-            self._stats.keyframe_requests += 1
             self._tasks.spawn(self._request_keyframe(self.ssrc))
         elif self._pending_keyframe is None:
             self._pending_keyframe = asyncio.get_running_loop().call_later(
@@ -138,11 +135,11 @@ class Producer:
             )
 
     async def _request_keyframe(self, ssrc: int) -> None:
-        if not await self._send_keyframe_request(ssrc):
+        if await self._send_keyframe_request(ssrc):
+            self._stats.keyframe_requests += 1
+        else:
             # Not connected yet: lost, so it must not hold back the next request.
             self._last_keyframe_request = -1e9
-            self.keyframe_requests_sent -= 1
-            self._stats.keyframe_requests -= 1
 
     def _fire_pending_keyframe(self) -> None:
         self._pending_keyframe = None

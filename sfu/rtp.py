@@ -201,16 +201,3 @@ def one_byte_extensions(elements: list[tuple[int, bytes]]) -> bytes:
     body = b"".join(bytes([(eid << 4) | (len(value) - 1)]) + value for eid, value in elements)
     body += b"\x00" * (-len(body) % 4)
     return struct.pack("!HH", ONE_BYTE_PROFILE, len(body) // 4) + body
-
-
-def abs_send_time() -> bytes:
-    """Current time in the 6.18 fixed-point format of the abs-send-time extension."""
-    now = time.time() + _NTP_EPOCH_OFFSET
-    value = int(now * (1 << 18)) & 0xFFFFFF
-    return value.to_bytes(3, "big")
-
-
-def ntp_now() -> int:
-    """Current time as a 64-bit NTP timestamp (for RTCP sender reports)."""
-    now = time.time() + _NTP_EPOCH_OFFSET
-    return int(now * (1 << 32)) & 0xFFFFFFFFFFFFFFFF

@@ -31,6 +31,7 @@ class SendSlot:
     ) -> None:
         self.transceiver = transceiver
         self._stats = stats
+        self._path = path
         self._send = path.send
         self.kind: str = transceiver.kind
         self.consumer: Consumer | None = None
@@ -55,7 +56,7 @@ class SendSlot:
 
     @property
     def connected(self) -> bool:
-        return bridge.is_connected(self.transceiver.sender)
+        return self._path.connected
 
     @property
     def ready(self) -> bool:
