@@ -1,26 +1,41 @@
 """MeetingService: the domain behind the signaling edge.
 
-Implements ``signaling.MeetingService``: it keeps the roster (RoomDirectory),
-owns one RoomMedia per live room, and tells clients what changed through an
-``EventSink``. Reconnect grace timers live here too.
+Implements ``signaling.MeetingService``. It keeps this node's roster
+(RoomDirectory) and one RoomMedia per live room, keeps the shared meeting
+state (roles, entry rules and lobby, hands, polls, chat) in the store, and
+tells clients what changed through an ``EventSink``. Joining (with passcode,
+lock and lobby), leaving and reconnect grace live here; the meeting actions
+live in :mod:`conf_server.host_controls` and :mod:`conf_server.interaction`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
+from .domain import Admission, LobbyEntry, Role
 from .errors import ConfServerError
+from .host_controls import HostControls
+from .interaction import Interaction
+from .meeting_state import MeetingState, Member
+from .meeting_views import is_moderator, lobby_payload, meeting_view, mic_locked
 from .room_media import RoomMedia
-from .rooms import Participant, RoomDirectory
+from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
 from .settings import Settings
+from .store import MeetingStore, MemoryStore, NoMeeting
 
 logger = logging.getLogger(__name__)
+
+ActionHandler = Callable[..., Awaitable[dict[str, Any] | None]]
 
 
 class NotInRoom(ConfServerError):
@@ -28,14 +43,45 @@ class NotInRoom(ConfServerError):
     status = 409
 
 
-class MeetingService:
-    """Rooms, participants and their media on this node."""
+class InLobby(ConfServerError):
+    code = "in_lobby"
+    status = 409
 
-    def __init__(self, settings: Settings, events: EventSink) -> None:
+
+class ServerClock:
+    """Wall-clock seconds that never step back (raised hands are ordered by it)."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self) -> float:
+        self._last = max(self._last, time.time())
+        return self._last
+
+
+@dataclass
+class WaitingJoin:
+    """A socket whose owner waits in the lobby."""
+
+    sid: str
+    room: str
+    entry_id: str
+    name: str
+    receive: bool
+
+
+class MeetingService:
+    """Rooms, participants, their meeting state and their media on this node."""
+
+    def __init__(
+        self, settings: Settings, events: EventSink, store: MeetingStore | None = None
+    ) -> None:
         self.settings = settings
+        self.store: MeetingStore = store if store is not None else MemoryStore()
         self.directory = RoomDirectory(settings.max_participants_per_room)
         self.media: dict[str, RoomMedia] = {}
-        self._events = events
+        self.events = events
+        self.clock = ServerClock()
         self._sfu_settings = SfuSettings(
             ice_servers=settings.ice_servers,
             ice_addresses=settings.ice_addresses,
@@ -44,28 +90,45 @@ class MeetingService:
         #: Media counters of every room on this node (exported at /metrics).
         self.sfu_stats = SfuStats()
         self._grace: dict[str, asyncio.TimerHandle] = {}
-        self._tasks = TaskGroup("meeting service")
+        self._waiting: dict[str, WaitingJoin] = {}  # by socket id
+        self.tasks = TaskGroup("meeting service")
+        self._actions: dict[str, ActionHandler] = {}
+        for handlers in (HostControls(self), Interaction(self)):
+            self._actions.update(handlers.handlers())
 
     # -- helpers -------------------------------------------------------------------
 
-    def _participant(self, sid: str) -> Participant:
+    def has_session(self, sid: str) -> bool:
+        """True if the socket is in a room or waiting in a lobby."""
+        return self.directory.by_sid(sid) is not None or sid in self._waiting
+
+    def participant_by_sid(self, sid: str) -> Participant:
         participant = self.directory.by_sid(sid)
         if participant is None:
+            if sid in self._waiting:
+                raise InLobby("you are waiting in the lobby; only leave is possible")
             raise NotInRoom("join a room first")
         return participant
 
-    def _room_media(self, room_id: str) -> RoomMedia:
+    def participant(self, room_id: str, participant_id: str) -> Participant | None:
+        room = self.directory.rooms.get(room_id)
+        return room.participants.get(participant_id) if room else None
+
+    def participants(self, room_id: str) -> list[Participant]:
+        room = self.directory.rooms.get(room_id)
+        return list(room.participants.values()) if room else []
+
+    def room_media(self, room_id: str) -> RoomMedia:
         media = self.media.get(room_id)
         if media is None:
 
             async def send_offer(participant_id: str, offer: dict[str, Any]) -> None:
-                room = self.directory.rooms.get(room_id)
-                participant = room.participants.get(participant_id) if room else None
+                participant = self.participant(room_id, participant_id)
                 if participant is not None and participant.sid is not None:
-                    await self._events.to_client(participant.sid, "subscriber_offer", offer)
+                    await self.events.to_client(participant.sid, "subscriber_offer", offer)
 
             async def speaker_changed(participant_id: str) -> None:
-                await self._events.to_room(
+                await self.events.to_room(
                     room_id, "active_speaker", {"participant_id": participant_id}
                 )
 
@@ -74,50 +137,210 @@ class MeetingService:
             )
         return media
 
-    async def _broadcast_update(self, participant: Participant) -> None:
-        await self._events.to_room(
+    async def broadcast_update(self, participant: Participant) -> None:
+        await self.events.to_room(
             participant.room, "participant_updated", {"participant": participant.to_wire()}
         )
 
-    # -- MeetingService ------------------------------------------------------------
+    def moderator_sids(self, state: MeetingState) -> list[str]:
+        """Sockets of this room's hosts and co-hosts."""
+        return [
+            p.sid
+            for p in self.participants(state.room)
+            if p.sid is not None and is_moderator(state.roles.role_of(p.id))
+        ]
+
+    async def to_moderators(self, state: MeetingState, event: str, data: dict[str, Any]) -> None:
+        for sid in self.moderator_sids(state):
+            await self.events.to_client(sid, event, data)
+
+    def sync_flags(self, state: MeetingState) -> list[Participant]:
+        """Copy role and microphone lock from the meeting state onto this node's
+        participants; returns those that changed."""
+        changed = []
+        for participant in self.participants(state.room):
+            role = state.roles.role_of(participant.id).value
+            locked = mic_locked(state, participant.id)
+            if (role, locked) != (participant.role, participant.mic_locked):
+                participant.role, participant.mic_locked = role, locked
+                changed.append(participant)
+        return changed
+
+    # -- joining -------------------------------------------------------------------
 
     async def join(
-        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool = True
+        self,
+        sid: str,
+        room: str,
+        name: str,
+        resume_token: str | None,
+        receive: bool = True,
+        passcode: str | None = None,
+        host_key: str | None = None,
+        client_id: str | None = None,
     ) -> dict[str, Any]:
-        participant, previous_sid = self.directory.join(room, name, sid, resume_token)
-        resumed = previous_sid is not None
-        if previous_sid:
-            # The owner came back on a new socket before the old one timed out.
-            await self._events.leave_room(previous_sid, room)
-            await self._events.disconnect(previous_sid)
-        self._cancel_grace(participant)
-        media = self._room_media(room)
-        if resumed:
-            # Fresh peer connections: whatever was left of the old ones goes.
-            await media.remove_participant(participant.id)
-            participant.screen_sharing = False
-        await self._events.enter_room(sid, room)
-        if receive:
-            media.add_subscriber(participant.id)
-        if resumed:
-            await self._broadcast_update(participant)
-        else:
-            await self._events.to_room(
-                room, "participant_joined", {"participant": participant.to_wire()}, skip_sid=sid
+        resumed = self.directory.resume(room, name, sid, resume_token)
+        if resumed is not None:
+            return await self._resume(sid, *resumed, receive)
+        state = await self.store.get(room)
+        if state is None:
+            state, _ = await self.store.create(
+                MeetingState(room, created_at=self.clock(), ad_hoc=True)
             )
+        participant_id = new_participant_id()
+        identity = f"client:{client_id}" if client_id else f"participant:{participant_id}"
+        async with self.store.update(room) as state:
+            host = host_key is not None and secrets.compare_digest(
+                host_key.encode(), state.host_key.encode()
+            )
+            # In a meeting made by simply joining, whoever opens it is its host.
+            host = host or (state.ad_hoc and not state.present_ids())
+            if not self.directory.has_space(room):
+                raise RoomFull(f"room {room!r} is full")
+            admission = state.access.request_entry(
+                participant_id, identity, name, self.clock(), passcode, privileged=host
+            )
+            if admission is Admission.WAITING:
+                self._waiting[sid] = WaitingJoin(sid, room, participant_id, name, receive)
+            else:
+                participant = self._admit(state, sid, participant_id, name, identity, host)
+        if admission is Admission.WAITING:
+            await self.to_moderators(state, "lobby_changed", lobby_payload(state))
+            return {
+                "protocol": PROTOCOL_VERSION,
+                "room": room,
+                "waiting": True,
+                "lobby_id": participant_id,
+            }
+        return await self._enter(participant, state, receive)
+
+    def _admit(
+        self,
+        state: MeetingState,
+        sid: str,
+        participant_id: str,
+        name: str,
+        identity: str,
+        host: bool,
+    ) -> Participant:
+        """Inside a store transaction: make someone a member and put them on this
+        node's roster."""
+        participant = self.directory.join(state.room, name, sid, participant_id)
+        self.directory.rooms[state.room].meeting_id = state.meeting_id
+        now = self.clock()
+        state.members[participant_id] = Member(participant_id, name, identity, now)
+        state.emptied_at = None
+        if host:
+            state.roles.set_role(participant_id, Role.HOST)
+        if state.mic_locks.is_locked(participant_id) and not host:
+            participant.audio_muted = True  # joins muted while microphones are locked
+        participant.role = state.roles.role_of(participant_id).value
+        participant.mic_locked = mic_locked(state, participant_id)
+        return participant
+
+    async def _enter(
+        self, participant: Participant, state: MeetingState, receive: bool
+    ) -> dict[str, Any]:
+        """After admission: media, the others' notice, and the join result."""
+        assert participant.sid is not None
+        await self.store.expire(state.room, None)
+        await self.events.enter_room(participant.sid, participant.room)
+        if receive:
+            self.room_media(participant.room).add_subscriber(participant.id)
+        await self.events.to_room(
+            participant.room,
+            "participant_joined",
+            {"participant": participant.to_wire()},
+            skip_sid=participant.sid,
+        )
+        return self._join_result(participant, state, resumed=False)
+
+    def _join_result(
+        self, participant: Participant, state: MeetingState, resumed: bool
+    ) -> dict[str, Any]:
         return {
             "protocol": PROTOCOL_VERSION,
-            "room": room,
+            "room": participant.room,
             "participant_id": participant.id,
             "resume_token": participant.resume_token,
             "resumed": resumed,
-            "participants": self.directory.rooms[room].roster(),
+            "participants": self.directory.rooms[participant.room].roster(),
             "ice_servers": [{"urls": url} for url in self.settings.ice_servers],
+            "meeting": meeting_view(state, participant.id),
         }
 
+    async def _resume(
+        self, sid: str, participant: Participant, previous_sid: str, receive: bool
+    ) -> dict[str, Any]:
+        room = participant.room
+        if previous_sid:
+            # The owner came back on a new socket before the old one timed out.
+            await self.events.leave_room(previous_sid, room)
+            await self.events.disconnect(previous_sid)
+        self._cancel_grace(participant)
+        media = self.room_media(room)
+        # Fresh peer connections: whatever was left of the old ones goes.
+        await media.remove_participant(participant.id)
+        participant.screen_sharing = False
+        await self.events.enter_room(sid, room)
+        if receive:
+            media.add_subscriber(participant.id)
+        await self.broadcast_update(participant)
+        state = await self.store.get(room)
+        if state is None:  # cannot happen while the room has participants
+            raise ConfServerError("the meeting of this room is gone", "meeting_ended")
+        return self._join_result(participant, state, resumed=True)
+
+    async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None:
+        """Let people in from the lobby (their lobby entries are already gone)."""
+        for entry in entries:
+            waiting = self._waiting_by_entry(entry.id)
+            if waiting is None:
+                continue  # they left meanwhile
+            try:
+                async with self.store.update(state.room) as current:
+                    participant = self._admit(
+                        current, waiting.sid, entry.id, waiting.name, entry.identity, False
+                    )
+                del self._waiting[waiting.sid]
+                result = await self._enter(participant, current, waiting.receive)
+            except ConfServerError as exc:
+                del self._waiting[waiting.sid]
+                await self.events.to_client(
+                    waiting.sid, "lobby_denied", {"code": exc.code, "message": exc.message}
+                )
+                continue
+            await self.events.to_client(waiting.sid, "lobby_admitted", {"ok": True, **result})
+
+    async def deny_waiting(self, entries: list[LobbyEntry], code: str, message: str) -> None:
+        for entry in entries:
+            waiting = self._waiting_by_entry(entry.id)
+            if waiting is not None:
+                del self._waiting[waiting.sid]
+                await self.events.to_client(
+                    waiting.sid, "lobby_denied", {"code": code, "message": message}
+                )
+
+    def _waiting_by_entry(self, entry_id: str) -> WaitingJoin | None:
+        for waiting in self._waiting.values():
+            if waiting.entry_id == entry_id:
+                return waiting
+        return None
+
+    async def _leave_lobby(self, sid: str) -> None:
+        waiting = self._waiting.pop(sid)
+        try:
+            async with self.store.update(waiting.room) as state:
+                state.access.lobby.leave(waiting.entry_id)
+        except NoMeeting:
+            return
+        await self.to_moderators(state, "lobby_changed", lobby_payload(state))
+
+    # -- media -----------------------------------------------------------------------
+
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:
-        participant = self._participant(sid)
-        media = self._room_media(participant.room)
+        participant = self.participant_by_sid(sid)
+        media = self.room_media(participant.room)
         try:
             answer = await media.publish(participant.id, sdp, sources)
         except SfuError as exc:
@@ -125,17 +348,18 @@ class MeetingService:
         # A source published while muted starts paused too.
         media.set_paused(participant.id, "microphone", participant.audio_muted)
         media.set_paused(participant.id, "camera", participant.video_muted)
+        media.set_paused(participant.id, "screen", False)
         sharing = "screen" in media.sources_of(participant.id)
         if sharing != participant.screen_sharing:
             participant.screen_sharing = sharing
-            await self._broadcast_update(participant)
+            await self.broadcast_update(participant)
         return {"sdp": answer}
 
     async def publisher_ice(
         self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        participant = self._participant(sid)
-        transport = self._room_media(participant.room).publishers.get(participant.id)
+        participant = self.participant_by_sid(sid)
+        transport = self.room_media(participant.room).publishers.get(participant.id)
         if transport is None:
             raise ConfServerError("send publish before ICE candidates", "invalid_state")
         await self._add_candidate(transport, candidate, sdp_mid, sdp_mline_index)
@@ -143,8 +367,8 @@ class MeetingService:
     async def subscriber_ice(
         self, sid: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        participant = self._participant(sid)
-        transport = self._room_media(participant.room).subscribers.get(participant.id)
+        participant = self.participant_by_sid(sid)
+        transport = self.room_media(participant.room).subscribers.get(participant.id)
         if transport is None or transport.pc.remoteDescription is None:
             raise ConfServerError(
                 "answer a subscriber_offer before ICE candidates", "invalid_state"
@@ -166,8 +390,8 @@ class MeetingService:
             raise ConfServerError(exc.message, exc.code) from exc
 
     async def subscriber_answer(self, sid: str, revision: int, sdp: str) -> None:
-        participant = self._participant(sid)
-        transport = self._room_media(participant.room).subscribers.get(participant.id)
+        participant = self.participant_by_sid(sid)
+        transport = self.room_media(participant.room).subscribers.get(participant.id)
         if transport is None:
             raise ConfServerError("no subscriber offer is pending", "stale_answer")
         try:
@@ -176,36 +400,67 @@ class MeetingService:
             raise ConfServerError(exc.message, exc.code) from exc
 
     async def set_view(self, sid: str, video: list[str]) -> None:
-        participant = self._participant(sid)
-        self._room_media(participant.room).set_view(participant.id, set(video))
+        participant = self.participant_by_sid(sid)
+        self.room_media(participant.room).set_view(participant.id, set(video))
 
     async def mute(self, sid: str, source: str, muted: bool) -> None:
-        participant = self._participant(sid)
+        participant = self.participant_by_sid(sid)
+        if source == "microphone" and not muted and participant.audio_muted:
+            state = await self.store.get(participant.room)
+            if state is not None and mic_locked(state, participant.id):
+                raise ConfServerError(
+                    "a host has locked your microphone; ask them to let you talk",
+                    "mic_locked",
+                )
+        self.set_muted(participant, source, muted)
+        await self.broadcast_update(participant)
+
+    def set_muted(self, participant: Participant, source: str, muted: bool) -> None:
+        """Mute or unmute one source of a participant on the server (no notice)."""
         if source == "microphone":
             participant.audio_muted = muted
-        else:
+        elif source == "camera":
             participant.video_muted = muted
-        self._room_media(participant.room).set_paused(participant.id, source, muted)
-        await self._broadcast_update(participant)
+        elif source == "screen":
+            participant.screen_sharing = not muted and participant.screen_sharing
+        self.room_media(participant.room).set_paused(participant.id, source, muted)
+
+    # -- meeting actions -------------------------------------------------------------
+
+    async def action(self, sid: str, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Run a meeting action (host controls, hands, chat, reactions, polls)."""
+        participant = self.participant_by_sid(sid)
+        handler = self._actions.get(name)
+        if handler is None:
+            raise ConfServerError(f"unknown event {name!r}", "unknown_event")
+        return await handler(participant, **args)
+
+    # -- leaving -------------------------------------------------------------------
 
     async def leave(self, sid: str) -> None:
-        participant = self._participant(sid)
-        await self._events.leave_room(sid, participant.room)
-        await self._remove(participant, "left")
+        if sid in self._waiting:
+            await self._leave_lobby(sid)
+            return
+        participant = self.participant_by_sid(sid)
+        await self.events.leave_room(sid, participant.room)
+        await self.remove(participant, "left")
 
     async def disconnected(self, sid: str, network_loss: bool) -> None:
+        if sid in self._waiting:
+            await self._leave_lobby(sid)
+            return
         participant = self.directory.by_sid(sid)
         if participant is None:
             return
         if not network_loss:
-            await self._remove(participant, "disconnected")
+            await self.remove(participant, "disconnected")
             return
         self.directory.detach(participant)
         media = self.media.get(participant.room)
         if media is not None:
             await media.remove_participant(participant.id)
         participant.screen_sharing = False
-        await self._broadcast_update(participant)
+        await self.broadcast_update(participant)
         loop = asyncio.get_running_loop()
         self._grace[participant.id] = loop.call_later(
             self.settings.reconnect_grace_seconds, self._grace_expired, participant
@@ -219,18 +474,43 @@ class MeetingService:
     def _grace_expired(self, participant: Participant) -> None:
         self._grace.pop(participant.id, None)
         if not participant.connected:
-            self._tasks.spawn(self._remove(participant, "timeout"))
+            self.tasks.spawn(self.remove(participant, "timeout"))
 
-    async def _remove(self, participant: Participant, reason: str) -> None:
+    async def remove(self, participant: Participant, reason: str) -> None:
+        """Take a participant out of the room for good (left, removed, timed out)."""
         self._cancel_grace(participant)
         room_id = participant.room
+        if self.participant(room_id, participant.id) is None:
+            return  # already gone
         media = self.media.get(room_id)
         if media is not None:
             await media.remove_participant(participant.id)
         room = self.directory.remove(participant)
-        await self._events.to_room(
+        hands_moved = False
+        state: MeetingState | None = None
+        try:
+            async with self.store.update(room_id) as state:
+                member = state.members.get(participant.id)
+                if member is not None and member.left_at is None:
+                    member.left_at = self.clock()
+                hands_moved = state.hands.participant_left(participant.id)
+                # A co-host role does not survive leaving (hosts get theirs back
+                # from their host key).
+                state.roles.forget(participant.id)
+                state.mic_locks.forget(participant.id)
+                state.chat.forget_sender(participant.id)
+                state.reactions.forget_sender(participant.id)
+                if not state.present_ids():
+                    state.emptied_at = self.clock()
+        except NoMeeting:
+            state = None
+        await self.events.to_room(
             room_id, "participant_left", {"participant_id": participant.id, "reason": reason}
         )
+        if state is not None and hands_moved:
+            await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
+        if state is not None and state.emptied_at is not None:
+            await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
         if room is None and media is not None:
             self.media.pop(room_id, None)
             await media.close()
@@ -256,7 +536,7 @@ class MeetingService:
         for timer in self._grace.values():
             timer.cancel()
         self._grace.clear()
-        await self._tasks.cancel_all()
+        await self.tasks.cancel_all()
         for media in list(self.media.values()):
             await media.close()
         self.media.clear()

@@ -11,6 +11,10 @@ from typing import Any
 from .errors import ConfServerError
 
 
+def new_participant_id() -> str:
+    return "p_" + secrets.token_hex(8)
+
+
 class RoomFull(ConfServerError):
     code = "room_full"
     status = 409
@@ -30,6 +34,10 @@ class Participant:
     video_muted: bool = False
     screen_sharing: bool = False
     connected: bool = True
+    #: Mirrors of the meeting state (conf_server.meeting_state), kept in step by
+    #: the meeting service so the roster can be sent without a store read.
+    role: str = "participant"
+    mic_locked: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         """The Participant object of docs/protocol.md."""
@@ -41,6 +49,8 @@ class Participant:
             "video_muted": self.video_muted,
             "screen_sharing": self.screen_sharing,
             "connected": self.connected,
+            "role": self.role,
+            "mic_locked": self.mic_locked,
         }
 
 
@@ -68,33 +78,46 @@ class RoomDirectory:
     def by_sid(self, sid: str) -> Participant | None:
         return self._by_sid.get(sid)
 
-    def join(
-        self, room_id: str, name: str, sid: str, resume_token: str | None = None
-    ) -> tuple[Participant, str | None]:
-        """Add a participant, or give one back to whoever shows its resume token.
+    def has_space(self, room_id: str) -> bool:
+        """True if one more participant fits into ``room_id``."""
+        room = self.rooms.get(room_id)
+        return room is None or len(room.participants) < self._max
 
-        Returns ``(participant, previous_sid)``: ``previous_sid`` is None for a new
-        participant, "" for a resumed one whose old socket is already gone, and
-        the old socket's id when the owner comes back before the server noticed
-        the old connection die.
+    def resume(
+        self, room_id: str, name: str, sid: str, resume_token: str | None
+    ) -> tuple[Participant, str] | None:
+        """Give a participant back to whoever shows its resume token.
+
+        Returns ``(participant, previous_sid)`` or None if the token matches
+        nobody in the room: ``previous_sid`` is "" when the old socket is already
+        gone, else the old socket's id (the owner came back before the server
+        noticed the old connection die).
         """
         room = self.rooms.get(room_id)
-        if resume_token and room is not None:
-            for participant in room.participants.values():
-                if secrets.compare_digest(participant.resume_token, resume_token):
-                    previous = participant.sid or ""
-                    self._by_sid.pop(previous, None)
-                    participant.sid = sid
-                    participant.name = name
-                    participant.connected = True
-                    self._by_sid[sid] = participant
-                    return participant, previous
+        if not resume_token or room is None:
+            return None
+        for participant in room.participants.values():
+            if secrets.compare_digest(participant.resume_token, resume_token):
+                previous = participant.sid or ""
+                self._by_sid.pop(previous, None)
+                participant.sid = sid
+                participant.name = name
+                participant.connected = True
+                self._by_sid[sid] = participant
+                return participant, previous
+        return None
+
+    def join(
+        self, room_id: str, name: str, sid: str, participant_id: str | None = None
+    ) -> Participant:
+        """Add a new participant (``participant_id`` if the caller chose one)."""
+        room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id)
         if len(room.participants) >= self._max:
             raise RoomFull(f"room {room_id!r} is full ({self._max} participants)")
         participant = Participant(
-            id="p_" + secrets.token_hex(8),
+            id=participant_id or new_participant_id(),
             name=name,
             room=room_id,
             sid=sid,
@@ -103,7 +126,7 @@ class RoomDirectory:
         )
         room.participants[participant.id] = participant
         self._by_sid[sid] = participant
-        return participant, None
+        return participant
 
     def detach(self, participant: Participant) -> None:
         """The participant's connection is gone but it keeps its place for now."""

@@ -38,6 +38,9 @@ class Settings:
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100
+    #: How long a meeting's state (chat, polls, hands) outlives the moment its
+    #: room became empty or the meeting was ended.
+    empty_meeting_ttl_seconds: float = 600.0
     log_level: str = "info"
     #: Name of this node in multi-node deployments (GET /api/v1/rooms/{room}).
     node_name: str = field(default_factory=socket.gethostname)
@@ -61,7 +64,7 @@ def _coerce(name: str, value: Any) -> Any:
             return tuple(str(v) for v in value)
         if name in ("port", "max_video_bitrate", "max_participants_per_room"):
             return int(value)
-        if name == "reconnect_grace_seconds":
+        if name in ("reconnect_grace_seconds", "empty_meeting_ttl_seconds"):
             return float(value)
         if name == "data_dir":
             return Path(value)

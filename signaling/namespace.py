@@ -23,8 +23,11 @@ Ack = dict[str, Any]
 NETWORK_LOSS_REASONS = frozenset({"ping timeout", "transport error", "transport close"})
 
 
-def error_ack(code: str, message: str) -> Ack:
-    return {"ok": False, "error": {"code": code, "message": message}}
+def error_ack(code: str, message: str, retry_after: float | None = None) -> Ack:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if retry_after is not None:
+        error["retry_after"] = retry_after
+    return {"ok": False, "error": error}
 
 
 class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -34,7 +37,6 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(namespace)
         self._service = service
         self._locks: dict[str, asyncio.Lock] = {}
-        self._joined: set[str] = set()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event == "connect":
@@ -58,26 +60,30 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _dispatch(self, sid: str, event: str, validator: Any, payload: dict[str, Any]) -> Ack:
         try:
             args = validator(payload)
+            joined = self._service.has_session(sid)
             if event == "join":
-                if sid in self._joined:
+                if joined:
                     raise SignalingError("already in a room; send leave first", "already_joined")
-            elif sid not in self._joined:
+            elif not joined:
                 raise SignalingError("join a room first", "not_joined")
-            result = await getattr(self, f"_handle_{event}")(sid, **args)
+            handler = getattr(self, f"_handle_{event}", None)
+            if handler is None:
+                result = await self._service.action(sid, event, args)
+            else:
+                result = await handler(sid, **args)
         except Exception as exc:
             code, message = getattr(exc, "code", None), getattr(exc, "message", None)
             if isinstance(code, str) and isinstance(message, str):
-                return error_ack(code, message)
+                retry_after = getattr(exc, "retry_after", None)
+                return error_ack(
+                    code, message, retry_after if isinstance(retry_after, float) else None
+                )
             logger.exception("handling %r from %s failed", event, sid)
             return error_ack("internal_error", "the server failed to handle this message")
         return {"ok": True, **(result or {})}
 
-    async def _handle_join(
-        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool
-    ) -> dict[str, Any]:
-        result = await self._service.join(sid, room, name, resume_token, receive)
-        self._joined.add(sid)
-        return result
+    async def _handle_join(self, sid: str, **args: Any) -> dict[str, Any]:
+        return await self._service.join(sid, **args)
 
     async def _handle_publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:
         return await self._service.publish(sid, sdp, sources)
@@ -102,17 +108,13 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self._service.mute(sid, source, muted)
 
     async def _handle_leave(self, sid: str) -> None:
-        self._joined.discard(sid)
         await self._service.leave(sid)
 
     async def _on_disconnect(self, sid: str, reason: str | None) -> None:
         lock = self._locks.setdefault(sid, asyncio.Lock())
         async with lock:
-            was_joined = sid in self._joined
-            self._joined.discard(sid)
-            if was_joined:
-                try:
-                    await self._service.disconnected(sid, reason in NETWORK_LOSS_REASONS)
-                except Exception:
-                    logger.exception("cleaning up after %s disconnected failed", sid)
+            try:
+                await self._service.disconnected(sid, reason in NETWORK_LOSS_REASONS)
+            except Exception:
+                logger.exception("cleaning up after %s disconnected failed", sid)
         self._locks.pop(sid, None)

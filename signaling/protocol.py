@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidPayload, SignalingError
+from .meeting_messages import MEETING_VALIDATORS
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
@@ -25,6 +26,7 @@ MAX_NAME = 64
 MAX_MID = 32
 MAX_TOKEN = 256
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CLIENT_ID_PATTERN = ROOM_PATTERN
 SOURCES = ("microphone", "camera", "screen")
 MUTABLE_SOURCES = ("microphone", "camera")
 
@@ -83,7 +85,19 @@ def clean_name(raw: str) -> str:
 
 
 def validate_join(payload: Payload) -> Payload:
-    _no_extra(payload, {"protocol", "room", "name", "resume_token", "receive"})
+    _no_extra(
+        payload,
+        {
+            "protocol",
+            "room",
+            "name",
+            "resume_token",
+            "receive",
+            "passcode",
+            "host_key",
+            "client_id",
+        },
+    )
     protocol = _field(payload, "protocol", int)
     if protocol not in SUPPORTED_PROTOCOLS:
         raise SignalingError(
@@ -98,11 +112,23 @@ def validate_join(payload: Payload) -> Payload:
     if token is not None and len(token) > MAX_TOKEN:
         raise InvalidPayload("field 'resume_token' is too long")
     receive = _field(payload, "receive", bool, optional=True)
+    passcode = _field(payload, "passcode", str, optional=True)
+    if passcode is not None and len(passcode) > MAX_TOKEN:
+        raise InvalidPayload("field 'passcode' is too long")
+    host_key = _field(payload, "host_key", str, optional=True)
+    if host_key is not None and len(host_key) > MAX_TOKEN:
+        raise InvalidPayload("field 'host_key' is too long")
+    client_id = _field(payload, "client_id", str, optional=True)
+    if client_id is not None and not CLIENT_ID_PATTERN.match(client_id):
+        raise InvalidPayload("field 'client_id' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
     return {
         "room": room,
         "name": clean_name(_field(payload, "name", str)),
         "resume_token": token,
         "receive": True if receive is None else receive,
+        "passcode": passcode,
+        "host_key": host_key,
+        "client_id": client_id,
     }
 
 
@@ -181,4 +207,5 @@ VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "mute": validate_mute,
     "set_view": validate_set_view,
     "leave": validate_leave,
+    **MEETING_VALIDATORS,
 }

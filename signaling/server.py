@@ -38,7 +38,7 @@ class SocketEmitter:
         await self._server.emit(event, data, to=sid)
 
     async def to_room(
-        self, room: str, event: str, data: dict[str, Any], skip_sid: str | None = None
+        self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
     ) -> None:
         await self._server.emit(event, data, room=room, skip_sid=skip_sid)
 

@@ -12,8 +12,20 @@ class MeetingService(Protocol):
     a request; anything else is reported as ``internal_error``.
     """
 
+    def has_session(self, sid: str) -> bool:
+        """True if the socket has joined a room (or waits in its lobby)."""
+        ...
+
     async def join(
-        self, sid: str, room: str, name: str, resume_token: str | None, receive: bool = True
+        self,
+        sid: str,
+        room: str,
+        name: str,
+        resume_token: str | None,
+        receive: bool = True,
+        passcode: str | None = None,
+        host_key: str | None = None,
+        client_id: str | None = None,
     ) -> dict[str, Any]: ...
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]: ...
@@ -32,6 +44,12 @@ class MeetingService(Protocol):
 
     async def mute(self, sid: str, source: str, muted: bool) -> None: ...
 
+    async def action(
+        self, sid: str, name: str, args: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A meeting-interaction message (signaling.meeting_messages), validated."""
+        ...
+
     async def leave(self, sid: str) -> None: ...
 
     async def disconnected(self, sid: str, network_loss: bool) -> None: ...
@@ -43,7 +61,7 @@ class EventSink(Protocol):
     async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None: ...
 
     async def to_room(
-        self, room: str, event: str, data: dict[str, Any], skip_sid: str | None = None
+        self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
     ) -> None: ...
 
     async def enter_room(self, sid: str, room: str) -> None: ...

@@ -1,0 +1,122 @@
+"""The shared state of one meeting: everything every node must see.
+
+One :class:`MeetingState` per meeting holds the domain objects (roles, entry
+rules and lobby, microphone locks, raised hands, polls, chat, reaction limits)
+and the attendance list. It has no I/O: the store (:mod:`conf_server.store`)
+keeps it as the JSON of :meth:`MeetingState.to_dict`, so the memory backend and
+a Redis backend behave the same, and a change that raises is never saved.
+
+Live connections (socket ids, peer connections) are not here: they belong to
+the node that serves the room.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .domain import ChatLog, HandQueue, MeetingAccess, MuteLocks, PollBook, Reactions, RoleBook
+
+
+@dataclass
+class Member:
+    """Someone who was admitted to the meeting (attendance, and who may vote)."""
+
+    participant_id: str
+    name: str
+    identity: str
+    joined_at: float
+    left_at: float | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.left_at is None
+
+
+def new_host_key() -> str:
+    """An unguessable key that makes whoever shows it a host (~190 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class MeetingState:
+    """One meeting, from creation until it ends (and a while after, for reports)."""
+
+    room: str
+    meeting_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    title: str = ""
+    host_key: str = field(default_factory=new_host_key)
+    created_at: float = 0.0
+    #: Made by simply joining a room (not through the API): whoever opens the
+    #: empty meeting becomes its host.
+    ad_hoc: bool = False
+    #: When the room last became empty (None while someone is in it).
+    emptied_at: float | None = None
+    roles: RoleBook = field(default_factory=RoleBook)
+    access: MeetingAccess = field(default_factory=MeetingAccess)
+    mic_locks: MuteLocks = field(default_factory=MuteLocks)
+    hands: HandQueue = field(default_factory=HandQueue)
+    polls: PollBook = field(default_factory=PollBook)
+    chat: ChatLog = field(default_factory=ChatLog)
+    reactions: Reactions = field(default_factory=Reactions)
+    members: dict[str, Member] = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        return self.access.ended
+
+    def is_member(self, participant_id: str) -> bool:
+        """True if ``participant_id`` is in the meeting now."""
+        member = self.members.get(participant_id)
+        return member is not None and member.present
+
+    def present_ids(self) -> list[str]:
+        """Participant ids in the meeting now, in join order."""
+        return [pid for pid, member in self.members.items() if member.present]
+
+    def name_of(self, participant_id: str) -> str:
+        member = self.members.get(participant_id)
+        return member.name if member else participant_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able state."""
+        return {
+            "room": self.room,
+            "meeting_id": self.meeting_id,
+            "title": self.title,
+            "host_key": self.host_key,
+            "created_at": self.created_at,
+            "ad_hoc": self.ad_hoc,
+            "emptied_at": self.emptied_at,
+            "roles": self.roles.to_dict(),
+            "access": self.access.to_dict(),
+            "mic_locks": self.mic_locks.to_dict(),
+            "hands": self.hands.to_dict(),
+            "polls": self.polls.to_dict(),
+            "chat": self.chat.to_dict(),
+            "reactions": self.reactions.to_dict(),
+            "members": [asdict(member) for member in self.members.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeetingState:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            room=data["room"],
+            meeting_id=data["meeting_id"],
+            title=data["title"],
+            host_key=data["host_key"],
+            created_at=float(data["created_at"]),
+            ad_hoc=bool(data["ad_hoc"]),
+            emptied_at=data["emptied_at"],
+            roles=RoleBook.from_dict(data["roles"]),
+            access=MeetingAccess.from_dict(data["access"]),
+            mic_locks=MuteLocks.from_dict(data["mic_locks"]),
+            hands=HandQueue.from_dict(data["hands"]),
+            polls=PollBook.from_dict(data["polls"]),
+            chat=ChatLog.from_dict(data["chat"]),
+            reactions=Reactions.from_dict(data["reactions"]),
+            members={m["participant_id"]: Member(**m) for m in data["members"]},
+        )

@@ -1,0 +1,87 @@
+"""What one person sees of a meeting: the Meeting and Poll objects of
+docs/protocol.md, filtered by the viewer's role. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .domain import Poll, PollKind, PollState, Role
+from .meeting_state import MeetingState
+
+
+def is_moderator(role: Role) -> bool:
+    """Hosts and co-hosts run the meeting (see conf_server.domain.permissions)."""
+    return role is not Role.PARTICIPANT
+
+
+def visible_to(poll: Poll, role: Role) -> bool:
+    """Drafts are for hosts and co-hosts only."""
+    return is_moderator(role) or poll.state is not PollState.DRAFT
+
+
+def poll_view(poll: Poll, role: Role, viewer_id: str | None = None) -> dict[str, Any]:
+    """The Poll object for a viewer with ``role``.
+
+    ``viewer_id`` None gives the broadcast form, without the personal
+    ``voted`` / ``my_choice`` fields.
+    """
+    moderator = is_moderator(role)
+    view = poll.describe()
+    if moderator:
+        view["correct_option_ids"] = sorted(poll.correct_option_ids)
+    if viewer_id is not None:
+        view["voted"] = poll.has_voted(viewer_id)
+        view["my_choice"] = None if poll.anonymous else poll.ballot_of(viewer_id)
+    results: dict[str, Any] | None = None
+    if poll.state is not PollState.DRAFT and (moderator or poll.results_shared):
+        full = poll.results()
+        results = {"voters": full["voters"], "options": full["options"]}
+        if moderator and poll.kind is PollKind.QUIZ:
+            results["scores"] = poll.scores()
+    view["results"] = results
+    return view
+
+
+def meeting_view(state: MeetingState, viewer_id: str) -> dict[str, Any]:
+    """The Meeting object of the join acknowledgement and ``meeting_state``."""
+    role = state.roles.role_of(viewer_id)
+    moderator = is_moderator(role)
+    return {
+        "meeting_id": state.meeting_id,
+        "title": state.title,
+        "role": role.value,
+        "locked": state.access.locked,
+        "lobby_enabled": state.access.lobby_enabled,
+        "has_passcode": state.access.has_passcode,
+        "passcode": state.access.passcode if moderator else None,
+        "host_key": state.host_key if role is Role.HOST else None,
+        "hands": state.hands.snapshot(),
+        "chat": [message.to_dict() for message in state.chat.history()],
+        "polls": [
+            poll_view(poll, role, viewer_id)
+            for poll in state.polls.polls()
+            if visible_to(poll, role)
+        ],
+        "lobby": [entry.to_wire() for entry in state.access.lobby.waiting()] if moderator else [],
+        "mic_locked": mic_locked(state, viewer_id),
+    }
+
+
+def mic_locked(state: MeetingState, participant_id: str) -> bool:
+    """True if this person may not unmute themselves."""
+    role = state.roles.role_of(participant_id)
+    return not state.mic_locks.may_unmute_self(participant_id, role)
+
+
+def meeting_settings(state: MeetingState) -> dict[str, Any]:
+    """The payload of ``meeting_updated``."""
+    return {
+        "locked": state.access.locked,
+        "lobby_enabled": state.access.lobby_enabled,
+        "has_passcode": state.access.has_passcode,
+    }
+
+
+def lobby_payload(state: MeetingState) -> dict[str, Any]:
+    """The payload of ``lobby_changed``."""
+    return {"lobby": [entry.to_wire() for entry in state.access.lobby.waiting()]}

@@ -1,0 +1,147 @@
+"""The store: where meeting state lives, behind one small interface.
+
+:class:`MeetingStore` is what the meeting service uses; :class:`MemoryStore` is
+the embedded default. A Redis backend (``--redis-url``) implements the same
+interface, and one test suite runs against every backend.
+
+Semantics every backend keeps:
+
+- A meeting is stored as the JSON of :meth:`MeetingState.to_dict`; readers get
+  their own copy, so nobody shares live objects with the store.
+- :meth:`MeetingStore.update` is a transaction on one meeting: changes made
+  inside are saved when the block ends normally, and thrown away when it raises
+  (a refused action changes nothing). Updates of one meeting run one at a time.
+- :meth:`MeetingStore.create` is create-if-absent, atomic: two nodes creating
+  the same room's meeting at once end up with one meeting.
+- A meeting may carry an expiry (:meth:`MeetingStore.expire`): after it, the
+  meeting is gone as if deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+from .errors import ConfServerError
+from .meeting_state import MeetingState
+
+
+class NoMeeting(ConfServerError):
+    code = "no_meeting"
+    status = 404
+
+
+class MeetingStore(Protocol):
+    """Meeting state shared by every node of a deployment."""
+
+    async def get(self, room: str) -> MeetingState | None:
+        """A copy of the room's meeting, or None."""
+        ...
+
+    async def find(self, meeting_id: str) -> MeetingState | None:
+        """A copy of the meeting with ``meeting_id``, or None."""
+        ...
+
+    async def create(self, state: MeetingState) -> tuple[MeetingState, bool]:
+        """Store ``state`` unless the room has a meeting already. Returns the
+        room's meeting and whether it was created now."""
+        ...
+
+    def update(self, room: str) -> AbstractAsyncContextManager[MeetingState]:
+        """A transaction on the room's meeting (:class:`NoMeeting` if none)."""
+        ...
+
+    async def delete(self, room: str) -> None:
+        """Forget the room's meeting (no error if there is none)."""
+        ...
+
+    async def expire(self, room: str, seconds: float | None) -> None:
+        """Drop the room's meeting ``seconds`` from now; None keeps it for good."""
+        ...
+
+    async def rooms(self) -> list[str]:
+        """Rooms that have a meeting."""
+        ...
+
+
+class MemoryStore:
+    """The embedded store: one process, nothing to install."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, str] = {}
+        self._room_of: dict[str, str] = {}  # meeting id -> room
+        self._deadlines: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _live(self, room: str) -> str | None:
+        deadline = self._deadlines.get(room)
+        if deadline is not None and time.monotonic() >= deadline:
+            self._forget(room)
+        return self._data.get(room)
+
+    def _forget(self, room: str) -> None:
+        raw = self._data.pop(room, None)
+        self._deadlines.pop(room, None)
+        if raw is not None:
+            meeting_id = json.loads(raw)["meeting_id"]
+            self._room_of.pop(meeting_id, None)
+
+    def _save(self, state: MeetingState) -> None:
+        self._data[state.room] = json.dumps(state.to_dict(), separators=(",", ":"))
+        self._room_of[state.meeting_id] = state.room
+
+    async def get(self, room: str) -> MeetingState | None:
+        raw = self._live(room)
+        return None if raw is None else MeetingState.from_dict(json.loads(raw))
+
+    async def find(self, meeting_id: str) -> MeetingState | None:
+        room = self._room_of.get(meeting_id)
+        return None if room is None else await self.get(room)
+
+    async def create(self, state: MeetingState) -> tuple[MeetingState, bool]:
+        async with self._lock(state.room):
+            existing = await self.get(state.room)
+            if existing is not None:
+                return existing, False
+            self._save(state)
+            return MeetingState.from_dict(state.to_dict()), True
+
+    def update(self, room: str) -> AbstractAsyncContextManager[MeetingState]:
+        return self._update(room)
+
+    @asynccontextmanager
+    async def _update(self, room: str) -> AsyncIterator[MeetingState]:
+        async with self._lock(room):
+            state = await self.get(room)
+            if state is None:
+                raise NoMeeting(f"room {room!r} has no meeting")
+            yield state
+            if room in self._data:  # not deleted meanwhile
+                self._save(state)
+
+    async def delete(self, room: str) -> None:
+        self._forget(room)
+
+    async def expire(self, room: str, seconds: float | None) -> None:
+        if seconds is None:
+            self._deadlines.pop(room, None)
+        elif room in self._data:
+            self._deadlines[room] = time.monotonic() + seconds
+
+    async def rooms(self) -> list[str]:
+        return [room for room in list(self._data) if self._live(room) is not None]
+
+    def _lock(self, room: str) -> asyncio.Lock:
+        lock = self._locks.get(room)
+        if lock is None:
+            lock = self._locks[room] = asyncio.Lock()
+        if len(self._locks) > 4 * len(self._data) + 64:
+            # Drop the locks of rooms that are gone and that nobody holds.
+            for name, other in list(self._locks.items()):
+                if name not in self._data and not other.locked() and other is not lock:
+                    del self._locks[name]
+        return lock
