@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
 from meeting_client import MeetingClient
+from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
 from conf_server.keys import MEETINGS
@@ -57,6 +58,27 @@ async def make_client(server: RunningServer) -> AsyncIterator[Callable[..., Awai
         clients.append(client)
         if connect:
             await client.connect()
+        return client
+
+    yield factory
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def make_member(server: RunningServer) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Media-free clients: ``await make_member("Ada", room="r")`` connects (and joins
+    ``room`` if given)."""
+    clients: list[SignalingClient] = []
+
+    async def factory(
+        name: str = "Ada", room: str | None = None, client_id: str | None = None, **join: Any
+    ) -> SignalingClient:
+        client = SignalingClient(server.url, name, client_id)
+        clients.append(client)
+        await client.connect()
+        if room is not None:
+            await client.join(room, **join)
         return client
 
     yield factory

@@ -1,0 +1,88 @@
+"""The store contract, run against every backend (memory now; Redis joins here)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from conf_server.domain import InvalidAction, Role
+from conf_server.meeting_state import MeetingState, Member
+from conf_server.store import MeetingStore, MemoryStore, NoMeeting
+
+
+@pytest.fixture(params=["memory"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[MeetingStore]:
+    yield MemoryStore()
+
+
+async def test_create_is_create_if_absent_even_concurrently(store):
+    attempts = [MeetingState("r", title=f"try {i}") for i in range(10)]
+    results = await asyncio.gather(*(store.create(s) for s in attempts))
+    created = [state for state, was_created in results if was_created]
+    assert len(created) == 1
+    assert {state.meeting_id for state, _ in results} == {created[0].meeting_id}
+    assert (await store.get("r")).title == created[0].title
+
+
+async def test_readers_get_copies_and_updates_are_saved(store):
+    await store.create(MeetingState("r"))
+    copy = await store.get("r")
+    copy.title = "changed outside a transaction"
+    assert (await store.get("r")).title == ""
+    async with store.update("r") as state:
+        state.title = "Weekly"
+        state.roles.set_role("p_1", Role.HOST)
+        state.members["p_1"] = Member("p_1", "Ada", "client:x", 1.0)
+        state.hands.raise_hand("p_1", 2.0)
+        state.chat.post("p_1", "Ada", "hello", 3.0)
+    saved = await store.get("r")
+    assert saved.title == "Weekly"
+    assert saved.roles.role_of("p_1") is Role.HOST
+    assert saved.hands.order() == ["p_1"]
+    assert [m.text for m in saved.chat.history()] == ["hello"]
+    assert saved.is_member("p_1")
+    assert (await store.find(saved.meeting_id)).room == "r"
+
+
+async def test_a_failed_update_changes_nothing(store):
+    await store.create(MeetingState("r"))
+    with pytest.raises(InvalidAction):
+        async with store.update("r") as state:
+            state.title = "half done"
+            state.polls.create("Q?", ["only one"])  # refused: needs two options
+    assert (await store.get("r")).title == ""
+
+
+async def test_updates_of_one_meeting_never_lose_each_other(store):
+    await store.create(MeetingState("r"))
+
+    async def vote(i: int) -> None:
+        async with store.update("r") as state:
+            await asyncio.sleep(0)  # let the others try to interleave
+            state.hands.raise_hand(f"p_{i}", float(i))
+
+    await asyncio.gather(*(vote(i) for i in range(50)))
+    assert len((await store.get("r")).hands) == 50
+
+
+async def test_missing_meetings_and_expiry(store):
+    assert await store.get("none") is None
+    with pytest.raises(NoMeeting):
+        async with store.update("none"):
+            pass
+    state, _ = await store.create(MeetingState("r"))
+    await store.expire("r", 0.05)
+    assert await store.rooms() == ["r"]
+    await asyncio.sleep(0.1)
+    assert await store.get("r") is None
+    assert await store.find(state.meeting_id) is None
+    # Kept for good again after expire(None).
+    await store.create(MeetingState("s"))
+    await store.expire("s", 0.05)
+    await store.expire("s", None)
+    await asyncio.sleep(0.1)
+    assert await store.get("s") is not None
+    await store.delete("s")
+    assert await store.rooms() == []

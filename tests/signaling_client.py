@@ -1,0 +1,115 @@
+"""A media-free protocol-v1 client for tests of meeting interaction.
+
+It speaks Socket.IO only (``receive: false``, no peer connections), records
+every event the server sends, and is written against docs/protocol.md alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from meeting_client import ProtocolError
+
+
+class SignalingClient:
+    def __init__(self, base_url: str, name: str, client_id: str | None = None) -> None:
+        self.base_url = base_url
+        self.name = name
+        self.client_id = client_id
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.participant_id: str | None = None
+        self.meeting: dict[str, Any] = {}
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[str, Any]] = []
+        self.disconnected = asyncio.Event()
+        self._changed = asyncio.Event()
+        self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    async def _record(self, event: str, data: Any) -> None:
+        self.events.append((event, data))
+        if event in ("participant_joined", "participant_updated"):
+            self.participants[data["participant"]["id"]] = data["participant"]
+        elif event == "participant_left":
+            self.participants.pop(data["participant_id"], None)
+        elif event == "lobby_admitted":
+            self._joined(data)
+        elif event == "meeting_state":
+            self.meeting = data["meeting"]
+        self._changed.set()
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self.disconnected.set()
+        self._changed.set()
+
+    def _joined(self, ack: dict[str, Any]) -> None:
+        self.participant_id = ack["participant_id"]
+        self.meeting = ack["meeting"]
+        self.participants = {p["id"]: p for p in ack["participants"]}
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.base_url, transports=["websocket"], wait_timeout=5)
+
+    async def call(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a message; return the acknowledgement or raise ProtocolError."""
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        if not ack.get("ok"):
+            raise ProtocolError(ack["error"])
+        return ack
+
+    async def error_of(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a message that must be refused; return the error object."""
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        assert ack["ok"] is False, f"{event} was accepted: {ack}"
+        return ack["error"]  # type: ignore[no-any-return]
+
+    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
+        payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name, "receive": False}
+        if self.client_id:
+            payload["client_id"] = self.client_id
+        payload.update(extra)
+        ack = await self.call("join", payload)
+        if not ack.get("waiting"):
+            self._joined(ack)
+        return ack
+
+    def of(self, event: str) -> list[Any]:
+        """Payloads of every ``event`` received so far, oldest first."""
+        return [data for name, data in self.events if name == event]
+
+    def last(self, event: str) -> Any:
+        found = self.of(event)
+        assert found, f"{self.name} got no {event!r}"
+        return found[-1]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` is true, re-checking after every event."""
+
+        async def loop() -> None:
+            while not predicate():
+                self._changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.2)
+
+        await asyncio.wait_for(loop(), timeout)
+
+    async def wait_event(
+        self, event: str, predicate: Callable[[Any], bool] = lambda _: True, timeout: float = 5.0
+    ) -> Any:
+        """Wait for an ``event`` whose payload satisfies ``predicate``; return it."""
+        found: list[Any] = []
+
+        def seen() -> bool:
+            found[:] = [d for d in self.of(event) if predicate(d)]
+            return bool(found)
+
+        await self.wait_for(seen, timeout)
+        return found[-1]
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
