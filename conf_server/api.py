@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from . import meetings_api
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
 from .openapi import openapi_document
@@ -61,4 +62,5 @@ def create_api() -> web.Application:
     api = web.Application(middlewares=[json_errors])
     api.router.add_get("/openapi.json", get_openapi)
     api.router.add_get("/rooms/{room}", get_room)
+    meetings_api.add_routes(api)
     return api

@@ -22,7 +22,7 @@ from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTran
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
-from .domain import Admission, LobbyEntry, Role
+from .domain import Admission, LobbyEntry, PollKind, Role
 from .errors import ConfServerError
 from .host_controls import HostControls
 from .interaction import Interaction
@@ -540,3 +540,47 @@ class MeetingService:
         for media in list(self.media.values()):
             await media.close()
         self.media.clear()
+
+
+#: Scheduled meetings that nobody opens are forgotten after this long.
+SCHEDULED_MEETING_TTL = 7 * 24 * 3600.0
+_ROOM_ALPHABET = "abcdefghijkmnopqrstuvwxyz"  # no "l": easy to read aloud
+
+
+def random_room_name() -> str:
+    """A readable room name such as ``kfp-wqzm-tcr`` (about 47 bits)."""
+    letters = "".join(secrets.choice(_ROOM_ALPHABET) for _ in range(10))
+    return f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"
+
+
+class RoomInUse(ConfServerError):
+    code = "room_in_use"
+    status = 409
+
+
+async def create_meeting(
+    service: MeetingService,
+    room: str | None = None,
+    title: str = "",
+    passcode: str | None = None,
+    lobby_enabled: bool = False,
+    polls: list[dict[str, Any]] | None = None,
+) -> MeetingState:
+    """Create a meeting ahead of time (``POST /api/v1/meetings``): its host is
+    whoever opens the host link; draft polls may be prepared here."""
+    state = MeetingState(room or random_room_name(), title=title, created_at=service.clock())
+    state.access.set_passcode(passcode)
+    state.access.set_lobby_enabled(lobby_enabled)
+    for poll in polls or []:
+        state.polls.create(
+            poll["question"],
+            poll["options"],
+            PollKind(poll.get("kind", "single")),
+            bool(poll.get("anonymous", False)),
+            poll.get("correct_option_ids", ()),
+        )
+    stored, created = await service.store.create(state)
+    if not created:
+        raise RoomInUse(f"room {state.room!r} already has a meeting")
+    await service.store.expire(stored.room, SCHEDULED_MEETING_TTL)
+    return stored
