@@ -19,7 +19,11 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {boolean} video_muted
  * @property {boolean} screen_sharing
  * @property {boolean} connected
+ * @property {Role} [role]
+ * @property {boolean} [mic_locked] a host locked this person's microphone
  */
+
+/** @typedef {"host" | "co_host" | "participant"} Role */
 
 /**
  * One m-section of a subscriber offer that carries media.
@@ -40,7 +44,91 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {boolean} resumed
  * @property {Participant[]} participants
  * @property {RTCIceServer[]} ice_servers
+ * @property {Meeting} [meeting]
  */
+
+/**
+ * The acknowledgement of a `join` that has to wait in the lobby.
+ * @typedef {object} LobbyWait
+ * @property {true} waiting
+ * @property {string} room
+ * @property {string} lobby_id
+ */
+
+/**
+ * The meeting as one participant sees it (join acknowledgement, `meeting_state`).
+ * @typedef {object} Meeting
+ * @property {string} meeting_id
+ * @property {string | null} [title]
+ * @property {Role} role
+ * @property {boolean} locked
+ * @property {boolean} lobby_enabled
+ * @property {boolean} has_passcode
+ * @property {string | null} passcode hosts and co-hosts only
+ * @property {string | null} host_key hosts only
+ * @property {Hand[]} hands
+ * @property {ChatMessage[]} chat
+ * @property {Poll[]} polls
+ * @property {LobbyEntry[]} lobby hosts and co-hosts only
+ * @property {boolean} mic_locked
+ */
+
+/**
+ * @typedef {object} Hand
+ * @property {string} participant_id
+ * @property {number} position 1, 2, … in the server's order
+ * @property {number} raised_at
+ */
+
+/**
+ * @typedef {object} ChatMessage
+ * @property {number} id
+ * @property {string} sender_id
+ * @property {string} sender_name
+ * @property {string} text
+ * @property {number} sent_at
+ */
+
+/**
+ * @typedef {object} LobbyEntry
+ * @property {string} id
+ * @property {string} name
+ * @property {number} since
+ */
+
+/** @typedef {"single" | "multiple" | "quiz"} PollKind */
+
+/**
+ * A poll as the receiver may see it.
+ * @typedef {object} Poll
+ * @property {string} poll_id
+ * @property {string} question
+ * @property {PollKind} kind
+ * @property {boolean} anonymous
+ * @property {"draft" | "open" | "closed"} state
+ * @property {boolean} results_shared
+ * @property {{id: string, text: string}[]} options
+ * @property {string[]} [correct_option_ids] hosts and co-hosts; everyone once a quiz is closed
+ * @property {boolean} [voted]
+ * @property {string[] | null} [my_choice] named polls only
+ * @property {PollResults | null} [results]
+ */
+
+/**
+ * @typedef {object} PollResults
+ * @property {number} voters
+ * @property {{id: string, text: string, votes: number, percent: number, correct?: boolean}[]} options
+ * @property {Record<string, number>} [scores]
+ */
+
+/** The reactions the server accepts (`react`). */
+export const REACTIONS = /** @type {const} */ (["👍", "👎", "👏", "❤️", "😂", "😮", "🎉", "🙏", "👋"]);
+
+/** Longest chat message, in characters after trimming. */
+export const CHAT_MAX_LENGTH = 2000;
+
+export const POLL_MIN_OPTIONS = 2;
+export const POLL_MAX_OPTIONS = 20;
 
 /**
  * @typedef {object} SubscriberOffer
@@ -55,11 +143,19 @@ export class ProtocolError extends Error {
    * @param {string} code a stable code from docs/protocol.md, or one of the
    *   client-side codes `timeout` and `disconnected`
    * @param {string} message
+   * @param {Record<string, unknown>} [details] further fields of the error object (e.g. `retry_after`)
    */
-  constructor(code, message) {
+  constructor(code, message, details = {}) {
     super(message);
     this.name = "ProtocolError";
     this.code = code;
+    this.details = details;
+  }
+
+  /** Seconds to wait before trying again (`rate_limited`), or null. */
+  get retryAfter() {
+    const value = this.details.retry_after;
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
   }
 
   /** True when the server never answered (no verdict on the request itself). */

@@ -11,6 +11,20 @@ export const SERVER_EVENTS = [
   "participant_left",
   "subscriber_offer",
   "active_speaker",
+  "hands_changed",
+  "hand_called",
+  "chat_message",
+  "reaction",
+  "poll_changed",
+  "poll_deleted",
+  "meeting_updated",
+  "meeting_state",
+  "lobby_changed",
+  "lobby_admitted",
+  "lobby_denied",
+  "muted_by_host",
+  "removed",
+  "meeting_ended",
 ];
 
 /**
@@ -83,10 +97,8 @@ export class SignalingChannel extends EventTarget {
     }
     if (ack.ok !== true) {
       const error = ack.error ?? {};
-      throw new ProtocolError(
-        String(error.code ?? "unknown_error"),
-        String(error.message ?? `"${event}" was refused.`),
-      );
+      const { code, message, ...details } = error;
+      throw new ProtocolError(String(code ?? "unknown_error"), String(message ?? `"${event}" was refused.`), details);
     }
     const { ok: _ok, ...result } = ack;
     return result;
