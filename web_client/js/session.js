@@ -2,29 +2,31 @@
 // reconnect, over protocol v1 (docs/protocol.md). DOM-free: the UI listens to
 // its events and calls its methods.
 
+import { LobbyWait, joinFailureMessage, requestJoin } from "./join.js";
 import { LocalMedia } from "./local_media.js";
 import { toDeviceError } from "./media.js";
+import { MeetingInteraction } from "./meeting.js";
 import { PeerPair } from "./peer_pair.js";
-import { PROTOCOL_VERSION, ProtocolError } from "./protocol.js";
+import { ProtocolError } from "./protocol.js";
 import { SignalingChannel } from "./signaling.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").JoinResult} JoinResult */
 /** @typedef {import("./protocol.js").Source} Source */
 /** @typedef {import("./media.js").DeviceError} DeviceError */
-/** @typedef {"prejoin" | "joining" | "joined" | "reconnecting" | "left" | "failed"} State */
+/**
+ * `waiting`: in the lobby; `removed` / `ended`: a host removed us or ended the meeting (final).
+ * @typedef {"prejoin" | "joining" | "waiting" | "joined" | "reconnecting" | "left" | "failed" | "removed" | "ended"} State
+ */
 
 /** Give up reconnecting after this long and show "Connection lost". */
 export const RECONNECT_GIVE_UP_MS = 30000;
 const CONNECT_WAIT_MS = 15000;
 const RETRY_PAUSE_MS = 1000;
 
-/** Join errors that retrying without the resume token would not cure. */
-const FINAL_JOIN_ERRORS = new Set(["room_full", "unsupported_protocol"]);
-
 /**
  * Events (CustomEvent, detail in braces):
- * - `state` {state, previous, message?}
+ * - `state` {state, previous, message?, code?} (code: why joining failed, e.g. `wrong_passcode`)
  * - `participants` {participants}: the whole roster changed (join, resume, leave)
  * - `participantjoined` / `participantupdated` {participant}
  * - `participantleft` {participantId, reason}
@@ -34,17 +36,25 @@ const FINAL_JOIN_ERRORS = new Set(["room_full", "unsupported_protocol"]);
  * - `activespeaker` {participantId}
  * - `notice` {level: "info" | "warning" | "error", code, message}
  *
- * Tests may read `participantId` and `participants`.
+ * Hands, chat, polls, the lobby and host controls live in `interaction`
+ * (a MeetingInteraction, see meeting.js). Tests may read `participantId`,
+ * `participants` and `interaction`.
  */
 export class MeetingSession extends EventTarget {
   /**
-   * @param {{room: string, name?: string, audio?: boolean, signaling?: SignalingChannel}} options
-   *   audio: false never opens the microphone (companion mode)
+   * @param {{room: string, name?: string, audio?: boolean, signaling?: SignalingChannel,
+   *   clientId?: string | null, hostKey?: string | null, passcode?: string | null}} options
+   *   audio: false never opens the microphone (companion mode); clientId, hostKey,
+   *   passcode: sent with `join`
    */
-  constructor({ room, name = "", audio = true, signaling }) {
+  constructor({ room, name = "", audio = true, signaling, clientId = null, hostKey = null, passcode = null }) {
     super();
     this.room = room;
     this.name = name;
+    this.clientId = clientId;
+    this.hostKey = hostKey;
+    /** @type {string | null} the passcode to send with the next `join` */
+    this.passcode = passcode;
     /** @type {State} */
     this.state = "prejoin";
     /** @type {string | null} */
@@ -63,6 +73,10 @@ export class MeetingSession extends EventTarget {
     this._signaling = signaling ?? new SignalingChannel();
     this._signaling.addEventListener("message", (e) => this._onMessage(/** @type {CustomEvent} */ (e).detail));
     this._signaling.addEventListener("disconnect", (e) => this._onSocketDown(/** @type {CustomEvent} */ (e).detail.reason));
+    this.interaction = new MeetingInteraction((event, payload) => this._signaling.request(event, payload));
+    this.interaction.addEventListener("mutedbyhost", (e) => this._onMutedByHost(/** @type {CustomEvent} */ (e).detail.source));
+    this.interaction.addEventListener("ended", (e) => this._endedByHost(/** @type {CustomEvent} */ (e).detail));
+    this._lobby = new LobbyWait();
     /** true while the server has us in the room on the current connection */
     this._inRoom = false;
     /** @type {PeerPair | null} the peer connections of the current join */
@@ -129,6 +143,10 @@ export class MeetingSession extends EventTarget {
   setMicrophoneMuted(muted) {
     return this._deviceOp(async () => {
       if (!muted && !this.media.audioAllowed) return false;
+      if (!muted && this.interaction.micLocked) {
+        this._notice("warning", "mic_locked", "A host locked your microphone: you cannot unmute until they unlock it.");
+        return false;
+      }
       let opened;
       try {
         opened = await this.media.setMicMuted(muted);
@@ -227,7 +245,8 @@ export class MeetingSession extends EventTarget {
       await this._signaling.waitConnected(CONNECT_WAIT_MS);
       await this._enter(this.resumeToken);
     } catch (error) {
-      this._fail(joinFailureMessage(error));
+      if (["left", "removed", "ended"].includes(this.state)) return;
+      this._fail(joinFailureMessage(error), error instanceof ProtocolError ? error.code : undefined);
     }
   }
 
@@ -247,18 +266,10 @@ export class MeetingSession extends EventTarget {
 
   /** Leave the meeting; the camera and microphone are released. */
   async leave() {
-    if (this.state === "left") return;
-    const inRoom = this._inRoom;
-    this._inRoom = false;
+    if (["left", "removed", "ended"].includes(this.state)) return;
+    const inRoom = this._inRoom || this.state === "waiting"; // leaving the lobby is a `leave` too
     this._setState("left");
-    this._stopReconnecting();
-    this._closeStaleSockets();
-    this._closePeers();
-    this.media.releaseAll();
-    this._emitLocalState();
-    this._participants.clear();
-    this.activeSpeakerId = null;
-    this._emit("participants", { participants: [] });
+    this._tearDown();
     if (inRoom) await this._signaling.request("leave", {}).catch(() => {});
   }
 
@@ -282,12 +293,15 @@ export class MeetingSession extends EventTarget {
     this._held = [];
     let result;
     try {
-      result = await this._requestJoin(token);
+      const { room, name, clientId, hostKey, passcode } = this;
+      const fields = { room, name, token, clientId, hostKey, passcode };
+      const ack = await requestJoin((e, p) => this._signaling.request(e, p), fields, () => (this.resumeToken = null));
+      result = "waiting" in ack ? await this._waitInLobby() : ack;
     } catch (error) {
       this._held = null;
       throw error;
     }
-    if (this.state !== "joining" && this.state !== "reconnecting") {
+    if (!["joining", "reconnecting", "waiting"].includes(this.state)) {
       // Left or gave up while the join was on its way.
       this._held = null;
       await this._signaling.request("leave", {}).catch(() => {});
@@ -300,29 +314,9 @@ export class MeetingSession extends EventTarget {
     this._held = null;
     for (const message of held) this._onMessage(message);
     const me = this._participants.get(result.participant_id);
-    if (me?.audio_muted !== this.micMuted) await this._reportMute("microphone", this.micMuted);
+    if (this.interaction.micLocked && !this.micMuted) await this.setMicrophoneMuted(true);
+    else if (me?.audio_muted !== this.micMuted) await this._reportMute("microphone", this.micMuted);
     if (me?.video_muted !== !this.cameraOn) await this._reportMute("camera", !this.cameraOn);
-  }
-
-  /**
-   * @param {string | null} token
-   * @returns {Promise<JoinResult>}
-   * @private
-   */
-  async _requestJoin(token) {
-    /** @type {Record<string, unknown>} */
-    const payload = { protocol: PROTOCOL_VERSION, room: this.room, name: this.name };
-    if (token) payload.resume_token = token;
-    try {
-      return /** @type {JoinResult} */ (await this._signaling.request("join", payload));
-    } catch (error) {
-      const final = !(error instanceof ProtocolError) || error.transient || FINAL_JOIN_ERRORS.has(error.code);
-      if (!token || final) throw error;
-    }
-    // The token may be what the server refused: join as someone new.
-    this.resumeToken = null;
-    delete payload.resume_token;
-    return /** @type {JoinResult} */ (await this._signaling.request("join", payload));
   }
 
   /**
@@ -336,6 +330,7 @@ export class MeetingSession extends EventTarget {
     this.iceServers = Array.isArray(result.ice_servers) ? result.ice_servers : [];
     this._participants = new Map((result.participants ?? []).map((p) => [p.id, p]));
     this._inRoom = true;
+    this.interaction.applyMeeting(result.meeting, result.participant_id);
     // After an outage we stay "reconnecting" until media flows again.
     if (this._outageSince === null) {
       this._stopReconnecting();
@@ -391,6 +386,10 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   _onMessage(message) {
+    if (message.event === "lobby_admitted" || message.event === "lobby_denied") {
+      this._lobby.answer(message);
+      return;
+    }
     if (this._held) {
       this._held.push(message);
       return;
@@ -414,6 +413,58 @@ export class MeetingSession extends EventTarget {
       this.activeSpeakerId = payload.participant_id ?? null;
       this._emit("activespeaker", { participantId: this.activeSpeakerId });
     }
+    if (this._inRoom || event === "removed" || event === "meeting_ended") this.interaction.handle(event, payload);
+  }
+
+  // -- lobby and host moderation ----------------------------------------------------
+
+  /**
+   * Wait in the lobby until a host lets us in or turns us away.
+   * @returns {Promise<JoinResult>} the full join acknowledgement
+   * @private
+   */
+  _waitInLobby() {
+    this._stopReconnecting();
+    this._outageSince = null;
+    this._setState("waiting");
+    return this._lobby.wait();
+  }
+
+  /**
+   * A host muted us, stopped our camera or ended our screen share.
+   * @param {Source} source
+   * @private
+   */
+  _onMutedByHost(source) {
+    if (source === "microphone") void this.setMicrophoneMuted(true);
+    else if (source === "camera") void this.setCameraEnabled(false);
+    else if (source === "screen") void this.stopScreenShare();
+  }
+
+  /**
+   * A host removed us or ended the meeting: stop everything, never reconnect.
+   * @param {{reason: "removed" | "ended", message: string}} detail
+   * @private
+   */
+  _endedByHost({ reason, message }) {
+    this._setState(reason, message);
+    this._tearDown();
+    this._signaling.close();
+  }
+
+  /** Close the connections, release the devices, forget the roster. @private */
+  _tearDown() {
+    this._inRoom = false;
+    this._lobby.cancel(new ProtocolError("left", "You left the meeting."));
+    this._stopReconnecting();
+    this._closeStaleSockets();
+    this._closePeers();
+    this.media.releaseAll();
+    this._emitLocalState();
+    this._participants.clear();
+    this.activeSpeakerId = null;
+    this.interaction.reset();
+    this._emit("participants", { participants: [] });
   }
 
   // -- reconnecting ---------------------------------------------------------------
@@ -424,6 +475,7 @@ export class MeetingSession extends EventTarget {
    */
   _onSocketDown(reason) {
     this._inRoom = false;
+    this._lobby.cancel(new ProtocolError("disconnected", "The connection to the server was lost while waiting."));
     if (this.state !== "joined" && this.state !== "reconnecting") return; // a pending join fails by itself
     if (reason === "io server disconnect") this._signaling.open(); // socket.io does not retry this one
     this._startReconnect(false);
@@ -473,7 +525,7 @@ export class MeetingSession extends EventTarget {
           await this._enter(this.resumeToken);
         } catch (error) {
           if (error instanceof ProtocolError && !error.transient) {
-            this._fail(joinFailureMessage(error));
+            this._fail(joinFailureMessage(error), error.code);
             return;
           }
           await sleep(RETRY_PAUSE_MS);
@@ -503,16 +555,17 @@ export class MeetingSession extends EventTarget {
 
   /**
    * @param {string} message
+   * @param {string} [code] the error code, if a `join` was refused
    * @private
    */
-  _fail(message) {
+  _fail(message, code) {
     const wasIn = this._inRoom || this.state === "reconnecting";
     this._inRoom = false;
     this._stopReconnecting();
     this._closeStaleSockets();
     this._closePeers();
     this._held = null;
-    this._setState("failed", message);
+    this._setState("failed", message, code);
     // Stop socket.io's own retries (and leave, if the server still has us);
     // `rejoin()` opens the connection again.
     if (wasIn) this._signaling.close();
@@ -537,7 +590,11 @@ export class MeetingSession extends EventTarget {
     try {
       await this._signaling.request("mute", { source, muted });
     } catch (error) {
-      if (!(error instanceof ProtocolError && error.transient)) {
+      if (error instanceof ProtocolError && error.code === "mic_locked") {
+        this.interaction.micLocked = true;
+        this._notice("warning", "mic_locked", error.message);
+        void this.setMicrophoneMuted(true);
+      } else if (!(error instanceof ProtocolError && error.transient)) {
         this._notice("warning", "mute", `Could not report the ${source} state: ${/** @type {Error} */ (error).message}`);
       }
     }
@@ -558,14 +615,15 @@ export class MeetingSession extends EventTarget {
   /**
    * @param {State} state
    * @param {string} [message]
+   * @param {string} [code]
    * @private
    */
-  _setState(state, message) {
+  _setState(state, message, code) {
     const previous = this.state;
     if (previous === state) return;
     this.state = state;
     console.info(`meeting: ${previous} -> ${state}${message ? ` (${message})` : ""}`);
-    this._emit("state", { state, previous, message });
+    this._emit("state", { state, previous, message, code });
   }
 
   /** @private */
@@ -591,15 +649,6 @@ export class MeetingSession extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-/** @param {unknown} error */
-function joinFailureMessage(error) {
-  if (error instanceof ProtocolError) {
-    if (error.transient) return "Could not reach the meeting server. Check your network, then try again.";
-    return `Could not join the meeting: ${error.message}`;
-  }
-  return `Could not join: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /** @param {number} ms */

@@ -1,0 +1,482 @@
+// Meeting interaction: role, raised hands, chat, reactions, polls, lobby and the
+// meeting's settings (docs/protocol.md, "Meeting interaction"). DOM-free: the
+// session feeds it the join acknowledgement and the server's events; the UI
+// listens to its events and calls its methods. The server is the authority:
+// nothing here is decided locally (not even the order of hands).
+
+import { ProtocolError } from "./protocol.js";
+
+/** @typedef {import("./protocol.js").Meeting} Meeting */
+/** @typedef {import("./protocol.js").Hand} Hand */
+/** @typedef {import("./protocol.js").ChatMessage} ChatMessage */
+/** @typedef {import("./protocol.js").LobbyEntry} LobbyEntry */
+/** @typedef {import("./protocol.js").Poll} Poll */
+/** @typedef {import("./protocol.js").PollKind} PollKind */
+/** @typedef {import("./protocol.js").Participant} Participant */
+/** @typedef {import("./protocol.js").Role} Role */
+/** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
+
+/** Keep at most this many chat messages (the server's history is 500). */
+const CHAT_KEEP = 500;
+
+/**
+ * Events (CustomEvent, detail in braces):
+ * - `meeting` {}: everything changed (join, resume, role change): render it all again
+ * - `hands` {hands}
+ * - `handcalled` {participantId, name, by, self}
+ * - `chat` {message}: a new message (history comes with `meeting`)
+ * - `reaction` {participantId, emoji}
+ * - `polls` {}
+ * - `settings` {locked, lobbyEnabled, hasPasscode, passcode}
+ * - `lobby` {lobby, arrived}: arrived = entries that were not waiting before
+ * - `self` {micLocked, role}: our own participant changed (microphone lock, role)
+ * - `mutedbyhost` {source, locked, by}
+ * - `ended` {reason: "removed" | "ended", message, by}
+ */
+export class MeetingInteraction extends EventTarget {
+  /** @param {Request} request sends one client -> server message */
+  constructor(request) {
+    super();
+    this._request = request;
+    this.reset();
+  }
+
+  /** Forget everything (after leaving). */
+  reset() {
+    /** @type {string | null} */
+    this.selfId = null;
+    /** @type {string | null} */
+    this.meetingId = null;
+    /** @type {string | null} */
+    this.title = null;
+    /** @type {Role} */
+    this.role = "participant";
+    this.locked = false;
+    this.lobbyEnabled = false;
+    this.hasPasscode = false;
+    /** @type {string | null} */
+    this.passcode = null;
+    /** @type {string | null} */
+    this.hostKey = null;
+    this.micLocked = false;
+    /** @type {Hand[]} in queue order */
+    this.hands = [];
+    /** @type {ChatMessage[]} oldest first */
+    this.chat = [];
+    /** @type {Map<string, Poll>} in creation order */
+    this._polls = new Map();
+    /** @type {LobbyEntry[]} */
+    this.lobby = [];
+  }
+
+  /** Host or co-host. */
+  get isModerator() {
+    return this.role === "host" || this.role === "co_host";
+  }
+
+  get isHost() {
+    return this.role === "host";
+  }
+
+  /** @returns {Poll[]} */
+  get polls() {
+    return [...this._polls.values()];
+  }
+
+  /** Our own hand's position, or null. */
+  get myHandPosition() {
+    return this.selfId ? this.handPosition(this.selfId) : null;
+  }
+
+  /**
+   * @param {string} participantId
+   * @returns {number | null}
+   */
+  handPosition(participantId) {
+    return this.hands.find((hand) => hand.participant_id === participantId)?.position ?? null;
+  }
+
+  /**
+   * May we moderate this person (mute, lock, stop their camera or screen)?
+   * @param {Participant} target
+   */
+  canModerate(target) {
+    if (target.id === this.selfId || !this.isModerator) return false;
+    return this.isHost || target.role !== "host";
+  }
+
+  /** @param {Participant} target */
+  canRemove(target) {
+    if (target.id === this.selfId || !this.isModerator) return false;
+    return this.isHost ? target.role !== "host" : (target.role ?? "participant") === "participant";
+  }
+
+  /** @param {Participant} target */
+  canChangeRole(target) {
+    return this.isHost && target.id !== this.selfId && target.role !== "host";
+  }
+
+  // -- from the session -------------------------------------------------------
+
+  /**
+   * The meeting as the join acknowledgement (or `meeting_state`) describes it.
+   * @param {Meeting | undefined} meeting
+   * @param {string | null} selfId
+   */
+  applyMeeting(meeting, selfId) {
+    const previousLobby = this.lobby;
+    this.reset();
+    this.selfId = selfId;
+    if (meeting && typeof meeting === "object") {
+      this.meetingId = meeting.meeting_id ?? null;
+      this.title = meeting.title ?? null;
+      this.role = meeting.role ?? "participant";
+      this.locked = Boolean(meeting.locked);
+      this.lobbyEnabled = Boolean(meeting.lobby_enabled);
+      this.hasPasscode = Boolean(meeting.has_passcode);
+      this.passcode = meeting.passcode ?? null;
+      this.hostKey = meeting.host_key ?? null;
+      this.micLocked = Boolean(meeting.mic_locked);
+      this.hands = sortHands(meeting.hands);
+      this.chat = Array.isArray(meeting.chat) ? meeting.chat.slice(-CHAT_KEEP) : [];
+      for (const poll of Array.isArray(meeting.polls) ? meeting.polls : []) this._polls.set(poll.poll_id, poll);
+      this.lobby = Array.isArray(meeting.lobby) ? meeting.lobby : [];
+    }
+    this._emit("meeting", {});
+    this._emitLobby(previousLobby);
+  }
+
+  /**
+   * A server event; returns false if it is not one of ours.
+   * @param {string} event
+   * @param {any} payload
+   */
+  handle(event, payload) {
+    switch (event) {
+      case "hands_changed":
+        this.hands = sortHands(payload.hands);
+        this._emit("hands", { hands: this.hands });
+        return true;
+      case "hand_called":
+        this._emit("handcalled", {
+          participantId: payload.participant_id,
+          name: String(payload.name ?? ""),
+          by: String(payload.by ?? ""),
+          self: payload.participant_id === this.selfId,
+        });
+        return true;
+      case "chat_message":
+        if (payload.message) this._addChat(payload.message);
+        return true;
+      case "reaction":
+        this._emit("reaction", { participantId: payload.participant_id, emoji: String(payload.emoji ?? "") });
+        return true;
+      case "poll_changed":
+        if (payload.poll?.poll_id) this._putPoll(payload.poll);
+        return true;
+      case "poll_deleted":
+        if (this._polls.delete(payload.poll_id)) this._emit("polls", {});
+        return true;
+      case "meeting_updated":
+        this._applySettings(payload);
+        return true;
+      case "meeting_state":
+        this.applyMeeting(payload.meeting, this.selfId);
+        return true;
+      case "lobby_changed": {
+        const previous = this.lobby;
+        this.lobby = Array.isArray(payload.lobby) ? payload.lobby : [];
+        this._emitLobby(previous, true);
+        return true;
+      }
+      case "participant_updated":
+        this._onParticipant(payload.participant);
+        return false; // the session keeps the roster
+      case "muted_by_host":
+        if (payload.source === "microphone" && payload.locked) this.micLocked = true;
+        this._emit("mutedbyhost", { source: payload.source, locked: Boolean(payload.locked), by: payload.by ?? "" });
+        if (payload.locked) this._emitSelf();
+        return true;
+      case "removed":
+      case "meeting_ended":
+        this._emit("ended", {
+          reason: event === "removed" ? "removed" : "ended",
+          message: String(payload.message ?? ""),
+          by: String(payload.by ?? ""),
+        });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // -- raised hands -----------------------------------------------------------
+
+  async raiseHand() {
+    return this._send("raise_hand", {});
+  }
+
+  /** @param {string} [participantId] absent: our own hand */
+  async lowerHand(participantId) {
+    return this._send("lower_hand", participantId ? { participant_id: participantId } : {});
+  }
+
+  async lowerAllHands() {
+    return this._send("lower_all_hands", {});
+  }
+
+  async nextHand() {
+    return this._send("next_hand", {});
+  }
+
+  // -- chat and reactions -----------------------------------------------------
+
+  /** @param {string} text */
+  async sendChat(text) {
+    const result = await this._send("chat_send", { text });
+    if (result.message) this._addChat(result.message);
+    return result;
+  }
+
+  /** @param {string} emoji */
+  async react(emoji) {
+    return this._send("react", { emoji });
+  }
+
+  // -- host controls ----------------------------------------------------------
+
+  /**
+   * @param {string} participantId
+   * @param {boolean} [lock]
+   */
+  async muteParticipant(participantId, lock = false) {
+    return this._send("mute_participant", { participant_id: participantId, lock });
+  }
+
+  /** @param {boolean} [lock] */
+  async muteAll(lock = false) {
+    return this._send("mute_all", { lock });
+  }
+
+  /** @param {string} [participantId] absent: everyone */
+  async unlockMicrophone(participantId) {
+    return this._send("unlock_microphone", participantId ? { participant_id: participantId } : {});
+  }
+
+  /**
+   * @param {string} participantId
+   * @param {"camera" | "screen"} source
+   */
+  async stopMedia(participantId, source) {
+    return this._send("stop_media", { participant_id: participantId, source });
+  }
+
+  /** @param {string} participantId */
+  async removeParticipant(participantId) {
+    return this._send("remove_participant", { participant_id: participantId });
+  }
+
+  /**
+   * @param {string} participantId
+   * @param {"co_host" | "participant"} role
+   */
+  async setRole(participantId, role) {
+    return this._send("set_role", { participant_id: participantId, role });
+  }
+
+  /** @param {boolean} locked */
+  async lockMeeting(locked) {
+    const result = await this._send("lock_meeting", { locked });
+    this._applySettings({ locked });
+    return result;
+  }
+
+  /** @param {{passcode?: string | null, lobby_enabled?: boolean}} changes */
+  async configureMeeting(changes) {
+    const result = await this._send("configure_meeting", changes);
+    this._applySettings({ ...result, passcode: "passcode" in result ? result.passcode : this.passcode });
+    return result;
+  }
+
+  /** @param {string} [lobbyId] absent: everyone waiting */
+  async admit(lobbyId) {
+    return this._send("admit", lobbyId ? { lobby_id: lobbyId } : {});
+  }
+
+  /** @param {string} [lobbyId] absent: everyone waiting */
+  async deny(lobbyId) {
+    return this._send("deny", lobbyId ? { lobby_id: lobbyId } : {});
+  }
+
+  async endMeeting() {
+    return this._send("end_meeting", {});
+  }
+
+  // -- polls --------------------------------------------------------------------
+
+  /**
+   * @param {{question: string, options: string[], kind: PollKind, anonymous: boolean, correct_option_ids?: string[]}} poll
+   */
+  async createPoll(poll) {
+    const result = await this._send("poll_create", poll);
+    if (result.poll) this._putPoll(result.poll);
+    return result;
+  }
+
+  /** @param {string} pollId */
+  async deletePoll(pollId) {
+    const result = await this._send("poll_delete", { poll_id: pollId });
+    if (this._polls.delete(pollId)) this._emit("polls", {});
+    return result;
+  }
+
+  /** @param {string} pollId */
+  async launchPoll(pollId) {
+    return this._send("poll_launch", { poll_id: pollId });
+  }
+
+  /** @param {string} pollId */
+  async closePoll(pollId) {
+    return this._send("poll_close", { poll_id: pollId });
+  }
+
+  /** @param {string} pollId */
+  async sharePoll(pollId) {
+    return this._send("poll_share", { poll_id: pollId });
+  }
+
+  /**
+   * @param {string} pollId
+   * @param {string[]} optionIds
+   */
+  async vote(pollId, optionIds) {
+    const result = await this._send("poll_vote", { poll_id: pollId, option_ids: optionIds });
+    if (result.poll) this._putPoll(result.poll);
+    return result;
+  }
+
+  /**
+   * @param {"json" | "csv"} format
+   * @returns {Promise<{filename: string, content_type: string, content: string}>}
+   */
+  async exportPolls(format) {
+    const result = await this._send("poll_export", { format });
+    return {
+      filename: String(result.filename ?? `polls.${format}`),
+      content_type: String(result.content_type ?? (format === "csv" ? "text/csv" : "application/json")),
+      content: typeof result.content === "string" ? result.content : JSON.stringify(result.content ?? ""),
+    };
+  }
+
+  // -- internals ----------------------------------------------------------------
+
+  /**
+   * @param {string} event
+   * @param {object} payload
+   * @private
+   */
+  async _send(event, payload) {
+    try {
+      return await this._request(event, payload);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError("internal_error", error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /**
+   * @param {ChatMessage} message
+   * @private
+   */
+  _addChat(message) {
+    if (this.chat.some((known) => known.id === message.id)) return;
+    this.chat.push(message);
+    this.chat.sort((a, b) => a.id - b.id);
+    if (this.chat.length > CHAT_KEEP) this.chat.splice(0, this.chat.length - CHAT_KEEP);
+    this._emit("chat", { message });
+  }
+
+  /**
+   * @param {Poll} poll
+   * @private
+   */
+  _putPoll(poll) {
+    // Broadcast copies lack our own `voted` / `my_choice`: keep what we knew.
+    const known = this._polls.get(poll.poll_id);
+    const merged = { ...poll };
+    if (!("voted" in poll)) merged.voted = known?.voted ?? false;
+    if (!("my_choice" in poll)) merged.my_choice = known?.my_choice ?? null;
+    this._polls.set(poll.poll_id, merged);
+    this._emit("polls", {});
+  }
+
+  /**
+   * @param {Record<string, any>} settings
+   * @private
+   */
+  _applySettings(settings) {
+    if (typeof settings.locked === "boolean") this.locked = settings.locked;
+    if (typeof settings.lobby_enabled === "boolean") this.lobbyEnabled = settings.lobby_enabled;
+    if (typeof settings.has_passcode === "boolean") this.hasPasscode = settings.has_passcode;
+    if ("passcode" in settings) this.passcode = settings.passcode || null;
+    if (!this.hasPasscode) this.passcode = null;
+    this._emit("settings", {
+      locked: this.locked,
+      lobbyEnabled: this.lobbyEnabled,
+      hasPasscode: this.hasPasscode,
+      passcode: this.passcode,
+    });
+  }
+
+  /**
+   * @param {Participant | undefined} participant
+   * @private
+   */
+  _onParticipant(participant) {
+    if (!participant || participant.id !== this.selfId) return;
+    const micLocked = Boolean(participant.mic_locked);
+    const role = participant.role ?? this.role;
+    if (micLocked === this.micLocked && role === this.role) return;
+    this.micLocked = micLocked;
+    // A role change also brings `meeting_state` with what the new role may see.
+    this.role = role;
+    this._emitSelf();
+  }
+
+  /** @private */
+  _emitSelf() {
+    this._emit("self", { micLocked: this.micLocked, role: this.role });
+  }
+
+  /**
+   * @param {LobbyEntry[]} previous
+   * @param {boolean} [always]
+   * @private
+   */
+  _emitLobby(previous, always = false) {
+    const before = new Set(previous.map((entry) => entry.id));
+    const arrived = this.lobby.filter((entry) => !before.has(entry.id));
+    if (always || arrived.length || previous.length !== this.lobby.length) {
+      this._emit("lobby", { lobby: this.lobby, arrived });
+    }
+  }
+
+  /**
+   * @param {string} type
+   * @param {object} detail
+   * @private
+   */
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/**
+ * The server's list, in its order (by position).
+ * @param {unknown} hands
+ * @returns {Hand[]}
+ */
+function sortHands(hands) {
+  if (!Array.isArray(hands)) return [];
+  return hands.filter((hand) => hand && typeof hand.participant_id === "string").sort((a, b) => a.position - b.position);
+}
