@@ -1,7 +1,9 @@
 // Entry point of room.html (/r/{room}): wires the session to the UI modules.
 
+import { clientId, hostKeyFor } from "./identity.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
+import { buildInteractionUi } from "./room_meeting.js";
 import { MeetingSession } from "./session.js";
 import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
@@ -37,12 +39,20 @@ function main() {
   }
   const companion = params.get("mode") === "companion";
   const autojoin = params.get("autojoin") === "1";
-  const session = new MeetingSession({ room, audio: !companion });
+  const session = new MeetingSession({
+    room,
+    audio: !companion,
+    clientId: clientId(),
+    hostKey: hostKeyFor(room, params.get("host_key")),
+    passcode: params.get("passcode"),
+  });
+  hideHostKey();
   /** @type {any} */ (window).meeting = session;
   const ui = buildUi(session, room, companion);
 
   const givenName = cleanName(params.get("name") ?? "");
   if (autojoin) {
+    ui.prejoin.setName(givenName ?? "Guest"); // shown again if a passcode is asked for
     void (async () => {
       reportDeviceErrors(await session.openDevices(), true);
       await session.join(givenName ?? "Guest");
@@ -92,8 +102,9 @@ function buildUi(session, room, companion) {
       onLeave: () => void session.leave(),
     }),
     prejoin: new PrejoinView($("#prejoin"), room, {
-      onJoin: (name) => {
+      onJoin: (name, passcode) => {
         storeName(name);
+        if (passcode) session.passcode = passcode;
         void session.join(name);
       },
       onToggleMic: () => void session.setMicrophoneMuted(!session.micMuted),
@@ -101,11 +112,25 @@ function buildUi(session, room, companion) {
     }),
   };
   $(".room-name").textContent = room;
+  $(".waiting-room").textContent = room;
+  $('[data-testid="waiting-leave-button"]').addEventListener("click", () => void session.leave());
+  $("#end-screen button").addEventListener("click", () => location.assign("/"));
   wireRoster(session, views);
   wireMedia(session, views);
+  buildInteractionUi(session, {
+    room,
+    gallery: views.gallery,
+    status,
+    leaveButton: views.controls.leave,
+    panelButtons: $(".controls-panels"),
+    sideRoot: $(".side-panel"),
+    floatingRoot: $(".floating"),
+  });
+  session.interaction.addEventListener("self", () => refreshControls(session, views));
+  session.interaction.addEventListener("meeting", () => refreshControls(session, views));
   addEventListener("pagehide", () => {
     // A clean disconnect: the others see us leave at once, not after a grace period.
-    if (["joined", "reconnecting", "joining"].includes(session.state)) session.leaveNow();
+    if (["joined", "reconnecting", "joining", "waiting"].includes(session.state)) session.leaveNow();
   });
   refreshControls(session, views);
   return views;
@@ -131,9 +156,9 @@ function wireRoster(session, { gallery, audio, prejoin, controls }) {
     const n = session.participants.length;
     count.textContent = n === 1 ? "1 participant" : `${n} participants`;
   };
-  on(session, "state", ({ state, previous, message }) => {
-    showState(session, state, previous, message, prejoin);
-    if (state === "left") {
+  on(session, "state", ({ state, previous, message, code }) => {
+    showState(session, { state, previous, message, code }, prejoin);
+    if (state === "left" || state === "removed" || state === "ended") {
       gallery.clear();
       audio.clear();
     }
@@ -217,22 +242,35 @@ function refreshControls(session, { controls, prejoin }) {
     canShare: canShareScreen(),
     audioAllowed: session.audioAllowed,
     inMeeting: session.state === "joined" || session.state === "reconnecting",
+    micLocked: session.interaction.micLocked,
   });
   prejoin.setLocalState(session);
 }
 
+/** Join refusals that trying again will not cure: no "Rejoin" button. */
+const HOPELESS = new Set(["banned", "meeting_ended"]);
+
 /**
  * Reflect the session state on the page: body[data-state], the views, the status line.
  * @param {MeetingSession} session
- * @param {State} state
- * @param {State} previous
- * @param {string | undefined} message
+ * @param {{state: State, previous: State, message?: string, code?: string}} change
  * @param {PrejoinView} prejoin
  */
-function showState(session, state, previous, message, prejoin) {
+function showState(session, { state, previous, message, code }, prejoin) {
+  if (state === "failed" && code === "wrong_passcode") {
+    // Ask for the passcode on the pre-join screen, then join again from there.
+    document.body.dataset.state = "prejoin";
+    status.clear("connection");
+    prejoin.setBusy(false);
+    const given = session.passcode;
+    prejoin.askPasscode(given ?? "", given ? "That passcode is not right. Check it and try again." : "This meeting needs a passcode.");
+    prejoin.show();
+    return;
+  }
   document.body.dataset.state = state;
   if (state !== "prejoin") prejoin.hide();
   prejoin.setBusy(state === "joining");
+  showFullScreens(state, message);
   const rejoin = {
     label: "Rejoin",
     testid: "rejoin-button",
@@ -253,8 +291,17 @@ function showState(session, state, previous, message, prejoin) {
     case "reconnecting":
       status.show("connection", "warning", "Reconnecting…");
       break;
+    case "waiting":
+      status.clear("connection");
+      break;
     case "failed":
-      status.show("connection", "error", message || "Connection failed.", { actions: [rejoin, home] });
+      status.show("connection", "error", message || "Connection failed.", {
+        actions: code && HOPELESS.has(code) ? [home] : [{ ...rejoin, label: code ? "Try again" : "Rejoin" }, home],
+      });
+      break;
+    case "removed":
+    case "ended":
+      status.clear("connection");
       break;
     case "left":
       status.show("connection", "info", "You left the meeting.", { actions: [rejoin, home] });
@@ -284,6 +331,30 @@ function reportDeviceErrors(errors, joining) {
       dismissible: true,
     });
   }
+}
+
+/**
+ * The waiting screen (lobby) and the "removed" / "ended" page.
+ * @param {State} state
+ * @param {string | undefined} message
+ */
+function showFullScreens(state, message) {
+  $("#waiting-screen").hidden = state !== "waiting";
+  const end = $("#end-screen");
+  end.hidden = state !== "removed" && state !== "ended";
+  if (end.hidden) return;
+  $("#end-title").textContent = state === "removed" ? "You were removed from the meeting" : "The meeting has ended";
+  const fallback = state === "removed" ? "A host removed you from this meeting." : "A host ended this meeting for everyone.";
+  $('[data-testid="end-message"]').textContent = message || fallback;
+  /** @type {HTMLElement} */ (end.querySelector("button")).focus();
+}
+
+/** Take the host key out of the address bar (it is kept for this tab). */
+function hideHostKey() {
+  if (!params.has("host_key")) return;
+  const url = new URL(location.href);
+  url.searchParams.delete("host_key");
+  history.replaceState(history.state, "", url);
 }
 
 /** @param {string} message */

@@ -1,7 +1,7 @@
 // The control bar: microphone, camera, screen share, leave.
 
 import { h, icon } from "./dom.js";
-import { CAMERA, CAMERA_OFF, LEAVE, MIC, MIC_OFF, SCREEN, SCREEN_STOP } from "./icons.js";
+import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP } from "./icons.js";
 
 /**
  * @typedef {object} ControlHandlers
@@ -19,6 +19,7 @@ import { CAMERA, CAMERA_OFF, LEAVE, MIC, MIC_OFF, SCREEN, SCREEN_STOP } from "./
  * @property {boolean} canShare the browser can share a screen
  * @property {boolean} audioAllowed false in companion mode
  * @property {boolean} inMeeting
+ * @property {boolean} [micLocked] a host locked our microphone
  */
 
 export class Controls {
@@ -38,13 +39,18 @@ export class Controls {
 
   /** @param {ControlState} state */
   update(state) {
-    setContent(this.mic, state.micMuted ? MIC_OFF : MIC, state.micMuted ? "Unmute" : "Mute");
+    const locked = Boolean(state.micLocked) && state.micMuted;
+    if (locked) setContent(this.mic, LOCK, "Mic locked");
+    else setContent(this.mic, state.micMuted ? MIC_OFF : MIC, state.micMuted ? "Unmute" : "Mute");
     setPressed(this.mic, state.micMuted);
     this.mic.dataset.muted = String(state.micMuted);
+    this.mic.dataset.locked = String(Boolean(state.micLocked));
     this.mic.disabled = !state.audioAllowed;
-    this.mic.title = state.audioAllowed
-      ? state.micMuted ? "Unmute your microphone" : "Mute your microphone"
-      : "Audio is off on this device (companion mode)";
+    this.mic.title = !state.audioAllowed
+      ? "Audio is off on this device (companion mode)"
+      : locked ? "A host locked your microphone: you cannot unmute until they unlock it"
+      : state.micMuted ? "Unmute your microphone" : "Mute your microphone";
+    if (locked) this.mic.setAttribute("aria-label", "Microphone locked by a host");
 
     setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? "Stop video" : "Start video");
     setPressed(this.camera, !state.cameraOn);

@@ -3,11 +3,13 @@
 
 import { bestGrid } from "./layout.js";
 import { h, hueOf, icon, initials, play } from "./dom.js";
-import { MIC_OFF, SCREEN } from "./icons.js";
+import { LOCK, MIC_OFF, SCREEN } from "./icons.js";
 
 /** @typedef {import("../protocol.js").Participant} Participant */
 
 const GAP_PX = 8;
+
+const ROLE_LABEL = /** @type {Record<string, string>} */ ({ host: "Host", co_host: "Co-host" });
 
 /**
  * @typedef {object} Tile
@@ -15,6 +17,7 @@ const GAP_PX = 8;
  * @property {HTMLVideoElement} video
  * @property {HTMLElement} nameEl
  * @property {HTMLElement} initialsEl
+ * @property {HTMLElement} roleEl
  * @property {Participant} participant
  */
 
@@ -41,6 +44,8 @@ export class Gallery {
     this._localCamera = null;
     /** @type {string | null} */
     this._speaker = null;
+    /** @type {Map<string, number>} raised hands: queue position by participant id */
+    this._hands = new Map();
     new ResizeObserver(() => this.relayout()).observe(container);
   }
 
@@ -75,6 +80,7 @@ export class Gallery {
       this._insertInOrder(tile);
       this._attach(tile.video, this._cameraOf(participant.id));
       this._showSpeaking(tile, participant.id === this._speaker);
+      this._showHand(tile);
       this.relayout();
     }
     tile.participant = participant;
@@ -83,6 +89,9 @@ export class Gallery {
     tile.el.dataset.self = String(self);
     tile.el.dataset.audioMuted = String(Boolean(participant.audio_muted));
     tile.el.dataset.connected = String(participant.connected !== false);
+    tile.el.dataset.role = participant.role ?? "participant";
+    tile.el.dataset.micLocked = String(Boolean(participant.mic_locked));
+    tile.roleEl.textContent = ROLE_LABEL[participant.role ?? ""] ?? "";
     tile.nameEl.textContent = self ? `${participant.name} (you)` : participant.name;
     tile.initialsEl.textContent = initials(participant.name);
     tile.initialsEl.style.setProperty("--hue", String(hueOf(participant.id)));
@@ -187,6 +196,43 @@ export class Gallery {
   }
 
   /**
+   * Show each raised hand's place in line on its tile, as the server's list says.
+   * @param {{participant_id: string, position: number}[]} hands
+   */
+  setHands(hands) {
+    this._hands = new Map(hands.map((hand) => [hand.participant_id, hand.position]));
+    for (const tile of this._tiles.values()) this._showHand(tile);
+  }
+
+  /**
+   * A participant's tile element (for reactions), or null.
+   * @param {string} participantId
+   */
+  tileElement(participantId) {
+    return this._tiles.get(participantId)?.el ?? null;
+  }
+
+  /**
+   * @param {Tile} tile
+   * @private
+   */
+  _showHand(tile) {
+    const position = this._hands.get(tile.participant.id);
+    let badge = /** @type {HTMLElement | null} */ (tile.el.querySelector('[data-testid="hand-badge"]'));
+    if (position === undefined) {
+      badge?.remove();
+      return;
+    }
+    if (!badge) {
+      badge = h("div.hand-badge", { "data-testid": "hand-badge" });
+      tile.el.append(badge);
+    }
+    badge.textContent = String(position);
+    badge.setAttribute("aria-label", `Hand raised, number ${position} in line`);
+    badge.title = `Hand raised: number ${position} in line`;
+  }
+
+  /**
    * Highlight the active speaker's tile (only one at a time).
    * @param {string | null} participantId
    */
@@ -230,6 +276,7 @@ export class Gallery {
     video.muted = true; // sound comes from the <audio> elements
     const initialsEl = h("span.tile-initials");
     const nameEl = h("span.tile-name");
+    const roleEl = h("span.tile-role");
     const el = h(
       "div.tile",
       {
@@ -244,11 +291,13 @@ export class Gallery {
         "div.tile-label",
         {},
         h("span.tile-mic", { title: "Microphone muted", "aria-label": "Microphone muted" }, icon(MIC_OFF)),
+        h("span.tile-lock", { title: "Microphone locked by a host", "aria-label": "Microphone locked by a host" }, icon(LOCK)),
         nameEl,
+        roleEl,
       ),
       h("div.tile-badge", { text: "Reconnecting…" }),
     );
-    return { el, video, nameEl, initialsEl, participant };
+    return { el, video, nameEl, initialsEl, roleEl, participant };
   }
 
   /**

@@ -23,3 +23,20 @@ export const SCREEN_STOP = svg(
 export const LEAVE = svg(
   '<path d="M3 15.5c5-4.6 13-4.6 18 0l-2.2 2.3-3.3-1.4v-2.5a11 11 0 0 0-7 0v2.5l-3.3 1.4z"/>',
 );
+export const HAND = svg(
+  '<path d="M8 13V5.5a1.5 1.5 0 0 1 3 0V11"/><path d="M11 10V4.5a1.5 1.5 0 0 1 3 0V11"/>' +
+    '<path d="M14 10.5V6a1.5 1.5 0 0 1 3 0v7"/><path d="M8 12.5V9a1.5 1.5 0 0 0-3 0v5a8 8 0 0 0 8 8h0a4 4 0 0 0 4-4v-5"/>',
+);
+export const SMILE = svg(
+  '<circle cx="12" cy="12" r="9"/><path d="M8.5 14.5a4.5 4.5 0 0 0 7 0"/><path d="M9 9.5h.01M15 9.5h.01"/>',
+);
+export const CHAT = svg('<path d="M4 5h16v11H9l-5 4z"/>');
+export const POLL = svg('<path d="M5 20V11"/><path d="M12 20V4"/><path d="M19 20v-6"/>');
+export const PEOPLE = svg(
+  '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.6a3.5 3.5 0 0 1 0 6.8"/>' +
+    '<path d="M18 14.2a6.5 6.5 0 0 1 3.5 5.8"/>',
+);
+export const HANDS_LIST = svg('<path d="M9 6h11M9 12h11M9 18h11"/><path d="M4 6h.01M4 12h.01M4 18h.01"/>');
+export const MORE = svg('<path d="M5 12h.01M12 12h.01M19 12h.01"/>');
+export const LOCK = svg('<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>');
+export const CLOSE = svg('<path d="M6 6l12 12M18 6L6 18"/>');

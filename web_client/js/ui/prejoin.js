@@ -6,7 +6,7 @@ import { CAMERA, CAMERA_OFF, MIC, MIC_OFF } from "./icons.js";
 
 /**
  * @typedef {object} PrejoinHandlers
- * @property {(name: string) => void} onJoin
+ * @property {(name: string, passcode: string) => void} onJoin
  * @property {() => void} onToggleMic
  * @property {() => void} onToggleCamera
  */
@@ -28,6 +28,8 @@ export class PrejoinView {
     this.micButton = /** @type {HTMLButtonElement} */ (q('[data-testid="prejoin-mic-button"]'));
     this.cameraButton = /** @type {HTMLButtonElement} */ (q('[data-testid="prejoin-camera-button"]'));
     this.hint = q(".prejoin-hint");
+    this.passcodeField = q(".passcode-field");
+    this.passcodeInput = /** @type {HTMLInputElement} */ (q('[data-testid="passcode-input"]'));
     q(".prejoin-room").textContent = room;
     this.video.muted = true;
 
@@ -45,7 +47,12 @@ export class PrejoinView {
         this.nameInput.focus();
         return;
       }
-      handlers.onJoin(name);
+      if (!this.passcodeField.hidden && !this.passcodeInput.value.trim()) {
+        this.hint.textContent = "Enter the meeting's passcode (it is in your invitation).";
+        this.passcodeInput.focus();
+        return;
+      }
+      handlers.onJoin(name, this.passcodeInput.value.trim());
     });
   }
 
@@ -54,9 +61,23 @@ export class PrejoinView {
     this.nameInput.value = name;
   }
 
+  /**
+   * Ask for the meeting's passcode (the join was refused without it).
+   * @param {string} value what to prefill
+   * @param {string} hint why we ask
+   */
+  askPasscode(value, hint) {
+    this.passcodeField.hidden = false;
+    if (value) this.passcodeInput.value = value;
+    this.hint.textContent = hint;
+    this.passcodeInput.focus();
+    this.passcodeInput.select();
+  }
+
   show() {
     this.root.hidden = false;
-    if (!this.nameInput.value) this.nameInput.focus();
+    if (!this.passcodeField.hidden) this.passcodeInput.focus();
+    else if (!this.nameInput.value) this.nameInput.focus();
     else this.joinButton.focus();
   }
 

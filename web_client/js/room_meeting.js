@@ -1,0 +1,180 @@
+// Wires the meeting-interaction views (hands, chat, reactions, polls, people,
+// host menu, lobby) to the session's MeetingInteraction. Used by room.js.
+
+import { ChatView } from "./ui/chat.js";
+import { HandsView } from "./ui/hands.js";
+import { CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE } from "./ui/icons.js";
+import { LobbyView } from "./ui/lobby.js";
+import { MeetingMenu } from "./ui/meeting_menu.js";
+import { ParticipantsView } from "./ui/participants.js";
+import { PollsView } from "./ui/polls.js";
+import { ReactionsView } from "./ui/reactions.js";
+import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
+
+/** @typedef {import("./session.js").MeetingSession} MeetingSession */
+/** @typedef {import("./ui/gallery.js").Gallery} Gallery */
+/** @typedef {import("./ui/status.js").StatusArea} StatusArea */
+/** @typedef {import("./protocol.js").Poll} Poll */
+
+/**
+ * @typedef {object} InteractionUi
+ * @property {SidePanel} side
+ * @property {() => void} refresh render every view again
+ */
+
+/**
+ * @param {MeetingSession} session
+ * @param {{room: string, gallery: Gallery, status: StatusArea, leaveButton: HTMLElement,
+ *   panelButtons: HTMLElement, sideRoot: HTMLElement, floatingRoot: HTMLElement}} places
+ * @returns {InteractionUi}
+ */
+export function buildInteractionUi(session, { room, gallery, status, leaveButton, panelButtons, sideRoot, floatingRoot }) {
+  const i = session.interaction;
+  const nameOf = (/** @type {string} */ id) => session.participants.find((p) => p.id === id)?.name ?? "Someone";
+  const showError = (/** @type {string} */ message) =>
+    status.show("interaction", "warning", message, { dismissible: true, timeoutMs: 8000 });
+
+  const raise = barButton("raise-hand-button", HAND, "Raise hand");
+  raise.setAttribute("aria-pressed", "false");
+  const react = barButton("reactions-button", SMILE, "React");
+  leaveButton.before(raise, react);
+  const buttons = {
+    participants: barButton("participants-button", PEOPLE, "People"),
+    chat: barButton("chat-button", CHAT, "Chat"),
+    hands: barButton("hands-button", HANDS_LIST, "Hands"),
+    polls: barButton("polls-button", POLL, "Polls"),
+    menu: barButton("meeting-menu-button", MORE, "Host"),
+  };
+  buttons.menu.setAttribute("aria-label", "Meeting settings");
+  buttons.menu.title = "Meeting settings (hosts and co-hosts)";
+  panelButtons.append(buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
+
+  const side = new SidePanel(sideRoot);
+  const lobby = new LobbyView({ root: floatingRoot, interaction: i });
+  const participants = new ParticipantsView({
+    body: side.add("participants", "People", "participants-panel", buttons.participants),
+    interaction: i,
+    participants: () => session.participants,
+    onShowLobby: () => lobby.show(),
+  });
+  const chat = new ChatView({
+    button: buttons.chat,
+    body: side.add("chat", "Chat", "chat-panel", buttons.chat),
+    interaction: i,
+    isOpen: () => side.isOpen("chat"),
+  });
+  const hands = new HandsView({
+    raiseButton: raise,
+    panelButton: buttons.hands,
+    body: side.add("hands", "Raised hands", "hands-panel", buttons.hands),
+    interaction: i,
+    nameOf,
+    onError: showError,
+  });
+  const polls = new PollsView({ button: buttons.polls, body: side.add("polls", "Polls", "polls-panel", buttons.polls), interaction: i });
+  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room });
+  const reactions = new ReactionsView({ button: react, interaction: i, tileOf: (id) => gallery.tileElement(id), onError: showError });
+  side.onChange((name) => {
+    if (name === "chat") chat.opened();
+    if (name === "polls") status.clear("poll");
+  });
+
+  const refreshLobby = (/** @type {import("./protocol.js").LobbyEntry[]} */ arrived = []) => {
+    lobby.render(arrived);
+    setBadge(buttons.participants, i.isModerator ? i.lobby.length : 0, "waiting");
+  };
+  const refreshHands = () => {
+    hands.render();
+    gallery.setHands(i.hands);
+  };
+  /** @type {Set<string>} open polls already announced */
+  const announced = new Set();
+  const refreshPolls = () => {
+    polls.render();
+    for (const poll of polls.waitingForVote()) {
+      if (announced.has(poll.poll_id)) continue;
+      announced.add(poll.poll_id);
+      if (!side.isOpen("polls")) announcePoll(status, poll, () => side.open("polls"));
+    }
+  };
+  const refresh = () => {
+    refreshHands();
+    chat.render();
+    refreshPolls();
+    participants.render();
+    menu.render();
+    refreshLobby();
+  };
+
+  const on = (/** @type {EventTarget} */ target, /** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
+    target.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+  on(i, "meeting", () => {
+    for (const poll of i.polls) if (poll.state === "open" && poll.voted) announced.add(poll.poll_id);
+    refresh();
+  });
+  on(i, "hands", () => {
+    refreshHands();
+    participants.render();
+  });
+  on(i, "handcalled", ({ name, self }) => {
+    const text = self ? `${name}, you're up` : `Host called on ${name}`;
+    status.show("hand-called", "info", text, { dismissible: true, timeoutMs: 8000 });
+  });
+  on(i, "chat", ({ message }) => chat.added(message));
+  on(i, "reaction", ({ participantId, emoji }) => reactions.burst(participantId, emoji, nameOf(participantId)));
+  on(i, "polls", refreshPolls);
+  on(i, "settings", () => menu.render());
+  on(i, "lobby", ({ arrived }) => {
+    refreshLobby(arrived);
+    participants.render();
+  });
+  on(i, "self", () => participants.render());
+  on(i, "mutedbyhost", ({ source, locked, by }) => {
+    status.show("moderation", "warning", mutedText(source, locked, by || "A host"), { dismissible: true });
+  });
+  for (const type of ["participants", "participantjoined", "participantupdated", "participantleft"]) {
+    on(session, type, () => {
+      participants.render();
+      hands.render();
+    });
+  }
+  on(session, "state", ({ state }) => {
+    if (state === "left" || state === "removed" || state === "ended") {
+      side.close();
+      menu.popover.close();
+      reactions.picker.close();
+      chat.clearUnread();
+      announced.clear();
+      refresh();
+    }
+  });
+  refresh();
+  return { side, refresh };
+}
+
+/**
+ * @param {"microphone" | "camera" | "screen"} source
+ * @param {boolean} locked
+ * @param {string} by
+ */
+function mutedText(source, locked, by) {
+  if (source === "camera") return `${by} turned your camera off. You may turn it on again.`;
+  if (source === "screen") return `${by} stopped your screen share.`;
+  return locked
+    ? `${by} muted you. Your microphone is locked: you cannot unmute until a host unlocks it.`
+    : `${by} muted you. Unmute when you want to speak.`;
+}
+
+/**
+ * Tell someone a poll opened (the polls panel is closed).
+ * @param {StatusArea} status
+ * @param {Poll} poll
+ * @param {() => void} open
+ */
+function announcePoll(status, poll, open) {
+  status.show("poll", "info", `New poll: ${poll.question}`, {
+    actions: [{ label: "Vote", testid: "open-poll-button", run: () => open() }],
+    dismissible: true,
+    timeoutMs: 20000,
+  });
+}

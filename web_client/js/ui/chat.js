@@ -1,0 +1,162 @@
+// In-meeting chat: the history from the join acknowledgement, new messages, the
+// input (Enter sends, Shift+Enter starts a new line) and the unread count on
+// the chat button while the panel is closed.
+
+import { CHAT_MAX_LENGTH } from "../protocol.js";
+import { h } from "./dom.js";
+import { errorText, renderList } from "./kit.js";
+import { setBadge } from "./side_panel.js";
+
+/** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
+/** @typedef {import("../protocol.js").ChatMessage} ChatMessage */
+
+export class ChatView {
+  /**
+   * @param {{button: HTMLButtonElement, body: HTMLElement, interaction: MeetingInteraction,
+   *   isOpen: () => boolean}} options
+   */
+  constructor({ button, body, interaction, isOpen }) {
+    this.button = button;
+    this.interaction = interaction;
+    this.isOpen = isOpen;
+    this.unread = 0;
+    this.log = h("ol.chat-log", { role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
+    this.empty = h("p.panel-empty", { text: "No messages yet. Say hello!" });
+    this.input = /** @type {HTMLTextAreaElement} */ (
+      h("textarea.chat-input", {
+        "data-testid": "chat-input",
+        rows: 2,
+        maxlength: CHAT_MAX_LENGTH,
+        placeholder: "Message everyone",
+        "aria-label": "Message to everyone",
+        "aria-describedby": "chat-hint",
+      })
+    );
+    this.send = /** @type {HTMLButtonElement} */ (
+      h("button.small.primary", { type: "submit", "data-testid": "chat-send-button", text: "Send" })
+    );
+    this.counter = h("span.chat-counter", { "aria-live": "polite" });
+    this.error = h("p.panel-error", { role: "alert", "data-testid": "chat-error" });
+    const form = h(
+      "form.chat-form",
+      {},
+      this.input,
+      h("div.chat-form-row", {}, h("span.chat-hint", { id: "chat-hint", text: "Enter to send, Shift+Enter for a new line" }), this.counter, this.send),
+      this.error,
+    );
+    body.append(this.empty, this.log, form);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this._send();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this._send();
+      }
+    });
+    this.input.addEventListener("input", () => this._updateCounter());
+    this.render();
+  }
+
+  /** Show the whole history again (after a join). */
+  render() {
+    const nearBottom = this._nearBottom();
+    renderList(this.log, this.interaction.chat, {
+      key: (message) => String(message.id),
+      signature: (message) => `${message.sender_name}|${message.sender_id === this.interaction.selfId}`,
+      build: (message) => this._message(message),
+    });
+    this.empty.hidden = this.interaction.chat.length > 0;
+    if (nearBottom) this._scrollDown();
+  }
+
+  /**
+   * A new message arrived.
+   * @param {ChatMessage} message
+   */
+  added(message) {
+    this.render();
+    if (message.sender_id !== this.interaction.selfId && !this.isOpen()) {
+      this.unread += 1;
+      setBadge(this.button, this.unread, "unread");
+    }
+  }
+
+  /** The panel opened: everything is read now. */
+  opened() {
+    this.unread = 0;
+    setBadge(this.button, 0);
+    this._scrollDown();
+    this.input.focus();
+  }
+
+  /** After leaving: nothing is unread. */
+  clearUnread() {
+    this.unread = 0;
+    setBadge(this.button, 0);
+  }
+
+  /**
+   * @param {ChatMessage} message
+   * @private
+   */
+  _message(message) {
+    const self = message.sender_id === this.interaction.selfId;
+    const time = new Date(message.sent_at * 1000);
+    return h(
+      "li.chat-message",
+      { "data-testid": "chat-message", "data-sender-id": message.sender_id, "data-self": String(self) },
+      h(
+        "div.chat-meta",
+        {},
+        h("span.chat-sender", { text: self ? `${message.sender_name} (you)` : message.sender_name }),
+        h("time.chat-time", {
+          datetime: time.toISOString(),
+          text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+        }),
+      ),
+      h("div.chat-text", { text: message.text }),
+    );
+  }
+
+  /** @private */
+  async _send() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    if ([...text].length > CHAT_MAX_LENGTH) {
+      this.error.textContent = `A message can have at most ${CHAT_MAX_LENGTH} characters.`;
+      return;
+    }
+    this.error.textContent = "";
+    this.send.disabled = true;
+    try {
+      await this.interaction.sendChat(text);
+      this.input.value = "";
+      this._updateCounter();
+    } catch (error) {
+      this.error.textContent = errorText(error);
+    } finally {
+      this.send.disabled = false;
+      this.input.focus();
+    }
+  }
+
+  /** @private */
+  _updateCounter() {
+    const length = [...this.input.value].length;
+    const close = length > CHAT_MAX_LENGTH - 200;
+    this.counter.textContent = close ? `${length} / ${CHAT_MAX_LENGTH}` : "";
+    this.error.textContent = "";
+  }
+
+  /** @private */
+  _nearBottom() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 60;
+  }
+
+  /** @private */
+  _scrollDown() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+}

@@ -1,0 +1,137 @@
+// The side panel beside the gallery (over it on a phone): chat, participants,
+// raised hands, polls; one at a time, each opened by a button of the control bar.
+
+import { h, icon } from "./dom.js";
+import { CLOSE } from "./icons.js";
+
+/**
+ * A control-bar button with an icon, a label and a small count badge.
+ * @param {string} testid
+ * @param {string} svg
+ * @param {string} label
+ * @returns {HTMLButtonElement}
+ */
+export function barButton(testid, svg, label) {
+  const button = /** @type {HTMLButtonElement} */ (
+    h(
+      "button.control",
+      { type: "button", "data-testid": testid, "aria-label": label, title: label },
+      icon(svg),
+      h("span.control-label", { text: label }),
+      h("span.control-badge", { hidden: true, "aria-hidden": "true" }),
+    )
+  );
+  return button;
+}
+
+/**
+ * Show a number on a bar button (0: no badge); the accessible name says it too.
+ * @param {HTMLButtonElement} button
+ * @param {number} count
+ * @param {string} [what] e.g. "unread"
+ */
+export function setBadge(button, count, what = "") {
+  const badge = /** @type {HTMLElement} */ (button.querySelector(".control-badge"));
+  badge.hidden = count <= 0;
+  badge.textContent = count > 99 ? "99+" : String(count);
+  const label = button.querySelector(".control-label")?.textContent ?? "";
+  button.setAttribute("aria-label", count > 0 ? `${label} (${count}${what ? ` ${what}` : ""})` : label);
+}
+
+/**
+ * @typedef {object} Panel
+ * @property {HTMLElement} section
+ * @property {HTMLButtonElement} button
+ */
+
+export class SidePanel {
+  /** @param {HTMLElement} root the `<aside>` beside the gallery */
+  constructor(root) {
+    this.root = root;
+    /** @type {Map<string, Panel>} */
+    this._panels = new Map();
+    /** @type {string | null} */
+    this.current = null;
+    /** @type {((name: string | null) => void)[]} */
+    this._listeners = [];
+    root.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !this.current) return;
+      const button = this._panels.get(this.current)?.button;
+      this.close();
+      button?.focus();
+    });
+  }
+
+  /**
+   * Add a panel; its button toggles it.
+   * @param {string} name
+   * @param {string} title
+   * @param {string} testid
+   * @param {HTMLButtonElement} button
+   * @returns {HTMLElement} the panel's body, for the view to fill
+   */
+  add(name, title, testid, button) {
+    const body = h("div.panel-body");
+    const close = h("button.icon-button", { type: "button", "aria-label": `Close ${title.toLowerCase()}`, title: "Close" }, icon(CLOSE));
+    const headingId = `panel-title-${name}`;
+    const section = h(
+      "section.panel",
+      { "data-testid": testid, "data-panel": name, "aria-labelledby": headingId, hidden: true },
+      h("header.panel-header", {}, h("h2", { id: headingId, text: title }), close),
+      body,
+    );
+    close.addEventListener("click", () => {
+      this.close();
+      button.focus();
+    });
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", `panel-${name}`);
+    section.id = `panel-${name}`;
+    button.addEventListener("click", () => this.toggle(name));
+    this.root.append(section);
+    this._panels.set(name, { section, button });
+    return body;
+  }
+
+  /** @param {string} name */
+  isOpen(name) {
+    return this.current === name;
+  }
+
+  /** @param {string} name */
+  toggle(name) {
+    if (this.current === name) this.close();
+    else this.open(name);
+  }
+
+  /** @param {string} name */
+  open(name) {
+    if (!this._panels.has(name)) return;
+    this.current = name;
+    this._show();
+  }
+
+  close() {
+    this.current = null;
+    this._show();
+  }
+
+  /** @param {(name: string | null) => void} listener called when a panel opens or closes */
+  onChange(listener) {
+    this._listeners.push(listener);
+  }
+
+  /** @private */
+  _show() {
+    for (const [name, panel] of this._panels) {
+      const open = name === this.current;
+      panel.section.hidden = !open;
+      panel.button.setAttribute("aria-expanded", String(open));
+      panel.button.classList.toggle("active", open);
+    }
+    this.root.hidden = this.current === null;
+    if (this.current) document.body.dataset.panel = this.current;
+    else delete document.body.dataset.panel;
+    for (const listener of this._listeners) listener(this.current);
+  }
+}
