@@ -137,7 +137,7 @@ async def test_host_sees_the_votes_of_two_participants(open_page):
         await host.click(tid("poll-export-csv-button"))
     download = await download_info.value
     assert download.suggested_filename.endswith(".csv")
-    content = open(await download.path(), encoding="utf-8").read()
+    content = (await download.path()).read_text(encoding="utf-8")
     assert "Lunch?" in content and "Sushi" in content
 
 
@@ -152,7 +152,9 @@ async def test_raised_hands_show_the_same_order_on_every_page(open_page):
     # Bob first, then the host, then Ada.
     for page in (bob, host, ada):
         await page.click(tid("raise-hand-button"))
-        await expect(page.locator(tid("raise-hand-button"))).to_have_attribute("aria-pressed", "true")
+        await expect(page.locator(tid("raise-hand-button"))).to_have_attribute(
+            "aria-pressed", "true"
+        )
     await expect_hands(pages, [bob_id, host_id, ada_id])
     # Participants may lower only their own hand; they get no host buttons.
     await expect(ada.locator(tid("next-hand-button"))).to_be_hidden()
@@ -198,7 +200,9 @@ async def test_late_joiner_sees_the_chat_history(open_page):
     await expect(ada.locator(tid("chat-input"))).to_have_value("")
 
     # Bob has the panel closed: an unread count on the chat button.
-    await expect(bob.locator(f"{tid('chat-button')} .control-badge")).to_have_text("2", timeout=SEEN)
+    await expect(bob.locator(f"{tid('chat-button')} .control-badge")).to_have_text(
+        "2", timeout=SEEN
+    )
     await open_panel(bob, "chat")
     await expect(bob.locator(f"{tid('chat-button')} .control-badge")).to_be_hidden()
 
@@ -347,3 +351,51 @@ async def test_passcode_is_asked_for_and_retried(open_page):
     await guest.click(tid("join-button"))
     await wait_joined(guest)
     await expect(host.locator(tid("tile"))).to_have_count(2, timeout=SEEN)
+
+
+async def test_start_a_meeting_makes_you_its_host(browser, conf_server):
+    context = await browser.new_context(permissions=["camera", "microphone"])
+    page = await context.new_page()
+    await page.goto(f"{conf_server.url}/")
+    await page.fill(tid("start-name-input"), "Ada")
+    await page.click(tid("start-button"))
+    await page.wait_for_url("**/r/**")
+    assert "name=Ada" in page.url
+    assert "host_key" not in page.url  # kept for the tab, not shown in the address bar
+    await page.click(tid("join-button"))
+    await wait_joined(page)
+    await expect(page.locator(tid("meeting-menu-button"))).to_be_visible()
+    await expect(page.locator(tid("tile"))).to_have_attribute("data-role", "host")
+
+    # A reload of the tab keeps the host role (the key is in sessionStorage).
+    await page.reload()
+    await page.click(tid("join-button"))
+    await wait_joined(page)
+    await page.click(tid("meeting-menu-button"))
+    await page.click(tid("copy-host-link-button"))
+    link = await page.locator(tid("host-link-output")).input_value()
+    assert "/r/" in link and "host_key=" in link
+
+    # Whoever opens the host link is host too.
+    other = await browser.new_context(permissions=["camera", "microphone"])
+    second = await other.new_page()
+    await second.goto(f"{link}&name=Grace&autojoin=1")
+    await wait_joined(second)
+    await expect(second.locator(tid("meeting-menu-button"))).to_be_visible()
+    await other.close()
+    await context.close()
+
+
+async def test_start_a_meeting_falls_back_to_a_room_link(browser, conf_server):
+    context = await browser.new_context(permissions=["camera", "microphone"])
+    page = await context.new_page()
+    await page.route("**/api/v1/meetings", lambda route: route.fulfill(status=500, body="{}"))
+    await page.goto(f"{conf_server.url}/")
+    await page.fill(tid("start-name-input"), "Ada")
+    await page.click(tid("start-button"))
+    await expect(page.locator("#start-form .form-error")).to_contain_text(
+        "Could not create the meeting"
+    )
+    await page.wait_for_url("**/r/**", timeout=SEEN)
+    assert "name=Ada" in page.url
+    await context.close()

@@ -1,9 +1,12 @@
-// Entry point of index.html: start a new meeting or join one by ID or link.
+// Entry point of index.html: start a new meeting (POST /api/v1/meetings, then
+// its host link) or join one by ID or link.
 
 import { cleanName, isValidRoom } from "./protocol.js";
 
 const NAME_KEY = "conf.display-name";
 const ROOM_ALPHABET = "abcdefghijkmnopqrstuvwxyz"; // no "l": easy to read aloud
+/** How long the error stays readable before the random-room fallback opens. */
+const FALLBACK_DELAY_MS = 2500;
 
 /**
  * A random, readable room ID such as "kfp-wqzm-tcr" (about 47 bits).
@@ -42,12 +45,70 @@ function meetingUrl(room, name) {
 }
 
 /**
+ * The page to open after "Start a meeting": the new meeting's host link with
+ * our name added.
+ * @param {string} hostUrl `host_url` of the POST /api/v1/meetings answer
+ * @param {string} name
+ */
+export function hostPageUrl(hostUrl, name) {
+  const url = new URL(hostUrl, location.origin);
+  url.searchParams.set("name", name);
+  return url.href;
+}
+
+/**
+ * Create a meeting on the server; we are its host.
+ * @returns {Promise<{meeting_id: string, room: string, host_key: string, host_url: string, join_url: string}>}
+ * @throws {Error} with a message a person understands
+ */
+export async function createMeeting() {
+  let response;
+  try {
+    response = await fetch("/api/v1/meetings", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: "{}",
+    });
+  } catch {
+    throw new Error("Could not reach the meeting server. Check your network, then try again.");
+  }
+  /** @type {any} */
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: explained below
+  }
+  if (!response.ok) {
+    const message = body?.error?.message ?? `the server answered ${response.status}`;
+    throw new Error(`Could not create the meeting: ${message}.`);
+  }
+  if (!body || typeof body.host_url !== "string") throw new Error("The server's answer has no meeting link.");
+  return body;
+}
+
+/**
  * @param {HTMLFormElement} form
  * @param {string} message
  */
 function showError(form, message) {
   const el = /** @type {HTMLElement} */ (form.querySelector(".form-error"));
   el.textContent = message;
+}
+
+/**
+ * Offer a plain room link when the meeting could not be created.
+ * @param {HTMLFormElement} form
+ * @param {string} url
+ */
+function showFallback(form, url) {
+  form.querySelector(".fallback-link")?.remove();
+  const link = document.createElement("a");
+  link.className = "fallback-link";
+  link.href = url;
+  link.dataset.testid = "start-fallback-link";
+  link.textContent = "Open it now";
+  form.append(link);
 }
 
 /** @param {HTMLFormElement} form */
@@ -79,13 +140,29 @@ function main() {
   for (const form of [start, join]) {
     const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("name"));
     input.value = stored;
-    form.addEventListener("input", () => showError(form, ""));
+    form.addEventListener("input", () => {
+      showError(form, "");
+      form.querySelector(".fallback-link")?.remove();
+    });
   }
 
+  const startButton = /** @type {HTMLButtonElement} */ (start.querySelector('[data-testid="start-button"]'));
   start.addEventListener("submit", (event) => {
     event.preventDefault();
     const name = readName(start);
-    if (name) location.assign(meetingUrl(randomRoomId(), name));
+    if (!name || startButton.disabled) return;
+    startButton.disabled = true;
+    startButton.textContent = "Starting…";
+    createMeeting().then(
+      (meeting) => location.assign(hostPageUrl(meeting.host_url, name)),
+      (/** @type {Error} */ error) => {
+        // Still possible without the API: a fresh room link (the first to join is host).
+        const fallback = meetingUrl(randomRoomId(), name);
+        showError(start, `${error.message} Opening a new meeting room instead…`);
+        showFallback(start, fallback);
+        setTimeout(() => location.assign(fallback), FALLBACK_DELAY_MS);
+      },
+    );
   });
 
   join.addEventListener("submit", (event) => {
