@@ -102,6 +102,8 @@ async def test_host_sees_the_votes_of_two_participants(open_page):
         await theirs.locator(f'{tid("poll-choice")}[data-option-id="{choice}"]').check()
         await theirs.locator(tid("poll-vote-button")).click()
         await expect(theirs).to_contain_text("You can change your vote", timeout=SEEN)
+        chosen = theirs.locator(f'{tid("poll-choice")}[data-option-id="{choice}"]')
+        await expect(chosen).to_be_checked()
         # Results are not shared yet: participants see no counts.
         await expect(theirs.locator(tid("poll-result"))).to_have_count(0)
 
@@ -139,6 +141,27 @@ async def test_host_sees_the_votes_of_two_participants(open_page):
     assert download.suggested_filename.endswith(".csv")
     content = (await download.path()).read_text(encoding="utf-8")
     assert "Lunch?" in content and "Sushi" in content
+
+    # An anonymous poll takes one vote and says so.
+    await host.fill(tid("poll-question-input"), "Happy?")
+    await options.nth(0).fill("Yes")
+    await options.nth(1).fill("No")
+    await host.select_option(tid("poll-kind-select"), "multiple")
+    await host.check(tid("poll-anonymous-checkbox"))
+    await host.click(tid("poll-create-button"))
+    draft = host.locator(f'{tid("poll")}[data-state="draft"]')
+    await draft.locator(tid("poll-launch-button")).click()
+    anonymous = bob.locator(f'{tid("poll")}[data-state="open"]')
+    await expect(anonymous).to_contain_text("your vote cannot be changed", timeout=SEEN)
+    await expect(anonymous.locator(tid("poll-choice")).first).to_have_attribute("type", "checkbox")
+    await anonymous.locator(tid("poll-choice")).nth(0).check()
+    await anonymous.locator(tid("poll-choice")).nth(1).check()
+    await anonymous.locator(tid("poll-vote-button")).click()
+    await expect(anonymous).to_contain_text("Your vote cannot be changed", timeout=SEEN)
+    await expect(anonymous.locator(tid("poll-vote-button"))).to_have_count(0)
+    await expect(anonymous.locator(tid("poll-choice")).first).to_be_disabled()
+    host_view = host.locator(f'{tid("poll")}[data-state="open"]')
+    await expect(host_view.locator(tid("poll-voter-count"))).to_have_text("1", timeout=SEEN)
 
 
 async def test_raised_hands_show_the_same_order_on_every_page(open_page):

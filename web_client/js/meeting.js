@@ -38,11 +38,6 @@ export class MeetingInteraction extends EventTarget {
   constructor(request) {
     super();
     this._request = request;
-    this.reset();
-  }
-
-  /** Forget everything (after leaving). */
-  reset() {
     /** @type {string | null} */
     this.selfId = null;
     /** @type {string | null} */
@@ -54,10 +49,11 @@ export class MeetingInteraction extends EventTarget {
     this.locked = false;
     this.lobbyEnabled = false;
     this.hasPasscode = false;
-    /** @type {string | null} */
+    /** @type {string | null} hosts and co-hosts only */
     this.passcode = null;
-    /** @type {string | null} */
+    /** @type {string | null} hosts only */
     this.hostKey = null;
+    /** a host locked our microphone */
     this.micLocked = false;
     /** @type {Hand[]} in queue order */
     this.hands = [];
@@ -65,7 +61,25 @@ export class MeetingInteraction extends EventTarget {
     this.chat = [];
     /** @type {Map<string, Poll>} in creation order */
     this._polls = new Map();
-    /** @type {LobbyEntry[]} */
+    /** @type {LobbyEntry[]} hosts and co-hosts only */
+    this.lobby = [];
+  }
+
+  /** Forget everything (after leaving). */
+  reset() {
+    this.selfId = null;
+    this.meetingId = null;
+    this.title = null;
+    this.role = "participant";
+    this.locked = false;
+    this.lobbyEnabled = false;
+    this.hasPasscode = false;
+    this.passcode = null;
+    this.hostKey = null;
+    this.micLocked = false;
+    this.hands = [];
+    this.chat = [];
+    this._polls = new Map();
     this.lobby = [];
   }
 

@@ -3,7 +3,7 @@
 
 import { bestGrid } from "./layout.js";
 import { h, hueOf, icon, initials, play } from "./dom.js";
-import { LOCK, MIC_OFF, SCREEN } from "./icons.js";
+import { HAND, LOCK, MIC_OFF, SCREEN } from "./icons.js";
 
 /** @typedef {import("../protocol.js").Participant} Participant */
 
@@ -224,10 +224,10 @@ export class Gallery {
       return;
     }
     if (!badge) {
-      badge = h("div.hand-badge", { "data-testid": "hand-badge" });
+      badge = h("div.hand-badge", { "data-testid": "hand-badge", role: "img" }, icon(HAND), h("span.hand-number"));
       tile.el.append(badge);
     }
-    badge.textContent = String(position);
+    /** @type {HTMLElement} */ (badge.querySelector(".hand-number")).textContent = String(position);
     badge.setAttribute("aria-label", `Hand raised, number ${position} in line`);
     badge.title = `Hand raised: number ${position} in line`;
   }

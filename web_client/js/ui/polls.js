@@ -177,7 +177,7 @@ export class PollsView {
       );
       input.checked = ticked.has(option.id);
       input.addEventListener("change", () => {
-        const now = new Set(inputs.filter((i) => i.checked).map((i) => i.value));
+        const now = new Set(inputs.filter((i) => i.input.checked).map((i) => i.input.value));
         this._ticked.set(poll.poll_id, now);
         card.error.textContent = "";
       });
