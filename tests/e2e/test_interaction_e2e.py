@@ -302,6 +302,22 @@ async def test_host_mutes_and_locks_a_participant(open_page):
         "data-audio-muted", "false", timeout=SEEN
     )
 
+    # Made co-host, Ada gets the host tools at once (meeting_state), everyone sees her role.
+    await row.locator(tid("make-cohost-button")).click()
+    await expect(ada.locator(tid("meeting-menu-button"))).to_be_visible(timeout=SEEN)
+    await expect(row).to_have_attribute("data-role", "co_host", timeout=SEEN)
+    await expect(host.locator(f'{tid("tile")}[data-participant-id="{ada_id}"]')).to_have_attribute(
+        "data-role", "co_host"
+    )
+    await open_panel(ada, "polls")
+    await expect(ada.locator(tid("poll-question-input"))).to_be_visible()
+    # A co-host may not act on a host: no buttons on the host's row.
+    await open_panel(ada, "participants")
+    host_row = ada.locator(f'{tid("participant-row")}[data-role="host"]')
+    await expect(host_row.locator("button")).to_have_count(0)
+    await row.locator(tid("remove-cohost-button")).click()
+    await expect(ada.locator(tid("meeting-menu-button"))).to_be_hidden(timeout=SEEN)
+
 
 async def test_host_admits_a_person_from_the_lobby(open_page):
     host, _ = await join(open_page, "lobby-room", "Host")
