@@ -348,6 +348,23 @@ async def test_host_admits_a_person_from_the_lobby(open_page):
         await expect(page.locator(tid("tile"))).to_have_count(2, timeout=SEEN)
     await expect(lobby).to_be_hidden()
 
+    # Someone turned away sees why, and is not let in.
+    late = await open_page("lobby-room", "Late")
+    await expect(late.locator(tid("waiting-screen"))).to_be_visible(timeout=SEEN)
+    await lobby.locator(tid("deny-button")).click()
+    await expect(late.locator("body")).to_have_attribute("data-state", "failed", timeout=SEEN)
+    await expect(late.locator(tid("waiting-screen"))).to_be_hidden()
+    await expect(late.locator(tid("status"))).not_to_be_empty()
+    await expect(host.locator(tid("tile"))).to_have_count(2)
+
+    # A locked meeting refuses newcomers with a clear message and no retry loop.
+    await host.click(tid("meeting-menu-button"))
+    await host.locator(tid("lock-meeting-toggle")).check()
+    await expect(host.locator(tid("meeting-menu-status"))).to_contain_text("locked", timeout=SEEN)
+    await late.click(tid("rejoin-button"))
+    await expect(late.locator(tid("status"))).to_contain_text("locked", timeout=SEEN)
+    await expect(late.locator("body")).to_have_attribute("data-state", "failed")
+
 
 async def test_removed_and_ended_pages_do_not_reconnect(open_page):
     host, _ = await join(open_page, "end-room", "Host")

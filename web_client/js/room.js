@@ -264,6 +264,7 @@ function showState(session, { state, previous, message, code }, prejoin) {
     prejoin.setBusy(false);
     const given = session.passcode;
     prejoin.askPasscode(given ?? "", given ? "That passcode is not right. Check it and try again." : "This meeting needs a passcode.");
+    prejoin.setPreview(session.local.camera);
     prejoin.show();
     return;
   }
