@@ -302,6 +302,26 @@ async def test_host_mutes_and_locks_a_participant(open_page):
         "data-audio-muted", "false", timeout=SEEN
     )
 
+    # The host stops her camera and her screen share; she may turn the camera on again.
+    await row.locator(tid("stop-camera-button")).click()
+    await expect(ada.locator(tid("camera-button"))).to_have_attribute(
+        "data-enabled", "false", timeout=SEEN
+    )
+    await expect(ada.locator(tid("status"))).to_contain_text("turned your camera off")
+    await ada.click(tid("screen-button"))
+    await expect(ada.locator(tid("screen-button"))).to_have_attribute(
+        "data-sharing", "true", timeout=SEEN
+    )
+    await row.locator(tid("stop-screen-button")).click(timeout=SEEN)
+    await expect(ada.locator(tid("screen-button"))).to_have_attribute(
+        "data-sharing", "false", timeout=SEEN
+    )
+    await expect(ada.locator(tid("status"))).to_contain_text("stopped your screen share")
+    await ada.click(tid("camera-button"))
+    await expect(ada.locator(tid("camera-button"))).to_have_attribute(
+        "data-enabled", "true", timeout=SEEN
+    )
+
     # Made co-host, Ada gets the host tools at once (meeting_state), everyone sees her role.
     await row.locator(tid("make-cohost-button")).click()
     await expect(ada.locator(tid("meeting-menu-button"))).to_be_visible(timeout=SEEN)
