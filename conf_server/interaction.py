@@ -16,7 +16,7 @@ from .domain import Action, PollKind, Role, authorize
 from .domain.errors import InvalidAction
 from .domain.polls import Poll
 from .meeting_state import MeetingState
-from .meeting_views import poll_view, visible_to
+from .meeting_views import personal_poll_fields, poll_view, visible_to
 from .rooms import Participant
 
 if TYPE_CHECKING:
@@ -130,23 +130,17 @@ class Interaction:
     # -- polls ------------------------------------------------------------------------
 
     async def _poll_changed(self, state: MeetingState, poll: Poll) -> None:
-        """Send the poll as each kind of viewer sees it: hosts and co-hosts one by
-        one (live results, drafts), everyone else one broadcast if they may see it."""
-        moderators = self._service.moderator_sids(state)
-        roles = state.roles
+        """Send the poll to everyone who may see it, as each of them sees it: by
+        role (drafts and live results for hosts and co-hosts) and with their own
+        vote. The role's view is built once; only the personal fields differ."""
+        by_role = {role: poll_view(poll, role) for role in Role if visible_to(poll, role)}
         for participant in self._service.participants(state.room):
-            if participant.sid in moderators:
-                view = poll_view(poll, roles.role_of(participant.id), participant.id)
+            view = by_role.get(state.roles.role_of(participant.id))
+            if participant.sid is not None and view is not None:
+                personal = {**view, **personal_poll_fields(poll, participant.id)}
                 await self._service.events.to_client(
-                    participant.sid, "poll_changed", {"poll": view}
+                    participant.sid, "poll_changed", {"poll": personal}
                 )
-        if visible_to(poll, Role.PARTICIPANT):
-            await self._service.events.to_room(
-                state.room,
-                "poll_changed",
-                {"poll": poll_view(poll, Role.PARTICIPANT)},
-                skip_sid=moderators or None,
-            )
 
     def _results_moved(self, room: str, poll_id: str) -> None:
         """Coalesce result updates: one send per poll per RESULTS_INTERVAL."""

@@ -20,18 +20,14 @@ def visible_to(poll: Poll, role: Role) -> bool:
 
 
 def poll_view(poll: Poll, role: Role, viewer_id: str | None = None) -> dict[str, Any]:
-    """The Poll object for a viewer with ``role``.
-
-    ``viewer_id`` None gives the broadcast form, without the personal
-    ``voted`` / ``my_choice`` fields.
-    """
+    """The Poll object for a viewer with ``role``; ``viewer_id`` None leaves
+    out the personal fields (:func:`personal_poll_fields`)."""
     moderator = is_moderator(role)
     view = poll.describe()
     if moderator:
         view["correct_option_ids"] = sorted(poll.correct_option_ids)
     if viewer_id is not None:
-        view["voted"] = poll.has_voted(viewer_id)
-        view["my_choice"] = None if poll.anonymous else poll.ballot_of(viewer_id)
+        view.update(personal_poll_fields(poll, viewer_id))
     results: dict[str, Any] | None = None
     if poll.state is not PollState.DRAFT and (moderator or poll.results_shared):
         full = poll.results()
@@ -40,6 +36,15 @@ def poll_view(poll: Poll, role: Role, viewer_id: str | None = None) -> dict[str,
             results["scores"] = poll.scores()
     view["results"] = results
     return view
+
+
+def personal_poll_fields(poll: Poll, viewer_id: str) -> dict[str, Any]:
+    """``voted`` and ``my_choice`` of one viewer (an anonymous poll does not
+    know the choice, only the "has voted" mark)."""
+    return {
+        "voted": poll.has_voted(viewer_id),
+        "my_choice": None if poll.anonymous else poll.ballot_of(viewer_id),
+    }
 
 
 def meeting_view(state: MeetingState, viewer_id: str) -> dict[str, Any]:

@@ -77,7 +77,8 @@ def _forbidden(ch: str) -> bool:
 def clean_name(raw: str) -> str:
     """Trim a display name; refuse empty, overlong or control-character names."""
     name = " ".join(raw.split())
-    if not name or len(name) > MAX_NAME:
+    visible = any(not ch.isspace() and ch not in ALLOWED_FORMAT_CHARS for ch in name)
+    if not visible or len(name) > MAX_NAME:
         raise InvalidPayload(f"field 'name' must be 1 to {MAX_NAME} characters")
     if any(_forbidden(ch) for ch in name):
         raise InvalidPayload("field 'name' must not contain control or invisible characters")

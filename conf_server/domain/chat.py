@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InvalidMessage, MessageTooLong, RateLimited
 from .ratelimit import RateLimiter
-from .text import describe_char, first_forbidden_char, normalize_newlines
+from .text import describe_char, first_forbidden_char, has_visible_char, normalize_newlines
 
 MAX_HISTORY = 500
 MAX_LENGTH = 2000
@@ -58,7 +58,7 @@ def clean_message(raw: str, max_length: int = MAX_LENGTH) -> str:
     if not isinstance(raw, str):
         raise InvalidMessage("a chat message must be text")
     text = normalize_newlines(raw).strip()
-    if not text:
+    if not has_visible_char(text):
         raise InvalidMessage("a chat message must not be empty")
     if len(text) > max_length:
         raise MessageTooLong(

@@ -50,7 +50,7 @@ from .errors import (
     PollNotOpen,
     UnknownOption,
 )
-from .text import describe_char, first_forbidden_char
+from .text import describe_char, first_forbidden_char, has_visible_char
 
 MAX_QUESTION = 500
 MAX_OPTION_TEXT = 200
@@ -86,7 +86,7 @@ def _clean(raw: str, what: str, limit: int) -> str:
     if not isinstance(raw, str):
         raise InvalidAction(f"{what} must be text")
     text = " ".join(raw.split())
-    if not text or len(text) > limit:
+    if not has_visible_char(text) or len(text) > limit:
         raise InvalidAction(f"{what} must be 1 to {limit} characters")
     bad = first_forbidden_char(text, allow_newline=False)
     if bad is not None:

@@ -36,3 +36,8 @@ def first_forbidden_char(text: str, allow_newline: bool) -> str | None:
 def describe_char(ch: str) -> str:
     """``U+0009`` style name of a character, for error messages."""
     return f"U+{ord(ch):04X}"
+
+
+def has_visible_char(text: str) -> bool:
+    """True if ``text`` shows something: not only white space and joiners."""
+    return any(not ch.isspace() and ch not in ALLOWED_FORMAT_CHARS for ch in text)

@@ -206,14 +206,6 @@ async def test_empty_or_control_characters_are_invalid_messages(room, server, te
     assert await stored_chat(server) == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "server bug: a chat message made only of zero-width (non-)joiners is accepted and "
-        "sent to everyone as an invisible message; docs/protocol.md allows no invisible "
-        "characters in chat (the joiners are only allowed inside emoji)"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize("text", ["\u200d", " \u200c\u200d\u200c ", "\u200d\n\u200d"])
 async def test_a_message_of_nothing_but_zero_width_joiners_is_invalid(room, server, text):
     ada = room[1]

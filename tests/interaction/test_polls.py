@@ -635,14 +635,6 @@ async def test_a_drafts_results_cannot_be_shared(room):
     assert not ada.of("poll_changed")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "server bug: poll_changed to participants is the broadcast form without the "
-        "receiver's own 'voted' / 'my_choice' (docs/protocol.md: Poll 'as seen by the "
-        "receiver' has both)"
-    ),
-    strict=True,
-)
 async def test_a_participants_poll_changed_keeps_their_own_vote(room):
     host, ada, bob, _cy = room
     named = await open_poll(host, "Named?")

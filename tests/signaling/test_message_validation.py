@@ -207,3 +207,9 @@ async def test_large_room_subscriber_answer_passes_validation_and_transport(make
     assert await error_code(client, "subscriber_answer", {"revision": 1, "sdp": too_large}) == (
         "invalid_payload"
     )
+
+
+@pytest.mark.parametrize("name", ["\u200d", " \u200c\u200d ", "\u200d \u200d"])
+async def test_names_of_nothing_but_joiners_are_refused(make_client, name):
+    client = await make_client()
+    assert await error_code(client, "join", {**VALID_JOIN, "name": name}) == "invalid_payload"

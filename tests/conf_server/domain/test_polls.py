@@ -46,6 +46,14 @@ def test_empty_question_is_refused():
         Poll("p1", "   ", ["a", "b"])
 
 
+@pytest.mark.parametrize("invisible", ["\u200d", " \u200c \u200d "])
+def test_questions_and_options_of_only_joiners_are_refused(invisible):
+    with pytest.raises(InvalidAction):
+        Poll("p1", invisible, ["a", "b"])
+    with pytest.raises(InvalidAction):
+        Poll("p1", "Q?", ["a", invisible])
+
+
 def test_control_characters_in_a_question_are_refused():
     with pytest.raises(InvalidAction, match="U\\+202E"):
         Poll("p1", "Q\u202e?", ["a", "b"])
