@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .domain import Action, Role, authorize, demote, promote
 from .domain.errors import InvalidAction, UnknownParticipant
 from .meeting_state import MeetingState
-from .meeting_views import lobby_payload, meeting_settings, meeting_view
+from .meeting_views import lobby_payload, meeting_settings
 from .rooms import Participant
 
 if TYPE_CHECKING:
@@ -146,7 +146,9 @@ class HostControls:
         await self._updated(state)
         if target.sid is not None:
             await self._service.events.to_client(
-                target.sid, "meeting_state", {"meeting": meeting_view(state, target.id)}
+                target.sid,
+                "meeting_state",
+                {"meeting": await self._service.meeting_view(state, target.id)},
             )
         return None
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .domain import Action, PollKind, Role, authorize
 from .domain.errors import InvalidAction
 from .domain.polls import Poll
-from .meeting_state import MeetingState
+from .meeting_state import CHAT_LOG, MeetingState
 from .meeting_views import personal_poll_fields, poll_view, visible_to
 from .rooms import Participant
 
@@ -112,7 +112,10 @@ class Interaction:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.SEND_CHAT)
             message = state.chat.post(actor.id, actor.name, text, self._service.clock())
-        wire = message.to_dict()
+            wire = message.to_dict()
+            await self._service.store.append(
+                actor.room, CHAT_LOG, wire, keep=state.chat.max_history
+            )
         await self._service.events.to_room(actor.room, "chat_message", {"message": wire})
         return {"message": wire}
 

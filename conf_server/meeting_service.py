@@ -26,7 +26,7 @@ from .domain import Admission, LobbyEntry, PollKind, Role
 from .errors import ConfServerError
 from .host_controls import HostControls
 from .interaction import Interaction
-from .meeting_state import MeetingState, Member
+from .meeting_state import CHAT_LOG, MeetingState, Member
 from .meeting_views import is_moderator, lobby_payload, meeting_view, mic_locked
 from .room_media import RoomMedia
 from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
@@ -154,6 +154,10 @@ class MeetingService:
         for sid in self.moderator_sids(state):
             await self.events.to_client(sid, event, data)
 
+    async def meeting_view(self, state: MeetingState, viewer_id: str) -> dict[str, Any]:
+        """The Meeting object for one participant (chat history included)."""
+        return meeting_view(state, viewer_id, await self.store.read(state.room, CHAT_LOG))
+
     def sync_flags(self, state: MeetingState) -> list[Participant]:
         """Copy role and microphone lock from the meeting state onto this node's
         participants; returns those that changed."""
@@ -253,9 +257,9 @@ class MeetingService:
             {"participant": participant.to_wire()},
             skip_sid=participant.sid,
         )
-        return self._join_result(participant, state, resumed=False)
+        return await self._join_result(participant, state, resumed=False)
 
-    def _join_result(
+    async def _join_result(
         self, participant: Participant, state: MeetingState, resumed: bool
     ) -> dict[str, Any]:
         return {
@@ -266,7 +270,7 @@ class MeetingService:
             "resumed": resumed,
             "participants": self.directory.rooms[participant.room].roster(),
             "ice_servers": [{"urls": url} for url in self.settings.ice_servers],
-            "meeting": meeting_view(state, participant.id),
+            "meeting": await self.meeting_view(state, participant.id),
         }
 
     async def _resume(
@@ -289,7 +293,7 @@ class MeetingService:
         state = await self.store.get(room)
         if state is None:  # cannot happen while the room has participants
             raise ConfServerError("the meeting of this room is gone", "meeting_ended")
-        return self._join_result(participant, state, resumed=True)
+        return await self._join_result(participant, state, resumed=True)
 
     async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None:
         """Let people in from the lobby (their lobby entries are already gone)."""

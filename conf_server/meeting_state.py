@@ -35,6 +35,10 @@ class Member:
         return self.left_at is None
 
 
+#: The store log that holds a meeting's chat history.
+CHAT_LOG = "chat"
+
+
 def new_host_key() -> str:
     """An unguessable key that makes whoever shows it a host (~190 bits)."""
     return secrets.token_urlsafe(24)
@@ -95,7 +99,9 @@ class MeetingState:
             "mic_locks": self.mic_locks.to_dict(),
             "hands": self.hands.to_dict(),
             "polls": self.polls.to_dict(),
-            "chat": self.chat.to_dict(),
+            # The messages themselves live in the store's "chat" log (CHAT_LOG);
+            # the state keeps the id counter and the rate limit.
+            "chat": {**self.chat.to_dict(), "messages": []},
             "reactions": self.reactions.to_dict(),
             "members": [asdict(member) for member in self.members.values()],
         }

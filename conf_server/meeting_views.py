@@ -47,8 +47,9 @@ def personal_poll_fields(poll: Poll, viewer_id: str) -> dict[str, Any]:
     }
 
 
-def meeting_view(state: MeetingState, viewer_id: str) -> dict[str, Any]:
-    """The Meeting object of the join acknowledgement and ``meeting_state``."""
+def meeting_view(state: MeetingState, viewer_id: str, chat: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Meeting object of the join acknowledgement and ``meeting_state``;
+    ``chat`` is the history from the store's chat log."""
     role = state.roles.role_of(viewer_id)
     moderator = is_moderator(role)
     return {
@@ -61,7 +62,7 @@ def meeting_view(state: MeetingState, viewer_id: str) -> dict[str, Any]:
         "passcode": state.access.passcode if moderator else None,
         "host_key": state.host_key if role is Role.HOST else None,
         "hands": state.hands.snapshot(),
-        "chat": [message.to_dict() for message in state.chat.history()],
+        "chat": chat,
         "polls": [
             poll_view(poll, role, viewer_id)
             for poll in state.polls.polls()

@@ -15,6 +15,10 @@ Semantics every backend keeps:
   the same room's meeting at once end up with one meeting.
 - A meeting may carry an expiry (:meth:`MeetingStore.expire`): after it, the
   meeting is gone as if deleted.
+- Beside each meeting, named append-only **logs** (the chat history) hold their
+  newest ``keep`` items. They are not part of the meeting's JSON, so a vote or a
+  raised hand does not rewrite 500 chat messages; they share the meeting's
+  expiry and deletion.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import ConfServerError
 from .meeting_state import MeetingState
@@ -67,6 +72,14 @@ class MeetingStore(Protocol):
         """Rooms that have a meeting."""
         ...
 
+    async def append(self, room: str, log: str, item: dict[str, Any], keep: int) -> None:
+        """Add ``item`` to the room's ``log``, keeping the newest ``keep`` items."""
+        ...
+
+    async def read(self, room: str, log: str) -> list[dict[str, Any]]:
+        """The room's ``log``, oldest first (empty if none)."""
+        ...
+
 
 class MemoryStore:
     """The embedded store: one process, nothing to install."""
@@ -76,6 +89,7 @@ class MemoryStore:
         self._room_of: dict[str, str] = {}  # meeting id -> room
         self._deadlines: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._logs: dict[tuple[str, str], deque[str]] = {}
 
     def _live(self, room: str) -> str | None:
         deadline = self._deadlines.get(room)
@@ -86,6 +100,8 @@ class MemoryStore:
     def _forget(self, room: str) -> None:
         raw = self._data.pop(room, None)
         self._deadlines.pop(room, None)
+        for key in [key for key in self._logs if key[0] == room]:
+            del self._logs[key]
         if raw is not None:
             meeting_id = json.loads(raw)["meeting_id"]
             self._room_of.pop(meeting_id, None)
@@ -134,6 +150,19 @@ class MemoryStore:
 
     async def rooms(self) -> list[str]:
         return [room for room in list(self._data) if self._live(room) is not None]
+
+    async def append(self, room: str, log: str, item: dict[str, Any], keep: int) -> None:
+        if self._live(room) is None:
+            raise NoMeeting(f"room {room!r} has no meeting")
+        entries = self._logs.get((room, log))
+        if entries is None or entries.maxlen != keep:
+            entries = self._logs[(room, log)] = deque(entries or (), maxlen=keep)
+        entries.append(json.dumps(item, separators=(",", ":")))
+
+    async def read(self, room: str, log: str) -> list[dict[str, Any]]:
+        if self._live(room) is None:
+            return []
+        return [json.loads(raw) for raw in self._logs.get((room, log), ())]
 
     def _lock(self, room: str) -> asyncio.Lock:
         lock = self._locks.get(room)

@@ -37,11 +37,14 @@ async def test_readers_get_copies_and_updates_are_saved(store):
         state.members["p_1"] = Member("p_1", "Ada", "client:x", 1.0)
         state.hands.raise_hand("p_1", 2.0)
         state.chat.post("p_1", "Ada", "hello", 3.0)
+        await store.append("r", "chat", {"id": 1, "text": "hello"}, keep=2)
     saved = await store.get("r")
     assert saved.title == "Weekly"
     assert saved.roles.role_of("p_1") is Role.HOST
     assert saved.hands.order() == ["p_1"]
-    assert [m.text for m in saved.chat.history()] == ["hello"]
+    # Chat messages live in the log, not in the meeting's JSON; the id counter does.
+    assert saved.chat.history() == [] and saved.chat.post("p_1", "Ada", "next", 9.0).id == 2
+    assert await store.read("r", "chat") == [{"id": 1, "text": "hello"}]
     assert saved.is_member("p_1")
     assert (await store.find(saved.meeting_id)).room == "r"
 
@@ -86,3 +89,17 @@ async def test_missing_meetings_and_expiry(store):
     assert await store.get("s") is not None
     await store.delete("s")
     assert await store.rooms() == []
+
+
+async def test_logs_keep_the_newest_items_and_go_with_their_meeting(store):
+    await store.create(MeetingState("r"))
+    for i in range(5):
+        await store.append("r", "chat", {"id": i}, keep=3)
+    assert [item["id"] for item in await store.read("r", "chat")] == [2, 3, 4]
+    assert await store.read("r", "other") == []
+    with pytest.raises(NoMeeting):
+        await store.append("none", "chat", {"id": 0}, keep=3)
+    await store.delete("r")
+    assert await store.read("r", "chat") == []
+    await store.create(MeetingState("r"))
+    assert await store.read("r", "chat") == []

@@ -37,8 +37,7 @@ async def barrier(*clients: Any) -> None:
 
 
 async def stored_chat(server: Any) -> list[dict[str, Any]]:
-    state = await server.service.store.get(ROOM)
-    return [message.to_dict() for message in state.chat.history()]
+    return await server.service.store.read(ROOM, "chat")
 
 
 def texts(client: Any) -> list[str]:
