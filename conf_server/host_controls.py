@@ -42,6 +42,7 @@ class HostControls:
             "admit": self.admit,
             "deny": self.deny,
             "end_meeting": self.end_meeting,
+            "spotlight": self.spotlight,
         }
 
     def _target(self, state: MeetingState, actor: Participant, target_id: str) -> Participant:
@@ -149,6 +150,19 @@ class HostControls:
                 target.sid,
                 "meeting_state",
                 {"meeting": await self._service.meeting_view(state, target.id)},
+            )
+        return None
+
+    async def spotlight(self, actor: Participant, participant_id: str | None) -> Result:
+        async with self._service.store.update(actor.room) as state:
+            authorize(state.roles, actor.id, Action.SPOTLIGHT)
+            if participant_id is not None:
+                self._target(state, actor, participant_id)
+            changed = state.spotlight != participant_id
+            state.spotlight = participant_id
+        if changed:
+            await self._service.events.to_room(
+                actor.room, "spotlight_changed", {"participant_id": participant_id}
             )
         return None
 

@@ -48,6 +48,11 @@ class InLobby(ConfServerError):
     status = 409
 
 
+class UnknownCheckin(ConfServerError):
+    code = "unknown_checkin"
+    status = 404
+
+
 class ServerClock:
     """Wall-clock seconds that never step back (raised hands are ordered by it)."""
 
@@ -68,6 +73,8 @@ class WaitingJoin:
     entry_id: str
     name: str
     receive: bool
+    mode: str
+    zone: str | None
 
 
 class MeetingService:
@@ -182,6 +189,9 @@ class MeetingService:
         passcode: str | None = None,
         host_key: str | None = None,
         client_id: str | None = None,
+        mode: str = "remote",
+        zone: str | None = None,
+        checkin: str | None = None,
     ) -> dict[str, Any]:
         resumed = self.directory.resume(room, name, sid, resume_token)
         if resumed is not None:
@@ -201,13 +211,24 @@ class MeetingService:
             host = host or (state.ad_hoc and not state.present_ids())
             if not self.directory.has_space(room):
                 raise RoomFull(f"room {room!r} is full")
+            if checkin is not None:
+                zone = state.zone_of_checkin(checkin)
+                if zone is None:
+                    raise UnknownCheckin("no room of this meeting has that check-in code")
+                mode = "companion" if mode == "remote" else mode
             admission = state.access.request_entry(
                 participant_id, identity, name, self.clock(), passcode, privileged=host
             )
+            if mode == "room" and zone is not None:
+                state.checkin_code_for(zone)
             if admission is Admission.WAITING:
-                self._waiting[sid] = WaitingJoin(sid, room, participant_id, name, receive)
+                self._waiting[sid] = WaitingJoin(
+                    sid, room, participant_id, name, receive, mode, zone
+                )
             else:
-                participant = self._admit(state, sid, participant_id, name, identity, host)
+                participant = self._admit(
+                    state, sid, participant_id, name, identity, host, mode, zone
+                )
         if admission is Admission.WAITING:
             await self.to_moderators(state, "lobby_changed", lobby_payload(state))
             return {
@@ -226,13 +247,18 @@ class MeetingService:
         name: str,
         identity: str,
         host: bool,
+        mode: str,
+        zone: str | None,
     ) -> Participant:
         """Inside a store transaction: make someone a member and put them on this
         node's roster."""
         participant = self.directory.join(state.room, name, sid, participant_id)
+        participant.mode, participant.zone = mode, zone
         self.directory.rooms[state.room].meeting_id = state.meeting_id
         now = self.clock()
-        state.members[participant_id] = Member(participant_id, name, identity, now)
+        state.members[participant_id] = Member(
+            participant_id, name, identity, now, mode=mode, zone=zone
+        )
         state.emptied_at = None
         if host:
             state.roles.set_role(participant_id, Role.HOST)
@@ -249,8 +275,10 @@ class MeetingService:
         assert participant.sid is not None
         await self.store.expire(state.room, None)
         await self.events.enter_room(participant.sid, participant.room)
+        media = self.room_media(participant.room)
+        media.set_zone(participant.id, participant.zone)
         if receive:
-            self.room_media(participant.room).add_subscriber(participant.id)
+            media.add_subscriber(participant.id)
         await self.events.to_room(
             participant.room,
             "participant_joined",
@@ -287,6 +315,7 @@ class MeetingService:
         await media.remove_participant(participant.id)
         participant.screen_sharing = False
         await self.events.enter_room(sid, room)
+        media.set_zone(participant.id, participant.zone)
         if receive:
             media.add_subscriber(participant.id)
         await self.broadcast_update(participant)
@@ -304,7 +333,14 @@ class MeetingService:
             try:
                 async with self.store.update(state.room) as current:
                     participant = self._admit(
-                        current, waiting.sid, entry.id, waiting.name, entry.identity, False
+                        current,
+                        waiting.sid,
+                        entry.id,
+                        waiting.name,
+                        entry.identity,
+                        False,
+                        waiting.mode,
+                        waiting.zone,
                     )
                 del self._waiting[waiting.sid]
                 result = await self._enter(participant, current, waiting.receive)
@@ -490,7 +526,7 @@ class MeetingService:
         if media is not None:
             await media.remove_participant(participant.id)
         room = self.directory.remove(participant)
-        hands_moved = False
+        hands_moved = spotlight_ended = False
         state: MeetingState | None = None
         try:
             async with self.store.update(room_id) as state:
@@ -498,6 +534,9 @@ class MeetingService:
                 if member is not None and member.left_at is None:
                     member.left_at = self.clock()
                 hands_moved = state.hands.participant_left(participant.id)
+                spotlight_ended = state.spotlight == participant.id
+                if spotlight_ended:
+                    state.spotlight = None
                 # A co-host role does not survive leaving (hosts get theirs back
                 # from their host key).
                 state.roles.forget(participant.id)
@@ -513,6 +552,8 @@ class MeetingService:
         )
         if state is not None and hands_moved:
             await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
+        if spotlight_ended:
+            await self.events.to_room(room_id, "spotlight_changed", {"participant_id": None})
         if state is not None and state.emptied_at is not None:
             await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
         if room is None and media is not None:

@@ -29,11 +29,18 @@ class Member:
     identity: str
     joined_at: float
     left_at: float | None = None
+    mode: str = "remote"
+    zone: str | None = None
 
     @property
     def present(self) -> bool:
         return self.left_at is None
 
+
+#: Check-in codes: 6 characters without look-alikes (no 0/O, 1/I/L), ~30 bits;
+#: short enough to type from a room's screen, and only good inside one meeting.
+CHECKIN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CHECKIN_LENGTH = 6
 
 #: The store log that holds a meeting's chat history.
 CHAT_LOG = "chat"
@@ -66,6 +73,10 @@ class MeetingState:
     chat: ChatLog = field(default_factory=ChatLog)
     reactions: Reactions = field(default_factory=Reactions)
     members: dict[str, Member] = field(default_factory=dict)
+    #: Check-in codes of room devices: code -> zone (see checkin_code_for).
+    checkins: dict[str, str] = field(default_factory=dict)
+    #: Who a host spotlighted for everyone (None: nobody).
+    spotlight: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -83,6 +94,22 @@ class MeetingState:
     def name_of(self, participant_id: str) -> str:
         member = self.members.get(participant_id)
         return member.name if member else participant_id
+
+    def checkin_code_for(self, zone: str) -> str:
+        """The check-in code of ``zone`` (made on first use): people in that
+        physical room enter it to join as its members."""
+        for code, known in self.checkins.items():
+            if known == zone:
+                return code
+        while True:
+            code = "".join(secrets.choice(CHECKIN_ALPHABET) for _ in range(CHECKIN_LENGTH))
+            if code not in self.checkins:
+                self.checkins[code] = zone
+                return code
+
+    def zone_of_checkin(self, code: str) -> str | None:
+        """The zone a check-in code stands for (codes are case-insensitive)."""
+        return self.checkins.get(code.upper())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-able state."""
@@ -104,6 +131,8 @@ class MeetingState:
             "chat": {**self.chat.to_dict(), "messages": []},
             "reactions": self.reactions.to_dict(),
             "members": [asdict(member) for member in self.members.values()],
+            "checkins": dict(self.checkins),
+            "spotlight": self.spotlight,
         }
 
     @classmethod
@@ -125,4 +154,6 @@ class MeetingState:
             chat=ChatLog.from_dict(data["chat"]),
             reactions=Reactions.from_dict(data["reactions"]),
             members={m["participant_id"]: Member(**m) for m in data["members"]},
+            checkins=dict(data["checkins"]),
+            spotlight=data["spotlight"],
         )

@@ -70,7 +70,21 @@ def meeting_view(state: MeetingState, viewer_id: str, chat: list[dict[str, Any]]
         ],
         "lobby": [entry.to_wire() for entry in state.access.lobby.waiting()] if moderator else [],
         "mic_locked": mic_locked(state, viewer_id),
+        "spotlight": state.spotlight,
+        "checkin": checkin_of(state, viewer_id),
     }
+
+
+def checkin_of(state: MeetingState, viewer_id: str) -> dict[str, str] | None:
+    """The check-in code of the viewer's physical room, if it has one (room
+    devices show it so that people in the room can check in)."""
+    member = state.members.get(viewer_id)
+    if member is None or member.zone is None:
+        return None
+    for code, zone in state.checkins.items():
+        if zone == member.zone:
+            return {"zone": zone, "code": code}
+    return None
 
 
 def mic_locked(state: MeetingState, participant_id: str) -> bool:

@@ -36,6 +36,8 @@ class RoomMedia:
         self.subscribers: dict[str, SubscribeTransport] = {}
         #: participant id -> participants whose video it shows (absent: everyone).
         self.views: dict[str, set[str]] = {}
+        #: participant id -> the physical room (acoustic zone) it sits in.
+        self.zones: dict[str, str] = {}
         self._send_offer = send_offer
         self._speaker_changed = speaker_changed
         self._tasks = TaskGroup("room media")
@@ -68,12 +70,27 @@ class RoomMedia:
         transport.set_hidden(consumer, not self._shows(viewer, producer))
 
     def _shows(self, viewer: str, producer: Producer) -> bool:
+        owner = producer.app_data["participant_id"]
+        if producer.kind == "audio":
+            # People in one room hear each other through the air: forwarding
+            # their audio to each other's devices would only make echo.
+            zone = self.zones.get(viewer)
+            return zone is None or self.zones.get(owner) != zone
         view = self.views.get(viewer)
-        return (
-            producer.kind != "video"
-            or view is None
-            or (producer.app_data["participant_id"] in view)
-        )
+        return view is None or owner in view
+
+    def set_zone(self, participant_id: str, zone: str | None) -> None:
+        """Place a participant in a physical room (None: remote). Audio between
+        participants of one zone is never forwarded; video is unaffected."""
+        if zone is None:
+            self.zones.pop(participant_id, None)
+        else:
+            self.zones[participant_id] = zone
+        for viewer, transport in self.subscribers.items():
+            for consumer in transport.consumers.values():
+                owner = consumer.producer.app_data["participant_id"]
+                if participant_id in (viewer, owner):
+                    transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
 
     def set_view(self, viewer: str, visible: set[str]) -> None:
         """Forward video to ``viewer`` only from ``visible`` participants; audio from all."""
@@ -125,6 +142,7 @@ class RoomMedia:
     async def remove_participant(self, participant_id: str) -> None:
         """Close the participant's transports (its producers, and consumers of them)."""
         self.views.pop(participant_id, None)
+        self.zones.pop(participant_id, None)
         for transports in (self.publishers, self.subscribers):
             transport = transports.pop(participant_id, None)
             if transport is not None:

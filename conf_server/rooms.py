@@ -38,6 +38,11 @@ class Participant:
     #: the meeting service so the roster can be sent without a store read.
     role: str = "participant"
     mic_locked: bool = False
+    #: "remote", "companion" (in a meeting room, on their own device) or "room"
+    #: (the meeting room's own camera and speakerphone).
+    mode: str = "remote"
+    #: The physical room (acoustic zone) this participant sits in, if any.
+    zone: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The Participant object of docs/protocol.md."""
@@ -51,6 +56,8 @@ class Participant:
             "connected": self.connected,
             "role": self.role,
             "mic_locked": self.mic_locked,
+            "mode": self.mode,
+            "zone": self.zone,
         }
 
 

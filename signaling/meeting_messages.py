@@ -209,6 +209,7 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "admit": _shape("lobby_id"),
     "deny": _shape("lobby_id"),
     "end_meeting": _shape(),
+    "spotlight": _shape("participant_id"),
     "poll_create": validate_poll_create,
     "poll_edit": validate_poll_edit,
     "poll_delete": _required_id("poll_id"),

@@ -27,6 +27,10 @@ MAX_MID = 32
 MAX_TOKEN = 256
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CLIENT_ID_PATTERN = ROOM_PATTERN
+CHECKIN_PATTERN = re.compile(r"^[A-Za-z0-9]{4,16}$")
+#: How a participant is present: on their own device, as a companion device in a
+#: meeting room (camera on, microphone and speaker off), or as the room device.
+MODES = ("remote", "companion", "room")
 SOURCES = ("microphone", "camera", "screen")
 MUTABLE_SOURCES = ("microphone", "camera")
 
@@ -74,14 +78,15 @@ def _forbidden(ch: str) -> bool:
     return category.startswith("C")  # control, surrogate, private use, unassigned
 
 
-def clean_name(raw: str) -> str:
-    """Trim a display name; refuse empty, overlong or control-character names."""
+def clean_name(raw: str, field: str = "name") -> str:
+    """Trim a display (or zone) name; refuse empty, overlong or
+    control-character names."""
     name = " ".join(raw.split())
     visible = any(not ch.isspace() and ch not in ALLOWED_FORMAT_CHARS for ch in name)
     if not visible or len(name) > MAX_NAME:
-        raise InvalidPayload(f"field 'name' must be 1 to {MAX_NAME} characters")
+        raise InvalidPayload(f"field {field!r} must be 1 to {MAX_NAME} characters")
     if any(_forbidden(ch) for ch in name):
-        raise InvalidPayload("field 'name' must not contain control or invisible characters")
+        raise InvalidPayload(f"field {field!r} must not contain control or invisible characters")
     return name
 
 
@@ -97,6 +102,9 @@ def validate_join(payload: Payload) -> Payload:
             "passcode",
             "host_key",
             "client_id",
+            "mode",
+            "zone",
+            "checkin",
         },
     )
     protocol = _field(payload, "protocol", int)
@@ -122,7 +130,21 @@ def validate_join(payload: Payload) -> Payload:
     client_id = _field(payload, "client_id", str, optional=True)
     if client_id is not None and not CLIENT_ID_PATTERN.match(client_id):
         raise InvalidPayload("field 'client_id' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+    mode = _field(payload, "mode", str, optional=True) or "remote"
+    if mode not in MODES:
+        raise InvalidPayload(f"field 'mode' must be one of {', '.join(MODES)}")
+    zone = _field(payload, "zone", str, optional=True)
+    if zone is not None:
+        zone = clean_name(zone, "zone")
+    checkin = _field(payload, "checkin", str, optional=True)
+    if checkin is not None and not CHECKIN_PATTERN.match(checkin):
+        raise InvalidPayload("field 'checkin' must be a check-in code of 4 to 16 letters or digits")
+    if mode == "room" and zone is None:
+        raise InvalidPayload("a room device (mode 'room') needs a 'zone': the room it stands in")
     return {
+        "mode": mode,
+        "zone": zone,
+        "checkin": checkin,
         "room": room,
         "name": clean_name(_field(payload, "name", str)),
         "resume_token": token,

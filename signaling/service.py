@@ -26,6 +26,9 @@ class MeetingService(Protocol):
         passcode: str | None = None,
         host_key: str | None = None,
         client_id: str | None = None,
+        mode: str = "remote",
+        zone: str | None = None,
+        checkin: str | None = None,
     ) -> dict[str, Any]: ...
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]: ...
@@ -44,9 +47,7 @@ class MeetingService(Protocol):
 
     async def mute(self, sid: str, source: str, muted: bool) -> None: ...
 
-    async def action(
-        self, sid: str, name: str, args: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    async def action(self, sid: str, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
         """A meeting-interaction message (signaling.meeting_messages), validated."""
         ...
 

@@ -75,8 +75,10 @@ class MeetingClient:
             raise ProtocolError(ack["error"])
         return ack  # type: ignore[no-any-return]
 
-    async def join(self, room: str, resume_token: str | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name}
+    async def join(
+        self, room: str, resume_token: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name, **extra}
         if resume_token:
             payload["resume_token"] = resume_token
         ack = await self.call("join", payload)

@@ -57,6 +57,7 @@ class Action(StrEnum):
     VIEW_LIVE_RESULTS = "view_live_results"
     LOWER_ANY_HAND = "lower_any_hand"
     HAND_NEXT = "hand_next"
+    SPOTLIGHT = "spotlight"
     # Host only
     PROMOTE = "promote"
     DEMOTE = "demote"
@@ -89,6 +90,7 @@ PERMISSIONS: MappingProxyType[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_LIVE_RESULTS: _MODERATORS,
         Action.LOWER_ANY_HAND: _MODERATORS,
         Action.HAND_NEXT: _MODERATORS,
+        Action.SPOTLIGHT: _MODERATORS,
         Action.PROMOTE: _HOST,
         Action.DEMOTE: _HOST,
     }
@@ -117,6 +119,7 @@ ACTION_TEXT: MappingProxyType[Action, str] = MappingProxyType(
         Action.VIEW_LIVE_RESULTS: "see live poll results",
         Action.LOWER_ANY_HAND: "lower other people's hands",
         Action.HAND_NEXT: "call on the next raised hand",
+        Action.SPOTLIGHT: "spotlight someone for everyone",
         Action.PROMOTE: "make people co-host",
         Action.DEMOTE: "take the co-host role away",
     }

@@ -43,6 +43,7 @@ EXPECTED = {
     "view_live_results": {H, C},
     "lower_any_hand": {H, C},
     "hand_next": {H, C},
+    "spotlight": {H, C},
     "promote": {H},
     "demote": {H},
 }
