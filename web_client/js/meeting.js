@@ -415,7 +415,7 @@ export class MeetingInteraction extends EventTarget {
    * @private
    */
   _putPoll(poll) {
-    // Broadcast copies lack our own `voted` / `my_choice`: keep what we knew.
+    // A copy without our own `voted` / `my_choice` keeps what we knew.
     const known = this._polls.get(poll.poll_id);
     const merged = { ...poll };
     if (!("voted" in poll)) merged.voted = known?.voted ?? false;
