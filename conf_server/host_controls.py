@@ -175,8 +175,19 @@ class HostControls:
                 state.access.lock()
             else:
                 state.access.unlock()
-        await self._service.events.to_room(actor.room, "meeting_updated", meeting_settings(state))
+        await self._settings_changed(state)
         return None
+
+    async def _settings_changed(self, state: MeetingState) -> None:
+        """``meeting_updated`` to everyone; hosts and co-hosts also get the passcode."""
+        moderators = self._service.moderator_sids(state)
+        for sid in moderators:
+            await self._service.events.to_client(
+                sid, "meeting_updated", meeting_settings(state, moderator=True)
+            )
+        await self._service.events.to_room(
+            state.room, "meeting_updated", meeting_settings(state), skip_sid=moderators or None
+        )
 
     async def configure_meeting(
         self,
@@ -192,11 +203,11 @@ class HostControls:
                 state.access.set_passcode(passcode)
             if lobby_enabled is not None:
                 admitted = state.access.set_lobby_enabled(lobby_enabled)
-        await self._service.events.to_room(actor.room, "meeting_updated", meeting_settings(state))
+        await self._settings_changed(state)
         if admitted:
             await self._lobby_changed(state)
             await self._service.admit_waiting(state, admitted)
-        return {**meeting_settings(state), "passcode": state.access.passcode}
+        return meeting_settings(state, moderator=True)
 
     async def _lobby_changed(self, state: MeetingState) -> None:
         await self._service.to_moderators(state, "lobby_changed", lobby_payload(state))

@@ -24,6 +24,10 @@ def poll_view(poll: Poll, role: Role, viewer_id: str | None = None) -> dict[str,
     out the personal fields (:func:`personal_poll_fields`)."""
     moderator = is_moderator(role)
     view = poll.describe()
+    one = poll.kind is PollKind.SINGLE or (
+        poll.kind is PollKind.QUIZ and len(poll.correct_option_ids) == 1
+    )
+    view["choose"] = "one" if one else "several"
     if moderator:
         view["correct_option_ids"] = sorted(poll.correct_option_ids)
     if viewer_id is not None:
@@ -93,13 +97,17 @@ def mic_locked(state: MeetingState, participant_id: str) -> bool:
     return not state.mic_locks.may_unmute_self(participant_id, role)
 
 
-def meeting_settings(state: MeetingState) -> dict[str, Any]:
-    """The payload of ``meeting_updated``."""
-    return {
+def meeting_settings(state: MeetingState, moderator: bool = False) -> dict[str, Any]:
+    """The payload of ``meeting_updated`` (with the passcode for hosts and
+    co-hosts)."""
+    settings: dict[str, Any] = {
         "locked": state.access.locked,
         "lobby_enabled": state.access.lobby_enabled,
         "has_passcode": state.access.has_passcode,
     }
+    if moderator:
+        settings["passcode"] = state.access.passcode
+    return settings
 
 
 def lobby_payload(state: MeetingState) -> dict[str, Any]:

@@ -123,3 +123,13 @@ async def test_hosts_skip_the_lobby_and_a_promoted_co_host_sees_it(make_member):
     assert [e["name"] for e in state["meeting"]["lobby"]] == ["Guest"]
     await part.call("admit", {})
     await guest.wait_event("lobby_admitted")
+
+
+async def test_only_hosts_and_co_hosts_learn_a_new_passcode(make_member):
+    host = await make_member("Hana", room="pcu")
+    other_host = await make_member("Otto", room="pcu", host_key=host.meeting["host_key"])
+    guest = await make_member("Guest", room="pcu")
+    await host.call("configure_meeting", {"passcode": "9876"})
+    assert (await other_host.wait_event("meeting_updated"))["passcode"] == "9876"
+    update = await guest.wait_event("meeting_updated")
+    assert update["has_passcode"] is True and "passcode" not in update

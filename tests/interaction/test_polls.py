@@ -788,3 +788,24 @@ async def test_a_promoted_co_host_manages_polls_and_gets_drafts(room):
     await settle(ada)
     assert not changes(ada, latest_draft["poll_id"])
     assert all(p["results"] is None for p in changes(ada, running_now))
+
+
+async def test_every_viewer_is_told_how_many_options_a_vote_takes(make_member):
+    host = await make_member("Hana", room="choose")
+    voter = await make_member("Vic", room="choose")
+    kinds = [
+        ({"kind": "single"}, "one"),
+        ({"kind": "multiple"}, "several"),
+        ({"kind": "quiz", "correct_option_ids": ["o2"]}, "one"),
+        ({"kind": "quiz", "correct_option_ids": ["o1", "o2"]}, "several"),
+    ]
+    for extra, expected in kinds:
+        ack = await host.call("poll_create", {"question": "Q?", "options": ["a", "b"], **extra})
+        poll_id = ack["poll"]["poll_id"]
+        assert ack["poll"]["choose"] == expected
+        await host.call("poll_launch", {"poll_id": poll_id})
+        seen = await voter.wait_event(
+            "poll_changed", lambda d, p=poll_id: d["poll"]["poll_id"] == p
+        )
+        assert seen["poll"]["choose"] == expected
+        assert "correct_option_ids" not in seen["poll"]
