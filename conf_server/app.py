@@ -11,10 +11,15 @@ from signaling import MeetingNamespace, SocketEmitter, create_socket_server
 
 from . import health, web_pages
 from .api import create_api
-from .keys import MEETINGS, SETTINGS
+from .api_keys import ApiKeys
+from .database import Database
+from .invites import InviteSigner, new_secret
+from .keys import API_KEYS, DATABASE, INVITES, MEETINGS, SETTINGS, WEBHOOKS
 from .meeting_service import MeetingService
 from .metrics import setup_metrics
+from .reports import ReportArchive
 from .settings import Settings
+from .webhooks import WebhookDispatcher
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -27,14 +32,29 @@ def create_app(settings: Settings | None = None) -> web.Application:
     origins = [settings.public_url.rstrip("/")] if settings.public_url else None
     sio = create_socket_server(manager, origins)
     sio.attach(app, socketio_path="socket.io")
-    service = MeetingService(settings, SocketEmitter(sio))
+    database = Database(settings.data_dir / "conf.sqlite3")
+    invites = InviteSigner(settings.invite_secret or database.setting("invite_secret", new_secret))
+    webhooks = WebhookDispatcher(database)
+    service = MeetingService(
+        settings,
+        SocketEmitter(sio),
+        invites=invites,
+        publisher=webhooks,
+        archive=ReportArchive(database),
+    )
     sio.register_namespace(MeetingNamespace(service))
     app[MEETINGS] = service
+    app[DATABASE] = database
+    app[API_KEYS] = ApiKeys(database, settings.admin_api_key)
+    app[INVITES] = invites
+    app[WEBHOOKS] = webhooks
 
     async def meetings_lifecycle(_: web.Application) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await webhooks.start()
         yield
         await service.close()
+        await webhooks.close()
+        database.close()
 
     app.cleanup_ctx.append(meetings_lifecycle)
     app.add_subapp("/api/v1", create_api())

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from .domain import Action, Role, authorize, demote, promote
 from .domain.errors import InvalidAction, UnknownParticipant
 from .meeting_state import MeetingState
-from .meeting_views import lobby_payload, meeting_settings
+from .meeting_views import lobby_payload, meeting_settings, meeting_summary
 from .rooms import Participant
 
 if TYPE_CHECKING:
     from .meeting_service import ActionHandler, MeetingService
+
 
 Result = dict[str, Any] | None
 
@@ -234,7 +235,13 @@ class HostControls:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.END_MEETING)
             waiting = state.access.end()
-            state.polls.close_all(self._service.clock())
+            closed = state.polls.close_all(self._service.clock())
+        for poll in closed:
+            self._service.publish_poll_closed(state, poll)
+        self._service.publisher.publish(
+            "meeting.ended", {**meeting_summary(state), "reason": "ended_by_host", "by": actor.name}
+        )
+        await self._service.archive_report(state)
         await self._service.deny_waiting(waiting, "meeting_ended", "the meeting has ended")
         await self._service.events.to_room(
             actor.room,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from .domain import Action, PollKind, Role, authorize
 from .domain.errors import InvalidAction
 from .domain.polls import Poll
-from .meeting_state import CHAT_LOG, MeetingState
-from .meeting_views import personal_poll_fields, poll_view, visible_to
+from .meeting_state import CHAT_LOG, CHAT_TRANSCRIPT, MeetingState
+from .meeting_views import meeting_summary, personal_poll_fields, poll_view, visible_to
 from .rooms import Participant
 
 if TYPE_CHECKING:
@@ -113,10 +113,16 @@ class Interaction:
             authorize(state.roles, actor.id, Action.SEND_CHAT)
             message = state.chat.post(actor.id, actor.name, text, self._service.clock())
             wire = message.to_dict()
-            await self._service.store.append(
-                actor.room, CHAT_LOG, wire, keep=state.chat.max_history
-            )
+            await self._service.store.append(actor.room, CHAT_LOG, wire, keep=CHAT_TRANSCRIPT)
         await self._service.events.to_room(actor.room, "chat_message", {"message": wire})
+        member = state.members.get(actor.id)
+        self._service.publisher.publish(
+            "chat.message",
+            {
+                **meeting_summary(state),
+                "message": {**wire, "user_id": member.user_id if member else None},
+            },
+        )
         return {"message": wire}
 
     async def react(self, actor: Participant, emoji: str) -> Result:
@@ -216,6 +222,7 @@ class Interaction:
             changed = poll.close(self._service.clock())
         if changed:
             await self._poll_changed(state, poll)
+            self._service.publish_poll_closed(state, poll)
         return None
 
     async def poll_share(self, actor: Participant, poll_id: str) -> Result:

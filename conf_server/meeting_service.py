@@ -22,12 +22,22 @@ from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTran
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
-from .domain import Admission, LobbyEntry, PollKind, Role
+from .domain import Admission, LobbyEntry, Poll, PollKind, Role
 from .errors import ConfServerError
 from .host_controls import HostControls
 from .interaction import Interaction
+from .invites import InvalidInvite, InviteSigner
 from .meeting_state import CHAT_LOG, MeetingState, Member
-from .meeting_views import is_moderator, lobby_payload, meeting_view, mic_locked
+from .meeting_views import (
+    is_moderator,
+    lobby_payload,
+    meeting_summary,
+    meeting_view,
+    member_summary,
+    mic_locked,
+)
+from .publisher import EventPublisher, NoPublisher
+from .reports import ReportArchive, build_report, polls_csv
 from .room_media import RoomMedia
 from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
 from .settings import Settings
@@ -81,10 +91,19 @@ class MeetingService:
     """Rooms, participants, their meeting state and their media on this node."""
 
     def __init__(
-        self, settings: Settings, events: EventSink, store: MeetingStore | None = None
+        self,
+        settings: Settings,
+        events: EventSink,
+        store: MeetingStore | None = None,
+        invites: InviteSigner | None = None,
+        publisher: EventPublisher | None = None,
+        archive: ReportArchive | None = None,
     ) -> None:
         self.settings = settings
         self.store: MeetingStore = store if store is not None else MemoryStore()
+        self.invites = invites
+        self.publisher: EventPublisher = publisher if publisher is not None else NoPublisher()
+        self.archive = archive
         self.directory = RoomDirectory(settings.max_participants_per_room)
         self.media: dict[str, RoomMedia] = {}
         self.events = events
@@ -163,7 +182,8 @@ class MeetingService:
 
     async def meeting_view(self, state: MeetingState, viewer_id: str) -> dict[str, Any]:
         """The Meeting object for one participant (chat history included)."""
-        return meeting_view(state, viewer_id, await self.store.read(state.room, CHAT_LOG))
+        history = await self.store.read(state.room, CHAT_LOG)
+        return meeting_view(state, viewer_id, history[-state.chat.max_history :])
 
     def sync_flags(self, state: MeetingState) -> list[Participant]:
         """Copy role and microphone lock from the meeting state onto this node's
@@ -192,7 +212,13 @@ class MeetingService:
         mode: str = "remote",
         zone: str | None = None,
         checkin: str | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
+        invite = None
+        if token is not None:
+            if self.invites is None:
+                raise InvalidInvite("this server does not take invite tokens")
+            invite = self.invites.verify(token, room)
         resumed = self.directory.resume(room, name, sid, resume_token)
         if resumed is not None:
             return await self._resume(sid, *resumed, receive)
@@ -203,10 +229,14 @@ class MeetingService:
             )
         participant_id = new_participant_id()
         identity = f"client:{client_id}" if client_id else f"participant:{participant_id}"
+        if invite is not None:
+            identity, name = invite.identity, invite_name(invite.name, name)
+            zone = zone or invite.zone
         async with self.store.update(room) as state:
             host = host_key is not None and secrets.compare_digest(
                 host_key.encode(), state.host_key.encode()
             )
+            host = host or (invite is not None and invite.role == "host")
             # In a meeting made by simply joining, whoever opens it is its host.
             host = host or (state.ad_hoc and not state.present_ids())
             if not self.directory.has_space(room):
@@ -216,9 +246,15 @@ class MeetingService:
                 if zone is None:
                     raise UnknownCheckin("no room of this meeting has that check-in code")
                 mode = "companion" if mode == "remote" else mode
+            invited = invite is not None and identity in state.invited
             admission = state.access.request_entry(
-                participant_id, identity, name, self.clock(), passcode, privileged=host
+                participant_id, identity, name, self.clock(), passcode, privileged=host or invited
             )
+            if admission is Admission.ADMITTED and state.invite_only and not (host or invited):
+                # A meeting made from a chat lets in its invitees; anyone else
+                # waits for a host, lobby setting or not.
+                state.access.lobby.add(participant_id, name, identity, self.clock())
+                admission = Admission.WAITING
             if mode == "room" and zone is not None:
                 state.checkin_code_for(zone)
             if admission is Admission.WAITING:
@@ -229,6 +265,8 @@ class MeetingService:
                 participant = self._admit(
                     state, sid, participant_id, name, identity, host, mode, zone
                 )
+                if invite is not None:
+                    state.members[participant_id].user_id = invite.user_id
         if admission is Admission.WAITING:
             await self.to_moderators(state, "lobby_changed", lobby_payload(state))
             return {
@@ -284,6 +322,12 @@ class MeetingService:
             "participant_joined",
             {"participant": participant.to_wire()},
             skip_sid=participant.sid,
+        )
+        if state.present_ids() == [participant.id]:
+            self.publisher.publish("meeting.started", meeting_summary(state))
+        self.publisher.publish(
+            "participant.joined",
+            {**meeting_summary(state), "participant": member_summary(state, participant.id)},
         )
         return await self._join_result(participant, state, resumed=False)
 
@@ -554,11 +598,36 @@ class MeetingService:
             await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
         if spotlight_ended:
             await self.events.to_room(room_id, "spotlight_changed", {"participant_id": None})
+        if state is not None:
+            self.publisher.publish(
+                "participant.left",
+                {
+                    **meeting_summary(state),
+                    "participant": member_summary(state, participant.id),
+                    "reason": reason,
+                },
+            )
         if state is not None and state.emptied_at is not None:
+            if not state.ended:
+                self.publisher.publish(
+                    "meeting.ended", {**meeting_summary(state), "reason": "empty"}
+                )
+            await self.archive_report(state)
             await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
         if room is None and media is not None:
             self.media.pop(room_id, None)
             await media.close()
+
+    def publish_poll_closed(self, state: MeetingState, poll: Poll) -> None:
+        """``poll.closed`` with the aggregate results (never who chose what)."""
+        results = poll.results(reveal_correct=True)
+        self.publisher.publish("poll.closed", {**meeting_summary(state), "poll": results})
+
+    async def archive_report(self, state: MeetingState) -> None:
+        """Keep the meeting's report beyond the life of its state."""
+        if self.archive is not None:
+            chat = await self.store.read(state.room, CHAT_LOG)
+            self.archive.save(build_report(state, chat), polls_csv(state))
 
     # -- introspection and shutdown -------------------------------------------------
 
@@ -590,6 +659,13 @@ class MeetingService:
 #: Scheduled meetings that nobody opens are forgotten after this long.
 SCHEDULED_MEETING_TTL = 7 * 24 * 3600.0
 _ROOM_ALPHABET = "abcdefghijkmnopqrstuvwxyz"  # no "l": easy to read aloud
+
+
+def invite_name(from_invite: str, typed: str) -> str:
+    """The invite's display name (the chat app knows the person), trimmed to
+    what a typed name may be; the typed one if the invite's is unusable."""
+    name = " ".join(from_invite.split())[:64]
+    return name or typed
 
 
 def random_room_name() -> str:

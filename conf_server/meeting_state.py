@@ -31,6 +31,8 @@ class Member:
     left_at: float | None = None
     mode: str = "remote"
     zone: str | None = None
+    #: The person's user id in the chat app, when they came with an invite.
+    user_id: str | None = None
 
     @property
     def present(self) -> bool:
@@ -42,8 +44,10 @@ class Member:
 CHECKIN_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CHECKIN_LENGTH = 6
 
-#: The store log that holds a meeting's chat history.
+#: The store log that holds a meeting's chat transcript (the newest
+#: CHAT_TRANSCRIPT messages; late joiners see the newest ChatLog.max_history).
 CHAT_LOG = "chat"
+CHAT_TRANSCRIPT = 10_000
 
 
 def new_host_key() -> str:
@@ -77,6 +81,11 @@ class MeetingState:
     checkins: dict[str, str] = field(default_factory=dict)
     #: Who a host spotlighted for everyone (None: nobody).
     spotlight: str | None = None
+    #: Made from a chat (POST /api/v1/escalations): the chat's id, and whether
+    #: only invited identities walk in (everyone else waits in the lobby).
+    chat_id: str | None = None
+    invite_only: bool = False
+    invited: list[str] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:
@@ -133,6 +142,9 @@ class MeetingState:
             "members": [asdict(member) for member in self.members.values()],
             "checkins": dict(self.checkins),
             "spotlight": self.spotlight,
+            "chat_id": self.chat_id,
+            "invite_only": self.invite_only,
+            "invited": list(self.invited),
         }
 
     @classmethod
@@ -156,4 +168,7 @@ class MeetingState:
             members={m["participant_id"]: Member(**m) for m in data["members"]},
             checkins=dict(data["checkins"]),
             spotlight=data["spotlight"],
+            chat_id=data["chat_id"],
+            invite_only=bool(data["invite_only"]),
+            invited=list(data["invited"]),
         )

@@ -113,3 +113,26 @@ def meeting_settings(state: MeetingState, moderator: bool = False) -> dict[str, 
 def lobby_payload(state: MeetingState) -> dict[str, Any]:
     """The payload of ``lobby_changed``."""
     return {"lobby": [entry.to_wire() for entry in state.access.lobby.waiting()]}
+
+
+def meeting_summary(state: MeetingState) -> dict[str, Any]:
+    """Who the meeting is, in webhook payloads."""
+    return {
+        "meeting_id": state.meeting_id,
+        "room": state.room,
+        "title": state.title,
+        "chat_id": state.chat_id,
+    }
+
+
+def member_summary(state: MeetingState, participant_id: str) -> dict[str, Any]:
+    member = state.members.get(participant_id)
+    if member is None:
+        return {"id": participant_id}
+    return {
+        "id": participant_id,
+        "name": member.name,
+        "user_id": member.user_id,
+        "mode": member.mode,
+        "zone": member.zone,
+    }

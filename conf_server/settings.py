@@ -26,6 +26,9 @@ class Settings:
     redis_url: str | None = None
     public_url: str | None = None
     admin_api_key: str | None = None
+    #: Secret that signs invite tokens (at least 32 characters). Unset: one is
+    #: made at first start and kept in the database under the data dir.
+    invite_secret: str | None = None
     #: STUN/TURN URLs handed to browsers and used by the server's own ICE agent.
     #: Empty by default: on a LAN or in tests nothing outside is needed.
     ice_servers: tuple[str, ...] = ()

@@ -25,6 +25,7 @@ MAX_CANDIDATE = 1024
 MAX_NAME = 64
 MAX_MID = 32
 MAX_TOKEN = 256
+MAX_INVITE = 4096
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CLIENT_ID_PATTERN = ROOM_PATTERN
 CHECKIN_PATTERN = re.compile(r"^[A-Za-z0-9]{4,16}$")
@@ -105,6 +106,7 @@ def validate_join(payload: Payload) -> Payload:
             "mode",
             "zone",
             "checkin",
+            "token",
         },
     )
     protocol = _field(payload, "protocol", int)
@@ -141,7 +143,11 @@ def validate_join(payload: Payload) -> Payload:
         raise InvalidPayload("field 'checkin' must be a check-in code of 4 to 16 letters or digits")
     if mode == "room" and zone is None:
         raise InvalidPayload("a room device (mode 'room') needs a 'zone': the room it stands in")
+    token_ = _field(payload, "token", str, optional=True)
+    if token_ is not None and not 0 < len(token_) <= MAX_INVITE:
+        raise InvalidPayload(f"field 'token' must be 1 to {MAX_INVITE} characters")
     return {
+        "token": token_,
         "mode": mode,
         "zone": zone,
         "checkin": checkin,

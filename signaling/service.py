@@ -29,6 +29,7 @@ class MeetingService(Protocol):
         mode: str = "remote",
         zone: str | None = None,
         checkin: str | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]: ...
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]: ...
