@@ -1,0 +1,105 @@
+// The equal-view gallery layout: a line-by-line mirror of conf_server/layout.py
+// (`gallery_layout`, `best_grid`), so the live gallery and the recording
+// composite lay tiles out the same way. DOM-free. Same algorithm, same
+// tie-breaking (fewer columns win a tie: only a strictly larger tile replaces
+// the best so far), same rounding (floor). tests/conf_server/test_layout_mirror.py
+// runs both on the same inputs and compares the answers: change them together.
+
+export const DEFAULT_PAGE_SIZE = 16;
+export const DEFAULT_GAP = 8;
+export const DEFAULT_ASPECT = 16 / 9;
+export const DEFAULT_MIN_TILE_WIDTH = 160;
+
+/**
+ * Rows x columns of equal tiles for one page.
+ * @typedef {object} Grid
+ * @property {number} cols
+ * @property {number} rows
+ * @property {number} tileWidth
+ * @property {number} tileHeight
+ */
+
+/**
+ * How `tileCount` tiles are shown: `perPage` tiles per page on `pages` pages,
+ * each full page laid out as `grid`.
+ * @typedef {object} GalleryLayout
+ * @property {number} perPage
+ * @property {number} pages
+ * @property {Grid} grid
+ */
+
+/**
+ * The grid that gives `count` equal tiles of `aspect` the largest size inside
+ * `width` x `height` with `gap` between tiles.
+ * @param {number} count
+ * @param {number} width
+ * @param {number} height
+ * @param {number} [gap]
+ * @param {number} [aspect] width / height
+ * @returns {Grid}
+ */
+export function bestGrid(count, width, height, gap = DEFAULT_GAP, aspect = DEFAULT_ASPECT) {
+  const n = Math.max(1, count);
+  /** @type {Grid} */
+  let best = { cols: 1, rows: n, tileWidth: 0, tileHeight: 0 };
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const fitWidth = (width - gap * (cols - 1)) / cols;
+    const fitHeight = (height - gap * (rows - 1)) / rows;
+    const tileWidth = Math.floor(Math.max(0, Math.min(fitWidth, fitHeight * aspect)));
+    if (tileWidth > best.tileWidth) {
+      best = { cols, rows, tileWidth, tileHeight: Math.floor(tileWidth / aspect) };
+    }
+  }
+  return best;
+}
+
+/**
+ * Pages and grid for `tileCount` tiles: a page holds at most `pageSize` tiles,
+ * and fewer if the tiles would be narrower than `minTileWidth` (a second page
+ * serves people better than stamps); the grid makes the tiles of a full page
+ * as large as possible.
+ * @param {number} tileCount
+ * @param {number} width
+ * @param {number} height
+ * @param {{pageSize?: number, minTileWidth?: number, gap?: number, aspect?: number}} [options]
+ * @returns {GalleryLayout}
+ * @throws {RangeError} if `pageSize` is below 1
+ */
+export function galleryLayout(
+  tileCount,
+  width,
+  height,
+  { pageSize = DEFAULT_PAGE_SIZE, minTileWidth = DEFAULT_MIN_TILE_WIDTH, gap = DEFAULT_GAP, aspect = DEFAULT_ASPECT } = {},
+) {
+  if (pageSize < 1) throw new RangeError("pageSize must be at least 1");
+  let perPage = Math.max(1, Math.min(tileCount, pageSize));
+  let grid = bestGrid(perPage, width, height, gap, aspect);
+  while (perPage > 1 && grid.tileWidth < minTileWidth) {
+    perPage -= 1;
+    grid = bestGrid(perPage, width, height, gap, aspect);
+  }
+  const pages = Math.max(1, Math.ceil(tileCount / perPage));
+  return { perPage, pages, grid };
+}
+
+/**
+ * The page (0-based) that shows the tile at `index` in join order.
+ * @param {GalleryLayout} layout
+ * @param {number} index
+ */
+export function pageOf(layout, index) {
+  return Math.floor(index / layout.perPage);
+}
+
+/**
+ * Indexes [start, end) of the tiles on `page`.
+ * @param {GalleryLayout} layout
+ * @param {number} page
+ * @param {number} tileCount
+ * @returns {[number, number]}
+ */
+export function pageSlice(layout, page, tileCount) {
+  const start = page * layout.perPage;
+  return [start, Math.min(start + layout.perPage, tileCount)];
+}
