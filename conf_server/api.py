@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import meetings_api
+from . import admin_api, escalations_api, meetings_api, webhooks_api
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
 from .openapi import openapi_document
@@ -63,4 +63,7 @@ def create_api() -> web.Application:
     api.router.add_get("/openapi.json", get_openapi)
     api.router.add_get("/rooms/{room}", get_room)
     meetings_api.add_routes(api)
+    webhooks_api.add_routes(api)
+    escalations_api.add_routes(api)
+    admin_api.add_routes(api)
     return api

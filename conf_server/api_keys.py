@@ -23,7 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from .database import Database
-from .errors import ConfServerError
+from .errors import ConfServerError, NotFound
+from .request_body import InvalidRequest
 
 SCOPES = ("admin", "integration")
 
@@ -65,7 +66,7 @@ class ApiKeys:
     def create(self, name: str, scope: str) -> dict[str, Any]:
         """A new key; the secret is in the answer and nowhere else."""
         if scope not in SCOPES:
-            raise ConfServerError(f"scope must be one of {', '.join(SCOPES)}", "invalid_request")
+            raise InvalidRequest(f"scope must be one of {', '.join(SCOPES)}")
         key_id = secrets.token_hex(6)
         key = f"ck_{key_id}_{secrets.token_urlsafe(32)}"
         now = time.time()
@@ -83,7 +84,7 @@ class ApiKeys:
     def revoke(self, key_id: str) -> dict[str, Any]:
         row = self._db.one("SELECT revoked_at FROM api_keys WHERE id = ?", (key_id,))
         if row is None:
-            raise ConfServerError("no API key with that id", "not_found")
+            raise NotFound("no API key with that id")
         if row["revoked_at"] is None:
             self._db.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ?", (time.time(), key_id)

@@ -7,50 +7,19 @@ own routes). Its answer carries the host link: whoever opens it is host.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from .api_auth import caller
 from .domain.errors import DomainError
-from .errors import ConfServerError, NotFound
+from .errors import NotFound
 from .keys import MEETINGS, SETTINGS
 from .meeting_service import create_meeting
-from .meeting_state import MeetingState
+from .meeting_state import CHAT_LOG, MeetingState
+from .reports import attendance_csv, build_report, polls_csv
+from .request_body import InvalidRequest, optional_field, read_json_object
 from .web_pages import ROOM_PATTERN
 
-MAX_BODY = 64 * 1024
 MAX_TITLE = 200
-
-
-class InvalidRequest(ConfServerError):
-    code = "invalid_request"
-    status = 400
-
-
-class PayloadTooLarge(ConfServerError):
-    code = "payload_too_large"
-    status = 413
-
-
-def _optional(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
-    value = body.get(name, default)
-    if value is default:
-        return value
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise InvalidRequest(f"field {name!r} has the wrong type")
-    return value
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object (an empty body is ``{}``)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise PayloadTooLarge(f"the request body is larger than {MAX_BODY // 1024} KiB")
-    if not await request.read():
-        return {}
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise InvalidRequest("the request body must be a JSON object")
-    return body
 
 
 def links(request: web.Request, state: MeetingState) -> dict[str, str]:
@@ -65,13 +34,13 @@ async def post_meeting(request: web.Request) -> web.Response:
     unknown = set(body) - {"room", "title", "passcode", "lobby_enabled", "polls"}
     if unknown:
         raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    room = _optional(body, "room", str, None)
+    room = optional_field(body, "room", str, None)
     if room is not None and not ROOM_PATTERN.match(room):
         raise InvalidRequest("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
-    title = _optional(body, "title", str, "").strip()
+    title = optional_field(body, "title", str, "").strip()
     if len(title) > MAX_TITLE:
         raise InvalidRequest(f"field 'title' may have at most {MAX_TITLE} characters")
-    polls = _optional(body, "polls", list, [])
+    polls = optional_field(body, "polls", list, [])
     if not all(isinstance(p, dict) for p in polls):
         raise InvalidRequest("field 'polls' must be a list of poll objects")
     for poll in polls:
@@ -83,8 +52,8 @@ async def post_meeting(request: web.Request) -> web.Response:
             request.config_dict[MEETINGS],
             room,
             title,
-            _optional(body, "passcode", str, None),
-            _optional(body, "lobby_enabled", bool, False),
+            optional_field(body, "passcode", str, None),
+            optional_field(body, "lobby_enabled", bool, False),
             polls,
         )
     except (TypeError, ValueError) as exc:
@@ -104,6 +73,7 @@ async def post_meeting(request: web.Request) -> web.Response:
 
 
 async def get_meeting(request: web.Request) -> web.Response:
+    caller(request, "integration")
     service = request.config_dict[MEETINGS]
     state = await service.store.find(request.match_info["meeting_id"])
     if state is None:
@@ -129,6 +99,38 @@ async def get_meeting(request: web.Request) -> web.Response:
     )
 
 
+async def get_report(request: web.Request) -> web.Response:
+    """Attendance, polls, chat, recordings: JSON, or CSV with ``?format=csv&table=``."""
+    caller(request, "integration")
+    service = request.config_dict[MEETINGS]
+    meeting_id = request.match_info["meeting_id"]
+    fmt = request.query.get("format", "json")
+    table = request.query.get("table", "attendance")
+    if fmt not in ("json", "csv") or table not in ("attendance", "polls"):
+        raise InvalidRequest("use format=json, or format=csv with table=attendance or table=polls")
+    state = await service.store.find(meeting_id)
+    if state is not None:
+        report = build_report(state, await service.store.read(state.room, CHAT_LOG))
+        polls_table = polls_csv(state)
+    else:
+        archived = service.archive.get(meeting_id) if service.archive else None
+        if archived is None:
+            raise NotFound("no meeting with that id")
+        report, polls_table = archived
+    if fmt == "json":
+        return web.json_response(report)
+    text = attendance_csv(report) if table == "attendance" else polls_table
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{table}-{report["meeting_id"]}.csv"'
+        },
+    )
+
+
 def add_routes(api: web.Application) -> None:
     api.router.add_post("/meetings", post_meeting)
     api.router.add_get("/meetings/{meeting_id}", get_meeting)
+    api.router.add_get("/meetings/{meeting_id}/report", get_report)

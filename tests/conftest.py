@@ -31,11 +31,18 @@ class RunningServer:
         return self.server.app[MEETINGS]
 
 
+#: The bootstrap admin key of the test servers (Authorization: Bearer ADMIN_KEY).
+ADMIN_KEY = "test-admin-key-0123456789"
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # ICE on loopback only: the aiortc peers of the tests live in this process.
     return Settings(
-        data_dir=tmp_path / "data", ice_addresses=("127.0.0.1",), reconnect_grace_seconds=2.0
+        data_dir=tmp_path / "data",
+        ice_addresses=("127.0.0.1",),
+        reconnect_grace_seconds=2.0,
+        admin_api_key=ADMIN_KEY,
     )
 
 

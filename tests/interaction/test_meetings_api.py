@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import aiohttp
+from conftest import ADMIN_KEY
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 async def post(server, body=None, raw=None):
@@ -34,7 +37,7 @@ async def test_create_a_meeting_then_open_the_host_link(server, make_member):
     assert host.meeting["polls"][0]["state"] == "draft"
     assert [e["name"] for e in host.meeting["lobby"]] == ["Early"]
     url = f"{server.url}/api/v1/meetings/{created['meeting_id']}"
-    async with aiohttp.ClientSession() as http, http.get(url) as r:
+    async with aiohttp.ClientSession(headers=ADMIN) as http, http.get(url) as r:
         info = await r.json()
     assert info["state"] == "live" and info["room"] == room
     assert [p["name"] for p in info["participants"]] == ["Hana"]
@@ -55,5 +58,6 @@ async def test_bad_requests_get_clear_errors(server):
     assert status == 201
     status, body = await post(server, {"room": "taken"})
     assert status == 409 and body["error"]["code"] == "room_in_use"
-    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/api/v1/meetings/nope") as r:
+    url = f"{server.url}/api/v1/meetings/nope"
+    async with aiohttp.ClientSession(headers=ADMIN) as http, http.get(url) as r:
         assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
