@@ -131,6 +131,10 @@ def _validate(settings: Settings) -> None:
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice server {url!r} must start with stun:, turn: or turns:")
+    if settings.invite_secret is not None and len(settings.invite_secret) < 32:
+        raise ConfigError("invite_secret must have at least 32 characters")
+    if settings.empty_meeting_ttl_seconds < 0:
+        raise ConfigError("empty_meeting_ttl_seconds must not be negative")
 
 
 __all__ = ["Settings", "load_settings"]

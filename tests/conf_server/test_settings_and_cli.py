@@ -33,6 +33,8 @@ def test_precedence_toml_then_environment_then_flags(tmp_path):
         ({"CONF_PORT": "eighty"}, "invalid value for 'port'"),
         ({"CONF_PORT": "70000"}, "port must be between"),
         ({"CONF_ICE_SERVERS": "http://x"}, "must start with stun:"),
+        ({"CONF_INVITE_SECRET": "short"}, "at least 32 characters"),
+        ({"CONF_EMPTY_MEETING_TTL_SECONDS": "-1"}, "must not be negative"),
     ],
 )
 def test_bad_values_are_config_errors(env, message):
