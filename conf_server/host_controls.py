@@ -238,21 +238,19 @@ class HostControls:
             closed = state.polls.close_all(self._service.clock())
         for poll in closed:
             self._service.publish_poll_closed(state, poll)
-        self._service.publisher.publish(
-            "meeting.ended", {**meeting_summary(state), "reason": "ended_by_host", "by": actor.name}
-        )
-        await self._service.archive_report(state)
         await self._service.deny_waiting(waiting, "meeting_ended", "the meeting has ended")
         await self._service.events.to_room(
             actor.room,
             "meeting_ended",
             {"message": f"{actor.name} ended the meeting for everyone", "by": actor.name},
         )
-        self._service.tasks.spawn(self._close_room(actor.room))
+        ended = {**meeting_summary(state), "reason": "ended_by_host", "by": actor.name}
+        self._service.tasks.spawn(self._close_room(actor.room, ended))
         return None
 
-    async def _close_room(self, room: str) -> None:
-        """Everyone out (after the host's acknowledgement has gone)."""
+    async def _close_room(self, room: str, ended: dict[str, Any]) -> None:
+        """Everyone out (after the host's acknowledgement has gone), then the
+        ``meeting.ended`` webhook: it comes after every ``participant.left``."""
         for participant in self._service.participants(room):
             sid = participant.sid
             if sid is not None:
@@ -260,3 +258,4 @@ class HostControls:
             await self._service.remove(participant, "meeting_ended")
             if sid is not None:
                 await self._service.events.disconnect(sid)
+        self._service.publisher.publish("meeting.ended", ended)
