@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .settings import Settings
+from .webhooks import EVENT_TYPES, TEST_EVENT
 
 _ERROR = {
     "type": "object",
@@ -92,6 +93,212 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_EVENT_TYPES = list(EVENT_TYPES)
+
+_WEBHOOK_SCHEMAS: dict[str, Any] = {
+    "NewWebhook": {
+        "type": "object",
+        "required": ["url"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "format": "uri", "maxLength": 2048},
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": _EVENT_TYPES},
+                "description": "Omitted: every event type, including ones added later.",
+            },
+        },
+    },
+    "Webhook": {
+        "type": "object",
+        "required": ["id", "url", "events", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "url": {"type": "string"},
+            "events": {"type": "array", "items": {"type": "string", "enum": _EVENT_TYPES}},
+            "created_at": {"type": "number"},
+            "deleted_at": {"type": "number", "nullable": True},
+        },
+    },
+    "CreatedWebhook": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Webhook"},
+            {
+                "type": "object",
+                "required": ["secret"],
+                "properties": {
+                    "secret": {
+                        "type": "string",
+                        "description": "Signing secret; shown only in this answer.",
+                    }
+                },
+            },
+        ]
+    },
+    "WebhookDelivery": {
+        "type": "object",
+        "required": ["id", "event_id", "event_type", "status", "attempts", "created_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "event_id": {"type": "string"},
+            "event_type": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+            "attempts": {"type": "integer"},
+            "last_status": {"type": "integer", "nullable": True},
+            "last_error": {"type": "string", "nullable": True},
+            "created_at": {"type": "number"},
+            "last_attempt_at": {"type": "number", "nullable": True},
+            "next_attempt_at": {"type": "number", "nullable": True},
+            "delivered_at": {"type": "number", "nullable": True},
+            "attempt_log": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["at", "status"],
+                    "properties": {
+                        "at": {"type": "number"},
+                        "status": {"type": "integer", "nullable": True},
+                        "error": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "WebhookEvent": {
+        "type": "object",
+        "description": "The body POSTed to an endpoint (signed: see docs/rest-api.md).",
+        "required": ["id", "type", "created_at", "data"],
+        "properties": {
+            "id": {"type": "string", "description": "evt_...; the same on every retry"},
+            "type": {"type": "string", "enum": [*_EVENT_TYPES, TEST_EVENT]},
+            "created_at": {"type": "number"},
+            "data": {"type": "object"},
+        },
+    },
+}
+
+
+def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
+    """``/api/v1/admin/webhooks...`` (admin key: ``Authorization: Bearer``)."""
+    webhook_id = {
+        "name": "webhook_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    denied = {
+        "401": _json(error, "No, an unknown or a revoked API key"),
+        "403": _json(error, "Not an admin key"),
+    }
+    missing = {"404": _json(error, "No such webhook endpoint")}
+    ref = "#/components/schemas/"
+    return {
+        "/api/v1/admin/webhooks": {
+            "post": {
+                "summary": "Register a webhook endpoint (admin); the answer has its secret",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": ref + "NewWebhook"}}},
+                },
+                "responses": {
+                    "201": _json({"$ref": ref + "CreatedWebhook"}, "The endpoint and secret"),
+                    "400": _json(error, "Invalid JSON, URL or event types"),
+                    **denied,
+                },
+            },
+            "get": {
+                "summary": "Webhook endpoints (admin; no secrets)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["webhooks"],
+                            "properties": {
+                                "webhooks": {
+                                    "type": "array",
+                                    "items": {"$ref": ref + "Webhook"},
+                                }
+                            },
+                        },
+                        "Active endpoints, oldest first",
+                    ),
+                    **denied,
+                },
+            },
+        },
+        "/api/v1/admin/webhooks/{webhook_id}": {
+            "delete": {
+                "summary": "Delete an endpoint: its pending deliveries fail, nothing more is sent",
+                "parameters": [webhook_id],
+                "responses": {
+                    "200": _json({"$ref": ref + "Webhook"}, "The deleted endpoint"),
+                    **denied,
+                    **missing,
+                },
+            }
+        },
+        "/api/v1/admin/webhooks/{webhook_id}/deliveries": {
+            "get": {
+                "summary": "The endpoint's delivery log, newest first",
+                "parameters": [
+                    webhook_id,
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    },
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["webhook_id", "deliveries"],
+                            "properties": {
+                                "webhook_id": {"type": "string"},
+                                "deliveries": {
+                                    "type": "array",
+                                    "items": {"$ref": ref + "WebhookDelivery"},
+                                },
+                            },
+                        },
+                        "Deliveries",
+                    ),
+                    "400": _json(error, "Bad limit or status"),
+                    **denied,
+                    **missing,
+                },
+            }
+        },
+        "/api/v1/admin/webhooks/{webhook_id}/test": {
+            "post": {
+                "summary": "Queue a webhook.test event to this endpoint",
+                "parameters": [webhook_id],
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["event_id", "type"],
+                            "properties": {
+                                "event_id": {"type": "string"},
+                                "type": {"type": "string", "enum": [TEST_EVENT]},
+                            },
+                        },
+                        "Queued",
+                    ),
+                    **denied,
+                    **missing,
+                },
+            }
+        },
+    }
+
+
 def openapi_document(settings: Settings) -> dict[str, Any]:
     """The document; server URL from ``public_url`` when set."""
     base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
@@ -101,7 +308,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "conf-server API", "version": "1"},
         "servers": [{"url": base}],
-        "components": {"schemas": {"Error": _ERROR, "Participant": _PARTICIPANT}},
+        "components": {
+            "schemas": {"Error": _ERROR, "Participant": _PARTICIPANT, **_WEBHOOK_SCHEMAS}
+        },
         "paths": {
             "/api/v1/openapi.json": {
                 "get": {
@@ -173,6 +382,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     },
                 }
             },
+            **_webhook_paths(error),
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": _json(status, "ok")}}},
             "/readyz": {
                 "get": {

@@ -39,7 +39,7 @@ async def list_webhooks(request: web.Request) -> web.Response:
 
 async def delete_webhook(request: web.Request) -> web.Response:
     caller(request, "admin")
-    deleted = request.config_dict[WEBHOOKS].delete_endpoint(request.match_info["id"])
+    deleted = request.config_dict[WEBHOOKS].delete_endpoint(request.match_info["webhook_id"])
     return web.json_response(deleted)
 
 
@@ -55,20 +55,20 @@ async def get_deliveries(request: web.Request) -> web.Response:
         raise InvalidWebhook(
             f"query parameter 'status' must be one of {', '.join(DELIVERY_STATES)}"
         )
-    endpoint_id = request.match_info["id"]
+    endpoint_id = request.match_info["webhook_id"]
     log = request.config_dict[WEBHOOKS].deliveries(endpoint_id, int(raw), status)
     return web.json_response({"webhook_id": endpoint_id, "deliveries": log})
 
 
 async def post_test(request: web.Request) -> web.Response:
     caller(request, "admin")
-    event_id = request.config_dict[WEBHOOKS].send_test(request.match_info["id"])
+    event_id = request.config_dict[WEBHOOKS].send_test(request.match_info["webhook_id"])
     return web.json_response({"event_id": event_id, "type": TEST_EVENT}, status=202)
 
 
 def add_routes(api: web.Application) -> None:
     api.router.add_post("/admin/webhooks", post_webhook)
     api.router.add_get("/admin/webhooks", list_webhooks)
-    api.router.add_delete("/admin/webhooks/{id}", delete_webhook)
-    api.router.add_get("/admin/webhooks/{id}/deliveries", get_deliveries)
-    api.router.add_post("/admin/webhooks/{id}/test", post_test)
+    api.router.add_delete("/admin/webhooks/{webhook_id}", delete_webhook)
+    api.router.add_get("/admin/webhooks/{webhook_id}/deliveries", get_deliveries)
+    api.router.add_post("/admin/webhooks/{webhook_id}/test", post_test)
