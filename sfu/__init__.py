@@ -5,16 +5,22 @@ from .consumer import Consumer
 from .errors import SfuError
 from .producer import Producer
 from .publish_transport import PublishTransport
-from .router import Router
+from .router import Router, RouterObserver
+from .rtp import RtpView
 from .settings import SfuSettings
+from .sink import PacketSink, SenderReport
 from .stats import SfuStats
 from .subscribe_transport import SubscribeTransport
 
 __all__ = [
     "Consumer",
+    "PacketSink",
     "Producer",
     "PublishTransport",
     "Router",
+    "RouterObserver",
+    "RtpView",
+    "SenderReport",
     "SfuError",
     "SfuSettings",
     "SfuStats",

@@ -10,6 +10,9 @@ What is used, and why:
 * ``RTCDtlsTransport._handle_rtp_data``: replaced per transport on the publish
   side, so decrypted RTP reaches the SFU as bytes before aiortc parses,
   depayloads, jitter-buffers or decodes it.
+* ``RTCDtlsTransport._handle_rtcp_data``: wrapped per publish transport, so
+  the publisher's RTCP sender reports (NTP <-> RTP timestamp) reach the SFU
+  (recording aligns audio and video with them); aiortc still handles RTCP.
 * ``RTCDtlsTransport._send_rtp``: SRTP-protect and send RTCP we built. For
   forwarded RTP, ``RtpSendPath`` does the same work synchronously from
   ``RTCDtlsTransport._state`` / ``_tx_srtp`` and aioice's nominated pair
@@ -191,6 +194,24 @@ def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
         handler(data, arrival_time_ms)
 
     setattr(transport, "_handle_rtp_data", handle_rtp_data)  # noqa: B010 (private hook)
+
+
+RtcpHandler = Callable[[bytes], None]
+
+
+def hook_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> None:
+    """Also hand every decrypted incoming RTCP packet of ``transport`` to
+    ``handler(data)`` (after aiortc has handled it); errors are logged."""
+    original = transport._handle_rtcp_data
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        await original(data)
+        try:
+            handler(data)
+        except Exception:
+            logger.exception("RTCP handler failed")
+
+    setattr(transport, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (private hook)
 
 
 def disable_decoder(transceiver: RTCRtpTransceiver) -> None:

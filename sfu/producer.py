@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -12,6 +13,7 @@ from . import rtp
 from .aiortc_bridge import Codec
 from .packet_cache import PacketCache
 from .settings import SfuSettings
+from .sink import PacketSink, SenderReport
 from .stats import LATENCY_SAMPLE_EVERY, SfuStats
 from .tasks import TaskGroup
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from .consumer import Consumer
 
 KeyframeSender = Callable[[int], Coroutine[Any, Any, bool]]
+
+logger = logging.getLogger(__name__)
 
 
 class Producer:
@@ -46,6 +50,10 @@ class Producer:
         self.paused = False
         self.closed = False
         self.consumers: list[Consumer] = []
+        #: Taps on the forwarded packets (see :mod:`sfu.sink`); empty costs nothing.
+        self.sinks: list[PacketSink] = []
+        #: The publisher's last RTCP sender report for this stream, if any came.
+        self.sender_report: SenderReport | None = None
         self.packets_received = 0
         self.bytes_received = 0
         self._settings = settings
@@ -88,7 +96,11 @@ class Producer:
                 self._loudness_count += 1
         # Cached for retransmission even when nobody consumes: stamp it now.
         view.stamp()
-        if self.paused or not self.consumers:
+        if self.paused:
+            return
+        if self.sinks:
+            self._feed_sinks(view)
+        if not self.consumers:
             return
         self._latency_countdown -= 1
         if self._latency_countdown:
@@ -101,6 +113,13 @@ class Producer:
         for consumer in self.consumers:
             consumer.send(view)
             stats.observe_latency(time.perf_counter() - started)
+
+    def _feed_sinks(self, view: rtp.RtpView) -> None:
+        for sink in self.sinks:
+            try:
+                sink.on_rtp(view)
+            except Exception:
+                logger.exception("packet sink %r of %r failed", sink, self)
 
     def cached(self, sequence_number: int) -> rtp.RtpView | None:
         """A recently received packet, for retransmission."""
@@ -154,6 +173,20 @@ class Producer:
         if consumer in self.consumers:
             self.consumers.remove(consumer)
 
+    def add_sink(self, sink: PacketSink) -> None:
+        """Hand every packet this producer forwards to ``sink`` as well."""
+        if not self.closed and sink not in self.sinks:
+            self.sinks.append(sink)
+
+    def remove_sink(self, sink: PacketSink) -> None:
+        """Stop feeding ``sink`` (its ``on_close`` is not called)."""
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def set_sender_report(self, ntp: int, rtp_timestamp: int) -> None:
+        """Remember the publisher's RTCP sender report (called by the transport)."""
+        self.sender_report = SenderReport(ntp, rtp_timestamp, time.monotonic())
+
     def on_close(self, listener: Callable[[Producer], None]) -> None:
         self._close_listeners.append(listener)
 
@@ -168,6 +201,12 @@ class Producer:
             await consumer.close()
         self.consumers.clear()
         await self._tasks.cancel_all()
+        for sink in self.sinks:
+            try:
+                sink.on_close()
+            except Exception:
+                logger.exception("packet sink %r of %r failed to close", sink, self)
+        self.sinks.clear()
         for listener in self._close_listeners:
             listener(self)
         self._close_listeners.clear()

@@ -100,6 +100,7 @@ class PublishTransport:
                 if id(transport) not in self._hooked:
                     self._hooked.add(id(transport))
                     bridge.hook_incoming_rtp(transport, self._on_rtp)
+                    bridge.hook_incoming_rtcp(transport, self._on_rtcp)
             try:
                 answer = await self.pc.createAnswer()
                 await self.pc.setLocalDescription(answer)
@@ -175,6 +176,12 @@ class PublishTransport:
                 self._stats.packets_unroutable += 1
                 return
         producer.receive(view)
+
+    def _on_rtcp(self, data: bytes) -> None:
+        for ssrc, ntp, rtp_timestamp in rtp.sender_reports(data):
+            producer = self._by_ssrc.get(ssrc)
+            if producer is not None:
+                producer.set_sender_report(ntp, rtp_timestamp)
 
     def _bind_by_mid(self, data: bytes, ssrc: int) -> Producer | None:
         """Learn an SSRC the SDP did not announce from the packet's MID extension."""

@@ -47,6 +47,7 @@ class Router:
         self.publish_transports: set[PublishTransport] = set()
         self.subscribe_transports: set[SubscribeTransport] = set()
         self._observer = observer
+        self._observers: list[RouterObserver] = [observer]
         self._tasks = TaskGroup("router")
         self._speaker: ActiveSpeakerDetector[Producer] = ActiveSpeakerDetector(
             settings.speaker_threshold
@@ -54,6 +55,15 @@ class Router:
         if settings.ice_addresses:
             bridge.restrict_ice_addresses(settings.ice_addresses)
         self._tasks.spawn(self._housekeeping())
+
+    def add_observer(self, observer: RouterObserver) -> None:
+        """Tell ``observer`` too about producers (a recorder, for instance)."""
+        if observer not in self._observers:
+            self._observers.append(observer)
+
+    def remove_observer(self, observer: RouterObserver) -> None:
+        if observer in self._observers and observer is not self._observer:
+            self._observers.remove(observer)
 
     def create_publish_transport(self, app_data: dict[str, Any]) -> PublishTransport:
         transport = PublishTransport(self.settings, self._add_producer, self.sfu_stats, app_data)
@@ -78,13 +88,15 @@ class Router:
     def _add_producer(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
         producer.on_close(self._producer_closed)
-        self._observer.producer_added(producer)
+        for observer in list(self._observers):
+            observer.producer_added(producer)
 
     def _producer_closed(self, producer: Producer) -> None:
         self.producers.pop(producer.id, None)
         if self._speaker.current is producer:
             self._speaker.current = None
-        self._observer.producer_closed(producer)
+        for observer in list(self._observers):
+            observer.producer_closed(producer)
 
     async def _housekeeping(self) -> None:
         """Periodic work kept off the packet path: active speaker, sender reports."""

@@ -148,6 +148,24 @@ def is_vp8_keyframe_start(data: bytes, payload_offset: int) -> bool:
     return not data[pos] & 0x01
 
 
+_SR = struct.Struct("!IQI")
+
+
+def sender_reports(data: bytes) -> list[tuple[int, int, int]]:
+    """``(ssrc, ntp, rtp_timestamp)`` of every sender report in a compound RTCP
+    packet (decrypted); other packet types are skipped, garbage yields []."""
+    reports: list[tuple[int, int, int]] = []
+    pos = 0
+    while pos + 4 <= len(data):
+        if data[pos] >> 6 != 2:
+            break
+        length = 4 * (((data[pos + 2] << 8) | data[pos + 3]) + 1)
+        if data[pos + 1] == 200 and pos + 4 + _SR.size <= len(data):
+            reports.append(_SR.unpack_from(data, pos + 4))
+        pos += length
+    return reports
+
+
 def rewrite(
     view: RtpView,
     payload_type: int,
