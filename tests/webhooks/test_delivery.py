@@ -221,7 +221,11 @@ async def test_a_hanging_receiver_delays_neither_publish_nor_other_endpoints(
         dispatcher.publish("chat.message", {"message": {"text": f"m{n}"}})
         durations.append(time.perf_counter() - started)
         await asyncio.sleep(0)
-    assert max(durations) < 0.010, max(durations)
+    # Typically ~0.1 ms (two SQLite inserts). The max only proves no network wait:
+    # on a loaded 2-core CI box the scheduler alone can add ~15 ms to one call.
+    durations.sort()
+    assert durations[len(durations) // 2] < 0.001, durations
+    assert durations[-1] < 0.1, durations
     await healthy.wait_for(50, timeout=3)
     await asyncio.sleep(0.1)
     assert len(hanging.requests) == 2  # its own concurrency limit, nothing more
