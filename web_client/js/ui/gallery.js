@@ -1,37 +1,40 @@
 // The equal-view gallery: one tile per participant in join order, screen
-// shares first, the active speaker shown by a border (never by resizing).
+// shares first, every tile the same size; the active speaker is shown by a
+// border (never by resizing or reordering). Pages when the tiles would get too
+// small; a pinned tile (ours alone) and the spotlighted person (a host's
+// choice for everyone) are shown large beside a strip of the others.
 
-import { bestGrid } from "./layout.js";
-import { h, hueOf, icon, initials, play } from "./dom.js";
-import { HAND, LOCK, MIC_OFF, SCREEN } from "./icons.js";
+import { DEFAULT_PAGE_SIZE } from "../layout.js";
+import { arrangeGallery, participantOfKey, screenKey } from "../gallery_view.js";
+import { play } from "./dom.js";
+import { PageNav } from "./page_nav.js";
+import {
+  compareTiles,
+  createScreenTile,
+  createTile,
+  setPinned,
+  setSpeaking,
+  setSpotlight,
+  showHand,
+  updateTile,
+} from "./tiles.js";
 
 /** @typedef {import("../protocol.js").Participant} Participant */
+/** @typedef {import("./tiles.js").Tile} Tile */
+/** @typedef {import("./tiles.js").ScreenTile} ScreenTile */
 
 const GAP_PX = 8;
 
-const ROLE_LABEL = /** @type {Record<string, string>} */ ({ host: "Host", co_host: "Co-host" });
-
-/**
- * @typedef {object} Tile
- * @property {HTMLElement} el
- * @property {HTMLVideoElement} video
- * @property {HTMLElement} nameEl
- * @property {HTMLElement} initialsEl
- * @property {HTMLElement} roleEl
- * @property {Participant} participant
- */
-
-/**
- * @typedef {object} ScreenTile
- * @property {HTMLElement} el
- * @property {HTMLVideoElement} video
- * @property {string} key which track it shows (producer id, or "local")
- */
-
 export class Gallery {
-  /** @param {HTMLElement} container */
-  constructor(container) {
+  /**
+   * @param {HTMLElement} container
+   * @param {{pageSize?: number, onView?: (participantIds: string[]) => void}} [options]
+   *   onView: the participants whose video is on screen now (not us), called when it changes
+   */
+  constructor(container, { pageSize = DEFAULT_PAGE_SIZE, onView = () => {} } = {}) {
     this.el = container;
+    this.pageSize = pageSize;
+    this._onView = onView;
     /** @type {string | null} */
     this.selfId = null;
     /** @type {Map<string, Tile>} */
@@ -46,6 +49,16 @@ export class Gallery {
     this._speaker = null;
     /** @type {Map<string, number>} raised hands: queue position by participant id */
     this._hands = new Map();
+    /** @type {string | null} the tile key we pinned (only for us) */
+    this._pinned = null;
+    /** @type {string | null} the participant a host spotlighted (for everyone) */
+    this._spotlight = null;
+    this.page = 0;
+    this.pages = 1;
+    /** @type {string | null} the last view reported */
+    this._view = null;
+    this.nav = new PageNav((delta) => this.showPage(this.page + delta));
+    container.after(this.nav.el);
     new ResizeObserver(() => this.relayout()).observe(container);
   }
 
@@ -66,6 +79,8 @@ export class Gallery {
       if (!wanted.has(id)) this.remove(id);
     }
     for (const participant of participants) this.upsert(participant);
+    this._view = null; // a fresh join: the server needs our view again
+    this.relayout();
   }
 
   /**
@@ -74,28 +89,19 @@ export class Gallery {
    */
   upsert(participant) {
     let tile = this._tiles.get(participant.id);
+    const added = !tile;
     if (!tile) {
-      tile = this._createTile(participant);
+      tile = createTile(participant, () => this.togglePin(participant.id));
       this._tiles.set(participant.id, tile);
       this._insertInOrder(tile);
       this._attach(tile.video, this._cameraOf(participant.id));
-      this._showSpeaking(tile, participant.id === this._speaker);
-      this._showHand(tile);
-      this.relayout();
+      setSpeaking(tile, participant.id === this._speaker);
+      setSpotlight(tile, participant.id === this._spotlight);
+      showHand(tile, this._hands.get(participant.id));
     }
-    tile.participant = participant;
-    const self = participant.id === this.selfId;
-    tile.el.dataset.name = participant.name;
-    tile.el.dataset.self = String(self);
-    tile.el.dataset.audioMuted = String(Boolean(participant.audio_muted));
-    tile.el.dataset.connected = String(participant.connected !== false);
-    tile.el.dataset.role = participant.role ?? "participant";
-    tile.el.dataset.micLocked = String(Boolean(participant.mic_locked));
-    tile.roleEl.textContent = ROLE_LABEL[participant.role ?? ""] ?? "";
-    tile.nameEl.textContent = self ? `${participant.name} (you)` : participant.name;
-    tile.initialsEl.textContent = initials(participant.name);
-    tile.initialsEl.style.setProperty("--hue", String(hueOf(participant.id)));
+    updateTile(tile, participant, participant.id === this.selfId);
     this._updateVideoState(tile);
+    if (added) this.relayout();
   }
 
   /**
@@ -110,6 +116,7 @@ export class Gallery {
       this._tiles.delete(participantId);
     }
     this._cameras.delete(participantId);
+    if (this._pinned === participantId) this._pinned = null;
     this.removeScreen(participantId);
     if (this._speaker === participantId) this._speaker = null;
     this.relayout();
@@ -119,6 +126,9 @@ export class Gallery {
   clear() {
     for (const id of [...this._tiles.keys()]) this.remove(id);
     for (const id of [...this._screens.keys()]) this.removeScreen(id);
+    this._pinned = null;
+    this._spotlight = null;
+    this.page = 0;
   }
 
   /**
@@ -161,24 +171,17 @@ export class Gallery {
    * @param {string} key
    */
   addScreen(participantId, track, key) {
+    const pinned = this._pinned === screenKey(participantId);
     this.removeScreen(participantId);
     const name = this._tiles.get(participantId)?.participant.name ?? "";
-    const video = /** @type {HTMLVideoElement} */ (
-      h("video", { autoplay: true, playsinline: true, muted: true })
-    );
-    video.muted = true;
     const label = participantId === this.selfId ? "Your screen" : `${name}'s screen`;
-    const el = h(
-      "div.tile.screen-tile",
-      { "data-testid": "screen-tile", "data-participant-id": participantId, "data-name": name },
-      video,
-      h("div.tile-label", {}, icon(SCREEN), h("span.tile-name", { text: label })),
-    );
+    const screen = createScreenTile(participantId, label, name, key, () => this.togglePin(screenKey(participantId)));
     const lastScreen = [...this._screens.values()].at(-1)?.el;
-    if (lastScreen) lastScreen.after(el);
-    else this.el.prepend(el);
-    this._screens.set(participantId, { el, video, key });
-    this._attach(video, track);
+    if (lastScreen) lastScreen.after(screen.el);
+    else this.el.prepend(screen.el);
+    this._screens.set(participantId, screen);
+    if (pinned) this._pinned = screenKey(participantId);
+    this._attach(screen.video, track);
     this.relayout();
   }
 
@@ -192,6 +195,7 @@ export class Gallery {
     screen.video.srcObject = null;
     screen.el.remove();
     this._screens.delete(participantId);
+    if (this._pinned === screenKey(participantId)) this._pinned = null;
     this.relayout();
   }
 
@@ -201,7 +205,7 @@ export class Gallery {
    */
   setHands(hands) {
     this._hands = new Map(hands.map((hand) => [hand.participant_id, hand.position]));
-    for (const tile of this._tiles.values()) this._showHand(tile);
+    for (const tile of this._tiles.values()) showHand(tile, this._hands.get(tile.participant.id));
   }
 
   /**
@@ -213,95 +217,126 @@ export class Gallery {
   }
 
   /**
-   * @param {Tile} tile
-   * @private
-   */
-  _showHand(tile) {
-    const position = this._hands.get(tile.participant.id);
-    let badge = /** @type {HTMLElement | null} */ (tile.el.querySelector('[data-testid="hand-badge"]'));
-    if (position === undefined) {
-      badge?.remove();
-      return;
-    }
-    if (!badge) {
-      badge = h("div.hand-badge", { "data-testid": "hand-badge", role: "img" }, icon(HAND), h("span.hand-number"));
-      tile.el.append(badge);
-    }
-    /** @type {HTMLElement} */ (badge.querySelector(".hand-number")).textContent = String(position);
-    badge.setAttribute("aria-label", `Hand raised, number ${position} in line`);
-    badge.title = `Hand raised: number ${position} in line`;
-  }
-
-  /**
    * Highlight the active speaker's tile (only one at a time).
    * @param {string | null} participantId
    */
   setSpeaker(participantId) {
     this._speaker = participantId;
-    for (const [id, tile] of this._tiles) this._showSpeaking(tile, id === participantId);
+    for (const [id, tile] of this._tiles) setSpeaking(tile, id === participantId);
   }
 
   /**
-   * @param {Tile} tile
-   * @param {boolean} speaking
-   * @private
+   * Show this participant large for everyone (null: nobody).
+   * @param {string | null} participantId
    */
-  _showSpeaking(tile, speaking) {
-    tile.el.classList.toggle("speaking", speaking);
-    tile.el.dataset.speaking = String(speaking);
+  setSpotlight(participantId) {
+    this._spotlight = participantId;
+    for (const [id, tile] of this._tiles) setSpotlight(tile, id === participantId);
+    this.relayout();
   }
 
-  /** Size the tiles: equal, 16:9, as large as the space allows. */
+  /** The tile key we pinned, or null. */
+  get pinned() {
+    return this._pinned;
+  }
+
+  /**
+   * Pin a tile (a participant id, or `screen:{id}` for a screen share) to show
+   * it large for us; null unpins.
+   * @param {string | null} key
+   */
+  pin(key) {
+    this._pinned = key !== null && this._elementOf(key) ? key : null;
+    this.relayout();
+  }
+
+  /** @param {string} key */
+  togglePin(key) {
+    this.pin(this._pinned === key ? null : key);
+  }
+
+  /** @param {number} page 0-based; kept inside the pages there are */
+  showPage(page) {
+    this.page = page;
+    this.relayout();
+  }
+
+  /** Place the tiles of the current page (equal, 16:9, as large as the space allows). */
   relayout() {
-    const count = this._tiles.size + this._screens.size;
     const width = this.el.clientWidth - 2 * GAP_PX;
     const height = this.el.clientHeight - 2 * GAP_PX;
-    if (width <= 0 || height <= 0) return;
-    const grid = bestGrid(count, width, height, GAP_PX);
-    this.el.style.setProperty("--cols", String(grid.cols));
-    this.el.style.setProperty("--tile-w", `${grid.tileWidth}px`);
-    this.el.style.setProperty("--tile-h", `${grid.tileHeight}px`);
-    this.el.dataset.count = String(count);
+    const keys = this._keys();
+    const stage = [this._spotlight, this._pinned].filter((key) => key !== null);
+    const arrangement =
+      width > 0 && height > 0
+        ? arrangeGallery({ keys, stage: /** @type {string[]} */ (stage), width, height, page: this.page, pageSize: this.pageSize, gap: GAP_PX })
+        : null;
+    if (arrangement) {
+      this.page = arrangement.page;
+      this.pages = arrangement.pages;
+      for (const key of keys) this._place(key, arrangement.boxes.get(key));
+      this.el.dataset.stage = String(arrangement.stage.length > 0);
+    }
+    this.el.dataset.count = String(keys.length);
+    this.el.dataset.page = String(this.page);
+    this.el.dataset.pages = String(this.pages);
+    for (const [id, tile] of this._tiles) setPinned(tile, this._pinned === id, id === this.selfId ? "yourself" : tile.participant.name);
+    for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), "this screen");
+    this.nav.update(this.page, this.pages);
+    // Not laid out yet (hidden): every tile counts as shown.
+    this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys);
   }
 
   /**
-   * @param {Participant} participant
-   * @returns {Tile}
+   * Tile keys in their stable order: screen shares, then people in join order.
    * @private
    */
-  _createTile(participant) {
-    const video = /** @type {HTMLVideoElement} */ (
-      h("video", { autoplay: true, playsinline: true, muted: true })
-    );
-    video.muted = true; // sound comes from the <audio> elements
-    const initialsEl = h("span.tile-initials");
-    const nameEl = h("span.tile-name");
-    const roleEl = h("span.tile-role");
-    const el = h(
-      "div.tile",
-      {
-        "data-testid": "tile",
-        "data-participant-id": participant.id,
-        "data-name": participant.name,
-        "data-speaking": "false",
-      },
-      h("div.tile-avatar", {}, initialsEl),
-      video,
-      h(
-        "div.tile-label",
-        {},
-        h("span.tile-mic", { title: "Microphone muted", "aria-label": "Microphone muted" }, icon(MIC_OFF)),
-        h("span.tile-lock", { title: "Microphone locked by a host", "aria-label": "Microphone locked by a host" }, icon(LOCK)),
-        nameEl,
-        roleEl,
-      ),
-      h("div.tile-badge", { text: "Reconnecting…" }),
-    );
-    return { el, video, nameEl, initialsEl, roleEl, participant };
+  _keys() {
+    const people = [...this._tiles.values()].sort(compareTiles).map((tile) => tile.participant.id);
+    return [...[...this._screens.keys()].map(screenKey), ...people];
   }
 
   /**
-   * Participant tiles in join order, after the screen tiles.
+   * @param {string} key
+   * @private
+   */
+  _elementOf(key) {
+    const id = participantOfKey(key);
+    return (key === id ? this._tiles.get(id)?.el : this._screens.get(id)?.el) ?? null;
+  }
+
+  /**
+   * @param {string} key
+   * @param {import("../gallery_view.js").Box | undefined} box undefined: not on this page
+   * @private
+   */
+  _place(key, box) {
+    const el = this._elementOf(key);
+    if (!el) return;
+    el.hidden = !box;
+    if (!box) return;
+    el.style.left = `${box.x + GAP_PX}px`;
+    el.style.top = `${box.y + GAP_PX}px`;
+    el.style.setProperty("--tile-w", `${box.w}px`);
+    el.style.setProperty("--tile-h", `${box.h}px`);
+  }
+
+  /**
+   * Tell the owner whose video we show now (not ours: we never receive it).
+   * @param {string[]} shownKeys
+   * @private
+   */
+  _reportView(shownKeys) {
+    const ids = [...new Set(shownKeys.map(participantOfKey))].filter((id) => id !== this.selfId);
+    const signature = JSON.stringify(ids);
+    if (signature === this._view) return;
+    this._view = signature;
+    this._onView(ids);
+  }
+
+  /**
+   * Participant tiles in join order, after the screen tiles (so keyboard and
+   * screen-reader order follow the gallery's order).
    * @param {Tile} tile
    * @private
    */
@@ -347,15 +382,4 @@ export class Gallery {
     video.srcObject = track ? new MediaStream([track]) : null;
     if (track) play(video);
   }
-}
-
-/**
- * @param {Tile} a
- * @param {Tile} b
- */
-function compareTiles(a, b) {
-  const at = a.participant.joined_at ?? 0;
-  const bt = b.participant.joined_at ?? 0;
-  if (at !== bt) return at - bt;
-  return a.participant.id < b.participant.id ? -1 : a.participant.id > b.participant.id ? 1 : 0;
 }

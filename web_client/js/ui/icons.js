@@ -40,3 +40,10 @@ export const HANDS_LIST = svg('<path d="M9 6h11M9 12h11M9 18h11"/><path d="M4 6h
 export const MORE = svg('<path d="M5 12h.01M12 12h.01M19 12h.01"/>');
 export const LOCK = svg('<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>');
 export const CLOSE = svg('<path d="M6 6l12 12M18 6L6 18"/>');
+export const PIN = svg('<path d="M9 4h6l-1 5 3 3v2H7v-2l3-3z"/><path d="M12 14v7"/>');
+export const ROOM = svg('<path d="M4 21V5a1 1 0 0 1 1-1h9a1 1 0 0 1 1 1v16"/><path d="M15 9h4a1 1 0 0 1 1 1v11"/><path d="M3 21h18"/><path d="M8 8h3M8 12h3M8 16h3"/>');
+export const SPOTLIGHT = svg('<path d="M12 3l2.6 5.5 6 .8-4.4 4.1 1.1 6L12 16.5 6.7 19.4l1.1-6L3.4 9.3l6-.8z"/>');
+export const SPEAKER = svg('<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M16.5 8.5a5 5 0 0 1 0 7"/><path d="M19 6a8.5 8.5 0 0 1 0 12"/>');
+export const SPEAKER_OFF = svg('<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M17 9l5 6M22 9l-5 6"/>');
+export const PREV = svg('<path d="M15 5l-7 7 7 7"/>');
+export const NEXT = svg('<path d="M9 5l7 7-7 7"/>');

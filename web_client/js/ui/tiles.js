@@ -1,0 +1,225 @@
+// One gallery tile: its elements, and what it shows about a participant (name,
+// role, microphone, presence mode and room, pin, spotlight, raised hand).
+
+import { h, hueOf, icon, initials } from "./dom.js";
+import { HAND, LOCK, MIC_OFF, PIN, ROOM, SCREEN, SPOTLIGHT } from "./icons.js";
+
+/** @typedef {import("../protocol.js").Participant} Participant */
+
+const ROLE_LABEL = /** @type {Record<string, string>} */ ({ host: "Host", co_host: "Co-host" });
+
+/**
+ * @typedef {object} Tile
+ * @property {HTMLElement} el
+ * @property {HTMLVideoElement} video
+ * @property {HTMLElement} nameEl
+ * @property {HTMLElement} initialsEl
+ * @property {HTMLElement} roleEl
+ * @property {HTMLElement} labelEl
+ * @property {HTMLButtonElement} pinButton
+ * @property {Participant} participant
+ */
+
+/**
+ * @typedef {object} ScreenTile
+ * @property {HTMLElement} el
+ * @property {HTMLVideoElement} video
+ * @property {HTMLButtonElement} pinButton
+ * @property {string} key which track it shows (producer id, or "local")
+ */
+
+/** A muted, inline video element (sound comes from the <audio> elements). */
+function silentVideo() {
+  const video = /** @type {HTMLVideoElement} */ (h("video", { autoplay: true, playsinline: true, muted: true }));
+  video.muted = true;
+  return video;
+}
+
+/**
+ * @param {() => void} onPin
+ * @returns {HTMLButtonElement}
+ */
+function pinButton(onPin) {
+  const button = /** @type {HTMLButtonElement} */ (
+    h("button.tile-pin", { type: "button", "data-testid": "pin-button", "aria-pressed": "false" }, icon(PIN))
+  );
+  button.addEventListener("click", onPin);
+  return button;
+}
+
+/**
+ * @param {Participant} participant
+ * @param {() => void} onPin
+ * @returns {Tile}
+ */
+export function createTile(participant, onPin) {
+  const video = silentVideo();
+  const initialsEl = h("span.tile-initials");
+  const nameEl = h("span.tile-name");
+  const roleEl = h("span.tile-role");
+  const labelEl = h(
+    "div.tile-label",
+    {},
+    h("span.tile-mic", { title: "Microphone muted", "aria-label": "Microphone muted" }, icon(MIC_OFF)),
+    h("span.tile-lock", { title: "Microphone locked by a host", "aria-label": "Microphone locked by a host" }, icon(LOCK)),
+    h("span.tile-spot", { title: "Spotlight: shown large for everyone", role: "img", "aria-label": "Spotlight" }, icon(SPOTLIGHT)),
+    nameEl,
+    roleEl,
+  );
+  const pin = pinButton(onPin);
+  const el = h(
+    "div.tile",
+    {
+      "data-testid": "tile",
+      "data-participant-id": participant.id,
+      "data-name": participant.name,
+      "data-speaking": "false",
+      "data-pinned": "false",
+      "data-spotlight": "false",
+    },
+    h("div.tile-avatar", {}, initialsEl),
+    video,
+    labelEl,
+    h("div.tile-badge", { text: "Reconnecting…" }),
+    pin,
+  );
+  return { el, video, nameEl, initialsEl, roleEl, labelEl, pinButton: pin, participant };
+}
+
+/**
+ * Show what we know about the participant on their tile.
+ * @param {Tile} tile
+ * @param {Participant} participant
+ * @param {boolean} self
+ */
+export function updateTile(tile, participant, self) {
+  tile.participant = participant;
+  const data = tile.el.dataset;
+  data.name = participant.name;
+  data.self = String(self);
+  data.audioMuted = String(Boolean(participant.audio_muted));
+  data.connected = String(participant.connected !== false);
+  data.role = participant.role ?? "participant";
+  data.micLocked = String(Boolean(participant.mic_locked));
+  data.mode = participant.mode ?? "remote";
+  data.zone = participant.zone ?? "";
+  tile.roleEl.textContent = ROLE_LABEL[participant.role ?? ""] ?? "";
+  tile.nameEl.textContent = self ? `${participant.name} (you)` : participant.name;
+  tile.initialsEl.textContent = initials(participant.name);
+  tile.initialsEl.style.setProperty("--hue", String(hueOf(participant.id)));
+  showRoomBadge(tile, participant);
+  setPinned(tile, data.pinned === "true", self ? "yourself" : participant.name);
+}
+
+/**
+ * The "room" badge of people in a meeting room: their laptop or phone there
+ * (companion), or the room's own camera and speakerphone (room device).
+ * @param {Tile} tile
+ * @param {Participant} participant
+ */
+function showRoomBadge(tile, participant) {
+  let badge = /** @type {HTMLElement | null} */ (tile.labelEl.querySelector('[data-testid="room-badge"]'));
+  const mode = participant.mode ?? "remote";
+  if (mode !== "companion" && mode !== "room") {
+    badge?.remove();
+    return;
+  }
+  const zone = participant.zone || "Meeting room";
+  const title =
+    mode === "room"
+      ? `Room device: the camera and speakerphone of ${zone}`
+      : `In ${zone} with others (the room's speakerphone carries their sound)`;
+  if (!badge) {
+    badge = h("span.room-badge", { "data-testid": "room-badge", role: "img" }, icon(ROOM), h("span.room-badge-name"));
+    tile.labelEl.append(badge);
+  }
+  badge.dataset.mode = mode;
+  /** @type {HTMLElement} */ (badge.querySelector(".room-badge-name")).textContent = zone;
+  badge.title = title;
+  badge.setAttribute("aria-label", title);
+}
+
+/**
+ * @param {{el: HTMLElement, pinButton: HTMLButtonElement}} tile
+ * @param {boolean} pinned
+ * @param {string} whom for the button's label
+ */
+export function setPinned(tile, pinned, whom) {
+  tile.el.dataset.pinned = String(pinned);
+  tile.pinButton.setAttribute("aria-pressed", String(pinned));
+  const label = pinned ? `Unpin ${whom}` : `Pin ${whom} (show large for you)`;
+  tile.pinButton.setAttribute("aria-label", label);
+  tile.pinButton.title = label;
+}
+
+/**
+ * @param {Tile} tile
+ * @param {boolean} spotlight
+ */
+export function setSpotlight(tile, spotlight) {
+  tile.el.dataset.spotlight = String(spotlight);
+}
+
+/**
+ * @param {Tile} tile
+ * @param {boolean} speaking
+ */
+export function setSpeaking(tile, speaking) {
+  tile.el.classList.toggle("speaking", speaking);
+  tile.el.dataset.speaking = String(speaking);
+}
+
+/**
+ * Show a raised hand's place in line on the tile (undefined: no hand).
+ * @param {Tile} tile
+ * @param {number | undefined} position
+ */
+export function showHand(tile, position) {
+  let badge = /** @type {HTMLElement | null} */ (tile.el.querySelector('[data-testid="hand-badge"]'));
+  if (position === undefined) {
+    badge?.remove();
+    return;
+  }
+  if (!badge) {
+    badge = h("div.hand-badge", { "data-testid": "hand-badge", role: "img" }, icon(HAND), h("span.hand-number"));
+    tile.el.append(badge);
+  }
+  /** @type {HTMLElement} */ (badge.querySelector(".hand-number")).textContent = String(position);
+  badge.setAttribute("aria-label", `Hand raised, number ${position} in line`);
+  badge.title = `Hand raised: number ${position} in line`;
+}
+
+/**
+ * @param {string} participantId
+ * @param {string} label e.g. "Ada's screen"
+ * @param {string} name
+ * @param {string} key
+ * @param {() => void} onPin
+ * @returns {ScreenTile}
+ */
+export function createScreenTile(participantId, label, name, key, onPin) {
+  const video = silentVideo();
+  const pin = pinButton(onPin);
+  const el = h(
+    "div.tile.screen-tile",
+    { "data-testid": "screen-tile", "data-participant-id": participantId, "data-name": name, "data-pinned": "false" },
+    video,
+    h("div.tile-label", {}, icon(SCREEN), h("span.tile-name", { text: label })),
+    pin,
+  );
+  const tile = { el, video, pinButton: pin, key };
+  setPinned(tile, false, label);
+  return tile;
+}
+
+/**
+ * Join order (ties: by id), the order tiles keep whoever speaks.
+ * @param {Tile} a
+ * @param {Tile} b
+ */
+export function compareTiles(a, b) {
+  const at = a.participant.joined_at ?? 0;
+  const bt = b.participant.joined_at ?? 0;
+  if (at !== bt) return at - bt;
+  return a.participant.id < b.participant.id ? -1 : a.participant.id > b.participant.id ? 1 : 0;
+}
