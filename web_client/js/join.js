@@ -16,6 +16,7 @@ export const FINAL_JOIN_ERRORS = new Set([
   "banned",
   "meeting_ended",
   "lobby_full",
+  "unknown_checkin",
 ]);
 
 /**
@@ -26,6 +27,7 @@ export const FINAL_JOIN_ERRORS = new Set([
  * @property {string | null} clientId
  * @property {string | null} hostKey
  * @property {string | null} passcode
+ * @property {Record<string, string>} [extra] more fields: presence (`mode`, `zone`, `checkin`), `token`
  */
 
 /**
@@ -43,6 +45,7 @@ export async function requestJoin(request, fields, onTokenDropped) {
   if (fields.clientId) payload.client_id = fields.clientId;
   if (fields.hostKey) payload.host_key = fields.hostKey;
   if (fields.passcode) payload.passcode = fields.passcode;
+  Object.assign(payload, fields.extra);
   try {
     return /** @type {JoinResult | LobbyWaitAck} */ (await request("join", payload));
   } catch (error) {

@@ -30,6 +30,7 @@ const CHAT_KEEP = 500;
  * - `settings` {locked, lobbyEnabled, hasPasscode, passcode}
  * - `lobby` {lobby, arrived}: arrived = entries that were not waiting before
  * - `self` {micLocked, role}: our own participant changed (microphone lock, role)
+ * - `spotlight` {participantId}: a host spotlighted someone for everyone (null: nobody)
  * - `mutedbyhost` {source, locked, by}
  * - `ended` {reason: "removed" | "ended", message, by}
  */
@@ -63,6 +64,12 @@ export class MeetingInteraction extends EventTarget {
     this._polls = new Map();
     /** @type {LobbyEntry[]} hosts and co-hosts only */
     this.lobby = [];
+    /** @type {string | null} whom a host spotlighted for everyone */
+    this.spotlight = null;
+    /** @type {{zone: string, code: string} | null} the check-in code of our zone (room devices show it) */
+    this.checkin = null;
+    /** @type {string[] | null} whose video the server forwards to us (null: everyone's), as acknowledged */
+    this.view = null;
   }
 
   /** Forget everything (after leaving). */
@@ -81,6 +88,9 @@ export class MeetingInteraction extends EventTarget {
     this.chat = [];
     this._polls = new Map();
     this.lobby = [];
+    this.spotlight = null;
+    this.checkin = null;
+    this.view = null;
   }
 
   /** Host or co-host. */
@@ -155,6 +165,8 @@ export class MeetingInteraction extends EventTarget {
       this.chat = Array.isArray(meeting.chat) ? meeting.chat.slice(-CHAT_KEEP) : [];
       for (const poll of Array.isArray(meeting.polls) ? meeting.polls : []) this._polls.set(poll.poll_id, poll);
       this.lobby = Array.isArray(meeting.lobby) ? meeting.lobby : [];
+      this.spotlight = typeof meeting.spotlight === "string" ? meeting.spotlight : null;
+      this.checkin = meeting.checkin?.code ? { zone: String(meeting.checkin.zone ?? ""), code: meeting.checkin.code } : null;
     }
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
@@ -194,9 +206,12 @@ export class MeetingInteraction extends EventTarget {
       case "meeting_updated":
         this._applySettings(payload);
         return true;
-      case "meeting_state":
+      case "meeting_state": {
+        const view = this.view; // the server keeps it: only our role changed
         this.applyMeeting(payload.meeting, this.selfId);
+        this.view = view;
         return true;
+      }
       case "lobby_changed": {
         const previous = this.lobby;
         this.lobby = Array.isArray(payload.lobby) ? payload.lobby : [];
@@ -206,6 +221,10 @@ export class MeetingInteraction extends EventTarget {
       case "participant_updated":
         this._onParticipant(payload.participant);
         return false; // the session keeps the roster
+      case "spotlight_changed":
+        this.spotlight = typeof payload.participant_id === "string" ? payload.participant_id : null;
+        this._emit("spotlight", { participantId: this.spotlight });
+        return true;
       case "muted_by_host":
         if (payload.source === "microphone" && payload.locked) this.micLocked = true;
         this._emit("mutedbyhost", { source: payload.source, locked: Boolean(payload.locked), by: payload.by ?? "" });
@@ -324,6 +343,24 @@ export class MeetingInteraction extends EventTarget {
 
   async endMeeting() {
     return this._send("end_meeting", {});
+  }
+
+  /** @param {string | null} participantId shown large for everyone; null ends the spotlight */
+  async setSpotlight(participantId) {
+    return this._send("spotlight", participantId ? { participant_id: participantId } : {});
+  }
+
+  // -- what we receive --------------------------------------------------------
+
+  /**
+   * Receive video only from these participants (`set_view`); audio from everyone.
+   * @param {string[]} participantIds
+   */
+  async setView(participantIds) {
+    const video = [...participantIds];
+    const result = await this._send("set_view", { video });
+    this.view = video;
+    return result;
   }
 
   // -- polls --------------------------------------------------------------------

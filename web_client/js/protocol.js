@@ -21,6 +21,15 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {boolean} connected
  * @property {Role} [role]
  * @property {boolean} [mic_locked] a host locked this person's microphone
+ * @property {PresenceMode} [mode] how this person is present
+ * @property {string | null} [zone] the physical room (acoustic zone) they sit in
+ */
+
+/**
+ * `remote`: their own device, somewhere else; `companion`: their own laptop or
+ * phone inside a meeting room (no microphone, no speaker); `room`: the meeting
+ * room's own camera and speakerphone.
+ * @typedef {"remote" | "companion" | "room"} PresenceMode
  */
 
 /** @typedef {"host" | "co_host" | "participant"} Role */
@@ -71,6 +80,8 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {Poll[]} polls
  * @property {LobbyEntry[]} lobby hosts and co-hosts only
  * @property {boolean} mic_locked
+ * @property {string | null} [spotlight] whom a host spotlighted for everyone
+ * @property {{zone: string, code: string} | null} [checkin] the check-in code of this person's zone
  */
 
 /**

@@ -8,6 +8,7 @@ import { toDeviceError } from "./media.js";
 import { MeetingInteraction } from "./meeting.js";
 import { PeerPair } from "./peer_pair.js";
 import { ProtocolError } from "./protocol.js";
+import { receiveStats } from "./receive_stats.js";
 import { SignalingChannel } from "./signaling.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
@@ -44,8 +45,7 @@ export class MeetingSession extends EventTarget {
   /**
    * @param {{room: string, name?: string, audio?: boolean, signaling?: SignalingChannel,
    *   clientId?: string | null, hostKey?: string | null, passcode?: string | null}} options
-   *   audio: false never opens the microphone (companion mode); clientId, hostKey,
-   *   passcode: sent with `join`
+   *   audio: false never opens the microphone; clientId, hostKey, passcode: sent with `join`
    */
   constructor({ room, name = "", audio = true, signaling, clientId = null, hostKey = null, passcode = null }) {
     super();
@@ -53,6 +53,8 @@ export class MeetingSession extends EventTarget {
     this.name = name;
     this.clientId = clientId;
     this.hostKey = hostKey;
+    /** @type {Record<string, string>} further `join` fields (presence.js: mode, zone, checkin; token) */
+    this.joinFields = {};
     /** @type {string | null} the passcode to send with the next `join` */
     this.passcode = passcode;
     /** @type {State} */
@@ -118,6 +120,11 @@ export class MeetingSession extends EventTarget {
 
   get audioAllowed() {
     return this.media.audioAllowed;
+  }
+
+  /** What we receive, per track, with its inbound RTP counters (diagnostics, tests). */
+  receiveStats() {
+    return receiveStats(this._peers?.subscriber ?? null);
   }
 
   // -- local devices ------------------------------------------------------------
@@ -258,7 +265,7 @@ export class MeetingSession extends EventTarget {
     /** @type {DeviceError[]} */
     let errors = [];
     if (this.state === "left") {
-      errors = await this.openDevices({ microphone: true, camera: this.cameraOn });
+      errors = await this.openDevices({ microphone: !this.micMuted, camera: this.cameraOn });
     }
     await this.join();
     return errors;
@@ -293,8 +300,8 @@ export class MeetingSession extends EventTarget {
     this._held = [];
     let result;
     try {
-      const { room, name, clientId, hostKey, passcode } = this;
-      const fields = { room, name, token, clientId, hostKey, passcode };
+      const { room, name, clientId, hostKey, passcode, joinFields: extra } = this;
+      const fields = { room, name, token, clientId, hostKey, passcode, extra };
       const ack = await requestJoin((e, p) => this._signaling.request(e, p), fields, () => (this.resumeToken = null));
       result = "waiting" in ack ? await this._waitInLobby() : ack;
     } catch (error) {

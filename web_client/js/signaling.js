@@ -25,6 +25,7 @@ export const SERVER_EVENTS = [
   "muted_by_host",
   "removed",
   "meeting_ended",
+  "spotlight_changed",
 ];
 
 /**
