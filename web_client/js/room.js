@@ -3,6 +3,7 @@
 import { clientId, hostKeyFor } from "./identity.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
+import { HybridRoom } from "./room_hybrid.js";
 import { buildInteractionUi } from "./room_meeting.js";
 import { MeetingSession } from "./session.js";
 import { AudioSink } from "./ui/audio.js";
@@ -37,37 +38,40 @@ function main() {
     fatal(problem);
     return;
   }
-  const companion = params.get("mode") === "companion";
   const autojoin = params.get("autojoin") === "1";
   const session = new MeetingSession({
     room,
-    audio: !companion,
     clientId: clientId(),
     hostKey: hostKeyFor(room, params.get("host_key")),
     passcode: params.get("passcode"),
   });
   hideHostKey();
   /** @type {any} */ (window).meeting = session;
-  const ui = buildUi(session, room, companion);
+  const hybrid = new HybridRoom(session, params);
+  const ui = buildUi(session, room, hybrid);
+  ui.prejoin.setPlace(hybrid.place); // shown again if a passcode or check-in code is asked for
+  if (hybrid.presence.mode === "room") ui.prejoin.hidePlace();
 
-  const givenName = cleanName(params.get("name") ?? "");
+  // A room device is named after its room unless the link names it.
+  const givenName = cleanName(params.get("name") ?? "") ?? (hybrid.presence.mode === "room" ? hybrid.presence.zone : null);
   if (autojoin) {
-    ui.prejoin.setName(givenName ?? "Guest"); // shown again if a passcode is asked for
+    ui.prejoin.setName(givenName ?? "Guest");
     void (async () => {
-      reportDeviceErrors(await session.openDevices(), true);
+      reportDeviceErrors(await session.openDevices(hybrid.devices), true);
       await session.join(givenName ?? "Guest");
     })();
     return;
   }
   ui.prejoin.setName(givenName ?? cleanName(readStoredName()) ?? "");
   ui.prejoin.show();
-  void session.openDevices().then((errors) => reportDeviceErrors(errors, false));
+  void session.openDevices(hybrid.devices).then((errors) => reportDeviceErrors(errors, false));
 }
 
 /**
  * @typedef {object} Views
  * @property {Gallery} gallery
  * @property {AudioSink} audio
+ * @property {HybridRoom} hybrid
  * @property {Controls} controls
  * @property {PrejoinView} prejoin
  */
@@ -76,12 +80,12 @@ function main() {
  * Build the page's views and connect them to the session.
  * @param {MeetingSession} session
  * @param {string} room
- * @param {boolean} companion
+ * @param {HybridRoom} hybrid
  * @returns {Views}
  */
-function buildUi(session, room, companion) {
+function buildUi(session, room, hybrid) {
   const audio = new AudioSink($("#audio-sink"), {
-    muted: companion,
+    muted: !hybrid.speakerOn,
     onBlocked: () => {
       const enable = () => {
         audio.resume();
@@ -93,24 +97,33 @@ function buildUi(session, room, companion) {
     },
   });
   const views = {
-    gallery: new Gallery($('[data-testid="gallery"]')),
+    gallery: new Gallery($('[data-testid="gallery"]'), {
+      pageSize: hybrid.pageSize,
+      onView: (ids) => hybrid.viewSync.update(ids),
+    }),
     audio,
+    hybrid,
     controls: new Controls($(".controls-buttons"), {
-      onMic: () => void session.setMicrophoneMuted(!session.micMuted),
+      onMic: () => void hybrid.toggleMic(),
       onCamera: () => void session.setCameraEnabled(!session.cameraOn),
+      onSpeaker: () => void hybrid.toggleSpeaker(),
       onScreen: () => void (session.sharing ? session.stopScreenShare() : session.startScreenShare()),
       onLeave: () => void session.leave(),
     }),
     prejoin: new PrejoinView($("#prejoin"), room, {
-      onJoin: (name, passcode) => {
+      onJoin: (name, passcode, place) => {
         storeName(name);
         if (passcode) session.passcode = passcode;
+        hybrid.choose(place);
         void session.join(name);
       },
-      onToggleMic: () => void session.setMicrophoneMuted(!session.micMuted),
+      onToggleMic: () => void hybrid.toggleMic(),
       onToggleCamera: () => void session.setCameraEnabled(!session.cameraOn),
+      onCompanion: (companion) => hybrid.setCompanion(companion),
     }),
   };
+  hybrid.wire({ gallery: views.gallery, audio, banner: $('[data-testid="checkin-banner"]'), room });
+  hybrid.addEventListener("change", () => refreshControls(session, views));
   $(".room-name").textContent = room;
   $(".waiting-room").textContent = room;
   $('[data-testid="waiting-leave-button"]').addEventListener("click", () => void session.leave());
@@ -150,7 +163,8 @@ function on(session, type, handler) {
  * @param {MeetingSession} session
  * @param {Views} views
  */
-function wireRoster(session, { gallery, audio, prejoin, controls }) {
+function wireRoster(session, views) {
+  const { gallery, audio, prejoin } = views;
   const count = $('[data-testid="participant-count"]');
   const refreshCount = () => {
     const n = session.participants.length;
@@ -162,7 +176,7 @@ function wireRoster(session, { gallery, audio, prejoin, controls }) {
       gallery.clear();
       audio.clear();
     }
-    refreshControls(session, { gallery, audio, prejoin, controls });
+    refreshControls(session, views);
   });
   on(session, "participants", (/** @type {{participants: Participant[]}} */ { participants }) => {
     gallery.reset(participants, session.participantId);
@@ -234,8 +248,10 @@ function showLocalScreen(session, gallery) {
  * @param {MeetingSession} session
  * @param {Views} views
  */
-function refreshControls(session, { controls, prejoin }) {
+function refreshControls(session, { controls, prejoin, hybrid }) {
   controls.update({
+    speakerOn: hybrid.speakerOn,
+    inRoom: hybrid.roomName,
     micMuted: session.micMuted,
     cameraOn: session.cameraOn,
     sharing: session.sharing,
@@ -257,15 +273,20 @@ const HOPELESS = new Set(["banned", "meeting_ended"]);
  * @param {PrejoinView} prejoin
  */
 function showState(session, { state, previous, message, code }, prejoin) {
-  if (state === "failed" && code === "wrong_passcode") {
-    // Ask for the passcode on the pre-join screen, then join again from there.
+  if (state === "failed" && (code === "wrong_passcode" || code === "unknown_checkin")) {
+    // Ask for the passcode or the room code on the pre-join screen, then join again from there.
     document.body.dataset.state = "prejoin";
     status.clear("connection");
     prejoin.setBusy(false);
     const given = session.passcode;
-    prejoin.askPasscode(given ?? "", given ? "That passcode is not right. Check it and try again." : "This meeting needs a passcode.");
+    if (code === "wrong_passcode") {
+      prejoin.askPasscode(given ?? "", given ? "That passcode is not right. Check it and try again." : "This meeting needs a passcode.");
+    }
     prejoin.setPreview(session.local.camera);
     prejoin.show();
+    if (code === "unknown_checkin") {
+      prejoin.askCheckin("That room code is not one of this meeting's rooms. Check the code on the room's screen, or clear it.");
+    }
     return;
   }
   document.body.dataset.state = state;

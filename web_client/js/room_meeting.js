@@ -129,6 +129,7 @@ export function buildInteractionUi(session, { room, gallery, status, leaveButton
     participants.render();
   });
   on(i, "self", () => participants.render());
+  on(i, "spotlight", () => participants.render());
   on(i, "mutedbyhost", ({ source, locked, by }) => {
     status.show("moderation", "warning", mutedText(source, locked, by || "A host"), { dismissible: true });
   });

@@ -57,6 +57,19 @@ export class AudioSink {
     for (const producerId of [...this._elements.keys()]) this.remove(producerId);
   }
 
+  /**
+   * The speaker: play everyone's audio, or nothing (companion devices: the
+   * room's speakerphone carries the sound).
+   * @param {boolean} muted
+   */
+  setMuted(muted) {
+    this.muted = muted;
+    for (const audio of this._elements.values()) {
+      audio.muted = muted;
+      if (!muted) play(audio, () => this._onBlocked());
+    }
+  }
+
   /** Try again after a click (autoplay policies want a user gesture). */
   resume() {
     for (const audio of this._elements.values()) play(audio);

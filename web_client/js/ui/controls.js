@@ -1,12 +1,13 @@
-// The control bar: microphone, camera, screen share, leave.
+// The control bar: microphone, camera, speaker, screen share, leave.
 
 import { h, icon } from "./dom.js";
-import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP } from "./icons.js";
+import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP, SPEAKER, SPEAKER_OFF } from "./icons.js";
 
 /**
  * @typedef {object} ControlHandlers
  * @property {() => void} onMic
  * @property {() => void} onCamera
+ * @property {() => void} onSpeaker
  * @property {() => void} onScreen
  * @property {() => void} onLeave
  */
@@ -17,7 +18,9 @@ import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP } fr
  * @property {boolean} cameraOn
  * @property {boolean} sharing
  * @property {boolean} canShare the browser can share a screen
- * @property {boolean} audioAllowed false in companion mode
+ * @property {boolean} audioAllowed false: this device never opens a microphone
+ * @property {boolean} speakerOn the meeting's sound plays here
+ * @property {string | null} [inRoom] the meeting room a companion device sits in ("" if unnamed)
  * @property {boolean} inMeeting
  * @property {boolean} [micLocked] a host locked our microphone
  */
@@ -30,11 +33,12 @@ export class Controls {
   constructor(root, handlers) {
     this.mic = button("mic-button", handlers.onMic);
     this.camera = button("camera-button", handlers.onCamera);
+    this.speaker = button("speaker-button", handlers.onSpeaker);
     this.screen = button("screen-button", handlers.onScreen);
     this.leave = button("leave-button", handlers.onLeave);
     this.leave.classList.add("danger");
     setContent(this.leave, LEAVE, "Leave");
-    root.append(this.mic, this.camera, this.screen, this.leave);
+    root.append(this.mic, this.camera, this.speaker, this.screen, this.leave);
   }
 
   /** @param {ControlState} state */
@@ -46,16 +50,24 @@ export class Controls {
     this.mic.dataset.muted = String(state.micMuted);
     this.mic.dataset.locked = String(Boolean(state.micLocked));
     this.mic.disabled = !state.audioAllowed;
+    const room = typeof state.inRoom === "string" ? ` (you are in ${state.inRoom || "a meeting room"}: the room's microphone carries your voice)` : "";
     this.mic.title = !state.audioAllowed
-      ? "Audio is off on this device (companion mode)"
+      ? "Audio is off on this device"
       : locked ? "A host locked your microphone: you cannot unmute until they unlock it"
-      : state.micMuted ? "Unmute your microphone" : "Mute your microphone";
+      : state.micMuted ? `Unmute your microphone${room}` : "Mute your microphone";
     if (locked) this.mic.setAttribute("aria-label", "Microphone locked by a host");
 
     setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? "Stop video" : "Start video");
     setPressed(this.camera, !state.cameraOn);
     this.camera.dataset.enabled = String(state.cameraOn);
     this.camera.title = state.cameraOn ? "Turn your camera off" : "Turn your camera on";
+
+    setContent(this.speaker, state.speakerOn ? SPEAKER : SPEAKER_OFF, state.speakerOn ? "Speaker" : "Speaker off");
+    setPressed(this.speaker, !state.speakerOn);
+    this.speaker.dataset.enabled = String(state.speakerOn);
+    this.speaker.title = state.speakerOn
+      ? "Stop playing the meeting's sound on this device"
+      : `Play the meeting's sound on this device${typeof state.inRoom === "string" ? " (the room's speakerphone plays it already)" : ""}`;
 
     setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? "Stop sharing" : "Share screen");
     this.screen.setAttribute("aria-pressed", String(state.sharing));

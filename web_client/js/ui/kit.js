@@ -148,10 +148,11 @@ export class Popover {
 /**
  * Ask before doing something that cannot be undone (never window.confirm:
  * tests cannot see it, and it blocks the page).
- * @param {{title: string, message: string, confirmLabel: string, danger?: boolean}} options
+ * @param {{title: string, message: string, confirmLabel: string, danger?: boolean, testid?: string}} options
+ *   testid: the dialog's data-testid (default `confirm-dialog`)
  * @returns {Promise<boolean>}
  */
-export function confirmDialog({ title, message, confirmLabel, danger = false }) {
+export function confirmDialog({ title, message, confirmLabel, danger = false, testid = "confirm-dialog" }) {
   return new Promise((resolve) => {
     const confirm = h(`button.${danger ? "danger" : "primary"}`, {
       type: "button",
@@ -162,9 +163,9 @@ export function confirmDialog({ title, message, confirmLabel, danger = false }) 
     const dialog = /** @type {HTMLDialogElement} */ (
       h(
         "dialog.confirm-dialog",
-        { "aria-labelledby": "confirm-title", "data-testid": "confirm-dialog" },
+        { "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text", "data-testid": testid },
         h("h2", { id: "confirm-title", text: title }),
-        h("p", { text: message }),
+        h("p", { id: "confirm-text", text: message }),
         h("div.dialog-buttons", {}, cancel, confirm),
       )
     );

@@ -3,7 +3,7 @@
 // co-host). Only what our role allows is shown; the server decides anyway.
 
 import { h, hueOf, icon, initials } from "./dom.js";
-import { CAMERA_OFF, HAND, LOCK, MIC_OFF, SCREEN } from "./icons.js";
+import { CAMERA_OFF, HAND, LOCK, MIC_OFF, ROOM, SCREEN, SPOTLIGHT } from "./icons.js";
 import { confirmDialog, errorText, renderList, smallButton } from "./kit.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
@@ -37,7 +37,7 @@ export class ParticipantsView {
     const people = this.participants();
     renderList(this.list, people, {
       key: (p) => p.id,
-      signature: (p) => JSON.stringify([p, i.role, i.selfId, i.handPosition(p.id)]),
+      signature: (p) => JSON.stringify([p, i.role, i.selfId, i.handPosition(p.id), i.spotlight === p.id]),
       build: (p) => this._row(p),
     });
     const waiting = i.isModerator ? i.lobby.length : 0;
@@ -55,7 +55,10 @@ export class ParticipantsView {
     const role = p.role ?? "participant";
     const hand = i.handPosition(p.id);
     /** @type {(Node | null)[]} */
+    const inRoom = p.mode === "companion" || p.mode === "room";
     const marks = [
+      i.spotlight === p.id ? mark(SPOTLIGHT, "In the spotlight: shown large for everyone") : null,
+      inRoom ? mark(ROOM, p.mode === "room" ? `Room device of ${p.zone ?? "a meeting room"}` : `In ${p.zone ?? "a meeting room"}`) : null,
       hand !== null ? mark(HAND, `Hand raised, number ${hand}`, String(hand)) : null,
       p.mic_locked ? mark(LOCK, "Microphone locked by a host") : null,
       p.audio_muted ? mark(MIC_OFF, "Microphone muted") : null,
@@ -103,6 +106,10 @@ export class ParticipantsView {
       }
       if (!p.video_muted) add("Stop camera", "stop-camera-button", `Stop ${name}'s camera`, () => i.stopMedia(p.id, "camera"));
       if (p.screen_sharing) add("Stop sharing", "stop-screen-button", `Stop ${name}'s screen share`, () => i.stopMedia(p.id, "screen"));
+    }
+    if (i.isModerator) {
+      if (i.spotlight === p.id) add("End spotlight", "spotlight-button", `End the spotlight on ${name}`, () => i.setSpotlight(null));
+      else add("Spotlight", "spotlight-button", `Spotlight ${name}: show them large for everyone`, () => i.setSpotlight(p.id));
     }
     if (i.canChangeRole(p)) {
       if (p.role === "co_host") add("Remove co-host", "remove-cohost-button", `Make ${name} a participant again`, () => i.setRole(p.id, "participant"));

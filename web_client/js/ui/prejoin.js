@@ -1,14 +1,26 @@
-// The pre-join screen: camera preview, microphone/camera toggles, name, "Join".
+// The pre-join screen: camera preview, microphone/camera toggles, name, where
+// we are (remote, or in a meeting room: which one, or its check-in code), "Join".
 
+import { cleanCheckin } from "../presence.js";
 import { cleanName } from "../protocol.js";
 import { icon, play } from "./dom.js";
 import { CAMERA, CAMERA_OFF, MIC, MIC_OFF } from "./icons.js";
 
 /**
+ * Where the person says they are: in a meeting room (`companion`), which one
+ * (`zone`), or that room's check-in code.
+ * @typedef {object} PlaceChoice
+ * @property {boolean} companion
+ * @property {string | null} zone
+ * @property {string | null} checkin
+ */
+
+/**
  * @typedef {object} PrejoinHandlers
- * @property {(name: string, passcode: string) => void} onJoin
+ * @property {(name: string, passcode: string, place: PlaceChoice) => void} onJoin
  * @property {() => void} onToggleMic
  * @property {() => void} onToggleCamera
+ * @property {(companion: boolean) => void} [onCompanion] the "in a meeting room" box changed
  */
 
 export class PrejoinView {
@@ -30,6 +42,10 @@ export class PrejoinView {
     this.hint = q(".prejoin-hint");
     this.passcodeField = q(".passcode-field");
     this.passcodeInput = /** @type {HTMLInputElement} */ (q('[data-testid="passcode-input"]'));
+    this.companionBox = /** @type {HTMLInputElement} */ (q('[data-testid="companion-checkbox"]'));
+    this.companionFields = q(".companion-fields");
+    this.zoneInput = /** @type {HTMLInputElement} */ (q('[data-testid="zone-input"]'));
+    this.checkinInput = /** @type {HTMLInputElement} */ (q('[data-testid="checkin-input"]'));
     q(".prejoin-room").textContent = room;
     this.video.muted = true;
 
@@ -39,6 +55,19 @@ export class PrejoinView {
       this.nameInput.setCustomValidity("");
       this.hint.textContent = "";
     });
+    this.companionBox.addEventListener("change", () => {
+      this._showCompanionFields();
+      handlers.onCompanion?.(this.companionBox.checked);
+    });
+    this.checkinInput.addEventListener("input", () => {
+      this.hint.textContent = "";
+      // A check-in code puts us in that room: mic and speaker off.
+      if (this.checkinInput.value.trim() && !this.companionBox.checked) {
+        this.companionBox.checked = true;
+        this._showCompanionFields();
+        handlers.onCompanion?.(true);
+      }
+    });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       const name = cleanName(this.nameInput.value);
@@ -47,13 +76,72 @@ export class PrejoinView {
         this.nameInput.focus();
         return;
       }
+      const place = this._place();
+      if (!place) return;
       if (!this.passcodeField.hidden && !this.passcodeInput.value.trim()) {
         this.hint.textContent = "Enter the meeting's passcode (it is in your invitation).";
         this.passcodeInput.focus();
         return;
       }
-      handlers.onJoin(name, this.passcodeInput.value.trim());
+      handlers.onJoin(name, this.passcodeInput.value.trim(), place);
     });
+  }
+
+  /**
+   * The place as typed, or null (and a hint) if a field is not valid.
+   * @returns {PlaceChoice | null}
+   * @private
+   */
+  _place() {
+    const typedCode = this.checkinInput.value.trim();
+    const checkin = typedCode ? cleanCheckin(typedCode) : null;
+    if (typedCode && !checkin) {
+      this.hint.textContent = "A room check-in code is 4 to 16 letters or digits, as the room's screen shows it.";
+      this.checkinInput.focus();
+      return null;
+    }
+    const companion = this.companionBox.checked || checkin !== null;
+    const typedZone = this.zoneInput.value.trim();
+    const zone = companion && typedZone ? cleanName(typedZone) : null;
+    if (companion && typedZone && !zone) {
+      this.hint.textContent = "A room name is 1 to 64 characters.";
+      this.zoneInput.focus();
+      return null;
+    }
+    return { companion, zone, checkin };
+  }
+
+  /** @private */
+  _showCompanionFields() {
+    this.companionFields.hidden = !this.companionBox.checked;
+  }
+
+  /**
+   * Pre-fill where we are (from the meeting link).
+   * @param {PlaceChoice} place
+   */
+  setPlace({ companion, zone, checkin }) {
+    this.companionBox.checked = companion;
+    this.zoneInput.value = zone ?? "";
+    this.checkinInput.value = checkin ?? "";
+    this._showCompanionFields();
+  }
+
+  /** A room device: where it is comes from its link, nothing to choose. */
+  hidePlace() {
+    for (const el of [this.companionBox.closest("label"), this.companionFields, this.checkinInput.closest("label")]) {
+      if (el) /** @type {HTMLElement} */ (el).hidden = true;
+    }
+  }
+
+  /**
+   * The check-in code was refused: ask again (call after `show()`).
+   * @param {string} hint
+   */
+  askCheckin(hint) {
+    this.hint.textContent = hint;
+    this.checkinInput.focus();
+    this.checkinInput.select();
   }
 
   /** @param {string} name */
