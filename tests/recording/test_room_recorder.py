@@ -1,0 +1,73 @@
+"""RoomRecorder with real aiortc participants: record, pause, resume, stop, decode back."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from media_peers import CounterVideoTrack, is_increasing
+from recorded_media import BeepAudioTrack, audio_samples, beep_onsets, unwrap, video_frames
+
+from recording.library import RecordingLibrary
+from recording.room_recorder import RoomRecorder
+
+
+async def test_tracks_are_recorded_aligned_and_nothing_while_paused(server, make_client, tmp_path):
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("rec")
+    await bob.join("rec")
+    video, audio = CounterVideoTrack(), BeepAudioTrack(660)
+    t0 = time.monotonic() + 0.5  # one clock for both tracks: frame n at t0 + n/30
+    video._start = audio._start = t0
+    await alice.publish({"camera": video, "microphone": audio})
+    await asyncio.sleep(2.5)  # sender reports have come by now
+
+    library = RecordingLibrary(tmp_path / "recordings")
+    router = server.service.media["rec"].router
+    recorder = RoomRecorder(library, router, {"room": "rec"}, lambda pid: f"name-{pid}")
+    recorder.start()
+    await asyncio.sleep(3.0)
+    recorder.pause()
+    await asyncio.sleep(1.5)
+    recorder.resume()
+    await asyncio.sleep(2.0)
+    record = recorder.stop()
+
+    assert record["state"] == "ready"
+    assert [p["id"] for p in record["participants"]] == [alice.participant_id]
+    tracks = {t["source"]: t for t in record["tracks"]}
+    assert set(tracks) == {"camera", "microphone"}
+    directory = library.directory(record["id"])
+    wall = record["ended_at"] - record["started_at"]
+    ((pause_start, pause_end),) = record["pauses"]
+    assert abs(record["duration"] - (wall - (pause_end - pause_start))) < 0.1
+
+    frames = video_frames(directory / tracks["camera"]["name"])
+    times = [t for t, _ in frames]
+    assert is_increasing([c for _, c in frames])
+    assert abs((times[-1] - times[0]) - wall) < 0.05 * wall
+    assert not [t for t in times if pause_start + 0.1 < t < pause_end - 0.1]
+    assert [t for t in times if t < pause_start] and [t for t in times if t > pause_end]
+
+    start, samples = audio_samples(directory / tracks["microphone"]["name"])
+    assert abs(samples.size / 48000 - wall) < 0.05 * wall
+    quiet_from, quiet_to = (int((t - start) * 48000) for t in (pause_start + 0.1, pause_end - 0.1))
+    in_pause = samples[quiet_from:quiet_to]
+    assert in_pause.size > 0 and abs(in_pause).max() == 0
+
+    # Alignment: where each track puts a moment of the shared clock t0.
+    origin = t0 - recorder._started_mono
+    elapsed = times[0] - origin
+    first = frames[0][1] + 256 * round((elapsed * 30 - frames[0][1]) / 256)
+    unwrapped = unwrap([c for _, c in frames])
+    numbers = [first + n - unwrapped[0] for n in unwrapped]
+    video_error = statistics.median(
+        t - (origin + n / 30) for (t, _), n in zip(frames, numbers, strict=True)
+    )
+    onsets = beep_onsets(start, samples)
+    assert len(onsets) >= 3
+    audio_error = statistics.median(t - (origin + round(t - origin)) for t in onsets)
+    assert abs(video_error) < 0.2 and abs(audio_error) < 0.2, (video_error, audio_error)
+    assert abs(video_error - audio_error) < 0.1, (video_error, audio_error)
+    print(f"A/V: video {video_error * 1000:.1f} ms, audio {audio_error * 1000:.1f} ms late")
