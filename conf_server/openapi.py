@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import openapi_integration as integration
 from .settings import Settings
 from .webhooks import EVENT_TYPES, TEST_EVENT
 
@@ -309,7 +310,13 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
         "info": {"title": "conf-server API", "version": "1"},
         "servers": [{"url": base}],
         "components": {
-            "schemas": {"Error": _ERROR, "Participant": _PARTICIPANT, **_WEBHOOK_SCHEMAS}
+            "schemas": {
+                "Error": _ERROR,
+                "Participant": _PARTICIPANT,
+                **_WEBHOOK_SCHEMAS,
+                **integration.SCHEMAS,
+            },
+            "securitySchemes": integration.SECURITY_SCHEMES,
         },
         "paths": {
             "/api/v1/openapi.json": {
@@ -362,12 +369,14 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         "201": _json(_CREATED_MEETING, "The meeting and its links"),
                         "400": _json(error, "Invalid JSON or fields"),
                         "409": _json(error, "The room already has a meeting"),
+                        "413": _json(error, "Body too large"),
                     },
                 }
             },
             "/api/v1/meetings/{meeting_id}": {
                 "get": {
                     "summary": "A meeting's state and participants",
+                    "security": integration.BEARER,
                     "parameters": [
                         {
                             "name": "meeting_id",
@@ -378,11 +387,13 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_MEETING, "The meeting"),
+                        **integration.errors(401, 403),
                         "404": _json(error, "No such meeting"),
                     },
                 }
             },
             **_webhook_paths(error),
+            **integration.integration_paths(),
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": _json(status, "ok")}}},
             "/readyz": {
                 "get": {
