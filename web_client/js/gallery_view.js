@@ -79,7 +79,8 @@ function paged(keys, area, page, pageSize, gap) {
 
 /**
  * Large tiles on a stage, the rest in a paged strip beside it (below it on a
- * portrait screen).
+ * portrait screen). The stage gets what its tiles can use; the strip at least
+ * about a fifth of the space, and everything the stage leaves.
  * @param {string[]} large
  * @param {string[]} rest
  * @param {Box} area
@@ -89,25 +90,26 @@ function paged(keys, area, page, pageSize, gap) {
  */
 function withStage(large, rest, area, page, pageSize, gap) {
   const landscape = area.w >= area.h;
+  const stageOptions = { pageSize: large.length, minTileWidth: 0, gap };
   /** @type {Box} */
   let stageBox;
   /** @type {Box} */
   let stripBox;
   if (landscape) {
-    const stripW = Math.min(Math.max(176, Math.round(area.w * 0.22)), Math.floor(area.w / 2));
-    stageBox = { x: area.x, y: area.y, w: area.w - stripW - gap, h: area.h };
-    stripBox = { x: area.x + area.w - stripW, y: area.y, w: stripW, h: area.h };
+    const minStrip = Math.min(Math.max(176, Math.round(area.w * 0.22)), Math.floor(area.w / 2));
+    const grid = galleryLayout(large.length, area.w - minStrip - gap, area.h, stageOptions).grid;
+    const stageW = grid.cols * grid.tileWidth + (grid.cols - 1) * gap;
+    stageBox = { x: area.x, y: area.y, w: stageW, h: area.h };
+    stripBox = { x: area.x + stageW + gap, y: area.y, w: area.w - stageW - gap, h: area.h };
   } else {
-    const stripH = Math.min(Math.max(104, Math.round(area.h * 0.28)), Math.floor(area.h / 2));
-    stageBox = { x: area.x, y: area.y, w: area.w, h: area.h - stripH - gap };
-    stripBox = { x: area.x, y: area.y + area.h - stripH, w: area.w, h: stripH };
+    const minStrip = Math.min(Math.max(104, Math.round(area.h * 0.28)), Math.floor(area.h / 2));
+    const grid = galleryLayout(large.length, area.w, area.h - minStrip - gap, stageOptions).grid;
+    const stageH = grid.rows * grid.tileHeight + (grid.rows - 1) * gap;
+    stageBox = { x: area.x, y: area.y, w: area.w, h: stageH };
+    stripBox = { x: area.x, y: area.y + stageH + gap, w: area.w, h: area.h - stageH - gap };
   }
   const strip = paged(rest, stripBox, page, pageSize, gap);
-  const stageGrid = galleryLayout(large.length, stageBox.w, stageBox.h, {
-    pageSize: large.length,
-    minTileWidth: 0,
-    gap,
-  }).grid;
+  const stageGrid = galleryLayout(large.length, stageBox.w, stageBox.h, stageOptions).grid;
   placeRows(large, stageGrid, stageBox, gap, strip.boxes);
   return strip;
 }

@@ -135,6 +135,17 @@ export class MeetingInteraction extends EventTarget {
     return this.isHost ? target.role !== "host" : (target.role ?? "participant") === "participant";
   }
 
+  /**
+   * May we spotlight this person (or end their spotlight)? The server lets
+   * co-hosts spotlight anyone; the panel, like for every other action, offers
+   * a co-host nothing on a host's row except ending that host's spotlight.
+   * @param {Participant} target
+   */
+  canSpotlight(target) {
+    if (!this.isModerator) return false;
+    return this.isHost || target.role !== "host" || this.spotlight === target.id;
+  }
+
   /** @param {Participant} target */
   canChangeRole(target) {
     return this.isHost && target.id !== this.selfId && target.role !== "host";

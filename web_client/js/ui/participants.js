@@ -107,7 +107,7 @@ export class ParticipantsView {
       if (!p.video_muted) add("Stop camera", "stop-camera-button", `Stop ${name}'s camera`, () => i.stopMedia(p.id, "camera"));
       if (p.screen_sharing) add("Stop sharing", "stop-screen-button", `Stop ${name}'s screen share`, () => i.stopMedia(p.id, "screen"));
     }
-    if (i.isModerator) {
+    if (i.canSpotlight(p)) {
       if (i.spotlight === p.id) add("End spotlight", "spotlight-button", `End the spotlight on ${name}`, () => i.setSpotlight(null));
       else add("Spotlight", "spotlight-button", `Spotlight ${name}: show them large for everyone`, () => i.setSpotlight(p.id));
     }
