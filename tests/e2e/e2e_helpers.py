@@ -230,3 +230,34 @@ async def wait_until(
         if loop.time() - started > timeout:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(step)
+
+
+async def receive_stats(page: Page) -> list[dict[str, Any]]:
+    """What the page receives, per track: ``window.meeting.receiveStats()``
+    (mid, kind, source, participantId, packets, bytes, audioLevel, energy,
+    framesDecoded)."""
+    stats: list[dict[str, Any]] = await page.evaluate("window.meeting.receiveStats()")
+    return stats
+
+
+async def received_from(page: Page, participant_id: str, kind: str) -> dict[str, float]:
+    """Totals of one kind (``audio`` / ``video``) that ``page`` received from one
+    participant: packets, bytes, energy, framesDecoded (all 0 if nothing is listed)."""
+    totals = {"packets": 0.0, "bytes": 0.0, "energy": 0.0, "framesDecoded": 0.0}
+    for entry in await receive_stats(page):
+        if entry["participantId"] == participant_id and entry["kind"] == kind:
+            for key in totals:
+                totals[key] += float(entry.get(key) or 0)
+    return totals
+
+
+async def visible_tile_sizes(page: Page) -> dict[str, tuple[int, int]]:
+    """Width x height of every participant tile on screen (this page of the gallery), by id."""
+    sizes: dict[str, list[int]] = await page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-testid="tile"]')]
+              .filter(t => !t.hidden)
+              .map(t => { const r = t.getBoundingClientRect();
+                          return [t.dataset.participantId,
+                                  [Math.round(r.width), Math.round(r.height)]]; }))"""
+    )
+    return {pid: (w, h) for pid, (w, h) in sizes.items()}
