@@ -17,6 +17,7 @@ export const FINAL_JOIN_ERRORS = new Set([
   "meeting_ended",
   "lobby_full",
   "unknown_checkin",
+  "invalid_token",
 ]);
 
 /**

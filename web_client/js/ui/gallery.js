@@ -59,6 +59,13 @@ export class Gallery {
     this._view = null;
     this.nav = new PageNav((delta) => this.showPage(this.page + delta));
     container.after(this.nav.el);
+    // Page Up / Page Down while a tile's button has the focus.
+    container.addEventListener("keydown", (event) => {
+      const delta = { PageUp: -1, PageDown: 1 }[event.key];
+      if (delta === undefined || this.pages <= 1) return;
+      event.preventDefault();
+      this.showPage(this.page + delta);
+    });
     new ResizeObserver(() => this.relayout()).observe(container);
   }
 
