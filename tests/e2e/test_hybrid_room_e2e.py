@@ -213,12 +213,12 @@ async def test_pages_switch_which_videos_flow_within_a_second(open_page):
         return set(sizes) == expected and len(set(sizes.values())) == 1
 
     async def frames_within(pid: str, limit: float) -> float:
-        """Seconds until ``pid``'s decoded video frames grow (from now)."""
+        """Seconds until a new frame of ``pid``'s video is decoded (from now)."""
         start = loop.time()
         before = (await received_from(viewer, pid, "video"))["framesDecoded"]
 
         async def grew() -> bool:
-            return (await received_from(viewer, pid, "video"))["framesDecoded"] > before + 2
+            return (await received_from(viewer, pid, "video"))["framesDecoded"] > before
 
         await wait_until(grew, timeout=limit, step=0.03)
         return loop.time() - start
@@ -240,6 +240,7 @@ async def test_pages_switch_which_videos_flow_within_a_second(open_page):
     # Page 2: Cid and ourselves; Cid's video within a second, Ann's and Ben's stop.
     await viewer.click(tid("page-next-button"))
     took = await frames_within(cid, 5)
+    print(f"next page: video after {took:.2f} s")
     assert took <= 1.0, f"the next page's video took {took:.2f} s"
     await expect(indicator).to_have_text("2 / 2")
     assert await on_page({cid, viewer_id})
@@ -251,6 +252,7 @@ async def test_pages_switch_which_videos_flow_within_a_second(open_page):
     # And back.
     await viewer.click(tid("page-prev-button"))
     took = await frames_within(ann, 5)
+    print(f"previous page: video after {took:.2f} s")
     assert took <= 1.0, f"the previous page's video took {took:.2f} s"
     await expect(indicator).to_have_text("1 / 2")
     await screenshot(viewer, "hybrid-pages")

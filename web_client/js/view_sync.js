@@ -1,13 +1,18 @@
 // Tells the server whose video this client shows (`set_view`, docs/protocol.md),
 // so it forwards only that: the tiles of the current gallery page, the pinned
-// tile and the spotlighted person. DOM-free. Changes are debounced a little, a
-// list equal to the one the server has is not sent again, and after every
-// (re)join the list is sent afresh (the server forgets it with the old session).
+// tile and the spotlighted person. DOM-free. A change is sent at once (the new
+// page's video should show fast), further changes within the next few tens of
+// milliseconds are folded into one; a list equal to the one the server has is
+// not sent again, and after every (re)join the list is sent afresh (the server
+// forgets it with the old session).
 
 /** @typedef {(participantIds: string[]) => Promise<unknown>} SendView */
 
-/** Wait this long for more changes before sending (paging fast sends once). */
+/** At most one `set_view` this often (paging fast sends the last page, not every one). */
 export const VIEW_DEBOUNCE_MS = 60;
+
+/** The server takes at most this many ids in one `set_view`. */
+const MAX_VIEW = 100;
 
 export class ViewSync {
   /**
@@ -23,8 +28,10 @@ export class ViewSync {
     this._sent = null;
     this._sending = false;
     this._again = false;
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    /** @type {ReturnType<typeof setTimeout> | undefined} a send that is due */
     this._timer = undefined;
+    /** when the last send was started (ms) */
+    this._lastSend = -Infinity;
     this.enabled = false;
     /** counts joins, so an answer from before the latest join is not taken for the current one */
     this._epoch = 0;
@@ -35,7 +42,7 @@ export class ViewSync {
    * @param {string[]} participantIds
    */
   update(participantIds) {
-    this.wanted = [...new Set(participantIds)];
+    this.wanted = [...new Set(participantIds)].slice(0, MAX_VIEW);
     this._schedule();
   }
 
@@ -56,13 +63,19 @@ export class ViewSync {
     this._epoch += 1;
     this._sent = null;
     clearTimeout(this._timer);
+    this._timer = undefined;
   }
 
   /** @private */
   _schedule() {
-    if (!this.enabled || this.wanted === null) return;
-    clearTimeout(this._timer);
-    this._timer = setTimeout(() => void this._flush(), this._delayMs);
+    // A send that is due already takes the latest list.
+    if (!this.enabled || this.wanted === null || this._timer !== undefined) return;
+    const wait = Math.max(0, this._lastSend + this._delayMs - Date.now());
+    this._timer = setTimeout(() => {
+      this._timer = undefined;
+      this._lastSend = Date.now();
+      void this._flush();
+    }, wait);
   }
 
   /** @private */
