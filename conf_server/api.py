@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import admin_api, escalations_api, meetings_api, webhooks_api
+from . import admin_api, escalations_api, meetings_api, recordings_api, webhooks_api
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
 from .openapi import openapi_document
@@ -66,4 +66,5 @@ def create_api() -> web.Application:
     webhooks_api.add_routes(api)
     escalations_api.add_routes(api)
     admin_api.add_routes(api)
+    recordings_api.add_routes(api)
     return api

@@ -37,6 +37,7 @@ from .meeting_views import (
     mic_locked,
 )
 from .publisher import EventPublisher, NoPublisher
+from .recording_control import RecordingControl
 from .reports import ReportArchive, build_report, polls_csv
 from .room_media import RoomMedia
 from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
@@ -119,7 +120,8 @@ class MeetingService:
         self._waiting: dict[str, WaitingJoin] = {}  # by socket id
         self.tasks = TaskGroup("meeting service")
         self._actions: dict[str, ActionHandler] = {}
-        for handlers in (HostControls(self), Interaction(self)):
+        self.recording = RecordingControl(self)
+        for handlers in (HostControls(self), Interaction(self), self.recording):
             self._actions.update(handlers.handlers())
 
     # -- helpers -------------------------------------------------------------------
@@ -183,7 +185,9 @@ class MeetingService:
     async def meeting_view(self, state: MeetingState, viewer_id: str) -> dict[str, Any]:
         """The Meeting object for one participant (chat history included)."""
         history = await self.store.read(state.room, CHAT_LOG)
-        return meeting_view(state, viewer_id, history[-state.chat.max_history :])
+        return meeting_view(
+            state, viewer_id, history[-state.chat.max_history :], self.recording.status(state.room)
+        )
 
     def sync_flags(self, state: MeetingState) -> list[Participant]:
         """Copy role and microphone lock from the meeting state onto this node's
@@ -323,6 +327,7 @@ class MeetingService:
             {"participant": participant.to_wire()},
             skip_sid=participant.sid,
         )
+        await self.recording.room_entered(state)
         if state.present_ids() == [participant.id]:
             self.publisher.publish("meeting.started", meeting_summary(state))
         self.publisher.publish(
@@ -615,6 +620,7 @@ class MeetingService:
             await self.archive_report(state)
             await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
         if room is None and media is not None:
+            self.recording.room_closed(room_id)
             self.media.pop(room_id, None)
             await media.close()
 
@@ -651,6 +657,7 @@ class MeetingService:
             timer.cancel()
         self._grace.clear()
         await self.tasks.cancel_all()
+        self.recording.close()
         for media in list(self.media.values()):
             await media.close()
         self.media.clear()

@@ -51,9 +51,15 @@ def personal_poll_fields(poll: Poll, viewer_id: str) -> dict[str, Any]:
     }
 
 
-def meeting_view(state: MeetingState, viewer_id: str, chat: list[dict[str, Any]]) -> dict[str, Any]:
+def meeting_view(
+    state: MeetingState,
+    viewer_id: str,
+    chat: list[dict[str, Any]],
+    recording: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The Meeting object of the join acknowledgement and ``meeting_state``;
-    ``chat`` is the history from the store's chat log."""
+    ``chat`` is the history from the store's chat log, ``recording`` the
+    room's recording status (None: not recording)."""
     role = state.roles.role_of(viewer_id)
     moderator = is_moderator(role)
     return {
@@ -76,6 +82,7 @@ def meeting_view(state: MeetingState, viewer_id: str, chat: list[dict[str, Any]]
         "mic_locked": mic_locked(state, viewer_id),
         "spotlight": state.spotlight,
         "checkin": checkin_of(state, viewer_id),
+        "recording": recording,
     }
 
 

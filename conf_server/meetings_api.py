@@ -94,7 +94,7 @@ async def get_meeting(request: web.Request) -> web.Response:
             "locked": state.access.locked,
             "lobby_enabled": state.access.lobby_enabled,
             "participants": service.room_info(state.room)["participants"],
-            "recording": None,
+            "recording": service.recording.status(state.room),
         }
     )
 

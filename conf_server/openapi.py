@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import openapi_integration as integration
+from . import openapi_recordings as recordings
 from .settings import Settings
 from .webhooks import EVENT_TYPES, TEST_EVENT
 
@@ -85,7 +86,7 @@ _MEETING = {
         "locked": {"type": "boolean"},
         "lobby_enabled": {"type": "boolean"},
         "participants": {"type": "array", "items": {"$ref": "#/components/schemas/Participant"}},
-        "recording": {"type": "object", "nullable": True},
+        "recording": {"$ref": "#/components/schemas/RecordingStatus"},
     },
 }
 
@@ -315,6 +316,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "Participant": _PARTICIPANT,
                 **_WEBHOOK_SCHEMAS,
                 **integration.SCHEMAS,
+                **recordings.SCHEMAS,
             },
             "securitySchemes": integration.SECURITY_SCHEMES,
         },
@@ -394,6 +396,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             },
             **_webhook_paths(error),
             **integration.integration_paths(),
+            **recordings.recording_paths(),
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": _json(status, "ok")}}},
             "/readyz": {
                 "get": {

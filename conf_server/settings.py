@@ -45,6 +45,13 @@ class Settings:
     #: room became empty or the meeting was ended.
     empty_meeting_ttl_seconds: float = 600.0
     log_level: str = "info"
+    #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
+    #: and stop it) or "automatic" (every meeting records from its first join).
+    recording_policy: str = "hosts"
+    #: Bytes the recordings directory may hold; a start is refused when full.
+    recording_quota_bytes: int | None = None
+    #: Finished recordings older than this many days are deleted (None: kept).
+    recording_retention_days: float | None = None
     #: Name of this node in multi-node deployments (GET /api/v1/rooms/{room}).
     node_name: str = field(default_factory=socket.gethostname)
 
@@ -65,9 +72,15 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
-        if name in ("port", "max_video_bitrate", "max_participants_per_room"):
+        if name in ("port", "max_video_bitrate", "max_participants_per_room") or (
+            name == "recording_quota_bytes"
+        ):
             return int(value)
-        if name in ("reconnect_grace_seconds", "empty_meeting_ttl_seconds"):
+        if name in (
+            "reconnect_grace_seconds",
+            "empty_meeting_ttl_seconds",
+            "recording_retention_days",
+        ):
             return float(value)
         if name == "data_dir":
             return Path(value)
@@ -135,6 +148,18 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("invite_secret must have at least 32 characters")
     if settings.empty_meeting_ttl_seconds < 0:
         raise ConfigError("empty_meeting_ttl_seconds must not be negative")
+    if settings.recording_policy not in RECORDING_POLICIES:
+        raise ConfigError(
+            f"recording_policy must be one of {', '.join(RECORDING_POLICIES)}: "
+            f"{settings.recording_policy!r}"
+        )
+    if settings.recording_quota_bytes is not None and settings.recording_quota_bytes < 0:
+        raise ConfigError("recording_quota_bytes must not be negative")
+    if settings.recording_retention_days is not None and settings.recording_retention_days <= 0:
+        raise ConfigError("recording_retention_days must be positive")
+
+
+RECORDING_POLICIES = ("disabled", "hosts", "automatic")
 
 
 __all__ = ["Settings", "load_settings"]

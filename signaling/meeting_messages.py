@@ -191,6 +191,11 @@ def validate_poll_export(payload: Payload) -> Payload:
     }
 
 
+def validate_recording(payload: Payload) -> Payload:
+    _no_extra(payload, {"action"})
+    return {"action": _choice(payload, "action", ("start", "pause", "resume", "stop"))}
+
+
 MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "raise_hand": _shape(),
     "lower_hand": _shape("participant_id"),
@@ -210,6 +215,7 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "deny": _shape("lobby_id"),
     "end_meeting": _shape(),
     "spotlight": _shape("participant_id"),
+    "recording": validate_recording,
     "poll_create": validate_poll_create,
     "poll_edit": validate_poll_edit,
     "poll_delete": _required_id("poll_id"),

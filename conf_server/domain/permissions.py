@@ -58,6 +58,7 @@ class Action(StrEnum):
     LOWER_ANY_HAND = "lower_any_hand"
     HAND_NEXT = "hand_next"
     SPOTLIGHT = "spotlight"
+    RECORD = "record"
     # Host only
     PROMOTE = "promote"
     DEMOTE = "demote"
@@ -91,6 +92,7 @@ PERMISSIONS: MappingProxyType[Action, frozenset[Role]] = MappingProxyType(
         Action.LOWER_ANY_HAND: _MODERATORS,
         Action.HAND_NEXT: _MODERATORS,
         Action.SPOTLIGHT: _MODERATORS,
+        Action.RECORD: _MODERATORS,
         Action.PROMOTE: _HOST,
         Action.DEMOTE: _HOST,
     }
@@ -120,6 +122,7 @@ ACTION_TEXT: MappingProxyType[Action, str] = MappingProxyType(
         Action.LOWER_ANY_HAND: "lower other people's hands",
         Action.HAND_NEXT: "call on the next raised hand",
         Action.SPOTLIGHT: "spotlight someone for everyone",
+        Action.RECORD: "start, pause, resume or stop recording",
         Action.PROMOTE: "make people co-host",
         Action.DEMOTE: "take the co-host role away",
     }

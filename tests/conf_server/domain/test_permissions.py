@@ -44,6 +44,7 @@ EXPECTED = {
     "lower_any_hand": {H, C},
     "hand_next": {H, C},
     "spotlight": {H, C},
+    "record": {H, C},
     "promote": {H},
     "demote": {H},
 }

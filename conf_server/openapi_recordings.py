@@ -1,0 +1,214 @@
+"""OpenAPI paths and schemas of recording: control of a meeting's recording
+and the admin routes for recordings (merged into conf_server/openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .openapi_integration import BEARER, REF, errors
+
+_STATUS = {
+    "type": "object",
+    "nullable": True,
+    "description": "Null when the meeting is not recording.",
+    "required": ["state", "started_at"],
+    "properties": {
+        "state": {"type": "string", "enum": ["recording", "paused"]},
+        "started_at": {"type": "number"},
+    },
+}
+
+_FILE = {
+    "type": "object",
+    "required": ["name", "size"],
+    "properties": {"name": {"type": "string"}, "size": {"type": "integer"}},
+}
+
+_TRACK = {
+    "type": "object",
+    "required": ["name", "kind", "codec"],
+    "properties": {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["audio", "video"]},
+        "codec": {"type": "string", "enum": ["VP8", "opus"]},
+        "participant_id": {"type": "string", "nullable": True},
+        "source": {"type": "string", "nullable": True},
+        "start": {"type": "number", "nullable": True, "description": "Seconds on the timeline"},
+        "duration": {"type": "number"},
+        "frames": {"type": "integer"},
+    },
+}
+
+_RECORDING = {
+    "type": "object",
+    "required": ["id", "state", "started_at", "ended_at", "duration", "size", "files"],
+    "properties": {
+        "id": {"type": "string"},
+        "state": {
+            "type": "string",
+            "enum": ["recording", "processing", "ready", "incomplete", "failed"],
+        },
+        "meeting_id": {"type": "string", "nullable": True},
+        "room": {"type": "string", "nullable": True},
+        "title": {"type": "string", "nullable": True},
+        "started_at": {"type": "number"},
+        "ended_at": {"type": "number", "nullable": True},
+        "duration": {"type": "number", "description": "Recorded seconds (pauses excluded)"},
+        "size": {"type": "integer", "description": "Bytes of all files"},
+        "participants": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string", "nullable": True},
+                },
+            },
+        },
+        "tracks": {"type": "array", "items": {"$ref": REF + "RecordingTrack"}},
+        "files": {"type": "array", "items": {"$ref": REF + "RecordingFile"}},
+        "pauses": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        },
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "RecordingStatus": _STATUS,
+    "RecordingFile": _FILE,
+    "RecordingTrack": _TRACK,
+    "Recording": _RECORDING,
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json({"$ref": REF + "Error"}, description)
+
+
+def _path(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+
+
+def recording_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/meetings/{meeting_id}/recording": {
+            "post": {
+                "summary": "Start, pause, resume or stop a live meeting's recording",
+                "security": BEARER,
+                "parameters": _path("meeting_id"),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["action"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "action": {
+                                        "type": "string",
+                                        "enum": ["start", "pause", "resume", "stop"],
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["meeting_id", "recording"],
+                            "properties": {
+                                "meeting_id": {"type": "string"},
+                                "recording": {"$ref": REF + "RecordingStatus"},
+                            },
+                        },
+                        "The new recording status (null after stop)",
+                    ),
+                    **errors(400, 401, 404),
+                    "403": _error("The key's scope does not allow this, or recording_disabled"),
+                    "409": _error(
+                        "already_recording, not_recording, already_paused, not_paused, "
+                        "meeting_not_live"
+                    ),
+                    "507": _error("recording_quota_exceeded: the recordings storage is full"),
+                },
+            }
+        },
+        "/api/v1/recordings": {
+            "get": {
+                "summary": "Every recording, newest first (admin)",
+                "security": BEARER,
+                "parameters": [{"name": "meeting_id", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["recordings"],
+                            "properties": {
+                                "recordings": {
+                                    "type": "array",
+                                    "items": {"$ref": REF + "Recording"},
+                                }
+                            },
+                        },
+                        "Recordings",
+                    ),
+                    **errors(401, 403),
+                },
+            }
+        },
+        "/api/v1/recordings/{recording_id}": {
+            "get": {
+                "summary": "One recording's metadata (admin)",
+                "security": BEARER,
+                "parameters": _path("recording_id"),
+                "responses": {
+                    "200": _json({"$ref": REF + "Recording"}, "The recording"),
+                    **errors(401, 403, 404),
+                },
+            },
+            "delete": {
+                "summary": "Delete a recording and its files (admin)",
+                "security": BEARER,
+                "parameters": _path("recording_id"),
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["id", "deleted"],
+                            "properties": {
+                                "id": {"type": "string"},
+                                "deleted": {"type": "boolean"},
+                            },
+                        },
+                        "Deleted",
+                    ),
+                    **errors(401, 403, 404),
+                    "409": _error("recording_in_progress: stop it first"),
+                },
+            },
+        },
+        "/api/v1/recordings/{recording_id}/files/{name}": {
+            "get": {
+                "summary": "Download one file of a recording (admin); HTTP Range and ETag",
+                "security": BEARER,
+                "parameters": _path("recording_id", "name"),
+                "responses": {
+                    "200": {"description": "The file", "content": {"video/webm": {}}},
+                    "206": {"description": "The requested range", "content": {"video/webm": {}}},
+                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                    "416": {"description": "Range not satisfiable"},
+                    **errors(401, 403, 404),
+                },
+            }
+        },
+    }

@@ -1,0 +1,216 @@
+"""Recording control: start, pause, resume and stop the recording of a room,
+under the deployment's policy (see docs/protocol.md, "Recording").
+
+The media work is :class:`recording.RoomRecorder`'s; this module decides who
+may record and when, keeps one recorder per live room on this node, tells
+everyone in the room (``recording_changed``) and announces finished
+recordings to the webhooks (``recording.ready``). Policies: ``disabled``
+(nobody records), ``hosts`` (hosts and co-hosts start it), ``automatic``
+(a meeting starts recording when its first person joins; hosts may still
+pause, resume and stop it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from recording.errors import QuotaExceeded
+from recording.library import RecordingLibrary
+from recording.room_recorder import RoomRecorder
+
+from .domain import Action, authorize
+from .errors import ConfServerError
+from .meeting_state import MeetingState
+from .meeting_views import meeting_summary
+from .rooms import Participant
+
+if TYPE_CHECKING:
+    from .meeting_service import ActionHandler, MeetingService
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("start", "pause", "resume", "stop")
+
+
+class RecordingDisabled(ConfServerError):
+    code = "recording_disabled"
+    status = 403
+
+
+class RecordingStateError(ConfServerError):
+    """``already_recording``, ``not_recording``, ``not_paused``, ``already_paused``."""
+
+    code = "not_recording"
+    status = 409
+
+
+class MeetingNotLive(ConfServerError):
+    code = "meeting_not_live"
+    status = 409
+
+
+class StorageFull(ConfServerError):
+    code = "recording_quota_exceeded"
+    status = 507
+
+
+def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """What the ``recording.ready`` webhook and the REST API say about a recording."""
+    return {
+        "id": record["id"],
+        "state": record["state"],
+        "meeting_id": record.get("meeting_id"),
+        "room": record.get("room"),
+        "title": record.get("title"),
+        "started_at": record.get("started_at"),
+        "ended_at": record.get("ended_at"),
+        "duration": record.get("duration"),
+        "size": record.get("size", 0),
+        "participants": record.get("participants", []),
+        "tracks": record.get("tracks", []),
+        "files": record.get("files", []),
+        "pauses": record.get("pauses", []),
+    }
+
+
+class RecordingControl:
+    """One recorder per recorded room of this node, and the recordings library."""
+
+    def __init__(self, service: MeetingService) -> None:
+        self._service = service
+        settings = service.settings
+        self.policy = settings.recording_policy
+        self.library = RecordingLibrary(
+            settings.recordings_dir,
+            settings.recording_quota_bytes,
+            settings.recording_retention_days,
+        )
+        self.recorders: dict[str, RoomRecorder] = {}  # by room
+        #: Meetings whose automatic recording a host stopped: not restarted.
+        self._stopped: set[str] = set()
+        try:
+            self.library.recover()
+            self.library.purge_expired()
+        except OSError:
+            logger.exception("could not check the recordings directory")
+
+    def handlers(self) -> dict[str, ActionHandler]:
+        return {"recording": self.recording}
+
+    def status(self, room: str) -> dict[str, Any] | None:
+        """The ``recording`` field of the Meeting object: null when not recording."""
+        recorder = self.recorders.get(room)
+        if recorder is None:
+            return None
+        return {
+            "state": "paused" if recorder.paused else "recording",
+            "started_at": recorder.record["started_at"],
+        }
+
+    # -- the Socket.IO message ------------------------------------------------------------
+
+    async def recording(self, actor: Participant, action: str) -> dict[str, Any] | None:
+        state = await self._service.store.get(actor.room)
+        if state is None:
+            raise MeetingNotLive("the meeting of this room is gone")
+        authorize(state.roles, actor.id, Action.RECORD)
+        return {"recording": await self.apply(state, action, actor.name)}
+
+    # -- shared by the message and the REST API ----------------------------------------------
+
+    async def apply(self, state: MeetingState, action: str, by: str) -> dict[str, Any] | None:
+        """Run one action on the recording of ``state``'s room; returns the new status."""
+        room = state.room
+        recorder = self.recorders.get(room)
+        if action == "start":
+            if self.policy == "disabled":
+                raise RecordingDisabled("recording is disabled on this server")
+            if recorder is not None:
+                raise RecordingStateError("this meeting is already recording", "already_recording")
+            self._start(state)
+        elif recorder is None:
+            raise RecordingStateError("this meeting is not recording", "not_recording")
+        elif action == "pause":
+            if recorder.paused:
+                raise RecordingStateError("the recording is already paused", "already_paused")
+            recorder.pause()
+        elif action == "resume":
+            if not recorder.paused:
+                raise RecordingStateError("the recording is not paused", "not_paused")
+            recorder.resume()
+        else:
+            self._stopped.add(state.meeting_id)
+            self._stop(room)
+        status = self.status(room)
+        await self._service.events.to_room(
+            room, "recording_changed", {"recording": status, "by": by}
+        )
+        return status
+
+    def _start(self, state: MeetingState) -> None:
+        media = self._service.media.get(state.room)
+        if media is None:
+            raise MeetingNotLive("nobody is in this meeting right now")
+        room = state.room
+
+        def name_of(participant_id: str) -> str | None:
+            participant = self._service.participant(room, participant_id)
+            return participant.name if participant is not None else None
+
+        try:
+            recorder = RoomRecorder(self.library, media.router, meeting_summary(state), name_of)
+        except QuotaExceeded as exc:
+            raise StorageFull(exc.message) from exc
+        except OSError as exc:
+            raise ConfServerError(f"cannot write recordings: {exc}", "recording_failed") from exc
+        recorder.start()
+        self.recorders[room] = recorder
+        logger.info("recording %s of room %s started", recorder.id, room)
+
+    def _stop(self, room: str) -> None:
+        recorder = self.recorders.pop(room, None)
+        if recorder is None:
+            return
+        try:
+            record = recorder.stop()
+        except Exception:
+            logger.exception("stopping recording %s failed", recorder.id)
+            record = recorder.record
+            record["state"] = "failed"
+            self.library.save(record)
+        logger.info("recording %s of room %s ended: %s", recorder.id, room, record["state"])
+        if record["state"] == "ready":
+            meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
+            self._service.publisher.publish(
+                "recording.ready",
+                {**meeting, "recording_id": record["id"], "recording": recording_summary(record)},
+            )
+
+    # -- the meeting's life -------------------------------------------------------------------
+
+    async def room_entered(self, state: MeetingState) -> None:
+        """Someone entered the room: under ``automatic``, make sure it records
+        (before their join acknowledgement says whether it does)."""
+        if (
+            self.policy != "automatic"
+            or state.room in self.recorders
+            or state.meeting_id in self._stopped
+        ):
+            return
+        try:
+            self._start(state)
+        except ConfServerError as exc:
+            logger.error("automatic recording of room %s failed: %s", state.room, exc.message)
+            return
+        await self._service.events.to_room(
+            state.room, "recording_changed", {"recording": self.status(state.room), "by": None}
+        )
+
+    def room_closed(self, room: str) -> None:
+        """The room's media is about to close: finish its recording."""
+        self._stop(room)
+
+    def close(self) -> None:
+        for room in list(self.recorders):
+            self._stop(room)

@@ -1,0 +1,98 @@
+"""REST routes for recordings.
+
+``POST /api/v1/meetings/{meeting_id}/recording`` (integration or admin key)
+starts, pauses, resumes or stops a live meeting's recording. The recordings
+themselves (list, metadata, download with HTTP Range and ETag, delete) are
+for admin keys only. Ids and file names from the request are checked by
+:class:`recording.library.RecordingLibrary` before any path is built.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from recording.library import RecordingLibrary
+
+from .api_auth import caller
+from .errors import ConfServerError, NotFound
+from .keys import MEETINGS
+from .recording_control import ACTIONS, recording_summary
+from .request_body import InvalidRequest, read_json_object
+
+
+class RecordingInProgress(ConfServerError):
+    code = "recording_in_progress"
+    status = 409
+
+
+def _library(request: web.Request) -> RecordingLibrary:
+    return request.config_dict[MEETINGS].recording.library
+
+
+async def post_recording(request: web.Request) -> web.Response:
+    caller(request, "integration")
+    body = await read_json_object(request)
+    unknown = set(body) - {"action"}
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise InvalidRequest(f"field 'action' must be one of {', '.join(ACTIONS)}")
+    service = request.config_dict[MEETINGS]
+    state = await service.store.find(request.match_info["meeting_id"])
+    if state is None:
+        raise NotFound("no meeting with that id")
+    status = await service.recording.apply(state, action, "api")
+    return web.json_response({"meeting_id": state.meeting_id, "recording": status})
+
+
+async def list_recordings(request: web.Request) -> web.Response:
+    caller(request, "admin")
+    library = _library(request)
+    library.purge_expired()
+    meeting_id = request.query.get("meeting_id")
+    records = [
+        recording_summary(r)
+        for r in library.recordings()
+        if meeting_id is None or r.get("meeting_id") == meeting_id
+    ]
+    return web.json_response({"recordings": records})
+
+
+async def get_recording(request: web.Request) -> web.Response:
+    caller(request, "admin")
+    record = _library(request).get(request.match_info["recording_id"])
+    if record is None:
+        raise NotFound("no recording with that id")
+    return web.json_response(recording_summary(record))
+
+
+async def download_file(request: web.Request) -> web.StreamResponse:
+    caller(request, "admin")
+    path = _library(request).file_path(
+        request.match_info["recording_id"], request.match_info["name"]
+    )
+    if path is None:
+        raise NotFound("no such file in that recording")
+    return web.FileResponse(
+        path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'}
+    )
+
+
+async def delete_recording(request: web.Request) -> web.Response:
+    caller(request, "admin")
+    recording_id = request.match_info["recording_id"]
+    service = request.config_dict[MEETINGS]
+    if any(r.id == recording_id for r in service.recording.recorders.values()):
+        raise RecordingInProgress("stop this recording before deleting it")
+    if not service.recording.library.delete(recording_id):
+        raise NotFound("no recording with that id")
+    return web.json_response({"id": recording_id, "deleted": True})
+
+
+def add_routes(api: web.Application) -> None:
+    api.router.add_post("/meetings/{meeting_id}/recording", post_recording)
+    api.router.add_get("/recordings", list_recordings)
+    api.router.add_get("/recordings/{recording_id}", get_recording)
+    api.router.add_get("/recordings/{recording_id}/files/{name}", download_file)
+    api.router.add_delete("/recordings/{recording_id}", delete_recording)
