@@ -14,25 +14,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
 from meeting_client import MeetingClient
+from running_server import RunningServer
+from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
-from conf_server.keys import MEETINGS
-from conf_server.meeting_service import MeetingService
-
-
-class RunningServer:
-    def __init__(self, server: TestServer) -> None:
-        self.server = server
-        self.url = str(server.make_url("")).rstrip("/")
-
-    @property
-    def service(self) -> MeetingService:
-        return self.server.app[MEETINGS]
-
-
-#: The bootstrap admin key of the test servers (Authorization: Bearer ADMIN_KEY).
-ADMIN_KEY = "test-admin-key-0123456789"
 
 
 @pytest.fixture

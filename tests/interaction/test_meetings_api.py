@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
-from conftest import ADMIN_KEY
+from server_keys import ADMIN_KEY
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 

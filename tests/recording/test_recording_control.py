@@ -10,7 +10,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from conftest import ADMIN_KEY, RunningServer
+from running_server import RunningServer
+from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api_client import call
-from conftest import ADMIN_KEY
+from server_keys import ADMIN_KEY
 
 ESCALATION = {
     "chat_id": "c1",

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 import pytest
 from api_client import call
-from conftest import ADMIN_KEY
+from server_keys import ADMIN_KEY
 
 from conf_server.keys import INVITES
 

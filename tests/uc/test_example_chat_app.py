@@ -9,7 +9,7 @@ import socket
 import sys
 from pathlib import Path
 
-from conftest import ADMIN_KEY
+from server_keys import ADMIN_KEY
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "uc_chat_app.py"
 

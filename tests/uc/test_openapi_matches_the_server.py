@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 import aiohttp
-from conftest import ADMIN_KEY
 from openapi_schema_validator import OAS30Validator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from server_keys import ADMIN_KEY
 
 
 class Api:

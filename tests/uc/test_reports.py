@@ -7,7 +7,7 @@ import csv
 import io
 
 from api_client import call
-from conftest import ADMIN_KEY
+from server_keys import ADMIN_KEY
 
 
 async def run_meeting(make_member):
