@@ -90,18 +90,28 @@ class TrackRecorder:
 
     def _write(self, timestamp: int, data: bytes, keyframe: bool) -> None:
         extended = self._extend(timestamp)
-        if self._base is None:
-            offset = self.recorder.timeline_position(self.producer, timestamp, self.clock_rate)
-            self._base = extended - round(offset * self.clock_rate)
-        pts = extended - self._base
-        if pts < 0:
+        if self.writer is None and not self._open(extended, timestamp, data):
             return
-        if self.writer is None:
-            width, height = keyframe_size(data) or (0, 0)
-            self.writer = TrackWriter(self.recorder.directory / self.name, self.kind, width, height)
-            self.started_at = pts / self.clock_rate
-            self.recorder.track_started(self)
-        self.writer.write(data, pts, keyframe)
+        assert self.writer is not None and self._base is not None
+        self.writer.write(data, extended - self._base, keyframe)
+
+    def _open(self, extended: int, timestamp: int, data: bytes) -> bool:
+        """Start the file with this (first) frame; False if it cannot start one."""
+        size = keyframe_size(data) if self.kind == "video" else (0, 0)
+        if size is None:
+            return False  # video files start with a keyframe (it has the size)
+        offset = self.recorder.timeline_position(self.producer, timestamp, self.clock_rate)
+        # Captured before recording started (it was on its way): put it at 0.
+        self._base = extended - max(0, round(offset * self.clock_rate))
+        try:
+            self.writer = TrackWriter(self.recorder.directory / self.name, self.kind, *size)
+        except Exception:
+            logger.exception("cannot write %s; this track is not recorded", self.name)
+            self.close()
+            return False
+        self.started_at = (extended - self._base) / self.clock_rate
+        self.recorder.track_started(self)
+        return True
 
     def resume(self) -> None:
         """After a pause: wait for (and ask for) a keyframe."""
@@ -183,7 +193,12 @@ class RoomRecorder:
         sender_time = report.unix_time + _signed(timestamp - report.rtp_timestamp) / clock_rate
         owner = str(producer.app_data.get("participant_id"))
         if owner not in self._clock_offsets:
-            self._clock_offsets[owner] = (self._started_wall + arrival) - sender_time
+            # Our clock minus theirs, plus a delay: measured on this frame's
+            # arrival and on the report's; the smaller holds less delay.
+            by_frame = (self._started_wall + arrival) - sender_time
+            report_arrival = self._started_wall + report.received_at - self._started_mono
+            by_report = report_arrival - report.unix_time
+            self._clock_offsets[owner] = min(by_frame, by_report)
         return sender_time + self._clock_offsets[owner] - self._started_wall
 
     # -- RouterObserver ---------------------------------------------------------------------

@@ -176,12 +176,14 @@ class Producer:
     def add_sink(self, sink: PacketSink) -> None:
         """Hand every packet this producer forwards to ``sink`` as well."""
         if not self.closed and sink not in self.sinks:
-            self.sinks.append(sink)
+            # A new list, never mutated: a sink may add or remove sinks from
+            # inside on_rtp while the list is being iterated.
+            self.sinks = [*self.sinks, sink]
 
     def remove_sink(self, sink: PacketSink) -> None:
         """Stop feeding ``sink`` (its ``on_close`` is not called)."""
         if sink in self.sinks:
-            self.sinks.remove(sink)
+            self.sinks = [s for s in self.sinks if s is not sink]
 
     def set_sender_report(self, ntp: int, rtp_timestamp: int) -> None:
         """Remember the publisher's RTCP sender report (called by the transport)."""
@@ -201,12 +203,12 @@ class Producer:
             await consumer.close()
         self.consumers.clear()
         await self._tasks.cancel_all()
-        for sink in self.sinks:
+        sinks, self.sinks = self.sinks, []
+        for sink in sinks:
             try:
                 sink.on_close()
             except Exception:
                 logger.exception("packet sink %r of %r failed to close", sink, self)
-        self.sinks.clear()
         for listener in self._close_listeners:
             listener(self)
         self._close_listeners.clear()

@@ -64,6 +64,22 @@ async def test_sink_sees_forwarded_packets_but_nothing_while_paused():
     assert sink.seen == [1, 3]
 
 
+async def test_a_sink_may_remove_itself_while_packets_are_delivered():
+    producer = make_producer()
+
+    class Once(Recorder):
+        def on_rtp(self, view: rtp.RtpView) -> None:
+            super().on_rtp(view)
+            producer.remove_sink(self)
+
+    once, other = Once(), Recorder()
+    producer.add_sink(once)
+    producer.add_sink(other)
+    producer.receive(packet(1))
+    producer.receive(packet(2))
+    assert (once.seen, other.seen) == ([1], [1, 2])
+
+
 async def test_a_failing_sink_does_not_stop_the_others_and_all_are_closed():
     producer = make_producer()
     broken, healthy = Recorder(fail=True), Recorder()
@@ -88,8 +104,13 @@ def test_sender_reports_are_found_in_a_compound_rtcp_packet():
             ssrc=1,
             reports=[
                 RtcpReceiverInfo(
-                    ssrc=2, fraction_lost=0, packets_lost=0, highest_sequence=0, jitter=0,
-                    lsr=0, dlsr=0,
+                    ssrc=2,
+                    fraction_lost=0,
+                    packets_lost=0,
+                    highest_sequence=0,
+                    jitter=0,
+                    lsr=0,
+                    dlsr=0,
                 )
             ],
         )
