@@ -95,6 +95,12 @@ class RecordingControl:
         except OSError:
             logger.exception("could not check the recordings directory")
 
+    def library_now(self) -> RecordingLibrary:
+        """The library, with the metadata of running recordings brought up to date."""
+        for recorder in self.recorders.values():
+            recorder.refresh()
+        return self.library
+
     def handlers(self) -> dict[str, ActionHandler]:
         return {"recording": self.recording}
 

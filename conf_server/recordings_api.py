@@ -26,7 +26,7 @@ class RecordingInProgress(ConfServerError):
 
 
 def _library(request: web.Request) -> RecordingLibrary:
-    return request.config_dict[MEETINGS].recording.library
+    return request.config_dict[MEETINGS].recording.library_now()
 
 
 async def post_recording(request: web.Request) -> web.Response:

@@ -275,6 +275,11 @@ class RoomRecorder:
         self._save()
         return self.library.get(self.id) or self.record
 
+    def refresh(self) -> None:
+        """Write the metadata as of now (duration, tracks) while recording."""
+        if not self.stopped:
+            self._save()
+
     def _save(self) -> None:
         tracks = [t.describe() for t in self._finished]
         tracks += [t.describe() for t in self.tracks.values() if t.writer is not None]
