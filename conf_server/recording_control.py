@@ -90,7 +90,7 @@ class RecordingControl:
         #: Meetings whose automatic recording a host stopped: not restarted.
         self._stopped: set[str] = set()
         try:
-            self.library.recover()
+            self.library.recover(settings.node_name)
             self.library.purge_expired()
         except OSError:
             logger.exception("could not check the recordings directory")
@@ -165,7 +165,8 @@ class RecordingControl:
             return participant.name if participant is not None else None
 
         try:
-            recorder = RoomRecorder(self.library, media.router, meeting_summary(state), name_of)
+            meta = {**meeting_summary(state), "node": self._service.settings.node_name}
+            recorder = RoomRecorder(self.library, media.router, meta, name_of)
         except QuotaExceeded as exc:
             raise StorageFull(exc.message) from exc
         except OSError as exc:

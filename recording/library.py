@@ -163,14 +163,20 @@ class RecordingLibrary:
                 "an admin must delete recordings before a new one can start"
             )
 
-    def recover(self) -> list[str]:
+    def recover(self, node: str | None = None) -> list[str]:
         """At start: mark recordings a dead process left in ``recording`` (or
-        ``processing``) as ``incomplete``. Returns their ids."""
+        ``processing``) as ``incomplete``; with ``node``, only those that node
+        wrote (several nodes may share one directory). Returns their ids."""
         marked = []
         for record in self.recordings():
+            if node is not None and record.get("node", node) != node:
+                continue
             if record["state"] in ("recording", "processing"):
                 record["state"] = "incomplete"
                 record["ended_at"] = record.get("ended_at") or _last_write(record, self.root)
+                paused = sum(end - start for start, end in record.get("pauses", []))
+                span = record["ended_at"] - (record.get("started_at") or record["ended_at"])
+                record["duration"] = round(max(0.0, span - paused), 3)
                 self.save(record)
                 marked.append(record["id"])
                 logger.warning("recording %s was left unfinished: marked incomplete", record["id"])

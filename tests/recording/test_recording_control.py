@@ -203,8 +203,11 @@ def test_a_recording_left_unfinished_is_marked_incomplete_never_deleted(tmp_path
     library = RecordingLibrary(tmp_path, retention_days=30)
     unfinished = library.create({"room": "r"})["id"]
     finished = fake_recording(library, b"data")
-    assert library.recover() == [unfinished]
+    elsewhere = library.create({"room": "r", "node": "other-node"})["id"]
+    assert library.recover("this-node") == [unfinished]
+    assert library.get(elsewhere)["state"] == "recording"  # another node's, still running
+    assert library.recover() == [elsewhere]
     assert library.get(unfinished)["state"] == "incomplete"
     assert library.get(finished)["state"] == "ready"
     assert library.purge_expired() == []
-    assert sorted(library.purge_expired(now=10**12)) == sorted([unfinished, finished])
+    assert sorted(library.purge_expired(now=10**12)) == sorted([unfinished, finished, elsewhere])

@@ -88,6 +88,7 @@ async def test_killed_server_leaves_playable_files_marked_incomplete(tmp_path):
             async with http.get(f"{url}/api/v1/recordings") as response:
                 (listed,) = (await response.json())["recordings"]
             assert listed["id"] == directory.name and listed["state"] == "incomplete"
+            assert abs(listed["duration"] - recorded) < 1.5, (listed["duration"], recorded)
             name = video[0].name
             async with http.get(f"{url}/api/v1/recordings/{listed['id']}/files/{name}") as r:
                 assert r.status == 200 and len(await r.read()) == video[0].stat().st_size
