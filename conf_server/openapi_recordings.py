@@ -36,6 +36,11 @@ _TRACK = {
         "start": {"type": "number", "nullable": True, "description": "Seconds on the timeline"},
         "duration": {"type": "number"},
         "frames": {"type": "integer"},
+        "error": {
+            "type": "string",
+            "nullable": True,
+            "description": "Why writing this track stopped early, if it did",
+        },
     },
 }
 

@@ -54,6 +54,7 @@ class TrackRecorder:
         self._extended = 0
         self._base: int | None = None  # extended timestamp at timeline 0
         self.started_at: float | None = None  # timeline seconds of the first frame
+        self.error: str | None = None
 
     # -- PacketSink -------------------------------------------------------------------
 
@@ -93,7 +94,12 @@ class TrackRecorder:
         if self.writer is None and not self._open(extended, timestamp, data):
             return
         assert self.writer is not None and self._base is not None
-        self.writer.write(data, extended - self._base, keyframe)
+        try:
+            self.writer.write(data, extended - self._base, keyframe)
+        except Exception as exc:  # a full disk, say: stop this track, log once
+            logger.exception("writing %s failed; this track stops here", self.name)
+            self.error = str(exc)
+            self.close()
 
     def _open(self, extended: int, timestamp: int, data: bytes) -> bool:
         """Start the file with this (first) frame; False if it cannot start one."""
@@ -105,8 +111,9 @@ class TrackRecorder:
         self._base = extended - max(0, round(offset * self.clock_rate))
         try:
             self.writer = TrackWriter(self.recorder.directory / self.name, self.kind, *size)
-        except Exception:
+        except Exception as exc:
             logger.exception("cannot write %s; this track is not recorded", self.name)
+            self.error = str(exc)
             self.close()
             return False
         self.started_at = (extended - self._base) / self.clock_rate
@@ -130,6 +137,7 @@ class TrackRecorder:
             "start": self.started_at,
             "duration": writer.duration if writer else 0.0,
             "frames": writer.frames if writer else 0,
+            "error": self.error,
         }
 
     def close(self) -> None:
@@ -236,7 +244,7 @@ class RoomRecorder:
 
     def track_closed(self, track: TrackRecorder) -> None:
         self.tracks.pop(track.producer.id, None)
-        if track.writer is not None:
+        if track.writer is not None or track.error is not None:
             self._finished.append(track)
         self._save()
 
@@ -270,6 +278,9 @@ class RoomRecorder:
         self.router.remove_observer(self)
         for track in list(self.tracks.values()):
             track.close()
+        written = [t for t in self._finished if t.writer is not None and t.writer.frames]
+        if self._finished and not written and any(t.error for t in self._finished):
+            state = "failed"  # every track failed to write (the disk, say)
         self.record["state"] = state
         self.record["ended_at"] = self._started_wall + self.now()
         self._save()

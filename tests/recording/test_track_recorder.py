@@ -89,3 +89,18 @@ async def test_pause_drops_everything_and_resume_waits_for_a_keyframe(tmp_path):
     assert [read_counter(f) for f in decoded] == [*range(15), *range(40, 60)]
     assert abs(float(decoded[15].time) - 40 / 30) < 0.002  # RTP timing kept across the gap
     assert record["state"] == "ready" and record["tracks"][0]["frames"] == 35
+
+
+async def test_a_track_that_cannot_be_written_stops_alone_and_fails_the_recording(tmp_path):
+    packets = vp8_packets(10)
+    producer = camera()
+    library = RecordingLibrary(tmp_path)
+    recorder = RoomRecorder(library, FakeRouter(producer), {"room": "r"})  # type: ignore[arg-type]
+    recorder.start()
+    # Where the file should go, a directory is in the way: it cannot be opened.
+    (tmp_path / recorder.id / "track-001-camera.webm").mkdir()
+    push(producer, packets)
+    assert producer.sinks == []  # it let go after the first failure
+    record = recorder.stop()
+    assert record["state"] == "failed"
+    assert record["tracks"][0]["error"]
