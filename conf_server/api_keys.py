@@ -4,8 +4,9 @@ Two scopes: ``admin`` (everything) and ``integration`` (what the chat app
 needs: escalations, meetings, reports, recordings). A key is
 ``ck_<id>_<secret>``; only its SHA-256 is stored (keys are 256-bit random, so a
 plain hash is enough: nothing to brute-force), compared in constant time. The
-bootstrap admin key ``CONF_ADMIN_API_KEY`` (setting ``admin_api_key``) is never
-stored; it works as long as it is configured.
+bootstrap admin key ``CONF_ADMIN_API_KEY`` (setting ``admin_api_key``) and the
+integration keys listed in the configuration (``integration_api_keys``) are never
+stored; they work as long as they are configured.
 
 Requests carry ``Authorization: Bearer <key>``. Missing, malformed, unknown or
 revoked keys get ``401``; a key without the needed scope gets ``403``.
@@ -59,9 +60,17 @@ def _hash(key: str) -> str:
 class ApiKeys:
     """Keys kept hashed in the database, plus the configured bootstrap key."""
 
-    def __init__(self, db: Database, bootstrap_admin_key: str | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bootstrap_admin_key: str | None,
+        configured_integration_keys: tuple[str, ...] = (),
+    ) -> None:
         self._db = db
         self._bootstrap = bootstrap_admin_key or None
+        self._configured = {
+            _hash(key): index for index, key in enumerate(configured_integration_keys)
+        }
 
     def create(self, name: str, scope: str) -> dict[str, Any]:
         """A new key; the secret is in the answer and nowhere else."""
@@ -112,6 +121,9 @@ class ApiKeys:
         key = key.strip()
         if self._bootstrap is not None and hmac.compare_digest(_hash(key), _hash(self._bootstrap)):
             return Caller("bootstrap", "admin")
+        index = self._configured.get(_hash(key))
+        if index is not None:
+            return Caller(f"config-{index}", "integration")
         row = self._db.one("SELECT * FROM api_keys WHERE key_hash = ?", (_hash(key),))
         if row is None or not hmac.compare_digest(row["key_hash"], _hash(key)):
             raise Unauthorized("this API key is not valid")

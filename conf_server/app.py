@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     sio.register_namespace(MeetingNamespace(service))
     app[MEETINGS] = service
     app[DATABASE] = database
-    app[API_KEYS] = ApiKeys(database, settings.admin_api_key)
+    app[API_KEYS] = ApiKeys(database, settings.admin_api_key, settings.integration_api_keys)
     app[INVITES] = invites
     app[WEBHOOKS] = webhooks
 

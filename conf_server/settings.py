@@ -26,6 +26,9 @@ class Settings:
     redis_url: str | None = None
     public_url: str | None = None
     admin_api_key: str | None = None
+    #: Integration keys listed in the configuration (besides those made through
+    #: the admin API), e.g. the chat app's; at least 20 characters each.
+    integration_api_keys: tuple[str, ...] = ()
     #: Secret that signs invite tokens (at least 32 characters). Unset: one is
     #: made at first start and kept in the database under the data dir.
     invite_secret: str | None = None
@@ -60,7 +63,7 @@ class Settings:
         return self.data_dir / "recordings"
 
 
-_TUPLE_FIELDS = {"ice_servers", "ice_addresses"}
+_TUPLE_FIELDS = {"ice_servers", "ice_addresses", "integration_api_keys"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -144,6 +147,8 @@ def _validate(settings: Settings) -> None:
     for url in settings.ice_servers:
         if not url.startswith(("stun:", "turn:", "turns:")):
             raise ConfigError(f"ice server {url!r} must start with stun:, turn: or turns:")
+    if any(len(key) < 20 for key in settings.integration_api_keys):
+        raise ConfigError("every integration_api_keys entry must have at least 20 characters")
     if settings.invite_secret is not None and len(settings.invite_secret) < 32:
         raise ConfigError("invite_secret must have at least 32 characters")
     if settings.empty_meeting_ttl_seconds < 0:

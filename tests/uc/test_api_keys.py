@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from aiohttp.test_utils import TestServer
 from api_client import call
+from running_server import RunningServer
 from server_keys import ADMIN_KEY
+
+from conf_server import create_app
 
 ESCALATION = {
     "chat_id": "c1",
@@ -68,3 +74,18 @@ async def test_bad_key_requests_get_400(server):
         assert status == 400 and answer["error"]["code"] == "invalid_request"
     status, answer = await call(server, "DELETE", "/admin/keys/unknown", ADMIN_KEY)
     assert status == 404
+
+
+async def test_integration_keys_listed_in_the_configuration(settings):
+    configured = dataclasses.replace(settings, integration_api_keys=("chat-app-key-0123456789",))
+    test_server = TestServer(create_app(configured), host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        server = RunningServer(test_server)
+        key = "chat-app-key-0123456789"
+        status, _ = await call(server, "POST", "/escalations", key, json=ESCALATION)
+        assert status == 201
+        status, _ = await call(server, "GET", "/admin/keys", key)
+        assert status == 403
+    finally:
+        await test_server.close()
