@@ -14,6 +14,7 @@ import { ProtocolError } from "./protocol.js";
 /** @typedef {import("./protocol.js").PollKind} PollKind */
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").Role} Role */
+/** @typedef {import("./protocol.js").RecordingStatus} RecordingStatus */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
 
 /** Keep at most this many chat messages (the server's history is 500). */
@@ -31,6 +32,8 @@ const CHAT_KEEP = 500;
  * - `lobby` {lobby, arrived}: arrived = entries that were not waiting before
  * - `self` {micLocked, role}: our own participant changed (microphone lock, role)
  * - `spotlight` {participantId}: a host spotlighted someone for everyone (null: nobody)
+ * - `recording` {recording, previous, by}: the meeting's recording started, paused,
+ *   resumed or stopped (`recording_changed`; by: a name, "api", or null when automatic)
  * - `mutedbyhost` {source, locked, by}
  * - `ended` {reason: "removed" | "ended", message, by}
  */
@@ -70,6 +73,8 @@ export class MeetingInteraction extends EventTarget {
     this.checkin = null;
     /** @type {string[] | null} whose video the server forwards to us (null: everyone's), as acknowledged */
     this.view = null;
+    /** @type {RecordingStatus | null} non-null while the meeting is recorded (also while paused) */
+    this.recording = null;
   }
 
   /** Forget everything (after leaving). */
@@ -91,6 +96,7 @@ export class MeetingInteraction extends EventTarget {
     this.spotlight = null;
     this.checkin = null;
     this.view = null;
+    this.recording = null;
   }
 
   /** Host or co-host. */
@@ -178,6 +184,7 @@ export class MeetingInteraction extends EventTarget {
       this.lobby = Array.isArray(meeting.lobby) ? meeting.lobby : [];
       this.spotlight = typeof meeting.spotlight === "string" ? meeting.spotlight : null;
       this.checkin = meeting.checkin?.code ? { zone: String(meeting.checkin.zone ?? ""), code: meeting.checkin.code } : null;
+      this.recording = recordingStatus(meeting.recording);
     }
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
@@ -235,6 +242,9 @@ export class MeetingInteraction extends EventTarget {
       case "spotlight_changed":
         this.spotlight = typeof payload.participant_id === "string" ? payload.participant_id : null;
         this._emit("spotlight", { participantId: this.spotlight });
+        return true;
+      case "recording_changed":
+        this._setRecording(recordingStatus(payload.recording), typeof payload.by === "string" ? payload.by : null);
         return true;
       case "muted_by_host":
         if (payload.source === "microphone" && payload.locked) this.micLocked = true;
@@ -359,6 +369,18 @@ export class MeetingInteraction extends EventTarget {
   /** @param {string | null} participantId shown large for everyone; null ends the spotlight */
   async setSpotlight(participantId) {
     return this._send("spotlight", participantId ? { participant_id: participantId } : {});
+  }
+
+  // -- recording ----------------------------------------------------------------
+
+  /**
+   * Start, pause, resume or stop recording the meeting (hosts and co-hosts).
+   * @param {"start" | "pause" | "resume" | "stop"} action
+   */
+  async recordingAction(action) {
+    const result = await this._send("recording", { action });
+    if ("recording" in result) this._setRecording(recordingStatus(result.recording), null);
+    return result;
   }
 
   // -- what we receive --------------------------------------------------------
@@ -505,6 +527,18 @@ export class MeetingInteraction extends EventTarget {
     this._emitSelf();
   }
 
+  /**
+   * @param {RecordingStatus | null} recording
+   * @param {string | null} by
+   * @private
+   */
+  _setRecording(recording, by) {
+    const previous = this.recording;
+    if (previous?.state === recording?.state && previous?.started_at === recording?.started_at) return;
+    this.recording = recording;
+    this._emit("recording", { recording, previous, by });
+  }
+
   /** @private */
   _emitSelf() {
     this._emit("self", { micLocked: this.micLocked, role: this.role });
@@ -541,4 +575,15 @@ export class MeetingInteraction extends EventTarget {
 function sortHands(hands) {
   if (!Array.isArray(hands)) return [];
   return hands.filter((hand) => hand && typeof hand.participant_id === "string").sort((a, b) => a.position - b.position);
+}
+
+/**
+ * The `recording` field of the Meeting object or of `recording_changed`.
+ * @param {unknown} value
+ * @returns {RecordingStatus | null}
+ */
+function recordingStatus(value) {
+  if (!value || typeof value !== "object") return null;
+  const { state, started_at: startedAt } = /** @type {Record<string, unknown>} */ (value);
+  return { state: state === "paused" ? "paused" : "recording", started_at: typeof startedAt === "number" ? startedAt : 0 };
 }

@@ -21,6 +21,8 @@ export class PeerPair extends EventTarget {
   constructor({ iceServers, request }) {
     super();
     this.closed = false;
+    /** true until `publishAll` may publish: `send` and `unpublish` change nothing meanwhile */
+    this.holding = true;
     this.subscriber = new Subscriber({ iceServers, request });
     this.publisher = new Publisher({
       iceServers,
@@ -42,16 +44,22 @@ export class PeerPair extends EventTarget {
   }
 
   /**
-   * Publish everything we have, in one negotiation.
-   * @param {Record<Source, MediaStreamTrack | null>} tracks
-   * @param {boolean} cameraSlot publish a camera m-section even with no camera track
-   * @returns {Promise<boolean>} false if there was nothing to publish
+   * Publish everything we have, in one negotiation, once `allowed` says so
+   * (e.g. the person accepted that the meeting is recorded). Until then
+   * nothing is published; the tracks are read when publishing starts.
+   * @param {{tracks: Record<Source, MediaStreamTrack | null>, hadCamera: boolean}} media
+   *   hadCamera: publish a camera m-section even with no camera track
+   * @param {Promise<boolean>} [allowed]
+   * @returns {Promise<boolean>} false if nothing was published
    */
-  async publishAll(tracks, cameraSlot) {
-    const { microphone, camera, screen } = tracks;
+  async publishAll(media, allowed = Promise.resolve(true)) {
+    const ok = await allowed.catch(() => false);
+    if (!ok || this.closed) return false;
+    this.holding = false;
+    const { microphone, camera, screen } = media.tracks;
     if (microphone) await this.publisher.send("microphone", microphone);
     // The camera keeps its m-section while off, so turning it on needs no renegotiation.
-    if (camera || cameraSlot) await this.publisher.send("camera", camera);
+    if (camera || media.hadCamera) await this.publisher.send("camera", camera);
     if (screen) await this.publisher.send("screen", screen);
     if (this.publisher.publishedSources.length === 0) return false;
     await this.negotiate();
@@ -65,7 +73,7 @@ export class PeerPair extends EventTarget {
    * @param {MediaStreamTrack | null} track
    */
   async send(source, track) {
-    if (!track && !this.publisher.isPublished(source)) return;
+    if (this.holding || (!track && !this.publisher.isPublished(source))) return;
     if (await this.publisher.send(source, track)) await this.negotiate();
   }
 
@@ -74,6 +82,7 @@ export class PeerPair extends EventTarget {
    * @param {Source} source
    */
   async unpublish(source) {
+    if (this.holding) return;
     if (await this.publisher.unpublish(source)) await this.negotiate();
   }
 

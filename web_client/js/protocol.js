@@ -82,6 +82,13 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {boolean} mic_locked
  * @property {string | null} [spotlight] whom a host spotlighted for everyone
  * @property {{zone: string, code: string} | null} [checkin] the check-in code of this person's zone
+ * @property {RecordingStatus | null} [recording] non-null while the meeting is recorded (also while paused)
+ */
+
+/**
+ * @typedef {object} RecordingStatus
+ * @property {"recording" | "paused"} state
+ * @property {number} started_at seconds since the epoch
  */
 
 /**

@@ -138,6 +138,8 @@ function buildUi(session, room, hybrid) {
     panelButtons: $(".controls-panels"),
     sideRoot: $(".side-panel"),
     floatingRoot: $(".floating"),
+    indicatorRoot: $(".meeting"),
+    askRecordingConsent: hybrid.presence.mode !== "room",
   });
   session.interaction.addEventListener("self", () => refreshControls(session, views));
   session.interaction.addEventListener("meeting", () => refreshControls(session, views));

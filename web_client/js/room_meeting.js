@@ -1,5 +1,5 @@
 // Wires the meeting-interaction views (hands, chat, reactions, polls, people,
-// host menu, lobby) to the session's MeetingInteraction. Used by room.js.
+// host menu, lobby, recording) to the session's MeetingInteraction. Used by room.js.
 
 import { ChatView } from "./ui/chat.js";
 import { HandsView } from "./ui/hands.js";
@@ -9,6 +9,8 @@ import { MeetingMenu } from "./ui/meeting_menu.js";
 import { ParticipantsView } from "./ui/participants.js";
 import { PollsView } from "./ui/polls.js";
 import { ReactionsView } from "./ui/reactions.js";
+import { RecordingConsent } from "./recording_consent.js";
+import { ConsentView, RecordControls, RecordingIndicator, changeText } from "./ui/recording.js";
 import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 
 /** @typedef {import("./session.js").MeetingSession} MeetingSession */
@@ -25,10 +27,13 @@ import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 /**
  * @param {MeetingSession} session
  * @param {{room: string, gallery: Gallery, status: StatusArea, leaveButton: HTMLElement,
- *   panelButtons: HTMLElement, sideRoot: HTMLElement, floatingRoot: HTMLElement}} places
+ *   panelButtons: HTMLElement, sideRoot: HTMLElement, floatingRoot: HTMLElement,
+ *   indicatorRoot: HTMLElement, askRecordingConsent: boolean}} places
+ *   askRecordingConsent: false for a room device (nobody answers the notice; it is only told)
  * @returns {InteractionUi}
  */
-export function buildInteractionUi(session, { room, gallery, status, leaveButton, panelButtons, sideRoot, floatingRoot }) {
+export function buildInteractionUi(session, places) {
+  const { room, gallery, status, leaveButton, panelButtons, sideRoot, floatingRoot } = places;
   const i = session.interaction;
   const nameOf = (/** @type {string} */ id) => session.participants.find((p) => p.id === id)?.name ?? "Someone";
   const showError = (/** @type {string} */ message) =>
@@ -72,7 +77,11 @@ export function buildInteractionUi(session, { room, gallery, status, leaveButton
     onError: showError,
   });
   const polls = new PollsView({ button: buttons.polls, body: side.add("polls", "Polls", "polls-panel", buttons.polls), interaction: i });
-  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room });
+  const record = new RecordControls(i);
+  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el] });
+  const indicator = new RecordingIndicator(places.indicatorRoot);
+  const consent = new RecordingConsent(session, { ask: places.askRecordingConsent });
+  new ConsentView(consent);
   const reactions = new ReactionsView({ button: react, interaction: i, tileOf: (id) => gallery.tileElement(id), onError: showError });
   side.onChange((name) => {
     if (name === "chat") chat.opened();
@@ -103,6 +112,8 @@ export function buildInteractionUi(session, { room, gallery, status, leaveButton
     refreshPolls();
     participants.render();
     menu.render();
+    record.render();
+    indicator.render(i.recording);
     refreshLobby();
   };
 
@@ -129,6 +140,15 @@ export function buildInteractionUi(session, { room, gallery, status, leaveButton
     participants.render();
   });
   on(i, "self", () => participants.render());
+  on(i, "recording", ({ recording, previous, by }) => {
+    record.render();
+    indicator.render(recording, { announce: true, by, previous });
+    if (!recording) status.clear("recording");
+  });
+  on(consent, "started", ({ recording, by }) => {
+    const text = `${changeText(recording, null, by)} Everyone's audio and video are recorded.`;
+    status.show("recording", "info", text, { dismissible: true, timeoutMs: 10000 });
+  });
   on(i, "spotlight", () => participants.render());
   on(i, "mutedbyhost", ({ source, locked, by }) => {
     status.show("moderation", "warning", mutedText(source, locked, by || "A host"), { dismissible: true });

@@ -94,6 +94,8 @@ export class MeetingSession extends EventTarget {
     this._staleSockets = [];
     /** @type {Promise<unknown>} local device operations, one at a time */
     this._deviceOps = Promise.resolve();
+    /** @type {(() => Promise<boolean>) | null} asked after each join before publishing (recording_consent.js) */
+    this.publishGate = null;
   }
 
   /** Everyone in the room, this client included, in join order. */
@@ -366,7 +368,7 @@ export class MeetingSession extends EventTarget {
       const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
       this._notice("error", `${side}_failed`, `${what}: ${error instanceof Error ? error.message : String(error)}`);
     });
-    void peers.publishAll(this.media.tracks, this.media.hadCamera).then((published) => {
+    void peers.publishAll(this.media, this.publishGate?.()).then((published) => {
       if (!published && peers === this._peers) this._onMediaUp(); // receive-only: nothing to wait for
     });
   }

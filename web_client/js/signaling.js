@@ -26,6 +26,7 @@ export const SERVER_EVENTS = [
   "removed",
   "meeting_ended",
   "spotlight_changed",
+  "recording_changed",
 ];
 
 /**

@@ -1,5 +1,5 @@
 // The meeting menu of hosts and co-hosts: mute everyone, lock the meeting,
-// lobby, passcode, host link, end the meeting for all.
+// lobby, passcode, host link, further sections (recording), end the meeting for all.
 
 import { h } from "./dom.js";
 import { Popover, confirmDialog, errorText, smallButton } from "./kit.js";
@@ -8,9 +8,10 @@ import { Popover, confirmDialog, errorText, smallButton } from "./kit.js";
 
 export class MeetingMenu {
   /**
-   * @param {{button: HTMLButtonElement, interaction: MeetingInteraction, room: string}} options
+   * @param {{button: HTMLButtonElement, interaction: MeetingInteraction, room: string, sections?: HTMLElement[]}} options
+   *   sections: further menu sections, shown before "End meeting for all"
    */
-  constructor({ button, interaction, room }) {
+  constructor({ button, interaction, room, sections = [] }) {
     this.button = button;
     this.interaction = interaction;
     this.room = room;
@@ -65,6 +66,7 @@ export class MeetingMenu {
         this.passcodeNow,
       ),
       this.hostOnly,
+      ...sections,
       h(
         "div.menu-section",
         {},
