@@ -7,9 +7,10 @@ recording policy is the default (``hosts``).
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from e2e_helpers import received_from, screenshot, wait_joined, wait_until
+from e2e_helpers import ServerProcess, received_from, screenshot, wait_joined, wait_until
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -124,3 +125,24 @@ async def test_joining_a_recorded_meeting_asks_before_publishing(open_page):
     await expect(cleo.locator(tid("recording-consent"))).to_have_count(0)
     await expect(host.locator(f'{tid("tile")}[data-participant-id="{cleo_id}"]')).to_have_count(0, timeout=SEEN)
     assert (await received_from(host, cleo_id, "video"))["packets"] == 0
+
+
+async def test_a_refused_start_is_explained(browser, tmp_path: Path):
+    """Under ``recording_policy = "disabled"`` the host is told why nothing records."""
+    config = tmp_path / "conf.toml"
+    config.write_text('recording_policy = "disabled"\n')
+    server = ServerProcess(tmp_path, "--config", str(config))
+    try:
+        context = await browser.new_context(permissions=["camera", "microphone"])
+        host = await context.new_page()
+        await host.goto(f"{server.url}/r/rec-off?name=Host&autojoin=1")
+        await wait_joined(host)
+        await record(host, "start")
+        error = host.locator(tid("record-error"))
+        await expect(error).to_have_text("Recording is turned off on this server. Ask its administrator.", timeout=SEEN)
+        await expect(host.locator(tid("recording-indicator"))).to_be_hidden()
+        await expect(host.locator(tid("record-start-button"))).to_be_enabled()
+        await screenshot(host, "recording-refused")
+        await context.close()
+    finally:
+        server.stop()

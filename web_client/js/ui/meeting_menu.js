@@ -1,5 +1,5 @@
 // The meeting menu of hosts and co-hosts: mute everyone, lock the meeting,
-// lobby, passcode, host link, further sections (recording), end the meeting for all.
+// lobby, passcode, host link, end the meeting for all; further sections (recording) first.
 
 import { h } from "./dom.js";
 import { Popover, confirmDialog, errorText, smallButton } from "./kit.js";
@@ -9,7 +9,7 @@ import { Popover, confirmDialog, errorText, smallButton } from "./kit.js";
 export class MeetingMenu {
   /**
    * @param {{button: HTMLButtonElement, interaction: MeetingInteraction, room: string, sections?: HTMLElement[]}} options
-   *   sections: further menu sections, shown before "End meeting for all"
+   *   sections: further menu sections (recording), shown first
    */
   constructor({ button, interaction, room, sections = [] }) {
     this.button = button;
@@ -44,6 +44,7 @@ export class MeetingMenu {
     const el = h(
       "div.meeting-menu",
       { "data-testid": "meeting-menu", role: "dialog", "aria-label": "Meeting settings" },
+      ...sections,
       h(
         "div.menu-section",
         {},
@@ -66,7 +67,6 @@ export class MeetingMenu {
         this.passcodeNow,
       ),
       this.hostOnly,
-      ...sections,
       h(
         "div.menu-section",
         {},
