@@ -76,6 +76,25 @@ _RECORDING = {
             "type": "array",
             "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         },
+        "composite": {
+            "type": "object",
+            "nullable": True,
+            "description": "The gallery composite (one MP4, H.264 + AAC), rendered after the "
+            "recording stops while the recording is `processing`; null before that and for a "
+            "recording without media",
+            "required": ["state", "progress", "file", "error"],
+            "properties": {
+                "state": {"type": "string", "enum": ["pending", "rendering", "ready", "failed"]},
+                "progress": {"type": "number", "minimum": 0, "maximum": 1},
+                "file": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "`composite.mp4` once ready (download it as a file)",
+                },
+                "error": {"type": "string", "nullable": True},
+                "render_seconds": {"type": "number"},
+            },
+        },
     },
 }
 

@@ -3,8 +3,10 @@ under the deployment's policy (see docs/protocol.md, "Recording").
 
 The media work is :class:`recording.RoomRecorder`'s; this module decides who
 may record and when, keeps one recorder per live room on this node, tells
-everyone in the room (``recording_changed``) and announces finished
-recordings to the webhooks (``recording.ready``). Policies: ``disabled``
+everyone in the room (``recording_changed``), has the gallery composite of
+each stopped recording rendered in a worker process (the recording is
+``processing`` meanwhile) and announces finished recordings to the webhooks
+(``recording.ready``, once the composite is ready). Policies: ``disabled``
 (nobody records), ``hosts`` (hosts and co-hosts start it), ``automatic``
 (a meeting starts recording when its first person joins; hosts may still
 pause, resume and stop it).
@@ -12,15 +14,18 @@ pause, resume and stop it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from recording.composite_worker import CompositeWorkers
 from recording.errors import QuotaExceeded
 from recording.library import RecordingLibrary
 from recording.room_recorder import RoomRecorder
 
 from .domain import Action, authorize
 from .errors import ConfServerError
+from .layout import best_grid
 from .meeting_state import MeetingState
 from .meeting_views import meeting_summary
 from .rooms import Participant
@@ -71,6 +76,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
         "tracks": record.get("tracks", []),
         "files": record.get("files", []),
         "pauses": record.get("pauses", []),
+        "composite": record.get("composite"),
     }
 
 
@@ -89,14 +95,45 @@ class RecordingControl:
         self.recorders: dict[str, RoomRecorder] = {}  # by room
         #: Meetings whose automatic recording a host stopped: not restarted.
         self._stopped: set[str] = set()
+        # The composite uses the live gallery's own layout function.
+        self.composites = CompositeWorkers(self.library, best_grid, self._composite_finished)
+        #: Stopped recordings whose composite is still to be rendered (started
+        #: once an event loop runs: at start-up there may be none yet).
+        self._unrendered: list[str] = []
         try:
             self.library.recover(settings.node_name)
             self.library.purge_expired()
+            self._unrendered = self.library.unrendered(settings.node_name)
         except OSError:
             logger.exception("could not check the recordings directory")
+        self._render_pending()
+
+    def _render_pending(self) -> None:
+        """Start the composite of every recording waiting for one (needs a loop)."""
+        if not self._unrendered or self.composites.closed:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        pending, self._unrendered = self._unrendered, []
+        for recording_id in pending:
+            try:
+                self.composites.start(recording_id)
+            except Exception:
+                logger.exception("cannot start the composite of recording %s", recording_id)
+
+    def _composite_finished(self, record: dict[str, Any]) -> None:
+        if record["state"] == "ready":
+            meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
+            self._service.publisher.publish(
+                "recording.ready",
+                {**meeting, "recording_id": record["id"], "recording": recording_summary(record)},
+            )
 
     def library_now(self) -> RecordingLibrary:
         """The library, with the metadata of running recordings brought up to date."""
+        self._render_pending()
         for recorder in self.recorders.values():
             recorder.refresh()
         return self.library
@@ -180,25 +217,23 @@ class RecordingControl:
         if recorder is None:
             return
         try:
-            record = recorder.stop()
+            record = recorder.stop("processing")
         except Exception:
             logger.exception("stopping recording %s failed", recorder.id)
             record = recorder.record
             record["state"] = "failed"
             self.library.save(record)
         logger.info("recording %s of room %s ended: %s", recorder.id, room, record["state"])
-        if record["state"] == "ready":
-            meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
-            self._service.publisher.publish(
-                "recording.ready",
-                {**meeting, "recording_id": record["id"], "recording": recording_summary(record)},
-            )
+        if record["state"] == "processing":
+            self._unrendered.append(record["id"])
+            self._render_pending()
 
     # -- the meeting's life -------------------------------------------------------------------
 
     async def room_entered(self, state: MeetingState) -> None:
         """Someone entered the room: under ``automatic``, make sure it records
         (before their join acknowledgement says whether it does)."""
+        self._render_pending()
         if (
             self.policy != "automatic"
             or state.room in self.recorders
@@ -219,5 +254,8 @@ class RecordingControl:
         self._stop(room)
 
     def close(self) -> None:
+        # Workers stop first: recordings stopped now stay ``processing`` and
+        # are rendered at the next start.
+        self.composites.close()
         for room in list(self.recorders):
             self._stop(room)

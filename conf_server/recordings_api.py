@@ -85,6 +85,8 @@ async def delete_recording(request: web.Request) -> web.Response:
     service = request.config_dict[MEETINGS]
     if any(r.id == recording_id for r in service.recording.recorders.values()):
         raise RecordingInProgress("stop this recording before deleting it")
+    if service.recording.composites.running(recording_id):
+        raise RecordingInProgress("this recording's composite is being rendered; try again later")
     if not service.recording.library.delete(recording_id):
         raise NotFound("no recording with that id")
     return web.json_response({"id": recording_id, "deleted": True})

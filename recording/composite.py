@@ -68,7 +68,7 @@ class CompositeOptions:
     width: int = 1280
     height: int = 720
     fps: int = 15
-    preset: str = "veryfast"
+    preset: str = "superfast"
     crf: int = 26
     audio_bitrate: int = 128000
     gap: int = 8  # pixels between tiles (the layout function's own default)

@@ -164,14 +164,15 @@ class RecordingLibrary:
             )
 
     def recover(self, node: str | None = None) -> list[str]:
-        """At start: mark recordings a dead process left in ``recording`` (or
-        ``processing``) as ``incomplete``; with ``node``, only those that node
-        wrote (several nodes may share one directory). Returns their ids."""
+        """At start: mark recordings a dead process left in ``recording`` as
+        ``incomplete``; with ``node``, only those that node wrote (several
+        nodes may share one directory). Returns their ids. (Recordings left in
+        ``processing`` were stopped cleanly: see :meth:`unrendered`.)"""
         marked = []
         for record in self.recordings():
             if node is not None and record.get("node", node) != node:
                 continue
-            if record["state"] in ("recording", "processing"):
+            if record["state"] == "recording":
                 record["state"] = "incomplete"
                 record["ended_at"] = record.get("ended_at") or _last_write(record, self.root)
                 paused = sum(end - start for start, end in record.get("pauses", []))
@@ -181,6 +182,15 @@ class RecordingLibrary:
                 marked.append(record["id"])
                 logger.warning("recording %s was left unfinished: marked incomplete", record["id"])
         return marked
+
+    def unrendered(self, node: str | None = None) -> list[str]:
+        """Recordings (of ``node``) still ``processing``: their composite was
+        not finished when the server stopped."""
+        return [
+            r["id"]
+            for r in self.recordings()
+            if r["state"] == "processing" and (node is None or r.get("node", node) == node)
+        ]
 
     def purge_expired(self, now: float | None = None) -> list[str]:
         """Delete finished recordings older than the retention period."""

@@ -36,7 +36,7 @@ async def test_a_recorded_meeting_ends_ready_with_every_track(server, make_clien
     assert running["state"] == "recording" and running["duration"] > 3.0
     await bob.close()
     await alice.close()
-    for _ in range(50):
+    for _ in range(300):  # the composite is rendered first, in a worker process
         if any(kind == "recording.ready" for kind, _ in events.published):
             break
         await asyncio.sleep(0.1)

@@ -1,0 +1,163 @@
+"""The composite in a worker process, so rendering never slows the server.
+
+After a recording stops it is in state ``processing``; :class:`CompositeWorkers`
+starts one process (multiprocessing, ``spawn``) per recording that renders
+:data:`~recording.composite.COMPOSITE_FILE` beside the track files. The worker
+owns the recording's metadata while it runs and writes its progress into the
+``composite`` field about once a second::
+
+    "composite": {"state": "pending" | "rendering" | "ready" | "failed",
+                  "progress": 0.0 .. 1.0, "file": "composite.mp4" | null,
+                  "error": null | "why it failed"}
+
+At the end the recording becomes ``ready`` (or ``failed``, with the error).
+A recording without any media is ``ready`` at once, with ``composite: null``.
+A worker that dies without saying so (killed, out of memory) is noticed by
+the server, which marks the recording ``failed``. Recordings still
+``processing`` when the server stopped are rendered again at its next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .composite import COMPOSITE_FILE, CompositeOptions, Layout, render_composite
+from .library import RecordingLibrary
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1.0  # seconds between progress writes
+
+Finished = Callable[[dict[str, Any]], None]
+
+
+def composite_status(state: str, progress: float, error: str | None = None) -> dict[str, Any]:
+    return {
+        "state": state,
+        "progress": round(progress, 3),
+        "file": COMPOSITE_FILE if state == "ready" else None,
+        "error": error,
+    }
+
+
+def run(root: str, recording_id: str, layout: Layout, options: CompositeOptions) -> None:
+    """The worker process: render one recording's composite, then mark it."""
+    library = RecordingLibrary(Path(root))
+    record = library.get(recording_id)
+    directory = library.directory(recording_id)
+    if record is None or directory is None:
+        return
+    last = 0.0
+
+    def progress(fraction: float) -> None:
+        nonlocal last
+        if time.monotonic() - last >= PROGRESS_EVERY and fraction < 1.0:
+            last = time.monotonic()
+            record["composite"] = composite_status("rendering", fraction)
+            library.save(record)
+
+    if not any(t.get("frames") for t in record.get("tracks", [])):
+        record["state"], record["composite"] = "ready", None  # nothing was recorded
+        library.save(record)
+        return
+    try:
+        result = render_composite(directory, record, layout, options, progress)
+    except Exception as exc:
+        logger.exception("the composite of recording %s failed", recording_id)
+        record["state"] = "failed"
+        record["composite"] = composite_status("failed", 0.0, f"{type(exc).__name__}: {exc}")
+    else:
+        record["state"] = "ready"
+        record["composite"] = {
+            **composite_status("ready", 1.0),
+            "render_seconds": round(result.seconds, 3),
+        }
+    library.save(record)
+
+
+class CompositeWorkers:
+    """One worker process per recording being rendered, owned by the server."""
+
+    def __init__(
+        self,
+        library: RecordingLibrary,
+        layout: Layout,
+        finished: Finished,
+        options: CompositeOptions | None = None,
+    ) -> None:
+        self.library = library
+        self.layout = layout
+        self.options = options or CompositeOptions()
+        self._finished = finished
+        self._context = multiprocessing.get_context("spawn")
+        self._running: dict[str, tuple[Any, asyncio.Task[None]]] = {}
+        self.closed = False
+
+    def running(self, recording_id: str) -> bool:
+        return recording_id in self._running
+
+    def start(self, recording_id: str) -> None:
+        """Render ``recording_id`` (state ``processing``) in a new process.
+        Needs a running event loop (it watches the process)."""
+        if self.closed or recording_id in self._running:
+            return
+        record = self.library.get(recording_id)
+        if record is None:
+            return
+        if not any(t.get("frames") for t in record.get("tracks", [])):
+            record["state"], record["composite"] = "ready", None  # nothing to render
+            self.library.save(record)
+            self._finished(self.library.get(recording_id) or record)
+            return
+        record["composite"] = composite_status("pending", 0.0)
+        self.library.save(record)
+        process = self._context.Process(
+            target=run,
+            args=(str(self.library.root), recording_id, self.layout, self.options),
+            name=f"composite-{recording_id}",
+            daemon=True,
+        )
+        process.start()
+        task = asyncio.get_running_loop().create_task(self._watch(recording_id, process))
+        self._running[recording_id] = (process, task)
+        logger.info("composite of recording %s: worker %s started", recording_id, process.pid)
+
+    async def _watch(self, recording_id: str, process: Any) -> None:
+        loop = asyncio.get_running_loop()
+        ended = asyncio.Event()
+        loop.add_reader(process.sentinel, ended.set)  # readable once the process is gone
+        try:
+            await ended.wait()
+        finally:
+            loop.remove_reader(process.sentinel)
+            self._running.pop(recording_id, None)
+        process.join()
+        record = self.library.get(recording_id)
+        if record is None:
+            return
+        if record["state"] == "processing":  # the worker died without a word
+            record["state"] = "failed"
+            record["composite"] = composite_status(
+                "failed",
+                (record.get("composite") or {}).get("progress", 0.0),
+                f"the composite worker exited with code {process.exitcode}",
+            )
+            self.library.save(record)
+        logger.info("composite of recording %s: %s", recording_id, record["state"])
+        self._finished(self.library.get(recording_id) or record)
+
+    def close(self) -> None:
+        """Stop every worker; their recordings stay ``processing`` (rendered again
+        at the next start). Safe to call twice."""
+        self.closed = True
+        for process, task in list(self._running.values()):
+            task.cancel()
+            process.terminate()
+            process.join(5)
+        self._running.clear()
