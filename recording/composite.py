@@ -217,11 +217,13 @@ class Compositor:
             margin = max(4, h // 40) // 2 * 2
             canvas.label(x + margin, y + h - margin - mask.shape[0] // 2 * 2, mask)
 
-    def _mix(self, tiles: list[Tile], start: int, count: int) -> np.ndarray[Any, Any]:
+    def _mix(self, tiles: list[Tile], start: int, count: int, end: int) -> np.ndarray[Any, Any]:
+        """``count`` samples from ``start``, none from ``end`` on (a pause starts there)."""
         mix = np.zeros(count, dtype=np.float32)
+        inside = max(0, min(count, end - start))
         for tile in tiles:
             for reader in tile.audio:
-                mix += reader.read(start, count)
+                mix[:inside] += reader.read(start, inside)
         np.clip(mix, -1.0, 1.0, out=mix)
         return np.stack([mix, mix])
 
@@ -254,7 +256,7 @@ class Compositor:
                     first = round(frames * AUDIO_RATE / fps)
                     count = round((frames + 1) * AUDIO_RATE / fps) - first
                     sound = av.AudioFrame.from_ndarray(
-                        self._mix(tiles, round(t * AUDIO_RATE), count),
+                        self._mix(tiles, round(t * AUDIO_RATE), count, round(b * AUDIO_RATE)),
                         format="fltp",
                         layout="stereo",
                     )

@@ -8,6 +8,7 @@ recording started), the time base every track file was written in.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -73,12 +74,17 @@ class VideoReader:
 
 
 class AudioReader:
-    """The samples of one audio track (mono float32, 48 kHz) by timeline position."""
+    """The samples of one audio track (mono float32, 48 kHz) by timeline position.
+
+    Decoded frames are kept as chunks with their place on the timeline, so a
+    long gap (a muted microphone, say) costs nothing: silence is made only for
+    what is read.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._buffer: Array = np.zeros(0, dtype=np.float32)
-        self._start = 0  # timeline sample index of ``_buffer[0]``
+        self._chunks: deque[tuple[int, Array]] = deque()  # (timeline sample, samples)
+        self._end = 0  # timeline sample just after the last chunk
         self._container: Any = None
         self._frames: Iterator[Any] | None = None
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
@@ -98,34 +104,32 @@ class AudioReader:
             return False
         if frame.time is None:
             return True
-        at = round(float(frame.time) * AUDIO_RATE)
         chunks = [r.to_ndarray().reshape(-1) for r in self._resampler.resample(frame)]
         if not chunks:
             return True
         data = np.concatenate(chunks).astype(np.float32, copy=False)
-        end = self._start + self._buffer.size
-        if self._buffer.size == 0:
-            self._start, self._buffer = at, data
-        elif at > end + AUDIO_RATE // 1000:  # a gap (pause, muted): silence
-            self._buffer = np.concatenate([self._buffer, np.zeros(at - end, np.float32), data])
-        else:  # contiguous (timestamps jitter by a sample or so)
-            self._buffer = np.concatenate([self._buffer, data])
+        at = round(float(frame.time) * AUDIO_RATE)
+        if self._chunks and abs(at - self._end) <= AUDIO_RATE // 1000:
+            at = self._end  # contiguous: timestamps jitter by a sample or so
+        self._chunks.append((at, data))
+        self._end = at + data.size
         return True
 
     def read(self, start: int, count: int) -> Array:
-        """Samples ``[start, start + count)`` of the timeline; silence where there are none."""
-        while self._start + self._buffer.size < start + count and self._decode_one():
-            if self._start + self._buffer.size < start:  # wholly before: drop it
-                self._start, self._buffer = self._start + self._buffer.size, self._buffer[:0]
+        """Samples ``[start, start + count)`` of the timeline; silence where
+        there are none. Reads go forward: what lies before ``start`` is dropped."""
+        stop = start + count
+        while (not self._chunks or self._end < stop) and self._decode_one():
+            pass
         out = np.zeros(count, dtype=np.float32)
-        lo = max(start, self._start)
-        hi = min(start + count, self._start + self._buffer.size)
-        if hi > lo:
-            out[lo - start : hi - start] = self._buffer[lo - self._start : hi - self._start]
-        keep = max(0, start + count - self._start)
-        self._start, self._buffer = self._start + keep, self._buffer[keep:]
-        if self._buffer.size == 0 and self._start < start + count:
-            self._start = start + count
+        for at, data in self._chunks:
+            if at >= stop:
+                break
+            lo, hi = max(start, at), min(stop, at + data.size)
+            if hi > lo:
+                out[lo - start : hi - start] = data[lo - at : hi - at]
+        while self._chunks and self._chunks[0][0] + self._chunks[0][1].size <= stop:
+            self._chunks.popleft()
         return out
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from synthetic_recording import Person, Span, make_recording
+from synthetic_recording import Person, Span, make_recording, write_audio
 
 from conf_server.layout import best_grid
 from recording.composite import (
@@ -17,6 +17,7 @@ from recording.composite import (
     segments,
     tile_positions,
 )
+from recording.composite_media import AudioReader
 from recording.library import RecordingLibrary
 
 RED, BLUE, GREEN = (81, 90, 240), (41, 240, 110), (145, 54, 34)
@@ -168,3 +169,15 @@ def _spectrum(audio: np.ndarray) -> tuple[Any, float]:
         return float(spectrum[(freqs > hz - 20) & (freqs < hz + 20)].max())
 
     return level, float(np.median(spectrum))
+
+
+def test_a_long_silence_in_a_track_costs_no_memory(tmp_path):
+    path = tmp_path / "track-001-microphone.webm"
+    write_audio(path, (Span(0.0, 1.0, tone=440), Span(3600.0, 3601.0, tone=440)))
+    reader = AudioReader(path)
+    assert np.abs(reader.read(0, 48000)).max() > 0.2
+    assert np.abs(reader.read(48000 * 1800, 48000)).max() == 0  # the hour's middle
+    assert sum(data.size for _, data in reader._chunks) < 48000 * 2
+    assert np.abs(reader.read(48000 * 3600, 48000)).max() > 0.2
+    assert np.abs(reader.read(48000 * 3601, 48000)[2000:]).max() == 0  # after the tail
+    reader.close()
