@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
     async def meetings_lifecycle(_: web.Application) -> AsyncIterator[None]:
         await webhooks.start()
+        service.recording.start()
         yield
         await service.close()
         await webhooks.close()

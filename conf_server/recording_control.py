@@ -108,6 +108,11 @@ class RecordingControl:
             logger.exception("could not check the recordings directory")
         self._render_pending()
 
+    def start(self) -> None:
+        """The server runs (an event loop exists): render what an earlier run left
+        ``processing``."""
+        self._render_pending()
+
     def _render_pending(self) -> None:
         """Start the composite of every recording waiting for one (needs a loop)."""
         if not self._unrendered or self.composites.closed:

@@ -70,7 +70,9 @@ async def test_host_records_and_everyone_sees_the_indicator(open_page):
     await expect(ada.locator(tid("recording-indicator"))).to_have_text("Recording")
     # Ada is told (status line, and screen readers through the live region); nothing blocks her.
     await expect(ada.locator(tid("status"))).to_contain_text("Host started recording", timeout=SEEN)
-    await expect(ada.locator(tid("recording-announcer"))).to_have_text("Host started recording this meeting.")
+    await expect(ada.locator(tid("recording-announcer"))).to_have_text(
+        "Host started recording this meeting."
+    )
     await expect(ada.locator(tid("recording-consent"))).to_have_count(0)
     await expect(host.locator(tid("record-start-button"))).to_be_hidden()
     await expect(host.locator(tid("record-resume-button"))).to_be_hidden()
@@ -85,7 +87,9 @@ async def test_host_records_and_everyone_sees_the_indicator(open_page):
 
     await record(host, "stop")
     await expect_indicator([host, ada], None)
-    await expect(ada.locator(tid("recording-announcer"))).to_have_text("Host stopped the recording.")
+    await expect(ada.locator(tid("recording-announcer"))).to_have_text(
+        "Host stopped the recording."
+    )
     await expect(host.locator(tid("record-start-button"))).to_be_visible()
     await expect(host.locator(tid("record-error"))).to_be_empty()
 
@@ -99,9 +103,13 @@ async def test_joining_a_recorded_meeting_asks_before_publishing(open_page):
     consent = bob.locator(tid("recording-consent"))
     await expect(consent).to_be_visible(timeout=SEEN)
     await expect(consent).to_contain_text("This meeting is being recorded")
-    await expect(bob.locator(tid("recording-indicator"))).to_have_attribute("data-state", "recording")
+    await expect(bob.locator(tid("recording-indicator"))).to_have_attribute(
+        "data-state", "recording"
+    )
     # Bob is in the meeting (the host sees him) but sends nothing while he decides.
-    await expect(host.locator(f'{tid("tile")}[data-participant-id="{bob_id}"]')).to_be_visible(timeout=SEEN)
+    await expect(host.locator(f'{tid("tile")}[data-participant-id="{bob_id}"]')).to_be_visible(
+        timeout=SEEN
+    )
     await asyncio.sleep(1.5)
     assert await bob.evaluate(PUBLISHING) == {"sources": [], "senders": 0}
     assert (await received_from(host, bob_id, "video"))["packets"] == 0
@@ -123,7 +131,9 @@ async def test_joining_a_recorded_meeting_asks_before_publishing(open_page):
     await cleo.click(tid("recording-consent-leave"))
     await cleo.wait_for_selector("body[data-state='left']", timeout=SEEN)
     await expect(cleo.locator(tid("recording-consent"))).to_have_count(0)
-    await expect(host.locator(f'{tid("tile")}[data-participant-id="{cleo_id}"]')).to_have_count(0, timeout=SEEN)
+    await expect(host.locator(f'{tid("tile")}[data-participant-id="{cleo_id}"]')).to_have_count(
+        0, timeout=SEEN
+    )
     assert (await received_from(host, cleo_id, "video"))["packets"] == 0
 
 
@@ -139,7 +149,9 @@ async def test_a_refused_start_is_explained(browser, tmp_path: Path):
         await wait_joined(host)
         await record(host, "start")
         error = host.locator(tid("record-error"))
-        await expect(error).to_have_text("Recording is turned off on this server. Ask its administrator.", timeout=SEEN)
+        await expect(error).to_have_text(
+            "Recording is turned off on this server. Ask its administrator.", timeout=SEEN
+        )
         await expect(host.locator(tid("recording-indicator"))).to_be_hidden()
         await expect(host.locator(tid("record-start-button"))).to_be_enabled()
         await screenshot(host, "recording-refused")
