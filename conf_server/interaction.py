@@ -57,9 +57,9 @@ class Interaction:
     # -- raised hands -----------------------------------------------------------------
 
     async def _hands_changed(self, state: MeetingState) -> None:
-        await self._service.events.to_room(
-            state.room, "hands_changed", {"hands": state.hands.snapshot()}
-        )
+        hands = state.hands.snapshot()
+        await self._service.events.to_room(state.room, "hands_changed", {"hands": hands})
+        self._service.note_timeline(state.room, "hands", {"hands": hands})
 
     async def raise_hand(self, actor: Participant) -> Result:
         # Stamped on arrival, before waiting for the store: the server's order is
@@ -115,6 +115,7 @@ class Interaction:
             wire = message.to_dict()
             await self._service.store.append(actor.room, CHAT_LOG, wire, keep=CHAT_TRANSCRIPT)
         await self._service.events.to_room(actor.room, "chat_message", {"message": wire})
+        self._service.note_timeline(actor.room, "chat.message", {"message": wire})
         member = state.members.get(actor.id)
         self._service.publisher.publish(
             "chat.message",
@@ -213,6 +214,7 @@ class Interaction:
             authorize(state.roles, actor.id, Action.MANAGE_POLLS)
             poll = state.polls.launch(poll_id, self._service.clock())
         await self._poll_changed(state, poll)
+        self._service.note_timeline(actor.room, "poll.launched", {"poll": poll.describe()})
         return None
 
     async def poll_close(self, actor: Participant, poll_id: str) -> Result:

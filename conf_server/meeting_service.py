@@ -330,6 +330,9 @@ class MeetingService:
         await self.recording.room_entered(state)
         if state.present_ids() == [participant.id]:
             self.publisher.publish("meeting.started", meeting_summary(state))
+        self.note_timeline(
+            participant.room, "participant.joined", member_summary(state, participant.id)
+        )
         self.publisher.publish(
             "participant.joined",
             {**meeting_summary(state), "participant": member_summary(state, participant.id)},
@@ -599,8 +602,14 @@ class MeetingService:
         await self.events.to_room(
             room_id, "participant_left", {"participant_id": participant.id, "reason": reason}
         )
+        self.note_timeline(
+            room_id,
+            "participant.left",
+            {"id": participant.id, "name": participant.name, "reason": reason},
+        )
         if state is not None and hands_moved:
             await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
+            self.note_timeline(room_id, "hands", {"hands": state.hands.snapshot()})
         if spotlight_ended:
             await self.events.to_room(room_id, "spotlight_changed", {"participant_id": None})
         if state is not None:
@@ -628,6 +637,13 @@ class MeetingService:
         """``poll.closed`` with the aggregate results (never who chose what)."""
         results = poll.results(reveal_correct=True)
         self.publisher.publish("poll.closed", {**meeting_summary(state), "poll": results})
+        self.note_timeline(state.room, "poll.closed", {"poll": results})
+
+    def note_timeline(self, room: str, kind: str, data: dict[str, Any]) -> None:
+        """Put a meeting event on the timeline of the room's recording, if any."""
+        recorder = self.recording.recorders.get(room)
+        if recorder is not None:
+            recorder.note(kind, data)
 
     async def archive_report(self, state: MeetingState) -> None:
         """Keep the meeting's report beyond the life of its state."""

@@ -27,7 +27,7 @@ from .domain import Action, authorize
 from .errors import ConfServerError
 from .layout import best_grid
 from .meeting_state import MeetingState
-from .meeting_views import meeting_summary
+from .meeting_views import meeting_summary, member_summary
 from .rooms import Participant
 
 if TYPE_CHECKING:
@@ -214,6 +214,8 @@ class RecordingControl:
         except OSError as exc:
             raise ConfServerError(f"cannot write recordings: {exc}", "recording_failed") from exc
         recorder.start()
+        for participant in self._service.participants(room):
+            recorder.note("participant.present", member_summary(state, participant.id))
         self.recorders[room] = recorder
         logger.info("recording %s of room %s started", recorder.id, room)
 

@@ -25,6 +25,7 @@ from typing import Any
 from sfu import Producer, Router, RtpView
 
 from .library import RecordingLibrary
+from .timeline import Timeline
 from .track_writer import TrackWriter
 from .vp8 import Vp8Assembler, keyframe_size
 
@@ -180,11 +181,18 @@ class RoomRecorder:
         self._started_mono = time.monotonic()
         self._paused_at: float | None = None
         self._counter = 0
+        self.timeline = Timeline(self.directory, self.now)
 
     def start(self) -> None:
+        self.timeline.add("recording.started", {"started_at": self._started_wall})
         self.router.add_observer(self)
         for producer in list(self.router.producers.values()):
             self.producer_added(producer)
+
+    def note(self, kind: str, data: dict[str, Any]) -> None:
+        """Put a meeting event on the timeline (see recording/timeline.py)."""
+        if not self.stopped:
+            self.timeline.add(kind, data)
 
     # -- the timeline ---------------------------------------------------------------------
 
@@ -255,6 +263,7 @@ class RoomRecorder:
             return
         self.paused = True
         self._paused_at = self.now()
+        self.timeline.add("recording.paused")
         self._save()
 
     def resume(self) -> None:
@@ -264,6 +273,7 @@ class RoomRecorder:
         assert self._paused_at is not None
         self.record["pauses"].append([self._paused_at, self.now()])
         self._paused_at = None
+        self.timeline.add("recording.resumed")
         for track in self.tracks.values():
             track.resume()
         self._save()
@@ -274,6 +284,8 @@ class RoomRecorder:
             return self.library.get(self.id) or self.record
         if self.paused:
             self.resume()
+        self.timeline.add("recording.stopped")
+        self.timeline.close()
         self.stopped = True
         self.router.remove_observer(self)
         for track in list(self.tracks.values()):
