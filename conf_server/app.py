@@ -13,6 +13,7 @@ from . import health, web_pages
 from .api import create_api
 from .api_keys import ApiKeys
 from .database import Database
+from .download_links import DownloadLinks
 from .invites import InviteSigner, new_secret
 from .keys import API_KEYS, DATABASE, INVITES, MEETINGS, SETTINGS, WEBHOOKS
 from .meeting_service import MeetingService
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         publisher=webhooks,
         archive=ReportArchive(database),
     )
+    service.download_links = DownloadLinks(database.setting("download_secret", new_secret))
     sio.register_namespace(MeetingNamespace(service))
     app[MEETINGS] = service
     app[DATABASE] = database

@@ -23,6 +23,7 @@ from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
 from .domain import Admission, LobbyEntry, Poll, PollKind, Role
+from .download_links import DownloadLinks
 from .errors import ConfServerError
 from .host_controls import HostControls
 from .interaction import Interaction
@@ -103,6 +104,8 @@ class MeetingService:
         self.settings = settings
         self.store: MeetingStore = store if store is not None else MemoryStore()
         self.invites = invites
+        #: Signed links for hosts' downloads (set by create_app; None: no links).
+        self.download_links: DownloadLinks | None = None
         self.publisher: EventPublisher = publisher if publisher is not None else NoPublisher()
         self.archive = archive
         self.directory = RoomDirectory(settings.max_participants_per_room)

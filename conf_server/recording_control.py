@@ -23,7 +23,7 @@ from recording.errors import QuotaExceeded
 from recording.library import RecordingLibrary
 from recording.room_recorder import RoomRecorder
 
-from .domain import Action, authorize
+from .domain import Action, Forbidden, Role, authorize
 from .errors import ConfServerError
 from .layout import best_grid
 from .meeting_state import MeetingState
@@ -144,7 +144,7 @@ class RecordingControl:
         return self.library
 
     def handlers(self) -> dict[str, ActionHandler]:
-        return {"recording": self.recording}
+        return {"recording": self.recording, "recording_links": self.recording_links}
 
     def status(self, room: str) -> dict[str, Any] | None:
         """The ``recording`` field of the Meeting object: null when not recording."""
@@ -164,6 +164,33 @@ class RecordingControl:
             raise MeetingNotLive("the meeting of this room is gone")
         authorize(state.roles, actor.id, Action.RECORD)
         return {"recording": await self.apply(state, action, actor.name)}
+
+    async def recording_links(self, actor: Participant) -> dict[str, Any] | None:
+        """The meeting's recordings with signed download links, for its hosts when
+        the deployment allows it (``recording_host_download``)."""
+        state = await self._service.store.get(actor.room)
+        if state is None:
+            raise MeetingNotLive("the meeting of this room is gone")
+        if state.roles.role_of(actor.id) is not Role.HOST:
+            raise Forbidden("only the meeting's host may download its recordings")
+        links = self._service.download_links
+        if not self._service.settings.recording_host_download or links is None:
+            raise Forbidden("on this server only administrators download recordings")
+        recordings = []
+        for record in self.library_now().recordings():
+            if record.get("meeting_id") != state.meeting_id:
+                continue
+            files = [
+                {
+                    "name": f["name"],
+                    "size": f["size"],
+                    "url": f"/api/v1/recordings/{record['id']}/files/{f['name']}"
+                    f"?download_token={links.token(record['id'], f['name'])}",
+                }
+                for f in record.get("files", [])
+            ]
+            recordings.append({**recording_summary(record), "files": files})
+        return {"recordings": recordings}
 
     # -- shared by the message and the REST API ----------------------------------------------
 

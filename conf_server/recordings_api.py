@@ -14,6 +14,7 @@ from aiohttp import web
 from recording.library import RecordingLibrary
 
 from .api_auth import caller
+from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
 from .keys import MEETINGS
 from .recording_control import ACTIONS, recording_summary
@@ -68,10 +69,17 @@ async def get_recording(request: web.Request) -> web.Response:
 
 
 async def download_file(request: web.Request) -> web.StreamResponse:
-    caller(request, "admin")
-    path = _library(request).file_path(
-        request.match_info["recording_id"], request.match_info["name"]
-    )
+    recording_id, name = request.match_info["recording_id"], request.match_info["name"]
+    token = request.query.get("download_token")
+    if token is None:
+        caller(request, "admin")
+    else:
+        # A host's signed link (conf_server/download_links.py): this file only.
+        links = request.config_dict[MEETINGS].download_links
+        if links is None:
+            raise Unauthorized("download links are not enabled")
+        links.check(token, recording_id, name)
+    path = _library(request).file_path(recording_id, name)
     if path is None:
         raise NotFound("no such file in that recording")
     return web.FileResponse(

@@ -51,6 +51,9 @@ class Settings:
     #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
     #: and stop it) or "automatic" (every meeting records from its first join).
     recording_policy: str = "hosts"
+    #: May a meeting's hosts download its recordings (through signed links)?
+    #: Admins always may, with an admin API key.
+    recording_host_download: bool = False
     #: Bytes the recordings directory may hold; a start is refused when full.
     recording_quota_bytes: int | None = None
     #: Finished recordings older than this many days are deleted (None: kept).
@@ -64,6 +67,18 @@ class Settings:
 
 
 _TUPLE_FIELDS = {"ice_servers", "ice_addresses", "integration_api_keys"}
+_BOOL_FIELDS = {"recording_host_download"}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -87,6 +102,8 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         if name == "data_dir":
             return Path(value)
+        if name in _BOOL_FIELDS:
+            return _boolean(value)
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid value for {name!r}: {value!r} ({exc})") from exc

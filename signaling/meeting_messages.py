@@ -215,6 +215,7 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "deny": _shape("lobby_id"),
     "end_meeting": _shape(),
     "spotlight": _shape("participant_id"),
+    "recording_links": _shape(),
     "recording": validate_recording,
     "poll_create": validate_poll_create,
     "poll_edit": validate_poll_edit,
