@@ -15,6 +15,7 @@ from .errors import NotFound
 from .keys import MEETINGS, SETTINGS
 from .meeting_service import create_meeting
 from .meeting_state import CHAT_LOG, MeetingState
+from .recording_control import recording_summary
 from .reports import attendance_csv, build_report, polls_csv
 from .request_body import InvalidRequest, optional_field, read_json_object
 from .web_pages import ROOM_PATTERN
@@ -117,6 +118,12 @@ async def get_report(request: web.Request) -> web.Response:
         if archived is None:
             raise NotFound("no meeting with that id")
         report, polls_table = archived
+    # Recordings are looked up now: their state moves on after the meeting.
+    report["recordings"] = [
+        recording_summary(record)
+        for record in service.recording.library_now().recordings()
+        if record.get("meeting_id") == report["meeting_id"]
+    ]
     if fmt == "json":
         return web.json_response(report)
     text = attendance_csv(report) if table == "attendance" else polls_table

@@ -77,3 +77,19 @@ async def test_by_default_only_admins_download(server):
     finally:
         await host.close()
         await guest.close()
+
+
+async def test_the_meeting_report_lists_its_recordings(server):
+    from api_client import call
+    from server_keys import ADMIN_KEY
+
+    host, guest = await recorded_meeting(server)
+    try:
+        meeting_id = host.meeting["meeting_id"]
+        status, report = await call(server, "GET", f"/meetings/{meeting_id}/report", ADMIN_KEY)
+        assert status == 200
+        (recording,) = report["recordings"]
+        assert recording["meeting_id"] == meeting_id and recording["state"] == "ready"
+    finally:
+        await host.close()
+        await guest.close()
