@@ -1,4 +1,4 @@
-"""The browser client: landing page, room page, static modules and the vendored
+"""The browser client: landing page, room page, admin page, static modules and the vendored
 socket.io client that ``npm ci`` put under web_client/node_modules."""
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
             raise web.HTTPNotFound(text="Room names are 1-64 characters of A-Z a-z 0-9 _ -")
         return web.FileResponse(client_dir / "room.html")
 
+    async def admin(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(client_dir / "admin.html")
+
     async def socket_io_client(_: web.Request) -> web.StreamResponse:
         path = client_dir / SOCKET_IO_CLIENT
         if not path.is_file():
@@ -32,5 +35,6 @@ def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
 
     app.router.add_get("/", landing)
     app.router.add_get("/r/{room}", room)
+    app.router.add_get("/admin", admin)
     app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)
     app.router.add_static("/static/", client_dir, follow_symlinks=False)
