@@ -15,6 +15,11 @@ import { ProtocolError } from "./protocol.js";
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").Role} Role */
 /** @typedef {import("./protocol.js").RecordingStatus} RecordingStatus */
+/** @typedef {import("./admin_api.js").Recording} Recording */
+/**
+ * A recording as `recording_links` lists it: each file has a signed `url` (one hour).
+ * @typedef {Omit<Recording, "files"> & {files: {name: string, size: number, url: string}[]}} HostRecording
+ */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
 
 /** Keep at most this many chat messages (the server's history is 500). */
@@ -381,6 +386,16 @@ export class MeetingInteraction extends EventTarget {
     const result = await this._send("recording", { action });
     if ("recording" in result) this._setRecording(recordingStatus(result.recording), null);
     return result;
+  }
+
+  /**
+   * This meeting's recordings with a signed download link per file
+   * (`recording_links`; hosts only, where the deployment allows it).
+   * @returns {Promise<HostRecording[]>}
+   */
+  async recordingLinks() {
+    const result = await this._send("recording_links", {});
+    return Array.isArray(result.recordings) ? result.recordings : [];
   }
 
   // -- what we receive --------------------------------------------------------

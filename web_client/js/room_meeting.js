@@ -10,7 +10,7 @@ import { ParticipantsView } from "./ui/participants.js";
 import { PollsView } from "./ui/polls.js";
 import { ReactionsView } from "./ui/reactions.js";
 import { RecordingConsent } from "./recording_consent.js";
-import { ConsentView, RecordControls, RecordingIndicator, changeText } from "./ui/recording.js";
+import { ConsentView, RecordControls, RecordingIndicator, RecordingLinks, changeText } from "./ui/recording.js";
 import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 
 /** @typedef {import("./session.js").MeetingSession} MeetingSession */
@@ -78,7 +78,8 @@ export function buildInteractionUi(session, places) {
   });
   const polls = new PollsView({ button: buttons.polls, body: side.add("polls", "Polls", "polls-panel", buttons.polls), interaction: i });
   const record = new RecordControls(i);
-  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el] });
+  const recordingLinks = new RecordingLinks(i);
+  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
   const indicator = new RecordingIndicator(places.indicatorRoot);
   const consent = new RecordingConsent(session, { ask: places.askRecordingConsent });
   new ConsentView(consent);
@@ -113,6 +114,7 @@ export function buildInteractionUi(session, places) {
     participants.render();
     menu.render();
     record.render();
+    recordingLinks.render();
     indicator.render(i.recording);
     refreshLobby();
   };
@@ -139,7 +141,10 @@ export function buildInteractionUi(session, places) {
     refreshLobby(arrived);
     participants.render();
   });
-  on(i, "self", () => participants.render());
+  on(i, "self", () => {
+    participants.render();
+    recordingLinks.render();
+  });
   on(i, "recording", ({ recording, previous, by }) => {
     record.render();
     indicator.render(recording, { announce: true, by, previous });

@@ -1,14 +1,17 @@
-// Recording: the indicator everyone sees, the hosts' record controls (a section
-// of the meeting menu) and the notice shown before publishing in a meeting
-// that is being recorded (recording_consent.js decides when).
+// Recording: the indicator everyone sees, the hosts' record controls and the
+// host's download links (sections of the meeting menu) and the notice shown
+// before publishing in a meeting that is being recorded (recording_consent.js
+// decides when).
 
 import { h } from "./dom.js";
-import { errorText, smallButton } from "./kit.js";
+import { errorText, renderList, smallButton } from "./kit.js";
 import { ProtocolError } from "../protocol.js";
+import { formatBytes, formatDuration } from "../admin_api.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
 /** @typedef {import("../protocol.js").RecordingStatus} RecordingStatus */
 /** @typedef {import("../recording_consent.js").RecordingConsent} RecordingConsent */
+/** @typedef {import("../meeting.js").HostRecording} HostRecording */
 
 /**
  * A red dot and "Recording" ("Recording paused") over the gallery; hidden when
@@ -139,6 +142,162 @@ export class RecordControls {
       this.render();
     }
   }
+}
+
+/** @type {Record<HostRecording["state"], string>} */
+const LINK_STATE_LABELS = {
+  recording: "Being recorded",
+  processing: "Processing: the composite video is being rendered",
+  ready: "Ready",
+  incomplete: "Incomplete: the server stopped while recording",
+  failed: "Failed",
+};
+
+/** The composite video first (the file most people want), then the rest in the server's order. */
+const FIRST_FILE = "composite.mp4";
+
+/**
+ * The files of a recording in the order they are offered.
+ * @param {HostRecording["files"]} files
+ */
+export function orderedFiles(files) {
+  return [...files.filter((f) => f.name === FIRST_FILE), ...files.filter((f) => f.name !== FIRST_FILE)];
+}
+
+/**
+ * The server's message as a sentence ("on this server …" -> "On this server ….").
+ * @param {string} text
+ */
+function sentence(text) {
+  const trimmed = text.trim();
+  if (!trimmed) return trimmed;
+  const capital = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/**
+ * "Recordings of this meeting" for the meeting's hosts (not co-hosts): on
+ * demand, asks the server for the recordings with signed download links
+ * (`recording_links`, valid one hour) and lists one link per file. Where the
+ * deployment lets only administrators download, shows the server's refusal.
+ */
+export class RecordingLinks {
+  /** @param {MeetingInteraction} interaction */
+  constructor(interaction) {
+    this.interaction = interaction;
+    this.button = smallButton("Show recordings", { "data-testid": "recording-links-button" }, () => void this.load());
+    this.hint = h("p.field-hint", {
+      text: "Download links work for one hour, without an API key. Show the recordings again for fresh links.",
+    });
+    this.list = h("ul.recording-links", { "data-testid": "recording-links-list", "aria-label": "Recordings of this meeting" });
+    this.note = h("p.field-hint", { "aria-live": "polite", "data-testid": "recording-links-status" });
+    this.error = h("p.panel-error", { role: "alert", "data-testid": "recording-links-error" });
+    this.busy = false;
+    /** whether the list was ever loaded (the button then says Refresh) */
+    this.loaded = false;
+    this.el = h(
+      "div.menu-section",
+      { "data-testid": "recording-links" },
+      h("h3", { text: "Recordings of this meeting" }),
+      this.hint,
+      this.button,
+      this.note,
+      this.list,
+      this.error,
+    );
+    this.render();
+  }
+
+  /** Shown to hosts only; forgets the links when we are no host any more. */
+  render() {
+    const host = this.interaction.isHost;
+    this.el.hidden = !host;
+    if (!host && this.loaded) this._clear();
+    this.button.disabled = this.busy;
+    this.button.textContent = this.busy ? "Loading…" : this.loaded ? "Refresh recordings" : "Show recordings";
+  }
+
+  /** Ask the server for the recordings and their links, and show them. */
+  async load() {
+    if (this.busy) return;
+    this.busy = true;
+    this.error.textContent = "";
+    this.note.textContent = "";
+    this.render();
+    try {
+      const recordings = await this.interaction.recordingLinks();
+      this.loaded = true;
+      this._show(recordings);
+    } catch (error) {
+      this._clear();
+      this.error.textContent = error instanceof ProtocolError ? sentence(error.message) || errorText(error) : errorText(error);
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  /** @private */
+  _clear() {
+    this.loaded = false;
+    renderList(this.list, [], { key: () => "", signature: () => "", build: () => h("li") });
+    this.note.textContent = "";
+  }
+
+  /**
+   * @param {HostRecording[]} recordings
+   * @private
+   */
+  _show(recordings) {
+    this.note.textContent = recordings.length
+      ? `${recordings.length === 1 ? "1 recording" : `${recordings.length} recordings`}.`
+      : "No recordings of this meeting yet.";
+    renderList(this.list, recordings, {
+      key: (r) => r.id,
+      // The links are new on every load: rebuild each time.
+      signature: (r) => JSON.stringify([r.state, r.duration, r.files]),
+      build: (r) => buildLinkItem(r),
+    });
+  }
+}
+
+/**
+ * One recording: state, duration and a download link per file.
+ * @param {HostRecording} recording
+ * @returns {HTMLElement}
+ */
+function buildLinkItem(recording) {
+  const started = recording.started_at ? new Date(recording.started_at * 1000) : null;
+  const when = started ? started.toLocaleTimeString(undefined, { timeStyle: "short" }) : null;
+  const duration = recording.state === "recording" ? null : formatDuration(recording.duration);
+  const facts = [LINK_STATE_LABELS[recording.state] ?? recording.state, duration, when ? `started ${when}` : null];
+  const files = orderedFiles(recording.files);
+  return h(
+    "li.recording-link-item",
+    { "data-testid": "recording-link-item", "data-recording-id": recording.id, "data-state": recording.state },
+    h("p.recording-link-facts", { "data-testid": "recording-link-facts", text: facts.filter(Boolean).join(" · ") }),
+    files.length
+      ? h(
+          "ul.recording-files",
+          {},
+          ...files.map((file) =>
+            h(
+              "li",
+              {},
+              h("a", {
+                href: file.url,
+                download: file.name,
+                "data-testid": "recording-file-link",
+                "data-file": file.name,
+                text: file.name,
+                "aria-label": `Download ${file.name} (${formatBytes(file.size)})`,
+              }),
+              h("span.recording-file-size", { text: ` ${formatBytes(file.size)}` }),
+            ),
+          ),
+        )
+      : h("p.field-hint", { text: "No files yet." }),
+  );
 }
 
 /**
