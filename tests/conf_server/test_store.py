@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis_server import RedisServer
 
 from conf_server.domain import InvalidAction, Role
 from conf_server.meeting_state import MeetingState, Member
+from conf_server.redis_store import RedisStore
 from conf_server.store import MeetingStore, MemoryStore, NoMeeting
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[MeetingStore]:
-    yield MemoryStore()
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    server = request.getfixturevalue("redis_server")
+    redis_store = RedisStore.from_url(server.url, prefix=f"t{secrets.token_hex(4)}:")
+    yield redis_store
+    await redis_store.close()
 
 
 async def test_create_is_create_if_absent_even_concurrently(store):
@@ -103,3 +119,44 @@ async def test_logs_keep_the_newest_items_and_go_with_their_meeting(store):
     assert await store.read("r", "chat") == []
     await store.create(MeetingState("r"))
     assert await store.read("r", "chat") == []
+
+
+async def test_two_nodes_on_one_redis_count_every_vote_exactly_once(redis_server):
+    prefix = f"t{secrets.token_hex(4)}:"
+    node_a = RedisStore.from_url(redis_server.url, prefix=prefix)
+    node_b = RedisStore.from_url(redis_server.url, prefix=prefix)
+    try:
+        await node_a.create(MeetingState("r"))
+        async with node_a.update("r") as state:
+            poll = state.polls.create("Q?", ["yes", "no"])
+            state.polls.launch(poll.id, 1.0)
+
+        async def vote(node: RedisStore, voter: str, choice: str) -> None:
+            async with node.update("r") as state:
+                await asyncio.sleep(0)  # let the other node try to interleave
+                state.polls.vote(poll.id, voter, [choice], True)
+
+        votes = [
+            vote(node_a if i % 2 else node_b, f"p{i}", "o1" if i % 3 else "o2") for i in range(60)
+        ]
+        await asyncio.gather(*votes)
+        tally = (await node_b.get("r")).polls.get(poll.id).tally()
+        assert sum(tally.values()) == 60
+        assert tally == {"o1": 40, "o2": 20}
+    finally:
+        await node_a.close()
+        await node_b.close()
+
+
+async def test_a_lock_left_by_a_dead_node_expires(redis_server):
+    prefix = f"t{secrets.token_hex(4)}:"
+    store = RedisStore.from_url(redis_server.url, prefix=prefix, lock_ttl=0.3)
+    try:
+        await store.create(MeetingState("r"))
+        # A node took the lock and died without releasing it.
+        await store._redis.set(f"{prefix}lock:r", "dead-node", px=300)
+        async with store.update("r") as state:
+            state.title = "after the dead node"
+        assert (await store.get("r")).title == "after the dead node"
+    finally:
+        await store.close()
