@@ -7,15 +7,13 @@ from aiohttp import web
 from .api_auth import caller
 from .api_keys import SCOPES
 from .keys import API_KEYS
-from .request_body import InvalidRequest, read_json_object
+from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
 
 async def create_key(request: web.Request) -> web.Response:
     caller(request, "admin")
     body = await read_json_object(request)
-    unknown = set(body) - {"name", "scope"}
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown_fields(body, {"name", "scope"})
     name, scope = body.get("name"), body.get("scope")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         raise InvalidRequest("field 'name' must be 1 to 100 characters")

@@ -21,10 +21,11 @@ from aiohttp import web
 
 from .api_auth import caller
 from .invites import InviteSigner
-from .keys import INVITES, MEETINGS, SETTINGS
+from .keys import INVITES, MEETINGS
 from .meeting_service import MeetingService
 from .meeting_state import MeetingState
-from .request_body import InvalidRequest, read_json_object
+from .meetings_api import room_url
+from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
 MAX_PARTICIPANTS = 500
 MAX_TEXT = 200
@@ -47,9 +48,7 @@ def _person(value: Any, what: str) -> dict[str, str]:
 
 
 def parse_escalation(body: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(body) - {"chat_id", "title", "initiator", "participants"}
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown_fields(body, {"chat_id", "title", "initiator", "participants"})
     chat_id, title = body.get("chat_id"), body.get("title", "")
     if not isinstance(chat_id, str) or not 1 <= len(chat_id) <= MAX_TEXT:
         raise InvalidRequest(f"field 'chat_id' must be 1 to {MAX_TEXT} characters")
@@ -101,22 +100,20 @@ async def post_escalation(request: web.Request) -> web.Response:
     service: MeetingService = request.config_dict[MEETINGS]
     state, created = await open_meeting(service, escalation)
     signer: InviteSigner = request.config_dict[INVITES]
-    settings = request.config_dict[SETTINGS]
-    base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    room_url = f"{base}/r/{state.room}"
+    url = room_url(request, state.room)
     initiator = escalation["initiator"]
     host_token = signer.sign(state.room, initiator["user_id"], initiator["name"], role="host")
     invites = []
     for person in escalation["participants"]:
         token = signer.sign(state.room, person["user_id"], person["name"])
-        invites.append({"user_id": person["user_id"], "join_url": f"{room_url}?token={token}"})
+        invites.append({"user_id": person["user_id"], "join_url": f"{url}?token={token}"})
     return web.json_response(
         {
             "meeting_id": state.meeting_id,
             "room": state.room,
             "title": state.title,
             "created": created,
-            "host_url": f"{room_url}?token={host_token}&autojoin=1",
+            "host_url": f"{url}?token={host_token}&autojoin=1",
             "invites": invites,
         },
         status=201 if created else 200,

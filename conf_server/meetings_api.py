@@ -17,24 +17,27 @@ from .meeting_service import create_meeting
 from .meeting_state import CHAT_LOG, MeetingState
 from .recording_control import recording_summary
 from .reports import attendance_csv, build_report, polls_csv
-from .request_body import InvalidRequest, optional_field, read_json_object
+from .request_body import InvalidRequest, optional_field, read_json_object, reject_unknown_fields
 from .web_pages import ROOM_PATTERN
 
 MAX_TITLE = 200
 
 
-def links(request: web.Request, state: MeetingState) -> dict[str, str]:
+def room_url(request: web.Request, room: str) -> str:
+    """The link to ``room``: under ``public_url`` when set, else the request's host."""
     settings = request.config_dict[SETTINGS]
     base = (settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
-    join_url = f"{base}/r/{state.room}"
+    return f"{base}/r/{room}"
+
+
+def links(request: web.Request, state: MeetingState) -> dict[str, str]:
+    join_url = room_url(request, state.room)
     return {"join_url": join_url, "host_url": f"{join_url}?host_key={state.host_key}"}
 
 
 async def post_meeting(request: web.Request) -> web.Response:
     body = await read_json_object(request)
-    unknown = set(body) - {"room", "title", "passcode", "lobby_enabled", "polls"}
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown_fields(body, {"room", "title", "passcode", "lobby_enabled", "polls"})
     room = optional_field(body, "room", str, None)
     if room is not None and not ROOM_PATTERN.match(room):
         raise InvalidRequest("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")

@@ -18,7 +18,7 @@ from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
 from .keys import MEETINGS
 from .recording_control import ACTIONS, recording_summary
-from .request_body import InvalidRequest, read_json_object
+from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
 
 class RecordingInProgress(ConfServerError):
@@ -33,9 +33,7 @@ def _library(request: web.Request) -> RecordingLibrary:
 async def post_recording(request: web.Request) -> web.Response:
     caller(request, "integration")
     body = await read_json_object(request)
-    unknown = set(body) - {"action"}
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown_fields(body, {"action"})
     action = body.get("action")
     if action not in ACTIONS:
         raise InvalidRequest(f"field 'action' must be one of {', '.join(ACTIONS)}")

@@ -41,3 +41,10 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
+
+
+def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    """400 naming every field of ``body`` that is not in ``allowed``."""
+    unknown = set(body) - allowed
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")

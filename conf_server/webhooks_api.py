@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .api_auth import caller
 from .keys import WEBHOOKS
-from .request_body import read_json_object
+from .request_body import read_json_object, reject_unknown_fields
 from .webhooks import TEST_EVENT, InvalidWebhook
 
 MAX_LOG_LIMIT = 500
@@ -23,9 +23,7 @@ DELIVERY_STATES = ("pending", "delivered", "failed")
 async def post_webhook(request: web.Request) -> web.Response:
     caller(request, "admin")
     body = await read_json_object(request)
-    unknown = set(body) - {"url", "events"}
-    if unknown:
-        raise InvalidWebhook(f"unknown field(s): {', '.join(sorted(unknown))}")
+    reject_unknown_fields(body, {"url", "events"})
     if "url" not in body:
         raise InvalidWebhook("field 'url' is required")
     created = request.config_dict[WEBHOOKS].add_endpoint(body["url"], body.get("events"))
