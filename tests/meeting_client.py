@@ -20,6 +20,19 @@ class ProtocolError(Exception):
         self.message = error["message"]
 
 
+async def wait_until_changed(changed: asyncio.Event, predicate: Any, timeout: float) -> None:
+    """Wait until ``predicate()`` is true, re-checking whenever ``changed`` is set
+    (and at least every 0.2 s)."""
+
+    async def loop() -> None:
+        while not predicate():
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), 0.2)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
 class MeetingClient:
     def __init__(self, base_url: str, name: str) -> None:
         self.base_url = base_url
@@ -122,14 +135,7 @@ class MeetingClient:
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Wait until ``predicate()`` is true, re-checking after every event."""
-
-        async def loop() -> None:
-            while not predicate():
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.2)
-
-        await asyncio.wait_for(loop(), timeout)
+        await wait_until_changed(self._changed, predicate, timeout)
 
     async def close(self) -> None:
         if self.sio.connected:

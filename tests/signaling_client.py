@@ -7,12 +7,11 @@ every event the server sends, and is written against docs/protocol.md alone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import socketio
-from meeting_client import ProtocolError
+from meeting_client import ProtocolError, wait_until_changed
 
 
 class SignalingClient:
@@ -88,14 +87,7 @@ class SignalingClient:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> None:
         """Wait until ``predicate()`` is true, re-checking after every event."""
-
-        async def loop() -> None:
-            while not predicate():
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.2)
-
-        await asyncio.wait_for(loop(), timeout)
+        await wait_until_changed(self._changed, predicate, timeout)
 
     async def wait_event(
         self, event: str, predicate: Callable[[Any], bool] = lambda _: True, timeout: float = 5.0
@@ -113,3 +105,14 @@ class SignalingClient:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+async def barrier(*clients: SignalingClient) -> None:
+    """One round trip per client: every event the server sent a client before
+    answering this has been received (one socket delivers in order)."""
+
+    async def one(client: SignalingClient) -> None:
+        ack = await client.sio.call("no_such_event", {}, timeout=15)
+        assert ack["error"]["code"] == "unknown_event"
+
+    await asyncio.gather(*(one(client) for client in clients))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from meeting_client import ProtocolError
+from signaling_client import barrier
 
 ROOM = "chat"
 
@@ -23,17 +24,6 @@ BARE_HEART = "\u2764"
 PARTY = "\U0001f389"
 WAVE = "\U0001f44b"
 MEDIUM_SKIN = "\U0001f3fd"
-
-
-async def barrier(*clients: Any) -> None:
-    """One round trip per client: every event the server sent a client before
-    answering this has been received (one socket delivers in order)."""
-
-    async def one(client: Any) -> None:
-        ack = await client.sio.call("no_such_event", {}, timeout=15)
-        assert ack["error"]["code"] == "unknown_event"
-
-    await asyncio.gather(*(one(client) for client in clients))
 
 
 async def stored_chat(server: Any) -> list[dict[str, Any]]:

@@ -16,22 +16,12 @@ from typing import Any
 
 import pytest
 from meeting_client import ProtocolError
+from signaling_client import barrier
 
 ROOM = "polls"
 LUNCH = ["Pizza", "Salad", "Soup"]
 #: Live results are coalesced to about four updates a second per poll.
 COALESCE = 0.25
-
-
-async def barrier(*clients: Any) -> None:
-    """One round trip per client: every event the server sent a client before
-    answering this has been received (one socket delivers in order)."""
-
-    async def one(client: Any) -> None:
-        ack = await client.sio.call("no_such_event", {}, timeout=15)
-        assert ack["error"]["code"] == "unknown_event"
-
-    await asyncio.gather(*(one(client) for client in clients))
 
 
 async def settle(*clients: Any) -> None:
