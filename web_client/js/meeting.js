@@ -47,6 +47,11 @@ export class MeetingInteraction extends EventTarget {
   constructor(request) {
     super();
     this._request = request;
+    this.reset();
+  }
+
+  /** Forget everything (after leaving); also the initial state. */
+  reset() {
     /** @type {string | null} */
     this.selfId = null;
     /** @type {string | null} */
@@ -79,28 +84,6 @@ export class MeetingInteraction extends EventTarget {
     /** @type {string[] | null} whose video the server forwards to us (null: everyone's), as acknowledged */
     this.view = null;
     /** @type {RecordingStatus | null} non-null while the meeting is recorded (also while paused) */
-    this.recording = null;
-  }
-
-  /** Forget everything (after leaving). */
-  reset() {
-    this.selfId = null;
-    this.meetingId = null;
-    this.title = null;
-    this.role = "participant";
-    this.locked = false;
-    this.lobbyEnabled = false;
-    this.hasPasscode = false;
-    this.passcode = null;
-    this.hostKey = null;
-    this.micLocked = false;
-    this.hands = [];
-    this.chat = [];
-    this._polls = new Map();
-    this.lobby = [];
-    this.spotlight = null;
-    this.checkin = null;
-    this.view = null;
     this.recording = null;
   }
 
