@@ -6,6 +6,7 @@ from typing import Any
 
 from . import openapi_integration as integration
 from . import openapi_recordings as recordings
+from .openapi_integration import json_response
 from .settings import Settings
 from .webhooks import EVENT_TYPES, TEST_EVENT
 
@@ -89,10 +90,6 @@ _MEETING = {
         "recording": {"$ref": "#/components/schemas/RecordingStatus"},
     },
 }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 _EVENT_TYPES = list(EVENT_TYPES)
@@ -190,10 +187,10 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
         "schema": {"type": "string"},
     }
     denied = {
-        "401": _json(error, "No, an unknown or a revoked API key"),
-        "403": _json(error, "Not an admin key"),
+        "401": json_response(error, "No, an unknown or a revoked API key"),
+        "403": json_response(error, "Not an admin key"),
     }
-    missing = {"404": _json(error, "No such webhook endpoint")}
+    missing = {"404": json_response(error, "No such webhook endpoint")}
     ref = "#/components/schemas/"
     return {
         "/api/v1/admin/webhooks": {
@@ -204,15 +201,17 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"$ref": ref + "NewWebhook"}}},
                 },
                 "responses": {
-                    "201": _json({"$ref": ref + "CreatedWebhook"}, "The endpoint and secret"),
-                    "400": _json(error, "Invalid JSON, URL or event types"),
+                    "201": json_response(
+                        {"$ref": ref + "CreatedWebhook"}, "The endpoint and secret"
+                    ),
+                    "400": json_response(error, "Invalid JSON, URL or event types"),
                     **denied,
                 },
             },
             "get": {
                 "summary": "Webhook endpoints (admin; no secrets)",
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["webhooks"],
@@ -234,7 +233,7 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Delete an endpoint: its pending deliveries fail, nothing more is sent",
                 "parameters": [webhook_id],
                 "responses": {
-                    "200": _json({"$ref": ref + "Webhook"}, "The deleted endpoint"),
+                    "200": json_response({"$ref": ref + "Webhook"}, "The deleted endpoint"),
                     **denied,
                     **missing,
                 },
@@ -257,7 +256,7 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                     },
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["webhook_id", "deliveries"],
@@ -271,7 +270,7 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                         },
                         "Deliveries",
                     ),
-                    "400": _json(error, "Bad limit or status"),
+                    "400": json_response(error, "Bad limit or status"),
                     **denied,
                     **missing,
                 },
@@ -282,7 +281,7 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Queue a webhook.test event to this endpoint",
                 "parameters": [webhook_id],
                 "responses": {
-                    "202": _json(
+                    "202": json_response(
                         {
                             "type": "object",
                             "required": ["event_id", "type"],
@@ -324,7 +323,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document")},
+                    "responses": {"200": json_response({"type": "object"}, "OpenAPI 3 document")},
                 }
             },
             "/api/v1/rooms/{room}": {
@@ -339,7 +338,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "200": _json(
+                        "200": json_response(
                             {
                                 "type": "object",
                                 "required": ["room", "meeting_id", "participants", "node"],
@@ -355,7 +354,9 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             },
                             "The room; meeting_id is null when nobody is in it",
                         ),
-                        "400": _json({"$ref": "#/components/schemas/Error"}, "Bad room name"),
+                        "400": json_response(
+                            {"$ref": "#/components/schemas/Error"}, "Bad room name"
+                        ),
                     },
                 }
             },
@@ -368,10 +369,10 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         "content": {"application/json": {"schema": _NEW_MEETING}},
                     },
                     "responses": {
-                        "201": _json(_CREATED_MEETING, "The meeting and its links"),
-                        "400": _json(error, "Invalid JSON or fields"),
-                        "409": _json(error, "The room already has a meeting"),
-                        "413": _json(error, "Body too large"),
+                        "201": json_response(_CREATED_MEETING, "The meeting and its links"),
+                        "400": json_response(error, "Invalid JSON or fields"),
+                        "409": json_response(error, "The room already has a meeting"),
+                        "413": json_response(error, "Body too large"),
                     },
                 }
             },
@@ -388,20 +389,22 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "200": _json(_MEETING, "The meeting"),
+                        "200": json_response(_MEETING, "The meeting"),
                         **integration.errors(401, 403),
-                        "404": _json(error, "No such meeting"),
+                        "404": json_response(error, "No such meeting"),
                     },
                 }
             },
             **_webhook_paths(error),
             **integration.integration_paths(),
             **recordings.recording_paths(),
-            "/healthz": {"get": {"summary": "Alive", "responses": {"200": _json(status, "ok")}}},
+            "/healthz": {
+                "get": {"summary": "Alive", "responses": {"200": json_response(status, "ok")}}
+            },
             "/readyz": {
                 "get": {
                     "summary": "Ready to take meetings",
-                    "responses": {"200": _json(status, "ready")},
+                    "responses": {"200": json_response(status, "ready")},
                 }
             },
             "/metrics": {

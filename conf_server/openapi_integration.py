@@ -131,7 +131,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """An OpenAPI response with a JSON body of ``schema``."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
@@ -143,11 +144,14 @@ def errors(*statuses: int) -> dict[str, Any]:
         404: "Not found",
         413: "Body too large",
     }
-    return {str(s): _json({"$ref": REF + "Error"}, text[s]) for s in statuses}
+    return {str(s): json_response({"$ref": REF + "Error"}, text[s]) for s in statuses}
 
 
-def _path_id(name: str) -> list[dict[str, Any]]:
-    return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
+def path_params(*names: str) -> list[dict[str, Any]]:
+    """Required string path parameters."""
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
 
 
 def integration_paths() -> dict[str, Any]:
@@ -173,7 +177,9 @@ def integration_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json({"$ref": REF + "CreatedApiKey"}, "The key (secret shown once)"),
+                    "201": json_response(
+                        {"$ref": REF + "CreatedApiKey"}, "The key (secret shown once)"
+                    ),
                     **errors(400, 401, 403),
                 },
             },
@@ -181,7 +187,7 @@ def integration_paths() -> dict[str, Any]:
                 "summary": "List API keys (admin)",
                 "security": BEARER,
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["keys"],
@@ -199,9 +205,9 @@ def integration_paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Revoke an API key (admin)",
                 "security": BEARER,
-                "parameters": _path_id("key_id"),
+                "parameters": path_params("key_id"),
                 "responses": {
-                    "200": _json({"$ref": REF + "ApiKey"}, "The revoked key"),
+                    "200": json_response({"$ref": REF + "ApiKey"}, "The revoked key"),
                     **errors(401, 403, 404),
                 },
             }
@@ -215,8 +221,10 @@ def integration_paths() -> dict[str, Any]:
                     "content": {"application/json": {"schema": {"$ref": REF + "Escalation"}}},
                 },
                 "responses": {
-                    "201": _json({"$ref": REF + "EscalationResult"}, "A new meeting"),
-                    "200": _json({"$ref": REF + "EscalationResult"}, "The chat's live meeting"),
+                    "201": json_response({"$ref": REF + "EscalationResult"}, "A new meeting"),
+                    "200": json_response(
+                        {"$ref": REF + "EscalationResult"}, "The chat's live meeting"
+                    ),
                     **errors(400, 401, 403, 413),
                 },
             }
@@ -226,7 +234,7 @@ def integration_paths() -> dict[str, Any]:
                 "summary": "Attendance, polls, chat and recordings of a meeting",
                 "security": BEARER,
                 "parameters": [
-                    *_path_id("meeting_id"),
+                    *path_params("meeting_id"),
                     {
                         "name": "format",
                         "in": "query",

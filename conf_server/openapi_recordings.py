@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi_integration import BEARER, REF, errors
+from .openapi_integration import BEARER, REF, errors, json_response, path_params
 
 _STATUS = {
     "type": "object",
@@ -106,18 +106,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 def _error(description: str) -> dict[str, Any]:
-    return _json({"$ref": REF + "Error"}, description)
-
-
-def _path(*names: str) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
-    ]
+    return json_response({"$ref": REF + "Error"}, description)
 
 
 def recording_paths() -> dict[str, Any]:
@@ -126,7 +116,7 @@ def recording_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Start, pause, resume or stop a live meeting's recording",
                 "security": BEARER,
-                "parameters": _path("meeting_id"),
+                "parameters": path_params("meeting_id"),
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -146,7 +136,7 @@ def recording_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["meeting_id", "recording"],
@@ -173,7 +163,7 @@ def recording_paths() -> dict[str, Any]:
                 "security": BEARER,
                 "parameters": [{"name": "meeting_id", "in": "query", "schema": {"type": "string"}}],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["recordings"],
@@ -194,18 +184,18 @@ def recording_paths() -> dict[str, Any]:
             "get": {
                 "summary": "One recording's metadata (admin)",
                 "security": BEARER,
-                "parameters": _path("recording_id"),
+                "parameters": path_params("recording_id"),
                 "responses": {
-                    "200": _json({"$ref": REF + "Recording"}, "The recording"),
+                    "200": json_response({"$ref": REF + "Recording"}, "The recording"),
                     **errors(401, 403, 404),
                 },
             },
             "delete": {
                 "summary": "Delete a recording and its files (admin)",
                 "security": BEARER,
-                "parameters": _path("recording_id"),
+                "parameters": path_params("recording_id"),
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "required": ["id", "deleted"],
@@ -225,7 +215,7 @@ def recording_paths() -> dict[str, Any]:
             "get": {
                 "summary": "Download one file of a recording (admin); HTTP Range and ETag",
                 "security": BEARER,
-                "parameters": _path("recording_id", "name"),
+                "parameters": path_params("recording_id", "name"),
                 "responses": {
                     "200": {"description": "The file", "content": {"video/webm": {}}},
                     "206": {"description": "The requested range", "content": {"video/webm": {}}},
