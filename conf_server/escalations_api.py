@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from .api_auth import caller
+from .domain import MeetingAccess
 from .invites import InviteSigner
 from .keys import INVITES, MEETINGS
 from .meeting_service import MeetingService
@@ -82,13 +83,13 @@ async def open_meeting(
             title=request["title"],
             created_at=service.clock(),
             chat_id=request["chat_id"],
-            invite_only=True,
-            invited=identities,
+            access=MeetingAccess(invited=identities),
         )
     )
     if not created:
         async with service.store.update(room) as state:
-            state.invited.extend(i for i in identities if i not in state.invited)
+            if state.access.invite_only:
+                state.access.invite(identities)
     else:
         await service.store.expire(room, service.settings.empty_meeting_ttl_seconds * 6)
     return state, created

@@ -253,15 +253,9 @@ class MeetingService:
                 if zone is None:
                     raise UnknownCheckin("no room of this meeting has that check-in code")
                 mode = "companion" if mode == "remote" else mode
-            invited = invite is not None and identity in state.invited
             admission = state.access.request_entry(
-                participant_id, identity, name, self.clock(), passcode, privileged=host or invited
+                participant_id, identity, name, self.clock(), passcode, privileged=host
             )
-            if admission is Admission.ADMITTED and state.invite_only and not (host or invited):
-                # A meeting made from a chat lets in its invitees; anyone else
-                # waits for a host, lobby setting or not.
-                state.access.lobby.add(participant_id, name, identity, self.clock())
-                admission = Admission.WAITING
             if mode == "room" and zone is not None:
                 state.checkin_code_for(zone)
             if admission is Admission.WAITING:

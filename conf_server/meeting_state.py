@@ -81,11 +81,9 @@ class MeetingState:
     checkins: dict[str, str] = field(default_factory=dict)
     #: Who a host spotlighted for everyone (None: nobody).
     spotlight: str | None = None
-    #: Made from a chat (POST /api/v1/escalations): the chat's id, and whether
-    #: only invited identities walk in (everyone else waits in the lobby).
+    #: Made from a chat (POST /api/v1/escalations): the chat's id. Such a
+    #: meeting is invite-only (``access``).
     chat_id: str | None = None
-    invite_only: bool = False
-    invited: list[str] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:
@@ -143,8 +141,6 @@ class MeetingState:
             "checkins": dict(self.checkins),
             "spotlight": self.spotlight,
             "chat_id": self.chat_id,
-            "invite_only": self.invite_only,
-            "invited": list(self.invited),
         }
 
     @classmethod
@@ -169,6 +165,4 @@ class MeetingState:
             checkins=dict(data["checkins"]),
             spotlight=data["spotlight"],
             chat_id=data["chat_id"],
-            invite_only=bool(data["invite_only"]),
-            invited=list(data["invited"]),
         )

@@ -10,8 +10,12 @@
 4. a passcode is set and the given one is wrong or missing -> :class:`WrongPasscode`
    (checked before the lock, so only people with the passcode learn it is locked);
 5. the meeting is locked -> :class:`MeetingLocked`;
-6. the lobby is on -> the person waits (``Admission.WAITING``);
+6. the lobby is on, or the meeting is **invite-only** (made from a chat) and
+   the identity is not invited -> the person waits (``Admission.WAITING``);
 7. otherwise -> ``Admission.ADMITTED``.
+
+An invited identity of an invite-only meeting counts as privileged (step 3):
+its signed invite is a personal credential, like the host invite.
 
 **Identity key.** A removed participant cannot come back with the same invite: the
 caller bans an *identity key* it derives from whatever the person joined with (the
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -50,7 +55,11 @@ class MeetingAccess:
     """The entry rules of one meeting and its lobby."""
 
     def __init__(
-        self, passcode: str | None = None, lobby_enabled: bool = False, locked: bool = False
+        self,
+        passcode: str | None = None,
+        lobby_enabled: bool = False,
+        locked: bool = False,
+        invited: Iterable[str] | None = None,
     ) -> None:
         self.lobby = Lobby()
         self.lobby_enabled = lobby_enabled
@@ -58,6 +67,8 @@ class MeetingAccess:
         self.ended = False
         self._passcode: str | None = None
         self._banned: set[str] = set()
+        #: None: anyone may enter (subject to the rules); a set: invite-only.
+        self._invited: set[str] | None = None if invited is None else set(invited)
         self.set_passcode(passcode)
 
     # -- settings (``configure_meeting`` / ``lock_meeting`` permissions) -----------
@@ -111,6 +122,21 @@ class MeetingAccess:
         self.lobby_enabled = enabled
         return [] if enabled else self.lobby.admit_all()
 
+    @property
+    def invite_only(self) -> bool:
+        """True if only invited identities walk in (the rest wait in the lobby)."""
+        return self._invited is not None
+
+    def invite(self, identities: Iterable[str]) -> None:
+        """Add identities to an invite-only meeting's invitees."""
+        if self._invited is None:
+            raise InvalidAction("this meeting is not invite-only")
+        self._invited.update(identities)
+
+    def is_invited(self, identity: str) -> bool:
+        """True if ``identity`` is an invitee of this invite-only meeting."""
+        return self._invited is not None and identity in self._invited
+
     # -- entering -------------------------------------------------------------------
 
     def request_entry(
@@ -128,13 +154,13 @@ class MeetingAccess:
             raise MeetingEnded("this meeting has ended")
         if identity in self._banned:
             raise Banned("you were removed from this meeting and cannot rejoin")
-        if privileged:
+        if privileged or self.is_invited(identity):
             return Admission.ADMITTED
         if not self.check_passcode(passcode):
             raise WrongPasscode("the passcode is wrong" if passcode else "a passcode is needed")
         if self.locked:
             raise MeetingLocked("the meeting is locked; nobody new can join")
-        if self.lobby_enabled:
+        if self.lobby_enabled or self.invite_only:
             self.lobby.add(entry_id, name, identity, now)
             return Admission.WAITING
         return Admission.ADMITTED
@@ -169,13 +195,16 @@ class MeetingAccess:
             "locked": self.locked,
             "ended": self.ended,
             "banned": sorted(self._banned),
+            "invited": None if self._invited is None else sorted(self._invited),
             "lobby": self.lobby.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeetingAccess:
         """Rebuild from :meth:`to_dict` output."""
-        access = cls(data["passcode"], bool(data["lobby_enabled"]), bool(data["locked"]))
+        access = cls(
+            data["passcode"], bool(data["lobby_enabled"]), bool(data["locked"]), data["invited"]
+        )
         access.ended = bool(data["ended"])
         access._banned = set(data["banned"])
         access.lobby = Lobby.from_dict(data["lobby"])

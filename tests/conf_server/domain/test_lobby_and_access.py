@@ -166,3 +166,22 @@ def test_access_survives_a_json_round_trip():
     assert again.to_dict() == access.to_dict()
     assert again.is_banned("id-x") and again.locked and again.check_passcode("4711")
     assert [e.id for e in again.lobby.waiting()] == ["p1"]
+
+
+def test_invite_only_admits_invitees_and_sends_everyone_else_to_the_lobby():
+    access = MeetingAccess(invited=["user:ada"])
+    assert access.invite_only and not MeetingAccess().invite_only
+    assert access.request_entry("p1", "user:ada", "Ada", now=0.0) is Admission.ADMITTED
+    # Not invited: waits although the lobby setting is off.
+    assert not access.lobby_enabled
+    assert access.request_entry("p2", "client:x", "Mallory", now=1.0) is Admission.WAITING
+    # Invitees added later walk in; a removed invitee stays out.
+    access.invite(["user:bob"])
+    assert access.request_entry("p3", "user:bob", "Bob", now=2.0) is Admission.ADMITTED
+    access.ban("user:bob")
+    with pytest.raises(Banned):
+        access.request_entry("p4", "user:bob", "Bob", now=3.0)
+    with pytest.raises(InvalidAction):
+        MeetingAccess().invite(["user:x"])
+    again = MeetingAccess.from_dict(json.loads(json.dumps(access.to_dict())))
+    assert again.is_invited("user:ada") and again.invite_only
