@@ -175,6 +175,20 @@ async def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def tid(name: str) -> str:
+    """The CSS selector of a ``data-testid``."""
+    return f'[data-testid="{name}"]'
+
+
+async def join(open_page: PageFactory, room: str, name: str, **query: str) -> tuple[Page, str]:
+    """Open ``room`` as ``name`` (extra URL ``query``), wait until joined;
+    returns the page and its participant id."""
+    page = await open_page(room, name, **query)
+    await wait_joined(page)
+    participant_id: str = await page.evaluate("window.meeting.participantId")
+    return page, participant_id
+
+
 async def wait_joined(page: Page, timeout: float = 15) -> None:
     await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
 

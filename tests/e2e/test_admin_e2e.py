@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from e2e_helpers import screenshot
+from e2e_helpers import screenshot, tid
 from playwright.async_api import Browser, Page, expect
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
@@ -28,10 +28,6 @@ pytestmark = pytest.mark.e2e
 SEEN = 5_000  # ms
 TRACK = "track-001-camera.webm"
 TRACK_BYTES = bytes(range(256)) * 300
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 def row(page: Page, recording_id: str) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import ServerProcess, screenshot, wait_joined
+from e2e_helpers import ServerProcess, screenshot, tid, wait_joined
 from playwright.async_api import Browser, Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -31,10 +31,6 @@ FOLLOW = """async (link) => {
           size: body.byteLength,
           sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, "0")).join("")};
 }"""
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 async def open_menu(page: Page) -> None:

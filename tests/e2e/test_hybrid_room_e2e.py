@@ -15,8 +15,10 @@ import statistics
 
 import pytest
 from e2e_helpers import (
+    join,
     received_from,
     screenshot,
+    tid,
     visible_tile_sizes,
     wait_joined,
     wait_until,
@@ -30,19 +32,8 @@ ZONE = "Aula B"
 ZONE_QUERY = "Aula%20B"
 
 
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
 def tile(participant_id: str) -> str:
     return f'{tid("tile")}[data-participant-id="{participant_id}"]'
-
-
-async def join(open_page, room: str, name: str, **query: str) -> tuple[Page, str]:
-    page = await open_page(room, name, **query)
-    await wait_joined(page)
-    participant_id: str = await page.evaluate("window.meeting.participantId")
-    return page, participant_id
 
 
 async def grows(page: Page, participant_id: str, kind: str, key: str, seconds: float = 0.6) -> bool:

@@ -7,23 +7,12 @@ messages); the host is whoever opens the room first.
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import screenshot, wait_joined, wait_until
+from e2e_helpers import join, screenshot, tid, wait_joined, wait_until
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
 
 SEEN = 10_000  # ms a person may wait for something to show up
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-async def join(open_page, room: str, name: str, **query: str) -> tuple[Page, str]:
-    page = await open_page(room, name, **query)
-    await wait_joined(page)
-    participant_id: str = await page.evaluate("window.meeting.participantId")
-    return page, participant_id
 
 
 async def open_panel(page: Page, panel: str) -> None:

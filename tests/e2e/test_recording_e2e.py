@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ServerProcess, received_from, screenshot, wait_joined, wait_until
+from e2e_helpers import ServerProcess, join, received_from, screenshot, tid, wait_joined, wait_until
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -24,17 +24,6 @@ PUBLISHING = """() => {
   return {sources: peers.publisher.publishedSources,
           senders: peers.publisher.pc.getSenders().filter(s => s.track).length};
 }"""
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
-
-
-async def join(open_page, room: str, name: str) -> tuple[Page, str]:
-    page = await open_page(room, name)
-    await wait_joined(page)
-    participant_id: str = await page.evaluate("window.meeting.participantId")
-    return page, participant_id
 
 
 async def record(host: Page, action: str) -> None:
