@@ -122,6 +122,10 @@ export class LobbyWait {
  */
 export function joinFailureMessage(error) {
   if (error instanceof ProtocolError) {
+    if (error.code === "store_unavailable" || error.code === "draining") {
+      return "The meeting server is having trouble. Try again in a moment.";
+    }
+    if (error.code === "unreachable") return "The meeting could not be reached. Try again in a moment.";
     if (error.transient) return "Could not reach the meeting server. Check your network, then try again.";
     if (error.code === "denied") return error.message;
     return `Could not join the meeting: ${error.message}`;

@@ -155,11 +155,27 @@ export const POLL_MAX_OPTIONS = 20;
  * @property {Track[]} tracks
  */
 
+/**
+ * Codes that say "not now" rather than "no": the server never answered
+ * (`timeout`, `disconnected`), it sent us to another node (`wrong_node`), its
+ * shared state store is unreachable (`store_unavailable`), it takes no new
+ * meetings (`draining`), or the node it sent us to could not be reached
+ * (`node_unreachable`, client-side). Trying again later may work.
+ */
+export const TRANSIENT_CODES = new Set([
+  "timeout",
+  "disconnected",
+  "wrong_node",
+  "store_unavailable",
+  "draining",
+  "node_unreachable",
+]);
+
 /** An error acknowledgement, or a request that got no acknowledgement at all. */
 export class ProtocolError extends Error {
   /**
    * @param {string} code a stable code from docs/protocol.md, or one of the
-   *   client-side codes `timeout` and `disconnected`
+   *   client-side codes `timeout`, `disconnected`, `node_unreachable` and `unreachable`
    * @param {string} message
    * @param {Record<string, unknown>} [details] further fields of the error object (e.g. `retry_after`)
    */
@@ -170,15 +186,15 @@ export class ProtocolError extends Error {
     this.details = details;
   }
 
-  /** Seconds to wait before trying again (`rate_limited`), or null. */
+  /** Seconds to wait before trying again (`rate_limited`, `store_unavailable`), or null. */
   get retryAfter() {
     const value = this.details.retry_after;
     return typeof value === "number" && Number.isFinite(value) ? value : null;
   }
 
-  /** True when the server never answered (no verdict on the request itself). */
+  /** True when there is no verdict on the request itself: trying again later may work (TRANSIENT_CODES). */
   get transient() {
-    return this.code === "timeout" || this.code === "disconnected";
+    return TRANSIENT_CODES.has(this.code);
   }
 }
 

@@ -6,6 +6,7 @@ import { LobbyWait, joinFailureMessage, requestJoin } from "./join.js";
 import { LocalMedia } from "./local_media.js";
 import { toDeviceError } from "./media.js";
 import { MeetingInteraction } from "./meeting.js";
+import { followRedirects, nodeUrl, passingTrouble, retryPauseMs } from "./node_redirect.js";
 import { PeerPair } from "./peer_pair.js";
 import { ProtocolError } from "./protocol.js";
 import { receiveStats } from "./receive_stats.js";
@@ -250,12 +251,23 @@ export class MeetingSession extends EventTarget {
     if (name !== undefined) this.name = name;
     this._outageSince = null;
     this._setState("joining");
-    try {
-      await this._signaling.waitConnected(CONNECT_WAIT_MS);
-      await this._enter(this.resumeToken);
-    } catch (error) {
-      if (["left", "removed", "ended"].includes(this.state)) return;
-      this._fail(joinFailureMessage(error), error instanceof ProtocolError ? error.code : undefined);
+    const since = Date.now();
+    while (this.state === "joining") {
+      // A fresh join starts at the entry unless a node's socket is still up: that node may be gone.
+      if (!this._signaling.connected && !this._signaling.atEntry) this._signaling.backToEntry()();
+      try {
+        await this._signaling.waitConnected(CONNECT_WAIT_MS);
+        await this._enter(this.resumeToken);
+        return;
+      } catch (error) {
+        if (["left", "removed", "ended"].includes(this.state)) return;
+        if (this.state !== "joining" || !passingTrouble(error) || Date.now() - since >= RECONNECT_GIVE_UP_MS) {
+          this._fail(joinFailureMessage(error), error instanceof ProtocolError ? error.code : undefined);
+          return;
+        }
+        this._notice("info", "server_busy", "The server is having trouble; retrying…");
+        await sleep(retryPauseMs(error, RETRY_PAUSE_MS));
+      }
     }
   }
 
@@ -299,13 +311,17 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   async _enter(token) {
-    this._held = [];
     let result;
     try {
       const { room, name, clientId, hostKey, passcode, joinFields: extra } = this;
       const fields = { room, name, token, clientId, hostKey, passcode, extra };
-      const ack = await requestJoin((e, p) => this._signaling.request(e, p), fields, () => (this.resumeToken = null));
-      result = "waiting" in ack ? await this._waitInLobby() : ack;
+      const dropToken = () => void (fields.token = this.resumeToken = null);
+      // The same join, again on each node a `wrong_node` sends us to.
+      result = await followRedirects(this._signaling, async () => {
+        this._held = []; // nothing of another node's socket is kept
+        const ack = await requestJoin((e, p) => this._signaling.request(e, p), fields, dropToken);
+        return "waiting" in ack ? await this._waitInLobby() : ack;
+      }, CONNECT_WAIT_MS);
     } catch (error) {
       this._held = null;
       throw error;
@@ -395,6 +411,10 @@ export class MeetingSession extends EventTarget {
    * @private
    */
   _onMessage(message) {
+    if (message.event === "room_moved") {
+      this._onRoomMoved(nodeUrl(message.payload?.url));
+      return;
+    }
     if (message.event === "lobby_admitted" || message.event === "lobby_denied") {
       this._lobby.answer(message);
       return;
@@ -486,8 +506,32 @@ export class MeetingSession extends EventTarget {
     this._inRoom = false;
     this._lobby.cancel(new ProtocolError("disconnected", "The connection to the server was lost while waiting."));
     if (this.state !== "joined" && this.state !== "reconnecting") return; // a pending join fails by itself
-    if (reason === "io server disconnect") this._signaling.open(); // socket.io does not retry this one
+    if (!this._signaling.atEntry) {
+      // Not retrying a node that may be gone: the entry knows where the room is now (`wrong_node`).
+      this._signaling.backToEntry()();
+    } else if (reason === "io server disconnect") {
+      this._signaling.open(); // socket.io does not retry this one
+    }
     this._startReconnect(false);
+  }
+
+  /**
+   * `room_moved`: our node is draining; resume at `url` as after a network loss.
+   * The old socket stays open until the resume worked, like after `replace()`;
+   * the old node closing it later does nothing (it is no longer current).
+   * @param {string | null} url
+   * @private
+   */
+  _onRoomMoved(url) {
+    if (!url) return;
+    if (this.state === "waiting") {
+      // In the lobby: the pending join follows it like a `wrong_node` (node_redirect.js).
+      this._lobby.cancel(new ProtocolError("wrong_node", "The meeting moved to another server.", { url }));
+    } else if (this.state === "joined" || this.state === "reconnecting") {
+      this._inRoom = false;
+      this._staleSockets.push(this._signaling.moveTo(url));
+      this._startReconnect(false);
+    }
   }
 
   /**
@@ -537,7 +581,9 @@ export class MeetingSession extends EventTarget {
             this._fail(joinFailureMessage(error), error.code);
             return;
           }
-          await sleep(RETRY_PAUSE_MS);
+          // A node we were sent to (`room_moved`) that cannot be reached may be gone: ask the entry again.
+          if (!this._signaling.connected && !this._signaling.atEntry) this._signaling.backToEntry()();
+          await sleep(retryPauseMs(error, RETRY_PAUSE_MS));
         }
       }
     } finally {

@@ -27,10 +27,13 @@ export const SERVER_EVENTS = [
   "meeting_ended",
   "spotlight_changed",
   "recording_changed",
+  "room_moved",
 ];
 
 /**
- * One Socket.IO connection at a time; `replace()` swaps in a fresh one.
+ * One Socket.IO connection at a time; `replace()` swaps in a fresh one, and
+ * `moveTo()` / `backToEntry()` one to another node of a multi-node deployment
+ * (the entry is the URL given at construction, by default the page's origin).
  *
  * Events (CustomEvent detail):
  * - `connect` {}: the current socket is (re)connected
@@ -44,7 +47,12 @@ export class SignalingChannel extends EventTarget {
    */
   constructor(options = {}) {
     super();
+    /** @type {string | undefined} the entry: where the page came from */
+    this._entry = options.url;
+    /** @type {string | undefined} the base URL of the current socket's node */
     this._url = options.url;
+    /** counts sockets created, so a caller can tell its socket was swapped meanwhile */
+    this._generation = 0;
     this._path = options.path ?? "/socket.io";
     /** @type {any} a socket.io-client Socket, or null before open() */
     this._socket = null;
@@ -52,6 +60,16 @@ export class SignalingChannel extends EventTarget {
 
   get connected() {
     return Boolean(this._socket?.connected);
+  }
+
+  /** True when the current socket goes to the entry, not to a node it redirected us to. */
+  get atEntry() {
+    return this._url === this._entry;
+  }
+
+  /** Changes whenever another socket becomes the current one. */
+  get generation() {
+    return this._generation;
   }
 
   /** Open the connection (once); socket.io reconnects it on its own afterwards. */
@@ -64,12 +82,14 @@ export class SignalingChannel extends EventTarget {
   }
 
   /**
-   * Resolve once the current socket is connected.
+   * Resolve once the current socket is connected. A socket to a node other
+   * than the entry fails at its first connection error: that node may be gone,
+   * and the caller goes back to the entry instead of waiting for it.
    * @param {number} timeoutMs
    */
   waitConnected(timeoutMs) {
     this.open();
-    return waitForSocket(/** @type {any} */ (this._socket), timeoutMs);
+    return waitForSocket(/** @type {any} */ (this._socket), timeoutMs, !this.atEntry);
   }
 
   /**
@@ -119,6 +139,22 @@ export class SignalingChannel extends EventTarget {
     return () => old?.disconnect();
   }
 
+  /**
+   * Like `replace()`, but the fresh connection goes to another node
+   * (`wrong_node`, `room_moved`); every later socket goes there too.
+   * @param {string | undefined} url the node's base URL (Socket.IO at `{url}/socket.io`); undefined: the entry
+   * @returns {() => void} closes the old connection
+   */
+  moveTo(url) {
+    this._url = url === undefined || sameBase(url, this._entry) ? this._entry : url;
+    return this.replace();
+  }
+
+  /** `moveTo()` the entry. @returns {() => void} closes the old connection */
+  backToEntry() {
+    return this.moveTo(this._entry);
+  }
+
   /** Close for good (a clean disconnect: the server removes us at once). */
   close() {
     this._socket?.disconnect();
@@ -137,7 +173,16 @@ export class SignalingChannel extends EventTarget {
       reconnectionDelayMax: 3000,
       timeout: 10000,
     };
-    const socket = this._url ? io(this._url, options) : io(options);
+    let socket;
+    if (this._url) {
+      // Socket.IO reads a URL's path as a namespace: a base URL's path goes into `path`.
+      const base = new URL(this._url);
+      options.path = base.pathname.replace(/\/+$/, "") + this._path;
+      socket = io(base.origin, options);
+    } else {
+      socket = io(options);
+    }
+    this._generation += 1;
     const current = () => socket === this._socket;
     socket.on("connect", () => {
       if (current()) this._emit("connect", {});
@@ -167,22 +212,38 @@ export class SignalingChannel extends EventTarget {
 /**
  * @param {any} socket a socket.io client Socket
  * @param {number} timeoutMs
+ * @param {boolean} failFast reject at the first connection error too
  * @returns {Promise<void>}
  */
-function waitForSocket(socket, timeoutMs) {
+function waitForSocket(socket, timeoutMs, failFast) {
   if (socket.connected) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const done = (/** @type {Error | null} */ error) => {
       clearTimeout(timer);
       socket.off("connect", onConnect);
+      socket.off("connect_error", onError);
       if (error) reject(error);
       else resolve();
     };
     const onConnect = () => done(null);
-    const timer = setTimeout(
-      () => done(new ProtocolError("disconnected", "Could not reach the server.")),
-      timeoutMs,
-    );
+    const onError = () => done(new ProtocolError("disconnected", "Could not reach the server."));
+    const timer = setTimeout(onError, timeoutMs);
     socket.on("connect", onConnect);
+    if (failFast) socket.on("connect_error", onError);
   });
+}
+
+/**
+ * Whether two base URLs name the same place (undefined: the page's origin).
+ * @param {string} url
+ * @param {string | undefined} other
+ */
+function sameBase(url, other) {
+  try {
+    const page = globalThis.location?.href;
+    const normal = (/** @type {string | undefined} */ u) => new URL(u ?? "/", page).href.replace(/\/+$/, "");
+    return normal(url) === normal(other);
+  } catch {
+    return url === other;
+  }
 }
