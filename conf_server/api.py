@@ -11,6 +11,7 @@ from aiohttp import web
 from . import admin_api, escalations_api, meetings_api, recordings_api, webhooks_api
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
+from .node_forwarding import forward_to_room_node
 from .openapi import openapi_document
 from .web_pages import ROOM_PATTERN
 
@@ -53,8 +54,12 @@ async def get_room(request: web.Request) -> web.Response:
     room = request.match_info["room"]
     if not ROOM_PATTERN.match(room):
         return error_response(400, "invalid_room", "room names are 1-64 of A-Z a-z 0-9 _ -")
-    info = request.config_dict[MEETINGS].room_info(room)
-    info["node"] = request.config_dict[SETTINGS].node_name
+    forwarded = await forward_to_room_node(request, room)
+    if forwarded is not None:
+        return forwarded
+    service = request.config_dict[MEETINGS]
+    info = service.room_info(room)
+    info["node"] = await service.cluster.owner(room)
     return web.json_response(info)
 
 

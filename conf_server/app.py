@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from socketio import AsyncRedisManager
 
 from signaling import MeetingNamespace, SocketEmitter, create_socket_server
 
@@ -20,6 +19,7 @@ from .meeting_service import MeetingService
 from .metrics import setup_metrics
 from .reports import ReportArchive
 from .settings import Settings
+from .shared_state import SharedState, allowed_origins
 from .webhooks import WebhookDispatcher
 
 
@@ -29,9 +29,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
 
-    manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    origins = [settings.public_url.rstrip("/")] if settings.public_url else None
-    sio = create_socket_server(manager, origins)
+    shared = SharedState.connect(settings)
+    sio = create_socket_server(shared.socket_manager, allowed_origins(settings))
     sio.attach(app, socketio_path="socket.io")
     database = Database(settings.data_dir / "conf.sqlite3")
     invites = InviteSigner(settings.invite_secret or database.setting("invite_secret", new_secret))
@@ -42,6 +41,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         invites=invites,
         publisher=webhooks,
         archive=ReportArchive(database),
+        store=shared.store,
+        cluster=shared.cluster,
     )
     service.download_links = DownloadLinks(database.setting("download_secret", new_secret))
     sio.register_namespace(MeetingNamespace(service))
@@ -54,9 +55,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     async def meetings_lifecycle(_: web.Application) -> AsyncIterator[None]:
         await webhooks.start()
         service.recording.start()
+        await service.node.beat()
+        service.node.start()
         yield
+        await service.node.stop()
         await service.close()
         await webhooks.close()
+        await shared.close()
         database.close()
 
     app.cleanup_ctx.append(meetings_lifecycle)

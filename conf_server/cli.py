@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
 
 from .app import create_app
 from .errors import ConfigError
-from .settings import load_settings
+from .keys import MEETINGS
+from .settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, help="port to listen on (default 8080)")
     parser.add_argument("--data-dir", help="where recordings and state go (default ./data)")
     parser.add_argument(
-        "--redis-url", help="fan Socket.IO events out through Redis (shared state: later)"
+        "--redis-url",
+        help="share state and Socket.IO fan-out through Redis: many processes and machines "
+        "form one deployment",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes to start on this machine (default: one per core with --redis-url, "
+        "else one); worker i also listens on port+1+i for its own clients",
+    )
+    parser.add_argument("--node-name", help="this node's name in the deployment")
+    parser.add_argument(
+        "--node-url", help="base URL clients use to reach this node ({port}: its node port)"
+    )
+    parser.add_argument("--node-port", type=int, help="a second port for this node's own clients")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        help="on SIGTERM, how long meetings may go on before they move (default 30)",
     )
     parser.add_argument("--public-url", help="base URL used in links the server hands out")
     parser.add_argument(
@@ -78,6 +102,101 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    print(f"conf-server listening on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    workers = settings.workers or ((os.cpu_count() or 1) if settings.redis_url else 1)
+    if workers > 1:
+        return run_workers(settings, workers, argv if argv is not None else sys.argv[1:])
+    asyncio.run(serve(settings))
     return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Run one node until SIGTERM or SIGINT, then drain it (a second signal
+    stops at once)."""
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    # A worker shares the public port with its siblings (the kernel spreads
+    # connections) and has a port of its own for clients sent to it.
+    shared_port = settings.node_port is not None
+    sites = [web.TCPSite(runner, settings.host, settings.port, reuse_port=shared_port)]
+    if settings.node_port is not None:
+        sites.append(web.TCPSite(runner, settings.host, settings.node_port))
+    for site in sites:
+        await site.start()
+    service = app[MEETINGS]
+    print(
+        f"conf-server listening on http://{settings.host}:{settings.port}"
+        f" (node {service.node.name}, {service.node.url})",
+        flush=True,
+    )
+    loop = asyncio.get_running_loop()
+    signalled = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, signalled.set)
+    try:
+        await signalled.wait()
+        signalled.clear()
+        drain = asyncio.ensure_future(
+            service.node.drain(settings.drain_seconds, service.moves.hosted)
+        )
+        second = asyncio.ensure_future(signalled.wait())
+        await asyncio.wait({drain, second}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (drain, second):
+            task.cancel()
+    finally:
+        await runner.cleanup()
+
+
+def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
+    """Start ``workers`` node processes on this machine and keep them running:
+    a worker that dies is started again; SIGTERM and SIGINT are passed on."""
+    base = [sys.executable, "-m", "conf_server", *argv]
+    url = settings.node_url or f"http://{settings.host}:{{port}}"
+
+    def start(index: int) -> subprocess.Popen[bytes]:
+        port = settings.port + 1 + index
+        return subprocess.Popen(
+            [
+                *base,
+                "--workers",
+                "1",
+                "--node-name",
+                f"{settings.node_name}-{index + 1}",
+                "--node-port",
+                str(port),
+                "--node-url",
+                url.replace("{port}", str(port)),
+            ]
+        )
+
+    children = [start(index) for index in range(workers)]
+    started = [time.monotonic()] * workers
+    stopping = False
+
+    def pass_on(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, pass_on)
+    signal.signal(signal.SIGINT, pass_on)
+    print(f"conf-server: started {workers} workers", flush=True)
+    while True:
+        time.sleep(0.5)
+        if stopping:
+            if all(child.poll() is not None for child in children):
+                return 0
+            continue
+        for index, child in enumerate(children):
+            code = child.poll()
+            if code is None:
+                continue
+            if time.monotonic() - started[index] < 3:
+                # It could not even start (a port in use, a bad setting): stop.
+                print(f"conf-server: worker {index + 1} failed to start ({code})", flush=True)
+                pass_on(signal.SIGTERM, None)
+                continue
+            print(f"conf-server: worker {index + 1} exited ({code}); starting it again")
+            children[index], started[index] = start(index), time.monotonic()

@@ -22,6 +22,7 @@ from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTran
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
 
+from .cluster import Cluster, MemoryCluster
 from .domain import Admission, LobbyEntry, Poll, PollKind, Role
 from .download_links import DownloadLinks
 from .errors import ConfServerError
@@ -37,10 +38,12 @@ from .meeting_views import (
     member_summary,
     mic_locked,
 )
+from .node import NodeAgent
 from .publisher import EventPublisher, NoPublisher
 from .recording_control import RecordingControl
 from .reports import ReportArchive, build_report, polls_csv
 from .room_media import RoomMedia
+from .room_moves import RoomMoves
 from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
 from .settings import Settings
 from .store import MeetingStore, MemoryStore, NoMeeting
@@ -100,9 +103,14 @@ class MeetingService:
         invites: InviteSigner | None = None,
         publisher: EventPublisher | None = None,
         archive: ReportArchive | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         self.settings = settings
         self.store: MeetingStore = store if store is not None else MemoryStore()
+        self.cluster: Cluster = cluster if cluster is not None else MemoryCluster()
+        self.moves = RoomMoves(self)
+        #: This node's part in the deployment (placement, heartbeat, takeover).
+        self.node = NodeAgent(settings, self.cluster, self.moves)
         self.invites = invites
         #: Signed links for hosts' downloads (set by create_app; None: no links).
         self.download_links: DownloadLinks | None = None
@@ -168,10 +176,26 @@ class MeetingService:
             )
         return media
 
+    async def save_roster(self, room_id: str) -> None:
+        """Keep the cluster's copy of this room's roster current."""
+        await self.moves.save_roster(room_id)
+
+    def waiting_entries(self, room_id: str) -> set[str]:
+        """Lobby entry ids of this room whose sockets wait on this node."""
+        return {w.entry_id for w in self._waiting.values() if w.room == room_id}
+
+    def drop_waiting(self, room_id: str) -> list[str]:
+        """Forget this room's lobby sockets (the room moves); returns their ids."""
+        sids = [w.sid for w in self._waiting.values() if w.room == room_id]
+        for sid in sids:
+            del self._waiting[sid]
+        return sids
+
     async def broadcast_update(self, participant: Participant) -> None:
         await self.events.to_room(
             participant.room, "participant_updated", {"participant": participant.to_wire()}
         )
+        await self.save_roster(participant.room)
 
     def moderator_sids(self, state: MeetingState) -> list[str]:
         """Sockets of this room's hosts and co-hosts."""
@@ -226,6 +250,7 @@ class MeetingService:
             if self.invites is None:
                 raise InvalidInvite("this server does not take invite tokens")
             invite = self.invites.verify(token, room)
+        await self.node.ensure_here(room)  # else the client is sent to the room's node
         resumed = self.directory.resume(room, name, sid, resume_token)
         if resumed is not None:
             return await self._resume(sid, *resumed, receive)
@@ -325,6 +350,7 @@ class MeetingService:
             skip_sid=participant.sid,
         )
         await self.recording.room_entered(state)
+        await self.save_roster(participant.room)
         if state.present_ids() == [participant.id]:
             self.publisher.publish("meeting.started", meeting_summary(state))
         self.note_timeline(
@@ -358,7 +384,7 @@ class MeetingService:
             # The owner came back on a new socket before the old one timed out.
             await self.events.leave_room(previous_sid, room)
             await self.events.disconnect(previous_sid)
-        self._cancel_grace(participant)
+        self.cancel_grace(participant)
         media = self.room_media(room)
         # Fresh peer connections: whatever was left of the old ones goes.
         await media.remove_participant(participant.id)
@@ -550,12 +576,17 @@ class MeetingService:
             await media.remove_participant(participant.id)
         participant.screen_sharing = False
         await self.broadcast_update(participant)
+        self.start_grace(participant)
+
+    def start_grace(self, participant: Participant) -> None:
+        """Keep the participant's place for the reconnect grace, then remove them."""
+        self.cancel_grace(participant)
         loop = asyncio.get_running_loop()
         self._grace[participant.id] = loop.call_later(
             self.settings.reconnect_grace_seconds, self._grace_expired, participant
         )
 
-    def _cancel_grace(self, participant: Participant) -> None:
+    def cancel_grace(self, participant: Participant) -> None:
         timer = self._grace.pop(participant.id, None)
         if timer is not None:
             timer.cancel()
@@ -567,7 +598,7 @@ class MeetingService:
 
     async def remove(self, participant: Participant, reason: str) -> None:
         """Take a participant out of the room for good (left, removed, timed out)."""
-        self._cancel_grace(participant)
+        self.cancel_grace(participant)
         room_id = participant.room
         if self.participant(room_id, participant.id) is None:
             return  # already gone
@@ -629,6 +660,10 @@ class MeetingService:
             self.recording.room_closed(room_id)
             self.media.pop(room_id, None)
             await media.close()
+        if room is None:
+            await self.node.release(room_id)
+        else:
+            await self.save_roster(room_id)
 
     def publish_poll_closed(self, state: MeetingState, poll: Poll) -> None:
         """``poll.closed`` with the aggregate results (never who chose what)."""

@@ -15,6 +15,7 @@ from .errors import NotFound
 from .keys import MEETINGS, SETTINGS
 from .meeting_service import create_meeting
 from .meeting_state import CHAT_LOG, MeetingState
+from .node_forwarding import forward_to_room_node
 from .recording_control import recording_summary
 from .reports import attendance_csv, build_report, polls_csv
 from .request_body import InvalidRequest, optional_field, read_json_object, reject_unknown_fields
@@ -82,6 +83,9 @@ async def get_meeting(request: web.Request) -> web.Response:
     state = await service.store.find(request.match_info["meeting_id"])
     if state is None:
         raise NotFound("no meeting with that id (it may have ended long ago)")
+    forwarded = await forward_to_room_node(request, state.room)
+    if forwarded is not None:
+        return forwarded
     if state.ended:
         phase = "ended"
     elif state.present_ids():

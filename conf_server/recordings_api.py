@@ -17,6 +17,7 @@ from .api_auth import caller
 from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
 from .keys import MEETINGS
+from .node_forwarding import forward_to_room_node
 from .recording_control import ACTIONS, recording_summary
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
@@ -41,6 +42,9 @@ async def post_recording(request: web.Request) -> web.Response:
     state = await service.store.find(request.match_info["meeting_id"])
     if state is None:
         raise NotFound("no meeting with that id")
+    forwarded = await forward_to_room_node(request, state.room)
+    if forwarded is not None:
+        return forwarded
     status = await service.recording.apply(state, action, "api")
     return web.json_response({"meeting_id": state.meeting_id, "recording": status})
 

@@ -27,19 +27,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .errors import ConfServerError
 from .meeting_state import MeetingState
+from .redis_connection import StoreUnavailable, connect, guarded, store_call
 from .store import NoMeeting
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-
-
-class StoreUnavailable(ConfServerError):
-    code = "store_unavailable"
-    status = 503
 
 
 class RedisStore:
@@ -59,7 +54,7 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
-        return cls(Redis.from_url(url, decode_responses=True), **kwargs)
+        return cls(connect(url), **kwargs)
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -69,10 +64,12 @@ class RedisStore:
 
     # -- reading -------------------------------------------------------------------
 
+    @store_call
     async def get(self, room: str) -> MeetingState | None:
         raw = await self._redis.get(self._key("meeting", room))
         return None if raw is None else MeetingState.from_dict(json.loads(raw))
 
+    @store_call
     async def find(self, meeting_id: str) -> MeetingState | None:
         room = await self._redis.get(self._key("meeting-id", meeting_id))
         if room is None:
@@ -80,12 +77,14 @@ class RedisStore:
         state = await self.get(_text(room))
         return state if state is not None and state.meeting_id == meeting_id else None
 
+    @store_call
     async def rooms(self) -> list[str]:
         prefix = self._key("meeting", "")
         return sorted([key[len(prefix) :] async for key in self._redis.scan_iter(prefix + "*")])
 
     # -- writing -------------------------------------------------------------------
 
+    @store_call
     async def create(self, state: MeetingState) -> tuple[MeetingState, bool]:
         created = await self._redis.set(self._key("meeting", state.room), _dump(state), nx=True)
         if created:
@@ -101,7 +100,7 @@ class RedisStore:
 
     @asynccontextmanager
     async def _update(self, room: str) -> AsyncIterator[MeetingState]:
-        async with self._locked(room):
+        async with guarded("update"), self._locked(room):
             state = await self.get(room)
             if state is None:
                 raise NoMeeting(f"room {room!r} has no meeting")
@@ -125,6 +124,7 @@ class RedisStore:
         finally:
             await self._redis.eval(_RELEASE, 1, key, token)
 
+    @store_call
     async def delete(self, room: str) -> None:
         state = await self.get(room)
         names = await self._redis.smembers(self._key("logs", room))
@@ -134,6 +134,7 @@ class RedisStore:
             keys.append(self._key("meeting-id", state.meeting_id))
         await self._redis.delete(*keys)
 
+    @store_call
     async def expire(self, room: str, seconds: float | None) -> None:
         state = await self.get(room)
         if state is None:
@@ -155,6 +156,7 @@ class RedisStore:
 
     # -- logs ------------------------------------------------------------------------
 
+    @store_call
     async def append(self, room: str, log: str, item: dict[str, Any], keep: int) -> None:
         meeting_key = self._key("meeting", room)
         ttl_ms = await self._redis.pttl(meeting_key)
@@ -170,6 +172,7 @@ class RedisStore:
                 pipe.pexpire(self._key("logs", room), ttl_ms)
             await pipe.execute()
 
+    @store_call
     async def read(self, room: str, log: str) -> list[dict[str, Any]]:
         if not await self._redis.exists(self._key("meeting", room)):
             return []

@@ -135,6 +135,14 @@ class RoomDirectory:
         self._by_sid[sid] = participant
         return participant
 
+    def adopt(self, participant: Participant, meeting_id: str) -> None:
+        """Add a participant taken over from another node (detached until its
+        owner resumes with the resume token)."""
+        room = self.rooms.get(participant.room)
+        if room is None:
+            room = self.rooms[participant.room] = Room(participant.room, meeting_id)
+        room.participants[participant.id] = participant
+
     def detach(self, participant: Participant) -> None:
         """The participant's connection is gone but it keeps its place for now."""
         if participant.sid is not None:

@@ -24,6 +24,9 @@ class Settings:
     port: int = 8080
     data_dir: Path = Path("./data")
     redis_url: str | None = None
+    #: Prefix of every Redis key and of the Socket.IO channel (several
+    #: deployments may share one Redis server under different prefixes).
+    redis_prefix: str = "conf:"
     public_url: str | None = None
     admin_api_key: str | None = None
     #: Integration keys listed in the configuration (besides those made through
@@ -60,6 +63,21 @@ class Settings:
     recording_retention_days: float | None = None
     #: Name of this node in multi-node deployments (GET /api/v1/rooms/{room}).
     node_name: str = field(default_factory=socket.gethostname)
+    #: Base URL clients use to reach this node directly (multi-node: where
+    #: ``wrong_node`` sends them). Unset: public_url, else http://host:port.
+    node_url: str | None = None
+    #: A second port this node listens on for its own clients (``--workers``
+    #: gives each worker one, next to the shared port).
+    node_port: int | None = None
+    #: Processes to start on this machine (``--workers``); needs redis_url when
+    #: more than one. Unset: one per core with Redis, else one.
+    workers: int | None = None
+    #: How often this node tells the deployment it is alive, and how long
+    #: silence means it is dead (its rooms are then taken over).
+    heartbeat_seconds: float = 1.0
+    node_ttl_seconds: float = 5.0
+    #: On SIGTERM: how long meetings may go on before they move to other nodes.
+    drain_seconds: float = 30.0
 
     @property
     def recordings_dir(self) -> Path:
@@ -90,14 +108,22 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
-        if name in ("port", "max_video_bitrate", "max_participants_per_room") or (
-            name == "recording_quota_bytes"
+        if name in (
+            "port",
+            "max_video_bitrate",
+            "max_participants_per_room",
+            "recording_quota_bytes",
+            "node_port",
+            "workers",
         ):
             return int(value)
         if name in (
             "reconnect_grace_seconds",
             "empty_meeting_ttl_seconds",
             "recording_retention_days",
+            "heartbeat_seconds",
+            "node_ttl_seconds",
+            "drain_seconds",
         ):
             return float(value)
         if name == "data_dir":
@@ -155,6 +181,21 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port must be between 1 and 65535, got {settings.port}")
+    if settings.node_port is not None and not 0 < settings.node_port < 65536:
+        raise ConfigError(f"node_port must be between 1 and 65535, got {settings.node_port}")
+    if settings.workers is not None and settings.workers < 1:
+        raise ConfigError("workers must be at least 1")
+    if (settings.workers or 1) > 1 and not settings.redis_url:
+        raise ConfigError(
+            "more than one worker needs redis_url: the workers share their state through Redis"
+        )
+    if (
+        settings.heartbeat_seconds <= 0
+        or settings.node_ttl_seconds < 2 * settings.heartbeat_seconds
+    ):
+        raise ConfigError("node_ttl_seconds must be at least twice heartbeat_seconds (> 0)")
+    if settings.drain_seconds < 0:
+        raise ConfigError("drain_seconds must not be negative")
     if settings.max_video_bitrate < 50_000:
         raise ConfigError("max_video_bitrate must be at least 50000 bit/s")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):

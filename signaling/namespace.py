@@ -75,9 +75,13 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             code, message = getattr(exc, "code", None), getattr(exc, "message", None)
             if isinstance(code, str) and isinstance(message, str):
                 retry_after = getattr(exc, "retry_after", None)
-                return error_ack(
+                ack = error_ack(
                     code, message, retry_after if isinstance(retry_after, float) else None
                 )
+                details = getattr(exc, "details", None)  # e.g. wrong_node's node and url
+                if isinstance(details, dict):
+                    ack["error"] = {**details, **ack["error"]}
+                return ack
             logger.exception("handling %r from %s failed", event, sid)
             return error_ack("internal_error", "the server failed to handle this message")
         return {"ok": True, **(result or {})}

@@ -34,13 +34,23 @@ class SocketEmitter:
     def __init__(self, server: socketio.AsyncServer) -> None:
         self._server = server
 
+    # A room lives on one node, so its sockets are normally all connected here:
+    # then events skip the Redis round trip (``ignore_queue``) and still reach
+    # everybody while Redis is down. Only events for sockets elsewhere (from a
+    # REST call on another node) go through the client manager's queue.
+
+    def _local(self, room: str) -> bool:
+        return bool(self._server.manager.rooms.get("/", {}).get(room))
+
     async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None:
-        await self._server.emit(event, data, to=sid)
+        await self._server.emit(event, data, to=sid, ignore_queue=self._local(sid))
 
     async def to_room(
         self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
     ) -> None:
-        await self._server.emit(event, data, room=room, skip_sid=skip_sid)
+        await self._server.emit(
+            event, data, room=room, skip_sid=skip_sid, ignore_queue=self._local(room)
+        )
 
     async def enter_room(self, sid: str, room: str) -> None:
         await self._server.enter_room(sid, room)

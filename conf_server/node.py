@@ -1,0 +1,250 @@
+"""This node's part in a deployment: heartbeat with load, room placement,
+takeover of dead nodes' rooms, and draining.
+
+A room lives on exactly one node (its media never crosses nodes). ``join``
+asks :meth:`NodeAgent.ensure_here` first: if the room lives elsewhere the
+client is sent there (``wrong_node``); if it lives nowhere, or on a node whose
+heartbeat has expired, it is placed on the least-loaded live node, which may
+be this one. Every node also sweeps the room directory once per heartbeat and
+takes over the rooms of dead nodes it is the best place for, so members who
+never come back are removed after the reconnect grace (no ghosts).
+
+Without Redis the cluster is a :class:`~conf_server.cluster.MemoryCluster`
+holding just this node, and all of this reduces to "every room is here".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from .cluster import Cluster, NodeInfo, least_loaded
+from .errors import ConfServerError
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class WrongNode(ConfServerError):
+    """The room lives on another node; the client should go there."""
+
+    code = "wrong_node"
+    status = 409
+
+    def __init__(self, node: NodeInfo) -> None:
+        super().__init__(f"room is hosted by node {node.name}; connect to {node.url}")
+        self.details = {"node": node.name, "url": node.url}
+
+
+class Draining(ConfServerError):
+    code = "draining"
+    status = 503
+    retry_after = 5.0
+
+
+class HostedRooms(Protocol):
+    """What the agent needs from the meeting service."""
+
+    def load(self) -> tuple[int, int, int]:
+        """(rooms, participants, packets forwarded since start) on this node."""
+        ...
+
+    async def adopt(self, room: str) -> int:
+        """Take over the room's members from its previous node (they get the
+        reconnect grace to come back); returns how many were adopted."""
+        ...
+
+    async def hand_over(self, room: str, target: NodeInfo | None) -> None:
+        """Move the room to ``target`` (clients are told to go there), or end
+        it here when there is no other node."""
+        ...
+
+
+def node_url(settings: Settings) -> str:
+    """The base URL clients use to reach this node directly."""
+    if settings.node_url:
+        return settings.node_url.rstrip("/")
+    if settings.public_url and settings.node_port is None:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.node_port or settings.port}"
+
+
+class NodeAgent:
+    """Registers this node, places rooms and takes over dead nodes' rooms."""
+
+    def __init__(self, settings: Settings, cluster: Cluster, rooms: HostedRooms) -> None:
+        self.name = settings.node_name
+        self.url = node_url(settings)
+        self.cluster = cluster
+        self._rooms = rooms
+        self._interval = settings.heartbeat_seconds
+        self._ttl = settings.node_ttl_seconds
+        self.draining = False
+        self._started_at = time.time()
+        self._task: asyncio.Task[None] | None = None
+        #: Since when heartbeats succeed without a gap (None: the last one failed).
+        self._healthy_since: float | None = None
+        self._last_sample = (time.monotonic(), time.process_time(), 0)
+        self._rates = (0.0, 0.0)  # packets/s, CPU %
+        self._adopt_lock = asyncio.Lock()
+
+    # -- heartbeat -------------------------------------------------------------------
+
+    def info(self) -> NodeInfo:
+        rooms, participants, forwarded = self._rooms.load()
+        now, cpu = time.monotonic(), time.process_time()
+        then, cpu_then, forwarded_then = self._last_sample
+        if now - then >= 0.5:
+            elapsed = now - then
+            self._rates = (
+                (forwarded - forwarded_then) / elapsed,
+                100.0 * (cpu - cpu_then) / elapsed,
+            )
+            self._last_sample = (now, cpu, forwarded)
+        return NodeInfo(
+            name=self.name,
+            url=self.url,
+            rooms=rooms,
+            participants=participants,
+            packets_per_second=round(self._rates[0], 1),
+            cpu_percent=round(self._rates[1], 1),
+            draining=self.draining,
+            started_at=self._started_at,
+        )
+
+    async def beat(self) -> bool:
+        """One heartbeat; False if the cluster could not be reached."""
+        try:
+            await self.cluster.heartbeat(self.info(), self._ttl)
+        except ConfServerError as exc:
+            if self._healthy_since is not None:
+                logger.warning("heartbeat failed: %s", exc.message)
+            self._healthy_since = None
+            return False
+        if self._healthy_since is None:
+            self._healthy_since = time.monotonic()
+        return True
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy_since is not None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="node agent")
+
+    async def _run(self) -> None:
+        while True:
+            if await self.beat() and not self.draining:
+                # After an outage every node's heartbeat looks expired until all
+                # have beaten again: wait one TTL before judging anybody dead.
+                assert self._healthy_since is not None
+                if time.monotonic() - self._healthy_since >= self._ttl:
+                    try:
+                        await self.take_over_dead_rooms()
+                    except ConfServerError as exc:
+                        logger.warning("takeover sweep failed: %s", exc.message)
+                    except Exception:
+                        logger.exception("takeover sweep failed")
+            await asyncio.sleep(self._interval)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        with contextlib.suppress(ConfServerError):  # else the heartbeat's TTL takes us out
+            await self.cluster.leave(self.name)
+
+    # -- placement -------------------------------------------------------------------
+
+    async def ensure_here(self, room: str) -> None:
+        """Return if ``room`` lives here (placing or taking it over if needed);
+        raise :class:`WrongNode` if a client should go elsewhere."""
+        owner = await self.cluster.owner(room)
+        if owner != self.name:
+            live = {node.name: node for node in await self.cluster.nodes()}
+            if owner is not None and owner in live:
+                raise WrongNode(live[owner])
+            live[self.name] = self.info()  # we are alive, whatever Redis last saw
+            target = least_loaded(list(live.values()))
+            if target is None:
+                raise Draining("this server is shutting down and no other can take the meeting")
+            owner = await self.cluster.claim(room, target.name, owner)
+            if owner != self.name:
+                if owner is None or owner not in live:
+                    raise Draining("the meeting is being moved; try again in a moment")
+                raise WrongNode(live[owner])
+        await self._adopt(room)
+
+    async def _adopt(self, room: str) -> int:
+        async with self._adopt_lock:
+            return await self._rooms.adopt(room)
+
+    async def take_over_dead_rooms(self) -> list[str]:
+        """Claim the rooms of nodes whose heartbeat expired, where this node is
+        the least-loaded live node; returns the rooms taken."""
+        placements = await self.cluster.placements()
+        live = {node.name: node for node in await self.cluster.nodes()}
+        orphans = [(room, owner) for room, owner in placements.items() if owner not in live]
+        taken = []
+        for room, dead in orphans:
+            live[self.name] = self.info()
+            target = least_loaded(list(live.values()))
+            if target is None or target.name != self.name:
+                continue
+            if await self.cluster.claim(room, self.name, dead) != self.name:
+                continue
+            logger.info("took over room %s from dead node %s", room, dead)
+            if await self._adopt(room) == 0:
+                await self.cluster.release(room, self.name)  # nobody to wait for
+            taken.append(room)
+        return taken
+
+    async def release(self, room: str) -> None:
+        """The room emptied here: the next join may place it anywhere."""
+        try:
+            await self.cluster.release(room, self.name)
+            await self.cluster.drop_roster(room)
+        except ConfServerError as exc:
+            logger.warning("could not release room %s: %s", room, exc.message)
+
+    # -- draining --------------------------------------------------------------------
+
+    async def drain(
+        self,
+        deadline: float,
+        hosted: Callable[[], list[str]],
+        poll: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        """Take no new rooms; let meetings finish for ``deadline`` seconds, then
+        move the remaining ones to other nodes (or end them); leave the registry."""
+        self.draining = True
+        await self.beat()
+        logger.info("draining: %d room(s) left, deadline %.0f s", len(hosted()), deadline)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        while hosted() and loop.time() < end:
+            await poll(0.2)
+        for room in hosted():
+            target = None
+            try:
+                others = [n for n in await self.cluster.nodes() if n.name != self.name]
+                target = least_loaded(others)
+                if target is not None:
+                    owner = await self.cluster.claim(room, target.name, self.name)
+                    target = target if owner == target.name else None
+            except ConfServerError as exc:
+                logger.warning("cannot move room %s: %s", room, exc.message)
+            await self._rooms.hand_over(room, target)
+        await self.stop()

@@ -1,0 +1,140 @@
+"""Rooms moving between nodes: the roster each node keeps in the cluster,
+adopting a room's members from a node that died or drained, and handing a
+room over when this node drains.
+
+The meeting state (roles, hands, polls, chat) is in the shared store already;
+what moves here is the roster: who was in the room, under which participant
+id and resume token, so that clients joining again with their resume token
+get their own place (and their hands and votes) back on the new node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from .cluster import NodeInfo
+from .errors import ConfServerError
+from .rooms import Participant
+
+if TYPE_CHECKING:
+    from .meeting_service import MeetingService
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the draining node keeps its old sockets open after ``room_moved``,
+#: so the notice reaches the clients before the connection closes.
+MOVE_NOTICE_SECONDS = 2.0
+
+
+def roster_entry(participant: Participant) -> dict[str, Any]:
+    """What a new node needs to give the participant their place back."""
+    return {
+        "id": participant.id,
+        "name": participant.name,
+        "resume_token": participant.resume_token,
+        "joined_at": participant.joined_at,
+        "audio_muted": participant.audio_muted,
+        "video_muted": participant.video_muted,
+        "mode": participant.mode,
+        "zone": participant.zone,
+    }
+
+
+class RoomMoves:
+    """The meeting service's side of :class:`conf_server.node.HostedRooms`."""
+
+    def __init__(self, service: MeetingService) -> None:
+        self._service = service
+
+    def load(self) -> tuple[int, int, int]:
+        rooms = self._service.directory.rooms
+        participants = sum(len(room.participants) for room in rooms.values())
+        return len(rooms), participants, self._service.sfu_stats.packets_forwarded
+
+    def hosted(self) -> list[str]:
+        return list(self._service.directory.rooms)
+
+    async def save_roster(self, room_id: str) -> None:
+        """Write this node's roster of the room to the cluster (best effort: the
+        next change writes it again)."""
+        roster = [roster_entry(p) for p in self._service.participants(room_id)]
+        try:
+            await self._service.cluster.save_roster(room_id, roster)
+        except ConfServerError as exc:
+            logger.warning("could not save the roster of %s: %s", room_id, exc.message)
+
+    async def adopt(self, room_id: str) -> int:
+        service = self._service
+        if room_id in service.directory.rooms:
+            return 0
+        state = await service.store.get(room_id)
+        if state is None:
+            return 0
+        saved = {entry["id"]: entry for entry in await service.cluster.roster(room_id)}
+        present = state.present_ids()
+        here = service.waiting_entries(room_id)
+        if any(entry.id not in here for entry in state.access.lobby.waiting()):
+            # Their sockets died with the old node; they join the lobby again.
+            async with service.store.update(room_id) as state:
+                for entry in state.access.lobby.waiting():
+                    if entry.id not in here:
+                        state.access.lobby.leave(entry.id)
+        for participant_id in present:
+            member = state.members[participant_id]
+            entry = saved.get(participant_id, {})
+            participant = Participant(
+                id=participant_id,
+                name=member.name,
+                room=room_id,
+                sid=None,
+                joined_at=float(entry.get("joined_at", member.joined_at)),
+                # Without a saved token nobody can resume: the grace removes them.
+                resume_token=str(entry.get("resume_token") or secrets.token_urlsafe(24)),
+                audio_muted=bool(entry.get("audio_muted", False)),
+                video_muted=bool(entry.get("video_muted", False)),
+                connected=False,
+                mode=member.mode,
+                zone=member.zone,
+            )
+            service.directory.adopt(participant, state.meeting_id)
+            service.start_grace(participant)
+        service.sync_flags(state)
+        if present:
+            logger.info("adopted %d participant(s) of room %s", len(present), room_id)
+            await self.save_roster(room_id)
+        return len(present)
+
+    async def hand_over(self, room_id: str, target: NodeInfo | None) -> None:
+        service = self._service
+        participants = service.participants(room_id)
+        if target is None:
+            for participant in participants:
+                await service.remove(participant, "server_shutdown")
+            return
+        await self.save_roster(room_id)
+        notice = {"node": target.name, "url": target.url}
+        await service.events.to_room(room_id, "room_moved", notice)
+        sids = [p.sid for p in participants if p.sid is not None]
+        for waiting_sid in service.drop_waiting(room_id):
+            await service.events.to_client(waiting_sid, "room_moved", notice)
+            sids.append(waiting_sid)
+        # Forget the room here without touching the shared state: its members
+        # are not leaving, they are moving.
+        for participant in participants:
+            service.cancel_grace(participant)
+            service.directory.remove(participant)
+        media = service.media.pop(room_id, None)
+        service.recording.room_closed(room_id)
+        if media is not None:
+            await media.close()
+        logger.info("moved room %s to node %s", room_id, target.name)
+
+        async def close_old_sockets() -> None:
+            await asyncio.sleep(MOVE_NOTICE_SECONDS)
+            for sid in sids:
+                await service.events.disconnect(sid)
+
+        service.tasks.spawn(close_old_sockets())
