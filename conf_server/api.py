@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from . import admin_api, escalations_api, meetings_api, recordings_api, webhooks_api
+from . import (
+    admin_api,
+    escalations_api,
+    meetings_api,
+    nodes_api,
+    recordings_api,
+    webhooks_api,
+)
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
 from .node_forwarding import forward_to_room_node
@@ -71,5 +78,6 @@ def create_api() -> web.Application:
     webhooks_api.add_routes(api)
     escalations_api.add_routes(api)
     admin_api.add_routes(api)
+    nodes_api.add_routes(api)
     recordings_api.add_routes(api)
     return api

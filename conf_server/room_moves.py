@@ -84,17 +84,17 @@ class RoomMoves:
                         state.access.lobby.leave(entry.id)
         for participant_id in present:
             member = state.members[participant_id]
-            entry = saved.get(participant_id, {})
+            kept = saved.get(participant_id, {})
             participant = Participant(
                 id=participant_id,
                 name=member.name,
                 room=room_id,
                 sid=None,
-                joined_at=float(entry.get("joined_at", member.joined_at)),
+                joined_at=float(kept.get("joined_at", member.joined_at)),
                 # Without a saved token nobody can resume: the grace removes them.
-                resume_token=str(entry.get("resume_token") or secrets.token_urlsafe(24)),
-                audio_muted=bool(entry.get("audio_muted", False)),
-                video_muted=bool(entry.get("video_muted", False)),
+                resume_token=str(kept.get("resume_token") or secrets.token_urlsafe(24)),
+                audio_muted=bool(kept.get("audio_muted", False)),
+                video_muted=bool(kept.get("video_muted", False)),
                 connected=False,
                 mode=member.mode,
                 zone=member.zone,

@@ -1,0 +1,310 @@
+"""Multi-node test deployments: real ``conf-server`` processes sharing a real
+``redis-server``, and a protocol client that follows the multi-node rules of
+docs/protocol.md (``wrong_node`` redirects, ``room_moved``, falling back to
+the entry when its node dies) the way the web client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+from meeting_client import ProtocolError, wait_until_changed
+from redis_server import free_port
+from server_keys import ADMIN_KEY
+
+#: Fast heartbeats so faults show within seconds (the defaults are 1 s / 5 s).
+FAST_CLUSTER = {
+    "CONF_HEARTBEAT_SECONDS": "0.5",
+    "CONF_NODE_TTL_SECONDS": "3",
+    "CONF_RECONNECT_GRACE_SECONDS": "6",
+    "CONF_DRAIN_SECONDS": "2",
+}
+
+
+class NodeProcess:
+    """One ``python -m conf_server`` node of a deployment, on a free port."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        name: str,
+        redis_url: str,
+        prefix: str,
+        ice_address: str = "127.0.0.1",
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"{name}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in wait_exit)
+        environment = {
+            **os.environ,
+            **FAST_CLUSTER,
+            "CONF_REDIS_PREFIX": prefix,
+            "CONF_ADMIN_API_KEY": ADMIN_KEY,
+            **(env or {}),
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "conf_server",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(tmp / name),
+                "--redis-url",
+                redis_url,
+                "--node-name",
+                name,
+                "--workers",
+                "1",
+                "--ice-address",
+                ice_address,
+                *args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    async def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node {self.name} exited:\n{self.log()}")
+            with contextlib.suppress(OSError, aiohttp.ClientError):
+                status, _ = await http(self.url, "GET", "/readyz")
+                if status == 200:
+                    return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"node {self.name} not ready within {timeout} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """``kill -9``: no drain, no goodbye to the registry."""
+        self.proc.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+
+    async def wait_exit(self, timeout: float = 20.0) -> int:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            await asyncio.to_thread(self.proc.wait, timeout)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"node {self.name} did not exit within {timeout} s")
+        self._log.close()
+        return self.proc.returncode
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+async def http(
+    base_url: str, method: str, path: str, key: str | None = ADMIN_KEY, **kwargs: Any
+) -> tuple[int, Any]:
+    """``(status, JSON or text)`` of one request."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    timeout = aiohttp.ClientTimeout(total=15)
+    async with (
+        aiohttp.ClientSession(headers=headers, timeout=timeout) as session,
+        session.request(method, base_url + path, **kwargs) as response,
+    ):
+        if response.content_type == "application/json":
+            return response.status, await response.json()
+        return response.status, await response.text()
+
+
+async def registry(node: NodeProcess) -> dict[str, Any]:
+    """The node registry as one node sees it (GET /api/v1/admin/nodes)."""
+    status, body = await http(node.url, "GET", "/api/v1/admin/nodes")
+    assert status == 200, body
+    return {entry["name"]: entry for entry in body["nodes"]}
+
+
+async def room_node(node: NodeProcess, room: str) -> str | None:
+    status, body = await http(node.url, "GET", f"/api/v1/rooms/{room}")
+    assert status == 200, body
+    return body["node"]  # type: ignore[no-any-return]
+
+
+class RefusedError(ProtocolError):
+    """A refused request, with the whole error object (``wrong_node`` carries a URL)."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+#: Error codes after which a client tries again (docs/protocol.md).
+TRANSIENT = {"wrong_node", "store_unavailable", "draining"}
+
+
+class NodeClient:
+    """A media-free protocol client for deployments of several nodes.
+
+    ``join`` follows ``wrong_node`` redirects (at most 5 in a row). When its
+    socket drops without it asking, or the server sends ``room_moved``, it
+    joins again with its resume token: at the ``room_moved`` URL, else at the
+    entry, retrying while the deployment recovers. ``rejoins`` counts that.
+    """
+
+    def __init__(self, entry_url: str, name: str) -> None:
+        self.entry_url = entry_url
+        self.name = name
+        self.url = entry_url
+        self.sio: socketio.AsyncClient | None = None
+        self.participant_id: str | None = None
+        self.resume_token: str | None = None
+        self.meeting: dict[str, Any] = {}
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.events: list[tuple[str, Any]] = []
+        self.redirects: list[str] = []
+        self.rejoins = 0
+        self.auto_rejoin = True
+        self._join_fields: dict[str, Any] = {}
+        self._changed = asyncio.Event()
+        self._recovering: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- connection ----------------------------------------------------------------
+
+    async def _connect(self, url: str) -> None:
+        await self._drop_socket()
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("*", self._record)
+        sio.on("disconnect", lambda *args: self._on_disconnect(sio))
+        self.sio = sio
+        self.url = url
+        await sio.connect(url, transports=["websocket"], wait_timeout=5)
+
+    async def _drop_socket(self) -> None:
+        old, self.sio = self.sio, None
+        if old is not None and old.connected:
+            await old.disconnect()
+
+    async def _record(self, event: str, data: Any) -> None:
+        self.events.append((event, data))
+        if event in ("participant_joined", "participant_updated"):
+            self.participants[data["participant"]["id"]] = data["participant"]
+        elif event == "participant_left":
+            self.participants.pop(data["participant_id"], None)
+        elif event == "room_moved":
+            self._recover(data["url"])
+        self._changed.set()
+
+    def _on_disconnect(self, sio: socketio.AsyncClient) -> None:
+        if sio is self.sio and not self._closing:
+            self.sio = None
+            self._recover(self.entry_url)
+        self._changed.set()
+
+    # -- joining -------------------------------------------------------------------
+
+    async def call(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert self.sio is not None, f"{self.name} is not connected"
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        if not ack.get("ok"):
+            raise RefusedError(ack["error"])
+        return ack
+
+    async def error_of(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert self.sio is not None, f"{self.name} is not connected"
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        assert ack["ok"] is False, f"{event} was accepted: {ack}"
+        return ack["error"]  # type: ignore[no-any-return]
+
+    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
+        self._join_fields = {"protocol": 1, "room": room, "name": self.name, "receive": False}
+        self._join_fields.update(extra)
+        return await self._join(self.entry_url)
+
+    async def _join(self, url: str) -> dict[str, Any]:
+        for _ in range(6):
+            if self.sio is None or not self.sio.connected or self.url != url:
+                await self._connect(url)
+            payload = dict(self._join_fields)
+            if self.resume_token:
+                payload["resume_token"] = self.resume_token
+            try:
+                ack = await self.call("join", payload)
+            except RefusedError as exc:
+                if exc.code != "wrong_node":
+                    raise
+                url = exc.error["url"]
+                self.redirects.append(url)
+                continue
+            if not ack.get("waiting"):
+                self.participant_id = ack["participant_id"]
+                self.resume_token = ack["resume_token"]
+                self.meeting = ack["meeting"]
+                self.participants = {p["id"]: p for p in ack["participants"]}
+            self._changed.set()
+            return ack
+        raise AssertionError(f"{self.name}: more than 5 redirects: {self.redirects}")
+
+    def _recover(self, url: str) -> None:
+        if not self.auto_rejoin or self.resume_token is None or self._closing:
+            return
+        if self._recovering is None or self._recovering.done():
+            self._recovering = asyncio.get_running_loop().create_task(self._rejoin(url))
+
+    async def _rejoin(self, url: str, give_up_after: float = 40.0) -> None:
+        deadline = time.monotonic() + give_up_after
+        while not self._closing and time.monotonic() < deadline:
+            try:
+                await self._join(url)
+                self.rejoins += 1
+                self._changed.set()
+                return
+            except RefusedError as exc:
+                if exc.code not in TRANSIENT:
+                    self.events.append(("rejoin_failed", exc.error))
+                    return
+            except (OSError, socketio.exceptions.ConnectionError, TimeoutError):
+                pass  # its node is gone and the entry still points there
+            url = self.entry_url
+            await asyncio.sleep(0.3)
+        self.events.append(("rejoin_failed", {"code": "gave_up"}))
+
+    # -- observing -----------------------------------------------------------------
+
+    def of(self, event: str) -> list[Any]:
+        return [data for name, data in self.events if name == event]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> None:
+        await wait_until_changed(self._changed, predicate, timeout)
+
+    async def wait_rejoined(self, count: int = 1, timeout: float = 20.0) -> None:
+        await self.wait_for(lambda: self.rejoins >= count, timeout)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._recovering is not None:
+            self._recovering.cancel()
+            await asyncio.gather(self._recovering, return_exceptions=True)
+        await self._drop_socket()
+
+    def vanish(self) -> None:
+        """Stop taking part without a word (a laptop that went to sleep)."""
+        self._closing = True
