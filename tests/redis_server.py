@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -58,3 +60,12 @@ class RedisServer:
         if self._process.poll() is None:
             self._process.terminate()
             self._process.wait(10)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its connections stay open but nothing is
+        answered, the hardest kind of outage for a client."""
+        os.kill(self._process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT), its data intact."""
+        os.kill(self._process.pid, signal.SIGCONT)
