@@ -349,13 +349,25 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                         "type": "array",
                                         "items": {"$ref": "#/components/schemas/Participant"},
                                     },
-                                    "node": {"type": "string"},
+                                    "node": {
+                                        "type": "string",
+                                        "nullable": True,
+                                        "description": "The hosting node's name; null when "
+                                        "no node hosts the room",
+                                    },
                                 },
                             },
-                            "The room; meeting_id is null when nobody is in it",
+                            "The room, as the node that hosts it sees it (another node "
+                            "forwards the request there); meeting_id is null when nobody "
+                            "is in it",
                         ),
                         "400": json_response(
                             {"$ref": "#/components/schemas/Error"}, "Bad room name"
+                        ),
+                        "503": json_response(
+                            error,
+                            "node_unreachable: the room's node does not answer; "
+                            "store_unavailable: Redis cannot be reached",
                         ),
                     },
                 }
@@ -389,9 +401,18 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "200": json_response(_MEETING, "The meeting"),
+                        "200": json_response(
+                            _MEETING,
+                            "The meeting, answered by the node that hosts its room "
+                            "(forwarded there if needed)",
+                        ),
                         **integration.errors(401, 403),
                         "404": json_response(error, "No such meeting"),
+                        "503": json_response(
+                            error,
+                            "node_unreachable: the room's node does not answer; "
+                            "store_unavailable: Redis cannot be reached",
+                        ),
                     },
                 }
             },
@@ -403,8 +424,25 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "Ready to take meetings",
-                    "responses": {"200": json_response(status, "ready")},
+                    "summary": "Ready to take new meetings",
+                    "responses": {
+                        "200": json_response(status, "ready"),
+                        "503": json_response(
+                            {
+                                "type": "object",
+                                "required": ["status", "reason"],
+                                "properties": {
+                                    "status": {
+                                        "type": "string",
+                                        "enum": ["unavailable", "draining"],
+                                    },
+                                    "reason": {"type": "string"},
+                                },
+                            },
+                            "unavailable: the shared state store (Redis) cannot be "
+                            "reached; draining: the node is shutting down",
+                        ),
+                    },
                 }
             },
             "/metrics": {

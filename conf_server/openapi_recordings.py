@@ -154,6 +154,10 @@ def recording_paths() -> dict[str, Any]:
                         "meeting_not_live"
                     ),
                     "507": _error("recording_quota_exceeded: the recordings storage is full"),
+                    "503": _error(
+                        "node_unreachable: the node that hosts the meeting's room (which "
+                        "carries out the request) does not answer; store_unavailable"
+                    ),
                 },
             }
         },
