@@ -18,7 +18,6 @@ from . import (
 )
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
-from .node_forwarding import forward_to_room_node
 from .openapi import openapi_document
 from .web_pages import ROOM_PATTERN
 
@@ -61,13 +60,7 @@ async def get_room(request: web.Request) -> web.Response:
     room = request.match_info["room"]
     if not ROOM_PATTERN.match(room):
         return error_response(400, "invalid_room", "room names are 1-64 of A-Z a-z 0-9 _ -")
-    forwarded = await forward_to_room_node(request, room)
-    if forwarded is not None:
-        return forwarded
-    service = request.config_dict[MEETINGS]
-    info = service.room_info(room)
-    info["node"] = await service.cluster.owner(room)
-    return web.json_response(info)
+    return web.json_response(await request.config_dict[MEETINGS].shared_room_info(room))
 
 
 def create_api() -> web.Application:

@@ -19,7 +19,7 @@ from .meeting_service import MeetingService
 from .metrics import setup_metrics
 from .reports import ReportArchive
 from .settings import Settings
-from .shared_state import SharedState, allowed_origins
+from .shared_state import OriginPolicy, SharedState
 from .webhooks import WebhookDispatcher
 
 
@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[SETTINGS] = settings
 
     shared = SharedState.connect(settings)
-    sio = create_socket_server(shared.socket_manager, allowed_origins(settings))
+    origins = OriginPolicy(settings)
+    sio = create_socket_server(shared.socket_manager, origins)
     sio.attach(app, socketio_path="socket.io")
     database = Database(settings.data_dir / "conf.sqlite3")
     invites = InviteSigner(settings.invite_secret or database.setting("invite_secret", new_secret))
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         store=shared.store,
         cluster=shared.cluster,
     )
+    service.node.peer_urls = origins.peer_urls
     service.download_links = DownloadLinks(database.setting("download_secret", new_secret))
     sio.register_namespace(MeetingNamespace(service))
     app[MEETINGS] = service

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -136,9 +138,11 @@ async def serve(settings: Settings) -> None:
     try:
         await signalled.wait()
         signalled.clear()
-        drain = asyncio.ensure_future(
-            service.node.drain(settings.drain_seconds, service.moves.hosted)
-        )
+        drain = asyncio.ensure_future(service.node.drain(settings.drain_seconds))
+        # A terminal's Ctrl-C reaches the workers and their parent, which passes
+        # it on: a second signal within a second is that echo, not "stop now".
+        await asyncio.sleep(1.0)
+        signalled.clear()
         second = asyncio.ensure_future(signalled.wait())
         await asyncio.wait({drain, second}, return_when=asyncio.FIRST_COMPLETED)
         for task in (drain, second):
@@ -147,11 +151,20 @@ async def serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
+def _die_with_parent() -> None:
+    """In a worker, before it starts: get SIGTERM (a drain) when the parent
+    dies, even by kill -9, so no worker outlives its supervisor (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
     """Start ``workers`` node processes on this machine and keep them running:
     a worker that dies is started again; SIGTERM and SIGINT are passed on."""
     base = [sys.executable, "-m", "conf_server", *argv]
-    url = settings.node_url or f"http://{settings.host}:{{port}}"
 
     def start(index: int) -> subprocess.Popen[bytes]:
         port = settings.port + 1 + index
@@ -164,14 +177,20 @@ def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
                 f"{settings.node_name}-{index + 1}",
                 "--node-port",
                 str(port),
-                "--node-url",
-                url.replace("{port}", str(port)),
-            ]
+                # Unset: each worker's node_url() is http://<host>:<its port>.
+                *(
+                    ["--node-url", settings.node_url.replace("{port}", str(port))]
+                    if settings.node_url
+                    else []
+                ),
+            ],
+            preexec_fn=_die_with_parent,
         )
 
     children = [start(index) for index in range(workers)]
     started = [time.monotonic()] * workers
     stopping = False
+    failed = False
 
     def pass_on(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -187,7 +206,7 @@ def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
         time.sleep(0.5)
         if stopping:
             if all(child.poll() is not None for child in children):
-                return 0
+                return 1 if failed else 0
             continue
         for index, child in enumerate(children):
             code = child.poll()
@@ -196,6 +215,7 @@ def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
             if time.monotonic() - started[index] < 3:
                 # It could not even start (a port in use, a bad setting): stop.
                 print(f"conf-server: worker {index + 1} failed to start ({code})", flush=True)
+                failed = True
                 pass_on(signal.SIGTERM, None)
                 continue
             print(f"conf-server: worker {index + 1} exited ({code}); starting it again")

@@ -43,12 +43,15 @@ from .publisher import EventPublisher, NoPublisher
 from .recording_control import RecordingControl
 from .reports import ReportArchive, build_report, polls_csv
 from .room_media import RoomMedia
-from .room_moves import RoomMoves
+from .room_moves import RoomMoves, public_roster
 from .rooms import Participant, RoomDirectory, RoomFull, new_participant_id
 from .settings import Settings
-from .store import MeetingStore, MemoryStore, NoMeeting
+from .store import MeetingStore, MemoryStore, NoMeeting, StoreUnavailable
 
 logger = logging.getLogger(__name__)
+
+#: How often a change the store could not take is tried again.
+STORE_RETRY_SECONDS = 2.0
 
 ActionHandler = Callable[..., Awaitable[dict[str, Any] | None]]
 
@@ -254,6 +257,8 @@ class MeetingService:
         resumed = self.directory.resume(room, name, sid, resume_token)
         if resumed is not None:
             return await self._resume(sid, *resumed, receive)
+        if resume_token:
+            logger.info("a resume token for room %s matched nobody: joining anew", room)
         state = await self.store.get(room)
         if state is None:
             state, _ = await self.store.create(
@@ -606,27 +611,6 @@ class MeetingService:
         if media is not None:
             await media.remove_participant(participant.id)
         room = self.directory.remove(participant)
-        hands_moved = spotlight_ended = False
-        state: MeetingState | None = None
-        try:
-            async with self.store.update(room_id) as state:
-                member = state.members.get(participant.id)
-                if member is not None and member.left_at is None:
-                    member.left_at = self.clock()
-                hands_moved = state.hands.participant_left(participant.id)
-                spotlight_ended = state.spotlight == participant.id
-                if spotlight_ended:
-                    state.spotlight = None
-                # A co-host role does not survive leaving (hosts get theirs back
-                # from their host key).
-                state.roles.forget(participant.id)
-                state.mic_locks.forget(participant.id)
-                state.chat.forget_sender(participant.id)
-                state.reactions.forget_sender(participant.id)
-                if not state.present_ids():
-                    state.emptied_at = self.clock()
-        except NoMeeting:
-            state = None
         await self.events.to_room(
             room_id, "participant_left", {"participant_id": participant.id, "reason": reason}
         )
@@ -635,27 +619,12 @@ class MeetingService:
             "participant.left",
             {"id": participant.id, "name": participant.name, "reason": reason},
         )
-        if state is not None and hands_moved:
-            await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
-            self.note_timeline(room_id, "hands", {"hands": state.hands.snapshot()})
-        if spotlight_ended:
-            await self.events.to_room(room_id, "spotlight_changed", {"participant_id": None})
-        if state is not None:
-            self.publisher.publish(
-                "participant.left",
-                {
-                    **meeting_summary(state),
-                    "participant": member_summary(state, participant.id),
-                    "reason": reason,
-                },
-            )
-        if state is not None and state.emptied_at is not None:
-            if not state.ended:
-                self.publisher.publish(
-                    "meeting.ended", {**meeting_summary(state), "reason": "empty"}
-                )
-            await self.archive_report(state)
-            await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
+        try:
+            await self._member_left(room_id, participant.id, reason)
+        except StoreUnavailable:
+            # They are gone from the room already; the shared state learns it
+            # as soon as the store is back (never silently dropped).
+            self.tasks.spawn(self._member_left_later(room_id, participant.id, reason))
         if room is None and media is not None:
             self.recording.room_closed(room_id)
             self.media.pop(room_id, None)
@@ -664,6 +633,61 @@ class MeetingService:
             await self.node.release(room_id)
         else:
             await self.save_roster(room_id)
+
+    async def _member_left(self, room_id: str, participant_id: str, reason: str) -> None:
+        """The shared-state half of :meth:`remove`, and what follows from it."""
+        hands_moved = spotlight_ended = False
+        try:
+            async with self.store.update(room_id) as state:
+                member = state.members.get(participant_id)
+                if member is not None and member.left_at is None:
+                    member.left_at = self.clock()
+                hands_moved = state.hands.participant_left(participant_id)
+                spotlight_ended = state.spotlight == participant_id
+                if spotlight_ended:
+                    state.spotlight = None
+                # A co-host role does not survive leaving (hosts get theirs back
+                # from their host key).
+                state.roles.forget(participant_id)
+                state.mic_locks.forget(participant_id)
+                state.chat.forget_sender(participant_id)
+                state.reactions.forget_sender(participant_id)
+                if not state.present_ids():
+                    state.emptied_at = self.clock()
+        except NoMeeting:
+            return
+        if hands_moved:
+            await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
+            self.note_timeline(room_id, "hands", {"hands": state.hands.snapshot()})
+        if spotlight_ended:
+            await self.events.to_room(room_id, "spotlight_changed", {"participant_id": None})
+        self.publisher.publish(
+            "participant.left",
+            {
+                **meeting_summary(state),
+                "participant": member_summary(state, participant_id),
+                "reason": reason,
+            },
+        )
+        if state.emptied_at is not None:
+            if not state.ended:
+                self.publisher.publish(
+                    "meeting.ended", {**meeting_summary(state), "reason": "empty"}
+                )
+            await self.archive_report(state)
+            await self.store.expire(room_id, self.settings.empty_meeting_ttl_seconds)
+
+    async def _member_left_later(self, room_id: str, participant_id: str, reason: str) -> None:
+        logger.warning(
+            "store unavailable: recording that %s left %s later", participant_id, room_id
+        )
+        while True:
+            await asyncio.sleep(STORE_RETRY_SECONDS)
+            try:
+                await self._member_left(room_id, participant_id, reason)
+                return
+            except StoreUnavailable:
+                continue
 
     def publish_poll_closed(self, state: MeetingState, poll: Poll) -> None:
         """``poll.closed`` with the aggregate results (never who chose what)."""
@@ -692,6 +716,19 @@ class MeetingService:
             "meeting_id": room.meeting_id if room else None,
             "participants": room.roster() if room else [],
         }
+
+    async def shared_room_info(self, room_id: str) -> dict[str, Any]:
+        """``room_info`` on any node: the roster comes from the cluster when the
+        room lives elsewhere; ``node`` names the hosting node (None: none)."""
+        owner = await self.cluster.owner(room_id)
+        info = self.room_info(room_id)
+        if owner is not None and owner != self.node.name:
+            roster = public_roster(await self.cluster.roster(room_id))
+            state = await self.store.get(room_id) if roster else None
+            info["participants"] = roster
+            info["meeting_id"] = state.meeting_id if state is not None else None
+        info["node"] = owner
+        return info
 
     def media_stats(self) -> dict[str, int]:
         totals: dict[str, int] = {"rooms": len(self.media)}

@@ -20,8 +20,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from .cluster import Cluster, NodeInfo, least_loaded
 from .errors import ConfServerError
@@ -64,6 +63,14 @@ class HostedRooms(Protocol):
         it here when there is no other node."""
         ...
 
+    def hosted(self) -> list[str]:
+        """Rooms that live on this node now."""
+        ...
+
+    async def moves_done(self) -> None:
+        """Wait until the clients of moved rooms were told and let go."""
+        ...
+
 
 def node_url(settings: Settings) -> str:
     """The base URL clients use to reach this node directly."""
@@ -97,6 +104,10 @@ class NodeAgent:
         self._last_sample = (time.monotonic(), time.process_time(), 0)
         self._rates = (0.0, 0.0)  # packets/s, CPU %
         self._adopt_lock = asyncio.Lock()
+        #: Base URLs of the live nodes (the Origin check takes their pages).
+        self.peer_urls: set[str] = set()
+        #: When this process last placed each room on itself (see _check_rooms).
+        self._placed_at: dict[str, float] = {}
 
     # -- heartbeat -------------------------------------------------------------------
 
@@ -146,17 +157,35 @@ class NodeAgent:
     async def _run(self) -> None:
         while True:
             if await self.beat() and not self.draining:
-                # After an outage every node's heartbeat looks expired until all
-                # have beaten again: wait one TTL before judging anybody dead.
-                assert self._healthy_since is not None
-                if time.monotonic() - self._healthy_since >= self._ttl:
-                    try:
-                        await self.take_over_dead_rooms()
-                    except ConfServerError as exc:
-                        logger.warning("takeover sweep failed: %s", exc.message)
-                    except Exception:
-                        logger.exception("takeover sweep failed")
+                try:
+                    await self._check_rooms()
+                except ConfServerError as exc:
+                    logger.warning("room check failed: %s", exc.message)
+                except Exception:
+                    logger.exception("room check failed")
             await asyncio.sleep(self._interval)
+
+    async def _check_rooms(self) -> None:
+        """Once per heartbeat: learn the live nodes, give up rooms another node
+        has taken from us, and take over dead nodes' rooms."""
+        live = await self.cluster.nodes()
+        self.peer_urls.clear()
+        self.peer_urls.update(node.url for node in live)
+        placements = await self.cluster.placements()
+        for room in self._rooms.hosted():
+            owner = placements.get(room)
+            if owner is not None and owner != self.name:
+                # We were cut off from Redis long enough for another node to
+                # take the room over: its members belong there now.
+                target = next((node for node in live if node.name == owner), None)
+                if target is not None:  # else look again at the next heartbeat
+                    logger.warning("room %s is now hosted by %s; moving its clients", room, owner)
+                    await self._rooms.hand_over(room, target)
+        # After an outage every node's heartbeat looks expired until all have
+        # beaten again: wait one TTL before judging anybody dead.
+        assert self._healthy_since is not None
+        if time.monotonic() - self._healthy_since >= self._ttl:
+            await self.take_over_dead_rooms(live, placements)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -185,18 +214,31 @@ class NodeAgent:
                 if owner is None or owner not in live:
                     raise Draining("the meeting is being moved; try again in a moment")
                 raise WrongNode(live[owner])
+        self._placed_at[room] = time.monotonic()
         await self._adopt(room)
 
     async def _adopt(self, room: str) -> int:
         async with self._adopt_lock:
             return await self._rooms.adopt(room)
 
-    async def take_over_dead_rooms(self) -> list[str]:
+    async def take_over_dead_rooms(
+        self, nodes: list[NodeInfo], placements: dict[str, str]
+    ) -> list[str]:
         """Claim the rooms of nodes whose heartbeat expired, where this node is
-        the least-loaded live node; returns the rooms taken."""
-        placements = await self.cluster.placements()
-        live = {node.name: node for node in await self.cluster.nodes()}
+        the least-loaded live node; returns the rooms taken.
+
+        Rooms the directory gives to this very node but that are not here (this
+        node restarted within the TTL under the same name) are adopted too, so
+        their members get the reconnect grace instead of staying forever."""
+        live = {node.name: node for node in nodes}
         orphans = [(room, owner) for room, owner in placements.items() if owner not in live]
+        now, hosted = time.monotonic(), set(self._rooms.hosted())
+        for room, owner in placements.items():
+            recent = now - self._placed_at.get(room, -1e9) < 30  # a join may be on its way
+            if owner == self.name and room not in hosted and not recent:
+                self._placed_at[room] = now
+                if await self._adopt(room) == 0:
+                    await self.cluster.release(room, self.name)
         taken = []
         for room, dead in orphans:
             live[self.name] = self.info()
@@ -213,6 +255,7 @@ class NodeAgent:
 
     async def release(self, room: str) -> None:
         """The room emptied here: the next join may place it anywhere."""
+        self._placed_at.pop(room, None)
         try:
             await self.cluster.release(room, self.name)
             await self.cluster.drop_roster(room)
@@ -221,21 +264,17 @@ class NodeAgent:
 
     # -- draining --------------------------------------------------------------------
 
-    async def drain(
-        self,
-        deadline: float,
-        hosted: Callable[[], list[str]],
-        poll: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
+    async def drain(self, deadline: float) -> None:
         """Take no new rooms; let meetings finish for ``deadline`` seconds, then
         move the remaining ones to other nodes (or end them); leave the registry."""
+        hosted = self._rooms.hosted
         self.draining = True
         await self.beat()
         logger.info("draining: %d room(s) left, deadline %.0f s", len(hosted()), deadline)
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
-        while hosted() and loop.time() < end:
-            await poll(0.2)
+        while hosted() and loop.time() < end:  # noqa: ASYNC110 (rooms empty in many ways)
+            await asyncio.sleep(0.2)
         for room in hosted():
             target = None
             try:
@@ -247,4 +286,5 @@ class NodeAgent:
             except ConfServerError as exc:
                 logger.warning("cannot move room %s: %s", room, exc.message)
             await self._rooms.hand_over(room, target)
+        await self._rooms.moves_done()
         await self.stop()

@@ -57,4 +57,6 @@ async def forward_to_room_node(request: web.Request, room: str) -> web.Response 
             )
     except (aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("forwarding %s %s to node %s failed: %s", request.method, url, owner, exc)
+        if request.method == "GET":
+            return None  # answer from the shared state (the node may just have died)
         raise NodeUnreachable(f"node {owner} that hosts the room does not answer") from exc

@@ -154,6 +154,23 @@ def path_params(*names: str) -> list[dict[str, Any]]:
     ]
 
 
+#: One node of GET /api/v1/admin/nodes (conf_server.cluster.NodeInfo).
+NODE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "url", "rooms", "participants", "draining"],
+    "properties": {
+        "name": {"type": "string"},
+        "url": {"type": "string", "description": "base URL clients use to reach the node"},
+        "rooms": {"type": "integer"},
+        "participants": {"type": "integer"},
+        "packets_per_second": {"type": "number", "description": "RTP packets forwarded"},
+        "cpu_percent": {"type": "number", "description": "of one core"},
+        "draining": {"type": "boolean"},
+        "started_at": {"type": "number"},
+    },
+}
+
+
 def integration_paths() -> dict[str, Any]:
     """Paths of the API-key, escalation and report routes."""
     return {
@@ -209,6 +226,31 @@ def integration_paths() -> dict[str, Any]:
                 "responses": {
                     "200": json_response({"$ref": REF + "ApiKey"}, "The revoked key"),
                     **errors(401, 403, 404),
+                },
+            }
+        },
+        "/api/v1/admin/nodes": {
+            "get": {
+                "summary": "The deployment: live nodes with their load, and room -> node (admin)",
+                "security": BEARER,
+                "responses": {
+                    "200": json_response(
+                        {
+                            "type": "object",
+                            "required": ["this_node", "nodes", "rooms"],
+                            "properties": {
+                                "this_node": {"type": "string"},
+                                "nodes": {"type": "array", "items": NODE_SCHEMA},
+                                "rooms": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                    "description": "room name -> name of the node hosting it",
+                                },
+                            },
+                        },
+                        "The node registry and the room directory as this node sees them",
+                    ),
+                    **errors(401, 403),
                 },
             }
         },

@@ -18,26 +18,22 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
-from .errors import ConfServerError
+from .store import StoreUnavailable
 
 #: Seconds one Redis command may take before the store counts as unavailable.
-COMMAND_TIMEOUT = 1.5
-
-
-class StoreUnavailable(ConfServerError):
-    code = "store_unavailable"
-    status = 503
-    retry_after = 2.0
+COMMAND_TIMEOUT = 1.0
 
 
 def connect(url: str, **options: Any) -> Redis:
-    """A client that fails fast (one quick retry) instead of waiting minutes."""
+    """A client that fails fast instead of waiting minutes: one quick retry (a
+    connection Redis closed while idle just reconnects), no health-check PING
+    before commands (against a frozen server it would add its own timeouts)."""
     settings: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": COMMAND_TIMEOUT,
         "socket_connect_timeout": COMMAND_TIMEOUT,
         "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        "health_check_interval": 5,
+        "health_check_interval": 0,
     }
     settings.update(options)
     return Redis.from_url(url, **settings)

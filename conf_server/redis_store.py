@@ -28,8 +28,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from .meeting_state import MeetingState
-from .redis_connection import StoreUnavailable, connect, guarded, store_call
-from .store import NoMeeting
+from .redis_connection import connect, guarded, store_call
+from .store import NoMeeting, StoreUnavailable
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end

@@ -30,17 +30,14 @@ MOVE_NOTICE_SECONDS = 2.0
 
 
 def roster_entry(participant: Participant) -> dict[str, Any]:
-    """What a new node needs to give the participant their place back."""
-    return {
-        "id": participant.id,
-        "name": participant.name,
-        "resume_token": participant.resume_token,
-        "joined_at": participant.joined_at,
-        "audio_muted": participant.audio_muted,
-        "video_muted": participant.video_muted,
-        "mode": participant.mode,
-        "zone": participant.zone,
-    }
+    """The Participant object every node can show, plus what a new node needs
+    to give the participant their place back (the resume token)."""
+    return {**participant.to_wire(), "resume_token": participant.resume_token}
+
+
+def public_roster(roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A saved roster as Participant objects (without resume tokens)."""
+    return [{k: v for k, v in entry.items() if k != "resume_token"} for entry in roster]
 
 
 class RoomMoves:
@@ -48,6 +45,7 @@ class RoomMoves:
 
     def __init__(self, service: MeetingService) -> None:
         self._service = service
+        self._closing: list[asyncio.Task[None]] = []
 
     def load(self) -> tuple[int, int, int]:
         rooms = self._service.directory.rooms
@@ -111,8 +109,13 @@ class RoomMoves:
         service = self._service
         participants = service.participants(room_id)
         if target is None:
+            # Nowhere to go: the meeting ends here, and the sockets close (else
+            # the process would wait for each client's ping timeout to exit).
+            sids = [p.sid for p in participants if p.sid is not None]
             for participant in participants:
                 await service.remove(participant, "server_shutdown")
+            for sid in sids + service.drop_waiting(room_id):
+                await service.events.disconnect(sid)
             return
         await self.save_roster(room_id)
         notice = {"node": target.name, "url": target.url}
@@ -137,4 +140,8 @@ class RoomMoves:
             for sid in sids:
                 await service.events.disconnect(sid)
 
-        service.tasks.spawn(close_old_sockets())
+        self._closing.append(asyncio.get_running_loop().create_task(close_old_sockets()))
+
+    async def moves_done(self) -> None:
+        closing, self._closing = self._closing, []
+        await asyncio.gather(*closing, return_exceptions=True)

@@ -5,6 +5,7 @@ module-level global."""
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import tomllib
@@ -86,6 +87,14 @@ class Settings:
 
 _TUPLE_FIELDS = {"ice_servers", "ice_addresses", "integration_api_keys"}
 _BOOL_FIELDS = {"recording_host_download"}
+_FLOAT_FIELDS = (
+    "reconnect_grace_seconds",
+    "empty_meeting_ttl_seconds",
+    "recording_retention_days",
+    "heartbeat_seconds",
+    "node_ttl_seconds",
+    "drain_seconds",
+)
 
 
 def _boolean(value: Any) -> bool:
@@ -117,14 +126,7 @@ def _coerce(name: str, value: Any) -> Any:
             "workers",
         ):
             return int(value)
-        if name in (
-            "reconnect_grace_seconds",
-            "empty_meeting_ttl_seconds",
-            "recording_retention_days",
-            "heartbeat_seconds",
-            "node_ttl_seconds",
-            "drain_seconds",
-        ):
+        if name in _FLOAT_FIELDS:
             return float(value)
         if name == "data_dir":
             return Path(value)
@@ -179,6 +181,10 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
+    for name in _FLOAT_FIELDS:
+        value = getattr(settings, name)
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port must be between 1 and 65535, got {settings.port}")
     if settings.node_port is not None and not 0 < settings.node_port < 65536:

@@ -53,11 +53,25 @@ class SharedState:
             await self._redis.aclose()
 
 
-def allowed_origins(settings: Settings) -> list[str] | None:
-    """Origins whose pages may open Socket.IO here. None means this origin only;
-    a node with its own URL also takes the pages of the deployment's entry."""
-    own = node_url(settings)
-    entry = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    if own == entry and not settings.public_url:
-        return None
-    return sorted({entry, own})
+class OriginPolicy:
+    """Which pages may open Socket.IO on this node (python-engineio calls it
+    with the request's Origin): pages of this node's own origin as the browser
+    addressed it (engine.io's default), of the public URL, and of every live
+    node of the deployment, because a page loaded from one node is sent to the
+    room's node by ``wrong_node``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._fixed = {node_url(settings)}
+        if settings.public_url:
+            self._fixed.add(settings.public_url.rstrip("/"))
+        #: Base URLs of the live nodes, kept current by the node agent.
+        self.peer_urls: set[str] = set()
+
+    def __call__(self, origin: str, environ: dict[str, Any]) -> bool:
+        if origin in self._fixed or origin in self.peer_urls:
+            return True
+        host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", ""))
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+        own = {f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"}
+        own.add(f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}")
+        return origin in own

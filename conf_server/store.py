@@ -40,6 +40,14 @@ class NoMeeting(ConfServerError):
     status = 404
 
 
+class StoreUnavailable(ConfServerError):
+    """The shared store (Redis) cannot be reached; the action did not happen."""
+
+    code = "store_unavailable"
+    status = 503
+    retry_after = 2.0
+
+
 class MeetingStore(Protocol):
     """Meeting state shared by every node of a deployment."""
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import socketio
 
 
 def create_socket_server(
-    client_manager: Any | None = None, allowed_origins: list[str] | None = None
+    client_manager: Any | None = None,
+    allowed_origins: list[str] | Callable[[str, dict[str, Any]], bool] | None = None,
 ) -> socketio.AsyncServer:
     """An ``AsyncServer`` for aiohttp; pass ``AsyncRedisManager`` to fan out over Redis.
 
     ``allowed_origins`` None means same origin only (python-engineio's default;
-    an empty list would switch the Origin check off).
+    an empty list would switch the Origin check off); a callable decides per
+    Origin (python-engineio passes the origin and the WSGI-style environ).
     """
     kwargs: dict[str, Any] = {
         "async_mode": "aiohttp",

@@ -185,6 +185,7 @@ class NodeClient:
         self._join_fields: dict[str, Any] = {}
         self._changed = asyncio.Event()
         self._recovering: asyncio.Task[None] | None = None
+        self._closers: set[asyncio.Task[None]] = set()
         self._closing = False
 
     # -- connection ----------------------------------------------------------------
@@ -196,12 +197,19 @@ class NodeClient:
         sio.on("disconnect", lambda *args: self._on_disconnect(sio))
         self.sio = sio
         self.url = url
-        await sio.connect(url, transports=["websocket"], wait_timeout=5)
+        try:
+            await sio.connect(url, transports=["websocket"], wait_timeout=5)
+        except Exception:
+            if sio.eio.http is not None:  # python-socketio leaves it open
+                await sio.eio.http.close()
+            raise
 
     async def _drop_socket(self) -> None:
         old, self.sio = self.sio, None
         if old is not None and old.connected:
-            await old.disconnect()
+            # Not awaited: python-socketio's disconnect() may wait for the
+            # handler that is running now (the one that got room_moved).
+            self._closers.add(asyncio.get_running_loop().create_task(old.disconnect()))
 
     async def _record(self, event: str, data: Any) -> None:
         self.events.append((event, data))
@@ -304,6 +312,7 @@ class NodeClient:
             self._recovering.cancel()
             await asyncio.gather(self._recovering, return_exceptions=True)
         await self._drop_socket()
+        await asyncio.gather(*self._closers, return_exceptions=True)
 
     def vanish(self) -> None:
         """Stop taking part without a word (a laptop that went to sleep)."""

@@ -537,13 +537,6 @@ async def answers(url: str) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: when a draining node ends a room because no other node can take "
-    "it (room_moves.hand_over with target None), its participants are removed but their "
-    "sockets stay open, so runner.cleanup() in cli.serve waits for them (aiohttp's "
-    "shutdown_timeout) and the process exits ~17 s after the drain instead of at once",
-)
 async def test_workers_stop_within_seconds_of_sigterm_during_a_meeting(
     clients: list[Any], workers: Workers
 ) -> None:

@@ -163,16 +163,6 @@ def test_cli_refuses_workers_without_redis_in_one_line_without_a_traceback():
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "settings.py _validate (lines 192-198) compares with < and <=, which are False for "
-        "NaN, and float('inf') passes too: CONF_HEARTBEAT_SECONDS=nan makes the node agent's "
-        "asyncio.sleep(nan) never return (no more heartbeats), CONF_NODE_TTL_SECONDS=nan or "
-        "inf makes RedisCluster.heartbeat's int(ttl * 1000) raise ValueError/OverflowError, "
-        "which NodeAgent.beat does not catch"
-    ),
-)
 @pytest.mark.parametrize(
     "env",
     [
