@@ -270,7 +270,11 @@ class NodeAgent:
         hosted = self._rooms.hosted
         self.draining = True
         await self.beat()
-        logger.info("draining: %d room(s) left, deadline %.0f s", len(hosted()), deadline)
+        logger.info(
+            "draining: %d room(s) left, deadline %.0f s (signal again to stop at once)",
+            len(hosted()),
+            deadline,
+        )
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         while hosted() and loop.time() < end:  # noqa: ASYNC110 (rooms empty in many ways)
