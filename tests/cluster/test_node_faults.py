@@ -5,40 +5,15 @@ meeting, SIGTERM drain, and Redis going away for 15 s. Every node is a real
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from deployment import NodeClient, NodeProcess, http, registry, room_node
 from redis_server import RedisServer
 
-StartNodes = Callable[..., Awaitable[list[NodeProcess]]]
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def start_nodes(tmp_path: Path, redis: RedisServer) -> AsyncIterator[StartNodes]:
-    prefix = f"t{secrets.token_hex(3)}:"
-    nodes: list[NodeProcess] = []
-
-    async def start(*names: str, **env: str) -> list[NodeProcess]:
-        started = [NodeProcess(tmp_path, name, redis.url, prefix, env=env) for name in names]
-        nodes.extend(started)
-        await asyncio.gather(*(node.wait_ready() for node in started))
-        return started
-
-    yield start
-    for node in nodes:
-        node.stop()
+StartNodes = Callable[..., Awaitable[list[NodeProcess]]]  # the start_nodes fixture
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -28,36 +27,7 @@ from media_peers import CounterVideoTrack, collect_counters, is_increasing
 from redis_server import RedisServer, free_port
 from server_keys import ADMIN_KEY
 
-StartNodes = Callable[..., Awaitable[list[NodeProcess]]]
-
-
-@pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{secrets.token_hex(3)}:"
-
-
-@pytest.fixture
-async def start_nodes(tmp_path: Path, redis: RedisServer, prefix: str) -> AsyncIterator[StartNodes]:
-    nodes: list[NodeProcess] = []
-
-    async def start(*names: str, **env: str) -> list[NodeProcess]:
-        started = [NodeProcess(tmp_path, name, redis.url, prefix, env=env) for name in names]
-        nodes.extend(started)
-        await asyncio.gather(*(node.wait_ready() for node in started))
-        # Every node is in the registry before anybody places a room.
-        await until(lambda: registry_has(started[0], [n.name for n in nodes]))
-        return started
-
-    yield start
-    for node in nodes:
-        node.stop()
+StartNodes = Callable[..., Awaitable[list[NodeProcess]]]  # the start_nodes fixture
 
 
 @pytest.fixture
