@@ -34,7 +34,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     sio = create_socket_server(shared.socket_manager, origins)
     sio.attach(app, socketio_path="socket.io")
     database = Database(settings.data_dir / "conf.sqlite3")
-    invites = InviteSigner(settings.invite_secret or database.setting("invite_secret", new_secret))
+    invites = InviteSigner(
+        settings.invite_secret
+        or shared.shared_secret("invite", database.setting("invite_secret", new_secret))
+    )
     webhooks = WebhookDispatcher(database)
     service = MeetingService(
         settings,
@@ -46,7 +49,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         cluster=shared.cluster,
     )
     service.node.peer_urls = origins.peer_urls
-    service.download_links = DownloadLinks(database.setting("download_secret", new_secret))
+    service.download_links = DownloadLinks(
+        shared.shared_secret("download", database.setting("download_secret", new_secret))
+    )
     sio.register_namespace(MeetingNamespace(service))
     app[MEETINGS] = service
     app[DATABASE] = database

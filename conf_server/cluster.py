@@ -1,7 +1,8 @@
 """The deployment's shared picture of itself: which nodes are alive and how
 busy they are (the node registry), which node hosts which room (the room
-directory), and each hosted room's roster (so another node can take the room
-over when its node dies).
+directory), each hosted room's roster (so another node can take the room
+over when its node dies), and an index of every node's recordings (their
+files stay on the disk of the node that made them).
 
 :class:`Cluster` is the interface; :class:`MemoryCluster` is the embedded
 default (one node: itself), :class:`conf_server.redis_cluster.RedisCluster`
@@ -112,6 +113,15 @@ class Cluster(Protocol):
         """Forget the roster of ``room``."""
         ...
 
+    async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
+        """Make ``records`` the index entries of the recordings whose files are
+        on ``node`` (each has an ``id``; entries of that node not listed go)."""
+        ...
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Every indexed recording of the deployment, each with its ``node``."""
+        ...
+
     async def ping(self) -> None:
         """Raise if the backend cannot be reached."""
         ...
@@ -124,6 +134,7 @@ class MemoryCluster:
         self._nodes: dict[str, tuple[NodeInfo, float]] = {}
         self._owners: dict[str, str] = {}
         self._rosters: dict[str, list[dict[str, Any]]] = {}
+        self._recordings: dict[str, dict[str, Any]] = {}
 
     async def heartbeat(self, node: NodeInfo, ttl: float) -> None:
         self._nodes[node.name] = (node, time.monotonic() + ttl)
@@ -161,6 +172,16 @@ class MemoryCluster:
 
     async def drop_roster(self, room: str) -> None:
         self._rosters.pop(room, None)
+
+    async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
+        for recording_id, record in list(self._recordings.items()):
+            if record["node"] == node:
+                del self._recordings[recording_id]
+        for record in records:
+            self._recordings[record["id"]] = {**record, "node": node}
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        return [dict(record) for record in self._recordings.values()]
 
     async def ping(self) -> None:
         return None

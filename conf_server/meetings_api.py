@@ -77,7 +77,7 @@ async def post_meeting(request: web.Request) -> web.Response:
     )
 
 
-async def get_meeting(request: web.Request) -> web.Response:
+async def get_meeting(request: web.Request) -> web.StreamResponse:
     caller(request, "integration")
     service = request.config_dict[MEETINGS]
     state = await service.store.find(request.match_info["meeting_id"])

@@ -20,13 +20,17 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from .cluster import Cluster, NodeInfo, least_loaded
 from .errors import ConfServerError
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+#: How often a node republishes the index entries of its recordings.
+RECORDINGS_PUBLISH_SECONDS = 5.0
 
 
 class WrongNode(ConfServerError):
@@ -71,6 +75,10 @@ class HostedRooms(Protocol):
         """Wait until the clients of moved rooms were told and let go."""
         ...
 
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Summaries of the recordings whose files are on this node."""
+        ...
+
 
 def node_url(settings: Settings) -> str:
     """The base URL clients use to reach this node directly."""
@@ -108,6 +116,7 @@ class NodeAgent:
         self.peer_urls: set[str] = set()
         #: When this process last placed each room on itself (see _check_rooms).
         self._placed_at: dict[str, float] = {}
+        self._recordings_published = 0.0
 
     # -- heartbeat -------------------------------------------------------------------
 
@@ -165,9 +174,17 @@ class NodeAgent:
                     logger.exception("room check failed")
             await asyncio.sleep(self._interval)
 
+    async def publish_recordings(self) -> None:
+        """Put this node's recordings into the deployment's index."""
+        self._recordings_published = time.monotonic()
+        await self.cluster.publish_recordings(self.name, await self._rooms.recordings())
+
     async def _check_rooms(self) -> None:
         """Once per heartbeat: learn the live nodes, give up rooms another node
-        has taken from us, and take over dead nodes' rooms."""
+        has taken from us, take over dead nodes' rooms, and now and then
+        republish this node's recordings."""
+        if time.monotonic() - self._recordings_published >= RECORDINGS_PUBLISH_SECONDS:
+            await self.publish_recordings()
         live = await self.cluster.nodes()
         self.peer_urls.clear()
         self.peer_urls.update(node.url for node in live)

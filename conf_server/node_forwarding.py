@@ -1,10 +1,8 @@
-"""REST requests about a room that lives on another node are answered by that
-node: this one forwards them (method, path, query, key and body) and relays
-the answer, so API clients may talk to any node of a deployment.
-
-Only requests whose answer depends on the room's live objects (its roster,
-its recorder) are forwarded; everything in the shared store is answered
-wherever the request lands.
+"""REST requests that only another node can answer are relayed to it: those
+about a room hosted elsewhere (its roster, its recorder) and those about a
+recording whose files are on another node's disk. This node passes the
+method, path, query, key, body and range headers on, and streams the answer
+back, so API clients may talk to any node of a deployment.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
+from .cluster import NodeInfo
 from .errors import ConfServerError
 from .keys import MEETINGS
 
@@ -21,7 +20,16 @@ logger = logging.getLogger(__name__)
 
 #: Marks a forwarded request, so it is never forwarded again.
 FORWARDED_HEADER = "X-Conf-Forwarded-By"
-_PASSED_HEADERS = ("Authorization", "Content-Type", "Accept")
+_PASSED_HEADERS = ("Authorization", "Content-Type", "Accept", "Range", "If-Range", "If-None-Match")
+_RELAYED_HEADERS = (
+    "Content-Type",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "Last-Modified",
+    "Content-Disposition",
+)
+_CHUNK = 256 * 1024
 
 
 class NodeUnreachable(ConfServerError):
@@ -29,34 +37,62 @@ class NodeUnreachable(ConfServerError):
     status = 503
 
 
-async def forward_to_room_node(request: web.Request, room: str) -> web.Response | None:
-    """The answer of the node hosting ``room``, or None if this node should
-    answer (it hosts the room, nobody does, or the request was forwarded)."""
+async def live_node(request: web.Request, name: str | None) -> NodeInfo | None:
+    """The live node called ``name`` if a request should go there: None when it
+    is this node, not alive, or the request was forwarded already."""
     service = request.config_dict[MEETINGS]
-    if FORWARDED_HEADER in request.headers:
+    if name is None or name == service.node.name or FORWARDED_HEADER in request.headers:
         return None
-    owner = await service.cluster.owner(room)
-    if owner is None or owner == service.node.name:
+    for node in await service.cluster.nodes():
+        if node.name == name:
+            return node
+    return None
+
+
+async def forward_to_room_node(request: web.Request, room: str) -> web.StreamResponse | None:
+    """The answer of the node hosting ``room``, or None if this node should
+    answer (it hosts the room, nobody does, its node just died and this is a
+    GET that the shared state answers, or the request was forwarded)."""
+    service = request.config_dict[MEETINGS]
+    owner = await live_node(request, await service.cluster.owner(room))
+    if owner is None:
         return None
-    nodes = {node.name: node for node in await service.cluster.nodes()}
-    if owner not in nodes:
-        return None  # its node died: answer from the shared state until taken over
-    headers = {name: request.headers[name] for name in _PASSED_HEADERS if name in request.headers}
-    headers[FORWARDED_HEADER] = service.node.name
-    url = nodes[owner].url + request.rel_url.path_qs
-    body = await request.read()
     try:
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.request(request.method, url, data=body, headers=headers) as answer,
-        ):
-            payload = await answer.read()
-            return web.Response(
-                body=payload, status=answer.status, content_type=answer.content_type
-            )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        logger.warning("forwarding %s %s to node %s failed: %s", request.method, url, owner, exc)
+        return await relay(request, owner)
+    except NodeUnreachable:
         if request.method == "GET":
             return None  # answer from the shared state (the node may just have died)
-        raise NodeUnreachable(f"node {owner} that hosts the room does not answer") from exc
+        raise
+
+
+async def relay(request: web.Request, node: NodeInfo) -> web.StreamResponse:
+    """Send ``request`` to ``node`` and stream its answer back."""
+    headers = {name: request.headers[name] for name in _PASSED_HEADERS if name in request.headers}
+    headers[FORWARDED_HEADER] = request.config_dict[MEETINGS].node.name
+    url = node.url + request.rel_url.path_qs
+    body = await request.read()
+    timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_read=30)
+    response: web.StreamResponse | None = None
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session,
+            session.request(request.method, url, data=body, headers=headers) as answer,
+        ):
+            response = web.StreamResponse(status=answer.status)
+            for name in _RELAYED_HEADERS:
+                if name in answer.headers:
+                    response.headers[name] = answer.headers[name]
+            if answer.content_length is not None:
+                response.content_length = answer.content_length
+            await response.prepare(request)
+            async for chunk in answer.content.iter_chunked(_CHUNK):
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        logger.warning(
+            "forwarding %s %s to node %s failed: %s", request.method, url, node.name, exc
+        )
+        if response is not None and response.prepared:
+            raise ConnectionResetError("the node stopped answering mid-way") from exc
+        raise NodeUnreachable(f"node {node.name} does not answer") from exc

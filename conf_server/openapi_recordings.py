@@ -56,6 +56,11 @@ _RECORDING = {
         "meeting_id": {"type": "string", "nullable": True},
         "room": {"type": "string", "nullable": True},
         "title": {"type": "string", "nullable": True},
+        "node": {
+            "type": "string",
+            "nullable": True,
+            "description": "The node whose disk holds the files (any node serves them)",
+        },
         "started_at": {"type": "number"},
         "ended_at": {"type": "number", "nullable": True},
         "duration": {"type": "number", "description": "Recorded seconds (pauses excluded)"},

@@ -68,6 +68,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
         "meeting_id": record.get("meeting_id"),
         "room": record.get("room"),
         "title": record.get("title"),
+        "node": record.get("node"),
         "started_at": record.get("started_at"),
         "ended_at": record.get("ended_at"),
         "duration": record.get("duration"),

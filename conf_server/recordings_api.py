@@ -5,9 +5,15 @@ starts, pauses, resumes or stops a live meeting's recording. The recordings
 themselves (list, metadata, download with HTTP Range and ETag, delete) are
 for admin keys only. Ids and file names from the request are checked by
 :class:`recording.library.RecordingLibrary` before any path is built.
+
+In a deployment of several nodes a recording's files stay on the node that
+made it; the cluster's index lists every node's recordings, and requests for
+one that is elsewhere are relayed to its node (conf_server/node_forwarding.py).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from aiohttp import web
 
@@ -17,7 +23,13 @@ from .api_auth import caller
 from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
 from .keys import MEETINGS
-from .node_forwarding import forward_to_room_node
+from .node_forwarding import (
+    FORWARDED_HEADER,
+    NodeUnreachable,
+    forward_to_room_node,
+    live_node,
+    relay,
+)
 from .recording_control import ACTIONS, recording_summary
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
@@ -31,7 +43,22 @@ def _library(request: web.Request) -> RecordingLibrary:
     return request.config_dict[MEETINGS].recording.library_now()
 
 
-async def post_recording(request: web.Request) -> web.Response:
+async def _elsewhere(request: web.Request, recording_id: str) -> web.StreamResponse | None:
+    """The answer of the node that holds a recording this node does not have;
+    None if no node has it (or the request was relayed here already)."""
+    if FORWARDED_HEADER in request.headers:
+        return None
+    indexed = await request.config_dict[MEETINGS].cluster.recordings()
+    entry = next((r for r in indexed if r["id"] == recording_id), None)
+    if entry is None or entry["node"] == request.config_dict[MEETINGS].node.name:
+        return None
+    node = await live_node(request, entry["node"])
+    if node is None:
+        raise NodeUnreachable(f"the recording is on node {entry['node']}, which is not running")
+    return await relay(request, node)
+
+
+async def post_recording(request: web.Request) -> web.StreamResponse:
     caller(request, "integration")
     body = await read_json_object(request)
     reject_unknown_fields(body, {"action"})
@@ -54,18 +81,26 @@ async def list_recordings(request: web.Request) -> web.Response:
     library = _library(request)
     library.purge_expired()
     meeting_id = request.query.get("meeting_id")
-    records = [
-        recording_summary(r)
-        for r in library.recordings()
-        if meeting_id is None or r.get("meeting_id") == meeting_id
+    records = [recording_summary(r) for r in library.recordings()]
+    here = {r["id"] for r in records}
+    # Recordings of other nodes, from the index (up to a few seconds old).
+    records += [
+        r for r in await request.config_dict[MEETINGS].cluster.recordings() if r["id"] not in here
     ]
+    records.sort(key=lambda r: r.get("started_at") or 0, reverse=True)  # newest first
+    if meeting_id is not None:
+        records = [r for r in records if r.get("meeting_id") == meeting_id]
     return web.json_response({"recordings": records})
 
 
-async def get_recording(request: web.Request) -> web.Response:
+async def get_recording(request: web.Request) -> web.StreamResponse:
     caller(request, "admin")
-    record = _library(request).get(request.match_info["recording_id"])
+    recording_id = request.match_info["recording_id"]
+    record = _library(request).get(recording_id)
     if record is None:
+        elsewhere = await _elsewhere(request, recording_id)
+        if elsewhere is not None:
+            return elsewhere
         raise NotFound("no recording with that id")
     return web.json_response(recording_summary(record))
 
@@ -83,13 +118,17 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         links.check(token, recording_id, name)
     path = _library(request).file_path(recording_id, name)
     if path is None:
+        if _library(request).get(recording_id) is None:
+            elsewhere = await _elsewhere(request, recording_id)
+            if elsewhere is not None:
+                return elsewhere
         raise NotFound("no such file in that recording")
     return web.FileResponse(
         path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'}
     )
 
 
-async def delete_recording(request: web.Request) -> web.Response:
+async def delete_recording(request: web.Request) -> web.StreamResponse:
     caller(request, "admin")
     recording_id = request.match_info["recording_id"]
     service = request.config_dict[MEETINGS]
@@ -98,7 +137,12 @@ async def delete_recording(request: web.Request) -> web.Response:
     if service.recording.composites.running(recording_id):
         raise RecordingInProgress("this recording's composite is being rendered; try again later")
     if not service.recording.library.delete(recording_id):
+        elsewhere = await _elsewhere(request, recording_id)
+        if elsewhere is not None:
+            return elsewhere
         raise NotFound("no recording with that id")
+    with contextlib.suppress(ConfServerError):  # else the next heartbeat does it
+        await service.node.publish_recordings()
     return web.json_response({"id": recording_id, "deleted": True})
 
 

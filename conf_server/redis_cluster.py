@@ -7,7 +7,9 @@ Keys (under the same prefix as the store, default ``conf:``):
 - ``room-node``: a hash, room -> hosting node (the room directory); claims are
   a compare-and-set script, so one room never gets two owners;
 - ``roster:<room>``: the hosting node's roster of the room (resume tokens
-  included), read by the node that takes the room over.
+  included), read by the node that takes the room over;
+- ``recordings``: a hash, recording id -> its summary with the ``node`` whose
+  disk holds the files (each node republishes its own entries).
 """
 
 from __future__ import annotations
@@ -113,6 +115,25 @@ class RedisCluster:
         async with guarded("roster"):
             raw = await self._redis.get(self._key("roster", room))
         return [] if raw is None else list(json.loads(raw))
+
+    async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
+        key = self._key("recordings")
+        async with guarded("recordings"):
+            current = await self._redis.hgetall(key)
+            stale = [rid for rid, raw in current.items() if json.loads(raw).get("node") == node]
+            fresh = {r["id"]: json.dumps({**r, "node": node}) for r in records}
+            gone = [rid for rid in stale if rid not in fresh]
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if gone:
+                    pipe.hdel(key, *gone)
+                if fresh:
+                    pipe.hset(key, mapping=fresh)
+                await pipe.execute()
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        async with guarded("recordings"):
+            values = await self._redis.hvals(self._key("recordings"))
+        return [json.loads(raw) for raw in values]
 
     async def drop_roster(self, room: str) -> None:
         async with guarded("roster"):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cluster import NodeInfo
 from .errors import ConfServerError
+from .recording_control import recording_summary
 from .rooms import Participant
 
 if TYPE_CHECKING:
@@ -54,6 +55,13 @@ class RoomMoves:
 
     def hosted(self) -> list[str]:
         return list(self._service.directory.rooms)
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        library = self._service.recording.library_now()
+        name = self._service.node.name
+        records = await asyncio.to_thread(library.recordings)
+        # Workers sharing one data dir each publish the recordings they made.
+        return [recording_summary(r) for r in records if r.get("node", name) == name]
 
     async def save_roster(self, room_id: str) -> None:
         """Write this node's roster of the room to the cluster (best effort: the

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from redis import Redis as SyncRedis
 from socketio import AsyncRedisManager
 
 from .cluster import Cluster, MemoryCluster
@@ -29,6 +30,8 @@ class SharedState:
     #: The Socket.IO client manager; None: python-socketio's in-memory one.
     socket_manager: Any | None
     _redis: Any | None = None
+    _url: str | None = None
+    _prefix: str = ""
 
     @classmethod
     def connect(cls, settings: Settings) -> SharedState:
@@ -45,8 +48,27 @@ class SharedState:
             },
         )
         return cls(
-            RedisStore(redis, prefix=prefix), RedisCluster(redis, prefix=prefix), manager, redis
+            RedisStore(redis, prefix=prefix),
+            RedisCluster(redis, prefix=prefix),
+            manager,
+            redis,
+            settings.redis_url,
+            prefix,
         )
+
+    def shared_secret(self, name: str, local: str) -> str:
+        """One secret for the whole deployment: the first node's ``local`` value
+        is kept in Redis and every node uses it (an invite or a download link
+        signed by one node is checked by another). Without Redis: ``local``."""
+        if self._redis is None or self._url is None:
+            return local
+        client = SyncRedis.from_url(self._url, decode_responses=True, socket_timeout=5)
+        try:
+            key = f"{self._prefix}secret:{name}"
+            client.set(key, local, nx=True)
+            return str(client.get(key) or local)
+        finally:
+            client.close()
 
     async def close(self) -> None:
         if self._redis is not None:

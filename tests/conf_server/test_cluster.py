@@ -265,3 +265,23 @@ def test_least_loaded_ignores_cpu_below_the_threshold():
         node("b", cpu_percent=1.0, participants=2),
     ]
     assert least_loaded(nodes).name == "a"
+
+
+async def test_each_node_publishes_its_own_recordings_into_the_index(cluster):
+    first = {"id": "rec-1", "state": "ready", "size": 10}
+    second = {"id": "rec-2", "state": "recording", "size": 5}
+    await cluster.publish_recordings("node-a", [first, second])
+    await cluster.publish_recordings("node-b", [{"id": "rec-3", "state": "ready", "size": 7}])
+    indexed = {r["id"]: r for r in await cluster.recordings()}
+    assert indexed == {
+        "rec-1": {**first, "node": "node-a"},
+        "rec-2": {**second, "node": "node-a"},
+        "rec-3": {"id": "rec-3", "state": "ready", "size": 7, "node": "node-b"},
+    }
+    # Republishing replaces that node's entries only: rec-2 was deleted on a.
+    await cluster.publish_recordings("node-a", [{**first, "state": "processing"}])
+    indexed = {r["id"]: r for r in await cluster.recordings()}
+    assert set(indexed) == {"rec-1", "rec-3"}
+    assert indexed["rec-1"]["state"] == "processing"
+    await cluster.publish_recordings("node-b", [])
+    assert [r["id"] for r in await cluster.recordings()] == ["rec-1"]
