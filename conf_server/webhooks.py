@@ -274,6 +274,26 @@ class WebhookStore:
         )
         return [Delivery(**dict(row)) for row in rows]
 
+    def claim(self, delivery_id: int, now: float, until: float) -> bool:
+        """Take a due delivery for one attempt: no other process sharing this
+        database starts it before ``until`` (if this one dies meanwhile, it is
+        retried then). False if someone else took it first."""
+        cursor = self._db.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = ?"
+            " WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+            (until, delivery_id, now),
+        )
+        return cursor.rowcount == 1
+
+    def release(self, delivery_ids: list[int], now: float) -> None:
+        """Give claimed deliveries back at once (a clean shutdown)."""
+        for delivery_id in delivery_ids:
+            self._db.execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (now, delivery_id),
+            )
+
     def next_due_at(self, after: float) -> float | None:
         """When the earliest pending row that is not due yet becomes due."""
         row = self._db.one(
@@ -504,12 +524,14 @@ class WebhookDispatcher:
         if self.closed:
             return
         self.closed = True
+        in_flight = list(self._in_flight)
         tasks = [task for _, task in self._in_flight.values()]
         if self._worker is not None:
             tasks.append(self._worker)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.store.release(in_flight, time.time())  # the next start sends them at once
         self._in_flight.clear()
         self._worker = None
         if self._session is not None:
@@ -561,6 +583,9 @@ class WebhookDispatcher:
                 continue
             if room <= 0:
                 break
+            # Workers of one machine share this queue: one attempt, one sender.
+            if not self.store.claim(delivery.id, now, now + 2 * self.timeout + 5):
+                continue
             room -= 1
             task = asyncio.create_task(self._deliver(endpoint, delivery))
             self._in_flight[delivery.id] = (endpoint.id, task)

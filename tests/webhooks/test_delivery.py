@@ -276,3 +276,19 @@ async def test_close_is_safe_twice_and_without_start(make_dispatcher):
     await dispatcher.close()
     await dispatcher.close()
     assert dispatcher.closed
+
+
+async def test_workers_sharing_one_queue_deliver_each_event_once(make_dispatcher, receivers):
+    # `conf-server --workers N` runs N dispatchers on one data dir's queue.
+    receiver = await running(receivers, delay=0.05)
+    first, second, third = make_dispatcher(), make_dispatcher(), make_dispatcher()
+    endpoint = first.add_endpoint(receiver.url)
+    for dispatcher in (first, second, third):
+        await dispatcher.start()
+    ids = [(first, second, third)[i % 3].publish("meeting.started", {"n": i}) for i in range(30)]
+    await receiver.wait_for(30)
+    await asyncio.sleep(0.5)  # time for duplicates to show up, if any
+    assert sorted(receiver.event_ids()) == sorted(ids)
+    await wait_until(
+        lambda: [d["status"] for d in log_of(first, endpoint["id"])] == ["delivered"] * 30
+    )
