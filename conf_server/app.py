@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         cluster=shared.cluster,
     )
     service.node.peer_urls = origins.peer_urls
+    service.node.forward_key = shared.shared_secret(
+        "forward", database.setting("forward_secret", new_secret)
+    ).encode()
     service.download_links = DownloadLinks(
         shared.shared_secret("download", database.setting("download_secret", new_secret))
     )

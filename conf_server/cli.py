@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = settings.workers or ((os.cpu_count() or 1) if settings.redis_url else 1)
     if workers > 1:
         return run_workers(settings, workers, argv if argv is not None else sys.argv[1:])
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except ConfigError as exc:
+        print(f"conf-server: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -101,16 +101,18 @@ class Cluster(Protocol):
         """Every hosted room and its node."""
         ...
 
-    async def save_roster(self, room: str, roster: list[dict[str, Any]]) -> None:
-        """Keep the hosting node's roster of ``room`` (resume tokens included)."""
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        """Keep ``node``'s roster of ``room`` (resume tokens included), only if
+        ``node`` owns the room (a node that lost it must not overwrite the
+        owner's); returns whether it was saved."""
         ...
 
     async def roster(self, room: str) -> list[dict[str, Any]]:
         """The last roster saved for ``room`` (empty if none)."""
         ...
 
-    async def drop_roster(self, room: str) -> None:
-        """Forget the roster of ``room``."""
+    async def drop_roster(self, room: str, node: str) -> None:
+        """Forget the roster of ``room`` if ``node`` owns the room or nobody does."""
         ...
 
     async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
@@ -164,14 +166,18 @@ class MemoryCluster:
     async def placements(self) -> dict[str, str]:
         return dict(self._owners)
 
-    async def save_roster(self, room: str, roster: list[dict[str, Any]]) -> None:
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        if self._owners.get(room) != node:
+            return False
         self._rosters[room] = [dict(entry) for entry in roster]
+        return True
 
     async def roster(self, room: str) -> list[dict[str, Any]]:
         return [dict(entry) for entry in self._rosters.get(room, [])]
 
-    async def drop_roster(self, room: str) -> None:
-        self._rosters.pop(room, None)
+    async def drop_roster(self, room: str, node: str) -> None:
+        if self._owners.get(room) in (None, node):
+            self._rosters.pop(room, None)
 
     async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
         for recording_id, record in list(self._recordings.items()):

@@ -183,6 +183,10 @@ class MeetingService:
         """Keep the cluster's copy of this room's roster current."""
         await self.moves.save_roster(room_id)
 
+    def lobby_rooms(self) -> set[str]:
+        """Rooms with someone waiting in their lobby on this node."""
+        return {w.room for w in self._waiting.values()}
+
     def waiting_entries(self, room_id: str) -> set[str]:
         """Lobby entry ids of this room whose sockets wait on this node."""
         return {w.entry_id for w in self._waiting.values() if w.room == room_id}
@@ -269,35 +273,40 @@ class MeetingService:
         if invite is not None:
             identity, name = invite.identity, invite_name(invite.name, name)
             zone = zone or invite.zone
-        async with self.store.update(room) as state:
-            host = host_key is not None and secrets.compare_digest(
-                host_key.encode(), state.host_key.encode()
-            )
-            host = host or (invite is not None and invite.role == "host")
-            # In a meeting made by simply joining, whoever opens it is its host.
-            host = host or (state.ad_hoc and not state.present_ids())
-            if not self.directory.has_space(room):
-                raise RoomFull(f"room {room!r} is full")
-            if checkin is not None:
-                zone = state.zone_of_checkin(checkin)
-                if zone is None:
-                    raise UnknownCheckin("no room of this meeting has that check-in code")
-                mode = "companion" if mode == "remote" else mode
-            admission = state.access.request_entry(
-                participant_id, identity, name, self.clock(), passcode, privileged=host
-            )
-            if mode == "room" and zone is not None:
-                state.checkin_code_for(zone)
-            if admission is Admission.WAITING:
-                self._waiting[sid] = WaitingJoin(
-                    sid, room, participant_id, name, receive, mode, zone
+        try:
+            async with self.store.update(room) as state:
+                host = host_key is not None and secrets.compare_digest(
+                    host_key.encode(), state.host_key.encode()
                 )
-            else:
-                participant = self._admit(
-                    state, sid, participant_id, name, identity, host, mode, zone
+                host = host or (invite is not None and invite.role == "host")
+                # In a meeting made by simply joining, whoever opens it is its host.
+                host = host or (state.ad_hoc and not state.present_ids())
+                if not self.directory.has_space(room):
+                    raise RoomFull(f"room {room!r} is full")
+                if checkin is not None:
+                    zone = state.zone_of_checkin(checkin)
+                    if zone is None:
+                        raise UnknownCheckin("no room of this meeting has that check-in code")
+                    mode = "companion" if mode == "remote" else mode
+                admission = state.access.request_entry(
+                    participant_id, identity, name, self.clock(), passcode, privileged=host
                 )
-                if invite is not None:
-                    state.members[participant_id].user_id = invite.user_id
+                if mode == "room" and zone is not None:
+                    state.checkin_code_for(zone)
+                if admission is Admission.WAITING:
+                    self._waiting[sid] = WaitingJoin(
+                        sid, room, participant_id, name, receive, mode, zone
+                    )
+                else:
+                    participant = self._admit(
+                        state, sid, participant_id, name, identity, host, mode, zone
+                    )
+                    if invite is not None:
+                        state.members[participant_id].user_id = invite.user_id
+        except StoreUnavailable:
+            # Not saved: take back what the transaction did on this node.
+            self._undo_admission(sid)
+            raise
         if admission is Admission.WAITING:
             await self.to_moderators(state, "lobby_changed", lobby_payload(state))
             return {
@@ -306,7 +315,20 @@ class MeetingService:
                 "waiting": True,
                 "lobby_id": participant_id,
             }
-        return await self._enter(participant, state, receive)
+        try:
+            return await self._enter(participant, state, receive)
+        except StoreUnavailable:
+            # Admitted and saved, but the client got no resume token: keep the
+            # place for the reconnect grace only (it joins anew).
+            self.directory.detach(participant)
+            self.start_grace(participant)
+            raise
+
+    def _undo_admission(self, sid: str) -> None:
+        self._waiting.pop(sid, None)
+        stray = self.directory.by_sid(sid)
+        if stray is not None:
+            self.directory.remove(stray)
 
     def _admit(
         self,
@@ -742,6 +764,7 @@ class MeetingService:
             timer.cancel()
         self._grace.clear()
         await self.tasks.cancel_all()
+        await self.moves.close()
         self.recording.close()
         for media in list(self.media.values()):
             await media.close()

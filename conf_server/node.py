@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import socket
 import time
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from .cluster import Cluster, NodeInfo, least_loaded
 from .errors import ConfServerError
 from .settings import Settings
+from .store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,14 @@ class HostedRooms(Protocol):
         """(rooms, participants, packets forwarded since start) on this node."""
         ...
 
-    async def adopt(self, room: str) -> int:
+    async def adopt(self, room: str) -> int | None:
         """Take over the room's members from its previous node (they get the
-        reconnect grace to come back); returns how many were adopted."""
+        reconnect grace to come back); returns how many were adopted, or None
+        if the room is here already."""
+        ...
+
+    async def save_roster(self, room: str) -> None:
+        """Write this node's roster of the room to the cluster."""
         ...
 
     async def hand_over(self, room: str, target: NodeInfo | None) -> None:
@@ -114,6 +121,9 @@ class NodeAgent:
         self._adopt_lock = asyncio.Lock()
         #: Base URLs of the live nodes (the Origin check takes their pages).
         self.peer_urls: set[str] = set()
+        #: Signs requests this node relays to another (conf_server/node_forwarding.py);
+        #: create_app sets the deployment's shared one.
+        self.forward_key = secrets.token_bytes(32)
         #: When this process last placed each room on itself (see _check_rooms).
         self._placed_at: dict[str, float] = {}
         self._recordings_published = 0.0
@@ -189,8 +199,18 @@ class NodeAgent:
         self.peer_urls.clear()
         self.peer_urls.update(node.url for node in live)
         placements = await self.cluster.placements()
+        now = time.monotonic()
+        for room, placed in list(self._placed_at.items()):
+            if now - placed > 60:
+                del self._placed_at[room]
         for room in self._rooms.hosted():
             owner = placements.get(room)
+            if owner is None:
+                # Hosted here but in nobody's name (a release raced a join):
+                # claim it back, so the next join cannot place it elsewhere.
+                owner = await self.cluster.claim(room, self.name, None)
+                if owner == self.name:
+                    continue
             if owner is not None and owner != self.name:
                 # We were cut off from Redis long enough for another node to
                 # take the room over: its members belong there now.
@@ -200,8 +220,7 @@ class NodeAgent:
                     await self._rooms.hand_over(room, target)
         # After an outage every node's heartbeat looks expired until all have
         # beaten again: wait one TTL before judging anybody dead.
-        assert self._healthy_since is not None
-        if time.monotonic() - self._healthy_since >= self._ttl:
+        if self._judges_deaths():
             await self.take_over_dead_rooms(live, placements)
 
     async def stop(self) -> None:
@@ -222,6 +241,10 @@ class NodeAgent:
             live = {node.name: node for node in await self.cluster.nodes()}
             if owner is not None and owner in live:
                 raise WrongNode(live[owner])
+            if owner is not None and not self._judges_deaths():
+                # Right after a store outage every heartbeat looks expired: the
+                # owner may be alive and about to beat again.
+                raise StoreUnavailable("the deployment is recovering; try again in a moment")
             live[self.name] = self.info()  # we are alive, whatever Redis last saw
             target = least_loaded(list(live.values()))
             if target is None:
@@ -234,9 +257,15 @@ class NodeAgent:
         self._placed_at[room] = time.monotonic()
         await self._adopt(room)
 
-    async def _adopt(self, room: str) -> int:
+    async def _adopt(self, room: str) -> int | None:
         async with self._adopt_lock:
             return await self._rooms.adopt(room)
+
+    def _judges_deaths(self) -> bool:
+        """True once our own heartbeats have succeeded for one TTL: only then
+        does a missing heartbeat of another node mean it is dead."""
+        since = self._healthy_since
+        return since is not None and time.monotonic() - since >= self._ttl
 
     async def take_over_dead_rooms(
         self, nodes: list[NodeInfo], placements: dict[str, str]
@@ -255,7 +284,7 @@ class NodeAgent:
             if owner == self.name and room not in hosted and not recent:
                 self._placed_at[room] = now
                 if await self._adopt(room) == 0:
-                    await self.cluster.release(room, self.name)
+                    await self.release(room)
         taken = []
         for room, dead in orphans:
             live[self.name] = self.info()
@@ -266,7 +295,7 @@ class NodeAgent:
                 continue
             logger.info("took over room %s from dead node %s", room, dead)
             if await self._adopt(room) == 0:
-                await self.cluster.release(room, self.name)  # nobody to wait for
+                await self.release(room)  # nobody to wait for
             taken.append(room)
         return taken
 
@@ -274,8 +303,11 @@ class NodeAgent:
         """The room emptied here: the next join may place it anywhere."""
         self._placed_at.pop(room, None)
         try:
-            await self.cluster.release(room, self.name)
-            await self.cluster.drop_roster(room)
+            async with self._adopt_lock:  # joins place and adopt under it too
+                if room in self._rooms.hosted():
+                    return  # a join brought it back meanwhile
+                await self.cluster.drop_roster(room, self.name)
+                await self.cluster.release(room, self.name)
         except ConfServerError as exc:
             logger.warning("could not release room %s: %s", room, exc.message)
 
@@ -299,6 +331,7 @@ class NodeAgent:
         for room in hosted():
             target = None
             try:
+                await self._rooms.save_roster(room)  # while the room is still ours
                 others = [n for n in await self.cluster.nodes() if n.name != self.name]
                 target = least_loaded(others)
                 if target is not None:

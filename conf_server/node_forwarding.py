@@ -7,6 +7,8 @@ back, so API clients may talk to any node of a deployment.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 
 import aiohttp
@@ -18,7 +20,9 @@ from .keys import MEETINGS
 
 logger = logging.getLogger(__name__)
 
-#: Marks a forwarded request, so it is never forwarded again.
+#: Marks a forwarded request, so it is never forwarded again. Its value is
+#: signed with the deployment's forwarding secret: a client setting it itself
+#: does not make a node answer for a room or recording it does not have.
 FORWARDED_HEADER = "X-Conf-Forwarded-By"
 _PASSED_HEADERS = ("Authorization", "Content-Type", "Accept", "Range", "If-Range", "If-None-Match")
 _RELAYED_HEADERS = (
@@ -37,11 +41,24 @@ class NodeUnreachable(ConfServerError):
     status = 503
 
 
+def _signature(key: bytes, node: str, request: web.Request) -> str:
+    message = f"{node}|{request.method}|{request.rel_url.path_qs}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def forwarded(request: web.Request) -> bool:
+    """True if another node of this deployment relayed the request here."""
+    value = request.headers.get(FORWARDED_HEADER, "")
+    node, _, signature = value.partition(".")
+    key = request.config_dict[MEETINGS].node.forward_key
+    return bool(signature) and hmac.compare_digest(signature, _signature(key, node, request))
+
+
 async def live_node(request: web.Request, name: str | None) -> NodeInfo | None:
     """The live node called ``name`` if a request should go there: None when it
     is this node, not alive, or the request was forwarded already."""
     service = request.config_dict[MEETINGS]
-    if name is None or name == service.node.name or FORWARDED_HEADER in request.headers:
+    if name is None or name == service.node.name or forwarded(request):
         return None
     for node in await service.cluster.nodes():
         if node.name == name:
@@ -68,7 +85,8 @@ async def forward_to_room_node(request: web.Request, room: str) -> web.StreamRes
 async def relay(request: web.Request, node: NodeInfo) -> web.StreamResponse:
     """Send ``request`` to ``node`` and stream its answer back."""
     headers = {name: request.headers[name] for name in _PASSED_HEADERS if name in request.headers}
-    headers[FORWARDED_HEADER] = request.config_dict[MEETINGS].node.name
+    agent = request.config_dict[MEETINGS].node
+    headers[FORWARDED_HEADER] = f"{agent.name}.{_signature(agent.forward_key, agent.name, request)}"
     url = node.url + request.rel_url.path_qs
     body = await request.read()
     timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_read=30)

@@ -24,9 +24,9 @@ from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
 from .keys import MEETINGS
 from .node_forwarding import (
-    FORWARDED_HEADER,
     NodeUnreachable,
     forward_to_room_node,
+    forwarded,
     live_node,
     relay,
 )
@@ -46,7 +46,7 @@ def _library(request: web.Request) -> RecordingLibrary:
 async def _elsewhere(request: web.Request, recording_id: str) -> web.StreamResponse | None:
     """The answer of the node that holds a recording this node does not have;
     None if no node has it (or the request was relayed here already)."""
-    if FORWARDED_HEADER in request.headers:
+    if forwarded(request):
         return None
     indexed = await request.config_dict[MEETINGS].cluster.recordings()
     entry = next((r for r in indexed if r["id"] == recording_id), None)

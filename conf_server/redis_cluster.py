@@ -38,6 +38,18 @@ end
 return 0
 """
 
+_SAVE_ROSTER = """
+if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('set', KEYS[2], ARGV[3], 'EX', ARGV[4])
+return 1
+"""
+
+_DROP_ROSTER = """
+local owner = redis.call('hget', KEYS[1], ARGV[1])
+if owner == false or owner == ARGV[2] then return redis.call('del', KEYS[2]) end
+return 0
+"""
+
 #: Rosters outlive their room's node by this long at most (a takeover reads them
 #: within seconds; this only bounds garbage).
 ROSTER_TTL_SECONDS = 24 * 3600
@@ -105,11 +117,13 @@ class RedisCluster:
             entries = await self._redis.hgetall(self._key("room-node"))
         return {str(room): str(node) for room, node in entries.items()}
 
-    async def save_roster(self, room: str, roster: list[dict[str, Any]]) -> None:
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        keys = (self._key("room-node"), self._key("roster", room))
         async with guarded("roster"):
-            await self._redis.set(
-                self._key("roster", room), json.dumps(roster), ex=ROSTER_TTL_SECONDS
+            saved = await self._redis.eval(
+                _SAVE_ROSTER, 2, *keys, room, node, json.dumps(roster), ROSTER_TTL_SECONDS
             )
+        return bool(saved)
 
     async def roster(self, room: str) -> list[dict[str, Any]]:
         async with guarded("roster"):
@@ -135,6 +149,7 @@ class RedisCluster:
             values = await self._redis.hvals(self._key("recordings"))
         return [json.loads(raw) for raw in values]
 
-    async def drop_roster(self, room: str) -> None:
+    async def drop_roster(self, room: str, node: str) -> None:
+        keys = (self._key("room-node"), self._key("roster", room))
         async with guarded("roster"):
-            await self._redis.delete(self._key("roster", room))
+            await self._redis.eval(_DROP_ROSTER, 2, *keys, room, node)

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from .store import StoreUnavailable
@@ -32,7 +33,9 @@ def connect(url: str, **options: Any) -> Redis:
         "decode_responses": True,
         "socket_timeout": COMMAND_TIMEOUT,
         "socket_connect_timeout": COMMAND_TIMEOUT,
-        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        # Retry a dropped connection once, never a timeout: a command whose
+        # answer was late may have run, and must not run twice.
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1, (RedisConnectionError,)),
         "health_check_interval": 0,
     }
     settings.update(options)

@@ -100,13 +100,17 @@ class RedisStore:
 
     @asynccontextmanager
     async def _update(self, room: str) -> AsyncIterator[MeetingState]:
-        async with guarded("update"), self._locked(room):
+        # Only the Redis calls are guarded: an error of the caller's own block
+        # must not turn into store_unavailable.
+        async with self._locked(room):
             state = await self.get(room)
             if state is None:
                 raise NoMeeting(f"room {room!r} has no meeting")
             yield state
-            # Keep the key's expiry (KEEPTTL); skip the write if it was deleted.
-            await self._redis.set(self._key("meeting", room), _dump(state), xx=True, keepttl=True)
+            async with guarded("update"):
+                # Keep the key's expiry (KEEPTTL); skip the write if it was deleted.
+                key = self._key("meeting", room)
+                await self._redis.set(key, _dump(state), xx=True, keepttl=True)
 
     @asynccontextmanager
     async def _locked(self, room: str) -> AsyncIterator[None]:
@@ -114,7 +118,7 @@ class RedisStore:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock_wait
         delay = 0.002
-        while not await self._redis.set(key, token, nx=True, px=self._lock_ttl_ms):
+        while not await self._take_lock(key, token):
             if loop.time() > deadline:
                 raise StoreUnavailable(f"the meeting of room {room!r} is busy; try again")
             await asyncio.sleep(delay)
@@ -122,7 +126,15 @@ class RedisStore:
         try:
             yield
         finally:
-            await self._redis.eval(_RELEASE, 1, key, token)
+            async with guarded("unlock"):
+                await self._redis.eval(_RELEASE, 1, key, token)
+
+    async def _take_lock(self, key: str, token: str) -> bool:
+        async with guarded("lock"):
+            if await self._redis.set(key, token, nx=True, px=self._lock_ttl_ms):
+                return True
+            # A SET whose answer was lost may have taken the lock for us.
+            return bool(await self._redis.get(key) == token)
 
     @store_call
     async def delete(self, room: str) -> None:

@@ -51,10 +51,12 @@ class RoomMoves:
     def load(self) -> tuple[int, int, int]:
         rooms = self._service.directory.rooms
         participants = sum(len(room.participants) for room in rooms.values())
-        return len(rooms), participants, self._service.sfu_stats.packets_forwarded
+        return len(self.hosted()), participants, self._service.sfu_stats.packets_forwarded
 
     def hosted(self) -> list[str]:
-        return list(self._service.directory.rooms)
+        """Rooms with participants here, or with people waiting in their lobby here."""
+        service = self._service
+        return sorted(set(service.directory.rooms) | service.lobby_rooms())
 
     async def recordings(self) -> list[dict[str, Any]]:
         library = self._service.recording.library_now()
@@ -68,14 +70,14 @@ class RoomMoves:
         next change writes it again)."""
         roster = [roster_entry(p) for p in self._service.participants(room_id)]
         try:
-            await self._service.cluster.save_roster(room_id, roster)
+            await self._service.cluster.save_roster(room_id, roster, self._service.node.name)
         except ConfServerError as exc:
             logger.warning("could not save the roster of %s: %s", room_id, exc.message)
 
-    async def adopt(self, room_id: str) -> int:
+    async def adopt(self, room_id: str) -> int | None:
         service = self._service
-        if room_id in service.directory.rooms:
-            return 0
+        if room_id in self.hosted():
+            return None
         state = await service.store.get(room_id)
         if state is None:
             return 0
@@ -125,7 +127,8 @@ class RoomMoves:
             for sid in sids + service.drop_waiting(room_id):
                 await service.events.disconnect(sid)
             return
-        await self.save_roster(room_id)
+        # The roster was saved before the room was given to ``target`` (a node
+        # that no longer owns a room must not write its roster).
         notice = {"node": target.name, "url": target.url}
         await service.events.to_room(room_id, "room_moved", notice)
         sids = [p.sid for p in participants if p.sid is not None]
@@ -148,8 +151,15 @@ class RoomMoves:
             for sid in sids:
                 await service.events.disconnect(sid)
 
+        self._closing = [task for task in self._closing if not task.done()]
         self._closing.append(asyncio.get_running_loop().create_task(close_old_sockets()))
 
     async def moves_done(self) -> None:
         closing, self._closing = self._closing, []
         await asyncio.gather(*closing, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Shutting down: stop what is still pending."""
+        for task in self._closing:
+            task.cancel()
+        await self.moves_done()

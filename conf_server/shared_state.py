@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis as SyncRedis
+from redis.exceptions import RedisError
 from socketio import AsyncRedisManager
 
 from .cluster import Cluster, MemoryCluster
+from .errors import ConfigError
 from .node import node_url
 from .redis_cluster import RedisCluster
 from .redis_connection import COMMAND_TIMEOUT, connect
@@ -62,11 +64,15 @@ class SharedState:
         signed by one node is checked by another). Without Redis: ``local``."""
         if self._redis is None or self._url is None:
             return local
-        client = SyncRedis.from_url(self._url, decode_responses=True, socket_timeout=5)
+        client = SyncRedis.from_url(
+            self._url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
+        )
         try:
             key = f"{self._prefix}secret:{name}"
             client.set(key, local, nx=True)
             return str(client.get(key) or local)
+        except RedisError as exc:
+            raise ConfigError(f"cannot reach Redis at redis_url at start-up: {exc}") from exc
         finally:
             client.close()
 

@@ -242,10 +242,19 @@ class NodeClient:
         assert ack["ok"] is False, f"{event} was accepted: {ack}"
         return ack["error"]  # type: ignore[no-any-return]
 
-    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
+    async def join(self, room: str, retry_for: float = 0.0, **extra: Any) -> dict[str, Any]:
+        """Join through the entry; transient refusals (``store_unavailable``,
+        ``draining``) are retried for ``retry_for`` seconds, as the web client does."""
         self._join_fields = {"protocol": 1, "room": room, "name": self.name, "receive": False}
         self._join_fields.update(extra)
-        return await self._join(self.entry_url)
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                return await self._join(self.entry_url)
+            except RefusedError as exc:
+                if exc.code not in TRANSIENT or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.3)
 
     async def _join(self, url: str) -> dict[str, Any]:
         for _ in range(6):

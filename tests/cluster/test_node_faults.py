@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from deployment import NodeClient, NodeProcess, http, registry, room_node
+from redis.asyncio import Redis
 from redis_server import RedisServer
 
 StartNodes = Callable[..., Awaitable[list[NodeProcess]]]  # the start_nodes fixture
@@ -233,7 +234,7 @@ async def test_redis_down_for_15_s_store_actions_fail_clearly_then_everything_re
     await host.call("chat_send", {"text": "after the outage"})
     await cleo.call("lower_hand")
     late = clients(b.url, "Lea")
-    ack = await late.join("planning")
+    ack = await late.join("planning", retry_for=10)
     assert [m["text"] for m in ack["meeting"]["chat"]] == ["before the fault", "after the outage"]
     assert [h["participant_id"] for h in ack["meeting"]["hands"]] == [meeting["ben"].participant_id]
     status, report = await http(
@@ -242,3 +243,45 @@ async def test_redis_down_for_15_s_store_actions_fail_clearly_then_everything_re
     assert status == 200
     votes = {row["id"]: row["votes"] for row in report["polls"][0]["results"]["options"]}
     assert votes == {meeting["yes"]: 2, meeting["no"]: 1}
+
+
+async def test_a_hosted_room_missing_from_the_directory_is_claimed_back(
+    start_nodes: StartNodes, clients: Callable[[str, str], NodeClient], redis: RedisServer, prefix
+) -> None:
+    # A release racing a join can leave a room hosted with no directory entry;
+    # the hosting node must repair that before another node places it too.
+    a, b = await start_nodes("node-a", "node-b")
+    ada = clients(a.url, "Ada")
+    await ada.join("kept")
+    assert await room_node(b, "kept") == "node-a"
+    direct = Redis.from_url(redis.url, decode_responses=True)
+    try:
+        await direct.hdel(f"{prefix}room-node", "kept")
+    finally:
+        await direct.aclose()
+
+    async def repaired() -> bool:
+        return await room_node(b, "kept") == "node-a"
+
+    await until(repaired, 3, "node-a claims its room back")
+    bob = clients(b.url, "Bob")
+    await bob.join("kept")
+    assert bob.url == a.url and ada.participant_id in bob.participants
+
+
+async def test_a_client_cannot_spoof_the_forwarding_header(
+    start_nodes: StartNodes, clients: Callable[[str, str], NodeClient]
+) -> None:
+    a, b = await start_nodes("node-a", "node-b")
+    ada = clients(a.url, "Ada")
+    await ada.join("spoof")
+    meeting_id = ada.meeting["meeting_id"]
+    path = f"/api/v1/meetings/{meeting_id}"
+    fake = {"X-Conf-Forwarded-By": "node-a.0123456789abcdef"}
+    # With a made-up header node b still asks node a, which has the roster.
+    status, body = await http(b.url, "GET", path, headers=fake)
+    assert status == 200 and [p["name"] for p in body["participants"]] == ["Ada"]
+    status, body = await http(
+        b.url, "POST", f"{path}/recording", json={"action": "start"}, headers=fake
+    )
+    assert status == 200 and body["recording"]["state"] == "recording"

@@ -174,7 +174,7 @@ async def test_two_deployments_under_different_prefixes_do_not_see_each_other(re
     try:
         await one.heartbeat(node("a"), ttl=30)
         await one.claim("r", "a", None)
-        await one.save_roster("r", [{"id": "p_1"}])
+        assert await one.save_roster("r", [{"id": "p_1"}], "a")
         assert await other.nodes() == []
         assert await other.placements() == {}
         assert await other.roster("r") == []
@@ -188,11 +188,12 @@ async def test_two_deployments_under_different_prefixes_do_not_see_each_other(re
 
 async def test_rosters_round_trip(cluster):
     assert await cluster.roster("r") == []
+    await cluster.claim("r", "a", None)
     roster = [
         {"id": "p_1", "name": "Ada", "resume_token": "tok-1", "role": "host"},
         {"id": "p_2", "name": "Bob", "resume_token": "tok-2", "role": "participant"},
     ]
-    await cluster.save_roster("r", roster)
+    assert await cluster.save_roster("r", roster, "a")
     assert await cluster.roster("r") == roster
     assert await cluster.roster("other") == []
     # The saved roster is a copy: changing what was given or got changes nothing.
@@ -200,11 +201,27 @@ async def test_rosters_round_trip(cluster):
     (await cluster.roster("r"))[1]["name"] = "changed too"
     assert [e["name"] for e in await cluster.roster("r")] == ["Ada", "Bob"]
     # A new save replaces the old one.
-    await cluster.save_roster("r", [{"id": "p_3"}])
+    assert await cluster.save_roster("r", [{"id": "p_3"}], "a")
     assert await cluster.roster("r") == [{"id": "p_3"}]
-    await cluster.drop_roster("r")
+    await cluster.drop_roster("r", "a")
     assert await cluster.roster("r") == []
-    await cluster.drop_roster("r")  # dropping twice is harmless
+    await cluster.drop_roster("r", "a")  # dropping twice is harmless
+
+
+async def test_only_the_owner_writes_or_drops_a_rooms_roster(cluster):
+    # A node that lost its room (cut off from Redis, taken over) must not
+    # overwrite or delete the new owner's roster.
+    await cluster.claim("r", "a", None)
+    assert await cluster.save_roster("r", [{"id": "p_1"}], "a")
+    assert await cluster.claim("r", "b", "a") == "b"
+    assert not await cluster.save_roster("r", [{"id": "stale"}], "a")
+    await cluster.drop_roster("r", "a")
+    assert await cluster.roster("r") == [{"id": "p_1"}]
+    assert await cluster.save_roster("r", [{"id": "p_2"}], "b")
+    assert not await cluster.save_roster("free", [{"id": "x"}], "a")  # nobody owns it
+    await cluster.release("r", "b")
+    await cluster.drop_roster("r", "a")  # an unowned room's roster may go
+    assert await cluster.roster("r") == []
 
 
 async def test_ping_answers_when_the_backend_is_up(cluster):

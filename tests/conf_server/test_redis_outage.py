@@ -72,7 +72,7 @@ async def _play_outage(server: RedisServer) -> Outage:
         # Before: a live node hosting a room with a roster, a meeting with a chat.
         await cluster.heartbeat(NodeInfo("a", "http://a.test", rooms=1, participants=2), 60)
         await cluster.claim("r", "a", None)
-        await cluster.save_roster("r", [{"id": "p_1", "resume_token": "tok"}])
+        await cluster.save_roster("r", [{"id": "p_1", "resume_token": "tok"}], "a")
         await store.create(MeetingState("r"))
         async with store.update("r") as state:
             state.title = "before the outage"
