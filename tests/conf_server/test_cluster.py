@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from redis_server import RedisServer
 
 from conf_server.cluster import BUSY_CPU_PERCENT, Cluster, MemoryCluster, NodeInfo, least_loaded
 from conf_server.redis_cluster import RedisCluster
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from redis_server import RedisServer
 
 from conf_server.domain import InvalidAction, Role
 from conf_server.meeting_state import MeetingState, Member
 from conf_server.redis_store import RedisStore
 from conf_server.store import MeetingStore, MemoryStore, NoMeeting
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -145,19 +145,26 @@ async def browser(test_network: None) -> AsyncIterator[Browser]:
 PageFactory = Callable[..., Awaitable[Page]]
 
 
+async def new_meeting_page(browser: Browser, contexts: list[Any], name: str) -> Page:
+    """A page in a fresh browser context with camera and microphone allowed,
+    recording its peer connections and printing its console as ``[name]``."""
+    context = await browser.new_context(
+        permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+    )
+    contexts.append(context)
+    await context.add_init_script(RECORD_PEER_CONNECTIONS)
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"[{name}] {m.type}: {m.text}"))
+    return page
+
+
 @pytest.fixture
 async def open_page(browser: Browser, conf_server: ServerProcess) -> AsyncIterator[PageFactory]:
     """Open ``/r/{room}?name=…&autojoin=1`` in a fresh browser context."""
-    contexts = []
+    contexts: list[Any] = []
 
     async def factory(room: str, name: str, autojoin: bool = True, **query: str) -> Page:
-        context = await browser.new_context(
-            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
-        )
-        contexts.append(context)
-        await context.add_init_script(RECORD_PEER_CONNECTIONS)
-        page = await context.new_page()
-        page.on("console", lambda m: print(f"[{name}] {m.type}: {m.text}"))
+        page = await new_meeting_page(browser, contexts, name)
         params = {"name": name, **({"autojoin": "1"} if autojoin else {}), **query}
         qs = "&".join(f"{k}={v}" for k, v in params.items())
         await page.goto(f"{conf_server.url}/r/{room}?{qs}")

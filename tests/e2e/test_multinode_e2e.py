@@ -15,12 +15,13 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deployment import NodeProcess, http, room_node
 from e2e_helpers import (
-    RECORD_PEER_CONNECTIONS,
     TEST_ADDRESS,
+    new_meeting_page,
     screenshot,
     tid,
     tile_frames,
@@ -78,16 +79,10 @@ async def start_nodes(test_network: None, tmp_path: Path) -> AsyncIterator[Start
 @pytest.fixture
 async def open_on(browser: Browser) -> AsyncIterator[OpenOn]:
     """Open ``/r/{room}?name=…&autojoin=1`` on one node's URL (the page's entry)."""
-    contexts = []
+    contexts: list[Any] = []
 
     async def factory(node: NodeProcess, room: str, name: str) -> Page:
-        context = await browser.new_context(
-            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
-        )
-        contexts.append(context)
-        await context.add_init_script(RECORD_PEER_CONNECTIONS)
-        page = await context.new_page()
-        page.on("console", lambda m: print(f"[{name}] {m.type}: {m.text}"))
+        page = await new_meeting_page(browser, contexts, name)
         record_sockets(page)
         await page.goto(f"{node.url}/r/{room}?name={name}&autojoin=1")
         return page
