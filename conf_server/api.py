@@ -60,7 +60,7 @@ async def get_room(request: web.Request) -> web.Response:
     room = request.match_info["room"]
     if not ROOM_PATTERN.match(room):
         return error_response(400, "invalid_room", "room names are 1-64 of A-Z a-z 0-9 _ -")
-    return web.json_response(await request.config_dict[MEETINGS].shared_room_info(room))
+    return web.json_response(await request.config_dict[MEETINGS].room_info(room))
 
 
 def create_api() -> web.Application:

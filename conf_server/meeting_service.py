@@ -647,11 +647,8 @@ class MeetingService:
             # They are gone from the room already; the shared state learns it
             # as soon as the store is back (never silently dropped).
             self.tasks.spawn(self._member_left_later(room_id, participant.id, reason))
-        if room is None and media is not None:
-            self.recording.room_closed(room_id)
-            self.media.pop(room_id, None)
-            await media.close()
         if room is None:
+            await self.close_room_media(room_id)
             await self.node.release(room_id)
         else:
             await self.save_roster(room_id)
@@ -731,26 +728,27 @@ class MeetingService:
 
     # -- introspection and shutdown -------------------------------------------------
 
-    def room_info(self, room_id: str) -> dict[str, Any]:
-        room = self.directory.rooms.get(room_id)
-        return {
-            "room": room_id,
-            "meeting_id": room.meeting_id if room else None,
-            "participants": room.roster() if room else [],
-        }
-
-    async def shared_room_info(self, room_id: str) -> dict[str, Any]:
-        """``room_info`` on any node: the roster comes from the cluster when the
-        room lives elsewhere; ``node`` names the hosting node (None: none)."""
+    async def room_info(self, room_id: str) -> dict[str, Any]:
+        """Who is in a room, on any node: this node's roster when it hosts the
+        room, else the hosting node's copy in the cluster; ``node`` names the
+        hosting node (None: none)."""
         owner = await self.cluster.owner(room_id)
-        info = self.room_info(room_id)
         if owner is not None and owner != self.node.name:
             roster = public_roster(await self.cluster.roster(room_id))
             state = await self.store.get(room_id) if roster else None
-            info["participants"] = roster
-            info["meeting_id"] = state.meeting_id if state is not None else None
-        info["node"] = owner
-        return info
+            meeting_id = state.meeting_id if state is not None else None
+        else:
+            room = self.directory.rooms.get(room_id)
+            roster = room.roster() if room else []
+            meeting_id = room.meeting_id if room else None
+        return {"room": room_id, "meeting_id": meeting_id, "participants": roster, "node": owner}
+
+    async def close_room_media(self, room_id: str) -> None:
+        """The room has nobody here any more: stop its recorder and its media."""
+        self.recording.room_closed(room_id)
+        media = self.media.pop(room_id, None)
+        if media is not None:
+            await media.close()
 
     def media_stats(self) -> dict[str, int]:
         totals: dict[str, int] = {"rooms": len(self.media)}

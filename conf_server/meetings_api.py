@@ -101,7 +101,7 @@ async def get_meeting(request: web.Request) -> web.StreamResponse:
             "created_at": state.created_at,
             "locked": state.access.locked,
             "lobby_enabled": state.access.lobby_enabled,
-            "participants": (await service.shared_room_info(state.room))["participants"],
+            "participants": (await service.room_info(state.room))["participants"],
             "recording": service.recording.status(state.room),
         }
     )

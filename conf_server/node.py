@@ -165,10 +165,6 @@ class NodeAgent:
             self._healthy_since = time.monotonic()
         return True
 
-    @property
-    def healthy(self) -> bool:
-        return self._healthy_since is not None
-
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="node agent")
@@ -267,11 +263,9 @@ class NodeAgent:
         since = self._healthy_since
         return since is not None and time.monotonic() - since >= self._ttl
 
-    async def take_over_dead_rooms(
-        self, nodes: list[NodeInfo], placements: dict[str, str]
-    ) -> list[str]:
+    async def take_over_dead_rooms(self, nodes: list[NodeInfo], placements: dict[str, str]) -> None:
         """Claim the rooms of nodes whose heartbeat expired, where this node is
-        the least-loaded live node; returns the rooms taken.
+        the least-loaded live node.
 
         Rooms the directory gives to this very node but that are not here (this
         node restarted within the TTL under the same name) are adopted too, so
@@ -285,7 +279,6 @@ class NodeAgent:
                 self._placed_at[room] = now
                 if await self._adopt(room) == 0:
                     await self.release(room)
-        taken = []
         for room, dead in orphans:
             live[self.name] = self.info()
             target = least_loaded(list(live.values()))
@@ -296,8 +289,6 @@ class NodeAgent:
             logger.info("took over room %s from dead node %s", room, dead)
             if await self._adopt(room) == 0:
                 await self.release(room)  # nobody to wait for
-            taken.append(room)
-        return taken
 
     async def release(self, room: str) -> None:
         """The room emptied here: the next join may place it anywhere."""

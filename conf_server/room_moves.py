@@ -140,10 +140,7 @@ class RoomMoves:
         for participant in participants:
             service.cancel_grace(participant)
             service.directory.remove(participant)
-        media = service.media.pop(room_id, None)
-        service.recording.room_closed(room_id)
-        if media is not None:
-            await media.close()
+        await service.close_room_media(room_id)
         logger.info("moved room %s to node %s", room_id, target.name)
 
         async def close_old_sockets() -> None:

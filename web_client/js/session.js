@@ -254,7 +254,7 @@ export class MeetingSession extends EventTarget {
     const since = Date.now();
     while (this.state === "joining") {
       // A fresh join starts at the entry unless a node's socket is still up: that node may be gone.
-      if (!this._signaling.connected && !this._signaling.atEntry) this._signaling.backToEntry()();
+      this._signaling.backToEntryIfNodeDown();
       try {
         await this._signaling.waitConnected(CONNECT_WAIT_MS);
         await this._enter(this.resumeToken);
@@ -582,7 +582,7 @@ export class MeetingSession extends EventTarget {
             return;
           }
           // A node we were sent to (`room_moved`) that cannot be reached may be gone: ask the entry again.
-          if (!this._signaling.connected && !this._signaling.atEntry) this._signaling.backToEntry()();
+          this._signaling.backToEntryIfNodeDown();
           await sleep(retryPauseMs(error, RETRY_PAUSE_MS));
         }
       }

@@ -155,6 +155,11 @@ export class SignalingChannel extends EventTarget {
     return this.moveTo(this._entry);
   }
 
+  /** Not connected to a node other than the entry (it may be gone): go back to the entry. */
+  backToEntryIfNodeDown() {
+    if (!this.connected && !this.atEntry) this.backToEntry()();
+  }
+
   /** Close for good (a clean disconnect: the server removes us at once). */
   close() {
     this._socket?.disconnect();
