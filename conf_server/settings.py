@@ -5,6 +5,7 @@ module-level global."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import socket
@@ -12,7 +13,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from .errors import ConfigError
 
@@ -79,22 +81,29 @@ class Settings:
     node_ttl_seconds: float = 5.0
     #: On SIGTERM: how long meetings may go on before they move to other nodes.
     drain_seconds: float = 30.0
+    #: Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For
+    #: header names the real client; others' headers are ignored. Per-client
+    #: limits use that address (docs/security.md).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
 
 
-_TUPLE_FIELDS = {"ice_servers", "ice_addresses", "integration_api_keys"}
-_BOOL_FIELDS = {"recording_host_download"}
-_FLOAT_FIELDS = (
-    "reconnect_grace_seconds",
-    "empty_meeting_ttl_seconds",
-    "recording_retention_days",
-    "heartbeat_seconds",
-    "node_ttl_seconds",
-    "drain_seconds",
-)
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(Settings)
+
+
+def _float_fields() -> list[str]:
+    """Settings that hold seconds, days or other real numbers."""
+    return [name for name, hint in _field_types().items() if float in _members(hint)]
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    """The types a hint admits (``int | None`` -> ``(int, NoneType)``)."""
+    args = get_args(hint)
+    return args if get_origin(hint) in (Union, UnionType) else (hint,)
 
 
 def _boolean(value: Any) -> bool:
@@ -109,29 +118,26 @@ def _boolean(value: Any) -> bool:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    """Turn a raw value from TOML, environment or flags into the field's type."""
+    """Turn a raw value from TOML, environment or flags into the field's type
+    (read off the dataclass, so a new setting needs no entry here)."""
     try:
         if value is None:
             return None
-        if name in _TUPLE_FIELDS:
+        kinds = _members(_field_types()[name])
+        if any(get_origin(kind) is tuple for kind in kinds):
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
-        if name in (
-            "port",
-            "max_video_bitrate",
-            "max_participants_per_room",
-            "recording_quota_bytes",
-            "node_port",
-            "workers",
-        ):
-            return int(value)
-        if name in _FLOAT_FIELDS:
-            return float(value)
-        if name == "data_dir":
-            return Path(value)
-        if name in _BOOL_FIELDS:
+        if bool in kinds:
             return _boolean(value)
+        if int in kinds:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError("expected a whole number")
+            return int(value)
+        if float in kinds:
+            return float(value)
+        if Path in kinds:
+            return Path(value)
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid value for {name!r}: {value!r} ({exc})") from exc
@@ -181,7 +187,7 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
-    for name in _FLOAT_FIELDS:
+    for name in _float_fields():
         value = getattr(settings, name)
         if value is not None and not math.isfinite(value):
             raise ConfigError(f"{name} must be a finite number, got {value!r}")
@@ -226,6 +232,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("recording_quota_bytes must not be negative")
     if settings.recording_retention_days is not None and settings.recording_retention_days <= 0:
         raise ConfigError("recording_retention_days must be positive")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {proxy!r} is not an address or network") from exc
 
 
 RECORDING_POLICIES = ("disabled", "hosts", "automatic")

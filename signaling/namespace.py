@@ -22,6 +22,10 @@ Ack = dict[str, Any]
 #: network change or a crashed tab, so it gets the reconnect grace period.
 NETWORK_LOSS_REASONS = frozenset({"ping timeout", "transport error", "transport close"})
 
+#: Event names python-socketio uses for a socket's life; a client emitting one
+#: gets ``unknown_event`` and never reaches the lifecycle code.
+LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
+
 
 def error_ack(code: str, message: str, retry_after: float | None = None) -> Ack:
     error: dict[str, Any] = {"code": code, "message": message}
@@ -37,25 +41,40 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(namespace)
         self._service = service
         self._locks: dict[str, asyncio.Lock] = {}
+        #: Sockets between their lifecycle connect and disconnect.
+        self._connected: set[str] = set()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event == "connect":
-            self._locks[args[0]] = asyncio.Lock()
-            return None
-        if event == "disconnect":
-            sid = args[0]
+        sid = args[0]
+        if event in LIFECYCLE_EVENTS and self._is_lifecycle(event, sid):
+            if event == "connect":
+                self._connected.add(sid)
+                self._locks[sid] = asyncio.Lock()
+                return None
+            self._connected.discard(sid)
             reason = args[1] if len(args) > 1 else None
-            await self._on_disconnect(sid, reason)
+            await self._on_disconnect(sid, reason if isinstance(reason, str) else None)
             return None
-        sid, payloads = args[0], args[1:]
-        validator = VALIDATORS.get(event)
+        # A client may emit any event name, "connect" and "disconnect" too:
+        # those are never lifecycle (see _is_lifecycle), just unknown.
+        payloads = args[1:]
+        validator = VALIDATORS.get(event) if isinstance(event, str) else None
         if validator is None:
-            return error_ack("unknown_event", f"unknown event {event!r}")
+            return error_ack("unknown_event", f"unknown event {str(event)[:64]!r}")
         if len(payloads) != 1 or not isinstance(payloads[0], dict):
             return error_ack("invalid_payload", "the payload must be one JSON object")
         lock = self._locks.setdefault(sid, asyncio.Lock())
         async with lock:
             return await self._dispatch(sid, event, validator, payloads[0])
+
+    def _is_lifecycle(self, event: str, sid: str) -> bool:
+        """Did python-socketio itself call ``connect``/``disconnect``, or did a
+        client emit an event of that name? The server calls them while the
+        socket is not (or no longer) fully connected; a client's event only
+        arrives while it is. Each happens once per socket."""
+        if self.server.manager.is_connected(sid, self.namespace):
+            return False
+        return (sid not in self._connected) if event == "connect" else (sid in self._connected)
 
     async def _dispatch(self, sid: str, event: str, validator: Any, payload: dict[str, Any]) -> Ack:
         try:
