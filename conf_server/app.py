@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     service.download_links = DownloadLinks(
         shared.shared_secret("download", database.setting("download_secret", new_secret))
     )
-    sio.register_namespace(MeetingNamespace(service))
+    sio.register_namespace(MeetingNamespace(service, trusted_proxies=settings.trusted_proxies))
     app[MEETINGS] = service
     app[DATABASE] = database
     app[API_KEYS] = ApiKeys(database, settings.admin_api_key, settings.integration_api_keys)

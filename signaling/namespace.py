@@ -8,6 +8,7 @@ from typing import Any
 
 import socketio
 
+from .client_address import client_address, parse_networks
 from .errors import SignalingError
 from .protocol import VALIDATORS
 from .service import MeetingService
@@ -37,9 +38,14 @@ def error_ack(code: str, message: str, retry_after: float | None = None) -> Ack:
 class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Handles protocol v1 on one namespace; each client's messages run in order."""
 
-    def __init__(self, service: MeetingService, namespace: str = "/") -> None:
+    def __init__(
+        self, service: MeetingService, namespace: str = "/", trusted_proxies: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(namespace)
         self._service = service
+        self._trusted = parse_networks(trusted_proxies)
+        #: Each connected socket's client address (see client_address.py).
+        self.addresses: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         #: Sockets between their lifecycle connect and disconnect.
         self._connected: set[str] = set()
@@ -50,6 +56,7 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if event == "connect":
                 self._connected.add(sid)
                 self._locks[sid] = asyncio.Lock()
+                self.addresses[sid] = self._address_of(args[1] if len(args) > 1 else {})
                 return None
             self._connected.discard(sid)
             reason = args[1] if len(args) > 1 else None
@@ -66,6 +73,14 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         lock = self._locks.setdefault(sid, asyncio.Lock())
         async with lock:
             return await self._dispatch(sid, event, validator, payloads[0])
+
+    def _address_of(self, environ: Any) -> str:
+        """The client address of a new socket (python-engineio's environ has no
+        real REMOTE_ADDR under aiohttp; the aiohttp request does)."""
+        request = environ.get("aiohttp.request") if isinstance(environ, dict) else None
+        peer = getattr(request, "remote", None)
+        forwarded = request.headers.get("X-Forwarded-For") if request is not None else None
+        return client_address(peer, forwarded, self._trusted)
 
     def _is_lifecycle(self, event: str, sid: str) -> bool:
         """Did python-socketio itself call ``connect``/``disconnect``, or did a
@@ -141,3 +156,4 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             except Exception:
                 logger.exception("cleaning up after %s disconnected failed", sid)
         self._locks.pop(sid, None)
+        self.addresses.pop(sid, None)
