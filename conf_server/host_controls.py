@@ -128,8 +128,7 @@ class HostControls:
                 "removed",
                 {"message": f"{actor.name} removed you from the meeting", "by": actor.name},
             )
-            await self._service.events.leave_room(sid, target.room)
-        await self._service.remove(target, "removed")
+        await self._service.remove(target, "removed")  # also out of the room's group
         if sid is not None:
             # Not awaited here: the removed socket's disconnect handler must not
             # wait for this (the host's) message to finish.
@@ -250,11 +249,14 @@ class HostControls:
 
     async def _close_room(self, room: str, ended: dict[str, Any]) -> None:
         """Everyone out (after the host's acknowledgement has gone), then the
-        ``meeting.ended`` webhook: it comes after every ``participant.left``."""
+        ``meeting.ended`` webhook: it comes after every ``participant.left``.
+
+        Each socket leaves the room's broadcast group and is disconnected;
+        ``remove`` closes the group when the room empties, so no socket hears
+        a later meeting of the same room. Lobby sockets were turned away
+        already and close by themselves or after ``unjoined_socket_seconds``."""
         for participant in self._service.participants(room):
             sid = participant.sid
-            if sid is not None:
-                await self._service.events.leave_room(sid, room)
             await self._service.remove(participant, "meeting_ended")
             if sid is not None:
                 await self._service.events.disconnect(sid)

@@ -123,7 +123,7 @@ class RoomMoves:
             # the process would wait for each client's ping timeout to exit).
             sids = [p.sid for p in participants if p.sid is not None]
             for participant in participants:
-                await service.remove(participant, "server_shutdown")
+                await service.remove(participant, "server_shutdown")  # closes the group
             for sid in sids + service.drop_waiting(room_id):
                 await service.events.disconnect(sid)
             return
@@ -136,7 +136,9 @@ class RoomMoves:
             await service.events.to_client(waiting_sid, "room_moved", notice)
             sids.append(waiting_sid)
         # Forget the room here without touching the shared state: its members
-        # are not leaving, they are moving.
+        # are not leaving, they are moving. Their sockets stay open a moment for
+        # the notice, but hear nothing more of this room here.
+        await service.events.close_room(room_id)
         for participant in participants:
             service.cancel_grace(participant)
             service.directory.remove(participant)

@@ -47,3 +47,19 @@ def client_address(
         if not _is_trusted(hop, trusted):
             return hop
     return address
+
+
+def address_key(address: str) -> str:
+    """What per-address limits count: the address itself, but an IPv6 client
+    by its /64 network (one host or site usually holds a whole /64 and could
+    otherwise take a fresh address per connection, as a NAT address holds an
+    office). IPv4-mapped IPv6 addresses count as IPv4."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

@@ -2,33 +2,223 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import engineio
 import socketio
+from aiohttp import StreamReader, web
+
+from .client_address import parse_networks
+from .connection_limits import ConnectionGuard, ConnectionLimits
+
+logger = logging.getLogger(__name__)
+
+#: The largest message a client may send (a subscriber answer is up to 1 MiB,
+#: protocol.py, plus JSON and Socket.IO framing).
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+
+#: How long closing one idle socket may take (a long-polling client that stops
+#: polling never collects its close packet).
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 def create_socket_server(
     client_manager: Any | None = None,
     allowed_origins: list[str] | Callable[[str, dict[str, Any]], bool] | None = None,
-) -> socketio.AsyncServer:
+    limits: ConnectionLimits | None = None,
+    trusted_proxies: tuple[str, ...] = (),
+) -> MeetingSocketServer:
     """An ``AsyncServer`` for aiohttp; pass ``AsyncRedisManager`` to fan out over Redis.
 
     ``allowed_origins`` None means same origin only (python-engineio's default;
     an empty list would switch the Origin check off); a callable decides per
     Origin (python-engineio passes the origin and the WSGI-style environ).
+    ``limits`` caps connections (see connection_limits.py); per-address caps
+    count the client address, from ``X-Forwarded-For`` of ``trusted_proxies``.
     """
+    guard = ConnectionGuard(limits or ConnectionLimits(), parse_networks(trusted_proxies))
     kwargs: dict[str, Any] = {
         "async_mode": "aiohttp",
         "cors_allowed_origins": allowed_origins,
-        # Room for the largest message: a subscriber answer (1 MiB, protocol.py).
-        "max_http_buffer_size": 2 * 1024 * 1024,
+        "max_http_buffer_size": MAX_MESSAGE_BYTES,
         "ping_interval": 10,
         "ping_timeout": 10,
+        "guard": guard,  # passed on to GuardedEngineServer
     }
     if client_manager is not None:
         kwargs["client_manager"] = client_manager
-    return socketio.AsyncServer(**kwargs)
+    return MeetingSocketServer(**kwargs)
+
+
+class _Body:
+    """A POST body read in full, as python-engineio's ``wsgi.input``."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def read(self, length: int = -1) -> bytes:
+        return self._data
+
+
+async def read_at_most(stream: StreamReader, limit: int) -> bytes:
+    """The whole body, or its first ``limit`` bytes if it is longer. (One
+    ``read(n)`` returns what has arrived so far: python-engineio's aiohttp
+    driver read long-polling POSTs that way, so messages of about 190 KB and
+    more were cut short and never acknowledged.)"""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """python-engineio's server, plus: connection limits checked before a
+    socket is made (:class:`ConnectionGuard`), and long-polling POST bodies
+    read in full."""
+
+    def __init__(self, *, guard: ConnectionGuard | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard = guard or ConnectionGuard(ConnectionLimits())
+        driver: dict[str, Any] = self._async  # the async_mode's functions
+        self._driver_translate = driver["translate_request"]
+        # python-engineio awaits translate_request when it is a coroutine function.
+        self._async: dict[str, Any] = {**driver, "translate_request": self._translate_request}
+
+    async def _translate_request(self, request: web.Request) -> dict[str, Any]:
+        environ: dict[str, Any] = self._driver_translate(request)
+        declared = request.content_length
+        if request.method == "POST" and (declared is None or declared <= self.max_http_buffer_size):
+            # One byte over the limit is enough for python-engineio to refuse it.
+            body = await read_at_most(request.content, self.max_http_buffer_size + 1)
+            environ["wsgi.input"] = _Body(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return environ
+
+    async def _handle_connect(
+        self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None
+    ) -> Any:
+        refusal = self.guard.refusal(environ, len(self.sockets))
+        if refusal is not None:
+            return refusal.response()
+        return await super()._handle_connect(environ, transport, jsonp_index)
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "disconnect" and args:
+            self.guard.closed(args[0])
+        result = await super()._trigger_event(event, *args, **kwargs)
+        if event == "connect" and len(args) >= 2 and result in (None, True):
+            self.guard.opened(args[0], args[1])
+        return result
+
+
+class MeetingSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server on :class:`GuardedEngineServer`, which also
+    disconnects sockets that stay out of any room (joined or waiting in a
+    lobby) for ``unjoined_seconds``: such sockets cost a descriptor each and
+    are what a flood of idle connections is made of."""
+
+    eio: GuardedEngineServer
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        #: When each engine.io socket was last seen out of any room.
+        self._idle_since: dict[str, float] = {}
+
+    def _engineio_server_class(self) -> type[GuardedEngineServer]:
+        return GuardedEngineServer
+
+    @property
+    def limits(self) -> ConnectionLimits:
+        """The connection limits in force (see connection_limits.py)."""
+        return self.eio.guard.limits
+
+    def attach(self, app: web.Application, socketio_path: str = "socket.io") -> None:
+        """Serve Socket.IO on ``app``; the idle-socket sweep runs while it does."""
+        super().attach(app, socketio_path=socketio_path)
+        app.on_startup.append(self._start_sweeping)
+        app.on_cleanup.append(self._stop_sweeping)
+
+    async def _start_sweeping(self, _: web.Application) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="idle sockets")
+
+    async def _stop_sweeping(self, _: web.Application) -> None:
+        tasks = [t for t in (self._sweeper, *self._closing) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._sweeper = None
+
+    async def _sweep(self) -> None:
+        interval = min(1.0, self.limits.unjoined_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.sweep_idle(asyncio.get_running_loop().time())
+            except Exception:
+                logger.exception("sweeping idle sockets failed")
+
+    def sweep_idle(self, now: float) -> list[str]:
+        """Start closing every engine.io socket that has been out of any room
+        for ``unjoined_seconds``; returns their engine.io ids."""
+        sockets = self.eio.sockets
+        self.eio.guard.forget_missing(sockets)
+        for eio_sid in [s for s in self._idle_since if s not in sockets]:
+            del self._idle_since[eio_sid]
+        expired = []
+        for eio_sid in list(sockets):
+            if self._in_session(eio_sid):
+                self._idle_since.pop(eio_sid, None)
+                continue
+            since = self._idle_since.setdefault(eio_sid, now)
+            if now - since >= self.limits.unjoined_seconds:
+                del self._idle_since[eio_sid]
+                expired.append(eio_sid)
+                task = asyncio.get_running_loop().create_task(self._close_idle(eio_sid))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+        if expired:
+            logger.debug("closing %d socket(s) that joined no room", len(expired))
+        return expired
+
+    def _in_session(self, eio_sid: str) -> bool:
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        handler = self.namespace_handlers.get("/")
+        in_session = getattr(handler, "in_session", None)
+        return sid is not None and callable(in_session) and bool(in_session(sid))
+
+    async def _close_idle(self, eio_sid: str) -> None:
+        """Socket.IO's disconnect packet first (a client then knows the server
+        let it go, and socket.io-client does not reconnect by itself), then the
+        engine.io connection (a client that ignores the packet loses it too)."""
+        socket = self.eio.sockets.get(eio_sid)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+                if sid is not None and self.manager.is_connected(sid, "/"):
+                    await self.disconnect(sid, ignore_queue=True)
+                await self.eio.disconnect(eio_sid)
+        if socket is not None and socket.upgraded:
+            # python-engineio sends its close packet but leaves the WebSocket
+            # to the client; this ends its writer, which closes the WebSocket.
+            socket.queue.put_nowait(None)
+
+
+def room_group(room: str) -> str:
+    """The Socket.IO room (broadcast group) of a meeting room. Prefixed so that
+    no room name can be taken for a socket's own group (python-socketio puts
+    every socket in a group named by its sid; room names cannot hold ':')."""
+    return f"room:{room}"
 
 
 class SocketEmitter:
@@ -42,8 +232,8 @@ class SocketEmitter:
     # everybody while Redis is down. Only events for sockets elsewhere (from a
     # REST call on another node) go through the client manager's queue.
 
-    def _local(self, room: str) -> bool:
-        return bool(self._server.manager.rooms.get("/", {}).get(room))
+    def _local(self, group: str) -> bool:
+        return bool(self._server.manager.rooms.get("/", {}).get(group))
 
     async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None:
         await self._server.emit(event, data, to=sid, ignore_queue=self._local(sid))
@@ -51,15 +241,23 @@ class SocketEmitter:
     async def to_room(
         self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
     ) -> None:
+        group = room_group(room)
         await self._server.emit(
-            event, data, room=room, skip_sid=skip_sid, ignore_queue=self._local(room)
+            event, data, room=group, skip_sid=skip_sid, ignore_queue=self._local(group)
         )
 
+    # Membership changes are local too (the manager's ``basic_*`` methods): the
+    # sockets of a room are connected to this node, and going through Redis
+    # would make a leave fail, and the socket stay a listener, while Redis is down.
+
     async def enter_room(self, sid: str, room: str) -> None:
-        await self._server.enter_room(sid, room)
+        self._server.manager.basic_enter_room(sid, "/", room_group(room))
 
     async def leave_room(self, sid: str, room: str) -> None:
-        await self._server.leave_room(sid, room)
+        self._server.manager.basic_leave_room(sid, "/", room_group(room))
+
+    async def close_room(self, room: str) -> None:
+        self._server.manager.basic_close_room(room_group(room), "/")
 
     async def disconnect(self, sid: str) -> None:
         await self._server.disconnect(sid)
