@@ -8,9 +8,12 @@ from typing import Any
 
 import socketio
 
-from .client_address import client_address, parse_networks
+from .action_limits import ActionLimiter, PasscodeGuard
+from .client_address import parse_networks
+from .connection_limits import environ_address
 from .errors import SignalingError
 from .protocol import VALIDATORS
+from .rate_limit import RateLimited
 from .service import MeetingService
 
 logger = logging.getLogger(__name__)
@@ -39,10 +42,17 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Handles protocol v1 on one namespace; each client's messages run in order."""
 
     def __init__(
-        self, service: MeetingService, namespace: str = "/", trusted_proxies: tuple[str, ...] = ()
+        self,
+        service: MeetingService,
+        namespace: str = "/",
+        trusted_proxies: tuple[str, ...] = (),
+        rate_limit_scale: float = 1.0,
     ) -> None:
         super().__init__(namespace)
         self._service = service
+        #: The limits of every message and of wrong passcodes (action_limits.py).
+        self._limits = ActionLimiter(rate_limit_scale)
+        self._passcodes = PasscodeGuard(rate_limit_scale)
         self._trusted = parse_networks(trusted_proxies)
         #: Each connected socket's client address (see client_address.py).
         self.addresses: dict[str, str] = {}
@@ -65,6 +75,9 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # A client may emit any event name, "connect" and "disconnect" too:
         # those are never lifecycle (see _is_lifecycle), just unknown.
         payloads = args[1:]
+        refused = self._over_limit(sid, event)
+        if refused is not None:
+            return refused
         validator = VALIDATORS.get(event) if isinstance(event, str) else None
         if validator is None:
             return error_ack("unknown_event", f"unknown event {str(event)[:64]!r}")
@@ -74,13 +87,16 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         async with lock:
             return await self._dispatch(sid, event, validator, payloads[0])
 
+    def in_session(self, sid: str) -> bool:
+        """Is the socket in a room or a lobby, or is a message of it being
+        handled (a join on its way)? Sockets that are none of these for
+        ``unjoined_socket_seconds`` are disconnected (server.py)."""
+        lock = self._locks.get(sid)
+        return self._service.has_session(sid) or (lock is not None and lock.locked())
+
     def _address_of(self, environ: Any) -> str:
-        """The client address of a new socket (python-engineio's environ has no
-        real REMOTE_ADDR under aiohttp; the aiohttp request does)."""
-        request = environ.get("aiohttp.request") if isinstance(environ, dict) else None
-        peer = getattr(request, "remote", None)
-        forwarded = request.headers.get("X-Forwarded-For") if request is not None else None
-        return client_address(peer, forwarded, self._trusted)
+        """The client address of a new socket (the same the connection limits count)."""
+        return environ_address(environ if isinstance(environ, dict) else {}, self._trusted)
 
     def _is_lifecycle(self, event: str, sid: str) -> bool:
         """Did python-socketio itself call ``connect``/``disconnect``, or did a
@@ -90,6 +106,15 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if self.server.manager.is_connected(sid, self.namespace):
             return False
         return (sid not in self._connected) if event == "connect" else (sid in self._connected)
+
+    def _over_limit(self, sid: str, event: object) -> Ack | None:
+        """Refuse a message over its rate limit on arrival, before it waits for
+        the socket's earlier messages (unknown and invalid ones count too)."""
+        try:
+            self._limits.admit(sid, self.addresses.get(sid, "unknown"), event)
+        except RateLimited as exc:
+            return error_ack(exc.code, exc.message, exc.retry_after)
+        return None
 
     async def _dispatch(self, sid: str, event: str, validator: Any, payload: dict[str, Any]) -> Ack:
         try:
@@ -121,7 +146,15 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True, **(result or {})}
 
     async def _handle_join(self, sid: str, **args: Any) -> dict[str, Any]:
-        return await self._service.join(sid, **args)
+        if args.get("passcode") is None:
+            return await self._service.join(sid, **args)
+
+        async def join(with_passcode: bool) -> dict[str, Any]:
+            passcode = args["passcode"] if with_passcode else None
+            return await self._service.join(sid, **{**args, "passcode": passcode})
+
+        address = self.addresses.get(sid, "unknown")
+        return await self._passcodes.join(sid, address, args["room"], join)
 
     async def _handle_publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:
         return await self._service.publish(sid, sdp, sources)
@@ -157,3 +190,5 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 logger.exception("cleaning up after %s disconnected failed", sid)
         self._locks.pop(sid, None)
         self.addresses.pop(sid, None)
+        self._limits.forget_socket(sid)
+        self._passcodes.forget_socket(sid)
