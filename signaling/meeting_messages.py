@@ -2,10 +2,12 @@
 interaction"): host controls, hands, chat, reactions, polls.
 
 This layer checks shape only: required fields, types and generous size caps,
-so nothing oversized reaches the domain. Meaning (is the text too long for a
-chat message, is the option known) is the domain's to judge, with its own
-error codes. Each validator returns keyword arguments for the service's action
-of the same name.
+so nothing oversized reaches the domain, and hands texts on in Unicode normal
+form C (signaling/text.py; lone surrogates never get this far, see
+``well_formed`` in protocol.py). Meaning (is the text too long for a chat
+message, does it hold a forbidden character, is the option known) is the
+domain's to judge, with its own error codes, under the same text rule. Each
+validator returns keyword arguments for the service's action of the same name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidPayload
+from .text import nfc
 
 Payload = dict[str, Any]
 
@@ -40,6 +43,13 @@ def _string(payload: Payload, name: str, limit: int, optional: bool = False) -> 
     if len(value) > limit:
         raise InvalidPayload(f"field {name!r} is longer than {limit} characters")
     return value
+
+
+def _text(payload: Payload, name: str, limit: int) -> str:
+    """A required text field, NFC-normalised (the domain checks its characters)."""
+    value = _string(payload, name, limit)
+    assert value is not None  # required: _string raised otherwise
+    return nfc(value)
 
 
 def _id(payload: Payload, name: str, optional: bool = False) -> str | None:
@@ -101,7 +111,7 @@ def _required_id(*fields: str) -> Callable[[Payload], Payload]:
 
 def validate_chat_send(payload: Payload) -> Payload:
     _no_extra(payload, {"text"})
-    return {"text": _string(payload, "text", MAX_TEXT)}
+    return {"text": _text(payload, "text", MAX_TEXT)}
 
 
 def validate_react(payload: Payload) -> Payload:
@@ -154,8 +164,8 @@ def validate_configure_meeting(payload: Payload) -> Payload:
 
 def _poll_content(payload: Payload) -> Payload:
     return {
-        "question": _string(payload, "question", MAX_POLL_TEXT),
-        "options": _strings(payload, "options", MAX_POLL_TEXT),
+        "question": _text(payload, "question", MAX_POLL_TEXT),
+        "options": [nfc(option) for option in _strings(payload, "options", MAX_POLL_TEXT)],
         "kind": _choice(payload, "kind", ("single", "multiple", "quiz"), "single"),
         "anonymous": _flag(payload, "anonymous"),
         "correct_option_ids": _strings(payload, "correct_option_ids", MAX_ID, optional=True),

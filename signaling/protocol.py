@@ -7,12 +7,13 @@ the meeting service, or raises :class:`InvalidPayload` naming the bad field.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidPayload, SignalingError
+from .json_values import MAX_SAFE_INT, problem
 from .meeting_messages import MEETING_VALIDATORS
+from .text import clean_name
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
@@ -22,13 +23,22 @@ MAX_SDP = 64 * 1024
 #: (aiortc; browsers similar), so 100 participants need some 220 KiB.
 MAX_ANSWER_SDP = 1024 * 1024
 MAX_CANDIDATE = 1024
-MAX_NAME = 64
 MAX_MID = 32
 MAX_TOKEN = 256
 MAX_INVITE = 4096
-ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Room names (also client ids). Anchored with \A and \Z and used with
+#: fullmatch: ``$`` would let a trailing newline through ("abc\n" is not "abc").
+ROOM_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
 CLIENT_ID_PATTERN = ROOM_PATTERN
-CHECKIN_PATTERN = re.compile(r"^[A-Za-z0-9]{4,16}$")
+CHECKIN_PATTERN = re.compile(r"\A[A-Za-z0-9]{4,16}\Z")
+#: The fixed part of an ICE candidate attribute (RFC 8839 section 5.1):
+#: foundation, component, transport, priority, address, port, "typ", type,
+#: then name/value extensions. Checked before aiortc parses it,
+#: which answers malformed lines with AssertionError or IndexError.
+CANDIDATE_PATTERN = re.compile(
+    r"\A(?:candidate:)?[A-Za-z0-9+/]{1,32} [0-9]{1,3} [A-Za-z]{1,16} [0-9]{1,10}"
+    r" [A-Za-z0-9.:%_-]{1,253} [0-9]{1,5} typ [a-z]{1,8}(?: [!-~]{1,256})*\Z"
+)
 #: How a participant is present: on their own device, as a companion device in a
 #: meeting room (camera on, microphone and speaker off), or as the room device.
 MODES = ("remote", "companion", "room")
@@ -67,28 +77,9 @@ def _sdp(payload: Payload, limit: int = MAX_SDP) -> str:
     return sdp
 
 
-#: Invisible format characters a name may hold: the joiners that build emoji
-#: such as 👩‍💻. Other format characters (bidi overrides, ...) allow spoofing.
-ALLOWED_FORMAT_CHARS = frozenset({"\u200c", "\u200d"})
-
-
-def _forbidden(ch: str) -> bool:
-    category = unicodedata.category(ch)
-    if category == "Cf":
-        return ch not in ALLOWED_FORMAT_CHARS
-    return category.startswith("C")  # control, surrogate, private use, unassigned
-
-
-def clean_name(raw: str, field: str = "name") -> str:
-    """Trim a display (or zone) name; refuse empty, overlong or
-    control-character names."""
-    name = " ".join(raw.split())
-    visible = any(not ch.isspace() and ch not in ALLOWED_FORMAT_CHARS for ch in name)
-    if not visible or len(name) > MAX_NAME:
-        raise InvalidPayload(f"field {field!r} must be 1 to {MAX_NAME} characters")
-    if any(_forbidden(ch) for ch in name):
-        raise InvalidPayload(f"field {field!r} must not contain control or invisible characters")
-    return name
+def is_room_name(text: str) -> bool:
+    """True if ``text`` is a room name: 1 to 64 of ``A-Z a-z 0-9 _ -`` and nothing else."""
+    return ROOM_PATTERN.fullmatch(text) is not None
 
 
 def validate_join(payload: Payload) -> Payload:
@@ -117,7 +108,7 @@ def validate_join(payload: Payload) -> Payload:
             code="unsupported_protocol",
         )
     room = _field(payload, "room", str)
-    if not ROOM_PATTERN.match(room):
+    if not is_room_name(room):
         raise InvalidPayload("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
     token = _field(payload, "resume_token", str, optional=True)
     if token is not None and len(token) > MAX_TOKEN:
@@ -130,7 +121,7 @@ def validate_join(payload: Payload) -> Payload:
     if host_key is not None and len(host_key) > MAX_TOKEN:
         raise InvalidPayload("field 'host_key' is too long")
     client_id = _field(payload, "client_id", str, optional=True)
-    if client_id is not None and not CLIENT_ID_PATTERN.match(client_id):
+    if client_id is not None and not CLIENT_ID_PATTERN.fullmatch(client_id):
         raise InvalidPayload("field 'client_id' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
     mode = _field(payload, "mode", str, optional=True) or "remote"
     if mode not in MODES:
@@ -139,7 +130,7 @@ def validate_join(payload: Payload) -> Payload:
     if zone is not None:
         zone = clean_name(zone, "zone")
     checkin = _field(payload, "checkin", str, optional=True)
-    if checkin is not None and not CHECKIN_PATTERN.match(checkin):
+    if checkin is not None and not CHECKIN_PATTERN.fullmatch(checkin):
         raise InvalidPayload("field 'checkin' must be a check-in code of 4 to 16 letters or digits")
     if mode == "room" and zone is None:
         raise InvalidPayload("a room device (mode 'room') needs a 'zone': the room it stands in")
@@ -161,9 +152,19 @@ def validate_join(payload: Payload) -> Payload:
     }
 
 
+#: m-sections a publish offer may have: the reference client publishes at most
+#: microphone, camera and screen; every m-section costs the server a transceiver.
+MAX_PUBLISH_SECTIONS = 8
+
+
 def validate_publish(payload: Payload) -> Payload:
     _no_extra(payload, {"sdp", "sources"})
     sdp = _sdp(payload)
+    sections = sum(1 for line in sdp.splitlines() if line.startswith("m="))
+    if sections > MAX_PUBLISH_SECTIONS:
+        raise InvalidPayload(
+            f"the offer has {sections} m-sections; at most {MAX_PUBLISH_SECTIONS} are allowed"
+        )
     sources = _field(payload, "sources", dict)
     if len(sources) > len(SOURCES):
         raise InvalidPayload("field 'sources' names too many m-sections")
@@ -184,6 +185,8 @@ def validate_publisher_ice(payload: Payload) -> Payload:
     candidate = _field(payload, "candidate", str)
     if len(candidate) > MAX_CANDIDATE:
         raise InvalidPayload("field 'candidate' is too long")
+    if candidate and not CANDIDATE_PATTERN.fullmatch(candidate):
+        raise SignalingError("field 'candidate' is not an ICE candidate line", "invalid_candidate")
     mid = _field(payload, "sdp_mid", str, optional=True)
     if mid is not None and len(mid) > MAX_MID:
         raise InvalidPayload("field 'sdp_mid' is too long")
@@ -196,8 +199,8 @@ def validate_publisher_ice(payload: Payload) -> Payload:
 def validate_subscriber_answer(payload: Payload) -> Payload:
     _no_extra(payload, {"revision", "sdp"})
     revision = _field(payload, "revision", int)
-    if revision < 1:
-        raise InvalidPayload("field 'revision' must be positive")
+    if not 1 <= revision <= MAX_SAFE_INT:
+        raise InvalidPayload("field 'revision' must be a positive integer")
     return {"revision": revision, "sdp": _sdp(payload, MAX_ANSWER_SDP)}
 
 
@@ -227,14 +230,31 @@ def validate_leave(payload: Payload) -> Payload:
     return {}
 
 
+def well_formed(validator: Callable[[Payload], Payload]) -> Callable[[Payload], Payload]:
+    """``validator`` behind the checks every payload passes first: no nesting
+    deeper than 32, no integer beyond 2**53, no lone surrogate in any string
+    (signaling/json_values.py)."""
+
+    def validate(payload: Payload) -> Payload:
+        found = problem(payload)
+        if found is not None:
+            raise InvalidPayload(f"the payload is not acceptable JSON: {found}")
+        return validator(payload)
+
+    return validate
+
+
 VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
-    "join": validate_join,
-    "publish": validate_publish,
-    "publisher_ice": validate_publisher_ice,
-    "subscriber_answer": validate_subscriber_answer,
-    "subscriber_ice": validate_publisher_ice,
-    "mute": validate_mute,
-    "set_view": validate_set_view,
-    "leave": validate_leave,
-    **MEETING_VALIDATORS,
+    name: well_formed(validator)
+    for name, validator in {
+        "join": validate_join,
+        "publish": validate_publish,
+        "publisher_ice": validate_publisher_ice,
+        "subscriber_answer": validate_subscriber_answer,
+        "subscriber_ice": validate_publisher_ice,
+        "mute": validate_mute,
+        "set_view": validate_set_view,
+        "leave": validate_leave,
+        **MEETING_VALIDATORS,
+    }.items()
 }

@@ -24,6 +24,8 @@ ALLOWED_IMPORTS = {
     "typing",
     "unicodedata",
     "conf_server",
+    # The one text rule (signaling/text.py: pure, unicodedata only).
+    "signaling",
 }
 
 
