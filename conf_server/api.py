@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+
+from signaling.protocol import is_room_name
 
 from . import (
     admin_api,
@@ -19,16 +22,23 @@ from . import (
 from .errors import ConfServerError
 from .keys import MEETINGS, SETTINGS
 from .openapi import openapi_document
-from .web_pages import ROOM_PATTERN
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
-    """The JSON error body of CONTRACT.md."""
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error_response(
+    status: int, code: str, message: str, retry_after: float | None = None
+) -> web.Response:
+    """The JSON error body of CONTRACT.md; with ``retry_after`` (seconds) also
+    in the body and as a ``Retry-After`` header (whole seconds, rounded up)."""
+    error: dict[str, object] = {"code": code, "message": message}
+    headers = {}
+    if retry_after is not None:
+        error["retry_after"] = retry_after
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return web.json_response({"error": error}, status=status, headers=headers)
 
 
 @web.middleware
@@ -37,7 +47,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ConfServerError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        return error_response(
+            exc.status,
+            exc.code,
+            exc.message,
+            float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -58,7 +74,7 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 async def get_room(request: web.Request) -> web.Response:
     room = request.match_info["room"]
-    if not ROOM_PATTERN.match(room):
+    if not is_room_name(room):
         return error_response(400, "invalid_room", "room names are 1-64 of A-Z a-z 0-9 _ -")
     return web.json_response(await request.config_dict[MEETINGS].room_info(room))
 

@@ -13,10 +13,20 @@ algorithm but HS256 (``alg: none`` included), an expired or not-yet-valid token,
 a wrong audience or issuer, a token for another room, missing claims. The
 signing secret is ``invite_secret`` when configured, else one made at first
 start and kept in the database (so tokens survive restarts).
+
+The ``name`` claim is whatever the chat app sent, checked by the one text rule
+(signaling/text.py) when the escalation was made; at join the server applies
+the rule again (``invite_name`` in meeting_service.py), so a token signed
+before the rule existed cannot bring a control or invisible character in.
+
+The same secret also derives names the server must keep unguessable
+(:meth:`InviteSigner.digest`: the room names of escalations).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -66,6 +76,12 @@ class InviteSigner:
         if len(secret) < 32:
             raise ValueError("the invite secret must have at least 32 characters")
         self._secret = secret
+
+    def digest(self, purpose: str, text: str) -> str:
+        """Hex HMAC-SHA256 of ``text`` under a key derived from the secret for
+        ``purpose`` alone (never equal to an invite signature)."""
+        key = hashlib.sha256(f"{purpose}:".encode() + self._secret.encode()).digest()
+        return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
     def sign(
         self,

@@ -1,27 +1,56 @@
 """REST routes for meetings: create one ahead of time, look one up.
 
 ``POST /api/v1/meetings`` is what the landing page's "Start a meeting" calls,
-so it needs no key (the API-key issue adds integration keys for the chat app's
-own routes). Its answer carries the host link: whoever opens it is host.
+so it also answers callers without a key, under the rules of
+:mod:`conf_server.meeting_creation` (random room name, no draft polls, short
+expiry, a per-address budget, a cap on what the store holds); with an
+integration or admin key any room name and draft polls are allowed. Its
+answer carries the host link: whoever opens it is host.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from signaling.protocol import is_room_name
+from signaling.text import InvalidText, clean_line, nfc
+
 from .api_auth import caller
+from .api_keys import Unauthorized
 from .domain.errors import DomainError
 from .errors import NotFound
 from .keys import MEETINGS, SETTINGS
-from .meeting_service import create_meeting
+from .meeting_creation import AnonymousCreation, create_meeting
 from .meeting_state import CHAT_LOG, MeetingState
 from .node_forwarding import forward_to_room_node
 from .recording_control import recording_summary
 from .reports import attendance_csv, build_report, polls_csv
 from .request_body import InvalidRequest, optional_field, read_json_object, reject_unknown_fields
-from .web_pages import ROOM_PATTERN
+from .settings import Settings
 
 MAX_TITLE = 200
+MAX_POLL_TEXT = 4 * 1024  # the domain's own limits (500, 200) give the precise error
+POLL_FIELDS = {"question", "options", "kind", "anonymous", "correct_option_ids"}
+POLL_KINDS = ("single", "multiple", "quiz")
+
+
+class LazyAnonymousCreation:
+    """The :class:`AnonymousCreation` budget of this API, made from the
+    settings at its first use (the sub-application is built without them)."""
+
+    def __init__(self) -> None:
+        self._budget: AnonymousCreation | None = None
+
+    def admit(self, request: web.Request) -> None:
+        if self._budget is None:
+            settings: Settings = request.config_dict[SETTINGS]
+            self._budget = AnonymousCreation(settings)
+        self._budget.admit(request.remote, request.headers.get("X-Forwarded-For"))
+
+
+ANONYMOUS = web.AppKey("anonymous_creation", LazyAnonymousCreation)
 
 
 def room_url(request: web.Request, room: str) -> str:
@@ -36,22 +65,64 @@ def links(request: web.Request, state: MeetingState) -> dict[str, str]:
     return {"join_url": join_url, "host_url": f"{join_url}?host_key={state.host_key}"}
 
 
+def _poll(index: int, raw: Any) -> dict[str, Any]:
+    """One draft poll of the body: its shape checked, its texts NFC (the
+    domain judges the rest, with its own messages)."""
+    what = f"polls[{index}]"
+    if not isinstance(raw, dict) or set(raw) - POLL_FIELDS:
+        raise InvalidRequest(f"{what} must be an object of {', '.join(sorted(POLL_FIELDS))}")
+    question, options = raw.get("question"), raw.get("options")
+    if not isinstance(question, str) or len(question) > MAX_POLL_TEXT:
+        raise InvalidRequest(f"{what}.question must be text")
+    if not isinstance(options, list) or not all(
+        isinstance(o, str) and len(o) <= MAX_POLL_TEXT for o in options
+    ):
+        raise InvalidRequest(f"{what}.options must be a list of texts")
+    kind = raw.get("kind", "single")
+    if kind not in POLL_KINDS:
+        raise InvalidRequest(f"{what}.kind must be one of {', '.join(POLL_KINDS)}")
+    anonymous = raw.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise InvalidRequest(f"{what}.anonymous must be true or false")
+    correct = raw.get("correct_option_ids", [])
+    if not isinstance(correct, list) or not all(isinstance(c, str) for c in correct):
+        raise InvalidRequest(f"{what}.correct_option_ids must be a list of option ids")
+    return {
+        "question": nfc(question),
+        "options": [nfc(option) for option in options],
+        "kind": kind,
+        "anonymous": anonymous,
+        "correct_option_ids": correct,
+    }
+
+
+def _title(body: dict[str, Any]) -> str:
+    try:
+        return clean_line(optional_field(body, "title", str, ""), "title", MAX_TITLE, True)
+    except InvalidText as exc:
+        raise InvalidRequest(exc.message) from exc
+
+
 async def post_meeting(request: web.Request) -> web.Response:
+    keyed = "Authorization" in request.headers
+    if keyed:
+        caller(request, "integration")  # a key that is sent must be good
     body = await read_json_object(request)
     reject_unknown_fields(body, {"room", "title", "passcode", "lobby_enabled", "polls"})
     room = optional_field(body, "room", str, None)
-    if room is not None and not ROOM_PATTERN.match(room):
+    if room is not None and not is_room_name(room):
         raise InvalidRequest("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
-    title = optional_field(body, "title", str, "").strip()
-    if len(title) > MAX_TITLE:
-        raise InvalidRequest(f"field 'title' may have at most {MAX_TITLE} characters")
-    polls = optional_field(body, "polls", list, [])
-    if not all(isinstance(p, dict) for p in polls):
-        raise InvalidRequest("field 'polls' must be a list of poll objects")
-    for poll in polls:
-        unknown = set(poll) - {"question", "options", "kind", "anonymous", "correct_option_ids"}
-        if unknown or not isinstance(poll.get("question"), str):
-            raise InvalidRequest("each poll needs a 'question' and 'options' and nothing else")
+    title = _title(body)
+    raw_polls = optional_field(body, "polls", list, [])
+    polls = [_poll(index, poll) for index, poll in enumerate(raw_polls)]
+    if not keyed:
+        if room is not None or polls:
+            raise Unauthorized(
+                "choosing the room name or preparing polls needs an API key"
+                " (Authorization: Bearer <key>); without one, leave out 'room' and 'polls'"
+                " and get a random room name"
+            )
+        request.config_dict[ANONYMOUS].admit(request)
     try:
         state = await create_meeting(
             request.config_dict[MEETINGS],
@@ -60,9 +131,8 @@ async def post_meeting(request: web.Request) -> web.Response:
             optional_field(body, "passcode", str, None),
             optional_field(body, "lobby_enabled", bool, False),
             polls,
+            anonymous=not keyed,
         )
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequest(f"a poll is not valid: {exc}") from exc
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
     return web.json_response(
@@ -145,6 +215,7 @@ async def get_report(request: web.Request) -> web.Response:
 
 
 def add_routes(api: web.Application) -> None:
+    api[ANONYMOUS] = LazyAnonymousCreation()
     api.router.add_post("/meetings", post_meeting)
     api.router.add_get("/meetings/{meeting_id}", get_meeting)
     api.router.add_get("/meetings/{meeting_id}/report", get_report)

@@ -17,7 +17,15 @@ _ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "retry_after": {
+                    "type": "number",
+                    "description": "Seconds to wait before trying again (also the "
+                    "Retry-After header): rate_limited, too_many_meetings, store_unavailable",
+                },
+            },
         }
     },
 }
@@ -53,12 +61,21 @@ _POLL_DRAFT = {
 
 _NEW_MEETING = {
     "type": "object",
+    "additionalProperties": False,
     "properties": {
-        "room": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "room": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{1,64}$",
+            "description": "Needs an API key; without one the room name is random",
+        },
         "title": {"type": "string", "maxLength": 200},
         "passcode": {"type": "string", "maxLength": 64},
         "lobby_enabled": {"type": "boolean"},
-        "polls": {"type": "array", "items": _POLL_DRAFT},
+        "polls": {
+            "type": "array",
+            "items": _POLL_DRAFT,
+            "description": "Draft polls; needs an API key",
+        },
     },
 }
 
@@ -204,7 +221,16 @@ def _webhook_paths(error: dict[str, Any]) -> dict[str, Any]:
                     "201": json_response(
                         {"$ref": ref + "CreatedWebhook"}, "The endpoint and secret"
                     ),
-                    "400": json_response(error, "Invalid JSON, URL or event types"),
+                    "400": json_response(
+                        error,
+                        "Invalid JSON, URL or event types; webhook_address_not_allowed: the "
+                        "URL's host is a loopback, link-local, private or metadata address "
+                        "that webhook_allowed_networks does not allow",
+                    ),
+                    "413": json_response(error, "Body too large (over 64 KiB)"),
+                    "415": json_response(
+                        error, "unsupported_media_type: the body is not application/json"
+                    ),
                     **denied,
                 },
             },
@@ -376,6 +402,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 "post": {
                     "summary": "Create a meeting ahead of time (host link, passcode, lobby, "
                     "draft polls)",
+                    "description": "Without a key (the landing page): a random room name, "
+                    "no draft polls, forgotten after anonymous_meeting_ttl_seconds unless "
+                    "opened, at most anonymous_meetings_per_hour per client address, refused "
+                    "while the server holds max_meetings meetings. With an integration or "
+                    "admin key: any free room name and draft polls, kept 7 days.",
+                    "security": [{}, *integration.BEARER],
                     "requestBody": {
                         "required": False,
                         "content": {"application/json": {"schema": _NEW_MEETING}},
@@ -383,8 +415,26 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     "responses": {
                         "201": json_response(_CREATED_MEETING, "The meeting and its links"),
                         "400": json_response(error, "Invalid JSON or fields"),
-                        "409": json_response(error, "The room already has a meeting"),
-                        "413": json_response(error, "Body too large"),
+                        "401": json_response(
+                            error,
+                            "unauthorized: 'room' or 'polls' without a key, a key that is "
+                            "not valid, or no creation without a key on this server",
+                        ),
+                        "409": json_response(error, "room_in_use: the room has a meeting"),
+                        "413": json_response(error, "Body too large (over 64 KiB)"),
+                        "415": json_response(
+                            error, "unsupported_media_type: the body is not application/json"
+                        ),
+                        "429": json_response(
+                            error,
+                            "rate_limited: too many meetings created without a key from "
+                            "this address; retry_after says when to try again",
+                        ),
+                        "503": json_response(
+                            error,
+                            "too_many_meetings: the server holds max_meetings meetings "
+                            "(without a key); store_unavailable: Redis cannot be reached",
+                        ),
                     },
                 }
             },

@@ -110,6 +110,15 @@ SCHEMAS: dict[str, Any] = {
             "chat_id": {"type": "string", "nullable": True},
             "created_at": {"type": "number"},
             "ended": {"type": "boolean"},
+            "ended_at": {
+                "type": "number",
+                "description": "only when the meeting was cut off by a crash: when",
+            },
+            "end_reason": {
+                "type": "string",
+                "enum": ["server_restart"],
+                "description": "only when the meeting was cut off by a crash",
+            },
             "generated_at": {"type": "number"},
             "attendance": {"type": "array", "items": {"$ref": REF + "Attendance"}},
             "polls": {
@@ -142,7 +151,9 @@ def errors(*statuses: int) -> dict[str, Any]:
         401: "Missing, unknown or revoked API key",
         403: "The key's scope does not allow this",
         404: "Not found",
-        413: "Body too large",
+        409: "Conflict (the message says what)",
+        413: "Body too large (over 64 KiB)",
+        415: "unsupported_media_type: the body is not sent as application/json",
     }
     return {str(s): json_response({"$ref": REF + "Error"}, text[s]) for s in statuses}
 
@@ -197,7 +208,7 @@ def integration_paths() -> dict[str, Any]:
                     "201": json_response(
                         {"$ref": REF + "CreatedApiKey"}, "The key (secret shown once)"
                     ),
-                    **errors(400, 401, 403),
+                    **errors(400, 401, 403, 413, 415),
                 },
             },
             "get": {
@@ -267,7 +278,7 @@ def integration_paths() -> dict[str, Any]:
                     "200": json_response(
                         {"$ref": REF + "EscalationResult"}, "The chat's live meeting"
                     ),
-                    **errors(400, 401, 403, 413),
+                    **errors(400, 401, 403, 409, 413, 415),
                 },
             }
         },

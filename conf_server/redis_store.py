@@ -7,7 +7,11 @@ Keys (all under a prefix, default ``conf:``):
 - ``meeting-id:<meeting id>``: the room of a meeting id;
 - ``log:<room>:<name>``: an append-only log (a Redis list, newest ``keep``);
 - ``logs:<room>``: the set of that room's log names (to expire and delete them);
-- ``lock:<room>``: the transaction lock of a meeting.
+- ``lock:<room>``: the transaction lock of a meeting;
+- ``meetings``: a sorted set of every room with a meeting, scored by its
+  expiry (Unix milliseconds, ``+inf`` for none), so :meth:`RedisStore.count`
+  needs no SCAN: entries whose time has passed are trimmed (their keys expired
+  by themselves) and the rest are counted.
 
 A transaction (:meth:`RedisStore.update`) takes the meeting's lock (``SET NX PX``
 with a random token, released by a compare-and-delete script), reads, lets
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -82,13 +87,26 @@ class RedisStore:
         prefix = self._key("meeting", "")
         return sorted([key[len(prefix) :] async for key in self._redis.scan_iter(prefix + "*")])
 
+    @store_call
+    async def count(self) -> int:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self._key("meetings"), "-inf", _now_ms())
+            pipe.zcard(self._key("meetings"))
+            _, held = await pipe.execute()
+        return int(held)
+
     # -- writing -------------------------------------------------------------------
 
     @store_call
     async def create(self, state: MeetingState) -> tuple[MeetingState, bool]:
         created = await self._redis.set(self._key("meeting", state.room), _dump(state), nx=True)
         if created:
-            await self._redis.set(self._key("meeting-id", state.meeting_id), state.room)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._key("meeting-id", state.meeting_id), state.room)
+                pipe.zadd(self._key("meetings"), {state.room: float("inf")})
+                # Trim here too, so the index stays small without count() calls.
+                pipe.zremrangebyscore(self._key("meetings"), "-inf", _now_ms())
+                await pipe.execute()
             return MeetingState.from_dict(state.to_dict()), True
         existing = await self.get(state.room)
         if existing is None:  # deleted in between: try once more
@@ -144,7 +162,10 @@ class RedisStore:
         keys += [self._key("log", room, _text(name)) for name in names]
         if state is not None:
             keys.append(self._key("meeting-id", state.meeting_id))
-        await self._redis.delete(*keys)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*keys)
+            pipe.zrem(self._key("meetings"), room)
+            await pipe.execute()
 
     @store_call
     async def expire(self, room: str, seconds: float | None) -> None:
@@ -158,12 +179,15 @@ class RedisStore:
             self._key("logs", room),
             *(self._key("log", room, _text(name)) for name in names),
         ]
+        milliseconds = None if seconds is None else max(1, int(seconds * 1000))
         async with self._redis.pipeline(transaction=True) as pipe:
             for key in keys:
-                if seconds is None:
+                if milliseconds is None:
                     pipe.persist(key)
                 else:
-                    pipe.pexpire(key, max(1, int(seconds * 1000)))
+                    pipe.pexpire(key, milliseconds)
+            score = float("inf") if milliseconds is None else _now_ms() + milliseconds
+            pipe.zadd(self._key("meetings"), {room: score}, xx=True)
             await pipe.execute()
 
     # -- logs ------------------------------------------------------------------------
@@ -191,6 +215,11 @@ class RedisStore:
         return [
             json.loads(raw) for raw in await self._redis.lrange(self._key("log", room, log), 0, -1)
         ]
+
+
+def _now_ms() -> int:
+    """Unix time in milliseconds: the scores of the ``meetings`` index."""
+    return int(time.time() * 1000)
 
 
 def _text(value: str | bytes) -> str:

@@ -8,8 +8,13 @@ from server_keys import ADMIN_KEY
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
-async def post(server, body=None, raw=None):
-    async with aiohttp.ClientSession() as http:
+async def post(server, body=None, raw=None, key=ADMIN_KEY):
+    """POST /api/v1/meetings with a key (chosen room names and draft polls
+    need one; tests/security/test_rest.py covers creation without a key)."""
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    async with aiohttp.ClientSession(headers=headers) as http:
         kwargs = {"data": raw} if raw is not None else {"json": body if body is not None else {}}
         async with http.post(f"{server.url}/api/v1/meetings", **kwargs) as response:
             return response.status, await response.json()

@@ -182,8 +182,13 @@ async def test_bad_escalation_requests_get_clear_errors(server):
     ]:
         status, answer = await call(server, "POST", "/escalations", ADMIN_KEY, json=body)
         assert status == 400 and fragment in answer["error"]["message"], (body, answer)
-    status, answer = await call(server, "POST", "/escalations", ADMIN_KEY, data=b"{oops")
+    json_type = {"Content-Type": "application/json"}
+    status, answer = await call(
+        server, "POST", "/escalations", ADMIN_KEY, data=b"{oops", headers=json_type
+    )
     assert status == 400 and answer["error"]["code"] == "invalid_json"
+    status, answer = await call(server, "POST", "/escalations", ADMIN_KEY, data=b"{}")
+    assert status == 415 and answer["error"]["code"] == "unsupported_media_type"
     status, answer = await call(server, "POST", "/escalations", ADMIN_KEY, data=b"x" * 70_000)
     assert status == 413
     status, answer = await call(server, "POST", "/escalations", None, json=escalation())
