@@ -11,6 +11,11 @@ exponential backoff and jitter until ``max_attempts``, then ``failed``. Rows
 still ``pending`` when the process stops (even ``kill -9``) are sent by the next
 process: a receiver may see an event twice (same ``id``), never zero times.
 
+Where a webhook may go is checked against an address policy, at registration
+and at every attempt after DNS resolution (conf_server/webhook_addresses.py):
+no loopback, link-local, private or metadata addresses unless the deployment
+allows their networks (``webhook_allowed_networks``).
+
 Each request is signed: ``X-Conf-Signature: v1=<hex HMAC-SHA256(secret,
 f"{timestamp}.{body}")>`` with ``X-Conf-Timestamp`` (unix seconds, fresh for
 each attempt); receivers check it with :func:`verify_signature`.
@@ -32,10 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from .database import Database
 from .errors import ConfServerError, NotFound
+from .webhook_addresses import AddressPolicy, CheckedResolver, refused_reason
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +62,7 @@ TEST_EVENT = "webhook.test"
 
 MAX_ENDPOINTS = 100
 MAX_URL_LENGTH = 2048
-#: Stored per attempt and shown in the delivery log.
+#: Stored per attempt and shown in the delivery log (never the receiver's body).
 MAX_ERROR_TEXT = 300
 USER_AGENT = "conf-server-webhooks/1"
 _ALL = "*"
@@ -413,7 +420,9 @@ class WebhookDispatcher:
 
     ``backoff_base`` / ``backoff_cap`` (seconds) shape the retry schedule;
     ``timeout`` bounds one HTTP attempt; ``retention_days`` is how long delivered
-    and failed rows stay in the delivery log."""
+    and failed rows stay in the delivery log. ``allowed_networks`` (CIDRs) are
+    the private networks webhooks may reach besides public addresses;
+    ``resolver`` resolves names under that policy (default: the system's)."""
 
     def __init__(
         self,
@@ -427,8 +436,12 @@ class WebhookDispatcher:
         per_endpoint: int = 4,
         retention_days: float = 7.0,
         prune_interval: float = 3600.0,
+        allowed_networks: Sequence[str] = (),
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.store = WebhookStore(db)
+        self.policy = AddressPolicy(allowed_networks)
+        self._resolver = resolver
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -470,8 +483,11 @@ class WebhookDispatcher:
     # the admin side (conf_server/webhooks_api.py)
 
     def add_endpoint(self, url: Any, events: Any = None) -> dict[str, Any]:
-        """Register an endpoint; the answer holds its secret (shown only here)."""
-        endpoint, secret = self.store.add_endpoint(validate_url(url), validate_events(events))
+        """Register an endpoint; the answer holds its secret (shown only here).
+        A URL whose host is a refused address raises ``WebhookAddressRefused``."""
+        checked = validate_url(url)
+        self.policy.check_host(URL(checked).host or "")
+        endpoint, secret = self.store.add_endpoint(checked, validate_events(events))
         described = endpoint.describe()
         del described["deleted_at"]
         return {**described, "secret": secret}
@@ -511,7 +527,13 @@ class WebhookDispatcher:
         """Start the delivery worker (resumes the queue left by a previous run)."""
         if self._worker is not None or self.closed:
             return
-        connector = aiohttp.TCPConnector(limit=self.concurrency)
+        # Every new connection resolves the name again (no DNS cache) and goes
+        # only to the addresses the policy allowed.
+        connector = aiohttp.TCPConnector(
+            limit=self.concurrency,
+            resolver=CheckedResolver(self.policy, self._resolver),
+            use_dns_cache=False,
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -622,16 +644,25 @@ class WebhookDispatcher:
             "X-Conf-Signature": sign(endpoint.secret, timestamp, body),
         }
         try:
+            # An address literal is never resolved, so it is checked here.
+            self.policy.check_host(URL(endpoint.url).host or "")
+        except ConfServerError as exc:
+            return None, _clip(f"refused before connecting: {exc.message}")
+        try:
             async with self._session.post(
                 endpoint.url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 if 200 <= response.status < 300:
                     return response.status, None
-                text = (await response.content.read(MAX_ERROR_TEXT)).decode(errors="replace")
-                return response.status, _clip(f"HTTP {response.status}: {text}".strip())
+                # Not the body: the log must not become a way to read what an
+                # address answers.
+                return response.status, f"HTTP {response.status}"
         except TimeoutError:
             return None, f"timed out after {self.timeout:g} s"
         except aiohttp.ClientError as exc:
+            refused = refused_reason(exc)
+            if refused is not None:
+                return None, _clip(f"refused before connecting: {refused}")
             return None, _clip(f"{type(exc).__name__}: {exc}")
 
 

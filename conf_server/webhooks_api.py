@@ -4,7 +4,9 @@
 (the only time it is shown); ``GET`` lists endpoints, ``DELETE .../{id}`` stops
 deliveries, ``GET .../{id}/deliveries`` is the delivery log and
 ``POST .../{id}/test`` queues a ``webhook.test`` event. The work is done by
-:class:`~conf_server.webhooks.WebhookDispatcher` (``app[WEBHOOKS]``).
+:class:`~conf_server.webhooks.WebhookDispatcher` (``app[WEBHOOKS]``), which
+also refuses URLs of loopback, link-local, private or metadata addresses
+(``400 webhook_address_not_allowed``; conf_server/webhook_addresses.py).
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ async def delete_webhook(request: web.Request) -> web.Response:
 async def get_deliveries(request: web.Request) -> web.Response:
     caller(request, "admin")
     raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LOG_LIMIT:
+    # isascii first: "²" is a digit to isdigit() but not to int().
+    usable = raw.isascii() and raw.isdigit() and len(raw) <= 6
+    if not usable or not 1 <= int(raw) <= MAX_LOG_LIMIT:
         raise InvalidWebhook(
             f"query parameter 'limit' must be an integer from 1 to {MAX_LOG_LIMIT}"
         )

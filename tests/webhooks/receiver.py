@@ -41,13 +41,19 @@ class Received:
 
 class Receiver:
     """Answers each POST with the next status of ``statuses`` (then 200), after
-    ``delay`` seconds; keeps every request it got."""
+    ``delay`` seconds; keeps every request it got. ``keep_alive=False`` closes
+    each connection after its answer (the sender must connect anew)."""
 
     def __init__(
-        self, statuses: list[int] | None = None, delay: float = 0.0, port: int | None = None
+        self,
+        statuses: list[int] | None = None,
+        delay: float = 0.0,
+        port: int | None = None,
+        keep_alive: bool = True,
     ) -> None:
         self.statuses = list(statuses or [])
         self.delay = delay
+        self.keep_alive = keep_alive
         self.port = port or free_port()
         self.requests: list[Received] = []
         self._released = asyncio.Event()
@@ -64,7 +70,10 @@ class Receiver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._released.wait(), self.delay)
         status = self.statuses.pop(0) if self.statuses else 200
-        return web.Response(status=status, text="nope" if status >= 300 else "ok")
+        response = web.Response(status=status, text="nope" if status >= 300 else "ok")
+        if not self.keep_alive:
+            response.force_close()
+        return response
 
     async def start(self) -> Receiver:
         app = web.Application()

@@ -17,7 +17,13 @@ from conf_server.webhooks import EVENT_TYPES, WebhookDispatcher
 
 from .receiver import Receiver
 
-FAST = {"backoff_base": 0.1, "backoff_cap": 0.4, "timeout": 1.0}
+# The receivers are on loopback: the deployment's documented opt-in.
+FAST = {
+    "backoff_base": 0.1,
+    "backoff_cap": 0.4,
+    "timeout": 1.0,
+    "allowed_networks": ("127.0.0.0/8",),
+}
 Make = Callable[..., WebhookDispatcher]
 
 
@@ -128,7 +134,7 @@ async def test_server_errors_are_retried_with_growing_backoff_until_delivered(
     assert [a["status"] for a in entry["attempt_log"]] == [500, 503, 200]
     assert entry["last_status"] == 200 and entry["last_error"] is None
     assert entry["delivered_at"] and entry["next_attempt_at"] is None
-    assert "nope" in entry["attempt_log"][0]["error"]
+    assert entry["attempt_log"][0]["error"] == "HTTP 500"  # never the receiver's body
 
 
 async def test_a_dead_port_is_retried_and_the_event_arrives_when_it_comes_up(

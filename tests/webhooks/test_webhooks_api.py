@@ -33,7 +33,12 @@ ROUTES = [
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", ice_addresses=("127.0.0.1",), admin_api_key=ADMIN)
+    return Settings(
+        data_dir=tmp_path / "data",
+        ice_addresses=("127.0.0.1",),
+        admin_api_key=ADMIN,
+        webhook_allowed_networks=("127.0.0.0/8",),  # the receivers are on loopback
+    )
 
 
 @pytest.fixture
