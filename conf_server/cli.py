@@ -128,7 +128,11 @@ async def serve(settings: Settings) -> None:
     if settings.node_port is not None:
         sites.append(web.TCPSite(runner, settings.host, settings.node_port))
     for site in sites:
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the address is not ours...
+            await runner.cleanup()
+            raise ConfigError(f"cannot listen on {site.name}: {exc.strerror or exc}") from exc
     service = app[MEETINGS]
     print(
         f"conf-server listening on http://{settings.host}:{settings.port}"

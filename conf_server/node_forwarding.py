@@ -24,7 +24,19 @@ logger = logging.getLogger(__name__)
 #: signed with the deployment's forwarding secret: a client setting it itself
 #: does not make a node answer for a room or recording it does not have.
 FORWARDED_HEADER = "X-Conf-Forwarded-By"
-_PASSED_HEADERS = ("Authorization", "Content-Type", "Accept", "Range", "If-Range", "If-None-Match")
+#: The request's conditional and range headers go along, so a relayed download
+#: answers exactly as on its own node (conf_server/file_download.py).
+_PASSED_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "Range",
+    "If-Range",
+    "If-Match",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Unmodified-Since",
+)
 _RELAYED_HEADERS = (
     "Content-Type",
     "Content-Range",

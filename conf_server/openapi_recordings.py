@@ -81,6 +81,12 @@ _RECORDING = {
             "type": "array",
             "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         },
+        "metadata_error": {
+            "type": "string",
+            "description": "Only for a recording whose recording.json cannot be used (not "
+            "JSON, a symbolic link, not a recording's metadata): why. Such a recording is "
+            "listed as `failed` with its files, so an admin can fetch and delete it",
+        },
         "composite": {
             "type": "object",
             "nullable": True,
@@ -102,6 +108,9 @@ _RECORDING = {
         },
     },
 }
+
+#: What a recording's files are (track files, the composite, the timeline).
+_FILE_TYPES: dict[str, Any] = {"video/webm": {}, "video/mp4": {}, "application/octet-stream": {}}
 
 SCHEMAS: dict[str, Any] = {
     "RecordingStatus": _STATUS,
@@ -223,13 +232,37 @@ def recording_paths() -> dict[str, Any]:
         "/api/v1/recordings/{recording_id}/files/{name}": {
             "get": {
                 "summary": "Download one file of a recording (admin); HTTP Range and ETag",
+                "description": "Conditional and range requests per RFC 9110: one byte range "
+                "gives 206; several ranges give the whole file (200); If-Range with the "
+                "current ETag (or Last-Modified) gives the range, else the whole file. "
+                "Symbolic links are never served.",
                 "security": BEARER,
-                "parameters": path_params("recording_id", "name"),
+                "parameters": [
+                    *path_params("recording_id", "name"),
+                    *(
+                        {"name": header, "in": "header", "schema": {"type": "string"}}
+                        for header in (
+                            "Range",
+                            "If-Range",
+                            "If-Match",
+                            "If-None-Match",
+                            "If-Modified-Since",
+                            "If-Unmodified-Since",
+                        )
+                    ),
+                ],
                 "responses": {
-                    "200": {"description": "The file", "content": {"video/webm": {}}},
-                    "206": {"description": "The requested range", "content": {"video/webm": {}}},
-                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                    "416": {"description": "Range not satisfiable"},
+                    "200": {"description": "The file", "content": _FILE_TYPES},
+                    "206": {
+                        "description": "The requested range (Content-Range: bytes first-last/size)",
+                        "content": _FILE_TYPES,
+                    },
+                    "304": {"description": "Not modified (If-None-Match or If-Modified-Since)"},
+                    "412": _error("precondition_failed: If-Match or If-Unmodified-Since"),
+                    "416": _error(
+                        "range_not_satisfiable: the range starts at or after the end, is "
+                        "`bytes=-0` or is malformed (Content-Range: bytes */size)"
+                    ),
                     **errors(401, 403, 404),
                 },
             }

@@ -61,7 +61,9 @@ class StorageFull(ConfServerError):
 
 
 def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
-    """What the ``recording.ready`` webhook and the REST API say about a recording."""
+    """What the ``recording.ready`` webhook and the REST API say about a recording
+    (``metadata_error`` only for one whose recording.json cannot be used)."""
+    unreadable = record.get("metadata_error")
     return {
         "id": record["id"],
         "state": record["state"],
@@ -78,6 +80,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
         "files": record.get("files", []),
         "pauses": record.get("pauses", []),
         "composite": record.get("composite"),
+        **({"metadata_error": unreadable} if unreadable is not None else {}),
     }
 
 

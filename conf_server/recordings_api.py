@@ -4,7 +4,9 @@
 starts, pauses, resumes or stops a live meeting's recording. The recordings
 themselves (list, metadata, download with HTTP Range and ETag, delete) are
 for admin keys only. Ids and file names from the request are checked by
-:class:`recording.library.RecordingLibrary` before any path is built.
+:class:`recording.library.RecordingLibrary` before any path is built, and a
+file is opened without following symbolic links (conf_server/file_download.py
+serves it).
 
 In a deployment of several nodes a recording's files stay on the node that
 made it; the cluster's index lists every node's recordings, and requests for
@@ -14,6 +16,7 @@ one that is elsewhere are relayed to its node (conf_server/node_forwarding.py).
 from __future__ import annotations
 
 import contextlib
+import os
 
 from aiohttp import web
 
@@ -22,6 +25,7 @@ from recording.library import RecordingLibrary
 from .api_auth import caller
 from .api_keys import Unauthorized
 from .errors import ConfServerError, NotFound
+from .file_download import send_file
 from .keys import MEETINGS
 from .node_forwarding import (
     NodeUnreachable,
@@ -116,16 +120,18 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         if links is None:
             raise Unauthorized("download links are not enabled")
         links.check(token, recording_id, name)
-    path = _library(request).file_path(recording_id, name)
-    if path is None:
-        if _library(request).get(recording_id) is None:
+    library = _library(request)
+    fd = library.open_file(recording_id, name)
+    if fd is None:
+        if library.get(recording_id) is None:
             elsewhere = await _elsewhere(request, recording_id)
             if elsewhere is not None:
                 return elsewhere
         raise NotFound("no such file in that recording")
-    return web.FileResponse(
-        path, headers={"Content-Disposition": f'attachment; filename="{path.name}"'}
-    )
+    try:
+        return await send_file(request, fd, name)
+    finally:
+        os.close(fd)
 
 
 async def delete_recording(request: web.Request) -> web.StreamResponse:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fractions
 import math
 import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from .composite_media import (
     cover,
     label_mask,
 )
+from .library import is_regular_file
 
 COMPOSITE_FILE = "composite.mp4"
 STALE_SECONDS = 2.0
@@ -130,7 +132,7 @@ def plan_tiles(record: dict[str, Any], directory: Path) -> list[Tile]:
     tiles: dict[str, Tile] = {}
     for track in sorted(record.get("tracks", []), key=lambda t: t.get("start") or 0.0):
         path = directory / str(track.get("name"))
-        if track.get("start") is None or not track.get("frames") or not path.is_file():
+        if track.get("start") is None or not track.get("frames") or not is_regular_file(path):
             continue
         owner = str(track.get("participant_id") or track["name"])
         screen = track.get("source") == "screen"
@@ -233,7 +235,8 @@ class Compositor:
         options = self.options
         fps = options.fps
         total = sum(math.ceil((b - a) * fps) for a, b in self.segments)
-        tmp = output.with_name(f".{output.name}.tmp")
+        # A name of its own: no other render can write into this file.
+        tmp = output.with_name(f".{output.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         tiles = plan_tiles(self.record, self.directory)
         container: Any = av.open(
             str(tmp), "w", format="mp4", container_options={"movflags": "+faststart"}

@@ -15,24 +15,45 @@ A recording without any media is ``ready`` at once, with ``composite: null``.
 A worker that dies without saying so (killed, out of memory) is noticed by
 the server, which marks the recording ``failed``. Recordings still
 ``processing`` when the server stopped are rendered again at its next start.
+
+One render per recording, whatever happens to the server:
+
+- a worker dies with the server that started it (``PR_SET_PDEATHSIG`` on
+  Linux, else it notices within a second that its parent is gone), so a
+  server killed with ``kill -9`` leaves no worker behind to race the next one;
+- a worker renders only while holding the recording's lock (``flock`` on
+  ``.render.lock``, released by the kernel when its holder dies), and only a
+  recording that is still ``processing`` once it holds it;
+- each render writes a temporary file of its own (pid and random part in the
+  name) and renames it into place atomically; temporaries a dead render left
+  are removed under the lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import fcntl
 import logging
 import multiprocessing
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .composite import COMPOSITE_FILE, CompositeOptions, Layout, render_composite
-from .library import RecordingLibrary
+from .library import RecordingLibrary, is_real_directory
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1.0  # seconds between progress writes
+PARENT_POLL_SECONDS = 1.0  # where PR_SET_PDEATHSIG is missing
+LOCK_FILE = ".render.lock"
+PR_SET_PDEATHSIG = 1
 
 Finished = Callable[[dict[str, Any]], None]
 
@@ -46,13 +67,79 @@ def composite_status(state: str, progress: float, error: str | None = None) -> d
     }
 
 
-def run(root: str, recording_id: str, layout: Layout, options: CompositeOptions) -> None:
-    """The worker process: render one recording's composite, then mark it."""
+def die_with_parent(parent_pid: int) -> None:
+    """Bind this process's life to its parent's: killed (SIGKILL) when it dies,
+    even by ``kill -9``. Must run first thing in the child."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the poll below
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # it died before we asked
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def render_lock(directory: Path) -> Iterator[None]:
+    """Hold the recording's render lock, waiting while another process holds it.
+    The lock file names its holder's pid (for operators)."""
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            logger.warning("%s: process %s renders it; waiting for it", directory.name, holder)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def remove_stale_temporaries(directory: Path) -> None:
+    """Delete the temporary composites of renders that died (call under the lock)."""
+    for path in directory.glob(f".{COMPOSITE_FILE}*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def run(
+    root: str,
+    recording_id: str,
+    layout: Layout,
+    options: CompositeOptions,
+    parent_pid: int | None = None,
+) -> None:
+    """The worker process: render one recording's composite, then mark it.
+    With ``parent_pid`` (the server), it dies when that process does."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     library = RecordingLibrary(Path(root))
-    record = library.get(recording_id)
     directory = library.directory(recording_id)
-    if record is None or directory is None:
+    if directory is None or not is_real_directory(directory):
         return
+    with render_lock(directory):
+        record = library.get(recording_id)
+        if record is None or record["state"] != "processing":
+            return  # rendered, deleted or unreadable meanwhile
+        remove_stale_temporaries(directory)
+        _render(library, directory, record, layout, options)
+
+
+def _render(
+    library: RecordingLibrary,
+    directory: Path,
+    record: dict[str, Any],
+    layout: Layout,
+    options: CompositeOptions,
+) -> None:
+    recording_id = record["id"]
     last = 0.0
 
     def progress(fraction: float) -> None:
@@ -117,9 +204,11 @@ class CompositeWorkers:
             return
         record["composite"] = composite_status("pending", 0.0)
         self.library.save(record)
+        # The worker dies when the thread that starts it ends (PR_SET_PDEATHSIG
+        # follows the creating thread): start it from the event loop's thread.
         process = self._context.Process(
             target=run,
-            args=(str(self.library.root), recording_id, self.layout, self.options),
+            args=(str(self.library.root), recording_id, self.layout, self.options, os.getpid()),
             name=f"composite-{recording_id}",
             daemon=True,
         )
