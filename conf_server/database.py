@@ -1,7 +1,8 @@
 """The deployment's small durable database: one SQLite file under the data dir.
 
 It holds what must survive a restart and is not meeting state: API keys (hashed),
-webhook endpoints and the webhook delivery queue. SQLite comes with Python, needs
+webhook endpoints and the webhook delivery queue, meeting reports (final, and
+live snapshots of running meetings). SQLite comes with Python, needs
 no server and survives ``kill -9`` (WAL journal, each write committed). Calls are
 short and synchronous; they run on the event loop on purpose (a few hundred
 microseconds, fewer moving parts than a thread pool).
@@ -12,6 +13,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -57,6 +60,17 @@ CREATE TABLE IF NOT EXISTS meeting_reports (
     updated_at REAL NOT NULL,
     report TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS live_reports (
+    meeting_id TEXT PRIMARY KEY,
+    saved_at REAL NOT NULL,
+    alive_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS live_report_chat (
+    meeting_id TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (meeting_id, id)
+);
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -64,10 +78,35 @@ CREATE TABLE IF NOT EXISTS settings (
 """
 
 
+class DatabaseUnusable(ConfigError):
+    """The database file cannot be opened or is not an SQLite database: the
+    server cannot start (``conf-server`` prints the message, no traceback)."""
+
+    code = "database_unusable"
+
+
+def _unusable(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, (OSError, sqlite3.OperationalError)):
+        return f"cannot open the database {path}: {exc}"
+    return (
+        f"the database {path} is damaged or not an SQLite file ({exc}); restore it from "
+        "a backup, or move it away to start with an empty one (API keys, webhook "
+        "endpoints and archived reports made through the server are then lost)"
+    )
+
+
 class Database:
     """One SQLite connection for the process (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
+        try:
+            self._open(path)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            raise DatabaseUnusable(_unusable(path, exc)) from exc
+
+    def _open(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
