@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from signaling import MeetingNamespace, SocketEmitter, create_socket_server
+from signaling.connection_limits import ConnectionLimits, quiet_accept_errors, raise_fd_limit
 
 from . import health, web_pages
 from .api import create_api
@@ -26,19 +27,35 @@ from .webhooks import WebhookDispatcher
 def create_app(settings: Settings | None = None) -> web.Application:
     """The whole server as one aiohttp application."""
     settings = settings or Settings()
-    app = web.Application(client_max_size=1024 * 1024)
+    # Descriptors: use what the administrator allows, and never flood the log
+    # when they run out (signaling/connection_limits.py).
+    raise_fd_limit()
+    quiet_accept_errors()
+    # An HTTP connection with no request in progress is closed after 75 s
+    # (aiohttp's default, an hour, let idle TCP connections hold descriptors;
+    # 75 s outlasts a reverse proxy's usual 60 s upstream keep-alive).
+    app = web.Application(client_max_size=1024 * 1024, handler_args={"keepalive_timeout": 75})
     app[SETTINGS] = settings
 
     shared = SharedState.connect(settings)
     origins = OriginPolicy(settings)
-    sio = create_socket_server(shared.socket_manager, origins)
+    sio = create_socket_server(
+        shared.socket_manager,
+        origins,
+        ConnectionLimits(
+            settings.max_connections,
+            settings.max_connections_per_address,
+            settings.unjoined_socket_seconds,
+        ),
+        settings.trusted_proxies,
+    )
     sio.attach(app, socketio_path="socket.io")
     database = Database(settings.data_dir / "conf.sqlite3")
     invites = InviteSigner(
         settings.invite_secret
         or shared.shared_secret("invite", database.setting("invite_secret", new_secret))
     )
-    webhooks = WebhookDispatcher(database)
+    webhooks = WebhookDispatcher(database, allowed_networks=settings.webhook_allowed_networks)
     service = MeetingService(
         settings,
         SocketEmitter(sio),
@@ -55,7 +72,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     service.download_links = DownloadLinks(
         shared.shared_secret("download", database.setting("download_secret", new_secret))
     )
-    sio.register_namespace(MeetingNamespace(service, trusted_proxies=settings.trusted_proxies))
+    sio.register_namespace(
+        MeetingNamespace(
+            service,
+            trusted_proxies=settings.trusted_proxies,
+            rate_limit_scale=settings.rate_limit_scale,
+        )
+    )
     app[MEETINGS] = service
     app[DATABASE] = database
     app[API_KEYS] = ApiKeys(database, settings.admin_api_key, settings.integration_api_keys)
@@ -65,10 +88,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     async def meetings_lifecycle(_: web.Application) -> AsyncIterator[None]:
         await webhooks.start()
         service.recording.start()
+        # Before this node hosts anything: finish the reports a crash cut off.
+        await service.live_reports.start()
         await service.node.beat()
         service.node.start()
         yield
         await service.node.stop()
+        await service.live_reports.stop()
         await service.close()
         await webhooks.close()
         await shared.close()

@@ -21,14 +21,16 @@ from typing import Any
 from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
 from sfu.tasks import TaskGroup
 from signaling import PROTOCOL_VERSION, EventSink
+from signaling.text import InvalidText, clean_name
 
 from .cluster import Cluster, MemoryCluster
-from .domain import Admission, LobbyEntry, Poll, PollKind, Role
+from .domain import Admission, LobbyEntry, Poll, Role
 from .download_links import DownloadLinks
 from .errors import ConfServerError
 from .host_controls import HostControls
 from .interaction import Interaction
-from .invites import InvalidInvite, InviteSigner
+from .invites import InvalidInvite, Invite, InviteSigner
+from .live_reports import URGENT_ACTIONS, LiveReports
 from .meeting_state import CHAT_LOG, MeetingState, Member
 from .meeting_views import (
     is_moderator,
@@ -119,6 +121,8 @@ class MeetingService:
         self.download_links: DownloadLinks | None = None
         self.publisher: EventPublisher = publisher if publisher is not None else NoPublisher()
         self.archive = archive
+        #: Live snapshots of the hosted meetings' reports (crash safety).
+        self.live_reports = LiveReports(self)
         self.directory = RoomDirectory(settings.max_participants_per_room)
         self.media: dict[str, RoomMedia] = {}
         self.events = events
@@ -258,6 +262,44 @@ class MeetingService:
                 raise InvalidInvite("this server does not take invite tokens")
             invite = self.invites.verify(token, room)
         await self.node.ensure_here(room)  # else the client is sent to the room's node
+        try:
+            return await self._join_here(
+                sid,
+                room,
+                name,
+                resume_token,
+                receive,
+                passcode,
+                host_key,
+                client_id,
+                mode,
+                zone,
+                checkin,
+                invite,
+            )
+        except Exception:
+            # A refused join claims nothing: if nobody is here (no member, nobody
+            # in the lobby), the room goes back to the directory at once.
+            if room not in self.moves.hosted():
+                await self.node.release(room)
+            raise
+
+    async def _join_here(
+        self,
+        sid: str,
+        room: str,
+        name: str,
+        resume_token: str | None,
+        receive: bool,
+        passcode: str | None,
+        host_key: str | None,
+        client_id: str | None,
+        mode: str,
+        zone: str | None,
+        checkin: str | None,
+        invite: Invite | None,
+    ) -> dict[str, Any]:
+        """``join`` once the room lives on this node."""
         resumed = self.directory.resume(room, name, sid, resume_token)
         if resumed is not None:
             return await self._resume(sid, *resumed, receive)
@@ -320,7 +362,7 @@ class MeetingService:
         except StoreUnavailable:
             # Admitted and saved, but the client got no resume token: keep the
             # place for the reconnect grace only (it joins anew).
-            self.directory.detach(participant)
+            await self.detach(participant)
             self.start_grace(participant)
             raise
 
@@ -364,8 +406,9 @@ class MeetingService:
     ) -> dict[str, Any]:
         """After admission: media, the others' notice, and the join result."""
         assert participant.sid is not None
-        await self.store.expire(state.room, None)
         await self.events.enter_room(participant.sid, participant.room)
+        await self.store.expire(state.room, None)
+        await self._still_here(participant, participant.sid)
         media = self.room_media(participant.room)
         media.set_zone(participant.id, participant.zone)
         if receive:
@@ -378,6 +421,7 @@ class MeetingService:
         )
         await self.recording.room_entered(state)
         await self.save_roster(participant.room)
+        self.live_reports.changed(participant.room, urgent=True)
         if state.present_ids() == [participant.id]:
             self.publisher.publish("meeting.started", meeting_summary(state))
         self.note_timeline(
@@ -403,6 +447,14 @@ class MeetingService:
             "meeting": await self.meeting_view(state, participant.id),
         }
 
+    async def _still_here(self, participant: Participant, sid: str) -> None:
+        """After an await on the way in: if the participant was removed meanwhile
+        (removed by a host, the meeting ended), its socket must not stay in the
+        room's broadcast group."""
+        if self.directory.by_sid(sid) is not participant:
+            await self.events.leave_room(sid, participant.room)
+            raise ConfServerError("the meeting closed while you were joining", "no_meeting")
+
     async def _resume(
         self, sid: str, participant: Participant, previous_sid: str, receive: bool
     ) -> dict[str, Any]:
@@ -417,6 +469,7 @@ class MeetingService:
         await media.remove_participant(participant.id)
         participant.screen_sharing = False
         await self.events.enter_room(sid, room)
+        await self._still_here(participant, sid)
         media.set_zone(participant.id, participant.zone)
         if receive:
             media.add_subscriber(participant.id)
@@ -575,7 +628,9 @@ class MeetingService:
         handler = self._actions.get(name)
         if handler is None:
             raise ConfServerError(f"unknown event {name!r}", "unknown_event")
-        return await handler(participant, **args)
+        result = await handler(participant, **args)
+        self.live_reports.changed(participant.room, urgent=name in URGENT_ACTIONS)
+        return result
 
     # -- leaving -------------------------------------------------------------------
 
@@ -583,9 +638,7 @@ class MeetingService:
         if sid in self._waiting:
             await self._leave_lobby(sid)
             return
-        participant = self.participant_by_sid(sid)
-        await self.events.leave_room(sid, participant.room)
-        await self.remove(participant, "left")
+        await self.remove(self.participant_by_sid(sid), "left")
 
     async def disconnected(self, sid: str, network_loss: bool) -> None:
         if sid in self._waiting:
@@ -597,13 +650,20 @@ class MeetingService:
         if not network_loss:
             await self.remove(participant, "disconnected")
             return
-        self.directory.detach(participant)
+        await self.detach(participant)
         media = self.media.get(participant.room)
         if media is not None:
             await media.remove_participant(participant.id)
         participant.screen_sharing = False
         await self.broadcast_update(participant)
         self.start_grace(participant)
+
+    async def detach(self, participant: Participant) -> None:
+        """The participant keeps its place but no socket: its socket (if any)
+        leaves the room's broadcast group, so it hears nothing more."""
+        if participant.sid is not None:
+            await self.events.leave_room(participant.sid, participant.room)
+        self.directory.detach(participant)
 
     def start_grace(self, participant: Participant) -> None:
         """Keep the participant's place for the reconnect grace, then remove them."""
@@ -629,10 +689,15 @@ class MeetingService:
         room_id = participant.room
         if self.participant(room_id, participant.id) is None:
             return  # already gone
+        # Out of the broadcast group before anything else is awaited: from here
+        # on, whatever the room says is not for this socket.
+        await self.detach(participant)
+        room = self.directory.remove(participant)
+        if room is None:
+            await self.events.close_room(room_id)  # no stray socket outlives it
         media = self.media.get(room_id)
         if media is not None:
             await media.remove_participant(participant.id)
-        room = self.directory.remove(participant)
         await self.events.to_room(
             room_id, "participant_left", {"participant_id": participant.id, "reason": reason}
         )
@@ -675,6 +740,7 @@ class MeetingService:
                     state.emptied_at = self.clock()
         except NoMeeting:
             return
+        self.live_reports.changed(room_id, urgent=True)
         if hands_moved:
             await self.events.to_room(room_id, "hands_changed", {"hands": state.hands.snapshot()})
             self.note_timeline(room_id, "hands", {"hands": state.hands.snapshot()})
@@ -725,6 +791,7 @@ class MeetingService:
         if self.archive is not None:
             chat = await self.store.read(state.room, CHAT_LOG)
             self.archive.save(build_report(state, chat), polls_csv(state))
+            self.live_reports.archived(state.room)
 
     # -- introspection and shutdown -------------------------------------------------
 
@@ -769,52 +836,11 @@ class MeetingService:
         self.media.clear()
 
 
-#: Scheduled meetings that nobody opens are forgotten after this long.
-SCHEDULED_MEETING_TTL = 7 * 24 * 3600.0
-_ROOM_ALPHABET = "abcdefghijkmnopqrstuvwxyz"  # no "l": easy to read aloud
-
-
 def invite_name(from_invite: str, typed: str) -> str:
-    """The invite's display name (the chat app knows the person), trimmed to
-    what a typed name may be; the typed one if the invite's is unusable."""
-    name = " ".join(from_invite.split())[:64]
-    return name or typed
-
-
-def random_room_name() -> str:
-    """A readable room name such as ``kfp-wqzm-tcr`` (about 47 bits)."""
-    letters = "".join(secrets.choice(_ROOM_ALPHABET) for _ in range(10))
-    return f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"
-
-
-class RoomInUse(ConfServerError):
-    code = "room_in_use"
-    status = 409
-
-
-async def create_meeting(
-    service: MeetingService,
-    room: str | None = None,
-    title: str = "",
-    passcode: str | None = None,
-    lobby_enabled: bool = False,
-    polls: list[dict[str, Any]] | None = None,
-) -> MeetingState:
-    """Create a meeting ahead of time (``POST /api/v1/meetings``): its host is
-    whoever opens the host link; draft polls may be prepared here."""
-    state = MeetingState(room or random_room_name(), title=title, created_at=service.clock())
-    state.access.set_passcode(passcode)
-    state.access.set_lobby_enabled(lobby_enabled)
-    for poll in polls or []:
-        state.polls.create(
-            poll["question"],
-            poll["options"],
-            PollKind(poll.get("kind", "single")),
-            bool(poll.get("anonymous", False)),
-            poll.get("correct_option_ids", ()),
-        )
-    stored, created = await service.store.create(state)
-    if not created:
-        raise RoomInUse(f"room {state.room!r} already has a meeting")
-    await service.store.expire(stored.room, SCHEDULED_MEETING_TTL)
-    return stored
+    """The invite's display name (the chat app knows the person), under the
+    same text rule as a typed name (signaling/text.py); the typed one if the
+    invite's is unusable."""
+    try:
+        return clean_name(from_invite)
+    except InvalidText:
+        return typed

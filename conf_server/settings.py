@@ -53,6 +53,16 @@ class Settings:
     #: How long a meeting's state (chat, polls, hands) outlives the moment its
     #: room became empty or the meeting was ended.
     empty_meeting_ttl_seconds: float = 600.0
+    #: Meetings a client address may create per hour without an API key
+    #: (``POST /api/v1/meetings``, the landing page's "Start a meeting"; a burst
+    #: of up to 10). 0: only API keys may create meetings ahead of time.
+    anonymous_meetings_per_hour: int = 60
+    #: How long a meeting created without a key waits for its first participant.
+    anonymous_meeting_ttl_seconds: float = 3600.0
+    #: Creating a meeting without a key is refused (503 ``too_many_meetings``)
+    #: while the store holds this many meetings: the memory anonymous callers
+    #: can take is bounded (keyed callers and joins are not refused).
+    max_meetings: int = 10_000
     log_level: str = "info"
     #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
     #: and stop it) or "automatic" (every meeting records from its first join).
@@ -64,6 +74,10 @@ class Settings:
     recording_quota_bytes: int | None = None
     #: Finished recordings older than this many days are deleted (None: kept).
     recording_retention_days: float | None = None
+    #: Networks (CIDR) webhooks may reach besides public addresses; loopback,
+    #: link-local (metadata), private and other non-public addresses are
+    #: refused unless listed here (docs/security.md).
+    webhook_allowed_networks: tuple[str, ...] = ()
     #: Name of this node in multi-node deployments (GET /api/v1/rooms/{room}).
     node_name: str = field(default_factory=socket.gethostname)
     #: Base URL clients use to reach this node directly (multi-node: where
@@ -85,6 +99,20 @@ class Settings:
     #: header names the real client; others' headers are ignored. Per-client
     #: limits use that address (docs/security.md).
     trusted_proxies: tuple[str, ...] = ()
+    #: Multiplies every Socket.IO rate limit (burst and rate; the table is in
+    #: docs/protocol.md, *Rate limits*): 2 doubles every budget. For load tests
+    #: and unusual crowds behind one address.
+    rate_limit_scale: float = 1.0
+    #: Socket.IO connections this process holds at most (also fewer while its
+    #: file descriptors run short); beyond, new ones get 503 ``server_full``.
+    max_connections: int = 10_000
+    #: Socket.IO connections one client address holds at most (an IPv6 address
+    #: counts as its /64); beyond, 429 ``too_many_connections``. Behind a
+    #: reverse proxy, set trusted_proxies, or every client is the proxy.
+    max_connections_per_address: int = 500
+    #: A socket that is in no room and not waiting in a lobby for this long
+    #: (connected and never joined, or left) is disconnected.
+    unjoined_socket_seconds: float = 20.0
 
     @property
     def recordings_dir(self) -> Path:
@@ -223,6 +251,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("invite_secret must have at least 32 characters")
     if settings.empty_meeting_ttl_seconds < 0:
         raise ConfigError("empty_meeting_ttl_seconds must not be negative")
+    if settings.anonymous_meetings_per_hour < 0:
+        raise ConfigError("anonymous_meetings_per_hour must not be negative")
+    if settings.anonymous_meeting_ttl_seconds <= 0:
+        raise ConfigError("anonymous_meeting_ttl_seconds must be positive")
+    if settings.max_meetings < 1:
+        raise ConfigError("max_meetings must be at least 1")
     if settings.recording_policy not in RECORDING_POLICIES:
         raise ConfigError(
             f"recording_policy must be one of {', '.join(RECORDING_POLICIES)}: "
@@ -232,6 +266,19 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("recording_quota_bytes must not be negative")
     if settings.recording_retention_days is not None and settings.recording_retention_days <= 0:
         raise ConfigError("recording_retention_days must be positive")
+    for network in settings.webhook_allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"webhook_allowed_networks: {network!r} is not an address or network"
+            ) from exc
+    if settings.rate_limit_scale <= 0:
+        raise ConfigError("rate_limit_scale must be positive")
+    if settings.max_connections < 1 or settings.max_connections_per_address < 1:
+        raise ConfigError("max_connections and max_connections_per_address must be at least 1")
+    if settings.unjoined_socket_seconds <= 0:
+        raise ConfigError("unjoined_socket_seconds must be positive")
     for proxy in settings.trusted_proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)

@@ -11,9 +11,12 @@ docs/protocol.md):
    to the chat thread (prints it),
 4. when the meeting ends, fetches and prints the meeting report.
 
-Run a server with a bootstrap admin key, then the app:
+Run a server with a bootstrap admin key (and, because this app receives its
+webhooks on loopback, the documented opt-in for webhooks to 127.0.0.0/8; a real
+chat app on a public address needs none), then the app:
 
-    CONF_ADMIN_API_KEY=change-me .venv/bin/conf-server &
+    CONF_ADMIN_API_KEY=change-me CONF_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 \
+        .venv/bin/conf-server &
     .venv/bin/python examples/uc_chat_app.py --server http://127.0.0.1:8080 --api-key change-me
 
 Open the printed links in browsers; end the meeting from the host's menu and the

@@ -7,11 +7,21 @@ import importlib.util
 import io
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from server_keys import ADMIN_KEY
 
+from conf_server import Settings
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "uc_chat_app.py"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The example's webhook receiver is on loopback: the documented opt-in.
+    return replace(settings, webhook_allowed_networks=("127.0.0.0/8",))
 
 
 def load_example():
