@@ -25,6 +25,9 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 #: polling never collects its close packet).
 CLOSE_TIMEOUT_SECONDS = 5.0
 
+#: A flood of malformed packets gives one log line per this many seconds.
+MALFORMED_LOG_SECONDS = 10.0
+
 
 def create_socket_server(
     client_manager: Any | None = None,
@@ -134,9 +137,34 @@ class MeetingSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._closing: set[asyncio.Task[None]] = set()
         #: When each engine.io socket was last seen out of any room.
         self._idle_since: dict[str, float] = {}
+        self._malformed_logged_at = float("-inf")
 
     def _engineio_server_class(self) -> type[GuardedEngineServer]:
         return GuardedEngineServer
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        """Decode and dispatch one packet; a packet python-socketio cannot decode
+        (JSON nested too deep, an integer too long for Python, ``42null``, an
+        attachment count out of range) closes that connection. No conforming
+        client sends one, it has no acknowledgement id one could answer, and
+        python-engineio would log a traceback for each and go on."""
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError):
+            now = asyncio.get_running_loop().time()
+            if now - self._malformed_logged_at >= MALFORMED_LOG_SECONDS:
+                self._malformed_logged_at = now
+                logger.warning(
+                    "closing a connection that sent a malformed Socket.IO packet "
+                    "(logged at most every %.0f s)",
+                    MALFORMED_LOG_SECONDS,
+                )
+            self._close_soon(eio_sid)
+
+    def _close_soon(self, eio_sid: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._close_idle(eio_sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     @property
     def limits(self) -> ConnectionLimits:
@@ -184,9 +212,7 @@ class MeetingSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             if now - since >= self.limits.unjoined_seconds:
                 del self._idle_since[eio_sid]
                 expired.append(eio_sid)
-                task = asyncio.get_running_loop().create_task(self._close_idle(eio_sid))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._close_soon(eio_sid)
         if expired:
             logger.debug("closing %d socket(s) that joined no room", len(expired))
         return expired

@@ -1,0 +1,69 @@
+"""Socket.IO packets python-socketio cannot decode close that connection with
+one log line, never a traceback, and nobody else notices."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from running_server import RunningServer
+
+MakeMember = Callable[..., Awaitable[Any]]
+
+MALFORMED = {
+    "null payload": "42null",
+    "deep nesting": "42" + "[" * 5000 + "]" * 5000,
+    "integer over 4300 digits": '42["chat",' + "7" * 5000 + "]",
+    "ack id over 100 digits": "42" + "1" * 150 + '["chat",{}]',
+    "too many attachments": "451234567890123-" + '["chat",{}]',
+    "not json": '42["chat",{',
+}
+
+
+async def _open_socket(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket")
+    opening = await ws.receive_str(timeout=5)
+    assert opening.startswith("0{")
+    await ws.send_str("40")
+    connected = await ws.receive_str(timeout=5)
+    assert connected.startswith("40{")
+    return ws
+
+
+async def _closed(ws: aiohttp.ClientWebSocketResponse) -> bool:
+    """True once the server ends the connection (messages before that, such as
+    Socket.IO's disconnect packet, are read and ignored)."""
+    async with asyncio.timeout(10):
+        while True:
+            message = await ws.receive()
+            if message.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                return True
+            if message.type == aiohttp.WSMsgType.TEXT and message.data == "2":
+                await ws.send_str("3")  # answer pings meanwhile
+
+
+@pytest.mark.parametrize("packet", list(MALFORMED.values()), ids=list(MALFORMED))
+async def test_a_malformed_packet_closes_only_that_connection(
+    server: RunningServer, make_member: MakeMember, packet: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    ada = await make_member("Ada", room="malformed")
+    async with aiohttp.ClientSession() as session:
+        ws = await _open_socket(session, server.url)
+        await ws.send_str(packet)
+        assert await _closed(ws)
+        async with session.get(f"{server.url}/healthz") as response:
+            assert response.status == 200
+    # The others go on as before.
+    await ada.call("chat_send", {"text": "still here"})
+    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not tracebacks, [r.getMessage() for r in tracebacks]
