@@ -140,7 +140,10 @@ async def delete_recording(request: web.Request) -> web.StreamResponse:
     service = request.config_dict[MEETINGS]
     if any(r.id == recording_id for r in service.recording.recorders.values()):
         raise RecordingInProgress("stop this recording before deleting it")
-    if service.recording.composites.running(recording_id):
+    composites = service.recording.composites
+    # A worker that has saved the composite is done but may still be exiting
+    # (then recording.ready is not sent yet): wait for it rather than refuse.
+    if composites.rendering(recording_id) or not await composites.exited(recording_id, 30):
         raise RecordingInProgress("this recording's composite is being rendered; try again later")
     if not service.recording.library.delete(recording_id):
         elsewhere = await _elsewhere(request, recording_id)

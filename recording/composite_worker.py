@@ -189,6 +189,25 @@ class CompositeWorkers:
     def running(self, recording_id: str) -> bool:
         return recording_id in self._running
 
+    def rendering(self, recording_id: str) -> bool:
+        """Is the composite of ``recording_id`` still being made? A worker that
+        has saved its result is done, even while its process is still exiting
+        (a spawned interpreter takes a moment to exit; seconds when loaded)."""
+        if recording_id not in self._running:
+            return False
+        record = self.library.get(recording_id)
+        return record is not None and record.get("state") == "processing"
+
+    async def exited(self, recording_id: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the worker of ``recording_id`` (if any) to
+        exit and its result to be reported; False if it has not by then."""
+        entry = self._running.get(recording_id)
+        if entry is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(entry[1]), timeout)
+        return recording_id not in self._running
+
     def start(self, recording_id: str) -> None:
         """Render ``recording_id`` (state ``processing``) in a new process.
         Needs a running event loop (it watches the process)."""

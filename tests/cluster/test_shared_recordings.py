@@ -34,6 +34,22 @@ async def listed(node: NodeProcess, recording_id: str) -> dict[str, Any] | None:
     return next((r for r in body["recordings"] if r["id"] == recording_id), None)
 
 
+async def rendered(node: NodeProcess, recording_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The recording, asked of ``node``, once its composite is no longer pending
+    or rendering. Rendering runs in a worker process after the stop and takes
+    longer on a loaded machine; until it ends, DELETE answers 409
+    ``recording_in_progress`` (docs/rest-api.md)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await http(node.url, "GET", f"/api/v1/recordings/{recording_id}")
+        assert status == 200, body
+        composite = body["composite"]
+        if composite is not None and composite["state"] not in ("pending", "rendering"):
+            return body
+        assert time.monotonic() < deadline, f"composite still {composite} after {timeout} s"
+        await asyncio.sleep(0.2)
+
+
 async def test_every_node_lists_serves_and_deletes_every_nodes_recordings(
     start_nodes: StartNodes,
 ) -> None:
@@ -76,8 +92,13 @@ async def test_every_node_lists_serves_and_deletes_every_nodes_recordings(
     assert status == 206 and part == whole_a[100:300]
     assert headers["Content-Range"] == f"bytes 100-299/{len(whole_a)}"
 
+    # Node b relays the DELETE too, once node a has finished the composite; a
+    # recording whose composite is ready is deletable at once (not refused as
+    # "being rendered" while the finished worker's process is still exiting).
+    done = await rendered(b, recording["id"])
+    assert done["composite"]["state"] == "ready", done["composite"]
     status, body = await http(b.url, "DELETE", f"/api/v1/recordings/{recording['id']}")
-    assert status == 200 and body["deleted"] is True
+    assert status == 200 and body["deleted"] is True, body
     assert (await http(a.url, "GET", f"/api/v1/recordings/{recording['id']}"))[0] == 404
     assert await listed(a, recording["id"]) is None
 
