@@ -12,6 +12,16 @@ from typing import Any
 import socketio
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+#: How long ``connect`` waits for the server's answer to the namespace CONNECT
+#: before python-socketio gives up with "Unexpected connection error", and how
+#: long ``call`` waits for an acknowledgement. Bounds for a hang, not speeds:
+#: the tests' server and all their clients share one event loop, and 200
+#: clients joining at once on a loaded 2-core machine have seen the CONNECT
+#: answer take more than 5 s and a join's acknowledgement more than 15 s
+#: (a refusal or an error still comes back at once).
+CONNECT_WAIT_SECONDS = 30
+ACK_WAIT_SECONDS = 30
+
 
 class ProtocolError(Exception):
     def __init__(self, error: dict[str, str]) -> None:
@@ -72,15 +82,17 @@ class MeetingClient:
         return handler
 
     async def connect(self) -> None:
-        await self.sio.connect(self.base_url, transports=["websocket"], wait_timeout=5)
+        await self.sio.connect(
+            self.base_url, transports=["websocket"], wait_timeout=CONNECT_WAIT_SECONDS
+        )
 
     async def call(self, event: str, payload: Any = None, raw: bool = False) -> dict[str, Any]:
         """Send a message and return its acknowledgement (raise on error unless raw)."""
         args = () if payload is ... else (payload if payload is not None else {},)
         ack = (
-            await self.sio.call(event, *args, timeout=15)
+            await self.sio.call(event, *args, timeout=ACK_WAIT_SECONDS)
             if args
-            else await self.sio.call(event, timeout=15)
+            else await self.sio.call(event, timeout=ACK_WAIT_SECONDS)
         )
         if raw:
             return ack  # type: ignore[no-any-return]

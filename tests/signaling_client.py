@@ -11,7 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
-from meeting_client import ProtocolError, wait_until_changed
+from meeting_client import (
+    ACK_WAIT_SECONDS,
+    CONNECT_WAIT_SECONDS,
+    ProtocolError,
+    wait_until_changed,
+)
 
 
 class SignalingClient:
@@ -51,18 +56,20 @@ class SignalingClient:
         self.participants = {p["id"]: p for p in ack["participants"]}
 
     async def connect(self) -> None:
-        await self.sio.connect(self.base_url, transports=["websocket"], wait_timeout=5)
+        await self.sio.connect(
+            self.base_url, transports=["websocket"], wait_timeout=CONNECT_WAIT_SECONDS
+        )
 
     async def call(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send a message; return the acknowledgement or raise ProtocolError."""
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=ACK_WAIT_SECONDS)
         if not ack.get("ok"):
             raise ProtocolError(ack["error"])
         return ack
 
     async def error_of(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send a message that must be refused; return the error object."""
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
+        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=ACK_WAIT_SECONDS)
         assert ack["ok"] is False, f"{event} was accepted: {ack}"
         return ack["error"]  # type: ignore[no-any-return]
 
@@ -112,7 +119,7 @@ async def barrier(*clients: SignalingClient) -> None:
     answering this has been received (one socket delivers in order)."""
 
     async def one(client: SignalingClient) -> None:
-        ack = await client.sio.call("no_such_event", {}, timeout=15)
+        ack = await client.sio.call("no_such_event", {}, timeout=ACK_WAIT_SECONDS)
         assert ack["error"]["code"] == "unknown_event"
 
     await asyncio.gather(*(one(client) for client in clients))
