@@ -12,6 +12,10 @@ from media_peers import (
     is_increasing,
 )
 
+#: Seconds a late joiner may wait for video: far below the publisher's natural
+#: keyframe interval (100 s), far above what a loaded machine needs.
+LATE_BOUND = 20.0
+
 
 async def test_video_and_audio_arrive_intact_through_the_sfu(make_client):
     alice, bob = await make_client("Alice"), await make_client("Bob")
@@ -64,17 +68,23 @@ async def test_screen_share_reaches_others_as_its_own_track(make_client):
     assert is_increasing(counters)
 
 
-async def test_late_joiner_receives_video_within_a_second_of_its_answer(make_client):
+async def test_late_joiner_gets_video_without_waiting_for_the_next_keyframe(make_client):
     alice, bob = await make_client("Alice"), await make_client("Bob")
     await alice.join("late")
     await alice.publish({"camera": CounterVideoTrack()})
     await asyncio.sleep(2.0)  # the publisher's first keyframe is long gone
     await bob.join("late")
-    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await collect_counters(bob.track_of(alice.participant_id, "camera"), 1, timeout=5)
-    assert loop.time() - started < 1.5
+    await bob.wait_for(
+        lambda: bob.track_of(alice.participant_id, "camera") is not None, timeout=LATE_BOUND
+    )
+    # aiortc's VP8 encoder makes a keyframe only every 3,000 frames (100 s)
+    # unless asked, so decodable video within LATE_BOUND means the SFU had the
+    # publisher make one for Bob. How fast (about 0.1 s idle) is a speed, not
+    # checked here: scripts/bench_late_joiner.py measures it.
+    counters = await collect_counters(
+        bob.track_of(alice.participant_id, "camera"), 10, timeout=LATE_BOUND
+    )
+    assert is_increasing(counters), counters
 
 
 async def test_subscriber_may_trickle_its_candidates_after_the_answer(server, make_client):

@@ -1,0 +1,71 @@
+"""Shared by the media-timing benchmarks (scripts/bench_late_joiner.py,
+scripts/bench_av_alignment.py): a private network namespace, optional CPU load,
+and how to print a series of measurements."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_ADDRESS = "10.199.0.1"
+
+# Media benchmarks send real ICE traffic. Inside `unshare --net` only lo and one
+# private address exist, so no packet can leave the machine whatever a library
+# gathers (docs/operations.md, "Tests"; scripts/test.sh does the same).
+_SETUP = (
+    "set -e; ip link set lo up; "
+    "ip link add t0 type ifb 2>/dev/null || ip link add t0 type dummy; "
+    f"ip addr add {TEST_ADDRESS}/32 dev t0; ip link set t0 up; "
+    'exec "$0" "$@"'
+)
+
+
+def enter_private_network() -> None:
+    """Re-run this script in a new private network namespace unless already in one."""
+    if {name for _, name in socket.if_nameindex()} <= {"lo", "t0"}:
+        return
+    if os.geteuid() != 0:
+        sys.exit("needs root for `unshare --net` (or run it inside scripts/test.sh's namespace)")
+    os.execvp("unshare", ["unshare", "--net", "--", "sh", "-c", _SETUP, sys.executable, *sys.argv])
+
+
+def use_test_helpers(*folders: str) -> None:
+    """Make the test suite's protocol clients and media helpers importable."""
+    for folder in folders:
+        sys.path.insert(0, str(ROOT / "tests" / folder))
+
+
+@contextlib.contextmanager
+def busy_loops(count: int) -> Iterator[None]:
+    """``count`` processes that spin on the CPU for the duration (a loaded CI
+    machine); always stopped on the way out."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for process in spinners:
+            process.kill()
+            process.wait()
+
+
+def summary(name: str, seconds: list[float]) -> str:
+    """One line: median, 90th percentile and maximum of ``seconds``, in ms."""
+    ordered = sorted(seconds)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    return (
+        f"{name}: median {statistics.median(ordered) * 1000:.0f} ms, "
+        f"p90 {p90 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms (n={len(ordered)})"
+    )
+
+
+def machine() -> str:
+    """CPU count and load average, to print next to every figure."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
