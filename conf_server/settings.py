@@ -45,7 +45,8 @@ class Settings:
     #: every non-loopback interface (aioice's default). Naming 127.0.0.1 here is
     #: the only way to make the server offer a loopback candidate.
     ice_addresses: tuple[str, ...] = ()
-    #: Upper bound the SFU asks each publisher to respect for one video stream.
+    #: The REMB cap (bit/s) the SFU sends each publisher once a second. Chrome
+    #: applies it to the whole connection: camera and screen share it.
     max_video_bitrate: int = 1_500_000
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
