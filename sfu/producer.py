@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import rtp
 from .aiortc_bridge import Codec
@@ -17,12 +17,25 @@ from .sink import PacketSink, SenderReport
 from .stats import LATENCY_SAMPLE_EVERY, SfuStats
 from .tasks import TaskGroup
 
-if TYPE_CHECKING:
-    from .consumer import Consumer
-
 KeyframeSender = Callable[[int], Coroutine[Any, Any, bool]]
 
 logger = logging.getLogger(__name__)
+
+
+class Downstream(Protocol):
+    """What a producer needs of each consumer it feeds (:class:`sfu.Consumer` is one).
+
+    The consumer knows its producer and registers itself with
+    :meth:`Producer.add_consumer`; the producer knows its consumers only
+    through these three calls, so ownership points down without an import
+    cycle.
+    """
+
+    def send(self, view: rtp.RtpView) -> None: ...
+
+    def resync(self) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class Producer:
@@ -49,7 +62,7 @@ class Producer:
         self.app_data: dict[str, Any] = dict(app_data or {})
         self.paused = False
         self.closed = False
-        self.consumers: list[Consumer] = []
+        self.consumers: list[Downstream] = []
         #: Taps on the forwarded packets (see :mod:`sfu.sink`); empty costs nothing.
         self.sinks: list[PacketSink] = []
         #: The publisher's last RTCP sender report for this stream, if any came.
@@ -166,10 +179,10 @@ class Producer:
 
     # -- lifecycle --------------------------------------------------------------
 
-    def add_consumer(self, consumer: Consumer) -> None:
+    def add_consumer(self, consumer: Downstream) -> None:
         self.consumers.append(consumer)
 
-    def remove_consumer(self, consumer: Consumer) -> None:
+    def remove_consumer(self, consumer: Downstream) -> None:
         if consumer in self.consumers:
             self.consumers.remove(consumer)
 

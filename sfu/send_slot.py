@@ -11,16 +11,36 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiortc import RTCRtpTransceiver
 
 from . import aiortc_bridge as bridge
 from . import rtp
+from .producer import Producer
 from .stats import SfuStats
 
-if TYPE_CHECKING:
-    from .consumer import Consumer
+
+class SlotConsumer(Protocol):
+    """The consumer that currently writes into a slot (:class:`sfu.Consumer` is one).
+
+    The consumer owns its slot and sets ``slot.consumer`` to itself. Through
+    the slot, the subscribe transport routes the receiver's feedback (PLI,
+    NACK) and starts the consumer once the answer is applied, and the
+    application reads which producer the slot carries.
+    """
+
+    @property
+    def producer(self) -> Producer: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def resume(self) -> None: ...
+
+    def request_keyframe(self) -> None: ...
+
+    def retransmit(self, out_sequence_number: int) -> None: ...
 
 
 class SendSlot:
@@ -34,7 +54,7 @@ class SendSlot:
         self._path = path
         self._send = path.send
         self.kind: str = transceiver.kind
-        self.consumer: Consumer | None = None
+        self.consumer: SlotConsumer | None = None
         self.codec: bridge.Codec | None = None
         self.ssrc = bridge.sender_ssrc(transceiver.sender)
         self._extensions = rtp.ExtensionTemplate([], None)
