@@ -9,17 +9,14 @@ media and the events. See docs/protocol.md, "Host controls".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .domain import Action, Role, authorize, demote, promote
 from .domain.errors import InvalidAction, UnknownParticipant
+from .meeting_context import ActionHandler, MeetingContext
 from .meeting_state import MeetingState
 from .meeting_views import lobby_payload, meeting_settings, meeting_summary
 from .rooms import Participant
-
-if TYPE_CHECKING:
-    from .meeting_service import ActionHandler, MeetingService
-
 
 Result = dict[str, Any] | None
 
@@ -27,7 +24,7 @@ Result = dict[str, Any] | None
 class HostControls:
     """The host and co-host actions of every room on this node."""
 
-    def __init__(self, service: MeetingService) -> None:
+    def __init__(self, service: MeetingContext) -> None:
         self._service = service
 
     def handlers(self) -> dict[str, ActionHandler]:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .domain import Action, PollKind, Role, authorize
 from .domain.errors import InvalidAction
 from .domain.polls import Poll
+from .meeting_context import ActionHandler, MeetingContext
 from .meeting_state import CHAT_LOG, CHAT_TRANSCRIPT, MeetingState
 from .meeting_views import meeting_summary, personal_poll_fields, poll_view, visible_to
 from .rooms import Participant
-
-if TYPE_CHECKING:
-    from .meeting_service import ActionHandler, MeetingService
 
 Result = dict[str, Any] | None
 
@@ -32,7 +30,7 @@ RESULTS_INTERVAL = 0.25
 class Interaction:
     """Hands, chat, reactions and polls of every room on this node."""
 
-    def __init__(self, service: MeetingService) -> None:
+    def __init__(self, service: MeetingContext) -> None:
         self._service = service
         self._pending_results: set[tuple[str, str]] = set()
 

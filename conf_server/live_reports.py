@@ -48,14 +48,12 @@ import contextlib
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .meeting_context import ReportsContext
 from .meeting_state import CHAT_LOG, CHAT_TRANSCRIPT, MeetingState
 from .reports import LiveSnapshot, ReportArchive, build_report, interrupted_report, polls_csv
 from .store import StoreUnavailable
-
-if TYPE_CHECKING:
-    from .meeting_service import MeetingService
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ RESTART_REASON = "server_restart"
 class LiveReports:
     """Live report snapshots of the rooms hosted here (see the module docstring)."""
 
-    def __init__(self, service: MeetingService, interval: float = SNAPSHOT_SECONDS) -> None:
+    def __init__(self, service: ReportsContext, interval: float = SNAPSHOT_SECONDS) -> None:
         self._service = service
         self._interval = interval
         self._dirty: set[str] = set()

@@ -21,18 +21,16 @@ while people are in it and ``empty_meeting_ttl_seconds`` after.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from signaling.client_address import address_key, client_address, parse_networks
 from signaling.rate_limit import Limit, RateLimiter
 
 from .domain import PollKind
 from .errors import ConfServerError
+from .meeting_context import MeetingBasics
 from .meeting_state import MeetingState
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from .meeting_service import MeetingService
 
 #: Meetings created with a key that nobody opens are forgotten after this long.
 SCHEDULED_MEETING_TTL = 7 * 24 * 3600.0
@@ -80,7 +78,6 @@ def random_room_name() -> str:
     return f"{letters[:3]}-{letters[3:7]}-{letters[7:]}"
 
 
-
 class AnonymousCreation:
     """The per-address budget of meetings created without a key."""
 
@@ -113,7 +110,7 @@ class AnonymousCreation:
 
 
 async def create_meeting(
-    service: MeetingService,
+    service: MeetingBasics,
     room: str | None = None,
     title: str = "",
     passcode: str | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recording.composite_worker import CompositeWorkers
 from recording.errors import QuotaExceeded
@@ -26,12 +26,10 @@ from recording.room_recorder import RoomRecorder
 from .domain import Action, Forbidden, Role, authorize
 from .errors import ConfServerError
 from .layout import best_grid
+from .meeting_context import ActionHandler, MeetingContext
 from .meeting_state import MeetingState
 from .meeting_views import meeting_summary, member_summary
 from .rooms import Participant
-
-if TYPE_CHECKING:
-    from .meeting_service import ActionHandler, MeetingService
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +85,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
 class RecordingControl:
     """One recorder per recorded room of this node, and the recordings library."""
 
-    def __init__(self, service: MeetingService) -> None:
+    def __init__(self, service: MeetingContext) -> None:
         self._service = service
         settings = service.settings
         self.policy = settings.recording_policy

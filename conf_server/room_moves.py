@@ -13,15 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .cluster import NodeInfo
 from .errors import ConfServerError
+from .meeting_context import HostingContext
 from .recording_control import recording_summary
 from .rooms import Participant
-
-if TYPE_CHECKING:
-    from .meeting_service import MeetingService
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +42,7 @@ def public_roster(roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class RoomMoves:
     """The meeting service's side of :class:`conf_server.node.HostedRooms`."""
 
-    def __init__(self, service: MeetingService) -> None:
+    def __init__(self, service: HostingContext) -> None:
         self._service = service
         self._closing: list[asyncio.Task[None]] = []
 
