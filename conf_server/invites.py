@@ -16,7 +16,7 @@ start and kept in the database (so tokens survive restarts).
 
 The ``name`` claim is whatever the chat app sent, checked by the one text rule
 (signaling/text.py) when the escalation was made; at join the server applies
-the rule again (``invite_name`` in meeting_service.py), so a token signed
+the rule again (``invite_name`` in membership.py), so a token signed
 before the rule existed cannot bring a control or invisible character in.
 
 The same secret also derives names the server must keep unguessable
