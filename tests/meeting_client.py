@@ -43,11 +43,27 @@ async def wait_until_changed(changed: asyncio.Event, predicate: Any, timeout: fl
     await asyncio.wait_for(loop(), timeout)
 
 
+def update_roster(participants: dict[str, dict[str, Any]], event: str, data: Any) -> None:
+    """Keep ``participants`` (by id) up to date with one received event."""
+    if event in ("participant_joined", "participant_updated"):
+        participants[data["participant"]["id"]] = data["participant"]
+    elif event == "participant_left":
+        participants.pop(data["participant_id"], None)
+
+
+#: The events a MeetingClient listens to.
+_EVENTS = (
+    "participant_joined",
+    "participant_updated",
+    "participant_left",
+    "subscriber_offer",
+    "active_speaker",
+)
+
+
 class MeetingClient:
     def __init__(self, base_url: str, name: str) -> None:
-        self.base_url = base_url
         self.name = name
-        self.sio = socketio.AsyncClient(reconnection=False)
         self.participant_id: str | None = None
         self.resume_token: str | None = None
         self.participants: dict[str, dict[str, Any]] = {}
@@ -59,23 +75,20 @@ class MeetingClient:
         self.offers_answered = 0
         self.auto_answer = True
         self._changed = asyncio.Event()
-        for event in (
-            "participant_joined",
-            "participant_updated",
-            "participant_left",
-            "subscriber_offer",
-            "active_speaker",
-        ):
+        self._open_socket(base_url)
+
+    def _open_socket(self, url: str) -> None:
+        """A new Socket.IO client for ``url`` (connected by ``connect``)."""
+        self.base_url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        for event in _EVENTS:
             self.sio.on(event, self._make_handler(event))
 
     def _make_handler(self, event: str) -> Any:
         async def handler(data: dict[str, Any]) -> None:
             self.events.append((event, data))
-            if event in ("participant_joined", "participant_updated"):
-                self.participants[data["participant"]["id"]] = data["participant"]
-            elif event == "participant_left":
-                self.participants.pop(data["participant_id"], None)
-            elif event == "subscriber_offer" and self.auto_answer:
+            update_roster(self.participants, event, data)
+            if event == "subscriber_offer" and self.auto_answer:
                 await self.answer_offer(data)
             self._changed.set()
 
@@ -103,14 +116,22 @@ class MeetingClient:
     async def join(
         self, room: str, resume_token: str | None = None, **extra: Any
     ) -> dict[str, Any]:
+        ack = await self.call("join", self._join_payload(room, resume_token, extra))
+        self._joined(ack)
+        return ack
+
+    def _join_payload(
+        self, room: str, resume_token: str | None, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name, **extra}
         if resume_token:
             payload["resume_token"] = resume_token
-        ack = await self.call("join", payload)
+        return payload
+
+    def _joined(self, ack: dict[str, Any]) -> None:
         self.participant_id = ack["participant_id"]
         self.resume_token = ack["resume_token"]
         self.participants = {p["id"]: p for p in ack["participants"]}
-        return ack
 
     async def publish(self, tracks: dict[str, MediaStreamTrack]) -> None:
         """Publish tracks by source name ("microphone", "camera", "screen")."""
