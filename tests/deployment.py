@@ -13,15 +13,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import socketio
-from meeting_client import ProtocolError, wait_until_changed
+from meeting_client import ProtocolError
 from redis_server import free_port
 from server_keys import ADMIN_KEY
+from signaling_client import SignalingClientBase
 
 #: Fast heartbeats so faults show within seconds (the defaults are 1 s / 5 s).
 FAST_CLUSTER = {
@@ -160,7 +160,7 @@ class RefusedError(ProtocolError):
 TRANSIENT = {"wrong_node", "store_unavailable", "draining"}
 
 
-class NodeClient:
+class NodeClient(SignalingClientBase):
     """A media-free protocol client for deployments of several nodes.
 
     ``join`` follows ``wrong_node`` redirects (at most 5 in a row). When its
@@ -169,21 +169,19 @@ class NodeClient:
     entry, retrying while the deployment recovers. ``rejoins`` counts that.
     """
 
+    ack_wait = 15
+    refused = RefusedError
+
     def __init__(self, entry_url: str, name: str) -> None:
+        super().__init__(name)
         self.entry_url = entry_url
-        self.name = name
         self.url = entry_url
         self.sio: socketio.AsyncClient | None = None
-        self.participant_id: str | None = None
         self.resume_token: str | None = None
-        self.meeting: dict[str, Any] = {}
-        self.participants: dict[str, dict[str, Any]] = {}
-        self.events: list[tuple[str, Any]] = []
         self.redirects: list[str] = []
         self.rejoins = 0
         self.auto_rejoin = True
         self._join_fields: dict[str, Any] = {}
-        self._changed = asyncio.Event()
         self._recovering: asyncio.Task[None] | None = None
         self._closers: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -211,15 +209,13 @@ class NodeClient:
             # handler that is running now (the one that got room_moved).
             self._closers.add(asyncio.get_running_loop().create_task(old.disconnect()))
 
-    async def _record(self, event: str, data: Any) -> None:
-        self.events.append((event, data))
-        if event in ("participant_joined", "participant_updated"):
-            self.participants[data["participant"]["id"]] = data["participant"]
-        elif event == "participant_left":
-            self.participants.pop(data["participant_id"], None)
-        elif event == "room_moved":
+    def _socket(self) -> socketio.AsyncClient:
+        assert self.sio is not None, f"{self.name} is not connected"
+        return self.sio
+
+    def _follow(self, event: str, data: Any) -> None:
+        if event == "room_moved":
             self._recover(data["url"])
-        self._changed.set()
 
     def _on_disconnect(self, sio: socketio.AsyncClient) -> None:
         if sio is self.sio and not self._closing:
@@ -229,24 +225,10 @@ class NodeClient:
 
     # -- joining -------------------------------------------------------------------
 
-    async def call(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        assert self.sio is not None, f"{self.name} is not connected"
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
-        if not ack.get("ok"):
-            raise RefusedError(ack["error"])
-        return ack
-
-    async def error_of(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        assert self.sio is not None, f"{self.name} is not connected"
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=15)
-        assert ack["ok"] is False, f"{event} was accepted: {ack}"
-        return ack["error"]  # type: ignore[no-any-return]
-
     async def join(self, room: str, retry_for: float = 0.0, **extra: Any) -> dict[str, Any]:
         """Join through the entry; transient refusals (``store_unavailable``,
         ``draining``) are retried for ``retry_for`` seconds, as the web client does."""
-        self._join_fields = {"protocol": 1, "room": room, "name": self.name, "receive": False}
-        self._join_fields.update(extra)
+        self._join_fields = self._join_payload(room, extra)
         deadline = time.monotonic() + retry_for
         while True:
             try:
@@ -264,21 +246,20 @@ class NodeClient:
             if self.resume_token:
                 payload["resume_token"] = self.resume_token
             try:
-                ack = await self.call("join", payload)
+                ack = await self._send_join(payload)
             except RefusedError as exc:
                 if exc.code != "wrong_node":
                     raise
                 url = exc.error["url"]
                 self.redirects.append(url)
                 continue
-            if not ack.get("waiting"):
-                self.participant_id = ack["participant_id"]
-                self.resume_token = ack["resume_token"]
-                self.meeting = ack["meeting"]
-                self.participants = {p["id"]: p for p in ack["participants"]}
             self._changed.set()
             return ack
         raise AssertionError(f"{self.name}: more than 5 redirects: {self.redirects}")
+
+    def _joined(self, ack: dict[str, Any]) -> None:
+        super()._joined(ack)
+        self.resume_token = ack["resume_token"]
 
     def _recover(self, url: str) -> None:
         if not self.auto_rejoin or self.resume_token is None or self._closing:
@@ -305,12 +286,6 @@ class NodeClient:
         self.events.append(("rejoin_failed", {"code": "gave_up"}))
 
     # -- observing -----------------------------------------------------------------
-
-    def of(self, event: str) -> list[Any]:
-        return [data for name, data in self.events if name == event]
-
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> None:
-        await wait_until_changed(self._changed, predicate, timeout)
 
     async def wait_rejoined(self, count: int = 1, timeout: float = 20.0) -> None:
         await self.wait_for(lambda: self.rejoins >= count, timeout)

@@ -2,6 +2,8 @@
 
 It speaks Socket.IO only (``receive: false``, no peer connections), records
 every event the server sends, and is written against docs/protocol.md alone.
+``SignalingClientBase`` is what it shares with the multi-node ``NodeClient``
+(tests/deployment.py).
 """
 
 from __future__ import annotations
@@ -15,69 +17,69 @@ from meeting_client import (
     ACK_WAIT_SECONDS,
     CONNECT_WAIT_SECONDS,
     ProtocolError,
+    update_roster,
     wait_until_changed,
 )
 
 
-class SignalingClient:
-    def __init__(self, base_url: str, name: str, client_id: str | None = None) -> None:
-        self.base_url = base_url
+class SignalingClientBase:
+    """What every media-free client does: it records every event the server
+    sends and keeps the roster they describe, asks with ``call`` and
+    ``error_of``, and joins with ``receive: false``. Subclasses say which socket
+    is asked (``_socket``) and what else an event means (``_follow``)."""
+
+    #: How long ``call`` and ``error_of`` wait for an acknowledgement.
+    ack_wait: float = ACK_WAIT_SECONDS
+    #: What ``call`` raises when a request is refused.
+    refused: type[ProtocolError] = ProtocolError
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.client_id = client_id
-        self.sio = socketio.AsyncClient(reconnection=False)
         self.participant_id: str | None = None
         self.meeting: dict[str, Any] = {}
         self.participants: dict[str, dict[str, Any]] = {}
         self.events: list[tuple[str, Any]] = []
-        self.disconnected = asyncio.Event()
         self._changed = asyncio.Event()
-        self.sio.on("*", self._record)
-        self.sio.on("disconnect", self._on_disconnect)
+
+    def _socket(self) -> socketio.AsyncClient:
+        raise NotImplementedError
 
     async def _record(self, event: str, data: Any) -> None:
         self.events.append((event, data))
-        if event in ("participant_joined", "participant_updated"):
-            self.participants[data["participant"]["id"]] = data["participant"]
-        elif event == "participant_left":
-            self.participants.pop(data["participant_id"], None)
-        elif event == "lobby_admitted":
-            self._joined(data)
-        elif event == "meeting_state":
-            self.meeting = data["meeting"]
+        update_roster(self.participants, event, data)
+        self._follow(event, data)
         self._changed.set()
 
-    async def _on_disconnect(self, *args: Any) -> None:
-        self.disconnected.set()
-        self._changed.set()
+    def _follow(self, event: str, data: Any) -> None:
+        """Act on a received event beyond the roster (nothing by default)."""
 
     def _joined(self, ack: dict[str, Any]) -> None:
         self.participant_id = ack["participant_id"]
         self.meeting = ack["meeting"]
         self.participants = {p["id"]: p for p in ack["participants"]}
 
-    async def connect(self) -> None:
-        await self.sio.connect(
-            self.base_url, transports=["websocket"], wait_timeout=CONNECT_WAIT_SECONDS
-        )
+    async def _ask(self, event: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+        ack: dict[str, Any] = await self._socket().call(event, payload or {}, timeout=self.ack_wait)
+        return ack
 
     async def call(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send a message; return the acknowledgement or raise ProtocolError."""
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=ACK_WAIT_SECONDS)
+        """Send a message; return the acknowledgement or raise ``refused``."""
+        ack = await self._ask(event, payload)
         if not ack.get("ok"):
-            raise ProtocolError(ack["error"])
+            raise self.refused(ack["error"])
         return ack
 
     async def error_of(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send a message that must be refused; return the error object."""
-        ack: dict[str, Any] = await self.sio.call(event, payload or {}, timeout=ACK_WAIT_SECONDS)
+        ack = await self._ask(event, payload)
         assert ack["ok"] is False, f"{event} was accepted: {ack}"
         return ack["error"]  # type: ignore[no-any-return]
 
-    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
-        payload: dict[str, Any] = {"protocol": 1, "room": room, "name": self.name, "receive": False}
-        if self.client_id:
-            payload["client_id"] = self.client_id
-        payload.update(extra)
+    def _join_payload(self, room: str, extra: dict[str, Any]) -> dict[str, Any]:
+        return {"protocol": 1, "room": room, "name": self.name, "receive": False, **extra}
+
+    async def _send_join(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``join``; unless the ack says to wait in the lobby, take it in."""
         ack = await self.call("join", payload)
         if not ack.get("waiting"):
             self._joined(ack)
@@ -108,6 +110,41 @@ class SignalingClient:
 
         await self.wait_for(seen, timeout)
         return found[-1]
+
+
+class SignalingClient(SignalingClientBase):
+    """A client on one server, over one socket."""
+
+    def __init__(self, base_url: str, name: str, client_id: str | None = None) -> None:
+        super().__init__(name)
+        self.base_url = base_url
+        self.client_id = client_id
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.disconnected = asyncio.Event()
+        self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._on_disconnect)
+
+    def _socket(self) -> socketio.AsyncClient:
+        return self.sio
+
+    def _follow(self, event: str, data: Any) -> None:
+        if event == "lobby_admitted":
+            self._joined(data)
+        elif event == "meeting_state":
+            self.meeting = data["meeting"]
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self.disconnected.set()
+        self._changed.set()
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.base_url, transports=["websocket"], wait_timeout=CONNECT_WAIT_SECONDS
+        )
+
+    async def join(self, room: str, **extra: Any) -> dict[str, Any]:
+        fields = {"client_id": self.client_id} if self.client_id else {}
+        return await self._send_join(self._join_payload(room, {**fields, **extra}))
 
     async def close(self) -> None:
         if self.sio.connected:
