@@ -24,8 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from .database import Database
-from .errors import ConfServerError, NotFound
-from .request_body import InvalidRequest
+from .errors import ConfServerError, InvalidRequest, NotFound
 
 SCOPES = ("admin", "integration")
 

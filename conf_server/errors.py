@@ -22,3 +22,8 @@ class ConfigError(ConfServerError):
 class NotFound(ConfServerError):
     code = "not_found"
     status = 404
+
+
+class InvalidRequest(ConfServerError):
+    code = "invalid_request"
+    status = 400

@@ -18,15 +18,20 @@ from aiohttp import web
 
 from signaling.json_values import JsonProblem, loads
 
-from .errors import ConfServerError
+from .errors import ConfServerError, InvalidRequest
+
+__all__ = [
+    "InvalidJson",
+    "InvalidRequest",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "optional_field",
+    "read_json_object",
+    "reject_unknown_fields",
+]
 
 MAX_BODY = 64 * 1024
 JSON_TYPES = frozenset({"application/json"})
-
-
-class InvalidRequest(ConfServerError):
-    code = "invalid_request"
-    status = 400
 
 
 class InvalidJson(ConfServerError):
