@@ -9,19 +9,19 @@ from aiohttp import web
 from signaling import MeetingNamespace, SocketEmitter, create_socket_server
 from signaling.connection_limits import ConnectionLimits, quiet_accept_errors, raise_fd_limit
 
-from . import health, web_pages
-from .api import create_api
-from .api_keys import ApiKeys
-from .database import Database
-from .download_links import DownloadLinks
-from .invites import InviteSigner, new_secret
-from .keys import API_KEYS, DATABASE, INVITES, MEETINGS, SETTINGS, WEBHOOKS
-from .meeting_service import MeetingService
-from .metrics import setup_metrics
-from .reports import ReportArchive
+from .cluster.shared_state import OriginPolicy, SharedState
+from .http import health, web_pages
+from .http.api import create_api
+from .http.keys import API_KEYS, DATABASE, INVITES, MEETINGS, SETTINGS, WEBHOOKS
+from .http.metrics import setup_metrics
+from .integration.api_keys import ApiKeys
+from .integration.database import Database
+from .integration.download_links import DownloadLinks
+from .integration.invites import InviteSigner, new_secret
+from .integration.reports import ReportArchive
+from .integration.webhooks import WebhookDispatcher
+from .meeting.meeting_service import MeetingService
 from .settings import Settings
-from .shared_state import OriginPolicy, SharedState
-from .webhooks import WebhookDispatcher
 
 
 def create_app(settings: Settings | None = None) -> web.Application:

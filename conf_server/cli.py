@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .app import create_app
 from .errors import ConfigError
-from .keys import MEETINGS
+from .http.keys import MEETINGS
 from .settings import Settings, load_settings
 
 

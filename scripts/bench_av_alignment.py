@@ -28,7 +28,7 @@ from aiohttp import web
 from bench_support import busy_loops, enter_private_network, machine, summary, use_test_helpers
 
 from conf_server import Settings, create_app
-from conf_server.keys import MEETINGS
+from conf_server.http.keys import MEETINGS
 from recording.library import RecordingLibrary
 from recording.room_recorder import RoomRecorder
 

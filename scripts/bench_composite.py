@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "recording"))
 
 from synthetic_recording import Person, Span, make_recording  # noqa: E402
 
-from conf_server.layout import best_grid  # noqa: E402
+from conf_server.domain.layout import best_grid  # noqa: E402
 from recording.composite import (  # noqa: E402
     CompositeOptions,
     render_composite,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestServer
 
-from conf_server.keys import MEETINGS
-from conf_server.meeting_service import MeetingService
+from conf_server.http.keys import MEETINGS
+from conf_server.meeting.meeting_service import MeetingService
 
 
 class RunningServer:

@@ -9,8 +9,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from conf_server.cluster import BUSY_CPU_PERCENT, Cluster, MemoryCluster, NodeInfo, least_loaded
-from conf_server.redis_cluster import RedisCluster
+from conf_server.cluster.cluster import (
+    BUSY_CPU_PERCENT,
+    Cluster,
+    MemoryCluster,
+    NodeInfo,
+    least_loaded,
+)
+from conf_server.cluster.redis_cluster import RedisCluster
 
 
 @pytest.fixture(params=["memory", "redis"])

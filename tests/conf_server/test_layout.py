@@ -1,4 +1,4 @@
-"""The equal-view gallery layout (conf_server/layout.py)."""
+"""The equal-view gallery layout (conf_server/domain/layout.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conf_server.layout import best_grid, gallery_layout
+from conf_server.domain.layout import best_grid, gallery_layout
 
 VIEWPORTS = {
     "laptop": (1440, 810),

@@ -1,5 +1,5 @@
 """The web client's gallery layout (web_client/js/layout.js) is a mirror of
-conf_server/layout.py: node runs the JavaScript on a grid of inputs and every
+conf_server/domain/layout.py: node runs the JavaScript on a grid of inputs and every
 answer must equal the Python one exactly (pages, rows, columns, tile size)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conf_server.layout import gallery_layout
+from conf_server.domain.layout import gallery_layout
 
 LAYOUT_JS = Path(__file__).resolve().parents[2] / "web_client" / "js" / "layout.js"
 

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from redis_server import RedisServer
 
-from conf_server.cluster import NodeInfo
-from conf_server.meeting_state import MeetingState
-from conf_server.redis_cluster import RedisCluster
-from conf_server.redis_store import RedisStore
-from conf_server.store import StoreUnavailable
+from conf_server.cluster.cluster import NodeInfo
+from conf_server.cluster.redis_cluster import RedisCluster
+from conf_server.cluster.redis_store import RedisStore
+from conf_server.cluster.store import StoreUnavailable
+from conf_server.domain.meeting_state import MeetingState
 
 #: The promise: a Redis call fails within this many seconds when Redis is down.
 PROMISED_SECONDS = 5.0

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conf_server.cluster.node import node_url
 from conf_server.errors import ConfigError
-from conf_server.node import node_url
 from conf_server.settings import Settings, load_settings
 
 REDIS = "redis://127.0.0.1:6379/0"

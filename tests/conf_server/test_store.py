@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from conf_server.cluster.redis_store import RedisStore
+from conf_server.cluster.store import MeetingStore, MemoryStore, NoMeeting
 from conf_server.domain import InvalidAction, Role
-from conf_server.meeting_state import MeetingState, Member
-from conf_server.redis_store import RedisStore
-from conf_server.store import MeetingStore, MemoryStore, NoMeeting
+from conf_server.domain.meeting_state import MeetingState, Member
 
 
 @pytest.fixture(params=["memory", "redis"])

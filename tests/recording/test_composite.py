@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from synthetic_recording import Person, Span, make_recording, write_audio
 
-from conf_server.layout import best_grid
+from conf_server.domain.layout import best_grid
 from recording.composite import (
     COMPOSITE_FILE,
     CompositeOptions,

@@ -26,7 +26,7 @@ import pytest
 from synthetic_recording import Person, Span, make_recording
 from webhooks.receiver import Receiver
 
-from conf_server.layout import best_grid
+from conf_server.domain.layout import best_grid
 from recording.composite import COMPOSITE_FILE, CompositeOptions
 from recording.composite_worker import LOCK_FILE, render_lock, run
 from recording.library import RecordingLibrary

@@ -18,7 +18,7 @@ from synthetic_recording import Person, Span, make_recording
 
 import recording.composite_worker as composite_worker
 from conf_server import create_app
-from conf_server.layout import best_grid
+from conf_server.domain.layout import best_grid
 from recording.composite import COMPOSITE_FILE, CompositeOptions
 from recording.composite_worker import CompositeWorkers
 from recording.library import RecordingLibrary

@@ -28,10 +28,10 @@ from signaling_client import SignalingClient
 from webhooks.receiver import Receiver
 
 from conf_server import create_app
-from conf_server.database import Database
-from conf_server.keys import MEETINGS
-from conf_server.meeting_state import MeetingState, Member
-from conf_server.reports import ReportArchive, build_report, interrupted_report
+from conf_server.domain.meeting_state import MeetingState, Member
+from conf_server.http.keys import MEETINGS
+from conf_server.integration.database import Database
+from conf_server.integration.reports import ReportArchive, build_report, interrupted_report
 
 #: Webhooks to the test receiver on 127.0.0.1 are allowed (the address policy
 #: refuses loopback otherwise).

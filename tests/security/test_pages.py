@@ -98,7 +98,7 @@ async def test_api_answers_have_the_headers_too(server):
 
 async def test_the_policy_lets_pages_connect_to_the_other_nodes(server):
     """``wrong_node`` sends a page's Socket.IO to another node of the deployment."""
-    from conf_server.cluster import NodeInfo
+    from conf_server.cluster.cluster import NodeInfo
 
     await server.service.cluster.heartbeat(NodeInfo("meet-2", "https://meet-2.example.org"), 60)
     for _ in range(100):  # the node agent learns the live nodes once a heartbeat (1 s)

@@ -25,10 +25,10 @@ from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
-from conf_server.meeting_creation import create_meeting
-from conf_server.meeting_state import MeetingState
-from conf_server.redis_store import RedisStore
-from conf_server.store import MemoryStore
+from conf_server.cluster.redis_store import RedisStore
+from conf_server.cluster.store import MemoryStore
+from conf_server.domain.meeting_state import MeetingState
+from conf_server.meeting.meeting_creation import create_meeting
 from sfu.errors import NegotiationError
 from sfu.ice import add_remote_candidate
 
@@ -210,8 +210,8 @@ async def test_an_escalation_never_adopts_a_meeting_it_did_not_create(server, ma
 
 
 async def _next_chat_room(server: RunningServer, chat_id: str) -> str:
-    from conf_server.escalations_api import room_for_chat
-    from conf_server.keys import INVITES
+    from conf_server.http.escalations_api import room_for_chat
+    from conf_server.http.keys import INVITES
 
     return room_for_chat(server.server.app[INVITES], chat_id)
 

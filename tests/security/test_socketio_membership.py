@@ -21,7 +21,7 @@ from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient, barrier
 
 from conf_server import Settings
-from conf_server.cluster import NodeInfo
+from conf_server.cluster.cluster import NodeInfo
 from signaling.server import room_group
 
 MakeMember = Callable[..., Awaitable[SignalingClient]]

@@ -19,7 +19,7 @@ from server_keys import ADMIN_KEY
 from webhooks.receiver import Receiver
 
 from conf_server import Settings, create_app
-from conf_server.keys import INVITES
+from conf_server.http.keys import INVITES
 from signaling.text import InvalidText, clean_lines, clean_name
 
 #: Each breaks the rule: (character, why).

@@ -27,11 +27,11 @@ from server_keys import ADMIN_KEY
 from webhooks.receiver import Receiver
 
 from conf_server import Settings, create_app
-from conf_server.database import Database
 from conf_server.errors import ConfigError
+from conf_server.integration.database import Database
+from conf_server.integration.webhook_addresses import AddressPolicy, AddressRefused, CheckedResolver
+from conf_server.integration.webhooks import WebhookDispatcher
 from conf_server.settings import load_settings
-from conf_server.webhook_addresses import AddressPolicy, AddressRefused, CheckedResolver
-from conf_server.webhooks import WebhookDispatcher
 
 FAST = {"backoff_base": 0.1, "backoff_cap": 0.4, "timeout": 2.0}
 LOOPBACK = ("127.0.0.0/8",)

@@ -13,7 +13,7 @@ import pytest
 from api_client import call
 from server_keys import ADMIN_KEY
 
-from conf_server.keys import INVITES
+from conf_server.http.keys import INVITES
 
 
 def escalation(chat_id="crisis-7", people=("bob", "cy")):

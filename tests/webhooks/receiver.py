@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from conf_server.webhooks import verify_signature
+from conf_server.integration.webhooks import verify_signature
 
 
 def free_port() -> int:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from conf_server.database import Database
-from conf_server.webhooks import EVENT_TYPES, WebhookDispatcher
+from conf_server.integration.database import Database
+from conf_server.integration.webhooks import EVENT_TYPES, WebhookDispatcher
 
 from .receiver import Receiver
 

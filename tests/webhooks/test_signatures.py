@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conf_server.webhooks import (
+from conf_server.integration.webhooks import (
     InvalidWebhook,
     backoff_delay,
     sign,

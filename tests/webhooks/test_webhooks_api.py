@@ -16,8 +16,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from conf_server import Settings
-from conf_server.keys import API_KEYS, WEBHOOKS
-from conf_server.openapi import openapi_document
+from conf_server.http.keys import API_KEYS, WEBHOOKS
+from conf_server.http.openapi import openapi_document
 
 from .receiver import Receiver
 

@@ -19,10 +19,12 @@ ALLOWED_IMPORTS = {
     "enum",
     "hashlib",
     "io",
+    "math",
     "secrets",
     "types",
     "typing",
     "unicodedata",
+    "uuid",
     "conf_server",
     # The one text rule (signaling/text.py: pure, unicodedata only).
     "signaling",

@@ -1,0 +1,193 @@
+"""The deployment's shared picture of itself: which nodes are alive and how
+busy they are (the node registry), which node hosts which room (the room
+directory), each hosted room's roster (so another node can take the room
+over when its node dies), and an index of every node's recordings (their
+files stay on the disk of the node that made them).
+
+:class:`Cluster` is the interface; :class:`MemoryCluster` is the embedded
+default (one node: itself), :class:`conf_server.cluster.redis_cluster.RedisCluster`
+the shared one (``--redis-url``). One contract test suite runs against both.
+
+Semantics every backend keeps:
+
+- A node is alive while its last heartbeat is younger than the ``ttl`` it gave;
+  :meth:`Cluster.nodes` lists only live nodes.
+- :meth:`Cluster.claim` is compare-and-set: the room's owner becomes ``node``
+  only if it still is ``expected`` (None: nobody), so two nodes placing or
+  taking over one room at once agree on one owner.
+- :meth:`Cluster.release` forgets a room's owner only if it is still ``node``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+#: A node whose processor is busier than this counts as full when placing rooms.
+BUSY_CPU_PERCENT = 85.0
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One node as its heartbeat describes it."""
+
+    name: str
+    url: str
+    rooms: int = 0
+    participants: int = 0
+    packets_per_second: float = 0.0
+    cpu_percent: float = 0.0
+    draining: bool = False
+    started_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeInfo:
+        known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+        return cls(**known)
+
+
+def least_loaded(nodes: list[NodeInfo]) -> NodeInfo | None:
+    """The node a new room should go to: not draining, not CPU-bound if any other
+    is free, then the fewest participants, rooms and forwarded packets. Every
+    node computes the same answer from the same registry (ties go by name)."""
+    candidates = [node for node in nodes if not node.draining]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda n: (
+            n.cpu_percent >= BUSY_CPU_PERCENT,
+            n.participants,
+            n.rooms,
+            n.packets_per_second,
+            n.name,
+        ),
+    )
+
+
+class Cluster(Protocol):
+    """Node registry, room directory and hosted rooms' rosters."""
+
+    async def heartbeat(self, node: NodeInfo, ttl: float) -> None:
+        """Say that ``node`` is alive (with its load) for the next ``ttl`` seconds."""
+        ...
+
+    async def leave(self, name: str) -> None:
+        """Take a node out of the registry at once (clean shutdown)."""
+        ...
+
+    async def nodes(self) -> list[NodeInfo]:
+        """Live nodes, by name."""
+        ...
+
+    async def owner(self, room: str) -> str | None:
+        """The node that hosts ``room``, or None."""
+        ...
+
+    async def claim(self, room: str, node: str, expected: str | None) -> str | None:
+        """Make ``node`` the room's owner if the owner is still ``expected``;
+        returns the owner after the call."""
+        ...
+
+    async def release(self, room: str, node: str) -> None:
+        """Forget the room's owner if it is ``node``."""
+        ...
+
+    async def placements(self) -> dict[str, str]:
+        """Every hosted room and its node."""
+        ...
+
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        """Keep ``node``'s roster of ``room`` (resume tokens included), only if
+        ``node`` owns the room (a node that lost it must not overwrite the
+        owner's); returns whether it was saved."""
+        ...
+
+    async def roster(self, room: str) -> list[dict[str, Any]]:
+        """The last roster saved for ``room`` (empty if none)."""
+        ...
+
+    async def drop_roster(self, room: str, node: str) -> None:
+        """Forget the roster of ``room`` if ``node`` owns the room or nobody does."""
+        ...
+
+    async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
+        """Make ``records`` the index entries of the recordings whose files are
+        on ``node`` (each has an ``id``; entries of that node not listed go)."""
+        ...
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Every indexed recording of the deployment, each with its ``node``."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the backend cannot be reached."""
+        ...
+
+
+class MemoryCluster:
+    """The embedded cluster of one node: nothing is shared with anybody."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, tuple[NodeInfo, float]] = {}
+        self._owners: dict[str, str] = {}
+        self._rosters: dict[str, list[dict[str, Any]]] = {}
+        self._recordings: dict[str, dict[str, Any]] = {}
+
+    async def heartbeat(self, node: NodeInfo, ttl: float) -> None:
+        self._nodes[node.name] = (node, time.monotonic() + ttl)
+
+    async def leave(self, name: str) -> None:
+        self._nodes.pop(name, None)
+
+    async def nodes(self) -> list[NodeInfo]:
+        now = time.monotonic()
+        return sorted(
+            (info for info, deadline in self._nodes.values() if deadline > now),
+            key=lambda n: n.name,
+        )
+
+    async def owner(self, room: str) -> str | None:
+        return self._owners.get(room)
+
+    async def claim(self, room: str, node: str, expected: str | None) -> str | None:
+        if self._owners.get(room) == expected:
+            self._owners[room] = node
+        return self._owners.get(room)
+
+    async def release(self, room: str, node: str) -> None:
+        if self._owners.get(room) == node:
+            del self._owners[room]
+
+    async def placements(self) -> dict[str, str]:
+        return dict(self._owners)
+
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        if self._owners.get(room) != node:
+            return False
+        self._rosters[room] = [dict(entry) for entry in roster]
+        return True
+
+    async def roster(self, room: str) -> list[dict[str, Any]]:
+        return [dict(entry) for entry in self._rosters.get(room, [])]
+
+    async def drop_roster(self, room: str, node: str) -> None:
+        if self._owners.get(room) in (None, node):
+            self._rosters.pop(room, None)
+
+    async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
+        for recording_id, record in list(self._recordings.items()):
+            if record["node"] == node:
+                del self._recordings[recording_id]
+        for record in records:
+            self._recordings[record["id"]] = {**record, "node": node}
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        return [dict(record) for record in self._recordings.values()]
+
+    async def ping(self) -> None:
+        return None

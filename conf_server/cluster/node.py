@@ -1,0 +1,336 @@
+"""This node's part in a deployment: heartbeat with load, room placement,
+takeover of dead nodes' rooms, and draining.
+
+A room lives on exactly one node (its media never crosses nodes). ``join``
+asks :meth:`NodeAgent.ensure_here` first: if the room lives elsewhere the
+client is sent there (``wrong_node``); if it lives nowhere, or on a node whose
+heartbeat has expired, it is placed on the least-loaded live node, which may
+be this one. Every node also sweeps the room directory once per heartbeat and
+takes over the rooms of dead nodes it is the best place for, so members who
+never come back are removed after the reconnect grace (no ghosts).
+
+Without Redis the cluster is a :class:`~conf_server.cluster.cluster.MemoryCluster`
+holding just this node, and all of this reduces to "every room is here".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from typing import Any, Protocol
+
+from conf_server.errors import ConfServerError
+from conf_server.settings import Settings
+
+from .cluster import Cluster, NodeInfo, least_loaded
+from .store import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+#: How often a node republishes the index entries of its recordings.
+RECORDINGS_PUBLISH_SECONDS = 5.0
+
+
+class WrongNode(ConfServerError):
+    """The room lives on another node; the client should go there."""
+
+    code = "wrong_node"
+    status = 409
+
+    def __init__(self, node: NodeInfo) -> None:
+        super().__init__(f"room is hosted by node {node.name}; connect to {node.url}")
+        self.details = {"node": node.name, "url": node.url}
+
+
+class Draining(ConfServerError):
+    code = "draining"
+    status = 503
+    retry_after = 5.0
+
+
+class HostedRooms(Protocol):
+    """What the agent needs from the meeting service."""
+
+    def load(self) -> tuple[int, int, int]:
+        """(rooms, participants, packets forwarded since start) on this node."""
+        ...
+
+    async def adopt(self, room: str) -> int | None:
+        """Take over the room's members from its previous node (they get the
+        reconnect grace to come back); returns how many were adopted, or None
+        if the room is here already."""
+        ...
+
+    async def save_roster(self, room: str) -> None:
+        """Write this node's roster of the room to the cluster."""
+        ...
+
+    async def hand_over(self, room: str, target: NodeInfo | None) -> None:
+        """Move the room to ``target`` (clients are told to go there), or end
+        it here when there is no other node."""
+        ...
+
+    def hosted(self) -> list[str]:
+        """Rooms that live on this node now."""
+        ...
+
+    async def moves_done(self) -> None:
+        """Wait until the clients of moved rooms were told and let go."""
+        ...
+
+    async def recordings(self) -> list[dict[str, Any]]:
+        """Summaries of the recordings whose files are on this node."""
+        ...
+
+
+def node_url(settings: Settings) -> str:
+    """The base URL clients use to reach this node directly."""
+    if settings.node_url:
+        return settings.node_url.rstrip("/")
+    if settings.public_url and settings.node_port is None:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.node_port or settings.port}"
+
+
+class NodeAgent:
+    """Registers this node, places rooms and takes over dead nodes' rooms."""
+
+    def __init__(self, settings: Settings, cluster: Cluster, rooms: HostedRooms) -> None:
+        self.name = settings.node_name
+        self.url = node_url(settings)
+        self.cluster = cluster
+        self._rooms = rooms
+        self._interval = settings.heartbeat_seconds
+        self._ttl = settings.node_ttl_seconds
+        self.draining = False
+        self._started_at = time.time()
+        self._task: asyncio.Task[None] | None = None
+        #: Since when heartbeats succeed without a gap (None: the last one failed).
+        self._healthy_since: float | None = None
+        self._last_sample = (time.monotonic(), time.process_time(), 0)
+        self._rates = (0.0, 0.0)  # packets/s, CPU %
+        self._adopt_lock = asyncio.Lock()
+        #: Base URLs of the live nodes (the Origin check takes their pages).
+        self.peer_urls: set[str] = set()
+        #: Signs requests this node relays to another (conf_server/http/node_forwarding.py);
+        #: create_app sets the deployment's shared one.
+        self.forward_key = secrets.token_bytes(32)
+        #: When this process last placed each room on itself (see _check_rooms).
+        self._placed_at: dict[str, float] = {}
+        self._recordings_published = 0.0
+
+    # -- heartbeat -------------------------------------------------------------------
+
+    def info(self) -> NodeInfo:
+        rooms, participants, forwarded = self._rooms.load()
+        now, cpu = time.monotonic(), time.process_time()
+        then, cpu_then, forwarded_then = self._last_sample
+        if now - then >= 0.5:
+            elapsed = now - then
+            self._rates = (
+                (forwarded - forwarded_then) / elapsed,
+                100.0 * (cpu - cpu_then) / elapsed,
+            )
+            self._last_sample = (now, cpu, forwarded)
+        return NodeInfo(
+            name=self.name,
+            url=self.url,
+            rooms=rooms,
+            participants=participants,
+            packets_per_second=round(self._rates[0], 1),
+            cpu_percent=round(self._rates[1], 1),
+            draining=self.draining,
+            started_at=self._started_at,
+        )
+
+    async def beat(self) -> bool:
+        """One heartbeat; False if the cluster could not be reached."""
+        try:
+            await self.cluster.heartbeat(self.info(), self._ttl)
+        except ConfServerError as exc:
+            if self._healthy_since is not None:
+                logger.warning("heartbeat failed: %s", exc.message)
+            self._healthy_since = None
+            return False
+        if self._healthy_since is None:
+            self._healthy_since = time.monotonic()
+        return True
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="node agent")
+
+    async def _run(self) -> None:
+        while True:
+            if await self.beat() and not self.draining:
+                try:
+                    await self._check_rooms()
+                except ConfServerError as exc:
+                    logger.warning("room check failed: %s", exc.message)
+                except Exception:
+                    logger.exception("room check failed")
+            await asyncio.sleep(self._interval)
+
+    async def publish_recordings(self) -> None:
+        """Put this node's recordings into the deployment's index."""
+        self._recordings_published = time.monotonic()
+        await self.cluster.publish_recordings(self.name, await self._rooms.recordings())
+
+    async def _check_rooms(self) -> None:
+        """Once per heartbeat: learn the live nodes, give up rooms another node
+        has taken from us, take over dead nodes' rooms, and now and then
+        republish this node's recordings."""
+        if time.monotonic() - self._recordings_published >= RECORDINGS_PUBLISH_SECONDS:
+            await self.publish_recordings()
+        live = await self.cluster.nodes()
+        self.peer_urls.clear()
+        self.peer_urls.update(node.url for node in live)
+        placements = await self.cluster.placements()
+        now = time.monotonic()
+        for room, placed in list(self._placed_at.items()):
+            if now - placed > 60:
+                del self._placed_at[room]
+        for room in self._rooms.hosted():
+            owner = placements.get(room)
+            if owner is None:
+                # Hosted here but in nobody's name (a release raced a join):
+                # claim it back, so the next join cannot place it elsewhere.
+                owner = await self.cluster.claim(room, self.name, None)
+                if owner == self.name:
+                    continue
+            if owner is not None and owner != self.name:
+                # We were cut off from Redis long enough for another node to
+                # take the room over: its members belong there now.
+                target = next((node for node in live if node.name == owner), None)
+                if target is not None:  # else look again at the next heartbeat
+                    logger.warning("room %s is now hosted by %s; moving its clients", room, owner)
+                    await self._rooms.hand_over(room, target)
+        # After an outage every node's heartbeat looks expired until all have
+        # beaten again: wait one TTL before judging anybody dead.
+        if self._judges_deaths():
+            await self.take_over_dead_rooms(live, placements)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        with contextlib.suppress(ConfServerError):  # else the heartbeat's TTL takes us out
+            await self.cluster.leave(self.name)
+
+    # -- placement -------------------------------------------------------------------
+
+    async def ensure_here(self, room: str) -> None:
+        """Return if ``room`` lives here (placing or taking it over if needed);
+        raise :class:`WrongNode` if a client should go elsewhere."""
+        owner = await self.cluster.owner(room)
+        if owner != self.name:
+            live = {node.name: node for node in await self.cluster.nodes()}
+            if owner is not None and owner in live:
+                raise WrongNode(live[owner])
+            if owner is not None and not self._judges_deaths():
+                # Right after a store outage every heartbeat looks expired: the
+                # owner may be alive and about to beat again.
+                raise StoreUnavailable("the deployment is recovering; try again in a moment")
+            live[self.name] = self.info()  # we are alive, whatever Redis last saw
+            target = least_loaded(list(live.values()))
+            if target is None:
+                raise Draining("this server is shutting down and no other can take the meeting")
+            owner = await self.cluster.claim(room, target.name, owner)
+            if owner != self.name:
+                if owner is None or owner not in live:
+                    raise Draining("the meeting is being moved; try again in a moment")
+                raise WrongNode(live[owner])
+        self._placed_at[room] = time.monotonic()
+        await self._adopt(room)
+
+    async def _adopt(self, room: str) -> int | None:
+        async with self._adopt_lock:
+            return await self._rooms.adopt(room)
+
+    def _judges_deaths(self) -> bool:
+        """True once our own heartbeats have succeeded for one TTL: only then
+        does a missing heartbeat of another node mean it is dead."""
+        since = self._healthy_since
+        return since is not None and time.monotonic() - since >= self._ttl
+
+    async def take_over_dead_rooms(self, nodes: list[NodeInfo], placements: dict[str, str]) -> None:
+        """Claim the rooms of nodes whose heartbeat expired, where this node is
+        the least-loaded live node.
+
+        Rooms the directory gives to this very node but that are not here (this
+        node restarted within the TTL under the same name) are adopted too, so
+        their members get the reconnect grace instead of staying forever."""
+        live = {node.name: node for node in nodes}
+        orphans = [(room, owner) for room, owner in placements.items() if owner not in live]
+        now, hosted = time.monotonic(), set(self._rooms.hosted())
+        for room, owner in placements.items():
+            recent = now - self._placed_at.get(room, -1e9) < 30  # a join may be on its way
+            if owner == self.name and room not in hosted and not recent:
+                self._placed_at[room] = now
+                if await self._adopt(room) == 0:
+                    await self.release(room)
+        for room, dead in orphans:
+            live[self.name] = self.info()
+            target = least_loaded(list(live.values()))
+            if target is None or target.name != self.name:
+                continue
+            if await self.cluster.claim(room, self.name, dead) != self.name:
+                continue
+            logger.info("took over room %s from dead node %s", room, dead)
+            if await self._adopt(room) == 0:
+                await self.release(room)  # nobody to wait for
+
+    async def release(self, room: str) -> None:
+        """The room emptied here: the next join may place it anywhere."""
+        self._placed_at.pop(room, None)
+        try:
+            async with self._adopt_lock:  # joins place and adopt under it too
+                if room in self._rooms.hosted():
+                    return  # a join brought it back meanwhile
+                await self.cluster.drop_roster(room, self.name)
+                await self.cluster.release(room, self.name)
+        except ConfServerError as exc:
+            logger.warning("could not release room %s: %s", room, exc.message)
+
+    # -- draining --------------------------------------------------------------------
+
+    async def drain(self, deadline: float) -> None:
+        """Take no new rooms; let meetings finish for ``deadline`` seconds, then
+        move the remaining ones to other nodes (or end them); leave the registry."""
+        hosted = self._rooms.hosted
+        self.draining = True
+        await self.beat()
+        logger.info(
+            "draining: %d room(s) left, deadline %.0f s (signal again to stop at once)",
+            len(hosted()),
+            deadline,
+        )
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        while hosted() and loop.time() < end:  # noqa: ASYNC110 (rooms empty in many ways)
+            await asyncio.sleep(0.2)
+        for room in hosted():
+            target = None
+            try:
+                await self._rooms.save_roster(room)  # while the room is still ours
+                others = [n for n in await self.cluster.nodes() if n.name != self.name]
+                target = least_loaded(others)
+                if target is not None:
+                    owner = await self.cluster.claim(room, target.name, self.name)
+                    target = target if owner == target.name else None
+            except ConfServerError as exc:
+                logger.warning("cannot move room %s: %s", room, exc.message)
+            await self._rooms.hand_over(room, target)
+        await self._rooms.moves_done()
+        await self.stop()

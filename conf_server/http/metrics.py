@@ -1,0 +1,114 @@
+"""Prometheus metrics of one server process, read from live state at scrape time.
+
+A registry per application (never prometheus-client's global one), so several
+apps in one process (tests) do not collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from conf_server.meeting.meeting_service import MeetingService
+from sfu.stats import LATENCY_BUCKETS
+
+from .keys import MEETINGS
+
+LAG_INTERVAL_S = 0.5
+
+# (attribute of SfuStats, metric name, help)
+COUNTERS = (
+    ("packets_received", "conf_rtp_packets_received", "RTP packets received from publishers"),
+    ("bytes_received", "conf_rtp_bytes_received", "RTP bytes received from publishers"),
+    ("video_packets_received", "conf_rtp_video_packets_received",
+     "RTP packets of video tracks received from publishers"),
+    ("packets_forwarded", "conf_rtp_packets_forwarded", "RTP packets sent to subscribers"),
+    ("bytes_forwarded", "conf_rtp_bytes_forwarded", "RTP bytes sent to subscribers"),
+    ("packets_dropped", "conf_rtp_packets_dropped",
+     "packets not sent because the subscriber's transport was not connected"),
+    ("packets_unroutable", "conf_rtp_packets_unroutable", "packets of unknown SSRC"),
+    ("retransmissions", "conf_rtp_retransmissions", "packets resent to answer NACKs"),
+    ("nacks_received", "conf_rtp_nacks_received", "NACKed sequence numbers from subscribers"),
+    ("keyframe_requests", "conf_keyframe_requests", "keyframe requests (PLI) sent to publishers"),
+    ("negotiation_failures", "conf_negotiation_failures",
+     "subscriber offers not answered in time or whose answer was refused"),
+)  # fmt: skip
+
+
+class MeetingCollector(Collector):
+    """Reads rooms, participants and media counters when scraped."""
+
+    def __init__(self, service: MeetingService, loop_lag: list[float]) -> None:
+        self._service = service
+        self._loop_lag = loop_lag
+
+    def collect(self) -> Iterator[Metric]:
+        service = self._service
+        media = service.media_stats()
+        participants = sum(len(r.participants) for r in service.directory.rooms.values())
+        gauges = {
+            "conf_rooms": ("rooms with at least one participant", media.get("rooms", 0)),
+            "conf_participants": ("participants on this node", participants),
+            "conf_producers": ("published tracks", media.get("producers", 0)),
+            "conf_consumers": ("forwarded copies of tracks", media.get("consumers", 0)),
+            "conf_peer_connections": (
+                "open peer connections",
+                media.get("publish_transports", 0) + media.get("subscribe_transports", 0),
+            ),
+            "conf_event_loop_lag_seconds": ("how late the event loop woke up", self._loop_lag[0]),
+        }
+        for name, (doc, value) in gauges.items():
+            yield GaugeMetricFamily(name, doc, value=value)
+        stats = service.sfu_stats
+        for attribute, name, doc in COUNTERS:
+            yield CounterMetricFamily(name, doc, value=getattr(stats, attribute))
+        cumulative, buckets = 0, []
+        for bound, count in zip(
+            (*map(str, LATENCY_BUCKETS), "+Inf"), stats.latency_counts, strict=True
+        ):
+            cumulative += count
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily(
+            "conf_forwarding_latency_seconds",
+            "SFU-in to SFU-out time of sampled packets, per consumer",
+            buckets=buckets,
+            sum_value=stats.latency_sum,
+        )
+
+
+def setup_metrics(app: web.Application) -> None:
+    """Add ``GET /metrics`` and the event-loop lag probe to ``app``."""
+    registry = CollectorRegistry(auto_describe=True)
+    loop_lag = [0.0]
+    registry.register(ProcessCollector(registry=None))
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = generate_latest(registry)
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        registry.register(MeetingCollector(app[MEETINGS], loop_lag))
+        task = asyncio.get_running_loop().create_task(_measure_lag(loop_lag))
+        yield
+        task.cancel()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/metrics", metrics)
+
+
+async def _measure_lag(loop_lag: list[float]) -> None:
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(LAG_INTERVAL_S)
+        loop_lag[0] = max(0.0, time.monotonic() - started - LAG_INTERVAL_S)

@@ -1,0 +1,108 @@
+"""The browser client: landing page, room page, admin page, static modules and the vendored
+socket.io client that ``npm ci`` put under web_client/node_modules.
+
+Every response of the server (pages, API, Socket.IO) also gets the headers of
+:func:`add_security_headers`: a Content-Security-Policy that lets pages run
+only the client's own scripts and styles and connect only to this deployment,
+no framing (clickjacking), ``nosniff``, ``Referrer-Policy: no-referrer`` (page
+addresses carry host keys and invite tokens, which must not leak to other
+sites in a Referer), and a ``Server`` header without versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from signaling.protocol import is_room_name
+
+from .keys import MEETINGS, SETTINGS
+
+WEB_CLIENT_DIR = Path(__file__).resolve().parents[2] / "web_client"
+SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
+#: The only folders of web_client/ served under /static/ (not README.md,
+#: package.json or node_modules).
+STATIC_FOLDERS = ("css", "js")
+#: What the ``Server`` header says (aiohttp's default names the Python and aiohttp versions).
+SERVER_HEADER = "conf-server"
+
+#: The policy of every page. ``style-src-attr 'unsafe-inline'``: the client
+#: sets a few ``style`` attributes (poll result bars); style elements and
+#: stylesheets still come only from /static/. ``media-src``: local camera
+#: previews and remote tracks are MediaStreams. ``connect-src`` gets the
+#: other nodes of the deployment added (``wrong_node`` sends a page there).
+CSP = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: mediastream:",
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+)
+
+
+def _origins(base_url: str) -> list[str]:
+    """``http://node:8080`` as the origins a page may connect to there
+    (Socket.IO polls over http(s) and upgrades to ws(s))."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return []
+    socket_scheme = "wss" if parts.scheme == "https" else "ws"
+    return [f"{parts.scheme}://{parts.netloc}", f"{socket_scheme}://{parts.netloc}"]
+
+
+def content_security_policy(request: web.Request) -> str:
+    """The CSP of this deployment: :data:`CSP` and ``connect-src`` to itself,
+    its public URL and every live node."""
+    settings = request.config_dict[SETTINGS]
+    peers = set(request.config_dict[MEETINGS].node.peer_urls)
+    for url in (settings.public_url, settings.node_url):
+        if url:
+            peers.add(url)
+    connect = ["'self'", *sorted({o for url in peers for o in _origins(url.rstrip("/"))})]
+    return "; ".join((*CSP, "connect-src " + " ".join(connect)))
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the headers of the module docstring, on every response."""
+    response.headers["Server"] = SERVER_HEADER
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
+
+
+def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
+    async def landing(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(client_dir / "index.html")
+
+    async def room(request: web.Request) -> web.StreamResponse:
+        if not is_room_name(request.match_info["room"]):
+            raise web.HTTPNotFound(text="Room names are 1-64 characters of A-Z a-z 0-9 _ -")
+        return web.FileResponse(client_dir / "room.html")
+
+    async def admin(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(client_dir / "admin.html")
+
+    async def socket_io_client(_: web.Request) -> web.StreamResponse:
+        path = client_dir / SOCKET_IO_CLIENT
+        if not path.is_file():
+            raise web.HTTPServiceUnavailable(
+                text="socket.io client missing: run `npm ci` in web_client/ (see README)"
+            )
+        return web.FileResponse(path, headers={"Content-Type": "text/javascript"})
+
+    app.on_response_prepare.append(add_security_headers)
+    app.router.add_get("/", landing)
+    app.router.add_get("/r/{room}", room)
+    app.router.add_get("/admin", admin)
+    app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)
+    for folder in STATIC_FOLDERS:
+        app.router.add_static(f"/static/{folder}/", client_dir / folder, follow_symlinks=False)

@@ -1,0 +1,297 @@
+"""Recording control: start, pause, resume and stop the recording of a room,
+under the deployment's policy (see docs/protocol.md, "Recording").
+
+The media work is :class:`recording.RoomRecorder`'s; this module decides who
+may record and when, keeps one recorder per live room on this node, tells
+everyone in the room (``recording_changed``), has the gallery composite of
+each stopped recording rendered in a worker process (the recording is
+``processing`` meanwhile) and announces finished recordings to the webhooks
+(``recording.ready``, once the composite is ready). Policies: ``disabled``
+(nobody records), ``hosts`` (hosts and co-hosts start it), ``automatic``
+(a meeting starts recording when its first person joins; hosts may still
+pause, resume and stop it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from conf_server.domain import Action, Forbidden, Role, authorize
+from conf_server.domain.layout import best_grid
+from conf_server.domain.meeting_state import MeetingState
+from conf_server.errors import ConfServerError
+from recording.composite_worker import CompositeWorkers
+from recording.errors import QuotaExceeded
+from recording.library import RecordingLibrary
+from recording.room_recorder import RoomRecorder
+
+from .meeting_context import ActionHandler, MeetingContext
+from .meeting_views import meeting_summary, member_summary
+from .rooms import Participant
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("start", "pause", "resume", "stop")
+
+
+class RecordingDisabled(ConfServerError):
+    code = "recording_disabled"
+    status = 403
+
+
+class RecordingStateError(ConfServerError):
+    """``already_recording``, ``not_recording``, ``not_paused``, ``already_paused``."""
+
+    code = "not_recording"
+    status = 409
+
+
+class MeetingNotLive(ConfServerError):
+    code = "meeting_not_live"
+    status = 409
+
+
+class StorageFull(ConfServerError):
+    code = "recording_quota_exceeded"
+    status = 507
+
+
+def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
+    """What the ``recording.ready`` webhook and the REST API say about a recording
+    (``metadata_error`` only for one whose recording.json cannot be used)."""
+    unreadable = record.get("metadata_error")
+    return {
+        "id": record["id"],
+        "state": record["state"],
+        "meeting_id": record.get("meeting_id"),
+        "room": record.get("room"),
+        "title": record.get("title"),
+        "node": record.get("node"),
+        "started_at": record.get("started_at"),
+        "ended_at": record.get("ended_at"),
+        "duration": record.get("duration"),
+        "size": record.get("size", 0),
+        "participants": record.get("participants", []),
+        "tracks": record.get("tracks", []),
+        "files": record.get("files", []),
+        "pauses": record.get("pauses", []),
+        "composite": record.get("composite"),
+        **({"metadata_error": unreadable} if unreadable is not None else {}),
+    }
+
+
+class RecordingControl:
+    """One recorder per recorded room of this node, and the recordings library."""
+
+    def __init__(self, service: MeetingContext) -> None:
+        self._service = service
+        settings = service.settings
+        self.policy = settings.recording_policy
+        self.library = RecordingLibrary(
+            settings.recordings_dir,
+            settings.recording_quota_bytes,
+            settings.recording_retention_days,
+        )
+        self.recorders: dict[str, RoomRecorder] = {}  # by room
+        #: Meetings whose automatic recording a host stopped: not restarted.
+        self._stopped: set[str] = set()
+        # The composite uses the live gallery's own layout function.
+        self.composites = CompositeWorkers(self.library, best_grid, self._composite_finished)
+        #: Stopped recordings whose composite is still to be rendered (started
+        #: once an event loop runs: at start-up there may be none yet).
+        self._unrendered: list[str] = []
+        try:
+            self.library.recover(settings.node_name)
+            self.library.purge_expired()
+            self._unrendered = self.library.unrendered(settings.node_name)
+        except OSError:
+            logger.exception("could not check the recordings directory")
+        self._render_pending()
+
+    def start(self) -> None:
+        """The server runs (an event loop exists): render what an earlier run left
+        ``processing``."""
+        self._render_pending()
+
+    def _render_pending(self) -> None:
+        """Start the composite of every recording waiting for one (needs a loop)."""
+        if not self._unrendered or self.composites.closed:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        pending, self._unrendered = self._unrendered, []
+        for recording_id in pending:
+            try:
+                self.composites.start(recording_id)
+            except Exception:
+                logger.exception("cannot start the composite of recording %s", recording_id)
+
+    def _composite_finished(self, record: dict[str, Any]) -> None:
+        if record["state"] == "ready":
+            meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
+            self._service.publisher.publish(
+                "recording.ready",
+                {**meeting, "recording_id": record["id"], "recording": recording_summary(record)},
+            )
+
+    def library_now(self) -> RecordingLibrary:
+        """The library, with the metadata of running recordings brought up to date."""
+        self._render_pending()
+        for recorder in self.recorders.values():
+            recorder.refresh()
+        return self.library
+
+    def handlers(self) -> dict[str, ActionHandler]:
+        return {"recording": self.recording, "recording_links": self.recording_links}
+
+    def status(self, room: str) -> dict[str, Any] | None:
+        """The ``recording`` field of the Meeting object: null when not recording."""
+        recorder = self.recorders.get(room)
+        if recorder is None:
+            return None
+        return {
+            "state": "paused" if recorder.paused else "recording",
+            "started_at": recorder.record["started_at"],
+        }
+
+    # -- the Socket.IO message ------------------------------------------------------------
+
+    async def recording(self, actor: Participant, action: str) -> dict[str, Any] | None:
+        state = await self._service.store.get(actor.room)
+        if state is None:
+            raise MeetingNotLive("the meeting of this room is gone")
+        authorize(state.roles, actor.id, Action.RECORD)
+        return {"recording": await self.apply(state, action, actor.name)}
+
+    async def recording_links(self, actor: Participant) -> dict[str, Any] | None:
+        """The meeting's recordings with signed download links, for its hosts when
+        the deployment allows it (``recording_host_download``)."""
+        state = await self._service.store.get(actor.room)
+        if state is None:
+            raise MeetingNotLive("the meeting of this room is gone")
+        if state.roles.role_of(actor.id) is not Role.HOST:
+            raise Forbidden("only the meeting's host may download its recordings")
+        links = self._service.download_links
+        if not self._service.settings.recording_host_download or links is None:
+            raise Forbidden("on this server only administrators download recordings")
+        recordings = []
+        for record in self.library_now().recordings():
+            if record.get("meeting_id") != state.meeting_id:
+                continue
+            files = [
+                {
+                    "name": f["name"],
+                    "size": f["size"],
+                    "url": f"/api/v1/recordings/{record['id']}/files/{f['name']}"
+                    f"?download_token={links.token(record['id'], f['name'])}",
+                }
+                for f in record.get("files", [])
+            ]
+            recordings.append({**recording_summary(record), "files": files})
+        return {"recordings": recordings}
+
+    # -- shared by the message and the REST API ----------------------------------------------
+
+    async def apply(self, state: MeetingState, action: str, by: str) -> dict[str, Any] | None:
+        """Run one action on the recording of ``state``'s room; returns the new status."""
+        room = state.room
+        recorder = self.recorders.get(room)
+        if action == "start":
+            if self.policy == "disabled":
+                raise RecordingDisabled("recording is disabled on this server")
+            if recorder is not None:
+                raise RecordingStateError("this meeting is already recording", "already_recording")
+            self._start(state)
+        elif recorder is None:
+            raise RecordingStateError("this meeting is not recording", "not_recording")
+        elif action == "pause":
+            if recorder.paused:
+                raise RecordingStateError("the recording is already paused", "already_paused")
+            recorder.pause()
+        elif action == "resume":
+            if not recorder.paused:
+                raise RecordingStateError("the recording is not paused", "not_paused")
+            recorder.resume()
+        else:
+            self._stopped.add(state.meeting_id)
+            self._stop(room)
+        status = self.status(room)
+        await self._service.events.to_room(
+            room, "recording_changed", {"recording": status, "by": by}
+        )
+        return status
+
+    def _start(self, state: MeetingState) -> None:
+        media = self._service.media.get(state.room)
+        if media is None:
+            raise MeetingNotLive("nobody is in this meeting right now")
+        room = state.room
+
+        def name_of(participant_id: str) -> str | None:
+            participant = self._service.participant(room, participant_id)
+            return participant.name if participant is not None else None
+
+        try:
+            meta = {**meeting_summary(state), "node": self._service.settings.node_name}
+            recorder = RoomRecorder(self.library, media.router, meta, name_of)
+        except QuotaExceeded as exc:
+            raise StorageFull(exc.message) from exc
+        except OSError as exc:
+            raise ConfServerError(f"cannot write recordings: {exc}", "recording_failed") from exc
+        recorder.start()
+        for participant in self._service.participants(room):
+            recorder.note("participant.present", member_summary(state, participant.id))
+        self.recorders[room] = recorder
+        logger.info("recording %s of room %s started", recorder.id, room)
+
+    def _stop(self, room: str) -> None:
+        recorder = self.recorders.pop(room, None)
+        if recorder is None:
+            return
+        try:
+            record = recorder.stop("processing")
+        except Exception:
+            logger.exception("stopping recording %s failed", recorder.id)
+            record = recorder.record
+            record["state"] = "failed"
+            self.library.save(record)
+        logger.info("recording %s of room %s ended: %s", recorder.id, room, record["state"])
+        if record["state"] == "processing":
+            self._unrendered.append(record["id"])
+            self._render_pending()
+
+    # -- the meeting's life -------------------------------------------------------------------
+
+    async def room_entered(self, state: MeetingState) -> None:
+        """Someone entered the room: under ``automatic``, make sure it records
+        (before their join acknowledgement says whether it does)."""
+        self._render_pending()
+        if (
+            self.policy != "automatic"
+            or state.room in self.recorders
+            or state.meeting_id in self._stopped
+        ):
+            return
+        try:
+            self._start(state)
+        except ConfServerError as exc:
+            logger.error("automatic recording of room %s failed: %s", state.room, exc.message)
+            return
+        await self._service.events.to_room(
+            state.room, "recording_changed", {"recording": self.status(state.room), "by": None}
+        )
+
+    def room_closed(self, room: str) -> None:
+        """The room's media is about to close: finish its recording."""
+        self._stop(room)
+
+    def close(self) -> None:
+        # Workers stop first: recordings stopped now stay ``processing`` and
+        # are rendered at the next start.
+        self.composites.close()
+        for room in list(self.recorders):
+            self._stop(room)

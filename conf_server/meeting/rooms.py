@@ -1,0 +1,163 @@
+"""Rooms and participants: the meeting roster as plain objects, no I/O."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from conf_server.errors import ConfServerError
+
+
+def new_participant_id() -> str:
+    return "p_" + secrets.token_hex(8)
+
+
+class RoomFull(ConfServerError):
+    code = "room_full"
+    status = 409
+
+
+@dataclass
+class Participant:
+    """One person (or device) in a room."""
+
+    id: str
+    name: str
+    room: str
+    sid: str | None
+    joined_at: float
+    resume_token: str
+    audio_muted: bool = False
+    video_muted: bool = False
+    screen_sharing: bool = False
+    connected: bool = True
+    #: Mirrors of the meeting state (conf_server.domain.meeting_state), kept in step by
+    #: the meeting service so the roster can be sent without a store read.
+    role: str = "participant"
+    mic_locked: bool = False
+    #: "remote", "companion" (in a meeting room, on their own device) or "room"
+    #: (the meeting room's own camera and speakerphone).
+    mode: str = "remote"
+    #: The physical room (acoustic zone) this participant sits in, if any.
+    zone: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The Participant object of docs/protocol.md."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "joined_at": self.joined_at,
+            "audio_muted": self.audio_muted,
+            "video_muted": self.video_muted,
+            "screen_sharing": self.screen_sharing,
+            "connected": self.connected,
+            "role": self.role,
+            "mic_locked": self.mic_locked,
+            "mode": self.mode,
+            "zone": self.zone,
+        }
+
+
+@dataclass
+class Room:
+    """A room with its participants in join order (dicts keep insertion order)."""
+
+    id: str
+    meeting_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: float = field(default_factory=time.time)
+    participants: dict[str, Participant] = field(default_factory=dict)
+
+    def roster(self) -> list[dict[str, Any]]:
+        return [p.to_wire() for p in self.participants.values()]
+
+
+class RoomDirectory:
+    """Every room of this node, and who is where."""
+
+    def __init__(self, max_participants: int = 100) -> None:
+        self.rooms: dict[str, Room] = {}
+        self._by_sid: dict[str, Participant] = {}
+        self._max = max_participants
+
+    def by_sid(self, sid: str) -> Participant | None:
+        return self._by_sid.get(sid)
+
+    def has_space(self, room_id: str) -> bool:
+        """True if one more participant fits into ``room_id``."""
+        room = self.rooms.get(room_id)
+        return room is None or len(room.participants) < self._max
+
+    def resume(
+        self, room_id: str, name: str, sid: str, resume_token: str | None
+    ) -> tuple[Participant, str] | None:
+        """Give a participant back to whoever shows its resume token.
+
+        Returns ``(participant, previous_sid)`` or None if the token matches
+        nobody in the room: ``previous_sid`` is "" when the old socket is already
+        gone, else the old socket's id (the owner came back before the server
+        noticed the old connection die).
+        """
+        room = self.rooms.get(room_id)
+        if not resume_token or room is None:
+            return None
+        for participant in room.participants.values():
+            if secrets.compare_digest(participant.resume_token, resume_token):
+                previous = participant.sid or ""
+                self._by_sid.pop(previous, None)
+                participant.sid = sid
+                participant.name = name
+                participant.connected = True
+                self._by_sid[sid] = participant
+                return participant, previous
+        return None
+
+    def join(
+        self, room_id: str, name: str, sid: str, participant_id: str | None = None
+    ) -> Participant:
+        """Add a new participant (``participant_id`` if the caller chose one)."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id)
+        if len(room.participants) >= self._max:
+            raise RoomFull(f"room {room_id!r} is full ({self._max} participants)")
+        participant = Participant(
+            id=participant_id or new_participant_id(),
+            name=name,
+            room=room_id,
+            sid=sid,
+            joined_at=time.time(),
+            resume_token=secrets.token_urlsafe(24),
+        )
+        room.participants[participant.id] = participant
+        self._by_sid[sid] = participant
+        return participant
+
+    def adopt(self, participant: Participant, meeting_id: str) -> None:
+        """Add a participant taken over from another node (detached until its
+        owner resumes with the resume token)."""
+        room = self.rooms.get(participant.room)
+        if room is None:
+            room = self.rooms[participant.room] = Room(participant.room, meeting_id)
+        room.participants[participant.id] = participant
+
+    def detach(self, participant: Participant) -> None:
+        """The participant's connection is gone but it keeps its place for now."""
+        if participant.sid is not None:
+            self._by_sid.pop(participant.sid, None)
+        participant.sid = None
+        participant.connected = False
+
+    def remove(self, participant: Participant) -> Room | None:
+        """Take the participant out; returns the room, or None if the room is now empty."""
+        self.detach(participant)
+        room = self.rooms.get(participant.room)
+        if room is None:
+            return None
+        room.participants.pop(participant.id, None)
+        if not room.participants:
+            del self.rooms[participant.room]
+            return None
+        return room
