@@ -13,7 +13,7 @@ import pytest
 
 from conf_server.domain.layout import gallery_layout
 
-LAYOUT_JS = Path(__file__).resolve().parents[2] / "web_client" / "js" / "layout.js"
+LAYOUT_JS = Path(__file__).resolve().parents[3] / "web_client" / "js" / "layout.js"
 
 VIEWPORTS = [
     (1440, 810),  # laptop
