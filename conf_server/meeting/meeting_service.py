@@ -45,7 +45,7 @@ from .lobby_waiting import LobbyWaiting
 from .media_negotiation import MediaNegotiation
 from .meeting_context import ActionHandler
 from .meeting_records import MeetingRecords
-from .membership import Membership
+from .membership import JoinRequest, Membership
 from .publisher import EventPublisher, NoPublisher
 from .recording_control import RecordingControl
 from .room_broadcast import RoomBroadcast
@@ -171,18 +171,20 @@ class MeetingService:
         token: str | None = None,
     ) -> dict[str, Any]:
         return await self.membership.join(
-            sid,
-            room,
-            name,
-            resume_token,
-            receive,
-            passcode,
-            host_key,
-            client_id,
-            mode,
-            zone,
-            checkin,
-            token,
+            JoinRequest(
+                sid,
+                room,
+                name,
+                resume_token,
+                receive,
+                passcode,
+                host_key,
+                client_id,
+                mode,
+                zone,
+                checkin,
+                token,
+            )
         )
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:

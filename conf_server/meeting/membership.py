@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from conf_server.cluster.store import StoreUnavailable
@@ -36,130 +37,126 @@ class UnknownCheckin(ConfServerError):
     status = 404
 
 
+@dataclass(frozen=True)
+class JoinRequest:
+    """What a client sent with ``join`` (see ``signaling.MeetingService.join``)."""
+
+    sid: str
+    room: str
+    name: str
+    resume_token: str | None
+    receive: bool = True
+    passcode: str | None = None
+    host_key: str | None = None
+    client_id: str | None = None
+    mode: str = "remote"
+    zone: str | None = None
+    checkin: str | None = None
+    token: str | None = None
+
+
 class Membership:
     """Who gets into this node's rooms, and how."""
 
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
 
-    async def join(
-        self,
-        sid: str,
-        room: str,
-        name: str,
-        resume_token: str | None,
-        receive: bool = True,
-        passcode: str | None = None,
-        host_key: str | None = None,
-        client_id: str | None = None,
-        mode: str = "remote",
-        zone: str | None = None,
-        checkin: str | None = None,
-        token: str | None = None,
-    ) -> dict[str, Any]:
+    async def join(self, request: JoinRequest) -> dict[str, Any]:
         invite = None
-        if token is not None:
+        if request.token is not None:
             if self._context.invites is None:
                 raise InvalidInvite("this server does not take invite tokens")
-            invite = self._context.invites.verify(token, room)
-        await self._context.node.ensure_here(room)  # else the client is sent to the room's node
+            invite = self._context.invites.verify(request.token, request.room)
+        # Else the client is sent to the room's node.
+        await self._context.node.ensure_here(request.room)
         try:
-            return await self._join_here(
-                sid,
-                room,
-                name,
-                resume_token,
-                receive,
-                passcode,
-                host_key,
-                client_id,
-                mode,
-                zone,
-                checkin,
-                invite,
-            )
+            return await self._join_here(request, invite)
         except Exception:
             # A refused join claims nothing: if nobody is here (no member, nobody
             # in the lobby), the room goes back to the directory at once.
-            if room not in self._context.moves.hosted():
-                await self._context.node.release(room)
+            if request.room not in self._context.moves.hosted():
+                await self._context.node.release(request.room)
             raise
 
-    async def _join_here(
-        self,
-        sid: str,
-        room: str,
-        name: str,
-        resume_token: str | None,
-        receive: bool,
-        passcode: str | None,
-        host_key: str | None,
-        client_id: str | None,
-        mode: str,
-        zone: str | None,
-        checkin: str | None,
-        invite: Invite | None,
-    ) -> dict[str, Any]:
+    async def _join_here(self, request: JoinRequest, invite: Invite | None) -> dict[str, Any]:
         """``join`` once the room lives on this node."""
-        resumed = self._context.directory.resume(room, name, sid, resume_token)
+        name, mode, zone = request.name, request.mode, request.zone
+        resumed = self._context.directory.resume(
+            request.room, name, request.sid, request.resume_token
+        )
         if resumed is not None:
-            return await self._resume(sid, *resumed, receive)
-        if resume_token:
-            logger.info("a resume token for room %s matched nobody: joining anew", room)
-        state = await self._context.store.get(room)
+            return await self._resume(request.sid, *resumed, request.receive)
+        if request.resume_token:
+            logger.info("a resume token for room %s matched nobody: joining anew", request.room)
+        state = await self._context.store.get(request.room)
         if state is None:
             state, _ = await self._context.store.create(
-                MeetingState(room, created_at=self._context.clock(), ad_hoc=True)
+                MeetingState(request.room, created_at=self._context.clock(), ad_hoc=True)
             )
         participant_id = new_participant_id()
-        identity = f"client:{client_id}" if client_id else f"participant:{participant_id}"
+        identity = (
+            f"client:{request.client_id}" if request.client_id else f"participant:{participant_id}"
+        )
         if invite is not None:
             identity, name = invite.identity, invite_name(invite.name, name)
             zone = zone or invite.zone
         try:
-            async with self._context.store.update(room) as state:
-                host = host_key is not None and secrets.compare_digest(
-                    host_key.encode(), state.host_key.encode()
+            async with self._context.store.update(request.room) as state:
+                host = request.host_key is not None and secrets.compare_digest(
+                    request.host_key.encode(), state.host_key.encode()
                 )
                 host = host or (invite is not None and invite.role == "host")
                 # In a meeting made by simply joining, whoever opens it is its host.
                 host = host or (state.ad_hoc and not state.present_ids())
-                if not self._context.directory.has_space(room):
-                    raise RoomFull(f"room {room!r} is full")
-                if checkin is not None:
-                    zone = state.zone_of_checkin(checkin)
+                if not self._context.directory.has_space(request.room):
+                    raise RoomFull(f"room {request.room!r} is full")
+                if request.checkin is not None:
+                    zone = state.zone_of_checkin(request.checkin)
                     if zone is None:
                         raise UnknownCheckin("no room of this meeting has that check-in code")
                     mode = "companion" if mode == "remote" else mode
                 admission = state.access.request_entry(
-                    participant_id, identity, name, self._context.clock(), passcode, privileged=host
+                    participant_id,
+                    identity,
+                    name,
+                    self._context.clock(),
+                    request.passcode,
+                    privileged=host,
                 )
                 if mode == "room" and zone is not None:
                     state.checkin_code_for(zone)
                 if admission is Admission.WAITING:
                     self._context.lobby.add(
-                        WaitingJoin(sid, room, participant_id, name, receive, mode, zone)
+                        WaitingJoin(
+                            request.sid,
+                            request.room,
+                            participant_id,
+                            name,
+                            request.receive,
+                            mode,
+                            zone,
+                        )
                     )
                 else:
                     participant = self._admit(
-                        state, sid, participant_id, name, identity, host, mode, zone
+                        state, request.sid, participant_id, name, identity, host, mode, zone
                     )
                     if invite is not None:
                         state.members[participant_id].user_id = invite.user_id
         except StoreUnavailable:
             # Not saved: take back what the transaction did on this node.
-            self._undo_admission(sid)
+            self._undo_admission(request.sid)
             raise
         if admission is Admission.WAITING:
             await self._context.to_moderators(state, "lobby_changed", lobby_payload(state))
             return {
                 "protocol": PROTOCOL_VERSION,
-                "room": room,
+                "room": request.room,
                 "waiting": True,
                 "lobby_id": participant_id,
             }
         try:
-            return await self._enter(participant, state, receive)
+            return await self._enter(participant, state, request.receive)
         except StoreUnavailable:
             # Admitted and saved, but the client got no resume token: keep the
             # place for the reconnect grace only (it joins anew).
