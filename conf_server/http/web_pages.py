@@ -31,8 +31,8 @@ SERVER_HEADER = "conf-server"
 #: The policy of every page. ``style-src-attr 'unsafe-inline'``: the client
 #: sets a few ``style`` attributes (poll result bars); style elements and
 #: stylesheets still come only from /static/. ``media-src``: local camera
-#: previews and remote tracks are MediaStreams. ``connect-src`` gets the
-#: other nodes of the deployment added (``wrong_node`` sends a page there).
+#: previews and remote tracks are MediaStreams. ``connect-src`` is made per
+#: request (:func:`content_security_policy`).
 CSP = (
     "default-src 'none'",
     "script-src 'self'",
@@ -59,14 +59,24 @@ def _origins(base_url: str) -> list[str]:
 
 
 def content_security_policy(request: web.Request) -> str:
-    """The CSP of this deployment: :data:`CSP` and ``connect-src`` to itself,
-    its public URL and every live node."""
+    """The CSP of this deployment: :data:`CSP` and ``connect-src``.
+
+    One node: to itself and its public URL. Several nodes (``redis_url``): to
+    any origin of the deployment's schemes, because a page follows
+    ``wrong_node`` and ``room_moved`` to nodes that may have joined (or that
+    this node had not yet heard of) after the page loaded: a list frozen into
+    the page would strand it there. Scripts still come only from the server
+    itself, which is what keeps injected code out.
+    """
     settings = request.config_dict[SETTINGS]
     peers = set(request.config_dict[MEETINGS].node.peer_urls)
     for url in (settings.public_url, settings.node_url):
         if url:
             peers.add(url)
-    connect = ["'self'", *sorted({o for url in peers for o in _origins(url.rstrip("/"))})]
+    origins = {o for url in peers for o in _origins(url.rstrip("/"))}
+    if settings.redis_url:
+        origins = {f"{urlsplit(origin).scheme}:" for origin in origins} | {"https:", "wss:"}
+    connect = ["'self'", *sorted(origins)]
     return "; ".join((*CSP, "connect-src " + " ".join(connect)))
 
 
