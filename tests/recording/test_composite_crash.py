@@ -24,7 +24,7 @@ import aiohttp
 import av
 import pytest
 from synthetic_recording import Person, Span, make_recording
-from webhooks.receiver import Receiver
+from webhook_receiver import Receiver
 
 from conf_server.domain.layout import best_grid
 from recording.composite import COMPOSITE_FILE, CompositeOptions

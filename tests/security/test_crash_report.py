@@ -25,7 +25,7 @@ from deployment import NodeProcess, http
 from redis_server import RedisServer, free_port
 from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
-from webhooks.receiver import Receiver
+from webhook_receiver import Receiver
 
 from conf_server import create_app
 from conf_server.domain.meeting_state import MeetingState, Member

@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
-from webhooks.receiver import Receiver
+from webhook_receiver import Receiver
 
 from conf_server import Settings, create_app
 from conf_server.http.keys import INVITES

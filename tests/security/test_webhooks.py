@@ -24,7 +24,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from server_keys import ADMIN_KEY
-from webhooks.receiver import Receiver
+from webhook_receiver import Receiver
 
 from conf_server import Settings, create_app
 from conf_server.errors import ConfigError

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webhook_receiver import Receiver
 
 from conf_server.integration.database import Database
 from conf_server.integration.webhooks import EVENT_TYPES, WebhookDispatcher
-
-from .receiver import Receiver
 
 # The receivers are on loopback: the deployment's documented opt-in.
 FAST = {

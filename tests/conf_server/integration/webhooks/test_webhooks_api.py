@@ -14,12 +14,11 @@ import pytest
 from openapi_schema_validator import OAS30Validator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+from webhook_receiver import Receiver
 
 from conf_server import Settings
 from conf_server.http.keys import API_KEYS, WEBHOOKS
 from conf_server.http.openapi import openapi_document
-
-from .receiver import Receiver
 
 ADMIN = "webhook-tests-admin-key-42"
 ROUTES = [
