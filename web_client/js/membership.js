@@ -1,0 +1,214 @@
+// Being in the meeting: the `join` (following `wrong_node` redirects, retrying
+// while the server has passing trouble), waiting in the lobby, applying the
+// join acknowledgement, then starting media; leaving, being removed, failing.
+// Server events that arrive before the acknowledgement are held back and
+// handed on after it. DOM-free; used by session.js.
+
+import { joinFailureMessage, requestJoin } from "./join.js";
+import { followRedirects, passingTrouble, retryPauseMs } from "./node_redirect.js";
+import { ProtocolError } from "./protocol.js";
+import { CONNECT_WAIT_MS, RECONNECT_GIVE_UP_MS, RETRY_PAUSE_MS, sleep } from "./session_core.js";
+
+/** @typedef {import("./join.js").JoinFields} JoinFields */
+/** @typedef {import("./join.js").LobbyWait} LobbyWait */
+/** @typedef {import("./meeting.js").MeetingInteraction} MeetingInteraction */
+/** @typedef {import("./protocol.js").JoinResult} JoinResult */
+/** @typedef {import("./reconnect.js").Reconnector} Reconnector */
+/** @typedef {import("./roster.js").Roster} Roster */
+/** @typedef {import("./session_core.js").SessionCore} SessionCore */
+/** @typedef {import("./session_media.js").SessionMedia} SessionMedia */
+/** @typedef {import("./signaling.js").SignalingChannel} SignalingChannel */
+/** @typedef {{event: string, payload: any}} ServerMessage */
+
+/**
+ * @typedef {object} MembershipOptions
+ * @property {SessionCore} core
+ * @property {SignalingChannel} signaling
+ * @property {LobbyWait} lobby
+ * @property {Roster} roster
+ * @property {MeetingInteraction} interaction
+ * @property {SessionMedia} media
+ * @property {Reconnector} reconnect
+ * @property {() => Omit<JoinFields, "token">} joinFields what to send with `join` (read at each join)
+ * @property {(message: ServerMessage) => void} dispatch handles a server event held back until the join
+ */
+
+export class Membership {
+  /** @param {MembershipOptions} options */
+  constructor({ core, signaling, lobby, roster, interaction, media, reconnect, joinFields, dispatch }) {
+    this._core = core;
+    this._signaling = signaling;
+    this._lobby = lobby;
+    this._roster = roster;
+    this._interaction = interaction;
+    this._media = media;
+    this._reconnect = reconnect;
+    this._joinFields = joinFields;
+    this._dispatch = dispatch;
+    /** @type {ServerMessage[] | null} server events held back until a join is acknowledged */
+    this._held = null;
+  }
+
+  /**
+   * Hold a server event back while a `join` is on its way.
+   * @param {ServerMessage} message
+   * @returns {boolean} true if held
+   */
+  hold(message) {
+    if (!this._held) return false;
+    this._held.push(message);
+    return true;
+  }
+
+  /** Join (state `prejoin`, `left` or `failed`), retrying passing trouble for a while. */
+  async join() {
+    const core = this._core;
+    this._reconnect.forgetOutage();
+    core.setState("joining");
+    const since = Date.now();
+    while (core.state === "joining") {
+      // A fresh join starts at the entry unless a node's socket is still up: that node may be gone.
+      this._signaling.backToEntryIfNodeDown();
+      try {
+        await this._signaling.waitConnected(CONNECT_WAIT_MS);
+        await this.enter(core.resumeToken);
+        return;
+      } catch (error) {
+        if (["left", "removed", "ended"].includes(core.state)) return;
+        if (core.state !== "joining" || !passingTrouble(error) || Date.now() - since >= RECONNECT_GIVE_UP_MS) {
+          this.fail(joinFailureMessage(error), error instanceof ProtocolError ? error.code : undefined);
+          return;
+        }
+        core.notice("info", "server_busy", "The server is having trouble; retrying…");
+        await sleep(retryPauseMs(error, RETRY_PAUSE_MS));
+      }
+    }
+  }
+
+  /** Leave the meeting; the camera and microphone are released. */
+  async leave() {
+    if (["left", "removed", "ended"].includes(this._core.state)) return;
+    const inRoom = this._core.inRoom || this._core.state === "waiting"; // leaving the lobby is a `leave` too
+    this._core.setState("left");
+    this._tearDown();
+    if (inRoom) await this._signaling.request("leave", {}).catch(() => {});
+  }
+
+  /** The page is going away: drop the connection at once (the server removes us). */
+  leaveNow() {
+    this._core.inRoom = false;
+    this._reconnect.stop();
+    this._reconnect.closeStaleSockets();
+    this._media.closePeers();
+    this._signaling.close();
+  }
+
+  /**
+   * Send `join` (resuming if a token is given), then start media.
+   * @param {string | null} token
+   */
+  async enter(token) {
+    const core = this._core;
+    let result;
+    try {
+      const fields = { ...this._joinFields(), token };
+      const dropToken = () => void (fields.token = core.resumeToken = null);
+      // The same join, again on each node a `wrong_node` sends us to.
+      result = await followRedirects(this._signaling, async () => {
+        this._held = []; // nothing of another node's socket is kept
+        const ack = await requestJoin((e, p) => this._signaling.request(e, p), fields, dropToken);
+        return "waiting" in ack ? await this._waitInLobby() : ack;
+      }, CONNECT_WAIT_MS);
+    } catch (error) {
+      this._held = null;
+      throw error;
+    }
+    if (!["joining", "reconnecting", "waiting"].includes(core.state)) {
+      // Left or gave up while the join was on its way.
+      this._held = null;
+      await this._signaling.request("leave", {}).catch(() => {});
+      return;
+    }
+    this._applyJoin(result);
+    this._reconnect.closeStaleSockets(); // resumed: the replaced connection may go now
+    this._media.start();
+    const held = this._held ?? [];
+    this._held = null;
+    for (const message of held) this._dispatch(message);
+    await this._media.syncMuteState(this._roster.get(result.participant_id));
+  }
+
+  /**
+   * A host removed us or ended the meeting: stop everything, never reconnect.
+   * @param {{reason: "removed" | "ended", message: string}} detail
+   */
+  endedByHost({ reason, message }) {
+    this._core.setState(reason, message);
+    this._tearDown();
+    this._signaling.close();
+  }
+
+  /**
+   * @param {string} message
+   * @param {string} [code] the error code, if a `join` was refused
+   */
+  fail(message, code) {
+    const core = this._core;
+    const wasIn = core.inRoom || core.state === "reconnecting";
+    core.inRoom = false;
+    this._reconnect.stop();
+    this._reconnect.closeStaleSockets();
+    this._media.closePeers();
+    this._held = null;
+    core.setState("failed", message, code);
+    // Stop socket.io's own retries (and leave, if the server still has us);
+    // `rejoin()` opens the connection again.
+    if (wasIn) this._signaling.close();
+  }
+
+  /**
+   * @param {JoinResult} result
+   * @private
+   */
+  _applyJoin(result) {
+    const core = this._core;
+    if (result.participant_id !== core.participantId) this._roster.activeSpeakerId = null;
+    core.participantId = result.participant_id;
+    core.resumeToken = result.resume_token;
+    core.iceServers = Array.isArray(result.ice_servers) ? result.ice_servers : [];
+    this._roster.replace(result.participants ?? []);
+    core.inRoom = true;
+    this._interaction.applyMeeting(result.meeting, result.participant_id);
+    // After an outage we stay "reconnecting" until media flows again.
+    if (!this._reconnect.inOutage) {
+      this._reconnect.stop();
+      core.setState("joined");
+    }
+    this._roster.announce();
+  }
+
+  /**
+   * Wait in the lobby until a host lets us in or turns us away.
+   * @returns {Promise<JoinResult>} the full join acknowledgement
+   * @private
+   */
+  _waitInLobby() {
+    this._reconnect.stop();
+    this._reconnect.forgetOutage();
+    this._core.setState("waiting");
+    return this._lobby.wait();
+  }
+
+  /** Close the connections, release the devices, forget the roster. @private */
+  _tearDown() {
+    this._core.inRoom = false;
+    this._lobby.cancel(new ProtocolError("left", "You left the meeting."));
+    this._reconnect.stop();
+    this._reconnect.closeStaleSockets();
+    this._media.closePeers();
+    this._media.releaseAll();
+    this._roster.clear();
+    this._interaction.reset();
+    this._roster.announce();
+  }
+}

@@ -1,0 +1,274 @@
+// A session's media: our own devices (mute, camera, screen share) and the two
+// peer connections of the current join (publish what we have, answer the
+// server's subscriber offers). DOM-free; used by session.js.
+
+import { toDeviceError } from "./media.js";
+import { PeerPair } from "./peer_pair.js";
+import { ProtocolError } from "./protocol.js";
+
+/** @typedef {import("./protocol.js").Participant} Participant */
+/** @typedef {import("./protocol.js").Source} Source */
+/** @typedef {import("./media.js").DeviceError} DeviceError */
+/** @typedef {import("./local_media.js").LocalMedia} LocalMedia */
+/** @typedef {import("./meeting.js").MeetingInteraction} MeetingInteraction */
+/** @typedef {import("./roster.js").Roster} Roster */
+/** @typedef {import("./session_core.js").SessionCore} SessionCore */
+/** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
+
+/**
+ * @typedef {object} SessionMediaOptions
+ * @property {SessionCore} core
+ * @property {LocalMedia} local our tracks
+ * @property {Request} request
+ * @property {MeetingInteraction} interaction read for the host's microphone lock
+ * @property {Roster} roster our own tile shows a mute at once
+ * @property {() => Promise<boolean> | undefined} publishGate asked after each join before publishing
+ * @property {() => void} onMediaUp media flows, or there is none to wait for
+ * @property {(why: string) => void} onPeerFailed a connection failed or never came up
+ */
+
+export class SessionMedia {
+  /** @param {SessionMediaOptions} options */
+  constructor({ core, local, request, interaction, roster, publishGate, onMediaUp, onPeerFailed }) {
+    this._core = core;
+    this.local = local;
+    this._request = request;
+    this._interaction = interaction;
+    this._roster = roster;
+    this._publishGate = publishGate;
+    this._onMediaUp = onMediaUp;
+    this._onPeerFailed = onPeerFailed;
+    /** @type {PeerPair | null} the peer connections of the current join */
+    this.peers = null;
+    /** @type {Promise<unknown>} local device operations, one at a time */
+    this._deviceOps = Promise.resolve();
+    local.addEventListener("localtrack", (e) => core.emit("localtrack", /** @type {CustomEvent} */ (e).detail));
+    local.addEventListener("deviceended", (e) => this._onDeviceEnded(/** @type {CustomEvent} */ (e).detail.source));
+  }
+
+  get micMuted() {
+    return this.local.micMuted;
+  }
+
+  get cameraOn() {
+    return this.local.cameraOn;
+  }
+
+  get sharing() {
+    return this.local.tracks.screen !== null;
+  }
+
+  // -- the peer connections -------------------------------------------------------
+
+  /** Fresh peer connections, and publish what we have. */
+  start() {
+    this.closePeers();
+    const peers = new PeerPair({ iceServers: this._core.iceServers, request: this._request });
+    this.peers = peers;
+    const core = this._core;
+    const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
+      peers.addEventListener(type, (e) => handler(/** @type {CustomEvent} */ (e).detail));
+    on("trackadded", (track) => core.emit("trackadded", track));
+    on("trackended", (track) => core.emit("trackended", track));
+    on("connected", () => this._onMediaUp());
+    on("failed", ({ why }) => this._onPeerFailed(why));
+    on("error", ({ side, error }) => {
+      const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
+      core.notice("error", `${side}_failed`, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    void peers.publishAll(this.local, this._publishGate()).then((published) => {
+      if (!published && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
+    });
+  }
+
+  /** @param {Record<string, any>} offer a `subscriber_offer` */
+  handleOffer(offer) {
+    if (this._core.inRoom) this.peers?.handleOffer(offer);
+  }
+
+  closePeers() {
+    this.peers?.close(); // every remote track ends
+    this.peers = null;
+  }
+
+  // -- local devices ----------------------------------------------------------------
+
+  /**
+   * Open camera and microphone before joining (the pre-join preview).
+   * @param {{microphone?: boolean, camera?: boolean}} [wanted]
+   * @returns {Promise<DeviceError[]>} what could not be opened
+   */
+  openDevices(wanted) {
+    return this._deviceOp(async () => {
+      const errors = await this.local.open(wanted);
+      this.emitLocalState();
+      return errors;
+    });
+  }
+
+  /**
+   * Mute or unmute the microphone (opens it first if it never was).
+   * @param {boolean} muted
+   * @returns {Promise<boolean>} false if the microphone could not be opened
+   */
+  setMicrophoneMuted(muted) {
+    return this._deviceOp(async () => {
+      if (!muted && !this.local.audioAllowed) return false;
+      if (!muted && this._interaction.micLocked) {
+        this._core.notice("warning", "mic_locked", "A host locked your microphone: you cannot unmute until they unlock it.");
+        return false;
+      }
+      const result = await this._openOrWarn("microphone", () => this.local.setMicMuted(muted));
+      if (!result) return false;
+      if (result.track && this._core.inRoom) await this.peers?.send("microphone", result.track);
+      this.emitLocalState();
+      await this._reportMute("microphone", muted);
+      return true;
+    });
+  }
+
+  /**
+   * Turn the camera on (a fresh capture) or off (capture stopped: light off,
+   * the camera's m-section sends nothing).
+   * @param {boolean} on
+   * @returns {Promise<boolean>} false if the camera could not be opened
+   */
+  setCameraEnabled(on) {
+    return this._deviceOp(async () => {
+      const result = await this._openOrWarn("camera", () => this.local.setCameraOn(on));
+      if (!result) return false;
+      if (this._core.inRoom) await this.peers?.send("camera", result.track);
+      this.emitLocalState();
+      await this._reportMute("camera", !on);
+      return true;
+    });
+  }
+
+  /** Share a screen, window or tab (the browser asks which). */
+  startScreenShare() {
+    return this._deviceOp(async () => {
+      if (this.sharing || !["joined", "reconnecting"].includes(this._core.state)) return false;
+      let track;
+      try {
+        track = await this.local.startScreen();
+      } catch (error) {
+        const problem = toDeviceError("screen", error);
+        if (problem.problem !== "cancelled") this._core.notice("warning", "screen", problem.message);
+        return false;
+      }
+      this.emitLocalState();
+      if (this._core.inRoom) await this.peers?.send("screen", track);
+      return true;
+    });
+  }
+
+  stopScreenShare() {
+    return this._deviceOp(async () => {
+      if (!this.local.stopScreen()) return;
+      this.emitLocalState();
+      await this.peers?.unpublish("screen");
+    });
+  }
+
+  /**
+   * A host muted us, stopped our camera or ended our screen share.
+   * @param {Source} source
+   */
+  obeyHost(source) {
+    if (source === "microphone") void this.setMicrophoneMuted(true);
+    else if (source === "camera") void this.setCameraEnabled(false);
+    else if (source === "screen") void this.stopScreenShare();
+  }
+
+  /**
+   * After a join: a locked microphone stays muted, and the server learns our
+   * mute state where its roster (`me`) has it wrong.
+   * @param {Participant | undefined} me
+   */
+  async syncMuteState(me) {
+    if (this._interaction.micLocked && !this.micMuted) await this.setMicrophoneMuted(true);
+    else if (me?.audio_muted !== this.micMuted) await this._reportMute("microphone", this.micMuted);
+    if (me?.video_muted !== !this.cameraOn) await this._reportMute("camera", !this.cameraOn);
+  }
+
+  /** Stop every capture (leaving). */
+  releaseAll() {
+    this.local.releaseAll();
+    this.emitLocalState();
+  }
+
+  emitLocalState() {
+    this._core.emit("localstate", { micMuted: this.micMuted, cameraOn: this.cameraOn, sharing: this.sharing });
+  }
+
+  /**
+   * A capture ended by itself: treat it as switched off.
+   * @param {Source} source
+   * @private
+   */
+  _onDeviceEnded(source) {
+    if (source === "screen") {
+      void this.stopScreenShare();
+    } else if (source === "camera") {
+      this._core.notice("warning", "camera", "Your camera stopped (was it unplugged?). Turn it on again to retry.");
+      void this.setCameraEnabled(false);
+    } else {
+      this._core.notice("warning", "microphone", "Your microphone stopped (was it unplugged?). Unmute to retry.");
+      void this._deviceOp(async () => {
+        this.local.dropMicrophone();
+        this.emitLocalState();
+        await this._reportMute("microphone", true);
+      });
+    }
+  }
+
+  /**
+   * Open or switch a device; if that fails, say why (a notice) instead.
+   * @param {"microphone" | "camera"} source
+   * @param {() => Promise<MediaStreamTrack | null>} change
+   * @returns {Promise<{track: MediaStreamTrack | null} | null>} null if it failed
+   * @private
+   */
+  async _openOrWarn(source, change) {
+    try {
+      return { track: await change() };
+    } catch (error) {
+      this._core.notice("warning", source, toDeviceError(source, error).message);
+      return null;
+    }
+  }
+
+  /**
+   * Show the new state on our own tile at once, and tell the server.
+   * @param {"microphone" | "camera"} source
+   * @param {boolean} muted
+   * @private
+   */
+  async _reportMute(source, muted) {
+    this._roster.updateOwnMute(this._core.participantId, source, muted);
+    if (!this._core.inRoom) return; // sent after the next join
+    try {
+      await this._request("mute", { source, muted });
+    } catch (error) {
+      if (error instanceof ProtocolError && error.code === "mic_locked") {
+        this._interaction.micLocked = true;
+        this._core.notice("warning", "mic_locked", error.message);
+        void this.setMicrophoneMuted(true);
+      } else if (!(error instanceof ProtocolError && error.transient)) {
+        this._core.notice("warning", "mute", `Could not report the ${source} state: ${/** @type {Error} */ (error).message}`);
+      }
+    }
+  }
+
+  /**
+   * @template T
+   * @param {() => Promise<T>} operation
+   * @returns {Promise<T>}
+   * @private
+   */
+  _deviceOp(operation) {
+    const run = this._deviceOps.then(operation);
+    this._deviceOps = run.catch(() => {});
+    return run;
+  }
+}
