@@ -1,8 +1,8 @@
-// The equal-view gallery layout: a line-by-line mirror of conf_server/layout.py
+// The equal-view gallery layout: a line-by-line mirror of conf_server/domain/layout.py
 // (`gallery_layout`, `best_grid`), so the live gallery and the recording
 // composite lay tiles out the same way. DOM-free. Same algorithm, same
 // tie-breaking (fewer columns win a tie: only a strictly larger tile replaces
-// the best so far), same rounding (floor). tests/conf_server/test_layout_mirror.py
+// the best so far), same rounding (floor). tests/conf_server/domain/test_layout_mirror.py
 // runs both on the same inputs and compares the answers: change them together.
 
 export const DEFAULT_PAGE_SIZE = 16;
