@@ -27,7 +27,7 @@ from signaling.text import InvalidText, clean_line, nfc
 
 from .api_auth import caller
 from .keys import MEETINGS, SETTINGS
-from .node_forwarding import forward_to_room_node
+from .node_forwarding import meeting_here
 from .request_body import InvalidRequest, optional_field, read_json_object, reject_unknown_fields
 
 MAX_TITLE = 200
@@ -149,13 +149,10 @@ async def post_meeting(request: web.Request) -> web.Response:
 
 async def get_meeting(request: web.Request) -> web.StreamResponse:
     caller(request, "integration")
+    state = await meeting_here(request, "no meeting with that id (it may have ended long ago)")
+    if isinstance(state, web.StreamResponse):
+        return state  # answered by the room's node
     service = request.config_dict[MEETINGS]
-    state = await service.store.find(request.match_info["meeting_id"])
-    if state is None:
-        raise NotFound("no meeting with that id (it may have ended long ago)")
-    forwarded = await forward_to_room_node(request, state.room)
-    if forwarded is not None:
-        return forwarded
     if state.ended:
         phase = "ended"
     elif state.present_ids():

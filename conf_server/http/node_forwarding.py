@@ -15,7 +15,8 @@ import aiohttp
 from aiohttp import web
 
 from conf_server.cluster.cluster import NodeInfo
-from conf_server.errors import ConfServerError
+from conf_server.domain.meeting_state import MeetingState
+from conf_server.errors import ConfServerError, NotFound
 
 from .keys import MEETINGS
 
@@ -93,6 +94,17 @@ async def forward_to_room_node(request: web.Request, room: str) -> web.StreamRes
         if request.method == "GET":
             return None  # answer from the shared state (the node may just have died)
         raise
+
+
+async def meeting_here(request: web.Request, not_found: str) -> MeetingState | web.StreamResponse:
+    """The meeting of the path's ``{meeting_id}`` if this node answers for it,
+    or the answer of the node hosting its room (:func:`forward_to_room_node`).
+    Raises :class:`NotFound` with ``not_found`` when there is no such meeting."""
+    state = await request.config_dict[MEETINGS].store.find(request.match_info["meeting_id"])
+    if state is None:
+        raise NotFound(not_found)
+    forwarded = await forward_to_room_node(request, state.room)
+    return state if forwarded is None else forwarded
 
 
 async def relay(request: web.Request, node: NodeInfo) -> web.StreamResponse:

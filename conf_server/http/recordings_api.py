@@ -30,9 +30,9 @@ from .file_download import send_file
 from .keys import MEETINGS
 from .node_forwarding import (
     NodeUnreachable,
-    forward_to_room_node,
     forwarded,
     live_node,
+    meeting_here,
     relay,
 )
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
@@ -69,14 +69,10 @@ async def post_recording(request: web.Request) -> web.StreamResponse:
     action = body.get("action")
     if action not in ACTIONS:
         raise InvalidRequest(f"field 'action' must be one of {', '.join(ACTIONS)}")
-    service = request.config_dict[MEETINGS]
-    state = await service.store.find(request.match_info["meeting_id"])
-    if state is None:
-        raise NotFound("no meeting with that id")
-    forwarded = await forward_to_room_node(request, state.room)
-    if forwarded is not None:
-        return forwarded
-    status = await service.recording.apply(state, action, "api")
+    state = await meeting_here(request, "no meeting with that id")
+    if isinstance(state, web.StreamResponse):
+        return state  # answered by the room's node
+    status = await request.config_dict[MEETINGS].recording.apply(state, action, "api")
     return web.json_response({"meeting_id": state.meeting_id, "recording": status})
 
 
