@@ -6,6 +6,7 @@ from aiohttp import web
 
 from conf_server.integration.api_keys import SCOPES
 
+from .admin_collections import delete_handler, list_handler
 from .api_auth import caller
 from .keys import API_KEYS
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
@@ -24,14 +25,10 @@ async def create_key(request: web.Request) -> web.Response:
     return web.json_response(created, status=201)
 
 
-async def list_keys(request: web.Request) -> web.Response:
-    caller(request, "admin")
-    return web.json_response({"keys": request.config_dict[API_KEYS].list()})
-
-
-async def revoke_key(request: web.Request) -> web.Response:
-    caller(request, "admin")
-    return web.json_response(request.config_dict[API_KEYS].revoke(request.match_info["key_id"]))
+list_keys = list_handler("keys", lambda request: request.config_dict[API_KEYS].list())
+revoke_key = delete_handler(
+    "key_id", lambda request, key_id: request.config_dict[API_KEYS].revoke(key_id)
+)
 
 
 def add_routes(api: web.Application) -> None:

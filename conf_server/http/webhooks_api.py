@@ -15,6 +15,7 @@ from aiohttp import web
 
 from conf_server.integration.webhooks import TEST_EVENT, InvalidWebhook
 
+from .admin_collections import delete_handler, list_handler
 from .api_auth import caller
 from .keys import WEBHOOKS
 from .request_body import read_json_object, reject_unknown_fields
@@ -33,15 +34,11 @@ async def post_webhook(request: web.Request) -> web.Response:
     return web.json_response(created, status=201)
 
 
-async def list_webhooks(request: web.Request) -> web.Response:
-    caller(request, "admin")
-    return web.json_response({"webhooks": request.config_dict[WEBHOOKS].endpoints()})
-
-
-async def delete_webhook(request: web.Request) -> web.Response:
-    caller(request, "admin")
-    deleted = request.config_dict[WEBHOOKS].delete_endpoint(request.match_info["webhook_id"])
-    return web.json_response(deleted)
+list_webhooks = list_handler("webhooks", lambda request: request.config_dict[WEBHOOKS].endpoints())
+delete_webhook = delete_handler(
+    "webhook_id",
+    lambda request, webhook_id: request.config_dict[WEBHOOKS].delete_endpoint(webhook_id),
+)
 
 
 async def get_deliveries(request: web.Request) -> web.Response:
