@@ -35,7 +35,7 @@ from .lobby import Lobby, LobbyEntry
 from .moderation import MuteLocks, demote, promote
 from .permissions import PERMISSIONS, Action, authorize, check, check_target
 from .poll_book import PollBook
-from .polls import Poll, PollKind, PollOption, PollState
+from .polls import Poll, PollKind, PollOption, PollSpec, PollState
 from .reactions import ALLOWED_REACTIONS, Reaction, Reactions
 from .roles import Role, RoleBook
 
@@ -67,6 +67,7 @@ __all__ = [
     "PollKind",
     "PollNotOpen",
     "PollOption",
+    "PollSpec",
     "PollState",
     "RateLimited",
     "Reaction",

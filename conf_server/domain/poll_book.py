@@ -8,12 +8,12 @@ at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import poll_export
 from .errors import InvalidAction, UnknownPoll
-from .polls import Poll, PollKind, PollState
+from .polls import Poll, PollKind, PollSpec, PollState
 
 #: Most polls one meeting may hold (drafts included), so the state stays bounded.
 MAX_POLLS = 200
@@ -27,18 +27,11 @@ class PollBook:
         self._polls: dict[str, Poll] = {}
         self._next_number = 1
 
-    def create(
-        self,
-        question: str,
-        options: Sequence[str],
-        kind: PollKind = PollKind.SINGLE,
-        anonymous: bool = False,
-        correct_option_ids: Iterable[str] = (),
-    ) -> Poll:
+    def create(self, spec: PollSpec) -> Poll:
         """Add a draft poll (see :class:`~conf_server.domain.polls.Poll` for the rules)."""
         if len(self._polls) >= self.max_polls:
             raise InvalidAction(f"a meeting holds at most {self.max_polls} polls")
-        poll = Poll(f"p{self._next_number}", question, options, kind, anonymous, correct_option_ids)
+        poll = Poll(f"p{self._next_number}", spec)
         self._next_number += 1
         self._polls[poll.id] = poll
         return poll
@@ -50,18 +43,10 @@ class PollBook:
             raise UnknownPoll(f"no poll {poll_id!r} in this meeting")
         return poll
 
-    def edit(
-        self,
-        poll_id: str,
-        question: str,
-        options: Sequence[str],
-        kind: PollKind = PollKind.SINGLE,
-        anonymous: bool = False,
-        correct_option_ids: Iterable[str] = (),
-    ) -> Poll:
+    def edit(self, poll_id: str, spec: PollSpec) -> Poll:
         """Replace a draft's content."""
         poll = self.get(poll_id)
-        poll.edit(question, options, kind, anonymous, correct_option_ids)
+        poll.edit(spec)
         return poll
 
     def delete(self, poll_id: str) -> None:

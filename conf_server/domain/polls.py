@@ -37,7 +37,7 @@ A quiz scores 1 point per voter whose set of options equals the correct set, els
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -75,6 +75,37 @@ class PollState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PollSpec:
+    """What a poll asks, as its author wrote it: the content of a new poll or of
+    an edit. :class:`Poll` checks it (see there for the rules) and keeps the
+    cleaned texts; ``correct_option_ids`` (quiz only) name options by their
+    generated ids (``o1`` is the first option)."""
+
+    question: str
+    options: Sequence[str]
+    kind: PollKind = PollKind.SINGLE
+    anonymous: bool = False
+    correct_option_ids: Iterable[str] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PollSpec:
+        """From a message's or a stored poll's fields (other keys are ignored);
+        ``kind`` defaults to single, ``anonymous`` to false, with no correct
+        options."""
+        try:
+            kind = PollKind(data.get("kind", PollKind.SINGLE))
+        except ValueError:
+            raise InvalidAction("kind must be single, multiple or quiz") from None
+        return cls(
+            data["question"],
+            data["options"],
+            kind,
+            bool(data.get("anonymous", False)),
+            data.get("correct_option_ids", ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PollOption:
     """One answer a voter can pick; ids are ``o1``, ``o2``, ... in the given order."""
 
@@ -97,21 +128,12 @@ def _clean(raw: str, what: str, limit: int) -> str:
 class Poll:
     """One poll of a meeting, with its votes.
 
-    ``correct_option_ids`` (quiz only) name options by their generated ids
-    (``o1`` is the first option). Raises :class:`InvalidAction` for a bad question,
+    Raises :class:`InvalidAction` for a :class:`PollSpec` with a bad question,
     fewer than 2 or more than 20 options, duplicate options, correct answers on a
     non-quiz poll, a quiz without a correct answer, or an anonymous quiz.
     """
 
-    def __init__(
-        self,
-        poll_id: str,
-        question: str,
-        options: Sequence[str],
-        kind: PollKind = PollKind.SINGLE,
-        anonymous: bool = False,
-        correct_option_ids: Iterable[str] = (),
-    ) -> None:
+    def __init__(self, poll_id: str, spec: PollSpec) -> None:
         self.id = poll_id
         self.state = PollState.DRAFT
         self.results_shared = False
@@ -120,18 +142,11 @@ class Poll:
         self._counts: dict[str, int] = {}
         self._voted: set[str] = set()  # anonymous polls only
         self._ballots: dict[str, tuple[str, ...]] = {}  # named polls only
-        self._configure(question, options, kind, anonymous, correct_option_ids)
+        self._configure(spec)
 
-    def _configure(
-        self,
-        question: str,
-        options: Sequence[str],
-        kind: PollKind,
-        anonymous: bool,
-        correct_option_ids: Iterable[str],
-    ) -> None:
-        kind = PollKind(kind)
-        question = _clean(question, "the question", MAX_QUESTION)
+    def _configure(self, spec: PollSpec) -> None:
+        kind, options, anonymous = PollKind(spec.kind), spec.options, spec.anonymous
+        question = _clean(spec.question, "the question", MAX_QUESTION)
         if isinstance(options, str) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise InvalidAction(f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options")
         texts = [_clean(text, "an option", MAX_OPTION_TEXT) for text in options]
@@ -139,7 +154,7 @@ class Poll:
             raise InvalidAction("two options have the same text")
         parsed = [PollOption(f"o{index}", text) for index, text in enumerate(texts, start=1)]
         known = {option.id for option in parsed}
-        correct = frozenset(correct_option_ids)
+        correct = frozenset(spec.correct_option_ids)
         if kind is PollKind.QUIZ:
             if anonymous:
                 raise InvalidAction("a quiz cannot be anonymous: scores would reveal answers")
@@ -158,18 +173,11 @@ class Poll:
 
     # -- life cycle ---------------------------------------------------------------
 
-    def edit(
-        self,
-        question: str,
-        options: Sequence[str],
-        kind: PollKind = PollKind.SINGLE,
-        anonymous: bool = False,
-        correct_option_ids: Iterable[str] = (),
-    ) -> None:
+    def edit(self, spec: PollSpec) -> None:
         """Replace the content of a draft (same rules as the constructor)."""
         if self.state is not PollState.DRAFT:
             raise InvalidAction("only a draft poll can be edited")
-        self._configure(question, options, kind, anonymous, correct_option_ids)
+        self._configure(spec)
 
     def launch(self, now: float) -> None:
         """Open a draft for votes at server time ``now``."""
@@ -349,14 +357,7 @@ class Poll:
     def from_dict(cls, data: dict[str, Any]) -> Poll:
         """Rebuild from :meth:`to_dict` output (a named poll's counts come from its
         ballots)."""
-        poll = cls(
-            data["id"],
-            data["question"],
-            data["options"],
-            PollKind(data["kind"]),
-            bool(data["anonymous"]),
-            data["correct_option_ids"],
-        )
+        poll = cls(data["id"], PollSpec.from_dict(data))
         poll.state = PollState(data["state"])
         poll.results_shared = bool(data["results_shared"])
         poll.launched_at = data["launched_at"]

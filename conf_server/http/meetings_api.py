@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from conf_server.domain import PollKind, PollSpec
 from conf_server.domain.errors import DomainError
 from conf_server.domain.meeting_state import CHAT_LOG, MeetingState
 from conf_server.errors import NotFound
@@ -65,7 +66,7 @@ def links(request: web.Request, state: MeetingState) -> dict[str, str]:
     return {"join_url": join_url, "host_url": f"{join_url}?host_key={state.host_key}"}
 
 
-def _poll(index: int, raw: Any) -> dict[str, Any]:
+def _poll(index: int, raw: Any) -> PollSpec:
     """One draft poll of the body: its shape checked, its texts NFC (the
     domain judges the rest, with its own messages)."""
     what = f"polls[{index}]"
@@ -87,13 +88,9 @@ def _poll(index: int, raw: Any) -> dict[str, Any]:
     correct = raw.get("correct_option_ids", [])
     if not isinstance(correct, list) or not all(isinstance(c, str) for c in correct):
         raise InvalidRequest(f"{what}.correct_option_ids must be a list of option ids")
-    return {
-        "question": nfc(question),
-        "options": [nfc(option) for option in options],
-        "kind": kind,
-        "anonymous": anonymous,
-        "correct_option_ids": correct,
-    }
+    return PollSpec(
+        nfc(question), [nfc(option) for option in options], PollKind(kind), anonymous, correct
+    )
 
 
 def _title(body: dict[str, Any]) -> str:

@@ -12,10 +12,10 @@ import asyncio
 import json
 from typing import Any
 
-from conf_server.domain import Action, PollKind, Role, authorize
+from conf_server.domain import Action, Role, authorize
 from conf_server.domain.errors import InvalidAction
 from conf_server.domain.meeting_state import CHAT_LOG, CHAT_TRANSCRIPT, MeetingState
-from conf_server.domain.polls import Poll
+from conf_server.domain.polls import Poll, PollSpec
 
 from .meeting_context import ActionHandler, MeetingContext
 from .meeting_views import meeting_summary, personal_poll_fields, poll_view, visible_to
@@ -168,36 +168,19 @@ class Interaction:
         if poll is not None:
             await self._poll_changed(state, poll)
 
-    async def poll_create(
-        self,
-        actor: Participant,
-        question: str,
-        options: list[str],
-        kind: str,
-        anonymous: bool,
-        correct_option_ids: list[str],
-    ) -> Result:
+    async def poll_create(self, actor: Participant, **content: Any) -> Result:
+        """``content``: the fields of a :class:`PollSpec` (signaling/meeting_messages.py)."""
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.MANAGE_POLLS)
-            poll = state.polls.create(question, options, _kind(kind), anonymous, correct_option_ids)
+            poll = state.polls.create(PollSpec.from_dict(content))
         await self._poll_changed(state, poll)
         return {"poll": poll_view(poll, state.roles.role_of(actor.id), actor.id)}
 
-    async def poll_edit(
-        self,
-        actor: Participant,
-        poll_id: str,
-        question: str,
-        options: list[str],
-        kind: str,
-        anonymous: bool,
-        correct_option_ids: list[str],
-    ) -> Result:
+    async def poll_edit(self, actor: Participant, poll_id: str, **content: Any) -> Result:
+        """``content``: the fields of a :class:`PollSpec`, as for :meth:`poll_create`."""
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.MANAGE_POLLS)
-            poll = state.polls.edit(
-                poll_id, question, options, _kind(kind), anonymous, correct_option_ids
-            )
+            poll = state.polls.edit(poll_id, PollSpec.from_dict(content))
         await self._poll_changed(state, poll)
         return {"poll": poll_view(poll, state.roles.role_of(actor.id), actor.id)}
 
@@ -267,10 +250,3 @@ class Interaction:
             "content_type": "text/csv; charset=utf-8",
             "content": content,
         }
-
-
-def _kind(kind: str) -> PollKind:
-    try:
-        return PollKind(kind)
-    except ValueError:
-        raise InvalidAction("kind must be single, multiple or quiz") from None

@@ -21,9 +21,9 @@ while people are in it and ``empty_meeting_ttl_seconds`` after.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Sequence
 
-from conf_server.domain import PollKind
+from conf_server.domain import PollSpec
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
 from conf_server.settings import Settings
@@ -115,7 +115,7 @@ async def create_meeting(
     title: str = "",
     passcode: str | None = None,
     lobby_enabled: bool = False,
-    polls: list[dict[str, Any]] | None = None,
+    polls: Sequence[PollSpec] = (),
     anonymous: bool = False,
 ) -> MeetingState:
     """Create a meeting ahead of time: its host is whoever opens the host
@@ -129,14 +129,8 @@ async def create_meeting(
     state = MeetingState(room or random_room_name(), title=title, created_at=service.clock())
     state.access.set_passcode(passcode)
     state.access.set_lobby_enabled(lobby_enabled)
-    for poll in polls or []:
-        state.polls.create(
-            poll["question"],
-            poll["options"],
-            PollKind(poll.get("kind", "single")),
-            bool(poll.get("anonymous", False)),
-            poll.get("correct_option_ids", ()),
-        )
+    for poll in polls:
+        state.polls.create(poll)
     stored, created = await service.store.create(state)
     if not created:
         raise RoomInUse(f"room {state.room!r} already has a meeting")

@@ -10,7 +10,7 @@ import pytest
 
 from conf_server.cluster.redis_store import RedisStore
 from conf_server.cluster.store import MeetingStore, MemoryStore, NoMeeting
-from conf_server.domain import InvalidAction, Role
+from conf_server.domain import InvalidAction, PollSpec, Role
 from conf_server.domain.meeting_state import MeetingState, Member
 
 
@@ -62,7 +62,7 @@ async def test_a_failed_update_changes_nothing(store):
     with pytest.raises(InvalidAction):
         async with store.update("r") as state:
             state.title = "half done"
-            state.polls.create("Q?", ["only one"])  # refused: needs two options
+            state.polls.create(PollSpec("Q?", ["only one"]))  # refused: needs two options
     assert (await store.get("r")).title == ""
 
 
@@ -120,7 +120,7 @@ async def test_two_nodes_on_one_redis_count_every_vote_exactly_once(redis_server
     try:
         await node_a.create(MeetingState("r"))
         async with node_a.update("r") as state:
-            poll = state.polls.create("Q?", ["yes", "no"])
+            poll = state.polls.create(PollSpec("Q?", ["yes", "no"]))
             state.polls.launch(poll.id, 1.0)
 
         async def vote(node: RedisStore, voter: str, choice: str) -> None:

@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from conf_server.domain import InvalidAction, PollBook, PollKind, PollState, UnknownPoll
+from conf_server.domain import InvalidAction, PollBook, PollKind, PollSpec, PollState, UnknownPoll
 from conf_server.domain.poll_export import BALLOTS_HEADER, RESULTS_HEADER, safe_cell
 
 
 def test_polls_are_prepared_as_drafts_and_launched_by_id():
     book = PollBook()
-    first = book.create("Lunch?", ["Pizza", "Salad"])
-    second = book.create("Venue?", ["Here", "There"], PollKind.MULTIPLE)
+    first = book.create(PollSpec("Lunch?", ["Pizza", "Salad"]))
+    second = book.create(PollSpec("Venue?", ["Here", "There"], PollKind.MULTIPLE))
     assert (first.id, second.id) == ("p1", "p2")
     assert [p.state for p in book.polls()] == [PollState.DRAFT, PollState.DRAFT]
     book.launch("p2", now=10.0)
@@ -33,34 +33,36 @@ def test_unknown_poll_id_is_a_clear_error():
 
 def test_only_drafts_can_be_deleted_and_ids_are_not_reused():
     book = PollBook()
-    book.create("A?", ["a", "b"])
-    book.create("B?", ["a", "b"])
+    book.create(PollSpec("A?", ["a", "b"]))
+    book.create(PollSpec("B?", ["a", "b"]))
     book.delete("p1")
     book.launch("p2", now=1.0)
     with pytest.raises(InvalidAction):
         book.delete("p2")
-    assert book.create("C?", ["a", "b"]).id == "p3"
+    assert book.create(PollSpec("C?", ["a", "b"])).id == "p3"
 
 
 def test_the_book_is_bounded():
     book = PollBook(max_polls=2)
-    book.create("A?", ["a", "b"])
-    book.create("B?", ["a", "b"])
+    book.create(PollSpec("A?", ["a", "b"]))
+    book.create(PollSpec("B?", ["a", "b"]))
     with pytest.raises(InvalidAction):
-        book.create("C?", ["a", "b"])
+        book.create(PollSpec("C?", ["a", "b"]))
 
 
 def test_editing_a_draft_through_the_book():
     book = PollBook()
-    book.create("A?", ["a", "b"])
-    poll = book.edit("p1", "A, really?", ["a", "b", "c"], PollKind.QUIZ, correct_option_ids=["o3"])
+    book.create(PollSpec("A?", ["a", "b"]))
+    poll = book.edit(
+        "p1", PollSpec("A, really?", ["a", "b", "c"], PollKind.QUIZ, correct_option_ids=["o3"])
+    )
     assert poll.kind is PollKind.QUIZ and poll.correct_option_ids == {"o3"}
 
 
 def test_close_all_closes_only_open_polls():
     book = PollBook()
-    book.create("A?", ["a", "b"])
-    book.create("B?", ["a", "b"])
+    book.create(PollSpec("A?", ["a", "b"]))
+    book.create(PollSpec("B?", ["a", "b"]))
     book.launch("p2", now=1.0)
     assert [p.id for p in book.close_all(now=2.0)] == ["p2"]
     assert book.get("p1").state is PollState.DRAFT
@@ -68,9 +70,9 @@ def test_close_all_closes_only_open_polls():
 
 def test_quiz_scores_add_up_over_quizzes():
     book = PollBook()
-    book.create("1+1?", ["1", "2"], PollKind.QUIZ, correct_option_ids=["o2"])
-    book.create("2+2?", ["4", "5"], PollKind.QUIZ, correct_option_ids=["o1"])
-    book.create("Fun?", ["yes", "no"])
+    book.create(PollSpec("1+1?", ["1", "2"], PollKind.QUIZ, correct_option_ids=["o2"]))
+    book.create(PollSpec("2+2?", ["4", "5"], PollKind.QUIZ, correct_option_ids=["o1"]))
+    book.create(PollSpec("Fun?", ["yes", "no"]))
     for poll_id in ("p1", "p2", "p3"):
         book.launch(poll_id, now=1.0)
     book.vote("p1", "ann", ["o2"], is_member=True)
@@ -87,8 +89,8 @@ def _rows(text: str) -> list[list[str]]:
 
 def test_results_csv_has_a_header_and_one_row_per_option():
     book = PollBook()
-    book.create("Lunch?", ["Pizza", "Salad, green"])
-    book.create("Draft?", ["a", "b"])
+    book.create(PollSpec("Lunch?", ["Pizza", "Salad, green"]))
+    book.create(PollSpec("Draft?", ["a", "b"]))
     book.launch("p1", now=1.0)
     book.vote("p1", "ann", ["o2"], is_member=True)
     book.vote("p1", "bob", ["o2"], is_member=True)
@@ -103,7 +105,7 @@ def test_results_csv_has_a_header_and_one_row_per_option():
 
 def test_results_csv_marks_quiz_answers():
     book = PollBook()
-    book.create("2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o2"])
+    book.create(PollSpec("2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o2"]))
     book.launch("p1", now=1.0)
     rows = _rows(book.results_csv())
     assert [row[-1] for row in rows[1:]] == ["no", "yes"]
@@ -111,8 +113,8 @@ def test_results_csv_marks_quiz_answers():
 
 def test_ballots_csv_lists_named_votes_and_skips_anonymous_polls():
     book = PollBook()
-    book.create("2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o2"])
-    book.create("Secret?", ["yes", "no"], anonymous=True)
+    book.create(PollSpec("2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o2"]))
+    book.create(PollSpec("Secret?", ["yes", "no"], anonymous=True))
     book.launch("p1", now=1.0)
     book.launch("p2", now=1.0)
     book.vote("p1", "ann", ["o2"], is_member=True)
@@ -134,8 +136,8 @@ def test_spreadsheet_formulas_in_typed_text_are_defused():
 
 def test_export_is_json_able_and_anonymous_polls_export_only_aggregates():
     book = PollBook()
-    book.create("Named?", ["a", "b"])
-    book.create("Secret?", ["a", "b"], anonymous=True)
+    book.create(PollSpec("Named?", ["a", "b"]))
+    book.create(PollSpec("Secret?", ["a", "b"], anonymous=True))
     book.launch("p1", now=1.0)
     book.launch("p2", now=1.0)
     book.vote("p1", "ann", ["o1"], is_member=True)
@@ -149,11 +151,11 @@ def test_export_is_json_able_and_anonymous_polls_export_only_aggregates():
 
 def test_poll_book_survives_a_json_round_trip():
     book = PollBook()
-    book.create("A?", ["a", "b"])
-    book.create("B?", ["a", "b"], anonymous=True)
+    book.create(PollSpec("A?", ["a", "b"]))
+    book.create(PollSpec("B?", ["a", "b"], anonymous=True))
     book.delete("p1")
     book.launch("p2", now=1.0)
     book.vote("p2", "ann", ["o1"], is_member=True)
     again = PollBook.from_dict(json.loads(json.dumps(book.to_dict())))
     assert again.to_dict() == book.to_dict()
-    assert again.create("C?", ["a", "b"]).id == "p3"
+    assert again.create(PollSpec("C?", ["a", "b"])).id == "p3"

@@ -15,19 +15,20 @@ from conf_server.domain import (
     PollClosed,
     PollKind,
     PollNotOpen,
+    PollSpec,
     PollState,
     UnknownOption,
 )
 
 
 def open_poll(kind: PollKind = PollKind.SINGLE, anonymous: bool = False, **kw: Any) -> Poll:
-    poll = Poll("p1", "Lunch?", ["Pizza", "Salad", "Soup"], kind, anonymous, **kw)
+    poll = Poll("p1", PollSpec("Lunch?", ["Pizza", "Salad", "Soup"], kind, anonymous, **kw))
     poll.launch(now=1.0)
     return poll
 
 
 def test_options_get_ids_in_the_given_order():
-    poll = Poll("p1", "  Lunch?  ", ["Pizza", " Salad "])
+    poll = Poll("p1", PollSpec("  Lunch?  ", ["Pizza", " Salad "]))
     assert [(o.id, o.text) for o in poll.options] == [("o1", "Pizza"), ("o2", "Salad")]
     assert poll.question == "Lunch?"
     assert poll.state is PollState.DRAFT
@@ -38,29 +39,29 @@ def test_options_get_ids_in_the_given_order():
 )
 def test_bad_option_lists_are_refused(options):
     with pytest.raises(InvalidAction):
-        Poll("p1", "Q?", options)
+        Poll("p1", PollSpec("Q?", options))
 
 
 def test_empty_question_is_refused():
     with pytest.raises(InvalidAction):
-        Poll("p1", "   ", ["a", "b"])
+        Poll("p1", PollSpec("   ", ["a", "b"]))
 
 
 @pytest.mark.parametrize("invisible", ["\u200d", " \u200c \u200d "])
 def test_questions_and_options_of_only_joiners_are_refused(invisible):
     with pytest.raises(InvalidAction):
-        Poll("p1", invisible, ["a", "b"])
+        Poll("p1", PollSpec(invisible, ["a", "b"]))
     with pytest.raises(InvalidAction):
-        Poll("p1", "Q?", ["a", invisible])
+        Poll("p1", PollSpec("Q?", ["a", invisible]))
 
 
 def test_control_characters_in_a_question_are_refused():
     with pytest.raises(InvalidAction, match="U\\+202E"):
-        Poll("p1", "Q\u202e?", ["a", "b"])
+        Poll("p1", PollSpec("Q\u202e?", ["a", "b"]))
 
 
 def test_draft_to_open_to_closed():
-    poll = Poll("p1", "Q?", ["a", "b"])
+    poll = Poll("p1", PollSpec("Q?", ["a", "b"]))
     poll.launch(now=5.0)
     assert (poll.state, poll.launched_at) == (PollState.OPEN, 5.0)
     assert poll.close(now=9.0) is True
@@ -70,7 +71,7 @@ def test_draft_to_open_to_closed():
 
 
 def test_closed_poll_cannot_be_launched_again_and_draft_cannot_be_closed():
-    poll = Poll("p1", "Q?", ["a", "b"])
+    poll = Poll("p1", PollSpec("Q?", ["a", "b"]))
     with pytest.raises(InvalidAction):
         poll.close(now=1.0)
     poll.launch(now=1.0)
@@ -82,12 +83,12 @@ def test_closed_poll_cannot_be_launched_again_and_draft_cannot_be_closed():
 
 
 def test_only_a_draft_can_be_edited():
-    poll = Poll("p1", "Q?", ["a", "b"])
-    poll.edit("New?", ["x", "y", "z"], PollKind.MULTIPLE)
+    poll = Poll("p1", PollSpec("Q?", ["a", "b"]))
+    poll.edit(PollSpec("New?", ["x", "y", "z"], PollKind.MULTIPLE))
     assert poll.question == "New?" and poll.kind is PollKind.MULTIPLE and len(poll.options) == 3
     poll.launch(now=1.0)
     with pytest.raises(InvalidAction):
-        poll.edit("Again?", ["x", "y"])
+        poll.edit(PollSpec("Again?", ["x", "y"]))
 
 
 def test_single_choice_counts_one_vote_per_voter():
@@ -140,7 +141,7 @@ def test_changing_a_vote_before_close_replaces_it():
 
 
 def test_vote_before_launch_is_rejected():
-    poll = Poll("p1", "Q?", ["a", "b"])
+    poll = Poll("p1", PollSpec("Q?", ["a", "b"]))
     with pytest.raises(PollNotOpen) as info:
         poll.vote("ann", ["o1"], is_member=True)
     assert info.value.code == "poll_not_open"
@@ -280,16 +281,16 @@ def test_the_anonymity_check_does_find_a_named_poll_mapping():
 
 def test_anonymous_quiz_is_refused():
     with pytest.raises(InvalidAction, match="anonymous"):
-        Poll("p1", "2+2?", ["3", "4"], PollKind.QUIZ, True, correct_option_ids=["o2"])
+        Poll("p1", PollSpec("2+2?", ["3", "4"], PollKind.QUIZ, True, correct_option_ids=["o2"]))
 
 
 def test_quiz_needs_known_correct_options_and_only_quizzes_have_them():
     with pytest.raises(InvalidAction):
-        Poll("p1", "2+2?", ["3", "4"], PollKind.QUIZ)
+        Poll("p1", PollSpec("2+2?", ["3", "4"], PollKind.QUIZ))
     with pytest.raises(InvalidAction):
-        Poll("p1", "2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o7"])
+        Poll("p1", PollSpec("2+2?", ["3", "4"], PollKind.QUIZ, correct_option_ids=["o7"]))
     with pytest.raises(InvalidAction):
-        Poll("p1", "2+2?", ["3", "4"], PollKind.SINGLE, correct_option_ids=["o2"])
+        Poll("p1", PollSpec("2+2?", ["3", "4"], PollKind.SINGLE, correct_option_ids=["o2"]))
 
 
 def test_quiz_scores_one_point_for_the_right_answer():
@@ -339,7 +340,7 @@ def test_quiz_correct_options_are_hidden_until_close():
 
 
 def test_results_can_be_shared_once_launched():
-    poll = Poll("p1", "Q?", ["a", "b"])
+    poll = Poll("p1", PollSpec("Q?", ["a", "b"]))
     with pytest.raises(InvalidAction):
         poll.share_results()
     poll.launch(now=1.0)
