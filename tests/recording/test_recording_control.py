@@ -3,29 +3,14 @@ admin routes for recordings (no media here; see test_room_recorder.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
-from running_server import RunningServer
+from running_server import RunningServer, running
 from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
-from conf_server import Settings, create_app
 from recording.library import RecordingLibrary
-
-
-@asynccontextmanager
-async def running(settings: Settings, **changes: Any) -> AsyncIterator[RunningServer]:
-    server = TestServer(create_app(dataclasses.replace(settings, **changes)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield RunningServer(server)
-    finally:
-        await server.close()
 
 
 async def member(server: RunningServer, name: str, room: str) -> SignalingClient:

@@ -5,26 +5,22 @@ server on a loopback port."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import json
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from redis_server import RedisServer
-from running_server import RunningServer
+from running_server import RunningServer, running
 from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
-from conf_server import Settings, create_app
 from conf_server.cluster.redis_store import RedisStore
 from conf_server.cluster.store import MemoryStore
 from conf_server.domain.meeting_state import MeetingState
@@ -34,16 +30,6 @@ from sfu.ice import add_remote_candidate
 
 JSON = {"Content-Type": "application/json"}
 RANDOM_ROOM = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}")
-
-
-@asynccontextmanager
-async def running(settings: Settings, **changes: Any) -> AsyncIterator[RunningServer]:
-    server = TestServer(create_app(dataclasses.replace(settings, **changes)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield RunningServer(server)
-    finally:
-        await server.close()
 
 
 async def request(

@@ -5,20 +5,15 @@ and blank-looking characters are refused; text is NFC-normalised."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
-from running_server import RunningServer
+from running_server import RunningServer, running
 from server_keys import ADMIN_KEY
 from webhook_receiver import Receiver
 
-from conf_server import Settings, create_app
 from conf_server.http.keys import INVITES
 from signaling.text import InvalidText, clean_lines, clean_name
 
@@ -206,16 +201,6 @@ async def test_invite_token_names_follow_the_rule(server, make_member):
 
 
 # -- what the rule protects: webhooks and the CSV report ----------------------------------
-
-
-@asynccontextmanager
-async def running(settings: Settings, **changes: Any) -> AsyncIterator[RunningServer]:
-    server = TestServer(create_app(dataclasses.replace(settings, **changes)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield RunningServer(server)
-    finally:
-        await server.close()
 
 
 async def test_webhooks_and_the_csv_report_carry_any_text_the_rule_lets_in(settings, make_member):
