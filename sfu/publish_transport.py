@@ -21,6 +21,7 @@ from . import rtp
 from .errors import NegotiationError, TransportClosed, UnsupportedCodec
 from .ice import add_remote_candidate
 from .producer import Producer
+from .sdp_check import check_media_lines
 from .settings import SfuSettings
 from .stats import SfuStats
 from .tasks import TaskGroup
@@ -75,6 +76,7 @@ class PublishTransport:
         # aiortc accepts text without a single m-section as an empty session.
         if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp:
             raise NegotiationError("the offer is not an SDP offer with media", code="invalid_sdp")
+        check_media_lines(offer_sdp)
         async with self._lock:
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))

@@ -22,6 +22,7 @@ from .consumer import Consumer
 from .errors import NegotiationError, TransportClosed
 from .ice import add_remote_candidate
 from .producer import Producer
+from .sdp_check import check_media_lines
 from .send_slot import SendSlot
 from .settings import SfuSettings
 from .stats import SfuStats
@@ -183,6 +184,7 @@ class SubscribeTransport:
                 f"no offer with revision {revision} is waiting for an answer",
                 code="stale_answer",
             )
+        check_media_lines(sdp, require_media=False)
         applied = self._applied
         self._answer.set_result(sdp)
         if applied is not None:

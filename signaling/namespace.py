@@ -62,6 +62,8 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid = args[0]
+        if not isinstance(event, str):  # e.g. 42[["join"],{}]: no event has such a name
+            event = repr(event)[:64]
         if event in LIFECYCLE_EVENTS and self._is_lifecycle(event, sid):
             if event == "connect":
                 self._connected.add(sid)
@@ -78,9 +80,9 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         refused = self._over_limit(sid, event)
         if refused is not None:
             return refused
-        validator = VALIDATORS.get(event) if isinstance(event, str) else None
+        validator = VALIDATORS.get(event)
         if validator is None:
-            return error_ack("unknown_event", f"unknown event {str(event)[:64]!r}")
+            return error_ack("unknown_event", f"unknown event {event[:64]!r}")
         if len(payloads) != 1 or not isinstance(payloads[0], dict):
             return error_ack("invalid_payload", "the payload must be one JSON object")
         lock = self._locks.setdefault(sid, asyncio.Lock())

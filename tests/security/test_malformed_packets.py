@@ -67,3 +67,18 @@ async def test_a_malformed_packet_closes_only_that_connection(
     await ada.call("chat_send", {"text": "still here"})
     tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert not tracebacks, [r.getMessage() for r in tracebacks]
+
+
+@pytest.mark.parametrize("name", ['["join"]', '{"a":1}', "7", "null"])
+async def test_an_event_name_that_is_not_a_string_is_an_unknown_event(
+    server: RunningServer, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await _open_socket(session, server.url)
+        await ws.send_str(f"421[{name},{{}}]")
+        async with asyncio.timeout(10):
+            while (answer := await ws.receive_str()) == "2":
+                await ws.send_str("3")
+        assert answer.startswith("431[") and '"unknown_event"' in answer, answer
+        await ws.close()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
