@@ -8,6 +8,7 @@ from aiohttp import web
 
 from signaling import MeetingNamespace, SocketEmitter, create_socket_server
 from signaling.connection_limits import ConnectionLimits, quiet_accept_errors, raise_fd_limit
+from signaling.log_filters import quiet_client_errors
 
 from .cluster.shared_state import OriginPolicy, SharedState
 from .http import health, web_pages
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # when they run out (signaling/connection_limits.py).
     raise_fd_limit()
     quiet_accept_errors()
+    quiet_client_errors()
     # An HTTP connection with no request in progress is closed after 75 s
     # (aiohttp's default, an hour, let idle TCP connections hold descriptors;
     # 75 s outlasts a reverse proxy's usual 60 s upstream keep-alive).

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import engineio
+import engineio.async_drivers.aiohttp
 import socketio
 from aiohttp import StreamReader, web
 
@@ -57,6 +58,50 @@ def create_socket_server(
     return MeetingSocketServer(**kwargs)
 
 
+#: Engine.IO v4 packet types (open, close, ping, pong, message, upgrade, noop);
+#: a long-polling body may also carry base64 binary packets ("b...").
+ENGINEIO_TYPES = frozenset("0123456")
+
+
+def well_formed_packet(text: str) -> bool:
+    """Could python-engineio decode this text packet? (It raises ValueError on
+    an empty one or one whose type is not a digit, and python-engineio then logs
+    a traceback instead of answering.)"""
+    return bool(text) and (text[0] in ENGINEIO_TYPES or text[0] == "b")
+
+
+#: What a client sends in a long-polling POST: close, pong, message (text or
+#: base64 binary). Ping and upgrade probes travel over the WebSocket, and a
+#: ping or noop in a POST made python-engineio leave the POST unanswered.
+POST_TYPES = frozenset("134b")
+
+
+def well_formed_payload(body: bytes) -> bool:
+    """A long-polling POST body: UTF-8 packets of the types a client POSTs,
+    separated by U+001E."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(packet[:1] in POST_TYPES for packet in text.split("\x1e"))
+
+
+class MalformedPayload(Exception):
+    """A long-polling POST body python-engineio could not decode."""
+
+
+class CheckedWebSocket(engineio.async_drivers.aiohttp.WebSocket):  # type: ignore[misc]
+    """python-engineio's aiohttp WebSocket; a text frame it could not decode
+    ends the connection (OSError is how its loop learns the socket is done)
+    instead of escaping as a traceback."""
+
+    async def wait(self) -> Any:
+        data = await super().wait()
+        if isinstance(data, str) and not well_formed_packet(data):
+            raise OSError("malformed engine.io packet")
+        return data
+
+
 class _Body:
     """A POST body read in full, as python-engineio's ``wsgi.input``."""
 
@@ -94,7 +139,23 @@ class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         driver: dict[str, Any] = self._async  # the async_mode's functions
         self._driver_translate = driver["translate_request"]
         # python-engineio awaits translate_request when it is a coroutine function.
-        self._async: dict[str, Any] = {**driver, "translate_request": self._translate_request}
+        self._async: dict[str, Any] = {
+            **driver,
+            "translate_request": self._translate_request,
+            "websocket": CheckedWebSocket,
+        }
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        """python-engineio's handler; requests it would answer with a 500 or a
+        logged traceback get 400: a body it cannot decode, or a request for a
+        session that closed meanwhile (its ``_get_socket`` raises KeyError)."""
+        try:
+            response: web.StreamResponse = await super().handle_request(request)
+        except MalformedPayload:
+            return web.Response(status=400, text="Malformed engine.io payload")
+        except KeyError:
+            return web.Response(status=400, text="Session is disconnected")
+        return response
 
     async def _translate_request(self, request: web.Request) -> dict[str, Any]:
         environ: dict[str, Any] = self._driver_translate(request)
@@ -102,6 +163,8 @@ class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         if request.method == "POST" and (declared is None or declared <= self.max_http_buffer_size):
             # One byte over the limit is enough for python-engineio to refuse it.
             body = await read_at_most(request.content, self.max_http_buffer_size + 1)
+            if len(body) <= self.max_http_buffer_size and not well_formed_payload(body):
+                raise MalformedPayload()
             environ["wsgi.input"] = _Body(body)
             environ["CONTENT_LENGTH"] = str(len(body))
         return environ

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp import web_response as aiohttp_web_response
 
 from signaling.protocol import is_room_name
 
@@ -90,6 +91,10 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
 
 
 def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
+    # Answers aiohttp makes before any handler or hook runs (a malformed
+    # request line gets 400 from its parser) take the Server header from this
+    # module global, with the Python and aiohttp versions in it.
+    aiohttp_web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
     async def landing(_: web.Request) -> web.FileResponse:
         return web.FileResponse(client_dir / "index.html")
 

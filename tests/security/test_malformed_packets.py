@@ -4,6 +4,7 @@ one log line, never a traceback, and nobody else notices."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -81,4 +82,62 @@ async def test_an_event_name_that_is_not_a_string_is_an_unknown_event(
                 await ws.send_str("3")
         assert answer.startswith("431[") and '"unknown_event"' in answer, answer
         await ws.close()
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def _polling_session(session: aiohttp.ClientSession, url: str) -> str:
+    base = f"{url}/socket.io/?EIO=4&transport=polling"
+    async with session.get(base) as response:
+        sid = json.loads((await response.text())[1:])["sid"]
+    return f"{base}&sid={sid}"
+
+
+@pytest.mark.parametrize(
+    "body", [b"6", b"2probe", b"", b"\xff\xfe", b"40\x1e", b"0", b"5"], ids=repr
+)
+async def test_a_long_polling_post_engineio_cannot_decode_gets_400(
+    server: RunningServer, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = await _polling_session(session, server.url)
+        async with asyncio.timeout(10), session.post(url, data=body) as response:
+            assert response.status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_post_to_a_closed_session_gets_400_not_500(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = await _polling_session(session, server.url)
+        async with session.post(url, data=b"1") as response:
+            assert response.status == 200  # the client closes its session
+        async with asyncio.timeout(10), session.post(url, data=b"1") as response:
+            assert response.status == 400
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("frame", ["", "x", "7hello"])
+async def test_an_undecodable_websocket_frame_closes_the_connection_quietly(
+    server: RunningServer, frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await _open_socket(session, server.url)
+        await ws.send_str(frame)
+        assert await _closed(ws)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+async def test_a_malformed_http_request_is_one_quiet_line(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /\xdc\x14 HTTP/1.1 x\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(200), 10)
+    writer.close()
+    assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answer
+    assert b"\r\nServer: conf-server\r\n" in answer, answer  # no versions
+    await asyncio.sleep(0.1)
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -1,0 +1,40 @@
+"""Log records that any client can provoke at will, made quiet.
+
+A malformed HTTP request line or header (aiohttp answers 400) and a request
+for an engine.io session that is gone are the client's mistakes, not the
+server's; aiohttp and python-engineio log them at ERROR, aiohttp with a
+traceback, so a scanner could fill the log and bury real errors. These
+filters turn such records into one INFO line without a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import http_exceptions
+
+
+class ClientErrorFilter(logging.Filter):
+    """Downgrade records caused by a client's malformed request to INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        malformed_http = isinstance(exc, http_exceptions.HttpProcessingError)
+        gone_session = str(record.msg).startswith("Invalid session")
+        if malformed_http or gone_session:
+            if malformed_http:
+                peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+                record.msg = "refused a malformed HTTP request from %s: %s"
+                record.args = (peer, type(exc).__name__)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_client_errors() -> None:
+    """Install :class:`ClientErrorFilter` on aiohttp's and engine.io's loggers (once)."""
+    for name in ("aiohttp.server", "engineio.server"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, ClientErrorFilter) for f in target.filters):
+            target.addFilter(ClientErrorFilter())
