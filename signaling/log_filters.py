@@ -19,12 +19,14 @@ class ClientErrorFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        malformed_http = isinstance(exc, http_exceptions.HttpProcessingError)
+        # A client that closes its connection while aiohttp writes the answer
+        # (ClientConnectionResetError is a ConnectionResetError) is the same.
+        malformed_http = isinstance(exc, http_exceptions.HttpProcessingError | ConnectionResetError)
         gone_session = str(record.msg).startswith("Invalid session")
         if malformed_http or gone_session:
             if malformed_http:
                 peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-                record.msg = "refused a malformed HTTP request from %s: %s"
+                record.msg = "a malformed or abandoned HTTP request from %s: %s"
                 record.args = (peer, type(exc).__name__)
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.exc_info = None

@@ -63,6 +63,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(exc.status, code, exc.reason)
     except json.JSONDecodeError:
         return error_response(400, "invalid_json", "the request body is not valid JSON")
+    except ConnectionResetError:
+        # The client went away mid-request (while its body was read or the
+        # answer written): nobody is left to answer, and it is not our fault.
+        logger.info("API request %s %s: the client went away", request.method, request.path)
+        raise
     except Exception:
         logger.exception("API request %s %s failed", request.method, request.path)
         return error_response(500, "internal_error", "the server failed to handle this request")
