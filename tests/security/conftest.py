@@ -269,15 +269,25 @@ async def _until_disconnected(sio: socketio.AsyncClient) -> None:
         await asyncio.sleep(0.05)
 
 
-def malformed_on_the_wire(value: Any) -> bool:
-    """Does ``value`` hold a dict that Socket.IO reads as a binary attachment
-    placeholder? python-socketio sends such a dict as it is, and the server
-    may then close the connection, as it does for any packet it cannot decode
-    (docs/protocol.md, *Connections*)."""
+#: The largest Socket.IO message (docs/protocol.md, *Connections*).
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+
+
+def may_close_connection(value: Any) -> bool:
+    """May the server answer a message carrying ``value`` by closing the
+    connection (docs/protocol.md, *Connections*)? Yes when it is over 2 MiB as
+    JSON, or holds a dict that Socket.IO reads as a binary attachment
+    placeholder (python-socketio sends such a dict as it is, and the server
+    cannot decode the packet)."""
+    size = len(json.dumps(value, default=lambda b: "x" * len(b) if isinstance(b, bytes) else ""))
+    return size > MAX_MESSAGE_BYTES or _has_placeholder(value)
+
+
+def _has_placeholder(value: Any) -> bool:
     if isinstance(value, dict):
-        return "_placeholder" in value or any(malformed_on_the_wire(v) for v in value.values())
+        return "_placeholder" in value or any(_has_placeholder(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(malformed_on_the_wire(v) for v in value)
+        return any(_has_placeholder(v) for v in value)
     return False
 
 
@@ -414,12 +424,13 @@ class Fuzz:
         """The acknowledgement rules of docs/protocol.md, "Conventions": one
         comes, and it is ``{"ok": true, ...}`` or ``{"ok": false, "error":
         {"code": <documented>, "message": str}}``; ``may_close``: the message
-        was malformed on the wire, so closing the connection is an answer too."""
+        was too large or malformed on the wire, so closing the connection is an
+        answer too."""
         if outcome == "timeout":
             self.unanswered(f"{label}: no acknowledgement", what)
             return
         if outcome == "disconnected" and may_close:
-            self.answers["connection closed (malformed packet)"] += 1
+            self.answers["connection closed (too large or malformed)"] += 1
             return
         if outcome != "ack":
             self.violation(f"{label}: no acknowledgement ({outcome})", what)
