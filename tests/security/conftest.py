@@ -468,7 +468,8 @@ class Fuzz:
         """After a target: record the counts and fail listing every distinct
         broken invariant with the first input that broke it."""
         self._write_stats()
-        self.silent = 0
+        self.cases, self.silent, self.started = 0, 0, time.monotonic()
+        self.answers.clear()
         if self.found:
             listing = "\n\n".join(
                 f"[{count}x] {signature}\n  first: {first[:1500]}"
@@ -495,9 +496,6 @@ class Fuzz:
         }
         with open(path, "a") as out:
             out.write(json.dumps(line) + "\n")
-        self.cases = 0
-        self.answers.clear()
-        self.started = time.monotonic()
 
 
 def fuzz_server_settings(data_dir: Path) -> Settings:
