@@ -15,6 +15,8 @@ _HEADER = struct.Struct("!BBHII")
 _NTP_EPOCH_OFFSET = 2208988800
 
 ONE_BYTE_PROFILE = 0xBEDE
+#: The highest extension id the one-byte form can carry (15 is reserved).
+MAX_ONE_BYTE_ID = 14
 
 
 class RtpView:

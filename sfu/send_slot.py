@@ -86,10 +86,15 @@ class SendSlot:
     def configure(self) -> None:
         """Read the negotiated codec and header-extension ids (after the answer)."""
         self.codec = bridge.negotiated_codec(self.transceiver)
-        ids = bridge.header_extension_ids(self.transceiver)
+        # Only ids the one-byte form (RFC 8285) can carry; an answer that
+        # names others simply does not get that extension.
+        ids = {
+            uri: i for uri, i in bridge.header_extension_ids(self.transceiver).items()
+            if 1 <= i <= rtp.MAX_ONE_BYTE_ID
+        }  # fmt: skip
         mid_id = ids.get(bridge.URI_MID)
         mid = self.mid
-        constant = [(mid_id, mid.encode())] if mid_id and mid else []
+        constant = [(mid_id, mid.encode())] if mid_id and mid and len(mid.encode()) <= 16 else []
         level_id = ids.get(bridge.URI_AUDIO_LEVEL)
         abs_id = ids.get(bridge.URI_ABS_SEND_TIME)
         if self.kind == "audio" and level_id:
