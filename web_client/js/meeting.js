@@ -386,10 +386,11 @@ export class MeetingInteraction extends EventTarget {
   /**
    * Receive video only from these participants (`set_view`); audio from everyone.
    * @param {string[]} participantIds
+   * @param {import("./view_sync.js").ViewDetails} [details] camera tile heights and pins (absent: not sent)
    */
-  async setView(participantIds) {
+  async setView(participantIds, details) {
     const video = [...participantIds];
-    const result = await this._send("set_view", { video });
+    const result = await this._send("set_view", { video, ...details });
     this.view = video;
     return result;
   }

@@ -7,6 +7,7 @@
 import { joinFailureMessage, requestJoin } from "./join.js";
 import { followRedirects, passingTrouble, retryPauseMs } from "./node_redirect.js";
 import { ProtocolError } from "./protocol.js";
+import { simulcastLayers } from "./publisher.js";
 import { CONNECT_WAIT_MS, RECONNECT_GIVE_UP_MS, RETRY_PAUSE_MS, sleep } from "./session_core.js";
 
 /** @typedef {import("./join.js").JoinFields} JoinFields */
@@ -176,6 +177,7 @@ export class Membership {
     core.participantId = result.participant_id;
     core.resumeToken = result.resume_token;
     core.iceServers = Array.isArray(result.ice_servers) ? result.ice_servers : [];
+    core.simulcast = simulcastLayers(result.media);
     this._roster.replace(result.participants ?? []);
     core.inRoom = true;
     this._interaction.applyMeeting(result.meeting, result.participant_id);

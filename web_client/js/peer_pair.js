@@ -17,8 +17,11 @@ import { Subscriber } from "./subscriber.js";
  * - `error` {side: "publish" | "subscribe", error}: a negotiation was refused
  */
 export class PeerPair extends EventTarget {
-  /** @param {{iceServers: RTCIceServer[], request: Request}} options */
-  constructor({ iceServers, request }) {
+  /**
+   * @param {{iceServers: RTCIceServer[], request: Request,
+   *   simulcast?: import("./publisher.js").SimulcastLayer[]}} options simulcast: the camera's layers
+   */
+  constructor({ iceServers, request, simulcast = [] }) {
     super();
     this.closed = false;
     /** true until `publishAll` may publish: `send` and `unpublish` change nothing meanwhile */
@@ -27,6 +30,7 @@ export class PeerPair extends EventTarget {
     this.publisher = new Publisher({
       iceServers,
       request,
+      simulcast,
       onError: (error) => console.warn("publisher_ice refused:", error),
     });
     for (const type of ["trackadded", "trackended"]) {

@@ -9,6 +9,62 @@ import { preferForwardedCodec } from "./peer.js";
 const KIND_OF = { microphone: "audio", camera: "video", screen: "video" };
 
 /**
+ * One spatial layer of the camera, as the join acknowledgement's
+ * `media.simulcast` lists them (lowest first).
+ * @typedef {object} SimulcastLayer
+ * @property {string} rid
+ * @property {number} scaleDown the camera's size divided by this
+ * @property {number} maxBitrate bit/s
+ */
+
+/** RIDs are short tokens (RFC 8851: alphanumerics, `-` and `_`). */
+const RID = /^[A-Za-z0-9_-]{1,16}$/;
+/** Browsers send at most this many simulcast layers of one track. */
+const MAX_LAYERS = 4;
+
+/**
+ * The camera layers a server asks for (`media.simulcast` of the join
+ * acknowledgement), in its order. Anything missing or malformed means "one
+ * encoding, as before": an empty list.
+ * @param {unknown} media the acknowledgement's `media`
+ * @returns {SimulcastLayer[]}
+ */
+export function simulcastLayers(media) {
+  const list = /** @type {{simulcast?: unknown} | null | undefined} */ (media)?.simulcast;
+  if (!Array.isArray(list) || list.length < 2 || list.length > MAX_LAYERS) return [];
+  /** @type {SimulcastLayer[]} */
+  const layers = [];
+  for (const entry of list) {
+    const { rid, scale_down: scaleDown, max_bitrate: maxBitrate } = entry ?? {};
+    const valid =
+      typeof rid === "string" &&
+      RID.test(rid) &&
+      Number.isFinite(scaleDown) &&
+      scaleDown >= 1 &&
+      Number.isInteger(maxBitrate) &&
+      maxBitrate > 0;
+    if (!valid) return [];
+    layers.push({ rid, scaleDown, maxBitrate });
+  }
+  return new Set(layers.map((layer) => layer.rid)).size === layers.length ? layers : [];
+}
+
+/**
+ * `sendEncodings` for a new transceiver: the camera's simulcast layers in the
+ * server's order; the screen one encoding at full size (text must stay sharp).
+ * @param {Source} source
+ * @param {SimulcastLayer[]} simulcast
+ * @returns {RTCRtpEncodingParameters[] | undefined} undefined: the browser's default
+ */
+function encodingsFor(source, simulcast) {
+  if (source === "camera" && simulcast.length) {
+    return simulcast.map(({ rid, scaleDown, maxBitrate }) => ({ rid, scaleResolutionDownBy: scaleDown, maxBitrate }));
+  }
+  if (source === "screen") return [{ scaleResolutionDownBy: 1 }];
+  return undefined;
+}
+
+/**
  * Carries what this client sends. One m-section per source, created on first
  * use and kept for the life of the connection (a source that stops is sent as
  * "no track" and left out of `sources`, so its m-section is reused later).
@@ -18,11 +74,15 @@ const KIND_OF = { microphone: "audio", camera: "video", screen: "video" };
  */
 export class Publisher {
   /**
-   * @param {{iceServers: RTCIceServer[], request: Request, onError?: (error: unknown) => void}} options
+   * @param {{iceServers: RTCIceServer[], request: Request, onError?: (error: unknown) => void,
+   *   simulcast?: SimulcastLayer[]}} options
+   *   simulcast: the camera's layers (see `simulcastLayers`); empty: one encoding
    */
-  constructor({ iceServers, request, onError }) {
+  constructor({ iceServers, request, onError, simulcast = [] }) {
     this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.closed = false;
+    /** @type {SimulcastLayer[]} */
+    this.simulcast = simulcast;
     this._request = request;
     this._onError = onError ?? (() => {});
     /** @type {Map<Source, RTCRtpTransceiver>} */
@@ -59,9 +119,12 @@ export class Publisher {
     if (this.closed) return false;
     let transceiver = this._transceivers.get(source);
     let changed = !this._published.has(source);
+    // A shared screen is mostly text: keep its resolution and drop frames instead.
+    if (source === "screen" && track && !track.contentHint) track.contentHint = "detail";
     if (!transceiver) {
       const kind = KIND_OF[source];
-      transceiver = this.pc.addTransceiver(track ?? kind, { direction: "sendonly" });
+      const sendEncodings = encodingsFor(source, this.simulcast);
+      transceiver = this.pc.addTransceiver(track ?? kind, { direction: "sendonly", ...(sendEncodings && { sendEncodings }) });
       preferForwardedCodec(transceiver, kind);
       this._transceivers.set(source, transceiver);
       changed = true;

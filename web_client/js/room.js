@@ -10,6 +10,7 @@ import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
 import { Gallery } from "./ui/gallery.js";
 import { PrejoinView } from "./ui/prejoin.js";
+import { wireConnectionQuality } from "./ui/quality_indicator.js";
 import { StatusArea } from "./ui/status.js";
 
 /** @typedef {import("./session.js").State} State */
@@ -99,7 +100,7 @@ function buildUi(session, room, hybrid) {
   const views = {
     gallery: new Gallery($('[data-testid="gallery"]'), {
       pageSize: hybrid.pageSize,
-      onView: (ids) => hybrid.viewSync.update(ids),
+      onView: (ids, details) => hybrid.viewSync.update(ids, details),
     }),
     audio,
     hybrid,
@@ -130,6 +131,7 @@ function buildUi(session, room, hybrid) {
   $("#end-screen button").addEventListener("click", () => location.assign("/"));
   wireRoster(session, views);
   wireMedia(session, views);
+  wireConnectionQuality(session, views.gallery, status);
   buildInteractionUi(session, {
     room,
     gallery: views.gallery,

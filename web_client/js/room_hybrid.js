@@ -41,7 +41,7 @@ export class HybridRoom extends EventTarget {
     this.token = params.get("token") || null;
     this.pageSize = pageSizeOf(params.get("page_size"));
     this.speakerOn = devicePolicy(this.presence.mode).speaker;
-    this.viewSync = new ViewSync((ids) => session.interaction.setView(ids));
+    this.viewSync = new ViewSync((ids, details) => session.interaction.setView(ids, details));
     /** @type {AudioSink | null} */
     this._audio = null;
     session.joinFields = presenceJoinFields(this.presence, this.token);

@@ -6,6 +6,7 @@
 // meeting.js (hands, chat, polls, host controls); session_core.js (the
 // state and events they share).
 
+import { ConnectionQuality } from "./connection_quality.js";
 import { LobbyWait } from "./join.js";
 import { LocalMedia } from "./local_media.js";
 import { MeetingInteraction } from "./meeting.js";
@@ -36,7 +37,8 @@ export { RECONNECT_GIVE_UP_MS } from "./session_core.js";
  * - `notice` {level: "info" | "warning" | "error", code, message}
  *
  * Hands, chat, polls, the lobby and host controls live in `interaction`
- * (a MeetingInteraction, see meeting.js). Tests may read `participantId`,
+ * (a MeetingInteraction, see meeting.js); how well media gets through, with
+ * the server's `media_quality`, in `quality` (see connection_quality.js). Tests may read `participantId`,
  * `participants`, `interaction`, and `_signaling` / `_peers`.
  */
 export class MeetingSession extends EventTarget {
@@ -65,6 +67,7 @@ export class MeetingSession extends EventTarget {
     this._roster = new Roster((type, detail) => core.emit(type, detail));
     this.media = new LocalMedia({ audio });
     this._lobby = new LobbyWait();
+    this.quality = new ConnectionQuality(() => this._media.peers);
     this._media = new SessionMedia({
       core,
       local: this.media,
@@ -256,6 +259,10 @@ export class MeetingSession extends EventTarget {
     if (this._membership.hold(message)) return;
     const { event, payload } = message;
     if (!payload || typeof payload !== "object") return;
+    if (event === "media_quality") {
+      this.quality.applyServer(payload);
+      return;
+    }
     if (event === "subscriber_offer") this._media.handleOffer(payload);
     else if (!this._roster.handle(event, payload)) return;
     if (this._core.inRoom || event === "removed" || event === "meeting_ended") this.interaction.handle(event, payload);

@@ -30,6 +30,8 @@ export class SessionCore {
     this.resumeToken = null;
     /** @type {RTCIceServer[]} */
     this.iceServers = [];
+    /** @type {import("./publisher.js").SimulcastLayer[]} the camera layers the server asks for (empty: one) */
+    this.simulcast = [];
   }
 
   /**

@@ -63,7 +63,7 @@ export class SessionMedia {
   /** Fresh peer connections, and publish what we have. */
   start() {
     this.closePeers();
-    const peers = new PeerPair({ iceServers: this._core.iceServers, request: this._request });
+    const peers = new PeerPair({ iceServers: this._core.iceServers, request: this._request, simulcast: this._core.simulcast });
     this.peers = peers;
     const core = this._core;
     const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>

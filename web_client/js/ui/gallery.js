@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_SIZE } from "../layout.js";
 import { arrangeGallery, participantOfKey, screenKey } from "../gallery_view.js";
 import { play } from "./dom.js";
 import { PageNav } from "./page_nav.js";
+import { showPaused, showQuality } from "./quality_indicator.js";
 import {
   compareTiles,
   createScreenTile,
@@ -22,14 +23,17 @@ import {
 /** @typedef {import("../protocol.js").Participant} Participant */
 /** @typedef {import("./tiles.js").Tile} Tile */
 /** @typedef {import("./tiles.js").ScreenTile} ScreenTile */
+/** @typedef {import("../view_sync.js").ViewDetails} ViewDetails */
+/** @typedef {import("../connection_quality.js").Quality} Quality */
 
 const GAP_PX = 8;
 
 export class Gallery {
   /**
    * @param {HTMLElement} container
-   * @param {{pageSize?: number, onView?: (participantIds: string[]) => void}} [options]
-   *   onView: the participants whose video is on screen now (not us), called when it changes
+   * @param {{pageSize?: number, onView?: (participantIds: string[], details: ViewDetails) => void}} [options]
+   *   onView: the participants whose video is on screen now (not us), how tall
+   *   their camera tiles are in device pixels and which one we pinned; called when any of it changes
    */
   constructor(container, { pageSize = DEFAULT_PAGE_SIZE, onView = () => {} } = {}) {
     this.el = container;
@@ -57,6 +61,8 @@ export class Gallery {
     this.pages = 1;
     /** @type {string | null} the last view reported */
     this._view = null;
+    /** @type {Set<string>} whose video the server paused for us (our connection is too poor) */
+    this._paused = new Set();
     this.nav = new PageNav((delta) => this.showPage(this.page + delta));
     container.after(this.nav.el);
     // Page Up / Page Down while a tile's button has the focus.
@@ -67,6 +73,8 @@ export class Gallery {
       this.showPage(this.page + delta);
     });
     new ResizeObserver(() => this.relayout()).observe(container);
+    // The same CSS size is more device pixels on another screen: the sizes we report change.
+    watchPixelRatio(() => this.relayout());
   }
 
   /**
@@ -105,6 +113,7 @@ export class Gallery {
       setSpeaking(tile, participant.id === this._speaker);
       setSpotlight(tile, participant.id === this._spotlight);
       showHand(tile, this._hands.get(participant.id));
+      showPaused(tile.el, this._paused.has(participant.id));
     }
     updateTile(tile, participant, participant.id === this.selfId);
     this._updateVideoState(tile);
@@ -216,6 +225,27 @@ export class Gallery {
   }
 
   /**
+   * Show how well a participant's video and sound reach us (our own tile: our
+   * connection) on their tile.
+   * @param {string} participantId
+   * @param {Quality | null} quality null: nothing known, no indicator
+   */
+  setQuality(participantId, quality) {
+    const tile = this._tiles.get(participantId);
+    if (tile) showQuality(tile.el, quality);
+  }
+
+  /**
+   * The server paused these participants' video for us (our connection is too
+   * poor): their tiles say so instead of showing a frozen frame.
+   * @param {Iterable<string>} participantIds
+   */
+  setPaused(participantIds) {
+    this._paused = new Set(participantIds);
+    for (const [id, tile] of this._tiles) showPaused(tile.el, this._paused.has(id));
+  }
+
+  /**
    * A participant's tile element (for reactions), or null.
    * @param {string} participantId
    */
@@ -290,8 +320,8 @@ export class Gallery {
     for (const [id, tile] of this._tiles) setPinned(tile, this._pinned === id, id === this.selfId ? "yourself" : tile.participant.name);
     for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), "this screen");
     this.nav.update(this.page, this.pages);
-    // Not laid out yet (hidden): every tile counts as shown.
-    this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys);
+    // Not laid out yet (hidden): every tile counts as shown, sizes unknown.
+    this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys, arrangement?.boxes ?? new Map());
   }
 
   /**
@@ -329,16 +359,28 @@ export class Gallery {
   }
 
   /**
-   * Tell the owner whose video we show now (not ours: we never receive it).
+   * Tell the owner whose video we show now (not ours: we never receive it),
+   * how tall each camera tile is in device pixels (what the server should
+   * send: no layer taller than the tile) and which camera we pinned.
    * @param {string[]} shownKeys
+   * @param {Map<string, import("../gallery_view.js").Box>} boxes
    * @private
    */
-  _reportView(shownKeys) {
+  _reportView(shownKeys, boxes) {
     const ids = [...new Set(shownKeys.map(participantOfKey))].filter((id) => id !== this.selfId);
-    const signature = JSON.stringify(ids);
+    const ratio = globalThis.devicePixelRatio || 1;
+    /** @type {Record<string, number>} */
+    const sizes = {};
+    for (const [key, box] of boxes) {
+      // Camera tiles only: a screen share has one encoding, whatever its tile.
+      if (key === participantOfKey(key) && key !== this.selfId) sizes[key] = Math.max(1, Math.round(box.h * ratio));
+    }
+    const pin = this._pinned;
+    const pinned = pin !== null && pin === participantOfKey(pin) && pin !== this.selfId ? [pin] : [];
+    const signature = JSON.stringify([ids, sizes, pinned]);
     if (signature === this._view) return;
     this._view = signature;
-    this._onView(ids);
+    this._onView(ids, { sizes, pinned });
   }
 
   /**
@@ -389,4 +431,21 @@ export class Gallery {
     video.srcObject = track ? new MediaStream([track]) : null;
     if (track) play(video);
   }
+}
+
+/**
+ * Call `onChange` whenever the device pixel ratio changes (the window moved to
+ * another screen, the page was zoomed).
+ * @param {() => void} onChange
+ */
+function watchPixelRatio(onChange) {
+  if (typeof globalThis.matchMedia !== "function") return;
+  const watch = () => {
+    const query = matchMedia(`(resolution: ${globalThis.devicePixelRatio || 1}dppx)`);
+    query.addEventListener("change", () => {
+      onChange();
+      watch(); // a query matches one ratio: ask about the new one
+    }, { once: true });
+  };
+  watch();
 }
