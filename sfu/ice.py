@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from aiortc import RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
@@ -13,6 +16,30 @@ from .errors import NegotiationError
 #: thousands of digits), aioice raises ValueError for a candidate after
 #: end-of-candidates. None of them is a server fault.
 MALFORMED = (AssertionError, IndexError, TypeError, ValueError)
+
+#: A browser's mDNS host name (draft-ietf-mmusic-mdns-ice-candidates: a UUID
+#: under ``.local``), in the form aioice resolves: one label, then ``.local``.
+MDNS_NAME = re.compile(r"[A-Za-z0-9-]{1,63}\.local")
+
+
+def check_candidate_host(host: str) -> None:
+    """Raise ``invalid_candidate`` unless the ICE agent can use ``host``.
+
+    aioice takes an IP address, and resolves a browser's mDNS name itself (over
+    multicast, so only on the same link as the server; elsewhere it finds
+    nothing and drops the candidate). Any other host name it drops silently,
+    which would leave a client believing its candidate was taken: the server
+    resolves no DNS names for candidates.
+    """
+    if MDNS_NAME.fullmatch(host):
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise NegotiationError(
+            f"the candidate's address is not an IP address or an mDNS name: {host[:60]!r}",
+            code="invalid_candidate",
+        ) from None
 
 
 async def add_remote_candidate(
@@ -27,6 +54,7 @@ async def add_remote_candidate(
         raise NegotiationError(
             "this is not an ICE candidate line", code="invalid_candidate"
         ) from exc
+    check_candidate_host(parsed.ip)
     parsed.sdpMid = sdp_mid
     parsed.sdpMLineIndex = sdp_mline_index
     if sdp_mid is None and sdp_mline_index is None:
