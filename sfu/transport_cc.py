@@ -37,6 +37,7 @@ LARGE_DELTA = 2
 
 _FIXED = struct.Struct("!BBHIIHHI")  # header, ssrcs, base, count, ref << 8 | fb count
 _MAX_RUN = 0x1FFF
+_UNWRAP_START = 1 << 40
 
 
 class TransportCcRecorder:
@@ -56,7 +57,9 @@ class TransportCcRecorder:
         """Note one packet's transport-wide sequence number and arrival (seconds, monotonic)."""
         last = self._last
         if last < 0:
-            seq = transport_sequence & 0xFFFF
+            # Unwrapped numbers start far above 0 so that late packets (even
+            # long runs of them) never meet the -1 "nothing yet" markers.
+            seq = _UNWRAP_START + (transport_sequence & 0xFFFF)
         else:
             seq = last + (((transport_sequence - last + 0x8000) & 0xFFFF) - 0x8000)
         self._last = seq

@@ -191,6 +191,14 @@ def test_duplicates_keep_their_first_arrival():
     assert decoded(recorder.feedback(2)) == [(0, 4000 * TICK_US), (1, 4040 * TICK_US)]
 
 
+def test_a_late_packet_from_before_the_first_one_is_reported():
+    recorder = TransportCcRecorder(1)
+    recorder.on_packet(5, 1.0)
+    recorder.on_packet(65530, 1.001)  # sent before 5, across the wrap
+    packets = recorder.feedback(2)
+    assert decoded(packets) == expected({5: 1.0, 65530: 1.001}, 65530, 12)
+
+
 def test_nothing_recorded_means_no_feedback():
     assert TransportCcRecorder(1).feedback(2) == []
 
