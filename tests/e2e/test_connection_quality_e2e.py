@@ -100,18 +100,23 @@ async def sees_video(page: Page, expected: int) -> bool:
     return sum(1 for n in frames if n > 0) >= expected
 
 
-# Every `set_view` the page sends from now on, with the server's answer.
+# Every `set_view` the page sends from now on, and whether the server took it.
 RECORD_SET_VIEW = """() => {
   window.__views = [];
   const signaling = window.meeting._signaling;
   const request = signaling.request.bind(signaling);
   signaling.request = async (event, payload) => {
     if (event !== 'set_view') return request(event, payload);
-    const entry = {payload: JSON.parse(JSON.stringify(payload)), answer: null};
+    const entry = {payload: JSON.parse(JSON.stringify(payload)), accepted: null};
     window.__views.push(entry);
-    try { entry.answer = await request(event, payload); }
-    catch (error) { entry.answer = {error: String(error && error.code)}; throw error; }
-    return entry.answer;
+    try {
+      const answer = await request(event, payload);
+      entry.accepted = true;
+      return answer;
+    } catch (error) {
+      entry.accepted = String(error && error.code);
+      throw error;
+    }
   };
 }"""
 
@@ -132,7 +137,7 @@ async def last_view(page: Page) -> dict[str, Any] | None:
 
 async def view_matches_tiles(page: Page, pinned: list[str]) -> bool:
     view = await last_view(page)
-    if view is None or view["answer"] != {"ok": True}:
+    if view is None or view["accepted"] is not True:
         return False
     heights = await page.evaluate(TILE_HEIGHTS)
     payload = view["payload"]

@@ -37,9 +37,11 @@ const LOSS = { fair: 0.02, poor: 0.08 };
 /** Video arriving at fewer frames per second than these is fair / poor. */
 const FPS = { fair: 10, poor: 5 };
 /** Jitter (s) at or above these is fair / poor. */
-const JITTER = { fair: 0.03, poor: 0.1 };
+const JITTER = { fair: 0.05, poor: 0.15 };
 /** Round-trip time (s) at or above these is fair / poor. */
 const RTT = { fair: 0.3, poor: 0.6 };
+/** Bandwidth-limited video sent at less than these (bit/s) is fair / poor for the others. */
+const LOW_UPLINK = { fair: 300_000, poor: 100_000 };
 /** A downlink estimate below this (bit/s) cannot carry more than small video. */
 const LOW_ESTIMATE = 250_000;
 
@@ -243,17 +245,28 @@ function judgeParticipants(received, tracks, server) {
 function judgeSelf(sent, received, server, publishing) {
   const judge = new Judge();
   if (publishing) {
-    const limits = sent.filter((s) => s.stats.type === "outbound-rtp" && s.stats.kind === "video" && s.stats.qualityLimitationReason);
+    const video = sent.filter((s) => s.stats.type === "outbound-rtp" && s.stats.kind === "video");
+    const limits = video.filter((s) => s.stats.qualityLimitationReason);
     const reasons = new Set(limits.map((s) => String(s.stats.qualityLimitationReason)));
-    if (reasons.has("bandwidth")) judge.add("fair", "your upload is limited: you send less video");
-    else if (reasons.has("cpu")) judge.add("fair", "your device is busy: you send less video");
+    // The browser says "bandwidth" whenever its estimate is below what all
+    // layers could use (also while it ramps up, and under the server's
+    // ceiling): only a low send rate means the others get little of us.
+    const timed = video.filter((s) => s.seconds > 0);
+    const bps = timed.length ? timed.reduce((sum, s) => sum + (s.delta("bytesSent") * 8) / s.seconds, 0) : null;
+    if (bps !== null) judge.note("sent", Math.round(bps));
+    if (reasons.has("bandwidth") && bps !== null && bps < LOW_UPLINK.fair) {
+      const level = bps < LOW_UPLINK.poor ? "poor" : "fair";
+      judge.add(level, `your upload is limited: you send only about ${Math.round(bps / 1000)} kbit/s of video`);
+    } else if (reasons.has("cpu")) {
+      judge.add("fair", "your device is busy: you send less video");
+    }
     const reports = sent.filter((s) => s.stats.type === "remote-inbound-rtp");
     const lost = Math.max(-1, ...reports.map((s) => Number(s.stats.fractionLost ?? -1)), server.uplinkLoss ?? -1);
     if (lost >= 0) judge.loss(lost, "of what you send is lost");
     const rtts = reports.map((s) => Number(s.stats.roundTripTime)).filter(Number.isFinite);
     const rtt = rtts.length ? Math.max(...rtts) : server.rtt;
     if (rtt !== null) judge.rtt(rtt);
-    if (limits.length || reports.length || server.uplinkLoss !== null) judge.known = true;
+    if (bps !== null || reports.length || server.uplinkLoss !== null) judge.known = true;
   } else if (server.rtt !== null) {
     judge.rtt(server.rtt);
   }
