@@ -1,0 +1,152 @@
+"""One subscriber's downlink estimate: what the SFU may send it, from its REMB and reports.
+
+Why REMB and receiver reports rather than transport-cc feedback from the
+subscriber: Chrome already runs a delay-based estimator on what it receives
+when abs-send-time and goog-remb are negotiated (they are, on the SFU's
+subscribe transports) and reports its result as REMB, so the SFU gets a
+delay-based figure without running GoogCC's send side in Python. Receiver
+reports add the loss-based half, in the style of GoogCC's loss controller.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Loss above this cuts the loss-based cap (GoogCC's 10 %).
+LOSS_HIGH = 0.10
+#: Loss below this lets the cap grow back (GoogCC's 2 %).
+LOSS_LOW = 0.02
+#: Growth of the loss-based cap per second of low loss (GoogCC: 8 % a second).
+GROWTH_PER_SECOND = 1.08
+#: Growth counts at most this much time per report, so a long silence followed
+#: by one good report does not jump the cap.
+MAX_GROWTH_STEP_S = 1.0
+#: At most one cut per this interval plus one RTT: receiver reports for several
+#: streams describe the same congestion and must not each cut again.
+CUT_INTERVAL_S = 0.3
+#: Weight of a new report in :attr:`DownlinkEstimate.loss`.
+LOSS_SMOOTHING = 0.3
+#: Weight of a new sample in :attr:`DownlinkEstimate.rtt` (TCP's 1/8).
+RTT_SMOOTHING = 0.125
+
+
+class DownlinkEstimate:
+    """Bits per second the allocator may spend on one subscriber.
+
+    The estimate is the smaller of a REMB-based value and a loss-based cap,
+    clamped to ``floor`` .. ``ceiling``; it covers everything sent to the
+    subscriber (video, audio and retransmissions).
+
+    REMB-based value: ``initial`` until the first REMB, then the last REMB. A
+    REMB older than ``stale_after`` seconds (the browser stopped sending it,
+    or its reports are lost) decays with half-life ``stale_half_life`` towards
+    ``min(last REMB, initial)``: a high figure nobody confirms any more drifts
+    down to what a new connection starts with, while a low one is kept, since
+    the last thing known about the link was that it is poor. (So a subscriber
+    whose video was paused for bandwidth gets it back only when a fresh REMB
+    says so or the caller probes; the estimate itself never guesses upwards.)
+
+    Loss-based cap (GoogCC's loss controller): a receiver report with more
+    than 10 % loss sets the cap to the current estimate times
+    ``1 - loss / 2`` (at most once per 300 ms + RTT); reports under 2 % let the
+    cap grow 8 % per second until it is no longer below the REMB-based value,
+    when it is dropped; 2-10 % holds it.
+
+    Every method takes ``now`` (seconds, any monotonic clock) instead of
+    reading a clock, so the class is deterministic under test.
+    """
+
+    def __init__(
+        self,
+        initial: int = 1_000_000,
+        floor: int = 50_000,
+        ceiling: int = 20_000_000,
+        *,
+        stale_after: float = 5.0,
+        stale_half_life: float = 2.0,
+    ) -> None:
+        if not 0 < floor <= ceiling:
+            raise ValueError("need 0 < floor <= ceiling")
+        self.initial = min(max(initial, floor), ceiling)
+        self.floor = floor
+        self.ceiling = ceiling
+        self.stale_after = stale_after
+        self.stale_half_life = stale_half_life
+        self._remb: int | None = None
+        self._remb_at = 0.0
+        self._loss_cap: float | None = None
+        self._last_cut = -math.inf
+        self._last_loss_report: float | None = None
+        self._loss: float | None = None
+        self._rtt: float | None = None
+
+    # -- inputs ---------------------------------------------------------------
+
+    def on_remb(self, bitrate: int, now: float) -> None:
+        """The subscriber's browser reported ``bitrate`` (bit/s) as its receive estimate."""
+        if bitrate < 0:
+            return
+        self._remb = bitrate
+        self._remb_at = now
+
+    def on_loss(self, fraction_lost: int, now: float) -> None:
+        """One receiver-report block's fraction lost (0..255, i.e. 1/256 units)."""
+        fraction = min(max(fraction_lost, 0), 255) / 256
+        self._loss = (
+            fraction
+            if self._loss is None
+            else self._loss + LOSS_SMOOTHING * (fraction - self._loss)
+        )
+        previous = self._last_loss_report
+        self._last_loss_report = now
+        if fraction > LOSS_HIGH:
+            if now - self._last_cut >= CUT_INTERVAL_S + (self._rtt or 0.0):
+                self._last_cut = now
+                cut = self.estimate(now) * (1 - fraction / 2)
+                self._loss_cap = max(cut, float(self.floor))
+        elif fraction < LOSS_LOW and self._loss_cap is not None and previous is not None:
+            step = min(max(now - previous, 0.0), MAX_GROWTH_STEP_S)
+            self._loss_cap *= math.pow(GROWTH_PER_SECOND, step)
+            if self._loss_cap >= self._remb_based(now):
+                self._loss_cap = None
+
+    def on_rtt(self, rtt: float) -> None:
+        """A round-trip time sample (seconds), e.g. from a receiver report's LSR/DLSR."""
+        if not rtt >= 0:  # also rejects NaN
+            return
+        self._rtt = rtt if self._rtt is None else self._rtt + RTT_SMOOTHING * (rtt - self._rtt)
+
+    # -- outputs --------------------------------------------------------------
+
+    def estimate(self, now: float) -> int:
+        """Bit/s the allocator may spend on this subscriber at ``now``."""
+        value = self._remb_based(now)
+        if self._loss_cap is not None:
+            value = min(value, self._loss_cap)
+        return int(min(max(value, self.floor), self.ceiling))
+
+    @property
+    def rtt(self) -> float | None:
+        """Smoothed round-trip time in seconds; None before the first sample."""
+        return self._rtt
+
+    @property
+    def loss(self) -> float:
+        """Recent loss fraction (0..1), smoothed over the last few reports; 0 before any."""
+        return self._loss or 0.0
+
+    @property
+    def remb(self) -> int | None:
+        """The last REMB value as received; None before the first."""
+        return self._remb
+
+    def _remb_based(self, now: float) -> float:
+        remb = self._remb
+        if remb is None:
+            return float(self.initial)
+        age = now - self._remb_at
+        if age <= self.stale_after:
+            return float(remb)
+        target = min(remb, self.initial)
+        decay = math.pow(0.5, (age - self.stale_after) / self.stale_half_life)
+        return target + (remb - target) * decay
