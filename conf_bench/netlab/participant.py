@@ -1,0 +1,136 @@
+"""A meeting participant: headless Chromium in its own namespace, driven by Playwright.
+
+Playwright starts the browser through a two-line wrapper that runs
+``/usr/bin/chromium`` under ``ip netns exec``; it talks to it over a pipe, so the
+browser needs no route back to the harness. The page is our own room page
+(``/r/<room>?name=…&autojoin=1``), the camera is Chromium's fake device at
+640x360@15 (an init script narrows getUserMedia's constraints), and init scripts
+record the peer connections and sample getStats once a second (stats.py).
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Error as PlaywrightError
+
+from .stats import SAMPLER
+from .topology import Topology
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+RECORD_PEER_CONNECTIONS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+})();
+"""
+
+# The page asks for its own camera constraints; the harness narrows them so that
+# three pages fit on two cores (TESTING.md: CPU starvation looks like loss).
+CAMERA = """
+((width, height, fps) => {
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints) => {
+    if (constraints && constraints.video) {
+      const asked = typeof constraints.video === "object" ? constraints.video : {};
+      constraints = { ...constraints, video: { ...asked,
+        width: { ideal: width, max: width }, height: { ideal: height, max: height },
+        frameRate: { ideal: fps, max: fps } } };
+    }
+    return original(constraints);
+  };
+})(%d, %d, %d);
+"""
+
+
+class Participant:
+    """One browser, one context and one meeting page in namespace ``role``."""
+
+    def __init__(self, topology: Topology, role: str, workdir: Path) -> None:
+        self.role = role
+        self.namespace = topology.ns(role)
+        self.wrapper = workdir / f"chromium-{role}.sh"
+        self.wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {self.namespace} {CHROMIUM} "$@"\n')
+        self.wrapper.chmod(self.wrapper.stat().st_mode | stat.S_IXUSR)
+        self.console_path = workdir / f"page-{role}.log"
+        self.browser: Browser | None = None
+        self.page: Page | None = None
+        self.participant_id: str | None = None
+
+    async def open(
+        self, playwright: Playwright, server_url: str, room: str, camera: tuple[int, int, int]
+    ) -> None:
+        """Start the browser and open the room page with autojoin."""
+        self.browser = await playwright.chromium.launch(
+            executable_path=str(self.wrapper),
+            # getUserMedia needs a secure context; the server is plain http on a
+            # private address, so that origin is declared secure.
+            args=[*CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={server_url}"],
+        )
+        context = await self.browser.new_context(
+            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+        )
+        await context.add_init_script(RECORD_PEER_CONNECTIONS)
+        await context.add_init_script(CAMERA % camera)
+        await context.add_init_script(SAMPLER)
+        self.page = await context.new_page()
+        console = self.console_path.open("a")
+        self.page.on("console", lambda m: console.write(f"{m.type}: {m.text}\n") and None)
+        self.page.on("pageerror", lambda e: console.write(f"pageerror: {e}\n") and None)
+        self.page.on("close", lambda _: console.close())
+        await self.page.goto(f"{server_url}/r/{room}?name={self.role}&autojoin=1")
+
+    async def wait_joined(self, timeout: float = 30) -> str:
+        """Wait for ``body[data-state=joined]``; returns the participant id."""
+        page = self._page()
+        try:
+            await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
+        except PlaywrightError as error:
+            state = await page.evaluate(
+                "() => [document.body.dataset.state, document.body.innerText.slice(0, 300)]"
+            )
+            raise RuntimeError(f"{self.role} did not join within {timeout} s: {state}") from error
+        self.participant_id = str(await page.evaluate("window.meeting.participantId"))
+        return self.participant_id
+
+    async def evaluate(self, script: str, arg: Any = None) -> Any:
+        """Run ``script`` in the page."""
+        return await self._page().evaluate(script, arg)
+
+    def _page(self) -> Page:
+        if self.page is None:
+            raise RuntimeError(f"participant {self.role} has no page yet")
+        return self.page
+
+    async def close(self) -> None:
+        """Close the browser (its processes end with it); safe to call twice."""
+        if self.browser is not None:
+            browser, self.browser = self.browser, None
+            await browser.close()
