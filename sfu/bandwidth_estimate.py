@@ -40,11 +40,13 @@ class DownlinkEstimate:
     REMB-based value: ``initial`` until the first REMB, then the last REMB. A
     REMB older than ``stale_after`` seconds (the browser stopped sending it,
     or its reports are lost) decays with half-life ``stale_half_life`` towards
-    ``min(last REMB, initial)``: a high figure nobody confirms any more drifts
-    down to what a new connection starts with, while a low one is kept, since
-    the last thing known about the link was that it is poor. (So a subscriber
-    whose video was paused for bandwidth gets it back only when a fresh REMB
-    says so or the caller probes; the estimate itself never guesses upwards.)
+    ``min(last REMB, conservative)`` (``conservative`` defaults to
+    ``initial``; set it apart when ``initial`` is deliberately generous): a
+    high figure nobody confirms any more drifts down, while a low one is
+    kept, since the last thing known about the link was that it is poor. (So
+    a subscriber whose video was paused for bandwidth gets it back only when a
+    fresh REMB says so or the caller probes; the estimate never guesses
+    upwards.)
 
     Loss-based cap (GoogCC's loss controller): a receiver report with more
     than 10 % loss sets the cap to the current estimate times
@@ -64,6 +66,7 @@ class DownlinkEstimate:
         *,
         stale_after: float = 5.0,
         stale_half_life: float = 2.0,
+        conservative: int | None = None,
     ) -> None:
         if not 0 < floor <= ceiling:
             raise ValueError("need 0 < floor <= ceiling")
@@ -72,6 +75,10 @@ class DownlinkEstimate:
         self.ceiling = ceiling
         self.stale_after = stale_after
         self.stale_half_life = stale_half_life
+        #: Where an unconfirmed (stale) high REMB decays to.
+        self.conservative = min(
+            max(self.initial if conservative is None else conservative, floor), ceiling
+        )
         self._remb: int | None = None
         self._remb_at = 0.0
         self._loss_cap: float | None = None
@@ -147,6 +154,6 @@ class DownlinkEstimate:
         age = now - self._remb_at
         if age <= self.stale_after:
             return float(remb)
-        target = min(remb, self.initial)
+        target = min(remb, self.conservative)
         decay = math.pow(0.5, (age - self.stale_after) / self.stale_half_life)
         return target + (remb - target) * decay

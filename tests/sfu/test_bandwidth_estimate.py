@@ -40,6 +40,13 @@ def test_a_high_remb_that_stops_coming_decays_to_the_conservative_value():
     assert est.estimate(60.0) == pytest.approx(1_000_000, rel=0.01)
 
 
+def test_a_generous_initial_value_can_have_a_separate_conservative_one():
+    est = DownlinkEstimate(initial=20_000_000, conservative=800_000)
+    assert est.estimate(0.0) == 20_000_000
+    est.on_remb(6_000_000, 0.0)
+    assert est.estimate(60.0) == pytest.approx(800_000, rel=0.01)
+
+
 def test_a_low_remb_that_stops_coming_is_not_raised():
     est = DownlinkEstimate(initial=1_000_000)
     est.on_remb(200_000, 0.0)
