@@ -58,7 +58,11 @@ from aiortc.codecs import get_capabilities
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as _DtlsState
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import (
+    RTCRtcpFeedback,
+    RTCRtpCodecParameters,
+    RTCRtpHeaderExtensionParameters,
+)
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
 
 logger = logging.getLogger(__name__)
@@ -135,19 +139,98 @@ def _codec(params: RTCRtpCodecParameters) -> Codec:
     return Codec(params.mimeType, params.clockRate, params.payloadType)
 
 
-def narrow_publish_codecs(transceiver: RTCRtpTransceiver) -> Codec:
-    """Limit a publish transceiver's answer to the one codec we forward, no RTX.
+URI_TRANSPORT_CC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+URI_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+URI_REPAIRED_RID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 
-    Must be called between ``setRemoteDescription(offer)`` and ``createAnswer``.
-    Raises ``LookupError`` if the offer has none of the forwarded codecs.
+#: Header extensions the SFU accepts from publishers: routing (mid, rid,
+#: repaired rid), the speaker's level, and transport-wide sequence numbers for
+#: congestion-control feedback. abs-send-time is not needed once transport-cc is.
+_PUBLISH_EXTENSIONS = {
+    "audio": (URI_MID, URI_AUDIO_LEVEL, URI_TRANSPORT_CC),
+    "video": (URI_MID, URI_TRANSPORT_CC, URI_RID, URI_REPAIRED_RID),
+}
+
+
+@dataclass(frozen=True)
+class PublishFormat:
+    """What one publish m-section was negotiated to carry."""
+
+    codec: Codec
+    #: Payload type of RTX (RFC 4588) for ``codec``, if negotiated.
+    rtx_payload_type: int | None
+    #: Negotiated header-extension ids, by URI.
+    extensions: dict[str, int]
+
+
+def negotiate_publish_format(
+    transceiver: RTCRtpTransceiver, offered: sdp.MediaDescription
+) -> PublishFormat:
+    """Limit a publish transceiver's answer to what the SFU forwards and feeds back.
+
+    One codec (VP8 or Opus) with its RTX, transport-cc feedback when offered,
+    Opus in-band FEC, and the header extensions in ``_PUBLISH_EXTENSIONS`` with
+    the offer's ids. Must be called between ``setRemoteDescription(offer)`` and
+    ``createAnswer``. Raises ``LookupError`` if the offer has none of the
+    forwarded codecs.
     """
     wanted = [m.lower() for m in FORWARDED_MIME_TYPES.get(transceiver.kind, ())]
-    for mime in wanted:
-        for params in transceiver._codecs:
-            if params.mimeType.lower() == mime:
-                transceiver._codecs = [params]
-                return _codec(params)
-    raise LookupError(f"no forwardable {transceiver.kind} codec offered")
+    chosen = next(
+        (c for mime in wanted for c in transceiver._codecs if c.mimeType.lower() == mime), None
+    )
+    if chosen is None:
+        raise LookupError(f"no forwardable {transceiver.kind} codec offered")
+    rtx = next(
+        (c for c in transceiver._codecs
+         if c.mimeType.lower() == "video/rtx" and c.parameters.get("apt") == chosen.payloadType),
+        None,
+    )  # fmt: skip
+    offered_codec = next(
+        (c for c in offered.rtp.codecs if c.payloadType == chosen.payloadType), None
+    )
+    feedback = list(chosen.rtcpFeedback)
+    if offered_codec is not None and any(
+        f.type == "transport-cc" for f in offered_codec.rtcpFeedback
+    ):
+        feedback.append(RTCRtcpFeedback(type="transport-cc"))
+    chosen.rtcpFeedback = feedback
+    if transceiver.kind == "audio":
+        # In-band FEC: the browser adds redundancy when receiver reports show loss.
+        chosen.parameters = {**chosen.parameters, "minptime": 10, "useinbandfec": 1}
+    transceiver._codecs = [chosen] + ([rtx] if rtx is not None else [])
+    allowed = _PUBLISH_EXTENSIONS.get(transceiver.kind, ())
+    extensions = [
+        RTCRtpHeaderExtensionParameters(id=e.id, uri=e.uri)
+        for e in offered.rtp.headerExtensions
+        if e.uri in allowed and e.id is not None and 1 <= e.id <= 14
+    ]
+    transceiver._headerExtensions = extensions
+    return PublishFormat(
+        _codec(chosen),
+        rtx.payloadType if rtx is not None else None,
+        {e.uri: e.id for e in extensions},
+    )
+
+
+def offered_media(pc: RTCPeerConnection) -> dict[str, sdp.MediaDescription]:
+    """The remote description's audio and video m-sections, by mid."""
+    if pc.remoteDescription is None:
+        return {}
+    description = sdp.SessionDescription.parse(pc.remoteDescription.sdp)
+    return {
+        m.rtp.muxId: m for m in description.media if m.kind in ("audio", "video") and m.rtp.muxId
+    }
+
+
+def rtx_ssrcs(media: sdp.MediaDescription) -> dict[int, int]:
+    """Media SSRC -> RTX SSRC from the section's ``a=ssrc-group:FID`` lines."""
+    pairs: dict[int, int] = {}
+    for group in media.ssrc_group:
+        if group.semantic == "FID" and len(group.items) == 2:
+            media_ssrc, rtx_ssrc = group.items
+            if isinstance(media_ssrc, int) and isinstance(rtx_ssrc, int):
+                pairs[media_ssrc] = rtx_ssrc
+    return pairs
 
 
 def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:
@@ -233,6 +316,12 @@ def hook_sender_feedback(
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
+
+
+def sender_rtt(sender: RTCRtpSender) -> float | None:
+    """The round-trip time aiortc measured from this sender's reports (seconds)."""
+    rtt = vars(sender).get("_RTCRtpSender__rtt")
+    return float(rtt) if rtt is not None else None
 
 
 _NTP = "_RTCRtpSender__ntp_timestamp"

@@ -13,10 +13,14 @@ from .settings import SfuSettings
 
 
 class Consumer:
-    """Moves packets of ``producer`` into ``slot``.
+    """Moves packets of one layer of ``producer`` into ``slot``.
 
     Starts paused. A video consumer that (re)starts waits for a keyframe and
-    asks for one, so the subscriber never gets frames it cannot decode.
+    asks for one, so the subscriber never gets frames it cannot decode. Of a
+    simulcast producer it forwards exactly one layer (``current_layer``); when
+    the subscriber's budget or tile asks for another (``set_target_layer``),
+    it keeps forwarding the current one until a keyframe of the target
+    arrives, and switches there, so the subscriber sees one continuous stream.
     """
 
     def __init__(
@@ -34,61 +38,108 @@ class Consumer:
         self.paused = True
         #: Kept paused by the subscriber's view (e.g. its tile is on another page).
         self.hidden = False
+        #: Kept paused because the subscriber's connection cannot take even the lowest layer.
+        self.bandwidth_paused = False
         self.closed = False
         self.packets_sent = 0
         self.retransmissions = 0
+        self.layer_switches = 0
+        #: Set by the subscriber's transport (see SubscribeTransport.set_preference).
+        self.priority = 2
+        self.tile_height: int | None = None
+        self.screen = False
         self._settings = settings
-        self._needs_sync = True
+        #: The layer forwarded now; None while waiting for a (key)frame to start on.
+        self.current_layer: int | None = None
+        #: The layer the subscriber should get; starts at the lowest (the
+        #: allocator raises it within its first round).
+        self.target_layer = 0
+        #: First outgoing sequence number of the current layer's run: NACKs for
+        #: packets before it concern another layer and are not answered.
+        self._run_start = 0
         self._last_keyframe_ask = 0.0
         slot.consumer = self
         producer.add_consumer(self)
+        producer.layers[0].attach(self)
 
     def __repr__(self) -> str:
         return f"Consumer({self.kind}, mid={self.slot.mid}, producer={self.producer.id[:8]})"
 
-    def send(self, view: rtp.RtpView) -> None:
-        """Forward one packet of the producer (hot path)."""
+    def send(self, view: rtp.RtpView, layer: int) -> None:
+        """Forward one packet of ``layer`` of the producer (hot path)."""
         if self.paused:
             return
-        slot = self.slot
-        if self._needs_sync:
+        if layer != self.current_layer:
+            if layer != self.target_layer:
+                return  # the old layer after a switch, until it is detached
             if self.kind == "video" and not view.keyframe:
-                now = time.monotonic()
-                if now - self._last_keyframe_ask > self._settings.keyframe_retry_s:
-                    self._last_keyframe_ask = now
-                    self.producer.request_keyframe()
+                if self.current_layer is None:
+                    self._ask_keyframe_again()
                 return
-            slot.rebase(view)
-            self._needs_sync = False
-        if slot.write(view):
+            self._switch(layer, view)
+        if self.slot.write(view):
             self.packets_sent += 1
         else:
             # Not connected yet (or any more): start again cleanly when it is.
-            self._needs_sync = True
+            self.current_layer = None
 
-    def retransmit(self, out_sequence_number: int) -> None:
-        """Answer a subscriber's NACK from the producer's packet cache."""
-        if self.closed or self.slot.consumer is not self:
+    def _switch(self, layer: int, view: rtp.RtpView) -> None:
+        previous = self.current_layer
+        if previous is not None and previous != layer:
+            self.producer.layers[previous].detach(self)
+            self.layer_switches += 1
+        self.current_layer = layer
+        self.slot.rebase(view)
+        self._run_start = self.slot.next_sequence_number
+
+    def _ask_keyframe_again(self) -> None:
+        now = time.monotonic()
+        if now - self._last_keyframe_ask > self._settings.keyframe_retry_s:
+            self._last_keyframe_ask = now
+            self.producer.request_keyframe(self.target_layer)
+
+    def set_target_layer(self, layer: int) -> None:
+        """Forward ``layer`` from its next keyframe on (simulcast)."""
+        layer = max(0, min(layer, len(self.producer.layers) - 1))
+        if layer == self.target_layer or self.closed:
             return
-        view = self.producer.cached(self.slot.original_sequence(out_sequence_number))
+        old = self.target_layer
+        self.target_layer = layer
+        if old != self.current_layer:
+            self.producer.layers[old].detach(self)
+        self.producer.layers[layer].attach(self)
+        if layer != self.current_layer and not self.paused:
+            self._last_keyframe_ask = time.monotonic()
+            self.producer.request_keyframe(layer)
+
+    def retransmit(self, out_sequence_number: int) -> int:
+        """Answer a subscriber's NACK from the producer's packet cache; returns bytes sent."""
+        if self.closed or self.slot.consumer is not self or self.current_layer is None:
+            return 0
+        if (out_sequence_number - self._run_start) & 0xFFFF >= 0x8000:
+            return 0  # sent from another layer before the last switch
+        original = self.slot.original_sequence(out_sequence_number)
+        view = self.producer.cached(self.current_layer, original)
         if view is not None and self.slot.write(view, retransmission=True):
             self.retransmissions += 1
+            return len(view.data)
+        return 0
 
     def request_keyframe(self) -> None:
-        """A subscriber lost a picture (PLI/FIR): ask the publisher, throttled."""
+        """A subscriber lost a picture (PLI/FIR): ask the publisher, throttled per layer."""
         if not self.closed:
-            self.producer.request_keyframe()
+            layer = self.current_layer if self.current_layer is not None else self.target_layer
+            self.producer.request_keyframe(layer)
 
     def resume(self) -> None:
-        if self.closed or not self.paused or self.hidden:
+        if self.closed or not self.paused or self.hidden or self.bandwidth_paused:
             return
         self.paused = False
-        self._needs_sync = True
-        self._last_keyframe_ask = time.monotonic()
+        self._restart()
         # Before the transport connects a keyframe would be lost, and the
         # throttle would then delay the request made on connect (resync).
         if self.slot.connected:
-            self.producer.request_keyframe()
+            self.producer.request_keyframe(self.target_layer)
 
     def pause(self) -> None:
         self.paused = True
@@ -96,15 +147,23 @@ class Consumer:
     def resync(self) -> None:
         """Start over from the next keyframe (e.g. after the transport connected)."""
         if not self.paused and not self.closed:
-            self._needs_sync = True
-            self._last_keyframe_ask = time.monotonic()
-            self.producer.request_keyframe()
+            self._restart()
+            self.producer.request_keyframe(self.target_layer)
+
+    def _restart(self) -> None:
+        previous = self.current_layer
+        if previous is not None and previous != self.target_layer:
+            self.producer.layers[previous].detach(self)
+        self.current_layer = None
+        self._last_keyframe_ask = time.monotonic()
 
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
         self.paused = True
+        for layer in self.producer.layers:
+            layer.detach(self)
         self.producer.remove_consumer(self)
         if self.slot.consumer is self:
             self.slot.consumer = None

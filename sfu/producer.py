@@ -7,11 +7,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from . import rtp
 from .aiortc_bridge import Codec
-from .packet_cache import PacketCache
+from .producer_layer import Downstream, ProducerLayer
 from .settings import SfuSettings
 from .sink import PacketSink, SenderReport
 from .stats import LATENCY_SAMPLE_EVERY, SfuStats
@@ -20,22 +20,6 @@ from .tasks import TaskGroup
 KeyframeSender = Callable[[int], Coroutine[Any, Any, bool]]
 
 logger = logging.getLogger(__name__)
-
-
-class Downstream(Protocol):
-    """What a producer needs of each consumer it feeds (:class:`sfu.Consumer` is one).
-
-    The consumer knows its producer and registers itself with
-    :meth:`Producer.add_consumer`; the producer knows its consumers only
-    through these three calls, so ownership points down without an import
-    cycle.
-    """
-
-    def send(self, view: rtp.RtpView) -> None: ...
-
-    def resync(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 class Producer:
@@ -49,6 +33,7 @@ class Producer:
         mid: str,
         ssrc: int | None,
         audio_level_id: int | None,
+        rids: list[str] | None = None,
         settings: SfuSettings,
         send_keyframe_request: KeyframeSender,
         stats: SfuStats,
@@ -58,15 +43,23 @@ class Producer:
         self.kind = kind
         self.codec = codec
         self.mid = mid
-        self.ssrc = ssrc
+        #: The streams of this track, lowest first: one per simulcast rid, or one.
+        self.layers = [
+            ProducerLayer(
+                kind=kind, index=i, rid=rid, clock_rate=codec.clock_rate,
+                cache_size=settings.packet_cache_size,
+            )
+            for i, rid in enumerate(rids or [None])
+        ]  # fmt: skip
+        if ssrc is not None and not rids:
+            self.layers[0].bind(ssrc)
         self.app_data: dict[str, Any] = dict(app_data or {})
         self.paused = False
         self.closed = False
         self.consumers: list[Downstream] = []
         #: Taps on the forwarded packets (see :mod:`sfu.sink`); empty costs nothing.
         self.sinks: list[PacketSink] = []
-        #: The publisher's last RTCP sender report for this stream, if any came.
-        self.sender_report: SenderReport | None = None
+        self.duplicates = 0
         self.packets_received = 0
         self.bytes_received = 0
         self._settings = settings
@@ -74,32 +67,63 @@ class Producer:
         self._latency_countdown = LATENCY_SAMPLE_EVERY
         self._audio_level_id = audio_level_id
         self._send_keyframe_request = send_keyframe_request
-        self._cache = PacketCache(settings.packet_cache_size) if kind == "video" else None
+        self._video = kind == "video"
         self._loudness_sum = 0
         self._loudness_count = 0
-        self._last_keyframe_request = -1e9
-        self._pending_keyframe: asyncio.TimerHandle | None = None
+        self._pending_keyframes: dict[int, asyncio.TimerHandle] = {}
+        #: The layer packet sinks (the recorder) get: the highest that has
+        #: sent a keyframe, so a recording is as sharp as the publisher sends.
+        self._sink_layer = 0 if len(self.layers) == 1 else -1
         self._tasks = TaskGroup(f"producer {self.id}")
         self._close_listeners: list[Callable[[Producer], None]] = []
 
     def __repr__(self) -> str:
         return f"Producer({self.kind}, mid={self.mid}, ssrc={self.ssrc}, {self.app_data})"
 
+    @property
+    def ssrc(self) -> int | None:
+        """The SSRC of the lowest layer (the only one without simulcast)."""
+        return self.layers[0].ssrc
+
+    @property
+    def simulcast(self) -> bool:
+        return len(self.layers) > 1
+
+    @property
+    def sender_report(self) -> SenderReport | None:
+        """The publisher's last RTCP sender report for the stream sinks get."""
+        layer = self.layers[self._sink_layer] if self._sink_layer >= 0 else self.layers[0]
+        return layer.sender_report
+
     # -- hot path -------------------------------------------------------------
 
-    def receive(self, view: rtp.RtpView) -> None:
-        """Forward one packet to every consumer (called for each packet received)."""
+    def receive(self, view: rtp.RtpView, layer: ProducerLayer | None = None) -> None:
+        """Forward one packet of ``layer`` (default: the first) to the consumers
+        of that layer (called for each packet received)."""
         if self.closed:
             return
+        if layer is None:
+            layer = self.layers[0]
+        now = time.monotonic()
+        stream = layer.stream
+        if stream is not None and not stream.on_packet(view.sequence_number, view.timestamp, now):
+            self.duplicates += 1  # a retransmission of what already came
+            return
         stats = self._stats
+        size = len(view.data)
         stats.packets_received += 1
-        stats.bytes_received += len(view.data)
+        stats.bytes_received += size
         self.packets_received += 1
-        self.bytes_received += len(view.data)
-        if self._cache is not None:
+        self.bytes_received += size
+        layer.meter.add(size, now)
+        if self._video:
             stats.video_packets_received += 1
-            view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
-            self._cache.put(view)
+            keyframe = view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
+            if keyframe:
+                self._on_keyframe(layer, view)
+            assert layer.cache is not None and layer.nacks is not None
+            layer.cache.put(view)
+            layer.nacks.on_packet(view.sequence_number, now, keyframe)
         elif self._audio_level_id is not None:
             value = rtp.find_extension(view.data, self._audio_level_id)
             if value:
@@ -111,21 +135,31 @@ class Producer:
         view.stamp()
         if self.paused:
             return
-        if self.sinks:
+        if self.sinks and layer.index == self._sink_layer:
             self._feed_sinks(view)
-        if not self.consumers:
+        consumers = layer.consumers
+        if not consumers:
             return
+        index = layer.index
         self._latency_countdown -= 1
         if self._latency_countdown:
-            for consumer in self.consumers:
-                consumer.send(view)
+            for consumer in consumers:
+                consumer.send(view, index)
             return
         # One packet in LATENCY_SAMPLE_EVERY: time each consumer's send.
         self._latency_countdown = LATENCY_SAMPLE_EVERY
         started = time.perf_counter()
-        for consumer in self.consumers:
-            consumer.send(view)
+        for consumer in consumers:
+            consumer.send(view, index)
             stats.observe_latency(time.perf_counter() - started)
+
+    def _on_keyframe(self, layer: ProducerLayer, view: rtp.RtpView) -> None:
+        layer.keyframes += 1
+        size = rtp.vp8_keyframe_size(view.data, view.payload_offset)
+        if size is not None:
+            layer.width, layer.height = size
+        if layer.index > self._sink_layer:
+            self._sink_layer = layer.index  # sinks move up, at a keyframe, never down
 
     def _feed_sinks(self, view: rtp.RtpView) -> None:
         for sink in self.sinks:
@@ -134,9 +168,23 @@ class Producer:
             except Exception:
                 logger.exception("packet sink %r of %r failed", sink, self)
 
-    def cached(self, sequence_number: int) -> rtp.RtpView | None:
-        """A recently received packet, for retransmission."""
-        return self._cache.get(sequence_number) if self._cache is not None else None
+    def cached(self, layer: int, sequence_number: int) -> rtp.RtpView | None:
+        """A recently received packet of ``layer``, for retransmission."""
+        cache = self.layers[layer].cache
+        return cache.get(sequence_number) if cache is not None else None
+
+    def layer_of(self, ssrc: int) -> ProducerLayer | None:
+        for layer in self.layers:
+            if layer.ssrc == ssrc:
+                return layer
+        return None
+
+    def top_live_layer(self, now: float) -> int | None:
+        """The highest layer packets arrive on, if any."""
+        for layer in reversed(self.layers):
+            if layer.live(now):
+                return layer.index
+        return None
 
     def take_loudness(self) -> float:
         """Mean loudness (0 silent .. 127 loudest) since the last call, then reset."""
@@ -148,34 +196,40 @@ class Producer:
 
     # -- keyframes ------------------------------------------------------------
 
-    def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe, at most once per ``keyframe_interval_s``.
+    def request_keyframe(self, layer: int | None = None) -> None:
+        """Ask the publisher for a keyframe on ``layer`` (all layers: None), at
+        most once per ``keyframe_interval_s`` per layer.
 
-        A request inside the quiet interval is not lost: one request is sent
-        when the interval ends.
+        Requests are coalesced per layer: however many subscribers ask, the
+        publisher gets one request per interval; one inside the quiet interval
+        is not lost but sent when the interval ends.
         """
-        if self.kind != "video" or self.closed or self.ssrc is None:
+        if not self._video or self.closed:
             return
+        targets = self.layers if layer is None else self.layers[layer : layer + 1]
         now = time.monotonic()
-        wait = self._last_keyframe_request + self._settings.keyframe_interval_s - now
-        if wait <= 0:
-            self._last_keyframe_request = now
-            self._tasks.spawn(self._request_keyframe(self.ssrc))
-        elif self._pending_keyframe is None:
-            self._pending_keyframe = asyncio.get_running_loop().call_later(
-                wait, self._fire_pending_keyframe
-            )
+        for target in targets:
+            if target.ssrc is None:
+                continue
+            wait = target.last_keyframe_request + self._settings.keyframe_interval_s - now
+            if wait <= 0:
+                target.last_keyframe_request = now
+                self._tasks.spawn(self._request_keyframe(target, target.ssrc))
+            elif target.index not in self._pending_keyframes:
+                self._pending_keyframes[target.index] = asyncio.get_running_loop().call_later(
+                    wait, self._fire_pending_keyframe, target.index
+                )
 
-    async def _request_keyframe(self, ssrc: int) -> None:
+    async def _request_keyframe(self, layer: ProducerLayer, ssrc: int) -> None:
         if await self._send_keyframe_request(ssrc):
             self._stats.keyframe_requests += 1
         else:
             # Not connected yet: lost, so it must not hold back the next request.
-            self._last_keyframe_request = -1e9
+            layer.last_keyframe_request = -1e9
 
-    def _fire_pending_keyframe(self) -> None:
-        self._pending_keyframe = None
-        self.request_keyframe()
+    def _fire_pending_keyframe(self, layer: int) -> None:
+        self._pending_keyframes.pop(layer, None)
+        self.request_keyframe(layer)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -198,9 +252,12 @@ class Producer:
         if sink in self.sinks:
             self.sinks = [s for s in self.sinks if s is not sink]
 
-    def set_sender_report(self, ntp: int, rtp_timestamp: int) -> None:
-        """Remember the publisher's RTCP sender report (called by the transport)."""
-        self.sender_report = SenderReport(ntp, rtp_timestamp, time.monotonic())
+    def set_sender_report(self, layer: ProducerLayer, ntp: int, rtp_timestamp: int) -> None:
+        """Remember the publisher's RTCP sender report of one layer (called by the transport)."""
+        now = time.monotonic()
+        layer.sender_report = SenderReport(ntp, rtp_timestamp, now)
+        if layer.stream is not None:
+            layer.stream.on_sender_report(ntp, now)
 
     def on_close(self, listener: Callable[[Producer], None]) -> None:
         self._close_listeners.append(listener)
@@ -209,12 +266,14 @@ class Producer:
         if self.closed:
             return
         self.closed = True
-        if self._pending_keyframe is not None:
-            self._pending_keyframe.cancel()
-            self._pending_keyframe = None
+        for handle in self._pending_keyframes.values():
+            handle.cancel()
+        self._pending_keyframes.clear()
         for consumer in list(self.consumers):
             await consumer.close()
         self.consumers.clear()
+        for layer in self.layers:
+            layer.consumers = []
         await self._tasks.cancel_all()
         sinks, self.sinks = self.sinks, []
         for sink in sinks:

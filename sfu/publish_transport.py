@@ -1,8 +1,15 @@
 """PublishTransport: the peer connection on which one participant sends its tracks.
 
 The client offers; the server answers. Each m-section the client names in
-``sources`` becomes a :class:`Producer`; decrypted RTP is routed to producers by
-SSRC straight from the DTLS transport (see aiortc_bridge.hook_incoming_rtp).
+``sources`` becomes a :class:`Producer` (with one layer per simulcast rid);
+decrypted RTP is routed to producer layers by SSRC straight from the DTLS
+transport (see aiortc_bridge.hook_incoming_rtp). RTX retransmissions are
+unwrapped into the packets they repair.
+
+The transport also gives the publisher's browser the feedback its congestion
+control and loss repair need (RFC 3550, 4585, draft-holmer transport-cc):
+receiver reports, NACKs for the gaps of each video stream, transport-wide
+congestion-control feedback, and the REMB ceiling.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,18 +25,29 @@ from typing import Any
 from aiortc import RTCSessionDescription
 
 from . import aiortc_bridge as bridge
-from . import rtp
+from . import rtcp, rtp, simulcast_sdp
 from .errors import NegotiationError, TransportClosed, UnsupportedCodec
 from .ice import add_remote_candidate
 from .producer import Producer
+from .producer_layer import ProducerLayer
 from .sdp_check import check_media_lines
 from .settings import SfuSettings
 from .stats import SfuStats
 from .tasks import TaskGroup
+from .transport_cc import TransportCcRecorder
 
 logger = logging.getLogger(__name__)
 
 MAX_SDP_LENGTH = 64 * 1024
+
+#: Feedback rounds between receiver reports, and between REMB ceilings.
+REPORT_EVERY = 5
+REMB_EVERY = 10
+#: The round-trip time NACK retries are spaced by (the SFU cannot measure the
+#: publisher's RTT: it sends no media on this connection).
+ASSUMED_RTT = 0.1
+
+Route = tuple[Producer, ProducerLayer]
 
 
 class PublishTransport:
@@ -49,14 +68,22 @@ class PublishTransport:
         self._settings = settings
         self._stats = stats
         self._on_producer = on_producer
-        self._by_ssrc: dict[int, Producer] = {}
+        self._by_ssrc: dict[int, Route] = {}
+        self._rtx_by_ssrc: dict[int, Route] = {}
+        self._formats: dict[str, bridge.PublishFormat] = {}
         self._hooked: set[int] = set()
         self._lock = asyncio.Lock()
         self._tasks = TaskGroup(f"publish transport {self.id}")
         self._rtcp_ssrc = random.getrandbits(32)
         self._mid_ext_id: int | None = None
+        self._rid_ext_id: int | None = None
+        self._rrid_ext_id: int | None = None
+        self._transport_cc_id: int | None = None
+        self._transport_cc = TransportCcRecorder(self._rtcp_ssrc)
         self.unroutable_packets = 0
-        self._tasks.spawn(self._send_bitrate_caps())
+        self.rtx_packets = 0
+        self.padding_packets = 0
+        self._tasks.spawn(self._send_feedback())
 
     @property
     def connection_state(self) -> str:
@@ -89,14 +116,18 @@ class PublishTransport:
                     f"sources name m-sections not in the offer: {sorted(unknown)}",
                     code="invalid_sources",
                 )
-            codecs: dict[str, bridge.Codec] = {}
+            offered = bridge.offered_media(self.pc)
+            formats: dict[str, bridge.PublishFormat] = {}
             for mid, transceiver in transceivers.items():
                 bridge.disable_decoder(transceiver)
+                if mid not in offered:
+                    continue
                 try:
-                    codecs[mid] = bridge.narrow_publish_codecs(transceiver)
+                    formats[mid] = bridge.negotiate_publish_format(transceiver, offered[mid])
                 except LookupError as exc:
                     if mid in sources:
                         raise UnsupportedCodec(str(exc)) from exc
+            layers = self._accepted_layers(offer_sdp, formats, sources)
             for transceiver in transceivers.values():
                 transport = bridge.dtls_transport_of(transceiver)
                 if id(transport) not in self._hooked:
@@ -108,35 +139,68 @@ class PublishTransport:
                 await self.pc.setLocalDescription(answer)
             except Exception as exc:
                 raise NegotiationError(f"could not answer the offer: {exc}") from exc
-            await self._update_producers(transceivers, codecs, sources)
-            sdp: str = self.pc.localDescription.sdp
-            return sdp
+            self._formats.update(formats)
+            await self._update_producers(transceivers, formats, sources, layers, offered)
+            return simulcast_sdp.accept_layers(self.pc.localDescription.sdp, layers)
+
+    def _accepted_layers(
+        self,
+        offer_sdp: str,
+        formats: dict[str, bridge.PublishFormat],
+        sources: dict[str, dict[str, Any]],
+    ) -> dict[str, list[str]]:
+        """The simulcast rids accepted per mid: only for video the deployment
+        wants simulcast for, whose packets name their rid, and never changed
+        for a producer that already exists (a browser cannot change it either)."""
+        if not self._settings.simulcast_layers:
+            return {}
+        accepted: dict[str, list[str]] = {}
+        for mid, rids in simulcast_sdp.offered_layers(offer_sdp).items():
+            negotiated = formats.get(mid)
+            if negotiated is None or bridge.URI_RID not in negotiated.extensions:
+                continue
+            existing = self.producers.get(mid)
+            if existing is not None:
+                if existing.simulcast:
+                    accepted[mid] = [layer.rid or "" for layer in existing.layers]
+                continue
+            if mid in sources:
+                accepted[mid] = rids
+        return accepted
 
     async def _update_producers(
         self,
         transceivers: dict[str, Any],
-        codecs: dict[str, bridge.Codec],
+        formats: dict[str, bridge.PublishFormat],
         sources: dict[str, dict[str, Any]],
+        layers: dict[str, list[str]],
+        offered: dict[str, Any],
     ) -> None:
-        ssrcs = bridge.remote_ssrcs_by_mid(self.pc)
         for mid in list(self.producers):
             if mid not in sources:
                 await self.producers.pop(mid).close()
         for mid, app_data in sources.items():
             transceiver = transceivers[mid]
-            ids = bridge.header_extension_ids(transceiver)
+            negotiated = formats[mid]
+            ids = negotiated.extensions
             self._mid_ext_id = ids.get(bridge.URI_MID, self._mid_ext_id)
+            self._rid_ext_id = ids.get(bridge.URI_RID, self._rid_ext_id)
+            self._rrid_ext_id = ids.get(bridge.URI_REPAIRED_RID, self._rrid_ext_id)
+            self._transport_cc_id = ids.get(bridge.URI_TRANSPORT_CC, self._transport_cc_id)
             existing = self.producers.get(mid)
             if existing is not None:
                 existing.app_data.update(app_data)
                 continue
-            ssrc = ssrcs.get(mid, [None])[0] if ssrcs.get(mid) else None
+            media = offered.get(mid)
+            ssrcs = [s.ssrc for s in media.ssrc] if media is not None else []
+            rids = layers.get(mid)
             producer = Producer(
                 kind=transceiver.kind,
-                codec=codecs[mid],
+                codec=negotiated.codec,
                 mid=mid,
-                ssrc=ssrc,
+                ssrc=ssrcs[0] if ssrcs and not rids else None,
                 audio_level_id=ids.get(bridge.URI_AUDIO_LEVEL),
+                rids=rids,
                 settings=self._settings,
                 send_keyframe_request=self._send_pli,
                 stats=self._stats,
@@ -144,14 +208,20 @@ class PublishTransport:
             )
             producer.on_close(self._forget)
             self.producers[mid] = producer
-            if ssrc is not None:
-                self._by_ssrc[ssrc] = producer
+            if not rids and producer.ssrc is not None:
+                layer = producer.layers[0]
+                self._by_ssrc[producer.ssrc] = (producer, layer)
+                rtx = bridge.rtx_ssrcs(media).get(producer.ssrc) if media is not None else None
+                if rtx is not None:
+                    layer.rtx_ssrc = rtx
+                    self._rtx_by_ssrc[rtx] = (producer, layer)
             self._on_producer(producer)
 
     def _forget(self, producer: Producer) -> None:
-        for ssrc, p in list(self._by_ssrc.items()):
-            if p is producer:
-                del self._by_ssrc[ssrc]
+        for routes in (self._by_ssrc, self._rtx_by_ssrc):
+            for ssrc, (p, _layer) in list(routes.items()):
+                if p is producer:
+                    del routes[ssrc]
         if self.producers.get(producer.mid) is producer:
             del self.producers[producer.mid]
 
@@ -170,34 +240,87 @@ class PublishTransport:
             view = rtp.parse(data)
         except ValueError:
             return
-        producer = self._by_ssrc.get(view.ssrc)
-        if producer is None:
-            producer = self._bind_by_mid(data, view.ssrc)
-            if producer is None:
+        transport_cc_id = self._transport_cc_id
+        if transport_cc_id is not None:
+            self._note_transport_sequence(data, transport_cc_id)
+        route = self._by_ssrc.get(view.ssrc)
+        if route is None:
+            repaired = self._rtx_by_ssrc.get(view.ssrc)
+            if repaired is not None:
+                self._on_rtx(view, *repaired)
+                return
+            route = self._bind(data, view)
+            if route is None:
                 self.unroutable_packets += 1
                 self._stats.packets_unroutable += 1
                 return
-        producer.receive(view)
+        producer, layer = route
+        if view.payload_type != producer.codec.payload_type:
+            self.unroutable_packets += 1  # e.g. RTX before its SSRC is known
+            self._stats.packets_unroutable += 1
+            return
+        if view.padding and view.payload_offset + data[-1] >= len(data):
+            self.padding_packets += 1  # a bandwidth probe: nothing to forward
+            return
+        producer.receive(view, layer)
+
+    def _note_transport_sequence(self, data: bytes, ext_id: int) -> None:
+        try:
+            value = rtp.find_extension(data, ext_id)
+        except ValueError:
+            return
+        if value is not None and len(value) == 2:
+            self._transport_cc.on_packet((value[0] << 8) | value[1], time.monotonic())
+
+    def _on_rtx(self, view: rtp.RtpView, producer: Producer, layer: ProducerLayer) -> None:
+        """Unwrap an RTX packet (RFC 4588) into the packet it repairs."""
+        self.rtx_packets += 1
+        repaired = rtp.unwrap_rtx(view, producer.codec.payload_type, layer.ssrc or 0)
+        if repaired is None:
+            self.padding_packets += 1
+            return
+        producer.receive(repaired, layer)
 
     def _on_rtcp(self, data: bytes) -> None:
         for ssrc, ntp, rtp_timestamp in rtp.sender_reports(data):
-            producer = self._by_ssrc.get(ssrc)
-            if producer is not None:
-                producer.set_sender_report(ntp, rtp_timestamp)
+            route = self._by_ssrc.get(ssrc)
+            if route is not None:
+                route[0].set_sender_report(route[1], ntp, rtp_timestamp)
 
-    def _bind_by_mid(self, data: bytes, ssrc: int) -> Producer | None:
-        """Learn an SSRC the SDP did not announce from the packet's MID extension."""
+    def _bind(self, data: bytes, view: rtp.RtpView) -> Route | None:
+        """Learn an SSRC the SDP did not announce from the packet's MID and
+        RID (or repaired RID, for RTX) header extensions."""
         if self._mid_ext_id is None:
             return None
         try:
             mid = rtp.find_extension(data, self._mid_ext_id)
+            rid = rtp.find_extension(data, self._rid_ext_id) if self._rid_ext_id else None
+            rrid = rtp.find_extension(data, self._rrid_ext_id) if self._rrid_ext_id else None
         except ValueError:
             return None
         producer = self.producers.get(mid.decode(errors="replace")) if mid else None
-        if producer is not None:
-            producer.ssrc = ssrc
-            self._by_ssrc[ssrc] = producer
-        return producer
+        if producer is None:
+            return None
+        name = (rrid or rid or b"").decode(errors="replace")
+        if producer.simulcast:
+            layer = next((x for x in producer.layers if x.rid == name), None)
+        else:
+            layer = producer.layers[0]
+        if layer is None:
+            return None
+        route = (producer, layer)
+        formats = self._formats.get(producer.mid)
+        rtx_type = formats.rtx_payload_type if formats is not None else None
+        if rrid is not None or (rtx_type is not None and view.payload_type == rtx_type):
+            layer.rtx_ssrc = view.ssrc
+            self._rtx_by_ssrc[view.ssrc] = route
+            self._on_rtx(view, producer, layer)
+            return None
+        if layer.ssrc is not None and layer.ssrc != view.ssrc:
+            self._by_ssrc.pop(layer.ssrc, None)  # the browser restarted the stream
+        layer.bind(view.ssrc)
+        self._by_ssrc[view.ssrc] = route
+        return route
 
     async def _send_pli(self, media_ssrc: int) -> bool:
         transport = self._transport()
@@ -209,17 +332,57 @@ class PublishTransport:
         transceivers = self.pc.getTransceivers()
         return bridge.dtls_transport_of(transceivers[0]) if transceivers else None
 
-    async def _send_bitrate_caps(self) -> None:
-        """Tell the publisher, once a second, the video bitrate it may use (REMB)."""
+    async def _send_feedback(self) -> None:
+        """Every ``feedback_interval_s``: NACKs for gaps and transport-cc
+        feedback; every few rounds receiver reports and the REMB ceiling."""
+        rounds = 0
         while True:
-            await asyncio.sleep(1.0)
-            video = [p.ssrc for p in self.producers.values() if p.kind == "video" and p.ssrc]
+            await asyncio.sleep(self._settings.feedback_interval_s)
+            rounds += 1
             transport = self._transport()
-            if video and transport is not None:
-                packet = bridge.remb_packet(
-                    self._rtcp_ssrc, self._settings.max_video_bitrate, video
-                )
-                await bridge.send_rtp(transport, packet)
+            if transport is None:
+                continue
+            for packet in self._feedback_packets(
+                time.monotonic(), rounds % REPORT_EVERY == 0, rounds % REMB_EVERY == 0
+            ):
+                if not await bridge.send_rtp(transport, packet):
+                    break
+
+    def _feedback_packets(self, now: float, report: bool, ceiling: bool) -> list[bytes]:
+        packets: list[bytes] = []
+        blocks: list[rtcp.ReportBlock] = []
+        video_ssrcs: list[int] = []
+        sender = self._rtcp_ssrc
+        for producer in list(self.producers.values()):
+            for layer in producer.layers:
+                if layer.ssrc is None or layer.stream is None:
+                    continue
+                if layer.nacks is not None:
+                    video_ssrcs.append(layer.ssrc)
+                    lost = layer.nacks.due(now, ASSUMED_RTT)
+                    if lost:
+                        self._stats.nacks_sent += len(lost)
+                        packets.extend(rtcp.generic_nacks(sender, layer.ssrc, lost))
+                    if layer.nacks.take_keyframe_needed():
+                        producer.request_keyframe(layer.index)
+                if report:
+                    block = layer.stream.report_block(now)
+                    layer.fraction_lost = block.fraction_lost
+                    blocks.append(block)
+        media_ssrc = video_ssrcs[0] if video_ssrcs else next(iter(self._by_ssrc), 0)
+        packets.extend(self._transport_cc.feedback(media_ssrc))
+        if blocks:
+            packets.append(rtcp.receiver_report(sender, blocks))
+        if ceiling and video_ssrcs:
+            video = sum(1 for p in self.producers.values() if p.kind == "video")
+            packets.append(rtcp.remb(sender, self._settings.max_video_bitrate * video, video_ssrcs))
+        return packets
+
+    def uplink_loss(self) -> float:
+        """The share of this publisher's packets lost on the way here (0..1)
+        in the last report interval, worst stream first (before repair)."""
+        fractions = [layer.fraction_lost for p in self.producers.values() for layer in p.layers]
+        return max(fractions, default=0) / 256
 
     async def close(self) -> None:
         if self.closed:

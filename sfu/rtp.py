@@ -121,33 +121,50 @@ def find_extension(data: bytes, ext_id: int) -> bytes | None:
     return None
 
 
-def is_vp8_keyframe_start(data: bytes, payload_offset: int) -> bool:
-    """True if the packet carries the first bytes of a VP8 keyframe (RFC 7741)."""
+def _vp8_frame_start(data: bytes, payload_offset: int) -> int:
+    """Offset of the VP8 payload header if the packet starts a frame, else -1."""
     pos = payload_offset
     if len(data) <= pos:
-        return False
+        return -1
     desc = data[pos]
     # S bit set and partition index 0: start of a frame.
     if not desc & 0x10 or desc & 0x07:
-        return False
+        return -1
     pos += 1
     if desc & 0x80:  # X: extended control bits follow
         if len(data) <= pos:
-            return False
+            return -1
         ext = data[pos]
         pos += 1
         if ext & 0x80:  # I: picture id, 7 or 15 bits
             if len(data) <= pos:
-                return False
+                return -1
             pos += 2 if data[pos] & 0x80 else 1
         if ext & 0x40:  # L: TL0PICIDX
             pos += 1
         if ext & 0x30:  # T or K: TID/KEYIDX byte
             pos += 1
-    if len(data) <= pos:
-        return False
+    return pos if pos < len(data) else -1
+
+
+def is_vp8_keyframe_start(data: bytes, payload_offset: int) -> bool:
+    """True if the packet carries the first bytes of a VP8 keyframe (RFC 7741)."""
+    pos = _vp8_frame_start(data, payload_offset)
     # VP8 payload header: P bit (inverse keyframe flag) is the lowest bit.
-    return not data[pos] & 0x01
+    return pos >= 0 and not data[pos] & 0x01
+
+
+def vp8_keyframe_size(data: bytes, payload_offset: int) -> tuple[int, int] | None:
+    """``(width, height)`` a VP8 keyframe's first packet announces (RFC 6386
+    9.1: a 3-byte frame tag, the start code 9d 01 2a, then 14-bit sizes)."""
+    pos = _vp8_frame_start(data, payload_offset)
+    if pos < 0 or data[pos] & 0x01 or len(data) < pos + 10:
+        return None
+    if data[pos + 3 : pos + 6] != b"\x9d\x01\x2a":
+        return None
+    width = int.from_bytes(data[pos + 6 : pos + 8], "little") & 0x3FFF
+    height = int.from_bytes(data[pos + 8 : pos + 10], "little") & 0x3FFF
+    return width, height
 
 
 _SR = struct.Struct("!IQI")
@@ -166,6 +183,23 @@ def sender_reports(data: bytes) -> list[tuple[int, int, int]]:
             reports.append(_SR.unpack_from(data, pos + 4))
         pos += length
     return reports
+
+
+def unwrap_rtx(view: RtpView, payload_type: int, ssrc: int) -> RtpView | None:
+    """The packet an RTX packet (RFC 4588) carries: the original sequence number
+    from the first two payload bytes, the media stream's payload type and SSRC,
+    header extensions kept, padding dropped. None for padding-only RTX (probes)."""
+    data = view.data
+    end = len(data) - (data[-1] if view.padding else 0)
+    start = view.payload_offset
+    if end - start < 3:
+        return None
+    header = _HEADER.pack(
+        data[0] & ~0x20, (data[1] & 0x80) | payload_type, (data[start] << 8) | data[start + 1],
+        view.timestamp, ssrc,
+    )  # fmt: skip
+    unwrapped = header + data[12:start] + data[start + 2 : end]
+    return RtpView(unwrapped, start)
 
 
 def rewrite(

@@ -40,7 +40,7 @@ class SlotConsumer(Protocol):
 
     def request_keyframe(self) -> None: ...
 
-    def retransmit(self, out_sequence_number: int) -> None: ...
+    def retransmit(self, out_sequence_number: int) -> int: ...
 
 
 class SendSlot:
@@ -115,6 +115,11 @@ class SendSlot:
         target_ts = (self._last_ts + max(1, int(elapsed * self.codec.clock_rate))) & 0xFFFFFFFF
         self._seq_offset = (target_seq - view.sequence_number) & 0xFFFF
         self._ts_offset = (target_ts - view.timestamp) & 0xFFFFFFFF
+
+    @property
+    def next_sequence_number(self) -> int:
+        """The outgoing sequence number the next new packet gets."""
+        return (self._last_seq + 1) & 0xFFFF
 
     def original_sequence(self, out_seq: int) -> int:
         return (out_seq - self._seq_offset) & 0xFFFF

@@ -4,21 +4,48 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class SimulcastLayer:
+    """One spatial layer a browser is asked to send of its camera (lowest first)."""
+
+    rid: str
+    scale_down: float
+    max_bitrate: int
+
+
+#: The camera layers a client publishes when simulcast is on: 1/4, 1/2 and full
+#: size. Browsers send fewer when the camera is small (Chrome: two at 640x360);
+#: the SFU works with whichever are live.
+DEFAULT_SIMULCAST_LAYERS = (
+    SimulcastLayer("q", 4.0, 150_000),
+    SimulcastLayer("h", 2.0, 500_000),
+    SimulcastLayer("f", 1.0, 1_200_000),
+)
+
+
+@dataclass(frozen=True)
 class SfuSettings:
     """Media-plane knobs; see docs/configuration.md for the user-facing names."""
 
     ice_servers: tuple[str, ...] = ()
     ice_addresses: tuple[str, ...] = ()
-    #: REMB value sent to publishers for each video stream (bit/s).
+    #: The ceiling (bit/s) the SFU allows each publisher's video, sent as REMB.
+    #: The browser's own estimator (fed by transport-cc and receiver reports)
+    #: decides below it.
     max_video_bitrate: int = 1_500_000
-    #: Keyframe requests (PLI) to one producer are sent at most this often.
+    #: Camera layers clients are asked to publish; empty: one encoding.
+    simulcast_layers: tuple[SimulcastLayer, ...] = DEFAULT_SIMULCAST_LAYERS
+    #: Keyframe requests (PLI) to one layer of a producer are sent at most this often.
     keyframe_interval_s: float = 0.5
     #: A consumer still waiting for a keyframe asks again after this long.
     keyframe_retry_s: float = 1.0
-    #: Packets kept per video producer to answer NACKs (a power of two).
+    #: Packets kept per video layer to answer NACKs (a power of two).
     packet_cache_size: int = 512
     #: How long the SFU waits for a subscriber's SDP answer.
     negotiation_timeout_s: float = 15.0
     #: Active-speaker decision period and loudness threshold (0..127, 127 = loudest).
     speaker_interval_s: float = 0.3
     speaker_threshold: int = 40
+    #: How often receiver reports (and NACK retries, transport-cc feedback) go to publishers.
+    feedback_interval_s: float = 0.1
+    #: How often each subscriber's layers are chosen again within its estimate.
+    allocation_interval_s: float = 0.5

@@ -28,6 +28,7 @@ class SfuStats:
         "latency_counts",
         "latency_sum",
         "nacks_received",
+        "nacks_sent",
         "negotiation_failures",
         "packets_dropped",
         "packets_forwarded",
@@ -48,6 +49,8 @@ class SfuStats:
         self.packets_unroutable = 0
         self.keyframe_requests = 0
         self.nacks_received = 0
+        #: Sequence numbers the SFU asked publishers to resend.
+        self.nacks_sent = 0
         #: Subscriber offers whose answer never came or could not be applied.
         self.negotiation_failures = 0
         self.retransmissions = 0

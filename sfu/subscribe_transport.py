@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +19,10 @@ from typing import Any
 from aiortc import RTCSessionDescription
 
 from . import aiortc_bridge as bridge
+from . import rtcp
+from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
+from .bandwidth_estimate import DownlinkEstimate
+from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
 from .errors import NegotiationError, TransportClosed
 from .ice import add_remote_candidate
@@ -35,6 +40,18 @@ NEGOTIATION_ATTEMPTS = 5
 
 #: ``send_offer(revision, sdp, slots)``: deliver an offer to the client.
 OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
+
+#: The estimate of a subscriber nothing is known about yet (bit/s).
+UNLIMITED = 100_000_000
+#: Bit/s set aside for each audio stream a subscriber receives (Opus with FEC).
+AUDIO_RESERVE = 50_000
+#: Retransmissions may take at most this share of the subscriber's estimate.
+RETRANSMISSION_SHARE = 0.3
+#: While some video is paused for bandwidth, try the lowest layer of one of
+#: them this often, for PROBE_SECONDS: the browser's estimate only grows when
+#: more arrives, so without trying the video would stay paused for good.
+PROBE_EVERY = 10.0
+PROBE_SECONDS = 3.0
 
 
 class SubscribeTransport:
@@ -65,6 +82,19 @@ class SubscribeTransport:
         self._watched: set[int] = set()
         self._send_path: bridge.RtpSendPath | None = None
         self.negotiation_failures = 0
+        #: What this subscriber's downlink takes (from its REMB and receiver
+        #: reports). No limit until the first REMB: a browser sends one within
+        #: a second, and a client that never does must not be starved.
+        self.estimate = DownlinkEstimate(initial=UNLIMITED, ceiling=UNLIMITED)
+        self.allocation: Allocation | None = None
+        #: Called when the layers or the paused set change (the app tells the user).
+        self.on_quality_change: Callable[[SubscribeTransport], None] | None = None
+        self._allocator = Allocator()
+        self._retransmitted = BitrateMeter()
+        self.retransmissions_refused = 0
+        self._next_probe = 0.0
+        self._probe_until = 0.0
+        self._tasks.spawn(self._allocate_periodically())
 
     @property
     def connection_state(self) -> str:
@@ -208,7 +238,14 @@ class SubscribeTransport:
         async def on_nack(sequence_number: int) -> None:
             self._stats.nacks_received += 1
             if slot.consumer is not None:
-                slot.consumer.retransmit(sequence_number)
+                now = time.monotonic()
+                allowed = RETRANSMISSION_SHARE * self.estimate.estimate(now)
+                if self._retransmitted.bitrate(now) > allowed:
+                    self.retransmissions_refused += 1  # the link is full: resending makes it worse
+                    return
+                sent = slot.consumer.retransmit(sequence_number)
+                if sent:
+                    self._retransmitted.add(sent, now)
 
         bridge.hook_sender_feedback(sender, on_keyframe_request, on_nack)
 
@@ -218,6 +255,7 @@ class SubscribeTransport:
         if transport is None or id(transport) in self._watched:
             return
         self._watched.add(id(transport))
+        bridge.hook_incoming_rtcp(transport, self._on_rtcp)
 
         @transport.on("statechange")
         def on_state() -> None:
@@ -226,6 +264,111 @@ class SubscribeTransport:
             if transport.state == "connected":
                 for consumer in self.consumers.values():
                     consumer.resync()
+
+    # -- bandwidth ------------------------------------------------------------------
+
+    def _on_rtcp(self, data: bytes) -> None:
+        """Feed the subscriber's REMB and receiver reports into its estimate."""
+        now = time.monotonic()
+        ours = {slot.ssrc for slot in self.slots if slot.kind == "video"}
+        for feedback in rtcp.parse_feedback(data):
+            if feedback.kind == "remb":
+                self.estimate.on_remb(feedback.bitrate, now)
+            elif feedback.kind in ("rr", "sr"):
+                for block in feedback.reports:
+                    if block.ssrc in ours:
+                        self.estimate.on_loss(block.fraction_lost, now)
+        for slot in self.slots:
+            rtt = bridge.sender_rtt(slot.transceiver.sender)
+            if rtt is not None:
+                self.estimate.on_rtt(rtt)
+                break
+
+    def set_preference(
+        self, consumer: Consumer, priority: int, tile_height: int | None, screen: bool = False
+    ) -> None:
+        """How much ``consumer`` matters to this subscriber (0 pinned/spotlit,
+        1 active speaker, 2 visible) and how tall its tile is (device px)."""
+        consumer.priority, consumer.tile_height, consumer.screen = priority, tile_height, screen
+
+    async def _allocate_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.allocation_interval_s)
+            try:
+                self.allocate(time.monotonic())
+            except Exception:
+                logger.exception("layer allocation failed")
+
+    def allocate(self, now: float) -> Allocation:
+        """Choose each video consumer's layer within this subscriber's estimate."""
+        demands: list[TrackDemand] = []
+        audio = 0
+        for consumer in self.consumers.values():
+            if consumer.closed or consumer.hidden:
+                continue
+            if consumer.kind == "audio":
+                audio += 1
+                continue
+            layers = tuple(
+                LayerInfo(layer.index, layer.meter.bitrate(now), layer.width, layer.height)
+                for layer in consumer.producer.layers
+            )
+            if not any(layer.bitrate for layer in layers):
+                continue  # nothing arrives from the publisher: nothing to decide
+            demands.append(
+                TrackDemand(consumer.id, layers, consumer.priority, consumer.tile_height,
+                            consumer.screen)
+            )  # fmt: skip
+        reserve = AUDIO_RESERVE * audio
+        budget = self.estimate.estimate(now) - self._retransmitted.bitrate(now)
+        previous = self.allocation
+        if previous is not None and previous.paused and now >= self._next_probe:
+            self._next_probe = now + PROBE_EVERY
+            self._probe_until = now + PROBE_SECONDS
+        if now < self._probe_until and previous is not None:
+            budget = max(budget, previous.spent + self._cheapest_paused(previous, demands))
+        allocation = self._allocator.update(max(0, budget), reserve, demands)
+        self.allocation = allocation
+        changed = self._apply(allocation)
+        if changed and self.on_quality_change is not None:
+            self.on_quality_change(self)
+        return allocation
+
+    @staticmethod
+    def _cheapest_paused(previous: Allocation, demands: list[TrackDemand]) -> int:
+        costs = [
+            min((layer.bitrate for layer in d.layers if layer.bitrate), default=0)
+            for d in demands if d.key in previous.paused
+        ]  # fmt: skip
+        return int(1.2 * min(costs, default=0))
+
+    def _apply(self, allocation: Allocation) -> bool:
+        """Set targets and bandwidth pauses; True if any consumer changed."""
+        changed = False
+        by_id = {c.id: c for c in self.consumers.values()}
+        for key, layer in allocation.layers.items():
+            consumer = by_id.get(key)
+            if consumer is None:
+                continue
+            if layer is None:
+                if not consumer.bandwidth_paused:
+                    consumer.bandwidth_paused = True
+                    consumer.pause()
+                    changed = True
+                continue
+            if consumer.target_layer != layer:
+                consumer.set_target_layer(layer)
+                changed = True
+            if consumer.bandwidth_paused:
+                consumer.bandwidth_paused = False
+                if consumer.slot.ready:
+                    consumer.resume()
+                changed = True
+        return changed
+
+    def bandwidth_paused(self) -> list[Consumer]:
+        """Consumers whose video is paused because the downlink cannot take it."""
+        return [c for c in self.consumers.values() if c.bandwidth_paused and not c.closed]
 
     async def close(self) -> None:
         if self.closed:

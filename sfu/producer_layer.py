@@ -1,0 +1,88 @@
+"""ProducerLayer: one RTP stream (one SSRC) of a producer.
+
+A track published without simulcast has one layer; a simulcast camera has one
+per spatial layer, lowest first. Each layer keeps what belongs to its stream:
+receive statistics for receiver reports, the gaps to NACK, the packets to
+answer subscribers' NACKs with, its bitrate, the frame size its keyframes
+announce, its own keyframe-request throttle, and the consumers that currently
+forward it (or wait to switch to it).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from . import rtp
+from .bitrate_meter import BitrateMeter
+from .nack_generator import NackGenerator
+from .packet_cache import PacketCache
+from .receive_stream import ReceiveStream
+from .sink import SenderReport
+
+
+class Downstream(Protocol):
+    """What a producer needs of each consumer it feeds (:class:`sfu.Consumer` is one).
+
+    The consumer knows its producer and registers itself with
+    :meth:`Producer.add_consumer` and with the layers it forwards
+    (:meth:`ProducerLayer.attach`); the producer knows its consumers only
+    through these three calls, so ownership points down without an import
+    cycle.
+    """
+
+    def send(self, view: rtp.RtpView, layer: int) -> None: ...
+
+    def resync(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class ProducerLayer:
+    """One incoming stream of a producer (see module docstring)."""
+
+    def __init__(
+        self, *, kind: str, index: int, rid: str | None, clock_rate: int, cache_size: int
+    ) -> None:
+        self.kind = kind
+        self.index = index
+        self.rid = rid
+        self.clock_rate = clock_rate
+        self.ssrc: int | None = None
+        #: The SSRC its retransmissions (RTX) come on, if known.
+        self.rtx_ssrc: int | None = None
+        self.stream: ReceiveStream | None = None
+        self.cache = PacketCache(cache_size) if kind == "video" else None
+        self.nacks = NackGenerator() if kind == "video" else None
+        self.meter = BitrateMeter()
+        self.width: int | None = None
+        self.height: int | None = None
+        self.keyframes = 0
+        #: Loss fraction (0..255) of the last receiver report sent for this stream.
+        self.fraction_lost = 0
+        self.sender_report: SenderReport | None = None
+        #: Consumers that forward this layer now, or wait for its next keyframe.
+        self.consumers: list[Downstream] = []
+        self.last_keyframe_request = -1e9
+        self.keyframe_pending = False
+
+    def __repr__(self) -> str:
+        return f"ProducerLayer({self.index}, rid={self.rid}, ssrc={self.ssrc})"
+
+    def bind(self, ssrc: int) -> None:
+        """Learn the SSRC this layer arrives on (from the SDP or the first packet)."""
+        if self.ssrc != ssrc:
+            self.ssrc = ssrc
+            self.stream = ReceiveStream(ssrc, self.clock_rate)
+
+    def attach(self, consumer: Downstream) -> None:
+        if consumer not in self.consumers:
+            # A new list: the producer may be iterating the old one right now.
+            self.consumers = [*self.consumers, consumer]
+
+    def detach(self, consumer: Downstream) -> None:
+        if consumer in self.consumers:
+            self.consumers = [c for c in self.consumers if c is not consumer]
+
+    def live(self, now: float) -> bool:
+        """True while packets of this layer arrive."""
+        return self.meter.bitrate(now) > 0
