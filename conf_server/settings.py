@@ -48,6 +48,9 @@ class Settings:
     #: The REMB cap (bit/s) the SFU sends each publisher once a second. Chrome
     #: applies it to the whole connection: camera and screen share it.
     max_video_bitrate: int = 1_500_000
+    #: Ask browsers to publish their camera in several sizes (simulcast), so the
+    #: SFU can send each subscriber the size its tile and its connection take.
+    simulcast: bool = True
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100

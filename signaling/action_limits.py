@@ -126,7 +126,6 @@ def scaled(limit: Limit, scale: float) -> Limit:
     return Limit(limit.rate * scale, max(1.0, limit.burst * scale))
 
 
-
 def _wait(checks: list[tuple[RateLimiter, Hashable, float]]) -> float | None:
     """The longest wait any of ``(limiter, key, cost)`` asks for, or None."""
     waits = [w for limiter, key, cost in checks if (w := limiter.check(key, cost)) is not None]

@@ -76,7 +76,6 @@ class Refusal:
         }
 
 
-
 def environ_address(environ: dict[str, Any], trusted: tuple[Network, ...]) -> str:
     """The client address of an engine.io request (python-engineio's environ
     has no real REMOTE_ADDR under aiohttp; the aiohttp request does)."""

@@ -174,8 +174,10 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     ) -> None:
         await self._service.subscriber_ice(sid, candidate, sdp_mid, sdp_mline_index)
 
-    async def _handle_set_view(self, sid: str, video: list[str]) -> None:
-        await self._service.set_view(sid, video)
+    async def _handle_set_view(
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+    ) -> None:
+        await self._service.set_view(sid, video, sizes, pinned)
 
     async def _handle_mute(self, sid: str, source: str, muted: bool) -> None:
         await self._service.mute(sid, source, muted)

@@ -207,14 +207,43 @@ def validate_subscriber_answer(payload: Payload) -> Payload:
 MAX_VIEW = 100
 
 
+MAX_PINNED = 4
+#: The tallest tile a client may report (device pixels: an 8K screen).
+MAX_TILE_HEIGHT = 4320
+
+
+def _participant_ids(payload: Payload, name: str, limit: int) -> list[str]:
+    ids = payload.get(name, [])
+    if not isinstance(ids, list):
+        raise InvalidPayload(f"field '{name}' must be a list")
+    if len(ids) > limit:
+        raise InvalidPayload(f"field '{name}' names more than {limit} participants")
+    if not all(isinstance(p, str) and 0 < len(p) <= MAX_TOKEN for p in ids):
+        raise InvalidPayload(f"field '{name}' must list participant ids")
+    return list(dict.fromkeys(ids))
+
+
 def validate_set_view(payload: Payload) -> Payload:
-    _no_extra(payload, {"video"})
-    video = _field(payload, "video", list)
-    if len(video) > MAX_VIEW:
-        raise InvalidPayload(f"field 'video' names more than {MAX_VIEW} participants")
-    if not all(isinstance(p, str) and 0 < len(p) <= MAX_TOKEN for p in video):
-        raise InvalidPayload("field 'video' must list participant ids")
-    return {"video": list(dict.fromkeys(video))}
+    _no_extra(payload, {"video", "sizes", "pinned"})
+    _field(payload, "video", list)
+    video = _participant_ids(payload, "video", MAX_VIEW)
+    sizes = payload.get("sizes", {})
+    if not isinstance(sizes, dict) or len(sizes) > MAX_VIEW:
+        raise InvalidPayload(
+            f"field 'sizes' must map at most {MAX_VIEW} participant ids to heights"
+        )
+    for key, height in sizes.items():
+        if not 0 < len(key) <= MAX_TOKEN:
+            raise InvalidPayload("field 'sizes' must map participant ids to heights")
+        if type(height) is not int or not 1 <= height <= MAX_TILE_HEIGHT:
+            raise InvalidPayload(
+                f"field 'sizes' must give tile heights as integers 1..{MAX_TILE_HEIGHT}"
+            )
+    return {
+        "video": video,
+        "sizes": dict(sizes),
+        "pinned": _participant_ids(payload, "pinned", MAX_PINNED),
+    }
 
 
 def validate_mute(payload: Payload) -> Payload:

@@ -95,6 +95,7 @@ def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
     # request line gets 400 from its parser) take the Server header from this
     # module global, with the Python and aiohttp versions in it.
     aiohttp_web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
+
     async def landing(_: web.Request) -> web.FileResponse:
         return web.FileResponse(client_dir / "index.html")
 

@@ -8,11 +8,24 @@ from typing import Any
 
 from conf_server.errors import ConfServerError
 from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
+from sfu.settings import DEFAULT_SIMULCAST_LAYERS
 
 from .meeting_views import mic_locked
-from .room_media import RoomMedia
+from .room_media import RoomMedia, ViewPreferences
 from .rooms import Participant
 from .service_context import ServiceContext
+
+
+def client_media_settings(simulcast: bool) -> dict[str, Any]:
+    """What a client needs to publish as the SFU expects (the ``media`` of the
+    join acknowledgement): its camera's simulcast layers, lowest first."""
+    layers = DEFAULT_SIMULCAST_LAYERS if simulcast else ()
+    return {
+        "simulcast": [
+            {"rid": layer.rid, "scale_down": layer.scale_down, "max_bitrate": layer.max_bitrate}
+            for layer in layers
+        ]
+    }
 
 
 class MediaNegotiation:
@@ -25,6 +38,7 @@ class MediaNegotiation:
             ice_servers=settings.ice_servers,
             ice_addresses=settings.ice_addresses,
             max_video_bitrate=settings.max_video_bitrate,
+            simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
         )
         self.sfu_stats = sfu_stats
         self.media: dict[str, RoomMedia] = {}
@@ -39,13 +53,18 @@ class MediaNegotiation:
                 if participant is not None and participant.sid is not None:
                     await context.events.to_client(participant.sid, "subscriber_offer", offer)
 
+            async def quality_changed(participant_id: str, payload: dict[str, Any]) -> None:
+                participant = context.participant(room_id, participant_id)
+                if participant is not None and participant.sid is not None:
+                    await context.events.to_client(participant.sid, "media_quality", payload)
+
             async def speaker_changed(participant_id: str) -> None:
                 await context.events.to_room(
                     room_id, "active_speaker", {"participant_id": participant_id}
                 )
 
             media = self.media[room_id] = RoomMedia(
-                self._sfu_settings, send_offer, speaker_changed, self.sfu_stats
+                self._sfu_settings, send_offer, speaker_changed, self.sfu_stats, quality_changed
             )
         return media
 
@@ -110,9 +129,13 @@ class MediaNegotiation:
         except SfuError as exc:
             raise ConfServerError(exc.message, exc.code) from exc
 
-    async def set_view(self, sid: str, video: list[str]) -> None:
+    async def set_view(
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+    ) -> None:
         participant = self._context.participant_by_sid(sid)
-        self.room_media(participant.room).set_view(participant.id, set(video))
+        self.room_media(participant.room).set_view(
+            participant.id, set(video), ViewPreferences(sizes, frozenset(pinned))
+        )
 
     async def mute(self, sid: str, source: str, muted: bool) -> None:
         participant = self._context.participant_by_sid(sid)

@@ -203,8 +203,10 @@ class MeetingService:
     async def subscriber_answer(self, sid: str, revision: int, sdp: str) -> None:
         await self.negotiation.subscriber_answer(sid, revision, sdp)
 
-    async def set_view(self, sid: str, video: list[str]) -> None:
-        await self.negotiation.set_view(sid, video)
+    async def set_view(
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+    ) -> None:
+        await self.negotiation.set_view(sid, video, sizes, pinned)
 
     async def mute(self, sid: str, source: str, muted: bool) -> None:
         await self.negotiation.mute(sid, source, muted)

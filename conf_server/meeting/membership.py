@@ -25,6 +25,7 @@ from signaling import PROTOCOL_VERSION
 from signaling.text import InvalidText, clean_name
 
 from .lobby_waiting import WaitingJoin
+from .media_negotiation import client_media_settings
 from .meeting_views import lobby_payload, meeting_summary, member_summary, mic_locked
 from .rooms import Participant, RoomFull, new_participant_id
 from .service_context import ServiceContext
@@ -242,6 +243,7 @@ class Membership:
             "resumed": resumed,
             "participants": self._context.directory.rooms[participant.room].roster(),
             "ice_servers": [{"urls": url} for url in self._context.settings.ice_servers],
+            "media": client_media_settings(self._context.settings.simulcast),
             "meeting": await self._context.meeting_view(state, participant.id),
         }
 

@@ -7,11 +7,21 @@ the only place that puts participant ids into the SFU's ``app_data``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
-from sfu import Producer, PublishTransport, Router, SfuSettings, SfuStats, SubscribeTransport
+from sfu import (
+    Consumer,
+    Producer,
+    PublishTransport,
+    Router,
+    SfuSettings,
+    SfuStats,
+    SubscribeTransport,
+)
 from sfu.send_slot import SendSlot
 from sfu.tasks import TaskGroup
 
@@ -19,6 +29,20 @@ logger = logging.getLogger(__name__)
 
 OfferCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 SpeakerCallback = Callable[[str], Coroutine[Any, Any, None]]
+#: ``quality_changed(participant_id, payload)``: tell one participant its media quality.
+QualityCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
+
+#: How often each participant's ``media_quality`` is looked at (sent when it changed).
+QUALITY_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class ViewPreferences:
+    """How a viewer shows others' video: tile heights (device px) by participant
+    id, and the tiles it pinned (or the host spotlit): those come first."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    pinned: frozenset[str] = frozenset()
 
 
 class RoomMedia:
@@ -30,6 +54,7 @@ class RoomMedia:
         send_offer: OfferCallback,
         speaker_changed: SpeakerCallback,
         stats: SfuStats,
+        quality_changed: QualityCallback | None = None,
     ) -> None:
         self.router = Router(settings, self, stats)
         self.publishers: dict[str, PublishTransport] = {}
@@ -38,9 +63,16 @@ class RoomMedia:
         self.views: dict[str, set[str]] = {}
         #: participant id -> the physical room (acoustic zone) it sits in.
         self.zones: dict[str, str] = {}
+        #: participant id -> tile sizes and pins of its view.
+        self.preferences: dict[str, ViewPreferences] = {}
+        self.active_speaker: str | None = None
         self._send_offer = send_offer
         self._speaker_changed = speaker_changed
+        self._quality_changed = quality_changed
+        self._quality_sent: dict[str, dict[str, Any]] = {}
         self._tasks = TaskGroup("room media")
+        if quality_changed is not None:
+            self._tasks.spawn(self._report_quality())
 
     # -- participants ---------------------------------------------------------------
 
@@ -67,7 +99,24 @@ class RoomMedia:
 
     def _consume(self, viewer: str, transport: SubscribeTransport, producer: Producer) -> None:
         consumer = transport.consume(producer)
+        self._prefer(viewer, transport, consumer)
         transport.set_hidden(consumer, not self._shows(viewer, producer))
+
+    def _prefer(self, viewer: str, transport: SubscribeTransport, consumer: Consumer) -> None:
+        """Tell the SFU how much one video matters to ``viewer`` and how big it shows."""
+        if consumer.kind != "video":
+            return
+        owner = consumer.producer.app_data["participant_id"]
+        screen = consumer.producer.app_data.get("source") == "screen"
+        preferences = self.preferences.get(viewer, ViewPreferences())
+        if owner in preferences.pinned:
+            priority = 0
+        elif owner == self.active_speaker:
+            priority = 1
+        else:
+            priority = 2
+        height = None if screen else preferences.sizes.get(owner)
+        transport.set_preference(consumer, priority, height, screen)
 
     def _shows(self, viewer: str, producer: Producer) -> bool:
         owner = producer.app_data["participant_id"]
@@ -92,13 +141,18 @@ class RoomMedia:
                 if participant_id in (viewer, owner):
                     transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
 
-    def set_view(self, viewer: str, visible: set[str]) -> None:
-        """Forward video to ``viewer`` only from ``visible`` participants; audio from all."""
+    def set_view(
+        self, viewer: str, visible: set[str], preferences: ViewPreferences | None = None
+    ) -> None:
+        """Forward video to ``viewer`` only from ``visible`` participants (audio
+        from all), each in the size its tile shows, pinned tiles first."""
         self.views[viewer] = visible
+        self.preferences[viewer] = preferences or ViewPreferences()
         transport = self.subscribers.get(viewer)
         if transport is None:
             return
         for consumer in transport.consumers.values():
+            self._prefer(viewer, transport, consumer)
             transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
 
     @staticmethod
@@ -143,6 +197,8 @@ class RoomMedia:
         """Close the participant's transports (its producers, and consumers of them)."""
         self.views.pop(participant_id, None)
         self.zones.pop(participant_id, None)
+        self.preferences.pop(participant_id, None)
+        self._quality_sent.pop(participant_id, None)
         for transports in (self.publishers, self.subscribers):
             transport = transports.pop(participant_id, None)
             if transport is not None:
@@ -163,7 +219,61 @@ class RoomMedia:
 
     def active_speaker_changed(self, producer: Producer | None) -> None:
         if producer is not None:
+            self.active_speaker = producer.app_data["participant_id"]
+            for viewer, transport in self.subscribers.items():
+                for consumer in transport.consumers.values():
+                    self._prefer(viewer, transport, consumer)
             self._tasks.spawn(self._speaker_changed(producer.app_data["participant_id"]))
+
+    # -- media quality ------------------------------------------------------------------
+
+    def quality_of(self, participant_id: str, now: float) -> dict[str, Any] | None:
+        """What ``media_quality`` tells a participant (see docs/protocol.md)."""
+        transport = self.subscribers.get(participant_id)
+        if transport is None:
+            return None
+        estimate = transport.estimate
+        paused = sorted(
+            {c.producer.app_data["participant_id"] for c in transport.bandwidth_paused()}
+        )
+        layers: dict[str, dict[str, Any]] = {}
+        for consumer in transport.consumers.values():
+            if consumer.kind != "video" or consumer.paused:
+                continue
+            if consumer.producer.app_data.get("source") != "camera":
+                continue
+            index = consumer.current_layer
+            layer = consumer.producer.layers[index] if index is not None else None
+            owner = consumer.producer.app_data["participant_id"]
+            layers[owner] = {"height": layer.height if layer is not None else None}
+        publisher = self.publishers.get(participant_id)
+        rtt = estimate.rtt
+        return {
+            "estimate": round(estimate.estimate(now) / 50_000) * 50_000,
+            "loss": round(estimate.loss, 2),
+            "rtt": round(rtt, 2) if rtt is not None else None,
+            "paused": paused,
+            "layers": layers,
+            "uplink": (
+                {"loss": round(publisher.uplink_loss(), 2)} if publisher is not None else None
+            ),
+        }
+
+    async def _report_quality(self) -> None:
+        """Send each participant its ``media_quality`` whenever it changed."""
+        assert self._quality_changed is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(QUALITY_INTERVAL_S)
+            for participant_id in list(self.subscribers):
+                payload = self.quality_of(participant_id, loop.time())
+                if payload is None or payload == self._quality_sent.get(participant_id):
+                    continue
+                self._quality_sent[participant_id] = payload
+                try:
+                    await self._quality_changed(participant_id, payload)
+                except Exception:
+                    logger.exception("could not send media_quality")
 
     def stats(self) -> dict[str, int]:
         return self.router.stats()
