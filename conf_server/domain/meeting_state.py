@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import ChatLog, HandQueue, MeetingAccess, MuteLocks, PollBook, Reactions, RoleBook
@@ -37,6 +37,15 @@ class Member:
     @property
     def present(self) -> bool:
         return self.left_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able fields (what ``Member(**d)`` takes back).
+
+        Every field is a str, float or None, so a shallow copy is the whole
+        job; ``dataclasses.asdict`` deep-copies each value and was most of the
+        cost of saving a meeting (every member is saved on every change).
+        """
+        return dict(vars(self))
 
 
 #: Check-in codes: 6 characters without look-alikes (no 0/O, 1/I/L), ~30 bits;
@@ -137,7 +146,7 @@ class MeetingState:
             # the state keeps the id counter and the rate limit.
             "chat": {**self.chat.to_dict(), "messages": []},
             "reactions": self.reactions.to_dict(),
-            "members": [asdict(member) for member in self.members.values()],
+            "members": [member.to_dict() for member in self.members.values()],
             "checkins": dict(self.checkins),
             "spotlight": self.spotlight,
             "chat_id": self.chat_id,
