@@ -13,6 +13,7 @@ per-consumer state that moves from one layer to another only at a keyframe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -22,8 +23,8 @@ from typing import Literal
 #: layers' own heights are not known yet (the usual 180p/360p/720p ladder).
 LOW_TILE_HEIGHT = 240
 MID_TILE_HEIGHT = 480
-#: An upgrade past the previous allocation needs this share of the new layer's
-#: bitrate free on top of its cost (see :func:`allocate`).
+#: An upgrade past the previous allocation must leave this share of the video
+#: spend free (see :func:`allocate`).
 DEFAULT_UPGRADE_MARGIN = 0.10
 
 
@@ -160,10 +161,11 @@ class _Plan:
 class _Budget:
     """What is left to spend, and the rule for spending it."""
 
-    __slots__ = ("margin", "remaining")
+    __slots__ = ("margin", "remaining", "total")
 
-    def __init__(self, remaining: int, margin: float) -> None:
-        self.remaining = remaining
+    def __init__(self, total: int, margin: float) -> None:
+        self.total = total
+        self.remaining = total
         self.margin = margin
 
     def step(self, plan: _Plan, position: int) -> bool:
@@ -171,13 +173,15 @@ class _Budget:
         target = plan.live[position]
         current = plan.layer()
         cost = target.bitrate - (current.bitrate if current else 0)
-        need = cost
-        if plan.has_previous and (plan.previous is None or target.index > plan.previous):
-            # An upgrade past last time's choice must clear a margin, or a
-            # budget hovering at the boundary would flip it every time.
-            need += int(self.margin * target.bitrate)
-        if need > self.remaining:
+        if cost > self.remaining:
             return False
+        if plan.has_previous and (plan.previous is None or target.index > plan.previous):
+            # Going past last time's choice must leave a margin on the whole
+            # spend: measured layer rates and the estimate both wobble, and
+            # without it a budget at a boundary would flip layers every time.
+            spent_after = self.total - self.remaining + cost
+            if spent_after * (1 + self.margin) > self.total:
+                return False
         plan.chosen = position
         self.remaining -= cost
         return True
@@ -210,12 +214,13 @@ def allocate(
     already exclude what retransmissions are using.
 
     Hysteresis: given ``previous`` (the last result's layers), a step above a
-    demand's previous layer, or out of a previous pause, needs
-    ``upgrade_margin`` times the new layer's bitrate free on top of its cost;
-    keeping or lowering a layer needs only its cost. So a budget hovering at
-    a boundary does not make layers flap, while a budget that drops
-    downgrades at once. Demands absent from ``previous`` are new and need no
-    margin.
+    demand's previous layer, or out of a previous pause, is taken only if the
+    video spend after it, plus ``upgrade_margin`` of itself, still fits the
+    video budget (with 10 %: upgrades use at most ~91 % of it); keeping or
+    lowering a layer needs only its cost. So a budget or layer rates
+    wobbling at a boundary do not make layers flap, while a budget that
+    drops downgrades at once. Demands absent from ``previous`` are new and
+    need no margin.
     """
     if len({demand.key for demand in demands}) != len(demands):
         raise ValueError("demand keys must be unique")
@@ -278,6 +283,32 @@ class Allocator:
         )
         self.last = result
         return result
+
+    def resume_budget(self, audio_reserve: int, demands: Sequence[TrackDemand]) -> int | None:
+        """The budget at which :meth:`update` would bring back a paused track.
+
+        For probing: keeping what the last allocation chose (at today's
+        rates) plus the cheapest paused track's lowest layer, with the upgrade
+        margin on top, plus the audio reserve. None when no track with a live
+        layer is paused (or before the first allocation).
+        """
+        if self.last is None:
+            return None
+        kept = 0
+        cheapest: int | None = None
+        for demand in demands:
+            live = {layer.index: layer.bitrate for layer in live_layers(demand.layers)}
+            if not live:
+                continue
+            chosen = self.last.layers.get(demand.key)
+            if chosen is not None:
+                kept += live.get(chosen, 0)
+            elif demand.key in self.last.layers:
+                lowest = live[min(live)]
+                cheapest = lowest if cheapest is None else min(cheapest, lowest)
+        if cheapest is None:
+            return None
+        return math.ceil((kept + cheapest) * (1 + self.upgrade_margin)) + max(audio_reserve, 0)
 
 
 #: What :meth:`LayerSwitch.on_packet` tells the packet path to do with a packet.

@@ -261,6 +261,19 @@ def test_a_budget_hovering_at_a_layer_boundary_does_not_make_layers_flap():
     assert changes([allocate(budget, AUDIO, two_tiles()) for budget in wobble]) > 10
 
 
+def test_layer_bitrates_wobbling_at_a_boundary_do_not_make_layers_flap():
+    budget = BOUNDARY + AUDIO
+
+    def tiles(rate: int) -> list[TrackDemand]:
+        layers = ladder((150 * K, rate, 1500 * K))
+        return [demand("a", layers=layers), demand("b", layers=layers)]
+
+    rates = [500 * K + d * K for d in (20, -20, 15, -25, 20, -10, 25, -20) * 3]
+    allocator = Allocator()
+    assert changes([allocator.update(budget, AUDIO, tiles(rate)) for rate in rates]) <= 1
+    assert changes([allocate(budget, AUDIO, tiles(rate)) for rate in rates]) > 10
+
+
 def test_a_budget_drop_downgrades_at_once():
     allocator = Allocator()
     assert allocator.update(BOUNDARY + AUDIO + 200 * K, AUDIO, two_tiles()).layers == {
@@ -275,15 +288,11 @@ def test_a_budget_drop_downgrades_at_once():
 def test_an_upgrade_needs_the_margin_then_happens():
     allocator = Allocator(upgrade_margin=0.1)
     allocator.update(BOUNDARY + AUDIO - 1 * K, AUDIO, two_tiles())
-    # The cost is covered but not the 10 % margin on the 500k layer: stay.
-    assert allocator.update(BOUNDARY + AUDIO + 40 * K, AUDIO, two_tiles()).layers == {
-        "a": 1,
-        "b": 0,
-    }
-    assert allocator.update(BOUNDARY + AUDIO + 60 * K, AUDIO, two_tiles()).layers == {
-        "a": 1,
-        "b": 1,
-    }
+    # The cost is covered but not 10 % on top of the whole video spend: stay.
+    stay = allocator.update(BOUNDARY + AUDIO + 90 * K, AUDIO, two_tiles())
+    assert stay.layers == {"a": 1, "b": 0}
+    rise = allocator.update(BOUNDARY + AUDIO + 110 * K, AUDIO, two_tiles())
+    assert rise.layers == {"a": 1, "b": 1}
 
 
 def test_paused_video_resumes_only_with_margin():
@@ -291,6 +300,19 @@ def test_paused_video_resumes_only_with_margin():
     assert allocator.update(AUDIO + 140 * K, AUDIO, [demand("a")]).layers == {"a": None}
     assert allocator.update(AUDIO + 155 * K, AUDIO, [demand("a")]).layers == {"a": None}
     assert allocator.update(AUDIO + 170 * K, AUDIO, [demand("a")]).layers == {"a": 0}
+
+
+def test_the_resume_budget_brings_back_the_cheapest_paused_track_and_keeps_the_rest():
+    allocator = Allocator(upgrade_margin=0.1)
+    tiles = [demand("pinned", priority=0), demand("b"), demand("c")]
+    assert allocator.resume_budget(AUDIO, tiles) is None  # nothing allocated yet
+    first = allocator.update(AUDIO + 2 * 150 * K + 100 * K, AUDIO, tiles)
+    assert first.layers == {"pinned": 0, "b": 0, "c": None}
+    probe = allocator.resume_budget(AUDIO, tiles)
+    assert probe is not None
+    assert allocator.update(probe - 2 * K, AUDIO, tiles).layers == first.layers
+    assert allocator.update(probe, AUDIO, tiles).layers == {"pinned": 0, "b": 0, "c": 0}
+    assert allocator.resume_budget(AUDIO, tiles) is None  # nothing paused any more
 
 
 def test_a_new_track_needs_no_margin():
