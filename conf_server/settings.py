@@ -45,9 +45,10 @@ class Settings:
     #: every non-loopback interface (aioice's default). Naming 127.0.0.1 here is
     #: the only way to make the server offer a loopback candidate.
     ice_addresses: tuple[str, ...] = ()
-    #: The REMB cap (bit/s) the SFU sends each publisher once a second. Chrome
-    #: applies it to the whole connection: camera and screen share it.
-    max_video_bitrate: int = 1_500_000
+    #: The ceiling (bit/s) for each published video track, all its simulcast
+    #: layers together; the SFU sends the sum as REMB once a second. Below it
+    #: the browser's own estimate decides.
+    max_video_bitrate: int = 2_000_000
     #: Ask browsers to publish their camera in several sizes (simulcast), so the
     #: SFU can send each subscriber the size its tile and its connection take.
     simulcast: bool = True

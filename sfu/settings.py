@@ -31,7 +31,7 @@ class SfuSettings:
     #: The ceiling (bit/s) the SFU allows each publisher's video, sent as REMB.
     #: The browser's own estimator (fed by transport-cc and receiver reports)
     #: decides below it.
-    max_video_bitrate: int = 1_500_000
+    max_video_bitrate: int = 2_000_000
     #: Camera layers clients are asked to publish; empty: one encoding.
     simulcast_layers: tuple[SimulcastLayer, ...] = DEFAULT_SIMULCAST_LAYERS
     #: Keyframe requests (PLI) to one layer of a producer are sent at most this often.

@@ -213,3 +213,36 @@ async def test_large_room_subscriber_answer_passes_validation_and_transport(make
 async def test_names_of_nothing_but_joiners_are_refused(make_client, name):
     client = await make_client()
     assert await error_code(client, "join", {**VALID_JOIN, "name": name}) == "invalid_payload"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"video": [], "sizes": {"p_1": 0}},
+        {"video": [], "sizes": {"p_1": 4321}},
+        {"video": [], "sizes": {"p_1": 240.5}},
+        {"video": [], "sizes": {"p_1": True}},
+        {"video": [], "sizes": {"p_1": "240"}},
+        {"video": [], "sizes": ["p_1", 240]},
+        {"video": [], "sizes": {f"p_{i}": 100 for i in range(101)}},
+        {"video": [], "pinned": ["a", "b", "c", "d", "e"]},
+        {"video": [], "pinned": "p_1"},
+        {"video": [], "pinned": [7]},
+        {"video": [], "tiles": {}},
+    ],
+)
+async def test_bad_view_sizes_and_pins_are_refused(make_client, payload):
+    client = await make_client()
+    await client.call("join", {**VALID_JOIN, "room": "sizes"})
+    assert await error_code(client, "set_view", payload) == "invalid_payload"
+
+
+async def test_view_sizes_and_pins_are_accepted_and_the_join_names_the_layers(make_client):
+    client = await make_client()
+    joined = await client.call("join", {**VALID_JOIN, "room": "sizes-ok"})
+    assert [layer["rid"] for layer in joined["media"]["simulcast"]] == ["q", "h", "f"]
+    assert [layer["scale_down"] for layer in joined["media"]["simulcast"]] == [4.0, 2.0, 1.0]
+    ack = await client.call(
+        "set_view", {"video": ["p_1"], "sizes": {"p_1": 240, "p_2": 4320}, "pinned": ["p_1"]}
+    )
+    assert ack == {"ok": True}
