@@ -101,10 +101,8 @@ class Participant:
         await context.add_init_script(CAMERA % camera)
         await context.add_init_script(SAMPLER)
         self.page = await context.new_page()
-        console = self.console_path.open("a")
-        self.page.on("console", lambda m: console.write(f"{m.type}: {m.text}\n") and None)
-        self.page.on("pageerror", lambda e: console.write(f"pageerror: {e}\n") and None)
-        self.page.on("close", lambda _: console.close())
+        self.page.on("console", lambda m: self._log(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self._log(f"pageerror: {e}"))
         await self.page.goto(f"{server_url}/r/{room}?name={self.role}&autojoin=1")
 
     async def wait_joined(self, timeout: float = 30) -> str:
@@ -123,6 +121,10 @@ class Participant:
     async def evaluate(self, script: str, arg: Any = None) -> Any:
         """Run ``script`` in the page."""
         return await self._page().evaluate(script, arg)
+
+    def _log(self, line: str) -> None:
+        with self.console_path.open("a") as log:
+            log.write(line + "\n")
 
     def _page(self) -> Page:
         if self.page is None:

@@ -163,15 +163,17 @@ class Relay:
         delay = impairment.delay_ms
         if impairment.jitter_ms > 0:
             delay = max(0.0, delay + direction.rng.uniform(-1, 1) * impairment.jitter_ms)
-        if delay <= 0 and not self._waiting:
+        now = time.monotonic()
+        if delay <= 0 and (impairment.reorder or direction.last_release <= now):
             self._send(direction, frame)
             return
-        release = time.monotonic() + delay / 1000
+        release = now + delay / 1000
         if not impairment.reorder:
-            release = max(release, direction.last_release)
+            release = max(release, direction.last_release)  # behind the frames still held
         direction.last_release = release
-        counters.delayed += 1
-        counters.delay_ms_sum += delay
+        if delay > 0:
+            counters.delayed += 1
+            counters.delay_ms_sum += delay
         self._sequence += 1
         heapq.heappush(self._waiting, (release, self._sequence, direction.name, frame))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,8 @@ def scenario_markdown(name: str, figures: dict[str, Any], label: str = "") -> st
         lines.append(
             f"Relay {what}: {_f(frames, 0)} frames, {_f(relay['dropped'], 0)} dropped "
             f"({_f(100 * relay['dropped'] / frames if frames else 0.0)} %), "
-            f"{_f(relay['delayed'], 0)} delayed, "
-            f"{_f(figures['shaper_drops'][direction], 0)} dropped by tbf."
+            f"{_f(relay['delayed'], 0)} delayed, {_f(relay['send_errors'], 0)} refused by "
+            f"a full tbf queue (tc counted {_f(figures['shaper_drops'][direction], 0)} drops)."
         )
     cpu = figures["cpu"]
     lines.append(
@@ -89,3 +90,15 @@ def write_results(out: Path, label: str, results: dict[str, dict[str, Any]]) -> 
     markdown = "\n".join(scenario_markdown(name, f, label) for name, f in results.items())
     (directory / "results.md").write_text(markdown)
     return markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m conf_bench.netlab.report DIR``: print DIR/results.json's tables again."""
+    directory = Path((argv or sys.argv[1:])[0])
+    results = json.loads((directory / "results.json").read_text())
+    print(write_results(directory.parent, directory.name, results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -94,6 +94,8 @@ class Received:
     video_kbps: float
     audio_loss_pct: float
     audio_concealed_pct: float
+    audio_kbps: float
+    frames_decoded: float
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def received_from(samples: list[Sample], publisher: str) -> Received:
         if fps < SLOW_FPS:
             slow += _seconds(before, after)
     if len(samples) < 2:
-        return Received(0.0, PER_SECONDS, 0.0, 0.0, 0.0, 0.0)
+        return Received(0.0, PER_SECONDS, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     first, last = samples[0], samples[-1]
     window = _seconds(first, last)
 
@@ -166,6 +168,8 @@ def received_from(samples: list[Sample], publisher: str) -> Received:
             _delta(first, last, "in", "concealed", audio),
             _delta(first, last, "in", "samples", audio),
         ),
+        audio_kbps=_delta(first, last, "in", "bytes", audio) * 8 / 1000 / window,
+        frames_decoded=_delta(first, last, "in", "frames", video),
     )
 
 

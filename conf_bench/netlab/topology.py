@@ -201,7 +201,7 @@ class Topology:
 
 
 def _dropped(tc_output: str) -> int:
-    words = tc_output.replace(",", " ").split()
+    words = tc_output.replace(",", " ").replace("(", " ").replace(")", " ").split()
     for index, word in enumerate(words[:-1]):
         if word == "dropped":
             with contextlib.suppress(ValueError):
