@@ -43,6 +43,8 @@ OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
 
 #: The estimate of a subscriber nothing is known about yet (bit/s).
 UNLIMITED = 100_000_000
+#: What an estimate decays to when the browser stops sending REMB (bit/s).
+STALE_ESTIMATE = 1_000_000
 #: Bit/s set aside for each audio stream a subscriber receives (Opus with FEC).
 AUDIO_RESERVE = 50_000
 #: Retransmissions may take at most this share of the subscriber's estimate.
@@ -85,7 +87,9 @@ class SubscribeTransport:
         #: What this subscriber's downlink takes (from its REMB and receiver
         #: reports). No limit until the first REMB: a browser sends one within
         #: a second, and a client that never does must not be starved.
-        self.estimate = DownlinkEstimate(initial=UNLIMITED, ceiling=UNLIMITED)
+        self.estimate = DownlinkEstimate(
+            initial=UNLIMITED, ceiling=UNLIMITED, conservative=STALE_ESTIMATE
+        )
         self.allocation: Allocation | None = None
         #: Called when the layers or the paused set change (the app tells the user).
         self.on_quality_change: Callable[[SubscribeTransport], None] | None = None
@@ -325,22 +329,16 @@ class SubscribeTransport:
         if previous is not None and previous.paused and now >= self._next_probe:
             self._next_probe = now + PROBE_EVERY
             self._probe_until = now + PROBE_SECONDS
-        if now < self._probe_until and previous is not None:
-            budget = max(budget, previous.spent + self._cheapest_paused(previous, demands))
+        if now < self._probe_until:
+            probe = self._allocator.resume_budget(reserve, demands)
+            if probe is not None:
+                budget = max(budget, probe)
         allocation = self._allocator.update(max(0, budget), reserve, demands)
         self.allocation = allocation
         changed = self._apply(allocation)
         if changed and self.on_quality_change is not None:
             self.on_quality_change(self)
         return allocation
-
-    @staticmethod
-    def _cheapest_paused(previous: Allocation, demands: list[TrackDemand]) -> int:
-        costs = [
-            min((layer.bitrate for layer in d.layers if layer.bitrate), default=0)
-            for d in demands if d.key in previous.paused
-        ]  # fmt: skip
-        return int(1.2 * min(costs, default=0))
 
     def _apply(self, allocation: Allocation) -> bool:
         """Set targets and bandwidth pauses; True if any consumer changed."""
