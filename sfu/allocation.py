@@ -6,9 +6,9 @@ Pure decisions (no I/O, no clock): the packet path only applies them.
 StreamAllocator: order the tracks by what matters to the viewer, give every
 one its lowest layer while the budget lasts, then spend what is left on
 upgrades, most important tracks first, never above what the tile can show.
-:class:`Allocator` adds hysteresis across calls. :class:`LayerSwitch` is the
-per-consumer state that moves from one layer to another only at a keyframe
-(mediasoup's SimulcastConsumer current/target layers).
+:class:`Allocator` adds hysteresis across calls. Switching layers at
+keyframes is the consumer's job (:class:`sfu.consumer.Consumer`, mediasoup's
+SimulcastConsumer current/target layers), kept inline on the packet path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Literal
 
 #: Tile heights (device px) served by layer 0 and at most layer 1 when the
 #: layers' own heights are not known yet (the usual 180p/360p/720p ladder).
@@ -309,71 +308,3 @@ class Allocator:
         if cheapest is None:
             return None
         return math.ceil((kept + cheapest) * (1 + self.upgrade_margin)) + max(audio_reserve, 0)
-
-
-#: What :meth:`LayerSwitch.on_packet` tells the packet path to do with a packet.
-PacketAction = Literal["forward", "drop", "switch"]
-
-
-class LayerSwitch:
-    """Which layer one consumer forwards now, and the one it is moving to.
-
-    ``current`` is the layer being forwarded (None before the first keyframe,
-    or after the caller found it dead); ``target`` is what the allocator wants
-    (None = paused). Packets of ``current`` keep flowing while the switch is
-    pending; the switch happens at the first keyframe start of ``target``,
-    whether it is above or below (a decoder can only join a stream at a
-    keyframe). Pausing is immediate and forgets ``current``, so a resume waits
-    for a keyframe too.
-    """
-
-    __slots__ = ("current", "target")
-
-    def __init__(self) -> None:
-        self.current: int | None = None
-        self.target: int | None = None
-
-    @property
-    def switching(self) -> bool:
-        """Waiting for a keyframe of ``target``."""
-        return self.target is not None and self.target != self.current
-
-    def set_target(self, layer: int | None) -> bool:
-        """Aim at ``layer`` (None = pause). True if a keyframe of it must now be asked for.
-
-        Setting the same target again returns False: the request was already
-        due when it was first set (retrying is the keyframe throttle's job).
-        """
-        if layer == self.target:
-            return False
-        self.target = layer
-        if layer is None:
-            self.current = None
-            return False
-        return layer != self.current
-
-    def on_packet(self, layer: int, keyframe: bool) -> PacketAction:
-        """What to do with a packet of ``layer``; ``keyframe`` = it starts a keyframe.
-
-        "switch" means: forward it, and it starts a new stream for the
-        subscriber (rebase sequence numbers and timestamps on it).
-        """
-        target = self.target
-        if target is None:
-            return "drop"
-        if layer == self.current:
-            return "forward"
-        if layer == target and keyframe:
-            self.current = target
-            return "switch"
-        return "drop"
-
-    def lose_current(self) -> bool:
-        """The current layer stopped arriving: wait for any keyframe of the target.
-
-        True if a keyframe of the target must now be asked for.
-        """
-        if self.current is None:
-            return False
-        self.current = None
-        return self.target is not None

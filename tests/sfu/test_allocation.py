@@ -10,7 +10,6 @@ from sfu.allocation import (
     Allocation,
     Allocator,
     LayerInfo,
-    LayerSwitch,
     TrackDemand,
     allocate,
     size_cap,
@@ -320,83 +319,3 @@ def test_a_new_track_needs_no_margin():
     allocator.update(PLENTY, AUDIO, [demand("a")])
     result = allocator.update(AUDIO + 500 * K + 150 * K, AUDIO, [demand("a"), demand("b")])
     assert result.layers == {"a": 1, "b": 0}
-
-
-# -- layer switching --------------------------------------------------------------------
-
-
-def test_the_first_layer_starts_at_a_keyframe():
-    switch = LayerSwitch()
-    assert switch.set_target(0) is True
-    assert switch.on_packet(0, keyframe=False) == "drop"
-    assert switch.on_packet(0, keyframe=True) == "switch"
-    assert switch.on_packet(0, keyframe=False) == "forward"
-    assert switch.current == 0 and not switch.switching
-
-
-def test_an_upgrade_keeps_the_current_layer_flowing_until_the_target_keyframe():
-    switch = LayerSwitch()
-    switch.set_target(0)
-    switch.on_packet(0, keyframe=True)
-    assert switch.set_target(2) is True
-    assert switch.switching
-    assert switch.on_packet(0, keyframe=False) == "forward"
-    assert switch.on_packet(2, keyframe=False) == "drop"
-    assert switch.on_packet(1, keyframe=True) == "drop"  # not the target
-    assert switch.on_packet(2, keyframe=True) == "switch"
-    assert switch.on_packet(0, keyframe=False) == "drop"
-    assert switch.on_packet(0, keyframe=True) == "drop"
-    assert switch.on_packet(2, keyframe=False) == "forward"
-
-
-def test_a_downgrade_also_waits_for_a_keyframe_of_the_lower_layer():
-    switch = LayerSwitch()
-    switch.set_target(2)
-    switch.on_packet(2, keyframe=True)
-    assert switch.set_target(0) is True
-    assert switch.on_packet(2, keyframe=False) == "forward"
-    assert switch.on_packet(0, keyframe=False) == "drop"
-    assert switch.on_packet(0, keyframe=True) == "switch"
-    assert switch.on_packet(2, keyframe=False) == "drop"
-
-
-def test_going_back_to_the_current_layer_cancels_the_switch():
-    switch = LayerSwitch()
-    switch.set_target(1)
-    switch.on_packet(1, keyframe=True)
-    switch.set_target(2)
-    assert switch.set_target(1) is False
-    assert not switch.switching
-    assert switch.on_packet(2, keyframe=True) == "drop"
-    assert switch.on_packet(1, keyframe=False) == "forward"
-
-
-def test_the_same_target_twice_asks_for_one_keyframe():
-    switch = LayerSwitch()
-    assert switch.set_target(1) is True
-    assert switch.set_target(1) is False
-
-
-def test_pausing_stops_at_once_and_resuming_waits_for_a_keyframe():
-    switch = LayerSwitch()
-    switch.set_target(1)
-    switch.on_packet(1, keyframe=True)
-    assert switch.set_target(None) is False
-    assert switch.on_packet(1, keyframe=False) == "drop"
-    assert switch.on_packet(1, keyframe=True) == "drop"
-    assert switch.current is None
-    assert switch.set_target(1) is True
-    assert switch.on_packet(1, keyframe=False) == "drop"
-    assert switch.on_packet(1, keyframe=True) == "switch"
-
-
-def test_a_dead_current_layer_makes_it_wait_for_the_target():
-    switch = LayerSwitch()
-    switch.set_target(2)
-    switch.on_packet(2, keyframe=True)
-    switch.set_target(1)
-    assert switch.lose_current() is True
-    assert switch.on_packet(2, keyframe=False) == "drop"
-    assert switch.on_packet(1, keyframe=True) == "switch"
-    assert switch.lose_current() is True
-    assert switch.lose_current() is False  # nothing current any more

@@ -1,0 +1,198 @@
+"""A consumer of a simulcast producer forwards one layer and switches only at a
+keyframe of the target layer, keeping the outgoing stream continuous.
+
+Real Producer, Consumer and SendSlot (its transceiver from a real aiortc peer
+connection); the slot writes to a UDP socket on loopback, and the test reads
+what a subscriber would receive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import Iterator
+
+import pytest
+from aiortc import RTCPeerConnection
+
+from sfu import aiortc_bridge as bridge
+from sfu import rtp
+from sfu.consumer import Consumer
+from sfu.producer import Producer
+from sfu.send_slot import SendSlot
+from sfu.settings import SfuSettings
+from sfu.stats import SfuStats
+
+SSRCS = (1001, 1002, 1003)
+VP8 = bridge.Codec("video/VP8", 90000, 96)
+
+
+class Publisher:
+    """A simulcast producer fed by hand, one sequence per layer."""
+
+    def __init__(self) -> None:
+        self.plis: list[int] = []
+        self.producer = Producer(
+            kind="video", codec=VP8, mid="0", ssrc=None, audio_level_id=None,
+            rids=["q", "h", "f"], settings=SfuSettings(), send_keyframe_request=self._pli,
+            stats=SfuStats(), app_data={},
+        )  # fmt: skip
+        for layer, ssrc in zip(self.producer.layers, SSRCS, strict=True):
+            layer.bind(ssrc)
+        self.seq = [100, 20_000, 40_000]
+
+    async def _pli(self, ssrc: int) -> bool:
+        self.plis.append(ssrc)
+        return True
+
+    def send(self, layer: int, keyframe: bool = False) -> None:
+        """One single-packet frame of ``layer``; its payload names the layer."""
+        seq = self.seq[layer]
+        self.seq[layer] = (seq + 1) & 0xFFFF
+        # VP8 descriptor (S=1, partition 0), then the frame tag: P=0 for a keyframe.
+        tag = b"\x00\x00\x00\x9d\x01\x2a" + struct.pack("<HH", 160 << layer, 90 << layer)
+        payload = b"\x10" + (tag if keyframe else b"\x01\x00\x00") + bytes([layer])
+        header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, seq * 3000, SSRCS[layer])
+        self.producer.receive(rtp.parse(header + payload), self.producer.layers[layer])
+
+
+@pytest.fixture
+def receiver() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.01)
+    yield sock
+    sock.close()
+
+
+def received(sock: socket.socket) -> list[tuple[int, int]]:
+    """(sequence number, layer) of every packet that arrived."""
+    out = []
+    while True:
+        try:
+            data = sock.recv(2048)
+        except TimeoutError:
+            return out
+        out.append((struct.unpack_from("!H", data, 2)[0], data[-1]))
+
+
+async def consumer_of(publisher: Publisher, receiver: socket.socket) -> Consumer:
+    pc = RTCPeerConnection()
+    sender_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    path = bridge.RtpSendPath.on_socket(sender_sock, receiver.getsockname())
+    slot = SendSlot(bridge.add_send_transceiver(pc, "video"), SfuStats(), path)
+    slot.codec = VP8
+    consumer = Consumer(publisher.producer, slot, SfuSettings())
+    consumer.resume()
+    return consumer
+
+
+async def test_the_first_layer_starts_at_a_keyframe(receiver: socket.socket) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    publisher.send(0)
+    publisher.send(0, keyframe=True)
+    publisher.send(0)
+    assert [layer for _, layer in received(receiver)] == [0, 0]
+    assert consumer.current_layer == 0
+
+
+async def test_an_upgrade_keeps_the_current_layer_until_the_target_keyframe(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    publisher.send(0, keyframe=True)
+    consumer.set_target_layer(2)
+    await asyncio.sleep(0.05)
+    assert publisher.plis[-1] == SSRCS[2]  # asked the top layer for a keyframe
+    for _ in range(3):
+        publisher.send(0)
+        publisher.send(1, keyframe=True)  # not the target: never forwarded
+        publisher.send(2)  # the target, but not at a keyframe yet
+    publisher.send(2, keyframe=True)
+    publisher.send(0)  # the old layer stops at the switch
+    publisher.send(2)
+    got = received(receiver)
+    assert [layer for _, layer in got] == [0, 0, 0, 0, 2, 2]
+    # One continuous stream: no gap, no repeat in the outgoing sequence numbers.
+    seqs = [seq for seq, _ in got]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    assert consumer.current_layer == 2 and consumer.layer_switches == 1
+
+
+async def test_a_downgrade_also_waits_for_a_keyframe_of_the_lower_layer(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    consumer.set_target_layer(2)
+    publisher.send(2, keyframe=True)
+    consumer.set_target_layer(0)
+    publisher.send(2)
+    publisher.send(0)
+    publisher.send(0, keyframe=True)
+    publisher.send(2)
+    assert [layer for _, layer in received(receiver)] == [2, 2, 0]
+
+
+async def test_going_back_to_the_current_layer_cancels_the_switch(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    consumer.set_target_layer(1)
+    publisher.send(1, keyframe=True)
+    consumer.set_target_layer(2)
+    consumer.set_target_layer(1)
+    publisher.send(2, keyframe=True)
+    publisher.send(1)
+    assert [layer for _, layer in received(receiver)] == [1, 1]
+    assert publisher.producer.layers[2].consumers == []
+
+
+async def test_a_nack_from_before_a_switch_is_not_answered_from_the_new_layer(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    publisher.send(0, keyframe=True)
+    publisher.send(0)
+    consumer.set_target_layer(1)
+    publisher.send(1, keyframe=True)
+    publisher.send(1)
+    before_switch, last_low, first_high, second_high = [s for s, _ in received(receiver)]
+    assert consumer.retransmit(last_low) == 0
+    assert consumer.retransmit(second_high) > 0
+    assert received(receiver) == [(second_high, 1)]
+    assert before_switch != first_high
+
+
+async def test_pausing_and_resuming_waits_for_a_keyframe_of_the_target(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    consumer.set_target_layer(1)
+    publisher.send(1, keyframe=True)
+    consumer.pause()
+    publisher.send(1, keyframe=True)
+    consumer.resume()
+    publisher.send(1)
+    publisher.send(1, keyframe=True)
+    assert [layer for _, layer in received(receiver)] == [1, 1]
+
+
+async def test_keyframes_tell_each_layers_size_and_the_sink_layer_is_the_highest(
+    receiver: socket.socket,
+) -> None:
+    publisher = Publisher()
+    for layer in (0, 1, 2):
+        publisher.send(layer, keyframe=True)
+    sizes = [(layer.width, layer.height) for layer in publisher.producer.layers]
+    assert sizes == [(160, 90), (320, 180), (640, 360)]
+    assert publisher.producer.sender_report is None
+    publisher.producer.set_sender_report(publisher.producer.layers[2], 1 << 32, 5)
+    report = publisher.producer.sender_report
+    assert report is not None and report.rtp_timestamp == 5
