@@ -9,6 +9,7 @@ what a subscriber would receive.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import struct
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ async def test_an_upgrade_keeps_the_current_layer_until_the_target_keyframe(
     assert [layer for _, layer in got] == [0, 0, 0, 0, 2, 2]
     # One continuous stream: no gap, no repeat in the outgoing sequence numbers.
     seqs = [seq for seq, _ in got]
-    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs))
     assert consumer.current_layer == 2 and consumer.layer_switches == 1
 
 
