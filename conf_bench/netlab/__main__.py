@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="the tree whose conf-server and web client run")  # fmt: skip
     parser.add_argument("--warmup", type=float, default=WARMUP_S)
     parser.add_argument("--window", type=float, default=WINDOW_S)
+    parser.add_argument(
+        "--chromium-pattern",
+        action="store_true",
+        help="Chromium's own fake camera (~140 kbit/s) instead of the clip",
+    )
     return parser
 
 
@@ -47,7 +52,12 @@ async def _sweep(args: argparse.Namespace) -> dict[str, dict[str, object]]:
             workdir = args.out / args.label / f"{name}-run{index + 1}"
             print(f"netlab: {args.label} {name} run {index + 1}/{args.runs}", file=sys.stderr)
             figures = await run_scenario(
-                SCENARIOS[name], workdir, args.source_tree.resolve(), args.warmup, args.window
+                SCENARIOS[name],
+                workdir,
+                args.source_tree.resolve(),
+                args.warmup,
+                args.window,
+                args.chromium_pattern,
             )
             (workdir / "figures.json").write_text(json.dumps(figures, indent=2))
             runs.append(figures)

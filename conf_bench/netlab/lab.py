@@ -24,6 +24,7 @@ from playwright.async_api import Playwright, async_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
 from . import machine
+from .camera import camera_clip
 from .participant import Participant
 from .relay import Impairment, read_stats, write_config
 from .scenario_spec import Scenario
@@ -40,10 +41,18 @@ HARNESS_TREE = Path(__file__).resolve().parents[2]
 class Lab:
     """A meeting of A, B and C with C behind the relay; an async context manager."""
 
-    def __init__(self, source_tree: Path, workdir: Path, camera: tuple[int, int, int] = CAMERA):
+    def __init__(
+        self,
+        source_tree: Path,
+        workdir: Path,
+        camera: tuple[int, int, int] = CAMERA,
+        chromium_pattern: bool = False,
+    ) -> None:
         self.source_tree = source_tree
         self.workdir = workdir
         self.camera = camera
+        # The camera-like clip by default; Chromium's own pattern codes at ~140 kbit/s.
+        self.clip = None if chromium_pattern else camera_clip(*camera)
         workdir.mkdir(parents=True, exist_ok=True)
         self.topology = Topology()
         self.room = f"netlab-{secrets.token_hex(3)}"
@@ -83,7 +92,9 @@ class Lab:
         self._playwright_cm = async_playwright()
         self._playwright = await self._playwright_cm.__aenter__()
         for participant in self.participants.values():
-            await participant.open(self._playwright, self._server.url, self.room, self.camera)
+            await participant.open(
+                self._playwright, self._server.url, self.room, self.camera, self.clip
+            )
         for role, participant in self.participants.items():
             self.names[await participant.wait_joined()] = role
 

@@ -85,14 +85,22 @@ class Participant:
         self.participant_id: str | None = None
 
     async def open(
-        self, playwright: Playwright, server_url: str, room: str, camera: tuple[int, int, int]
+        self,
+        playwright: Playwright,
+        server_url: str,
+        room: str,
+        camera: tuple[int, int, int],
+        clip: Path | None = None,
     ) -> None:
-        """Start the browser and open the room page with autojoin."""
+        """Start the browser and open the room page with autojoin; the fake
+        camera plays ``clip`` (a Y4M file) if given, else Chromium's pattern."""
+        # getUserMedia needs a secure context; the server is plain http on a
+        # private address, so that origin is declared secure.
+        args = [*CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={server_url}"]
+        if clip is not None:
+            args.append(f"--use-file-for-fake-video-capture={clip}")
         self.browser = await playwright.chromium.launch(
-            executable_path=str(self.wrapper),
-            # getUserMedia needs a secure context; the server is plain http on a
-            # private address, so that origin is declared secure.
-            args=[*CHROMIUM_ARGS, f"--unsafely-treat-insecure-origin-as-secure={server_url}"],
+            executable_path=str(self.wrapper), args=args
         )
         context = await self.browser.new_context(
             permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}

@@ -32,9 +32,10 @@ async def run_scenario(
     source_tree: Path = REPOSITORY,
     warmup: float = WARMUP_S,
     window: float = WINDOW_S,
+    chromium_pattern: bool = False,
 ) -> dict[str, Any]:
     """One run: join A, B and C, impair C's link, warm up, measure one window."""
-    async with Lab(source_tree, workdir) as lab:
+    async with Lab(source_tree, workdir, chromium_pattern=chromium_pattern) as lab:
         lab.impair(scenario)
         await asyncio.sleep(warmup)
         figures = await lab.measure(window)

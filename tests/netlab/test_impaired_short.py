@@ -71,5 +71,4 @@ async def test_impaired_links_do_what_the_scenarios_say(
         # RTP payload and headers as getStats counts them stay under tbf's 300 kbit/s
         # of whole Ethernet frames.
         assert 0 < received < 300, f"C received {received:.0f} kbit/s through a 300 kbit/s link"
-        assert _kbps_received_by(clean, "C") > received
     assert not [name for name in harness_namespaces() if name.startswith(lab.topology.tag)]
