@@ -1,16 +1,21 @@
 """A lean protocol-v1 client for load: publishes replayed media, counts what it receives.
 
-Received RTP is counted at the DTLS transport through the same hook the SFU
-uses (sfu.aiortc_bridge), so no packet is parsed past its header, buffered or
-decoded. Each phase of joining is timed.
+Its camera is either replayed through aiortc (``camera="replay"``, one
+640x480 encoding) or sent as pre-encoded layers by a
+:class:`~conf_bench.layered_publisher.LayeredPublisher`: ``"simulcast"`` (three
+layers, 180p/360p/720p, offered with rids) or ``"top_layer"`` (the 720p layer
+alone, the same publisher without simulcast). Received RTP is counted at the
+DTLS transport through the same hook the SFU uses (sfu.aiortc_bridge), so no
+packet is parsed past its header, buffered or decoded. Each phase of joining is timed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import socketio
@@ -19,9 +24,13 @@ from aiortc import RTCSessionDescription
 from sfu import aiortc_bridge as bridge
 from sfu import rtp
 
-from .media import PreparedMedia, ReplayTrack
+from . import simulcast_offer as offer_text
+from .layered_publisher import LayeredPublisher, Negotiated, SentLayer
+from .media import LayeredVideo, PreparedMedia, ReplayTrack
 
 PHASES = ("signaling", "offer", "ice", "dtls", "first_packet", "first_keyframe")
+
+Camera = Literal["replay", "simulcast", "top_layer"]
 
 
 async def _ignore_nack(sequence_number: int) -> None:
@@ -31,10 +40,15 @@ async def _ignore_nack(sequence_number: int) -> None:
 class BenchClient:
     """One participant of a benchmark meeting."""
 
-    def __init__(self, url: str, name: str, media: PreparedMedia) -> None:
+    def __init__(
+        self, url: str, name: str, media: PreparedMedia, layered: LayeredVideo | None = None
+    ) -> None:
         self.url = url
         self.name = name
         self.media = media
+        self.layered = layered
+        #: The camera's sender when it publishes layers itself (not "replay").
+        self.layered_publisher: LayeredPublisher | None = None
         self.sio = socketio.AsyncClient(reconnection=False)
         self.participant_id = ""
         self.publish_pc = bridge.create_peer_connection(())
@@ -62,7 +76,9 @@ class BenchClient:
     def _mark(self, phase: str) -> None:
         self.marks.setdefault(phase, time.monotonic() - self._started)
 
-    async def join(self, room: str, video: bool, audio: bool, receive: bool = True) -> None:
+    async def join(
+        self, room: str, video: bool, audio: bool, receive: bool = True, camera: Camera = "replay"
+    ) -> None:
         """Join, then publish the requested media; ``receive=False`` ignores offers."""
         self.receive = receive
         await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
@@ -72,14 +88,19 @@ class BenchClient:
         )
         self.participant_id = ack["participant_id"]
         self._mark("signaling")
-        sources: dict[str, str] = {}
         kinds = [("video", "camera")] if video else []
         kinds += [("audio", "microphone")] if audio else []
         if not kinds:
             return
         pc = self.publish_pc
         transceivers = []
+        layered_mid: str | None = None
         for kind, source in kinds:
+            if kind == "video" and camera != "replay":
+                # aiortc negotiates; the LayeredPublisher writes the packets.
+                transceiver = bridge.add_send_transceiver(pc, "video")
+                transceivers.append((transceiver, source))
+                continue
             track = ReplayTrack(self.media.video if kind == "video" else self.media.audio)
             self.tracks.append(track)
             transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -87,8 +108,49 @@ class BenchClient:
             transceivers.append((transceiver, source))
         await pc.setLocalDescription(await pc.createOffer())
         sources = {str(t.mid): source for t, source in transceivers}
-        answer = await self.call("publish", {"sdp": pc.localDescription.sdp, "sources": sources})
+        sdp = pc.localDescription.sdp
+        layers: list[SentLayer] = []
+        if video and camera != "replay":
+            layered_mid = str(transceivers[0][0].mid)
+            layers = self._layers(camera)
+            rids = [layer.rid or "" for layer in layers] if camera == "simulcast" else []
+            sdp = offer_text.layered_offer(sdp, layered_mid, rids, layers[0].ssrc, self.name)
+        answer = await self.call("publish", {"sdp": sdp, "sources": sources})
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        if layered_mid is not None:
+            self._start_layers(answer["sdp"], layered_mid, layers, transceivers[0][0])
+
+    def _layers(self, camera: Camera) -> list[SentLayer]:
+        if self.layered is None:
+            raise RuntimeError("a layered camera needs the layered media (prepared_layers)")
+        pairs = list(zip(self.layered.specs, self.layered.streams, strict=True))
+        if camera == "top_layer":
+            return [SentLayer(None, pairs[-1][1])]
+        ssrcs = random.sample(range(1, 2**32), len(pairs))
+        return [
+            SentLayer(spec.rid, stream, ssrc)
+            for (spec, stream), ssrc in zip(pairs, ssrcs, strict=True)
+        ]
+
+    def _start_layers(
+        self, answer: str, mid: str, layers: list[SentLayer], transceiver: Any
+    ) -> None:
+        rids = [layer.rid for layer in layers if layer.rid]
+        if rids and not offer_text.answer_accepts_simulcast(answer, mid, rids):
+            raise RuntimeError(f"the server's answer did not accept simulcast {rids} on {mid}")
+        ids = offer_text.answer_extension_ids(answer, mid)
+        nego = Negotiated(
+            mid=mid,
+            payload_type=offer_text.answer_payload_type(answer, mid),
+            mid_id=ids.get(offer_text.URI_MID),
+            rid_id=ids.get(offer_text.URI_RID) if rids else None,
+            transport_cc_id=ids.get(offer_text.URI_TRANSPORT_CC),
+        )
+        dtls = bridge.dtls_transport_of(transceiver)
+        publisher = LayeredPublisher(bridge.RtpSendPath(dtls), layers, nego)
+        bridge.hook_incoming_rtcp(dtls, publisher.on_rtcp)
+        publisher.start()
+        self.layered_publisher = publisher
 
     async def _on_offer(self, offer: dict[str, Any]) -> None:
         if not self.receive:
@@ -152,6 +214,8 @@ class BenchClient:
         await self.call("set_view", {"video": participant_ids})
 
     async def close(self) -> None:
+        if self.layered_publisher is not None:
+            await self.layered_publisher.close()
         if self.sio.connected:
             with contextlib.suppress(Exception):  # leaving anyway
                 await self.call("leave", {})

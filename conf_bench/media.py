@@ -4,7 +4,8 @@ The load generators must cost less than the SFU they load, so they never
 encode: ``prepared_media`` encodes 10 s of 640x480 VP8 (about 1 Mbit/s, a
 keyframe every second) and 10 s of Opus once, caches the packets, and
 ``ReplayTrack`` hands them to aiortc as ``av.Packet`` objects, which aiortc only
-packetizes.
+packetizes. ``prepared_layers`` does the same for a simulcast camera: three
+sizes of the same picture (see conf_bench.layered_publisher, which sends them).
 """
 
 from __future__ import annotations
@@ -47,29 +48,46 @@ class PreparedMedia:
     audio: EncodedStream
 
 
-def _video_frames() -> list[av.VideoFrame]:
-    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+def _video_frames(
+    width: int, height: int, seconds: int, cell: float = 1.0, noise: int = 6
+) -> list[av.VideoFrame]:
+    """A moving pattern with some texture, so the encoder spends real bits.
+
+    ``cell`` scales the pattern (pixels per pattern step), so the layers of a
+    simulcast camera show the same picture at each size; ``noise`` is the
+    amplitude of per-pixel noise.
+    """
+    yy, xx = np.mgrid[0:height, 0:width]
+    xx, yy = (xx / cell).astype(np.int64), (yy / cell).astype(np.int64)
     frames = []
-    for i in range(FPS * SECONDS):
-        # A moving pattern with some texture, so the encoder spends real bits.
+    for i in range(FPS * seconds):
         y = ((xx + 4 * i) ^ (yy + 2 * i)) % 256
-        noise = np.random.default_rng(i).integers(0, 6, size=(HEIGHT, WIDTH))
-        plane_y = ((y + noise) % 256).astype(np.uint8)
-        uv = np.full((HEIGHT // 4, WIDTH), 128 + int(40 * math.sin(i / 15)), dtype=np.uint8)
+        grain = np.random.default_rng(i).integers(0, noise, size=(height, width))
+        plane_y = ((y + grain) % 256).astype(np.uint8)
+        uv = np.full((height // 4, width), 128 + int(40 * math.sin(i / 15)), dtype=np.uint8)
         frame = av.VideoFrame.from_ndarray(np.concatenate([plane_y, uv, uv]), format="yuv420p")
         frame.pts = i
         frames.append(frame)
     return frames
 
 
-def _encode_video() -> EncodedStream:
+def _encode_video(
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    bitrate: int = VIDEO_BITRATE,
+    gop: int = FPS,
+    seconds: int = SECONDS,
+    cell: float = 1.0,
+    noise: int = 6,
+) -> EncodedStream:
+    """``seconds`` of VP8 at ``FPS``, a keyframe every ``gop`` frames."""
     codec = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height = WIDTH, HEIGHT
+    codec.width, codec.height = width, height
     codec.pix_fmt = "yuv420p"
     codec.time_base = fractions.Fraction(1, FPS)
     codec.framerate = fractions.Fraction(FPS, 1)
-    codec.bit_rate = VIDEO_BITRATE
-    codec.gop_size = FPS
+    codec.bit_rate = bitrate
+    codec.gop_size = gop
     codec.options = {
         "deadline": "realtime",
         "cpu-used": "8",
@@ -77,7 +95,7 @@ def _encode_video() -> EncodedStream:
         "end-usage": "cbr",
     }
     payloads, pts, keyframes = [], [], []
-    for frame in [*_video_frames(), None]:
+    for frame in [*_video_frames(width, height, seconds, cell, noise), None]:
         for packet in codec.encode(frame):
             payloads.append(bytes(packet))
             pts.append(int(packet.pts or 0))
@@ -123,6 +141,72 @@ def prepared_media(cache_dir: Path) -> PreparedMedia:
         pickle.dump(media, fh)
     tmp.replace(path)
     return media
+
+
+SIMULCAST_CACHE_NAME = "bench-simulcast-v1.pickle"
+#: A keyframe every 2 s in each layer (what browsers do between PLIs is longer;
+#: the SFU asks for one whenever a subscriber needs it).
+SIMULCAST_GOP = 2 * FPS
+#: A shorter loop than the single-stream media: 1280x720 costs seconds of CPU
+#: per second to encode, and the benchmark needs no more than two keyframes.
+SIMULCAST_SECONDS = 4
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One simulcast layer of the benchmark camera (the browser client's ladder)."""
+
+    rid: str
+    width: int
+    height: int
+    bitrate: int
+
+
+#: Lowest first, as a browser offers them: 1/4, 1/2 and full 1280x720, at the
+#: ``max_bitrate`` of sfu.settings.DEFAULT_SIMULCAST_LAYERS.
+SIMULCAST_LAYERS = (
+    LayerSpec("q", 320, 180, 150_000),
+    LayerSpec("h", 640, 360, 500_000),
+    LayerSpec("f", 1280, 720, 1_200_000),
+)
+
+
+@dataclass(frozen=True)
+class LayeredVideo:
+    """The same few seconds of camera encoded once per simulcast layer, lowest first."""
+
+    specs: tuple[LayerSpec, ...]
+    streams: tuple[EncodedStream, ...]
+
+
+def prepared_layers(cache_dir: Path) -> LayeredVideo:
+    """The simulcast camera, from the cache or encoded now (once, a few seconds) and cached."""
+    path = cache_dir / SIMULCAST_CACHE_NAME
+    if path.is_file():
+        with open(path, "rb") as fh:
+            layered: LayeredVideo = pickle.load(fh)
+            return layered
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    streams = tuple(
+        # A coarser pattern and less grain than the 640x480 media: otherwise
+        # libvpx overshoots the layer bitrates (3.6 Mbit/s at 720p instead of 1.2).
+        _encode_video(
+            spec.width,
+            spec.height,
+            spec.bitrate,
+            SIMULCAST_GOP,
+            SIMULCAST_SECONDS,
+            cell=6 * spec.width / 1280,
+            noise=3,
+        )
+        for spec in SIMULCAST_LAYERS
+    )
+    layered = LayeredVideo(SIMULCAST_LAYERS, streams)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(layered, fh)
+    tmp.replace(path)
+    return layered
 
 
 class ReplayTrack(MediaStreamTrack):
