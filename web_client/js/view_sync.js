@@ -122,7 +122,8 @@ export class ViewSync {
     if (this._timer !== undefined && !this._sizeTimer) return;
     const { idsSignature, signature } = this._message();
     this._cancelTimer();
-    if (signature === this._sent) return; // back to what the server has
+    // Back to what the server has (unless another view is on its way to it).
+    if (signature === this._sent && !this._sending) return;
     const listChanged = idsSignature !== this._sentIds;
     const soonest = Math.max(0, this._lastSend + this._delayMs - Date.now());
     // Sizes alone wait until they have been still for a while (each change restarts the wait).
