@@ -69,7 +69,7 @@ async def test_pause_drops_everything_and_resume_waits_for_a_keyframe(tmp_path):
     # The sender's clock says frame 0 was captured a second before recording began.
     first_ts = packets[0][1]
     ntp = int((time.time() - 1.0 + NTP_EPOCH_OFFSET) * (1 << 32))
-    producer.set_sender_report(ntp, first_ts)
+    producer.set_sender_report(producer.layers[0], ntp, first_ts)
     library = RecordingLibrary(tmp_path)
     recorder = RoomRecorder(library, FakeRouter(producer), {"room": "r"})  # type: ignore[arg-type]
     recorder.start()
