@@ -15,6 +15,7 @@ from signaling.protocol import is_room_name
 from . import (
     admin_api,
     escalations_api,
+    media_debug_api,
     meetings_api,
     nodes_api,
     recordings_api,
@@ -92,6 +93,7 @@ def create_api() -> web.Application:
     webhooks_api.add_routes(api)
     escalations_api.add_routes(api)
     admin_api.add_routes(api)
+    media_debug_api.add_routes(api)
     nodes_api.add_routes(api)
     recordings_api.add_routes(api)
     return api

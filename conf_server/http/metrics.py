@@ -24,6 +24,7 @@ from conf_server.meeting.meeting_service import MeetingService
 from sfu.stats import LATENCY_BUCKETS
 
 from .keys import MEETINGS
+from .media_metrics import MediaQualityCollector
 
 LAG_INTERVAL_S = 0.5
 
@@ -40,6 +41,7 @@ COUNTERS = (
     ("packets_unroutable", "conf_rtp_packets_unroutable", "packets of unknown SSRC"),
     ("retransmissions", "conf_rtp_retransmissions", "packets resent to answer NACKs"),
     ("nacks_received", "conf_rtp_nacks_received", "NACKed sequence numbers from subscribers"),
+    ("nacks_sent", "conf_rtp_nacks_sent", "sequence numbers the SFU asked publishers to resend"),
     ("keyframe_requests", "conf_keyframe_requests", "keyframe requests (PLI) sent to publishers"),
     ("negotiation_failures", "conf_negotiation_failures",
      "subscriber offers not answered in time or whose answer was refused"),
@@ -52,6 +54,7 @@ class MeetingCollector(Collector):
     def __init__(self, service: MeetingService, loop_lag: list[float]) -> None:
         self._service = service
         self._loop_lag = loop_lag
+        self._quality = MediaQualityCollector()
 
     def collect(self) -> Iterator[Metric]:
         service = self._service
@@ -85,6 +88,7 @@ class MeetingCollector(Collector):
             buckets=buckets,
             sum_value=stats.latency_sum,
         )
+        yield from self._quality.collect(list(service.media.values()), time.monotonic())
 
 
 def setup_metrics(app: web.Application) -> None:

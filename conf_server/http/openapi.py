@@ -9,6 +9,7 @@ from conf_server.settings import Settings
 from . import openapi_integration as integration
 from . import openapi_recordings as recordings
 from .openapi_integration import json_response
+from .openapi_media import MEDIA_SCHEMAS, media_paths
 from .openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
 
 _ERROR = {
@@ -126,6 +127,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 **WEBHOOK_SCHEMAS,
                 **integration.SCHEMAS,
                 **recordings.SCHEMAS,
+                **MEDIA_SCHEMAS,
             },
             "securitySchemes": integration.SECURITY_SCHEMES,
         },
@@ -253,6 +255,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             **webhook_paths(error),
             **integration.integration_paths(),
             **recordings.recording_paths(),
+            **media_paths(),
             "/healthz": {
                 "get": {"summary": "Alive", "responses": {"200": json_response(status, "ok")}}
             },
