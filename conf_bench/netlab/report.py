@@ -82,12 +82,57 @@ def scenario_markdown(name: str, figures: dict[str, Any], label: str = "") -> st
     return "\n".join(lines) + "\n"
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _group(received: dict[str, Any], pairs: list[str]) -> str:
+    """fps / s < 5 fps / video loss % / audio concealed %, averaged over ``pairs``."""
+    rows = [received[pair] for pair in pairs]
+    return " / ".join(
+        _f(_mean([row[key] for row in rows]), digits)
+        for key, digits in (("fps_median", 1), ("slow_seconds_per_45s", 0),
+                            ("video_loss_pct", 0), ("audio_concealed_pct", 0))
+    )  # fmt: skip
+
+
+def summary_markdown(results: dict[str, dict[str, Any]]) -> str:
+    """One line per scenario, from C's side (the impaired participant): what C
+    receives from A and B, what A and B receive from C, what A and B receive from
+    each other, C's sender, the SFU's repair traffic, reconnects and CPU."""
+    lines = [
+        "| scenario | C ← A,B: fps / s < 5 fps / video loss % / audio concealed % "
+        "| A,B ← C: fps / s < 5 fps / video loss % / audio concealed % | A ↔ B fps "
+        "| C sends kbit/s (target) | C's receiver reports | SFU retransmissions/s, "
+        "NACKs in/s, PLIs to publishers/s | reconnects A/B/C | CPU machine % / server % / load |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for name, f in results.items():
+        r = f["received"]
+
+        c_sent, server, cpu = f["sent"]["C"], f["server_per_second"], f["cpu"]
+        lines.append(
+            f"| {name} | {_group(r, ['C<-A', 'C<-B'])} | {_group(r, ['A<-C', 'B<-C'])} "
+            f"| {_f(_mean([r['A<-B']['fps_median'], r['B<-A']['fps_median']]))} "
+            f"| {_f(c_sent['video_kbps'], 0)} ({_f(c_sent['target_kbps'], 0)}) "
+            f"| {_f(c_sent['receiver_reports'], 0)} "
+            f"| {_f(server.get('conf_rtp_retransmissions', 0.0), 0)}, "
+            f"{_f(server.get('conf_rtp_nacks_received', 0.0), 0)}, "
+            f"{_f(server.get('conf_keyframe_requests', 0.0))} "
+            f"| {'/'.join(_f(f['reconnects'][x], 0) for x in 'ABC')} "
+            f"| {_f(cpu['machine_pct'], 0)} / {_f(cpu['server_pct'], 0)} "
+            f"/ {_f(cpu['load_average'], 0)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_results(out: Path, label: str, results: dict[str, dict[str, Any]]) -> str:
     """Write ``results.json`` and ``results.md`` under ``out/label``; returns the markdown."""
     directory = out / label
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True))
-    markdown = "\n".join(scenario_markdown(name, f, label) for name, f in results.items())
+    markdown = f"## {label}\n\n" + summary_markdown(results) + "\n"
+    markdown += "\n".join(scenario_markdown(name, f, label) for name, f in results.items())
     (directory / "results.md").write_text(markdown)
     return markdown
 
