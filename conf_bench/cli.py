@@ -16,12 +16,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from . import report, scenarios
+from .simulcast_scenario import simulcast_cost
 
 QUICK_A = [1, 5, 10, 20]
 FULL_A = [1, 2, 5, 10, 20, 50, 100, 150, 200]
 FULL_B = [2, 4, 6, 8, 10, 15, 20, 25, 30]
 QUICK_RELAY = [1, 2, 3]
 FULL_RELAY = [1, 2, 4, 6]
+#: Subscribers of the simulcast scenario (after a step without any).
+QUICK_SIMULCAST = [10]
+FULL_SIMULCAST = [5, 10, 20, 40]
+SCENARIOS = ("a", "b", "c", "relay", "simulcast")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="where the full run writes JSON, markdown and PNG plots")  # fmt: skip
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (median)")
-    parser.add_argument("--scenarios", default="a,b,c,relay",
-                        help="comma-separated subset of a,b,c,relay")  # fmt: skip
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated subset of " + ",".join(SCENARIOS))  # fmt: skip
     parser.add_argument("--window", type=float, default=None, help="seconds per load step")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "conf-bench",
                         help="where the pre-encoded media is kept")  # fmt: skip
@@ -45,11 +50,13 @@ def log(message: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    from .media import prepared_media
+    from .media import prepared_layers, prepared_media
 
     started = time.monotonic()
     log("preparing media (encoded once, then cached)")
     prepared_media(args.cache_dir)
+    if "simulcast" in args.scenarios.split(","):
+        prepared_layers(args.cache_dir)
     chosen = set(args.scenarios.split(","))
     runs = 1 if args.quick else args.runs
     window = args.window or (3.0 if args.quick else 5.0)
@@ -62,6 +69,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 ctx, QUICK_RELAY if args.quick else FULL_RELAY)),
             ("b", lambda: scenarios.full_mesh(ctx, FULL_B)),
             ("c", lambda: scenarios.paged_meeting(ctx)),
+            ("simulcast", lambda: simulcast_cost(
+                ctx, QUICK_SIMULCAST if args.quick else FULL_SIMULCAST)),
         ]  # fmt: skip
         for key, start in plan:
             if key not in chosen or (args.quick and key in ("b", "c")):
@@ -87,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         print("conf-bench: --runs must be at least 1", file=sys.stderr)
         return 2
-    unknown = set(args.scenarios.split(",")) - {"a", "b", "c", "relay"}
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
         print(f"conf-bench: unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2

@@ -15,8 +15,8 @@ from typing import Any
 
 from sfu import aiortc_bridge as bridge
 
-from .client import PHASES, BenchClient, RelayClient
-from .media import prepared_media
+from .client import PHASES, BenchClient, Camera, RelayClient
+from .media import LayeredVideo, prepared_layers, prepared_media
 
 JOIN_CONCURRENCY = 8
 
@@ -24,23 +24,40 @@ JOIN_CONCURRENCY = 8
 class LoadGenerator:
     def __init__(self, url: str, cache_dir: Path) -> None:
         self.url = url
+        self.cache_dir = cache_dir
         self.media = prepared_media(cache_dir)
+        self._layered: LayeredVideo | None = None
         self.clients: list[BenchClient] = []
         self.relay_clients: list[RelayClient] = []
+        #: Clients by the group name they were added with (see ``set_sending``).
+        self.groups: dict[str, list[BenchClient]] = {}
 
     async def add(
-        self, room: str, count: int, video: bool, audio: bool, wait: str, receive: bool = True
+        self,
+        room: str,
+        count: int,
+        video: bool,
+        audio: bool,
+        wait: str,
+        receive: bool = True,
+        camera: Camera = "replay",
+        group: str = "",
     ) -> dict[str, Any]:
         """Add ``count`` clients; wait until each reached phase ``wait`` (or 20 s)."""
         gate = asyncio.Semaphore(JOIN_CONCURRENCY)
+        if camera != "replay" and self._layered is None:
+            self._layered = prepared_layers(self.cache_dir)
         new = [
-            BenchClient(self.url, f"load-{len(self.clients) + i}", self.media) for i in range(count)
+            BenchClient(self.url, f"load-{len(self.clients) + i}", self.media, self._layered)
+            for i in range(count)
         ]
         self.clients.extend(new)
+        if group:
+            self.groups.setdefault(group, []).extend(new)
 
         async def start(client: BenchClient) -> None:
             async with gate:
-                await client.join(room, video, audio, receive)
+                await client.join(room, video, audio, receive, camera)
 
         await asyncio.gather(*(start(c) for c in new))
         deadline = time.monotonic() + 20
@@ -68,11 +85,43 @@ class LoadGenerator:
 
     def counts(self) -> dict[str, Any]:
         everyone: list[BenchClient | RelayClient] = [*self.clients, *self.relay_clients]
+        layered = [c.layered_publisher for c in self.clients if c.layered_publisher is not None]
         return {
             "received": sum(c.received for c in everyone),
             "received_video": sum(c.received_video for c in everyone),
             "clients": len(everyone),
+            # Packets of layered cameras: all layers, and the top layer alone
+            # (the one the SFU forwards to subscribers without a tile-size cap).
+            "layered_sent": sum(p.packets_sent for p in layered),
+            "layered_top_sent": sum(p.top_packets_sent for p in layered),
         }
+
+    def set_sending(self, group: str, active: bool) -> dict[str, Any]:
+        """Stop or resume the layered cameras of ``group`` (their connections stay up)."""
+        publishers = [c.layered_publisher for c in self.groups.get(group, [])]
+        for publisher in publishers:
+            if publisher is not None:
+                publisher.set_active(active)
+        return {"ok": True, "publishers": len(publishers)}
+
+    def layer_report(self, group: str) -> dict[str, Any]:
+        """Per layered camera of ``group``: its layers, those the SFU sends
+        receiver reports on (has bound), packets sent per layer, PLIs heard."""
+        report = []
+        for client in self.groups.get(group, []):
+            publisher = client.layered_publisher
+            if publisher is None:
+                continue
+            report.append(
+                {
+                    "participant_id": client.participant_id,
+                    "layers": [layer.rid or "" for layer in publisher.layers],
+                    "bound": publisher.reported_layers(),
+                    "sent": [layer.packets_sent for layer in publisher.layers],
+                    "keyframe_requests": publisher.keyframe_requests,
+                }
+            )
+        return {"publishers": report}
 
     async def set_view(self, visible: int) -> dict[str, Any]:
         """Every receiving client shows the video of ``visible`` others (a gallery page)."""
@@ -110,6 +159,10 @@ async def main() -> None:
                 result = await generator.stream_census(**command)
             elif op == "counts":
                 result = generator.counts()
+            elif op == "set_sending":
+                result = generator.set_sending(**command)
+            elif op == "layer_report":
+                result = generator.layer_report(**command)
             elif op == "set_view":
                 result = await generator.set_view(**command)
             elif op == "close_all":

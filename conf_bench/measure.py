@@ -59,9 +59,20 @@ def percentile(before: dict[str, float], after: dict[str, float], q: float) -> f
 
 
 async def measure(
-    server: Any, loadgen: LoadGenProcess, load: int, seconds: float, expected: Expected
+    server: Any,
+    loadgen: LoadGenProcess,
+    load: int,
+    seconds: float,
+    expected: Expected,
+    top_layer_fanout: int | None = None,
 ) -> Step:
-    """Measure one window of ``seconds`` at the current load."""
+    """Measure one window of ``seconds`` at the current load.
+
+    With ``top_layer_fanout`` the expected forwarding rate is that many
+    receivers times what the generator's layered cameras sent on their top
+    layer (the SFU's received rate counts every layer), and ``expected`` is
+    not used.
+    """
     server_proc: Pinned = server
     scrape0: dict[str, float] = await server.scrape()
     counts0 = await loadgen.command("counts")
@@ -79,7 +90,11 @@ async def measure(
     video = rate("conf_rtp_video_packets_received_total")
     forwarded = rate("conf_rtp_packets_forwarded_total")
     delivered = (counts1["received"] - counts0["received"]) / span
-    wanted = expected(received, video)
+    if top_layer_fanout is None:
+        wanted = expected(received, video)
+    else:
+        top = (counts1["layered_top_sent"] - counts0["layered_top_sent"]) / span
+        wanted = top_layer_fanout * top
     loss = max(0.0, 1 - delivered / wanted) * 100 if wanted else 0.0
     return Step(
         load=load,

@@ -13,14 +13,15 @@ from typing import Any
 
 from .measure import Step, slope
 from .scenarios import ScenarioResult, cpu_per_subscriber, find_knee
+from .simulcast_scenario import simulcast_figures
 
 
-def median_result(runs: list[ScenarioResult]) -> ScenarioResult:
-    """Per load step, the median of every number over the runs that reached it."""
-    loads = sorted({s.load for run in runs for s in run.steps})
+def _median_steps(step_lists: list[list[Step]]) -> list[Step]:
+    """Per load, the median of every number over the lists that reached it."""
+    loads = sorted({s.load for steps in step_lists for s in steps})
     steps = []
     for load in loads:
-        same = [s for run in runs for s in run.steps if s.load == load]
+        same = [s for run in step_lists for s in run if s.load == load]
         values: dict[str, Any] = {}
         for f in fields(Step):
             numbers = [getattr(s, f.name) for s in same]
@@ -30,6 +31,12 @@ def median_result(runs: list[ScenarioResult]) -> ScenarioResult:
         values["fds"] = int(values["fds"])
         values["peer_connections"] = int(values["peer_connections"])
         steps.append(Step(**values))
+    return steps
+
+
+def median_result(runs: list[ScenarioResult]) -> ScenarioResult:
+    """Per load step, the median of every number over the runs that reached it."""
+    steps = _median_steps([run.steps for run in runs])
     phases: dict[str, list[float]] = {}
     for run in runs:
         for phase, value in run.join_phases_ms.items():
@@ -41,6 +48,10 @@ def median_result(runs: list[ScenarioResult]) -> ScenarioResult:
         notes=sorted({n for run in runs for n in run.notes}),
     )
     result.knee = find_knee(steps)
+    if runs[0].variants:
+        names = runs[0].variants
+        result.variants = {n: _median_steps([r.variants.get(n, []) for r in runs]) for n in names}
+        result.figures = simulcast_figures(result.variants, runs[0].figures)
     return result
 
 
@@ -96,6 +107,15 @@ def summarize(results: dict[str, ScenarioResult]) -> dict[str, Any]:
         summary["mediarelay_cpu_ratio"] = round(theirs / ours, 1) if ours > 0 else None
     if "b_full_mesh" in results:
         summary["full_mesh_knee"] = results["b_full_mesh"].knee
+    simulcast = results.get("simulcast_cost")
+    if simulcast is not None and simulcast.figures.get("per_subscribers"):
+        last = simulcast.figures["per_subscribers"][-1]
+        summary.update(
+            simulcast_cpu_ratio=last["ratio"],
+            simulcast_ratio_subscribers=last["subscribers"],
+            simulcast_us_per_forwarded_packet=last["simulcast_us_per_forwarded_packet"],
+            single_layer_us_per_forwarded_packet=last["single_us_per_forwarded_packet"],
+        )
     return summary
 
 
@@ -148,9 +168,28 @@ def markdown(results: dict[str, ScenarioResult], summary: dict[str, Any]) -> str
             lines += ["", f"Join phases (median ms from join): {result.join_phases_ms}"]
         if result.knee is not None:
             lines.append(f"Knee: {result.knee}")
+        lines += _variant_lines(result)
         lines += [f"- {note}" for note in result.notes]
         lines.append("")
     return "\n".join(lines)
+
+
+def _variant_lines(result: ScenarioResult) -> list[str]:
+    """A scenario measured several ways: each way's steps, then its figures."""
+    if not result.variants:
+        return []
+    lines = ["", "| load | way | server CPU % | in pkt/s | out pkt/s | expected | loss % |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for step_index in range(max(len(v) for v in result.variants.values())):
+        for name, steps in result.variants.items():
+            if step_index < len(steps):
+                s = steps[step_index]
+                lines.append(
+                    f"| {s.load} | {name} | {s.server_cpu_percent:.3g} | {s.received_pps:.0f} "
+                    f"| {s.forwarded_pps:.0f} | {s.expected_pps:.0f} | {s.loss_percent:.3g} |"
+                )
+    lines += ["", "```json", json.dumps(result.figures, indent=2), "```"]
+    return lines
 
 
 def plots(results: dict[str, ScenarioResult], out: Path) -> list[Path]:

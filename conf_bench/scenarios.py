@@ -33,6 +33,11 @@ class ScenarioResult:
     join_phases_ms: dict[str, float] = field(default_factory=dict)
     knee: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: Scenarios that measure each load in several ways (e.g. one layer vs
+    #: three): the steps of each way, by name. ``steps`` is one of them.
+    variants: dict[str, list[Step]] = field(default_factory=dict)
+    #: Figures derived from the steps (and facts checked during the run).
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +46,8 @@ class ScenarioResult:
             "join_phases_ms": self.join_phases_ms,
             "knee": self.knee,
             "notes": self.notes,
+            "variants": {k: [s.as_dict() for s in v] for k, v in self.variants.items()},
+            "figures": self.figures,
         }
 
 
@@ -86,7 +93,7 @@ def find_knee(steps: list[Step], floor_ms: float = 0.0) -> int | None:
     return knee
 
 
-async def _wait_for_streams(
+async def wait_for_streams(
     loadgen: LoadGenProcess, wanted: int, result: ScenarioResult, label: str = ""
 ) -> None:
     """Wait (up to 60 s) until every receiving client gets ``wanted`` streams."""
@@ -151,7 +158,7 @@ async def full_mesh(ctx: Context, sizes: list[int]) -> ScenarioResult:
                 "add", room="b", count=k - current, video=True, audio=True, wait="first_keyframe"
             )
             current = k
-            await _wait_for_streams(loadgen, 2 * (k - 1), result, label=f"K={k}")
+            await wait_for_streams(loadgen, 2 * (k - 1), result, label=f"K={k}")
             await asyncio.sleep(WARMUP_S)
             step = await measure(server, loadgen, k, ctx.window_s, _all_times(k - 1))
             result.steps.append(step)
@@ -186,7 +193,7 @@ async def paged_meeting(
         await loadgen.command("set_view", visible=page)
         # Joining 50 people renegotiates every receiver many times: measure once
         # each receiver gets all its streams (49 audio + one page of video).
-        await _wait_for_streams(loadgen, participants - 1 + page, result)
+        await wait_for_streams(loadgen, participants - 1 + page, result)
         await asyncio.sleep(WARMUP_S)
 
         def expected(received: float, video: float) -> float:

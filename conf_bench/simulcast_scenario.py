@@ -1,0 +1,144 @@
+"""Scenario "simulcast": what three-layer cameras cost the server, against one layer.
+
+Two groups of ``publishers`` join one room, video only: one sends its camera
+as three simulcast layers (180p/360p/720p), the other the same 720p layer
+alone. Both stay connected throughout and take turns sending, so every window
+has the same connections, subscribers and timers and differs only in what is
+sent. At each number of subscribers the server is measured three times:
+nobody sending (``idle``), the single-layer group sending (``single``), the
+simulcast group sending (``simulcast``). No subscriber sends ``set_view`` or
+REMB (the load client counts packets at the socket), so the SFU forwards the
+top layer to everyone in both cases: the same forwarded packets, and three
+layers received instead of one.
+
+Figures (``simulcast_figures``): server CPU per forwarded packet in each case
+(CPU above the idle window of the same step, over packets forwarded), their
+ratio (issue 15 asks for at most 1.15), and at the step without subscribers
+what receiving costs: packets/s received per publisher, CPU per received
+packet, and the extra CPU per publisher that the two lower layers take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from .measure import Step, measure
+from .scenarios import WARMUP_S, Context, ScenarioResult, processes, wait_for_streams
+
+NAME = "simulcast_cost"
+MODES = ("idle", "single", "simulcast")
+ROOM = "simulcast"
+#: Acceptance of issue 15 point 9: three-layer cost per forwarded packet.
+MAX_RATIO = 1.15
+
+
+async def _only_sending(loadgen: Any, mode: str) -> None:
+    for group in ("single", "simulcast"):
+        await loadgen.command("set_sending", group=group, active=group == mode)
+
+
+async def simulcast_cost(ctx: Context, steps: list[int], publishers: int = 2) -> ScenarioResult:
+    """Measure idle / one layer / three layers at 0 and each number of subscribers."""
+    result = ScenarioResult(NAME, [])
+    variants: dict[str, list[Step]] = {mode: [] for mode in MODES}
+    async with processes(ctx) as (server, loadgen):
+        for group, camera in (("single", "top_layer"), ("simulcast", "simulcast")):
+            await loadgen.command(
+                "add", room=ROOM, count=publishers, video=True, audio=False, wait="",
+                receive=False, camera=camera, group=group,
+            )  # fmt: skip
+        current = 0
+        for n in [0, *steps]:
+            if n > current:
+                await _only_sending(loadgen, "single")  # joiners wait for a keyframe
+                await loadgen.command(
+                    "add", room=ROOM, count=n - current, video=False, audio=False,
+                    wait="first_keyframe",
+                )  # fmt: skip
+                current = n
+            for mode in MODES:
+                await _only_sending(loadgen, mode)
+                await asyncio.sleep(WARMUP_S)
+                if mode != "idle" and n:
+                    await wait_for_streams(loadgen, publishers, result, f"{mode} N={n}")
+                step = await measure(
+                    server, loadgen, n, ctx.window_s, lambda r, v: 0.0, top_layer_fanout=n
+                )
+                variants[mode].append(step)
+                ctx.log(
+                    f"  simulcast N={n} {mode}: server {step.server_cpu_percent:.1f} % CPU, "
+                    f"{step.received_pps:.0f} pkt/s in, {step.forwarded_pps:.0f} out "
+                    f"(expected {step.expected_pps:.0f}), loss {step.loss_percent:.2f} %"
+                )
+        layers = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
+    result.variants = variants
+    result.steps = variants["simulcast"]
+    result.figures = simulcast_figures(
+        variants, {"publishers": publishers, "bound_layers": [p["bound"] for p in layers]}
+    )
+    for publisher in layers:
+        if publisher["bound"] != publisher["layers"]:
+            result.notes.append(
+                f"{publisher['participant_id']}: the SFU reported on layers "
+                f"{publisher['bound']} of {publisher['layers']}"
+            )
+    return result
+
+
+def _per_packet_us(step: Step, idle: Step, packets_per_s: float) -> float:
+    """Server CPU above ``idle`` per packet, in microseconds (nan without packets)."""
+    if not packets_per_s or math.isnan(packets_per_s):
+        return float("nan")
+    return (step.server_cpu_percent - idle.server_cpu_percent) / 100 / packets_per_s * 1e6
+
+
+def _rounded(value: float, digits: int = 2) -> float | None:
+    return None if math.isnan(value) else round(value, digits)
+
+
+def simulcast_figures(variants: dict[str, list[Step]], facts: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's figures from its steps; ``facts`` (publishers, bound
+    layers) are copied in."""
+    figures: dict[str, Any] = {
+        "publishers": facts.get("publishers", 0),
+        "bound_layers": facts.get("bound_layers", []),
+    }
+    publishers = max(1, int(figures["publishers"]))
+    by_load = {mode: {s.load: s for s in variants.get(mode, [])} for mode in MODES}
+    per_step = []
+    for load in sorted(set(by_load["idle"]) & set(by_load["single"]) & set(by_load["simulcast"])):
+        idle, one, three = (by_load[m][load] for m in MODES)
+        if load == 0:
+            figures["receive"] = _receive_figures(idle, one, three, publishers)
+            continue
+        single_us = _per_packet_us(one, idle, one.forwarded_pps)
+        simulcast_us = _per_packet_us(three, idle, three.forwarded_pps)
+        ratio = simulcast_us / single_us if single_us > 0 else float("nan")
+        per_step.append(
+            {
+                "subscribers": load,
+                "single_us_per_forwarded_packet": _rounded(single_us),
+                "simulcast_us_per_forwarded_packet": _rounded(simulcast_us),
+                "ratio": _rounded(ratio, 3),
+                "within_1_15": None if math.isnan(ratio) else ratio <= MAX_RATIO,
+            }
+        )
+    figures["per_subscribers"] = per_step
+    if per_step:
+        figures["ratio_at_most_subscribers"] = per_step[-1]["ratio"]
+    return figures
+
+
+def _receive_figures(idle: Step, one: Step, three: Step, publishers: int) -> dict[str, Any]:
+    """What receiving one layer and three layers costs, without subscribers."""
+    figures: dict[str, Any] = {}
+    for name, step in (("single", one), ("simulcast", three)):
+        figures[f"{name}_pps_per_publisher"] = _rounded(step.received_pps / publishers, 1)
+        figures[f"{name}_us_per_received_packet"] = _rounded(
+            _per_packet_us(step, idle, step.received_pps)
+        )
+    extra = (three.server_cpu_percent - one.server_cpu_percent) / publishers
+    figures["extra_layers_cpu_percent_per_publisher"] = _rounded(extra)
+    return figures
