@@ -157,3 +157,46 @@ class DownlinkEstimate:
         target = min(remb, self.conservative)
         decay = math.pow(0.5, (age - self.stale_after) / self.stale_half_life)
         return target + (remb - target) * decay
+
+
+class DeliveredRate:
+    """The highest rate a subscriber's link has recently carried without loss.
+
+    Chrome's REMB never exceeds about 1.5 x what currently arrives, so after a
+    subscriber's view shrank (another gallery page, fewer tiles) its REMB says
+    little about what the link can take when the view grows again. This
+    remembers the peak sending rate of intervals whose receiver reports showed
+    under ``clean_loss`` loss, fading with ``half_life``; a lossy interval
+    (over ``lossy_loss``) lowers it to what that interval carried.
+    """
+
+    def __init__(
+        self, half_life: float = 30.0, clean_loss: float = 0.02, lossy_loss: float = 0.1
+    ) -> None:
+        self.half_life = half_life
+        self.clean_loss = clean_loss
+        self.lossy_loss = lossy_loss
+        self._octets = 0
+        self._last: float | None = None
+        self._peak = 0.0
+
+    def update(self, octets_sent: int, loss: float, now: float) -> int:
+        """Feed the cumulative octets sent and the recent loss; returns the rate (bit/s)."""
+        if self._last is None or octets_sent < self._octets:
+            self._last, self._octets = now, octets_sent
+            return int(self._peak)
+        elapsed = now - self._last
+        if elapsed <= 0:
+            return int(self._peak)
+        rate = 8 * (octets_sent - self._octets) / elapsed
+        self._last, self._octets = now, octets_sent
+        self._peak *= 0.5 ** (elapsed / self.half_life)
+        if loss > self.lossy_loss:
+            self._peak = min(self._peak, rate)
+        elif loss < self.clean_loss:
+            self._peak = max(self._peak, rate)
+        return int(self._peak)
+
+    @property
+    def rate(self) -> int:
+        return int(self._peak)

@@ -117,6 +117,11 @@ class SendSlot:
         self._ts_offset = (target_ts - view.timestamp) & 0xFFFFFFFF
 
     @property
+    def octets_sent(self) -> int:
+        """RTP bytes this slot has sent (retransmissions included)."""
+        return self._octets
+
+    @property
     def next_sequence_number(self) -> int:
         """The outgoing sequence number the next new packet gets."""
         return (self._last_seq + 1) & 0xFFFF

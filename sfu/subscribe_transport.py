@@ -21,7 +21,7 @@ from aiortc import RTCSessionDescription
 from . import aiortc_bridge as bridge
 from . import rtcp
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
-from .bandwidth_estimate import DownlinkEstimate
+from .bandwidth_estimate import DeliveredRate, DownlinkEstimate
 from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
 from .errors import NegotiationError, TransportClosed
@@ -94,6 +94,7 @@ class SubscribeTransport:
         #: Called when the layers or the paused set change (the app tells the user).
         self.on_quality_change: Callable[[SubscribeTransport], None] | None = None
         self._allocator = Allocator()
+        self._delivered = DeliveredRate()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0
         self._next_probe = 0.0
@@ -324,7 +325,12 @@ class SubscribeTransport:
                             consumer.screen)
             )  # fmt: skip
         reserve = AUDIO_RESERVE * audio
-        budget = self.estimate.estimate(now) - self._retransmitted.bitrate(now)
+        estimate = self.estimate.estimate(now)
+        sent = sum(slot.octets_sent for slot in self.slots)
+        delivered = self._delivered.update(sent, self.estimate.loss, now)
+        # REMB only follows what arrives: what the link carried cleanly a
+        # moment ago may be spent again (a lossy link lowers it at once).
+        budget = max(estimate, delivered) - self._retransmitted.bitrate(now)
         previous = self.allocation
         if previous is not None and previous.paused and now >= self._next_probe:
             self._next_probe = now + PROBE_EVERY
