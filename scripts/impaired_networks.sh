@@ -4,7 +4,8 @@
 # impaired (tbf for bandwidth, a userspace relay for loss and delay); two runs
 # per scenario, medians; tables printed and written to netlab-results/.
 #
-#   scripts/impaired_networks.sh [--before <commit>] [--runs N] [--out DIR] [scenario ...]
+#   scripts/impaired_networks.sh [--before <commit>] [--runs N] [--out DIR]
+#                                [--window S] [--chromium-pattern] [scenario ...]
 #
 # Scenarios: clean down300 loss5 up250 (default: all). With --before, a git
 # worktree of <commit> is measured first ("before"), then this tree ("after").
@@ -17,12 +18,15 @@ before=""
 runs=2
 out=netlab-results
 scenarios=()
+extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --before) before="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --window) extra+=(--window "$2"); shift 2 ;;
+    --chromium-pattern) extra+=(--chromium-pattern); shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
@@ -32,7 +36,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 sweep() { # label source-tree
   as_root unshare --net -- sh -c 'ip link set lo up; exec "$@"' sh \
     "$PWD/.venv/bin/python" -m conf_bench.netlab --runs "$runs" --out "$out" \
-    --label "$1" --source-tree "$2" ${scenarios[@]+"${scenarios[@]}"}
+    --label "$1" --source-tree "$2" ${extra[@]+"${extra[@]}"} ${scenarios[@]+"${scenarios[@]}"}
 }
 
 if [ -n "$before" ]; then
@@ -42,7 +46,7 @@ if [ -n "$before" ]; then
     git worktree add --detach "$worktree" "$before" >/dev/null
     created=1
   fi
-  trap '[ -n "$created" ] && git worktree remove --force "$worktree"' EXIT
+  trap 'if [ -n "$created" ]; then git worktree remove --force "$worktree"; fi' EXIT
   echo "==> before: $(git -C "$worktree" log --oneline -1)"
   sweep before "$worktree"
   echo "==> after: $(git log --oneline -1) (working tree)"
