@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --window) extra+=(--window "$2"); shift 2 ;;
     --chromium-pattern) extra+=(--chromium-pattern); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
