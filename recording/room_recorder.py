@@ -54,6 +54,7 @@ class TrackRecorder:
         self._last_ts: int | None = None
         self._extended = 0
         self._base: int | None = None  # extended timestamp at timeline 0
+        self._ssrc: int | None = None
         self.started_at: float | None = None  # timeline seconds of the first frame
         self.error: str | None = None
 
@@ -62,6 +63,8 @@ class TrackRecorder:
     def on_rtp(self, view: RtpView) -> None:
         if self.closed or self.recorder.paused:
             return
+        if view.ssrc != self._ssrc:
+            self._follow_stream(view.ssrc, view.timestamp)
         payload = view.payload
         if view.padding and payload:
             payload = payload[: -payload[-1]]
@@ -81,6 +84,17 @@ class TrackRecorder:
         self.close()
 
     # -- writing ----------------------------------------------------------------------
+
+    def _follow_stream(self, ssrc: int, timestamp: int) -> None:
+        """The producer moved the recording to another simulcast layer (it
+        does so at a keyframe): that stream has its own timestamp base, so
+        place its first frame on the timeline afresh, after the last one."""
+        if self._ssrc is not None and self._base is not None and self._last_ts is not None:
+            offset = self.recorder.timeline_position(self.producer, timestamp, self.clock_rate)
+            at = self._base + max(0, round(offset * self.clock_rate))
+            self._extended = max(at, self._extended + 1)
+            self._last_ts = timestamp
+        self._ssrc = ssrc
 
     def _extend(self, timestamp: int) -> int:
         if self._last_ts is None:

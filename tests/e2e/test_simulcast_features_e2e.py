@@ -279,13 +279,6 @@ async def test_the_recording_has_the_top_layer_of_a_simulcast_camera(
     assert {(w, h) for _, w, h in frames} == {TOP}
 
 
-@pytest.mark.xfail(
-    reason="bug: when the recorder's layer moves up (Producer._sink_layer) the "
-    "TrackRecorder keeps one extended RTP timestamp across streams with their own "
-    "random bases: frames after the move jump hours ahead or are dropped as going "
-    "back in time (seen: 4 frames at 320x180, then 2 at 1280x720 at t=17270 s)",
-    strict=False,
-)
 async def test_a_camera_that_starts_while_recording_is_recorded_up_to_its_top_layer(
     open_page: PageFactory, conf_server: ServerProcess, tmp_path: Path
 ) -> None:
