@@ -109,7 +109,9 @@ def summarize(results: dict[str, ScenarioResult]) -> dict[str, Any]:
         summary["full_mesh_knee"] = results["b_full_mesh"].knee
     simulcast = results.get("simulcast_cost")
     if simulcast is not None and simulcast.figures.get("per_subscribers"):
-        last = simulcast.figures["per_subscribers"][-1]
+        steps = simulcast.figures["per_subscribers"]
+        # The most subscribers at which the server kept up (else the most).
+        last = next((s for s in reversed(steps) if s.get("clean")), steps[-1])
         summary.update(
             simulcast_cpu_ratio=last["ratio"],
             simulcast_ratio_subscribers=last["subscribers"],

@@ -61,6 +61,7 @@ async def test_smallest_step_binds_three_layers_and_reports_both_costs(
     # Three layers are more packets than the top one alone (180p + 360p on top).
     assert receive["simulcast_pps_per_publisher"] > receive["single_pps_per_publisher"] > 0
     assert receive["extra_layers_cpu_percent_per_publisher"] is not None
+    assert figures["extra_layers"]["us_per_extra_received_packet"] is not None
 
     results = {NAME: result}
     summary = report.summarize(results)
