@@ -86,6 +86,10 @@ class Allocation:
         return frozenset(key for key, layer in self.layers.items() if layer is None)
 
 
+#: How much taller than its tile a layer may be and still be chosen for it.
+SIZE_TOLERANCE = 1.25
+
+
 def live_layers(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
     """The layers that can be forwarded now (bitrate > 0), low to high."""
     return sorted((layer for layer in layers if layer.bitrate > 0), key=lambda lay: lay.index)
@@ -94,13 +98,15 @@ def live_layers(layers: Sequence[LayerInfo]) -> list[LayerInfo]:
 def size_cap(layers: Sequence[LayerInfo], tile_height: int | None) -> int | None:
     """The highest layer index worth sending to a tile ``tile_height`` device px high.
 
-    The smallest live layer at least as high as the tile (a bigger one only
-    costs bandwidth: the browser scales it down), or the top live layer if
-    none is. When some live layer's height is still unknown the index stands
-    in: a tile up to 240 px gets layer 0, up to 480 px at most layer 1, a
-    larger one the top. If no live layer is that low, the lowest live one (as
-    Jitsi does, a constraint is exceeded rather than showing nothing). None
-    when no layer is live.
+    The tallest live layer no taller than ``SIZE_TOLERANCE`` x the tile (as
+    Jitsi's maxHeight constraint: a taller one only costs bandwidth, the
+    browser scales it down; slightly upscaling a smaller one is hardly
+    visible), so a 9-tile page of 225-px tiles gets 180p, a 300-px tile 360p.
+    When some live layer's height is still unknown the index stands in: a
+    tile up to 240 px gets layer 0, up to 480 px at most layer 1, a larger
+    one the top. If no live layer is that low, the lowest live one (as Jitsi
+    does, a constraint is exceeded rather than showing nothing). None when no
+    layer is live.
     """
     live = live_layers(layers)
     if not live:
@@ -114,10 +120,9 @@ def _cap_position(live: list[LayerInfo], tile_height: int | None) -> int:
         return top
     heights = [layer.height for layer in live]
     if all(height is not None for height in heights):
-        for position, height in enumerate(heights):
-            if height is not None and height >= tile_height:
-                return position
-        return top
+        limit = tile_height * SIZE_TOLERANCE
+        fitting = [p for p, height in enumerate(heights) if height is not None and height <= limit]
+        return fitting[-1] if fitting else 0
     if tile_height > MID_TILE_HEIGHT:
         return top
     allowed = 0 if tile_height <= LOW_TILE_HEIGHT else 1
@@ -308,3 +313,31 @@ class Allocator:
         if cheapest is None:
             return None
         return math.ceil((kept + cheapest) * (1 + self.upgrade_margin)) + max(audio_reserve, 0)
+
+    def upgrade_budget(self, audio_reserve: int, demands: Sequence[TrackDemand]) -> int | None:
+        """The budget at which :meth:`update` would raise one track a layer.
+
+        For probing: a subscriber's REMB only follows what it receives, so a
+        track below what its tile could show (after the view grew, a pin) would
+        stay there. Keeping what the last allocation chose plus one step up of
+        the most important such track, with the upgrade margin, plus the audio
+        reserve. None when every track is at its cap or paused (before the first
+        allocation too).
+        """
+        if self.last is None:
+            return None
+        previous = self.last.layers
+        plans = [_Plan(demand, previous) for demand in demands]
+        kept = 0
+        step: int | None = None
+        for plan in sorted(plans, key=_Plan.rank):
+            chosen = previous.get(plan.demand.key)
+            position = next((p for p, layer in enumerate(plan.live) if layer.index == chosen), None)
+            if position is None:
+                continue
+            kept += plan.live[position].bitrate
+            if step is None and position < plan.cap:
+                step = plan.live[position + 1].bitrate - plan.live[position].bitrate
+        if step is None:
+            return None
+        return math.ceil((kept + step) * (1 + self.upgrade_margin)) + max(audio_reserve, 0)

@@ -73,8 +73,9 @@ class Consumer:
             if layer != self.target_layer:
                 return  # the old layer after a switch, until it is detached
             if self.kind == "video" and not view.keyframe:
-                if self.current_layer is None:
-                    self._ask_keyframe_again()
+                # Waiting to start or to switch: a lost (or ignored) request
+                # must not leave it waiting for good.
+                self._ask_keyframe_again()
                 return
             self._switch(layer, view)
         if self.slot.write(view):

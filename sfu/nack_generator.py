@@ -39,6 +39,7 @@ class NackGenerator:
         "_missing",
         "_newest",
         "failed",
+        "fresh",
         "max_list",
         "max_packet_age",
         "max_retries",
@@ -56,6 +57,9 @@ class NackGenerator:
         self.nacked = 0
         #: Cumulative number of packets given up on (too old, too many retries, overflow).
         self.failed = 0
+        #: Set when a packet opened a new gap; the caller clears it once it has
+        #: sent the NACKs (so a gap is asked at once, not at the next timer).
+        self.fresh = False
         #: Cumulative number of listed packets that arrived after all.
         self.recovered = 0
         self._missing: dict[int, _Missing] = {}  # unwrapped seq -> state, oldest first
@@ -99,6 +103,8 @@ class NackGenerator:
             return
         self._newest = seq
         missing = self._missing
+        if seq > newest + 1:
+            self.fresh = True
         for lost in range(newest + 1, seq):
             missing[lost] = _Missing()
         if not missing:

@@ -37,6 +37,12 @@ class Downstream(Protocol):
     async def close(self) -> None: ...
 
 
+#: A layer that (re)starts is offered to subscribers only after arriving this
+#: long: browsers switch upper layers off and on as their estimate moves, and
+#: each switch to such a layer costs a keyframe.
+STABLE_AFTER_S = 2.0
+
+
 class ProducerLayer:
     """One incoming stream of a producer (see module docstring)."""
 
@@ -59,6 +65,9 @@ class ProducerLayer:
         self.keyframes = 0
         #: Loss fraction (0..255) of the last receiver report sent for this stream.
         self.fraction_lost = 0
+        self._live_since: float | None = None
+        #: NACK repairs (failed, recovered) already added to the node's counters.
+        self.repairs_counted = (0, 0)
         self.sender_report: SenderReport | None = None
         #: Consumers that forward this layer now, or wait for its next keyframe.
         self.consumers: list[Downstream] = []
@@ -82,6 +91,16 @@ class ProducerLayer:
     def detach(self, consumer: Downstream) -> None:
         if consumer in self.consumers:
             self.consumers = [c for c in self.consumers if c is not consumer]
+
+    def stable_bitrate(self, now: float) -> int:
+        """The layer's bitrate once it has arrived for ``STABLE_AFTER_S``, else 0."""
+        bitrate = self.meter.bitrate(now)
+        if bitrate <= 0:
+            self._live_since = None
+            return 0
+        if self._live_since is None:
+            self._live_since = now
+        return bitrate if now - self._live_since >= STABLE_AFTER_S else 0
 
     def live(self, now: float) -> bool:
         """True while packets of this layer arrive."""

@@ -83,6 +83,7 @@ class PublishTransport:
         self.unroutable_packets = 0
         self.rtx_packets = 0
         self.padding_packets = 0
+        self._nacking = False
         self._tasks.spawn(self._send_feedback())
 
     @property
@@ -263,6 +264,10 @@ class PublishTransport:
             self.padding_packets += 1  # a bandwidth probe: nothing to forward
             return
         producer.receive(view, layer)
+        nacks = layer.nacks
+        if nacks is not None and nacks.fresh:
+            nacks.fresh = False
+            self._nack_now()
 
     def _note_transport_sequence(self, data: bytes, ext_id: int) -> None:
         try:
@@ -275,6 +280,7 @@ class PublishTransport:
     def _on_rtx(self, view: rtp.RtpView, producer: Producer, layer: ProducerLayer) -> None:
         """Unwrap an RTX packet (RFC 4588) into the packet it repairs."""
         self.rtx_packets += 1
+        self._stats.rtx_packets_received += 1
         repaired = rtp.unwrap_rtx(view, producer.codec.payload_type, layer.ssrc or 0)
         if repaired is None:
             self.padding_packets += 1
@@ -348,6 +354,38 @@ class PublishTransport:
                 if not await bridge.send_rtp(transport, packet):
                     break
 
+    def _nack_now(self) -> None:
+        """A packet went missing: ask for it now rather than at the next round
+        (every millisecond counts before the subscribers' jitter buffers give up)."""
+        if self._nacking:
+            return
+        self._nacking = True
+        self._tasks.spawn(self._send_nacks())
+
+    async def _send_nacks(self) -> None:
+        try:
+            transport = self._transport()
+            if transport is None:
+                return
+            now = time.monotonic()
+            packets: list[bytes] = []
+            for producer in list(self.producers.values()):
+                for layer in producer.layers:
+                    if layer.nacks is not None and layer.ssrc is not None:
+                        packets.extend(self._nacks_of(layer, now))
+            for packet in packets:
+                await bridge.send_rtp(transport, packet)
+        finally:
+            self._nacking = False
+
+    def _nacks_of(self, layer: ProducerLayer, now: float) -> list[bytes]:
+        assert layer.nacks is not None and layer.ssrc is not None
+        lost = layer.nacks.due(now, ASSUMED_RTT)
+        if not lost:
+            return []
+        self._stats.nacks_sent += len(lost)
+        return rtcp.generic_nacks(self._rtcp_ssrc, layer.ssrc, lost)
+
     def _feedback_packets(self, now: float, report: bool, ceiling: bool) -> list[bytes]:
         packets: list[bytes] = []
         blocks: list[rtcp.ReportBlock] = []
@@ -359,12 +397,10 @@ class PublishTransport:
                     continue
                 if layer.nacks is not None:
                     video_ssrcs.append(layer.ssrc)
-                    lost = layer.nacks.due(now, ASSUMED_RTT)
-                    if lost:
-                        self._stats.nacks_sent += len(lost)
-                        packets.extend(rtcp.generic_nacks(sender, layer.ssrc, lost))
+                    packets.extend(self._nacks_of(layer, now))
                     if layer.nacks.take_keyframe_needed():
                         producer.request_keyframe(layer.index)
+                    self._count_repairs(layer)
                 if report:
                     block = layer.stream.report_block(now)
                     layer.fraction_lost = block.fraction_lost
@@ -377,6 +413,15 @@ class PublishTransport:
             video = sum(1 for p in self.producers.values() if p.kind == "video")
             packets.append(rtcp.remb(sender, self._settings.max_video_bitrate * video, video_ssrcs))
         return packets
+
+    def _count_repairs(self, layer: ProducerLayer) -> None:
+        """Add what the layer's NACK bookkeeping gave up or recovered since last time."""
+        nacks = layer.nacks
+        assert nacks is not None
+        failed, recovered = layer.repairs_counted
+        self._stats.nack_repairs_failed += nacks.failed - failed
+        self._stats.nack_repairs_recovered += nacks.recovered - recovered
+        layer.repairs_counted = (nacks.failed, nacks.recovered)
 
     def uplink_loss(self) -> float:
         """The share of this publisher's packets lost on the way here (0..1)

@@ -117,6 +117,10 @@ class SendSlot:
         self._ts_offset = (target_ts - view.timestamp) & 0xFFFFFFFF
 
     @property
+    def stats(self) -> SfuStats:
+        return self._stats
+
+    @property
     def octets_sent(self) -> int:
         """RTP bytes this slot has sent (retransmissions included)."""
         return self._octets

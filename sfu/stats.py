@@ -27,6 +27,9 @@ class SfuStats:
         "latency_count",
         "latency_counts",
         "latency_sum",
+        "layer_switches",
+        "nack_repairs_failed",
+        "nack_repairs_recovered",
         "nacks_received",
         "nacks_sent",
         "negotiation_failures",
@@ -35,6 +38,8 @@ class SfuStats:
         "packets_received",
         "packets_unroutable",
         "retransmissions",
+        "retransmissions_refused",
+        "rtx_packets_received",
         "video_packets_received",
     )
 
@@ -54,6 +59,15 @@ class SfuStats:
         #: Subscriber offers whose answer never came or could not be applied.
         self.negotiation_failures = 0
         self.retransmissions = 0
+        #: Subscriber NACKs not answered: retransmissions used up their budget.
+        self.retransmissions_refused = 0
+        #: Simulcast layer switches of consumers.
+        self.layer_switches = 0
+        #: RTX packets received from publishers (unwrapped into what they repair).
+        self.rtx_packets_received = 0
+        #: Lost publisher packets the SFU gave up NACKing, and those that came after all.
+        self.nack_repairs_failed = 0
+        self.nack_repairs_recovered = 0
         self.latency_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
         self.latency_count = 0

@@ -49,9 +49,10 @@ STALE_ESTIMATE = 1_000_000
 AUDIO_RESERVE = 50_000
 #: Retransmissions may take at most this share of the subscriber's estimate.
 RETRANSMISSION_SHARE = 0.3
-#: While some video is paused for bandwidth, try the lowest layer of one of
-#: them this often, for PROBE_SECONDS: the browser's estimate only grows when
-#: more arrives, so without trying the video would stay paused for good.
+#: While some video is paused for bandwidth or below what its tile could
+#: show, try one step more this often, for PROBE_SECONDS (and at once when the
+#: view changes): the browser's estimate only grows when more arrives, so
+#: without trying the video would stay paused, or small, for good.
 PROBE_EVERY = 10.0
 PROBE_SECONDS = 3.0
 
@@ -121,6 +122,8 @@ class SubscribeTransport:
 
     def set_hidden(self, consumer: Consumer, hidden: bool) -> None:
         """Pause (hidden) or resume one consumer without renegotiating."""
+        if consumer.hidden != hidden and not hidden:
+            self.probe_soon()
         consumer.hidden = hidden
         if hidden:
             consumer.pause()
@@ -246,7 +249,9 @@ class SubscribeTransport:
                 now = time.monotonic()
                 allowed = RETRANSMISSION_SHARE * self.estimate.estimate(now)
                 if self._retransmitted.bitrate(now) > allowed:
-                    self.retransmissions_refused += 1  # the link is full: resending makes it worse
+                    # The link is full: resending into it only deepens the loss.
+                    self.retransmissions_refused += 1
+                    self._stats.retransmissions_refused += 1
                     return
                 sent = slot.consumer.retransmit(sequence_number)
                 if sent:
@@ -294,7 +299,15 @@ class SubscribeTransport:
     ) -> None:
         """How much ``consumer`` matters to this subscriber (0 pinned/spotlit,
         1 active speaker, 2 visible) and how tall its tile is (device px)."""
-        consumer.priority, consumer.tile_height, consumer.screen = priority, tile_height, screen
+        wanted = (priority, tile_height, screen)
+        if (consumer.priority, consumer.tile_height, consumer.screen) != wanted:
+            consumer.priority, consumer.tile_height, consumer.screen = wanted
+            self.probe_soon()
+
+    def probe_soon(self) -> None:
+        """The view changed (a pin, bigger tiles, another page): try what it
+        wants at the next allocation instead of waiting for the next probe."""
+        self._next_probe = 0.0
 
     async def _allocate_periodically(self) -> None:
         while True:
@@ -314,10 +327,16 @@ class SubscribeTransport:
             if consumer.kind == "audio":
                 audio += 1
                 continue
+            current = consumer.current_layer
             layers = tuple(
-                LayerInfo(layer.index, layer.meter.bitrate(now), layer.width, layer.height)
+                LayerInfo(
+                    layer.index,
+                    layer.meter.bitrate(now) if layer.index == current
+                    else layer.stable_bitrate(now),
+                    layer.width, layer.height,
+                )
                 for layer in consumer.producer.layers
-            )
+            )  # fmt: skip
             if not any(layer.bitrate for layer in layers):
                 continue  # nothing arrives from the publisher: nothing to decide
             demands.append(
@@ -332,11 +351,14 @@ class SubscribeTransport:
         # moment ago may be spent again (a lossy link lowers it at once).
         budget = max(estimate, delivered) - self._retransmitted.bitrate(now)
         previous = self.allocation
-        if previous is not None and previous.paused and now >= self._next_probe:
+        wanting = previous is not None and (bool(previous.paused) or previous.deficient)
+        if wanting and now >= self._next_probe:
             self._next_probe = now + PROBE_EVERY
             self._probe_until = now + PROBE_SECONDS
         if now < self._probe_until:
             probe = self._allocator.resume_budget(reserve, demands)
+            if probe is None:
+                probe = self._allocator.upgrade_budget(reserve, demands)
             if probe is not None:
                 budget = max(budget, probe)
         allocation = self._allocator.update(max(0, budget), reserve, demands)

@@ -6,20 +6,17 @@ and publishers go into histograms over the whole node, never into a label per
 participant, room or SSRC; the only labels are a layer index (``0``..``3``)
 and a count of live layers (``0``..``4``), clamped to those ranges.
 
-The SFU keeps some counters per object (a consumer's layer switches, a
-subscriber's refused retransmissions, a layer's NACK repairs, a publisher's
-RTX packets) and those objects go away when people leave. :class:`Tally`
-turns them into node-wide counters that never go down, so Prometheus does not
-read a departure as a counter reset.
+Node-wide counters (layer switches, refused retransmissions, NACK repairs,
+RTX packets) are in :class:`sfu.SfuStats` and exported with the others by
+:mod:`conf_server.http.metrics`.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import (
-    CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
@@ -65,30 +62,6 @@ class Histogram:
         return result
 
 
-class Tally:
-    """A counter that never goes down, summed from per-object cumulative counters.
-
-    Each :meth:`update` gets every live object's current value; what an object
-    gained since the previous update is added. An object seen for the first
-    time adds its whole value; a gone object is forgotten, and only what it
-    gained after the last scrape is lost (never counted twice, never subtracted).
-    """
-
-    def __init__(self) -> None:
-        self.total = 0
-        self._last: dict[Hashable, int] = {}
-
-    def update(self, values: Iterable[tuple[Hashable, int]]) -> int:
-        seen: dict[Hashable, int] = {}
-        for key, value in values:
-            gained = value - self._last.get(key, 0)
-            if gained > 0:
-                self.total += gained
-            seen[key] = value
-        self._last = seen
-        return self.total
-
-
 def _layer_label(index: int) -> str:
     return str(min(index, MAX_LAYER_LABEL))
 
@@ -102,8 +75,6 @@ class _SubscriberFigures:
         self.rtts = Histogram(RTT_BUCKETS)
         self.without_remb = self.limited = self.paused = 0
         self.by_layer = dict.fromkeys(map(str, range(MAX_LAYER_LABEL + 1)), 0)
-        self.switches: list[tuple[Hashable, int]] = []
-        self.refused: list[tuple[Hashable, int]] = []
 
     def add(self, transport: SubscribeTransport, now: float) -> None:
         estimate = transport.estimate
@@ -113,12 +84,10 @@ class _SubscriberFigures:
             self.rtts.observe(estimate.rtt)
         if estimate.remb is None:
             self.without_remb += 1
-        self.refused.append((transport.id, transport.retransmissions_refused))
         paused = 0
         for consumer in list(transport.consumers.values()):
             if consumer.kind != "video" or consumer.closed:
                 continue
-            self.switches.append((consumer.id, consumer.layer_switches))
             if consumer.bandwidth_paused:
                 paused += 1
             elif not consumer.paused and consumer.current_layer is not None:
@@ -136,22 +105,14 @@ class _PublisherFigures:
             str(i): Histogram(LAYER_BITRATE_BUCKETS) for i in range(MAX_LAYER_LABEL + 1)
         }
         self.live_counts = dict.fromkeys(map(str, range(MAX_LIVE_LAYERS_LABEL + 1)), 0)
-        self.rtx: list[tuple[Hashable, int]] = []
-        self.failed: list[tuple[Hashable, int]] = []
-        self.recovered: list[tuple[Hashable, int]] = []
 
     def add(self, transport: PublishTransport, now: float) -> None:
         self.uplink.observe(transport.uplink_loss())
-        self.rtx.append((transport.id, transport.rtx_packets))
         for producer in list(transport.producers.values()):
             if producer.kind != "video":
                 continue
             live = 0
             for layer in producer.layers:
-                if layer.nacks is not None:
-                    key = (producer.id, layer.index)
-                    self.failed.append((key, layer.nacks.failed))
-                    self.recovered.append((key, layer.nacks.recovered))
                 bitrate = layer.meter.bitrate(now)
                 if bitrate > 0:
                     live += 1
@@ -161,13 +122,6 @@ class _PublisherFigures:
 
 class MediaQualityCollector:
     """Per-subscriber and per-publisher figures of every room, bucketed node-wide."""
-
-    def __init__(self) -> None:
-        self._switches = Tally()
-        self._refused = Tally()
-        self._nack_failed = Tally()
-        self._nack_recovered = Tally()
-        self._rtx = Tally()
 
     def collect(self, rooms: Iterable[RoomMedia], now: float) -> Iterator[Metric]:
         """The families, for the rooms of this node at ``now`` (``time.monotonic()``)."""
@@ -213,16 +167,6 @@ class MediaQualityCollector:
         for label, count in figures.by_layer.items():
             layers.add_metric([label], count)
         yield layers
-        yield CounterMetricFamily(
-            "conf_layer_switches",
-            "simulcast layer switches of video consumers",
-            value=self._switches.update(figures.switches),
-        )
-        yield CounterMetricFamily(
-            "conf_rtp_retransmissions_refused",
-            "subscriber NACKs not answered because retransmissions used up their budget",
-            value=self._refused.update(figures.refused),
-        )
 
     def _publisher_families(self, figures: _PublisherFigures) -> Iterator[Metric]:
         yield HistogramMetricFamily(
@@ -247,14 +191,3 @@ class MediaQualityCollector:
         for label, count in figures.live_counts.items():
             producers.add_metric([label], count)
         yield producers
-        for name, doc, tally, values in (
-            ("conf_rtp_rtx_packets_received",
-             "RTX packets (retransmissions) received from publishers", self._rtx, figures.rtx),
-            ("conf_rtp_nack_repairs_failed",
-             "lost publisher packets the SFU gave up NACKing (a keyframe request may follow)",
-             self._nack_failed, figures.failed),
-            ("conf_rtp_nack_repairs_recovered",
-             "lost publisher packets that arrived after all (retransmitted or late)",
-             self._nack_recovered, figures.recovered),
-        ):  # fmt: skip
-            yield CounterMetricFamily(name, doc, value=tally.update(values))

@@ -69,8 +69,9 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(open_page: PageFact
 
     await wait_until(small_layer, timeout=30)
 
-    # A big window and Ada's tile pinned: Grace gets the top layer.
-    await grace.set_viewport_size({"width": 1920, "height": 1080})
+    # A big window: Ada's tile is about as tall as her top layer, so Grace
+    # gets that one (a layer up to 1.25 x the tile's height is chosen).
+    await grace.set_viewport_size({"width": 2560, "height": 1440})
 
     async def top_layer() -> bool:
         heights = await received_heights(grace)

@@ -57,14 +57,16 @@ PLENTY = 100_000 * K
 # -- size cap ------------------------------------------------------------------
 
 
-def test_size_cap_is_the_smallest_layer_that_covers_the_tile():
+def test_size_cap_is_the_tallest_layer_no_taller_than_the_tile_with_tolerance():
     layers = ladder()
-    assert size_cap(layers, 100) == 0
+    assert size_cap(layers, 100) == 0  # nothing that small: the lowest
     assert size_cap(layers, 180) == 0
-    assert size_cap(layers, 240) == 1
-    assert size_cap(layers, 360) == 1
-    assert size_cap(layers, 361) == 2
-    assert size_cap(layers, 2000) == 2  # nothing covers it: the top
+    assert size_cap(layers, 240) == 0  # a 9-tile page: 180p, never 360p or 720p
+    assert size_cap(layers, 287) == 0
+    assert size_cap(layers, 288) == 1  # 360 <= 1.25 x 288
+    assert size_cap(layers, 575) == 1
+    assert size_cap(layers, 576) == 2
+    assert size_cap(layers, 2000) == 2
     assert size_cap(layers, None) == 2  # unknown tile: no cap
 
 
@@ -319,3 +321,22 @@ def test_a_new_track_needs_no_margin():
     allocator.update(PLENTY, AUDIO, [demand("a")])
     result = allocator.update(AUDIO + 500 * K + 150 * K, AUDIO, [demand("a"), demand("b")])
     assert result.layers == {"a": 1, "b": 0}
+
+
+def test_upgrade_budget_lets_the_most_important_track_up_one_step() -> None:
+    allocator = Allocator()
+    tiles = [demand("pinned", priority=0, tile=720), demand("b", tile=720)]
+    small = AUDIO + 2 * 150 * K
+    first = allocator.update(small, AUDIO, tiles)
+    assert first.layers == {"pinned": 0, "b": 0}
+    probe = allocator.upgrade_budget(AUDIO, tiles)
+    assert probe is not None
+    # At that budget the pinned track goes up one layer, the other stays.
+    assert allocator.update(probe, AUDIO, tiles).layers == {"pinned": 1, "b": 0}
+
+
+def test_no_upgrade_budget_when_every_track_is_at_its_tile_size() -> None:
+    allocator = Allocator()
+    tiles = [demand("a", tile=180), demand("b", tile=180)]
+    allocator.update(PLENTY, AUDIO, tiles)
+    assert allocator.upgrade_budget(AUDIO, tiles) is None
