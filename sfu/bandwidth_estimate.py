@@ -138,6 +138,11 @@ class DownlinkEstimate:
         return self._rtt
 
     @property
+    def reported(self) -> bool:
+        """True once a receiver report has told the loss."""
+        return self._loss is not None
+
+    @property
     def loss(self) -> float:
         """Recent loss fraction (0..1), smoothed over the last few reports; 0 before any."""
         return self._loss or 0.0
@@ -159,44 +164,56 @@ class DownlinkEstimate:
         return target + (remb - target) * decay
 
 
-class DeliveredRate:
-    """The highest rate a subscriber's link has recently carried without loss.
+class LinkCapacity:
+    """What a subscriber's link carried while it was full.
 
-    Chrome's REMB never exceeds about 1.5 x what currently arrives, so after a
-    subscriber's view shrank (another gallery page, fewer tiles) its REMB says
-    little about what the link can take when the view grows again. This
-    remembers the peak sending rate of intervals whose receiver reports showed
-    under ``clean_loss`` loss, fading with ``half_life``; a lossy interval
-    (over ``lossy_loss``) lowers it to what that interval carried.
+    The loss-based cap of :class:`DownlinkEstimate` cuts again at every lossy
+    report, and reports lag what is sent (a lower layer starts only at its
+    keyframe, queues drain slowly), so on a thin link it would fall far below
+    what the link carries, pausing video that fits. While reports show more
+    than ``lossy_loss`` loss the link is full, and what it delivered (sent x
+    (1 - loss)) is its capacity; that bounds the cut from below. Reports under
+    ``clean_loss`` for ``forget_after`` seconds mean the link is no longer
+    full: the figure is forgotten and the estimate alone decides. Nothing is
+    learnt before the first receiver report (``loss`` None).
     """
 
     def __init__(
-        self, half_life: float = 30.0, clean_loss: float = 0.02, lossy_loss: float = 0.1
+        self, clean_loss: float = 0.02, lossy_loss: float = 0.1, forget_after: float = 5.0
     ) -> None:
-        self.half_life = half_life
         self.clean_loss = clean_loss
         self.lossy_loss = lossy_loss
+        self.forget_after = forget_after
         self._octets = 0
         self._last: float | None = None
-        self._peak = 0.0
+        self._clean_since: float | None = 0.0
+        self.capacity: int | None = None
 
-    def update(self, octets_sent: int, loss: float, now: float) -> int:
-        """Feed the cumulative octets sent and the recent loss; returns the rate (bit/s)."""
+    def update(self, octets_sent: int, loss: float | None, now: float) -> int | None:
+        """Feed the cumulative octets sent and the recent loss (None: no
+        report yet); returns the capacity (bit/s) if the link is known full."""
         if self._last is None or octets_sent < self._octets:
             self._last, self._octets = now, octets_sent
-            return int(self._peak)
+            return self.capacity
         elapsed = now - self._last
         if elapsed <= 0:
-            return int(self._peak)
+            return self.capacity
         rate = 8 * (octets_sent - self._octets) / elapsed
         self._last, self._octets = now, octets_sent
-        self._peak *= 0.5 ** (elapsed / self.half_life)
+        if loss is None:
+            return self.capacity
         if loss > self.lossy_loss:
-            self._peak = min(self._peak, rate)
+            # The lowest figure of a lossy spell: a keyframe burst makes one
+            # interval's rate look higher than what the link takes.
+            delivered = int(rate * (1 - loss))
+            if self._clean_since is not None or self.capacity is None:
+                self.capacity = delivered
+            else:
+                self.capacity = min(self.capacity, delivered)
+            self._clean_since = None
         elif loss < self.clean_loss:
-            self._peak = max(self._peak, rate)
-        return int(self._peak)
-
-    @property
-    def rate(self) -> int:
-        return int(self._peak)
+            if self._clean_since is None or self.capacity is None:
+                self._clean_since = now
+            elif now - self._clean_since >= self.forget_after:
+                self.capacity = None
+        return self.capacity

@@ -21,7 +21,7 @@ from aiortc import RTCSessionDescription
 from . import aiortc_bridge as bridge
 from . import rtcp
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
-from .bandwidth_estimate import DeliveredRate, DownlinkEstimate
+from .bandwidth_estimate import DownlinkEstimate, LinkCapacity
 from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
 from .errors import NegotiationError, TransportClosed
@@ -45,8 +45,11 @@ OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
 UNLIMITED = 100_000_000
 #: What an estimate decays to when the browser stops sending REMB (bit/s).
 STALE_ESTIMATE = 1_000_000
-#: Bit/s set aside for each audio stream a subscriber receives (Opus with FEC).
-AUDIO_RESERVE = 50_000
+#: Bit/s set aside for each audio stream a subscriber receives (Opus with FEC
+#: and packet overhead).
+AUDIO_RESERVE = 40_000
+#: On a link known to be full, the share of its delivered rate to spend.
+CAPACITY_SHARE = 0.85
 #: Retransmissions may take at most this share of the subscriber's estimate.
 RETRANSMISSION_SHARE = 0.3
 #: While some video is paused for bandwidth or below what its tile could
@@ -54,6 +57,7 @@ RETRANSMISSION_SHARE = 0.3
 #: view changes): the browser's estimate only grows when more arrives, so
 #: without trying the video would stay paused, or small, for good.
 PROBE_EVERY = 10.0
+PROBE_MAX_LOSS = 0.02
 PROBE_SECONDS = 3.0
 
 
@@ -95,7 +99,7 @@ class SubscribeTransport:
         #: Called when the layers or the paused set change (the app tells the user).
         self.on_quality_change: Callable[[SubscribeTransport], None] | None = None
         self._allocator = Allocator()
-        self._delivered = DeliveredRate()
+        self._capacity = LinkCapacity()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0
         self._next_probe = 0.0
@@ -299,10 +303,12 @@ class SubscribeTransport:
     ) -> None:
         """How much ``consumer`` matters to this subscriber (0 pinned/spotlit,
         1 active speaker, 2 visible) and how tall its tile is (device px)."""
-        wanted = (priority, tile_height, screen)
-        if (consumer.priority, consumer.tile_height, consumer.screen) != wanted:
-            consumer.priority, consumer.tile_height, consumer.screen = wanted
-            self.probe_soon()
+        grew = (priority == 0 < consumer.priority) or (
+            tile_height is not None and tile_height > (consumer.tile_height or 0)
+        )
+        consumer.priority, consumer.tile_height, consumer.screen = priority, tile_height, screen
+        if grew:
+            self.probe_soon()  # a pin or a bigger tile (not the speaker moving)
 
     def probe_soon(self) -> None:
         """The view changed (a pin, bigger tiles, another page): try what it
@@ -346,16 +352,24 @@ class SubscribeTransport:
         reserve = AUDIO_RESERVE * audio
         estimate = self.estimate.estimate(now)
         sent = sum(slot.octets_sent for slot in self.slots)
-        delivered = self._delivered.update(sent, self.estimate.loss, now)
-        # REMB only follows what arrives: what the link carried cleanly a
-        # moment ago may be spent again (a lossy link lowers it at once).
-        budget = max(estimate, delivered) - self._retransmitted.bitrate(now)
+        loss = self.estimate.loss if self.estimate.reported else None
+        capacity = self._capacity.update(sent, loss, now)
+        if capacity is not None:
+            # A full link: spend a little under what it delivered, however
+            # far the loss-based cut has fallen meanwhile.
+            estimate = max(estimate, int(CAPACITY_SHARE * capacity))
+        budget = estimate - self._retransmitted.bitrate(now)
         previous = self.allocation
-        wanting = previous is not None and (bool(previous.paused) or previous.deficient)
+        # Never probe into a link that is losing packets already.
+        wanting = (
+            previous is not None
+            and (bool(previous.paused) or previous.deficient)
+            and self.estimate.loss < PROBE_MAX_LOSS
+        )
         if wanting and now >= self._next_probe:
             self._next_probe = now + PROBE_EVERY
             self._probe_until = now + PROBE_SECONDS
-        if now < self._probe_until:
+        if now < self._probe_until and self.estimate.loss < PROBE_MAX_LOSS:
             probe = self._allocator.resume_budget(reserve, demands)
             if probe is None:
                 probe = self._allocator.upgrade_budget(reserve, demands)

@@ -160,27 +160,18 @@ def test_floor_must_not_exceed_ceiling():
         DownlinkEstimate(floor=2_000_000, ceiling=1_000_000)
 
 
-def test_delivered_rate_remembers_a_clean_peak_and_forgets_it_slowly() -> None:
-    from sfu.bandwidth_estimate import DeliveredRate
+def test_link_capacity_is_what_a_full_link_delivered() -> None:
+    from sfu.bandwidth_estimate import LinkCapacity
 
-    rate = DeliveredRate(half_life=30.0)
-    rate.update(0, 0.0, 0.0)
-    # 2 Mbit/s for a second without loss.
-    assert rate.update(250_000, 0.0, 1.0) == 2_000_000
-    # Then the view shrinks: 200 kbit/s; the peak fades only by its half-life.
-    assert rate.update(275_000, 0.0, 2.0) == pytest.approx(2_000_000 * 0.5 ** (1 / 30), rel=1e-6)
-    assert rate.update(275_000 + 25_000 * 30, 0.0, 32.0) == pytest.approx(
-        2_000_000 * 0.5 ** (31 / 30), rel=1e-6
-    )
-
-
-def test_delivered_rate_does_not_learn_from_lossy_intervals_and_drops_on_heavy_loss() -> None:
-    from sfu.bandwidth_estimate import DeliveredRate
-
-    rate = DeliveredRate()
-    rate.update(0, 0.0, 0.0)
-    assert rate.update(125_000, 0.0, 1.0) == 1_000_000
-    # 3 Mbit/s sent while 5 % is lost: not proof that the link takes it.
-    assert rate.update(125_000 + 375_000, 0.05, 2.0) < 1_000_000
-    # 300 kbit/s delivered with 30 % loss: the link takes no more than that.
-    assert rate.update(500_000 + 37_500, 0.3, 3.0) == 300_000
+    link = LinkCapacity()
+    link.update(0, None, 0.0)
+    # Before any receiver report nothing is known.
+    assert link.update(100_000, None, 1.0) is None
+    # 800 kbit/s sent, 60 % lost: the link carried 320 kbit/s.
+    assert link.update(200_000, 0.6, 2.0) == 320_000
+    # A few percent: still known.
+    assert link.update(235_000, 0.05, 3.0) == 320_000
+    # Clean for five seconds: the link is no longer full, the figure goes.
+    for second in range(4, 10):
+        capacity = link.update(235_000 + 30_000 * (second - 3), 0.0, float(second))
+    assert capacity is None
