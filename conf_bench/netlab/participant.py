@@ -17,38 +17,9 @@ from typing import Any
 from playwright.async_api import Browser, Page, Playwright
 from playwright.async_api import Error as PlaywrightError
 
+from ..chromium import CHROMIUM, CHROMIUM_ARGS, RECORD_PEER_CONNECTIONS
 from .stats import SAMPLER
 from .topology import Topology
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-RECORD_PEER_CONNECTIONS = """
-(() => {
-  const Original = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Original(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Original.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, Original);
-})();
-"""
 
 # The page asks for its own camera constraints; the harness narrows them so that
 # three pages fit on two cores (TESTING.md: CPU starvation looks like loss).

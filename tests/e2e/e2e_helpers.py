@@ -21,40 +21,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from conf_bench.chromium import CHROMIUM, RECORD_PEER_CONNECTIONS
+from conf_bench.chromium import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
+
 TEST_ADDRESS = "10.199.0.1"
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--auto-accept-this-tab-capture",
-]
-
-# Records every RTCPeerConnection a page creates, so tests can read getStats().
-RECORD_PEER_CONNECTIONS = """
-(() => {
-  const Original = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Original(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Original.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, Original);
-})();
-"""
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--auto-accept-this-tab-capture"]
 
 
 def _in_test_namespace() -> bool:
