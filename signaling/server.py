@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Callable
@@ -65,9 +66,22 @@ ENGINEIO_TYPES = frozenset("0123456")
 
 def well_formed_packet(text: str) -> bool:
     """Could python-engineio decode this text packet? (It raises ValueError on
-    an empty one or one whose type is not a digit, and python-engineio then logs
-    a traceback instead of answering.)"""
-    return bool(text) and (text[0] in ENGINEIO_TYPES or text[0] == "b")
+    an empty one or one whose type is not a digit, binascii.Error on a binary
+    one that is not base64, and python-engineio then logs a traceback instead
+    of answering.)"""
+    if not text:
+        return False
+    if text[0] == "b":
+        return _base64(text[1:])
+    return text[0] in ENGINEIO_TYPES
+
+
+def _base64(text: str) -> bool:
+    try:
+        base64.b64decode(text)
+    except ValueError:  # binascii.Error is a ValueError
+        return False
+    return True
 
 
 #: What a client sends in a long-polling POST: close, pong, message (text or
@@ -83,7 +97,10 @@ def well_formed_payload(body: bytes) -> bool:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return all(packet[:1] in POST_TYPES for packet in text.split("\x1e"))
+    return all(
+        packet[:1] in POST_TYPES and (packet[:1] != "b" or _base64(packet[1:]))
+        for packet in text.split("\x1e")
+    )
 
 
 class MalformedPayload(Exception):

@@ -93,7 +93,9 @@ async def _polling_session(session: aiohttp.ClientSession, url: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "body", [b"6", b"2probe", b"", b"\xff\xfe", b"40\x1e", b"0", b"5"], ids=repr
+    "body",
+    [b"6", b"2probe", b"", b"\xff\xfe", b"40\x1e", b"0", b"5", b"bAAA"],
+    ids=repr,
 )
 async def test_a_long_polling_post_engineio_cannot_decode_gets_400(
     server: RunningServer, body: bytes, caplog: pytest.LogCaptureFixture
@@ -117,7 +119,7 @@ async def test_a_post_to_a_closed_session_gets_400_not_500(
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
-@pytest.mark.parametrize("frame", ["", "x", "7hello"])
+@pytest.mark.parametrize("frame", ["", "x", "7hello", "bAAA", "b!!"])
 async def test_an_undecodable_websocket_frame_closes_the_connection_quietly(
     server: RunningServer, frame: str, caplog: pytest.LogCaptureFixture
 ) -> None:
