@@ -122,7 +122,8 @@ export class ChatView {
 
   /** @private */
   async _send() {
-    const text = this.input.value.trim();
+    const typed = this.input.value;
+    const text = typed.trim();
     if (!text) return;
     if ([...text].length > CHAT_MAX_LENGTH) {
       this.error.textContent = `A message can have at most ${CHAT_MAX_LENGTH} characters.`;
@@ -132,7 +133,10 @@ export class ChatView {
     this.send.disabled = true;
     try {
       await this.interaction.sendChat(text);
-      this.input.value = "";
+      // Clear what was sent, not what was typed while it was on its way.
+      if (this.input.value.startsWith(typed)) {
+        this.input.value = this.input.value.slice(typed.length);
+      }
       this._updateCounter();
     } catch (error) {
       this.error.textContent = errorText(error);
