@@ -54,6 +54,15 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {Participant[]} participants
  * @property {RTCIceServer[]} ice_servers
  * @property {Meeting} [meeting]
+ * @property {{simulcast?: SimulcastLayer[]}} [media] how to publish the camera
+ */
+
+/**
+ * One camera layer the server asks for (lowest first), see docs/protocol.md `join`.
+ * @typedef {object} SimulcastLayer
+ * @property {string} rid
+ * @property {number} scale_down
+ * @property {number} max_bitrate
  */
 
 /**
