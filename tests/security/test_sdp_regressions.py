@@ -29,39 +29,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from media_peers import CounterVideoTrack, ToneAudioTrack
 from signaling_client import SignalingClient
 
-# The autouse fixture that skips this module outside the private namespace.
-from security.test_fuzz_sdp import private_network  # noqa: F401
+# private_network: the autouse fixture that skips this module outside the
+# private namespace; the real offer and answer the fuzzer mutates too.
+from security.test_fuzz_sdp import (
+    private_network,  # noqa: F401
+    real_answer,
+    real_offer,
+)
 
 MakeMember = Callable[..., Awaitable[SignalingClient]]
 
 SOURCES = {"0": "microphone", "1": "camera"}
 GOOD_CANDIDATE = "candidate:1 1 udp 2130706431 10.199.0.1 9 typ host"
-
-
-async def real_offer() -> str:
-    """An aiortc offer sending a microphone (mid 0) and a camera (mid 1)."""
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    try:
-        pc.addTransceiver(ToneAudioTrack(), direction="sendonly")
-        pc.addTransceiver(CounterVideoTrack(), direction="sendonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        return str(pc.localDescription.sdp)
-    finally:
-        await pc.close()
-
-
-async def real_answer(offer: str) -> str:
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    try:
-        await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-    finally:
-        await pc.close()
 
 
 def without_first_media_line(sdp: str) -> str:
