@@ -142,9 +142,9 @@ class BenchClient:
         nego = Negotiated(
             mid=mid,
             payload_type=offer_text.answer_payload_type(answer, mid),
-            mid_id=ids.get(offer_text.URI_MID),
-            rid_id=ids.get(offer_text.URI_RID) if rids else None,
-            transport_cc_id=ids.get(offer_text.URI_TRANSPORT_CC),
+            mid_id=ids.get(bridge.URI_MID),
+            rid_id=ids.get(bridge.URI_RID) if rids else None,
+            transport_cc_id=ids.get(bridge.URI_TRANSPORT_CC),
         )
         dtls = bridge.dtls_transport_of(transceiver)
         publisher = LayeredPublisher(bridge.RtpSendPath(dtls), layers, nego)

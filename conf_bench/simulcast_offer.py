@@ -11,23 +11,8 @@ instead. Both offer transport-wide congestion control, as browsers do.
 
 from __future__ import annotations
 
-URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
-URI_RID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
-URI_TRANSPORT_CC = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-
-
-def _split(sdp: str) -> tuple[list[str], list[list[str]]]:
-    """The session lines and the lines of each m-section."""
-    session: list[str] = []
-    sections: list[list[str]] = []
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            sections.append([line])
-        elif sections:
-            sections[-1].append(line)
-        else:
-            session.append(line)
-    return session, sections
+from sfu.aiortc_bridge import URI_RID, URI_TRANSPORT_CC
+from sfu.sdp_sections import split_sections
 
 
 def _section(sections: list[list[str]], mid: str) -> list[str]:
@@ -54,7 +39,7 @@ def layered_offer(sdp: str, mid: str, rids: list[str], ssrc: int | None, cname: 
     transport-cc header extensions get ids no other extension of the section
     uses.
     """
-    session, sections = _split(sdp)
+    session, sections = split_sections(sdp.splitlines())
     section = _section(sections, mid)
     payload_types = section[0].split()[3:]
     kept = [x for x in section if not x.startswith(("a=ssrc:", "a=ssrc-group:"))]
@@ -77,12 +62,12 @@ def layered_offer(sdp: str, mid: str, rids: list[str], ssrc: int | None, cname: 
 
 def answer_extension_ids(sdp: str, mid: str) -> dict[str, int]:
     """The header-extension ids the answer accepted for ``mid``, by URI."""
-    return _extmap_ids(_section(_split(sdp)[1], mid))
+    return _extmap_ids(_section(split_sections(sdp.splitlines())[1], mid))
 
 
 def answer_accepts_simulcast(sdp: str, mid: str, rids: list[str]) -> bool:
     """True if the answer's ``mid`` section has ``a=simulcast:recv`` with all ``rids``."""
-    for line in _section(_split(sdp)[1], mid):
+    for line in _section(split_sections(sdp.splitlines())[1], mid):
         if line.startswith("a=simulcast:recv "):
             accepted = [r.split(",")[0].lstrip("~") for r in line.split()[1].split(";")]
             return accepted == rids
@@ -91,4 +76,4 @@ def answer_accepts_simulcast(sdp: str, mid: str, rids: list[str]) -> bool:
 
 def answer_payload_type(sdp: str, mid: str) -> int:
     """The first (chosen) payload type of the answer's ``mid`` section."""
-    return int(_section(_split(sdp)[1], mid)[0].split()[3])
+    return int(_section(split_sections(sdp.splitlines())[1], mid)[0].split()[3])

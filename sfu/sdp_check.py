@@ -26,6 +26,7 @@ import ipaddress
 import re
 
 from .errors import NegotiationError
+from .sdp_sections import split_sections
 
 #: RFC 8866 ``m=<media> <port>[/<count>] <proto> <fmt> ...`` for what WebRTC uses.
 MEDIA_LINE = re.compile(r"m=(audio|video|application) \d{1,5}(/\d{1,5})? [A-Za-z0-9/_.]+( \S+)+")
@@ -65,7 +66,7 @@ def check_media_lines(sdp: str, require_media: bool = True) -> None:
     for line in lines:
         if line.startswith("m") and not MEDIA_LINE.fullmatch(line):
             raise NegotiationError(f"not a media line: {line[:80]!r}", code="invalid_sdp")
-    session, sections = _split(lines)
+    session, sections = split_sections(lines)
     if require_media and not sections:
         raise NegotiationError("the description has no media section", code="invalid_sdp")
     for line in session:
@@ -77,20 +78,6 @@ def check_media_lines(sdp: str, require_media: bool = True) -> None:
     _check_bundle(session, mids)
     for line in [*session, *(line for section in sections for line in section)]:
         _check_address(line)
-
-
-def _split(lines: list[str]) -> tuple[list[str], list[list[str]]]:
-    """The session lines and each m-section's lines, grouped as aiortc groups them."""
-    session: list[str] = []
-    sections: list[list[str]] = []
-    for line in lines:
-        if line.startswith("m="):
-            sections.append([line])
-        elif sections:
-            sections[-1].append(line)
-        else:
-            session.append(line)
-    return session, sections
 
 
 def _attribute(line: str) -> tuple[str | None, str | None]:

@@ -18,20 +18,11 @@ from __future__ import annotations
 
 import re
 
+from .sdp_sections import split_sections
+
 #: RFC 8851: rid-id = 1*(alpha-numeric / "-" / "_"); we also bound its length.
 _RID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 MAX_LAYERS = 4
-
-
-def _sections(sdp: str) -> list[list[str]]:
-    """The lines of each m-section (the session part is dropped)."""
-    sections: list[list[str]] = []
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            sections.append([line])
-        elif sections:
-            sections[-1].append(line)
-    return sections
 
 
 def _mid(section: list[str]) -> str | None:
@@ -47,7 +38,7 @@ def offered_layers(offer_sdp: str) -> dict[str, list[str]]:
     paused (``~q``) and alternative (``q,h``) forms take the first choice, and
     a rid without its ``a=rid:<rid> send`` line is ignored."""
     result: dict[str, list[str]] = {}
-    for section in _sections(offer_sdp):
+    for section in split_sections(offer_sdp.splitlines())[1]:
         if not section[0].startswith("m=video"):
             continue
         mid = _mid(section)
