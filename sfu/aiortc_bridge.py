@@ -454,15 +454,3 @@ def remb_packet(sender_ssrc: int, bitrate: int, media_ssrcs: list[int]) -> bytes
             fci=pack_remb_fci(bitrate, media_ssrcs),
         )
     )
-
-
-def remote_ssrcs_by_mid(pc: RTCPeerConnection) -> dict[str, list[int]]:
-    """SSRCs the remote description announces for each m-section, by mid."""
-    result: dict[str, list[int]] = {}
-    if pc.remoteDescription is None:
-        return result
-    description = sdp.SessionDescription.parse(pc.remoteDescription.sdp)
-    for media in description.media:
-        if media.kind in ("audio", "video"):
-            result[media.rtp.muxId] = [s.ssrc for s in media.ssrc]
-    return result

@@ -97,14 +97,18 @@ class Producer:
 
     # -- hot path -------------------------------------------------------------
 
-    def receive(self, view: rtp.RtpView, layer: ProducerLayer | None = None) -> None:
-        """Forward one packet of ``layer`` (default: the first) to the consumers
-        of that layer (called for each packet received)."""
+    def receive(
+        self, view: rtp.RtpView, layer: ProducerLayer | None = None, now: float | None = None
+    ) -> None:
+        """Forward one packet of ``layer`` (default: the first), arrived at
+        ``now`` (``time.monotonic()``; default: now), to the consumers of that
+        layer (called for each packet received)."""
         if self.closed:
             return
         if layer is None:
             layer = self.layers[0]
-        now = time.monotonic()
+        if now is None:
+            now = time.monotonic()
         stream = layer.stream
         if stream is not None and not stream.on_packet(view.sequence_number, view.timestamp, now):
             self.duplicates += 1  # a retransmission of what already came
@@ -172,19 +176,6 @@ class Producer:
         """A recently received packet of ``layer``, for retransmission."""
         cache = self.layers[layer].cache
         return cache.get(sequence_number) if cache is not None else None
-
-    def layer_of(self, ssrc: int) -> ProducerLayer | None:
-        for layer in self.layers:
-            if layer.ssrc == ssrc:
-                return layer
-        return None
-
-    def top_live_layer(self, now: float) -> int | None:
-        """The highest layer packets arrive on, if any."""
-        for layer in reversed(self.layers):
-            if layer.live(now):
-                return layer.index
-        return None
 
     def take_loudness(self) -> float:
         """Mean loudness (0 silent .. 127 loudest) since the last call, then reset."""

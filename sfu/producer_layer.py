@@ -101,7 +101,3 @@ class ProducerLayer:
         if self._live_since is None:
             self._live_since = now
         return bitrate if now - self._live_since >= STABLE_AFTER_S else 0
-
-    def live(self, now: float) -> bool:
-        """True while packets of this layer arrive."""
-        return self.meter.bitrate(now) > 0

@@ -241,16 +241,17 @@ class PublishTransport:
             view = rtp.parse(data)
         except ValueError:
             return
+        now = time.monotonic()
         transport_cc_id = self._transport_cc_id
         if transport_cc_id is not None:
-            self._note_transport_sequence(data, transport_cc_id)
+            self._note_transport_sequence(data, transport_cc_id, now)
         route = self._by_ssrc.get(view.ssrc)
         if route is None:
             repaired = self._rtx_by_ssrc.get(view.ssrc)
             if repaired is not None:
-                self._on_rtx(view, *repaired)
+                self._on_rtx(view, *repaired, now)
                 return
-            route = self._bind(data, view)
+            route = self._bind(data, view, now)
             if route is None:
                 self.unroutable_packets += 1
                 self._stats.packets_unroutable += 1
@@ -263,21 +264,23 @@ class PublishTransport:
         if view.padding and view.payload_offset + data[-1] >= len(data):
             self.padding_packets += 1  # a bandwidth probe: nothing to forward
             return
-        producer.receive(view, layer)
+        producer.receive(view, layer, now)
         nacks = layer.nacks
         if nacks is not None and nacks.fresh:
             nacks.fresh = False
             self._nack_now()
 
-    def _note_transport_sequence(self, data: bytes, ext_id: int) -> None:
+    def _note_transport_sequence(self, data: bytes, ext_id: int, now: float) -> None:
         try:
             value = rtp.find_extension(data, ext_id)
         except ValueError:
             return
         if value is not None and len(value) == 2:
-            self._transport_cc.on_packet((value[0] << 8) | value[1], time.monotonic())
+            self._transport_cc.on_packet((value[0] << 8) | value[1], now)
 
-    def _on_rtx(self, view: rtp.RtpView, producer: Producer, layer: ProducerLayer) -> None:
+    def _on_rtx(
+        self, view: rtp.RtpView, producer: Producer, layer: ProducerLayer, now: float
+    ) -> None:
         """Unwrap an RTX packet (RFC 4588) into the packet it repairs."""
         self.rtx_packets += 1
         self._stats.rtx_packets_received += 1
@@ -285,7 +288,7 @@ class PublishTransport:
         if repaired is None:
             self.padding_packets += 1
             return
-        producer.receive(repaired, layer)
+        producer.receive(repaired, layer, now)
 
     def _on_rtcp(self, data: bytes) -> None:
         for ssrc, ntp, rtp_timestamp in rtp.sender_reports(data):
@@ -293,7 +296,7 @@ class PublishTransport:
             if route is not None:
                 route[0].set_sender_report(route[1], ntp, rtp_timestamp)
 
-    def _bind(self, data: bytes, view: rtp.RtpView) -> Route | None:
+    def _bind(self, data: bytes, view: rtp.RtpView, now: float) -> Route | None:
         """Learn an SSRC the SDP did not announce from the packet's MID and
         RID (or repaired RID, for RTX) header extensions."""
         if self._mid_ext_id is None:
@@ -320,7 +323,7 @@ class PublishTransport:
         if rrid is not None or (rtx_type is not None and view.payload_type == rtx_type):
             layer.rtx_ssrc = view.ssrc
             self._rtx_by_ssrc[view.ssrc] = route
-            self._on_rtx(view, producer, layer)
+            self._on_rtx(view, producer, layer, now)
             return None
         if layer.ssrc is not None and layer.ssrc != view.ssrc:
             self._by_ssrc.pop(layer.ssrc, None)  # the browser restarted the stream

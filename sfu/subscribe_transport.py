@@ -96,8 +96,6 @@ class SubscribeTransport:
             initial=UNLIMITED, ceiling=UNLIMITED, conservative=STALE_ESTIMATE
         )
         self.allocation: Allocation | None = None
-        #: Called when the layers or the paused set change (the app tells the user).
-        self.on_quality_change: Callable[[SubscribeTransport], None] | None = None
         self._allocator = Allocator()
         self._capacity = LinkCapacity()
         self._retransmitted = BitrateMeter()
@@ -359,17 +357,14 @@ class SubscribeTransport:
             # far the loss-based cut has fallen meanwhile.
             estimate = max(estimate, int(CAPACITY_SHARE * capacity))
         budget = estimate - self._retransmitted.bitrate(now)
+        # Try more (see PROBE_EVERY), but never into a link losing packets already.
         previous = self.allocation
-        # Never probe into a link that is losing packets already.
-        wanting = (
-            previous is not None
-            and (bool(previous.paused) or previous.deficient)
-            and self.estimate.loss < PROBE_MAX_LOSS
-        )
-        if wanting and now >= self._next_probe:
+        losing = self.estimate.loss >= PROBE_MAX_LOSS
+        wanting = previous is not None and (bool(previous.paused) or previous.deficient)
+        if wanting and not losing and now >= self._next_probe:
             self._next_probe = now + PROBE_EVERY
             self._probe_until = now + PROBE_SECONDS
-        if now < self._probe_until and self.estimate.loss < PROBE_MAX_LOSS:
+        if now < self._probe_until and not losing:
             probe = self._allocator.resume_budget(reserve, demands)
             if probe is None:
                 probe = self._allocator.upgrade_budget(reserve, demands)
@@ -377,14 +372,11 @@ class SubscribeTransport:
                 budget = max(budget, probe)
         allocation = self._allocator.update(max(0, budget), reserve, demands)
         self.allocation = allocation
-        changed = self._apply(allocation)
-        if changed and self.on_quality_change is not None:
-            self.on_quality_change(self)
+        self._apply(allocation)
         return allocation
 
-    def _apply(self, allocation: Allocation) -> bool:
-        """Set targets and bandwidth pauses; True if any consumer changed."""
-        changed = False
+    def _apply(self, allocation: Allocation) -> None:
+        """Set targets and bandwidth pauses."""
         by_id = {c.id: c for c in self.consumers.values()}
         for key, layer in allocation.layers.items():
             consumer = by_id.get(key)
@@ -394,17 +386,12 @@ class SubscribeTransport:
                 if not consumer.bandwidth_paused:
                     consumer.bandwidth_paused = True
                     consumer.pause()
-                    changed = True
                 continue
-            if consumer.target_layer != layer:
-                consumer.set_target_layer(layer)
-                changed = True
+            consumer.set_target_layer(layer)
             if consumer.bandwidth_paused:
                 consumer.bandwidth_paused = False
                 if consumer.slot.ready:
                     consumer.resume()
-                changed = True
-        return changed
 
     def bandwidth_paused(self) -> list[Consumer]:
         """Consumers whose video is paused because the downlink cannot take it."""
