@@ -9,6 +9,9 @@ from e2e_helpers import inbound, screenshot, tile_frames, wait_joined, wait_unti
 
 pytestmark = pytest.mark.e2e
 
+#: Seconds a leaver's tile may linger: half the server's 20 s reconnect grace.
+LEAVE_BOUND = 10.0
+
 
 async def remote_videos_play(page, expected: int) -> bool:
     """``expected`` remote tiles whose decoded frame counts grow."""
@@ -47,7 +50,7 @@ async def test_three_browsers_see_and_hear_each_other(open_page):
     await screenshot(pages[0], "three-browsers")
 
 
-async def test_leaver_tile_disappears_within_two_seconds(open_page):
+async def test_leaver_tile_disappears_without_the_reconnect_grace(open_page):
     stay = await open_page("leaving", "Stay")
     go = await open_page("leaving", "Go")
     await wait_joined(stay)
@@ -58,13 +61,19 @@ async def test_leaver_tile_disappears_within_two_seconds(open_page):
     async def gone() -> bool:
         return await stay.locator('[data-testid="tile"]').count() == 1
 
-    assert await wait_until(gone, timeout=2.0) <= 2.0
+    # A clean leave removes the tile at once (well under a second on an idle
+    # machine: scripts/bench_leave.py); a dropped connection would keep it for
+    # the 20 s reconnect grace. The bound sits between the two so a loaded
+    # machine cannot break it while a missed leave still fails it.
+    await wait_until(gone, timeout=LEAVE_BOUND)
 
     closer = await open_page("leaving", "Closer")
     await wait_joined(closer)
     await wait_until(lambda: remote_videos_play(stay, 1), timeout=15)
     await closer.close()  # closing the tab counts as leaving too
-    assert await wait_until(gone, timeout=2.0) <= 2.0
+    await wait_until(gone, timeout=LEAVE_BOUND)
+    await asyncio.sleep(1.0)
+    assert await gone(), "the closed tab came back"
 
 
 async def test_late_joiner_sees_everyones_video(open_page):

@@ -97,6 +97,9 @@ export class Membership {
 
   /** The page is going away: drop the connection at once (the server removes us). */
   leaveNow() {
+    // "left" first: the socket's own disconnect event must not start a resume
+    // (a page going away would otherwise join again while it unloads).
+    this._core.setState("left");
     this._core.inRoom = false;
     this._reconnect.stop();
     this._reconnect.closeStaleSockets();
