@@ -128,4 +128,4 @@ async def test_set_view_pauses_video_of_others_but_keeps_their_audio(server, mak
 
     # Switching the page shows the other video (from a keyframe) promptly.
     await viewer.call("set_view", {"video": [hidden.participant_id]})
-    await collect_counters(viewer.track_of(hidden.participant_id, "camera"), 3, timeout=2)
+    await collect_counters(viewer.track_of(hidden.participant_id, "camera"), 3, timeout=10)
