@@ -70,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IP",
         help="only gather ICE host candidates on this address (repeatable)",
     )
+    parser.add_argument(
+        "--announced-address",
+        metavar="IP",
+        help="advertise this address in the server's ICE host candidates instead of the "
+        "bound one (behind 1:1 NAT or in a container)",
+    )
+    parser.add_argument(
+        "--rtc-ports",
+        metavar="LOW-HIGH",
+        help="UDP ports for media sockets, e.g. 40000-40100 (default: ephemeral)",
+    )
+    parser.add_argument(
+        "--turn-secret",
+        help="secret shared with coturn (use-auth-secret); prefer CONF_TURN_SECRET, "
+        "since command lines are visible to other users",
+    )
     parser.add_argument("--log-level", help="debug, info, warning or error (default info)")
     return parser
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .connectivity_settings import check_connectivity
 from .errors import ConfigError
 
 
@@ -38,9 +39,28 @@ class Settings:
     #: Secret that signs invite tokens (at least 32 characters). Unset: one is
     #: made at first start and kept in the database under the data dir.
     invite_secret: str | None = None
-    #: STUN/TURN URLs handed to browsers and used by the server's own ICE agent.
-    #: Empty by default: on a LAN or in tests nothing outside is needed.
+    #: STUN/TURN URLs handed to browsers. Empty by default: on a LAN or in tests
+    #: nothing outside is needed. The server's own ICE agent uses the stun: ones
+    #: (a server with a reachable address gains nothing from relaying itself).
+    #: A turn:/turns: URL needs turn_secret or turn_username + turn_password.
     ice_servers: tuple[str, ...] = ()
+    #: The secret shared with coturn (``use-auth-secret`` /
+    #: ``static-auth-secret``, the TURN REST API convention): each participant
+    #: gets its own credentials for the turn: URLs, valid for
+    #: turn_credential_seconds. Never sent to clients.
+    turn_secret: str | None = None
+    #: How long the TURN credentials of a join are valid (a reconnect gets new ones).
+    turn_credential_seconds: float = 86_400.0
+    #: Fixed TURN credentials for every participant, for a TURN server without
+    #: the shared-secret scheme (turn_secret is preferred: these never expire).
+    turn_username: str | None = None
+    turn_password: str | None = None
+    #: The address the server's host candidates advertise instead of the one it
+    #: binds: its public address behind 1:1 NAT or in a container.
+    announced_address: str | None = None
+    #: "LOW-HIGH": the UDP ports the server's media sockets use (each peer
+    #: connection takes one per ICE address); unset: ephemeral ports.
+    rtc_ports: str | None = None
     #: Addresses the server's ICE agent gathers host candidates on. Empty means
     #: every non-loopback interface (aioice's default). Naming 127.0.0.1 here is
     #: the only way to make the server offer a loopback candidate.
@@ -247,9 +267,15 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(
             f"log_level must be debug, info, warning or error: {settings.log_level!r}"
         )
-    for url in settings.ice_servers:
-        if not url.startswith(("stun:", "turn:", "turns:")):
-            raise ConfigError(f"ice server {url!r} must start with stun:, turn: or turns:")
+    check_connectivity(
+        ice_servers=settings.ice_servers,
+        turn_secret=settings.turn_secret,
+        turn_username=settings.turn_username,
+        turn_password=settings.turn_password,
+        turn_credential_seconds=settings.turn_credential_seconds,
+        announced_address=settings.announced_address,
+        rtc_ports=settings.rtc_ports,
+    )
     if any(len(key) < 20 for key in settings.integration_api_keys):
         raise ConfigError("every integration_api_keys entry must have at least 20 characters")
     if settings.invite_secret is not None and len(settings.invite_secret) < 32:

@@ -28,6 +28,10 @@ class SfuSettings:
 
     ice_servers: tuple[str, ...] = ()
     ice_addresses: tuple[str, ...] = ()
+    #: Advertised in host candidates instead of the bound address (1:1 NAT, containers).
+    announced_address: str | None = None
+    #: ``(low, high)``: the UDP ports media sockets bind; None: ephemeral ports.
+    rtc_ports: tuple[int, int] | None = None
     #: The ceiling (bit/s) the SFU allows each publisher's video, sent as REMB.
     #: The browser's own estimator (fed by transport-cc and receiver reports)
     #: decides below it.

@@ -24,9 +24,10 @@ ALLOWED = {
     "conf_bench": {"sfu"},
 }
 
-#: conf_server's parts. "base" is errors.py and settings.py, which every part
-#: may use; "root" is the composition root (app, cli, __main__, __init__).
-BASE = {"conf_server.errors", "conf_server.settings"}
+#: conf_server's parts. "base" is errors.py and settings.py (with its checks in
+#: connectivity_settings.py), which every part may use; "root" is the
+#: composition root (app, cli, __main__, __init__).
+BASE = {"conf_server.errors", "conf_server.settings", "conf_server.connectivity_settings"}
 ROOT_MODULES = {"conf_server", "conf_server.app", "conf_server.cli", "conf_server.__main__"}
 CONF_SERVER_ALLOWED = {
     "root": {"http", "meeting", "cluster", "integration", "domain", "base"},

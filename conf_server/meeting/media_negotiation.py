@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conf_server.connectivity_settings import parse_rtc_ports
+from conf_server.domain.turn_credentials import server_ice_servers
 from conf_server.errors import ConfServerError
 from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
 from sfu.settings import DEFAULT_SIMULCAST_LAYERS
@@ -35,8 +37,10 @@ class MediaNegotiation:
         self._context = context
         settings = context.settings
         self._sfu_settings = SfuSettings(
-            ice_servers=settings.ice_servers,
+            ice_servers=server_ice_servers(settings.ice_servers),
             ice_addresses=settings.ice_addresses,
+            announced_address=settings.announced_address,
+            rtc_ports=parse_rtc_ports(settings.rtc_ports) if settings.rtc_ports else None,
             max_video_bitrate=settings.max_video_bitrate,
             simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
         )

@@ -19,6 +19,7 @@ from typing import Any
 from conf_server.cluster.store import StoreUnavailable
 from conf_server.domain import Admission, LobbyEntry, Role
 from conf_server.domain.meeting_state import MeetingState, Member
+from conf_server.domain.turn_credentials import client_ice_servers
 from conf_server.errors import ConfServerError
 from conf_server.integration.invites import InvalidInvite, Invite
 from signaling import PROTOCOL_VERSION
@@ -242,10 +243,24 @@ class Membership:
             "resume_token": participant.resume_token,
             "resumed": resumed,
             "participants": self._context.directory.rooms[participant.room].roster(),
-            "ice_servers": [{"urls": url} for url in self._context.settings.ice_servers],
+            "ice_servers": self._ice_servers(participant.id),
             "media": client_media_settings(self._context.settings.simulcast),
             "meeting": await self._context.meeting_view(state, participant.id),
         }
+
+    def _ice_servers(self, participant_id: str) -> list[dict[str, Any]]:
+        """The join's ICE servers; TURN credentials are new on every join and
+        resume, so a reconnect never uses expired ones."""
+        settings = self._context.settings
+        return client_ice_servers(
+            settings.ice_servers,
+            user=participant_id,
+            now=self._context.clock(),
+            turn_secret=settings.turn_secret,
+            lifetime_seconds=settings.turn_credential_seconds,
+            turn_username=settings.turn_username,
+            turn_password=settings.turn_password,
+        )
 
     async def _still_here(self, participant: Participant, sid: str) -> None:
         """After an await on the way in: if the participant was removed meanwhile
