@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs conf-server into ./.venv with the browser client's npm packages.
 #   scripts/setup.sh          what the server needs
-#   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, test extras)
+#   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, coturn, nftables, test extras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,8 @@ command -v npm >/dev/null || packages+=(npm)
 if [ "$with_tests" -eq 1 ]; then
   command -v chromium >/dev/null || packages+=(chromium)
   command -v redis-server >/dev/null || packages+=(redis-server)
+  command -v turnserver >/dev/null || packages+=(coturn)
+  command -v nft >/dev/null || packages+=(nftables)
   command -v ip >/dev/null || packages+=(iproute2)
   command -v unshare >/dev/null || packages+=(util-linux)
 fi
