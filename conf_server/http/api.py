@@ -15,6 +15,7 @@ from signaling.protocol import is_room_name
 from . import (
     admin_api,
     escalations_api,
+    ice_servers_api,
     media_debug_api,
     meetings_api,
     nodes_api,
@@ -96,4 +97,5 @@ def create_api() -> web.Application:
     media_debug_api.add_routes(api)
     nodes_api.add_routes(api)
     recordings_api.add_routes(api)
+    ice_servers_api.add_routes(api)
     return api

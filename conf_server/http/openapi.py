@@ -8,6 +8,7 @@ from conf_server.settings import Settings
 
 from . import openapi_integration as integration
 from . import openapi_recordings as recordings
+from .openapi_connectivity import connectivity_paths
 from .openapi_integration import json_response
 from .openapi_media import MEDIA_SCHEMAS, media_paths
 from .openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
@@ -256,6 +257,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             **integration.integration_paths(),
             **recordings.recording_paths(),
             **media_paths(),
+            **connectivity_paths(),
             "/healthz": {
                 "get": {"summary": "Alive", "responses": {"200": json_response(status, "ok")}}
             },
