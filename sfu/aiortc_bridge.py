@@ -33,16 +33,27 @@ What is used, and why:
   receiver can count packets before ICE, DTLS and SRTP handle them.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
   deployment names the addresses ICE may gather on.
+* ``aioice.ice``'s module global ``asyncio`` (media port range, see
+  ``set_local_description``): replaced once per process by a stand-in that is
+  the real module except for ``get_running_loop()``. While a confined
+  gathering runs (a context variable, so only the server's own peer
+  connections, never a client peer in the same process), that returns a loop
+  whose ``create_datagram_endpoint(..., local_addr=(address, 0))`` (how
+  ``Connection.get_component_candidates`` binds host candidates) binds a port
+  of the range instead of an ephemeral one. Everything else passes through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import errno
 import logging
 import queue
-from collections.abc import Callable, Coroutine, Iterable
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aioice.ice
 from aiortc import (
@@ -52,6 +63,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
+    RTCSessionDescription,
     sdp,
 )
 from aiortc.codecs import get_capabilities
@@ -64,6 +76,8 @@ from aiortc.rtcrtpparameters import (
     RTCRtpHeaderExtensionParameters,
 )
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
+
+from .errors import MediaPortsFull
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +112,133 @@ def restrict_ice_addresses(addresses: Iterable[str]) -> None:
     aioice.ice.get_host_addresses = _get_host_addresses
 
 
+def host_address_count(addresses: Iterable[str] = ()) -> int:
+    """How many addresses each peer connection gathers host candidates on:
+    ``addresses`` (the deployment's ``ice_addresses``) when given, else what
+    aioice finds (every non-loopback interface address, IPv4 and IPv6)."""
+    named = tuple(addresses)
+    if named:
+        return len(named)
+    return len(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
+
+
 def create_peer_connection(ice_servers: Iterable[str]) -> RTCPeerConnection:
     """A peer connection with one bundled transport and the deployment's ICE servers."""
     servers = [RTCIceServer(urls=url) for url in ice_servers]
     return RTCPeerConnection(
         RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
     )
+
+
+_T = TypeVar("_T")
+
+
+class PortPool(Protocol):
+    """Where confined ICE sockets get their ports (``sfu.port_range.PortRange``)."""
+
+    async def bind(
+        self, open_port: Callable[[int], Awaitable[_T]], is_closed: Callable[[_T], bool]
+    ) -> _T: ...
+
+
+@dataclass
+class _ConfinedGathering:
+    ports: PortPool
+    #: Some address found no free port: the peer connection lacks candidates.
+    full: bool = False
+
+
+_confined: contextvars.ContextVar[_ConfinedGathering | None] = contextvars.ContextVar(
+    "sfu_confined_gathering", default=None
+)
+
+_DatagramEndpoint = tuple[asyncio.DatagramTransport, asyncio.DatagramProtocol]
+
+
+class _ConfinedLoop:
+    """The running loop as aioice sees it during a confined gathering: a
+    datagram endpoint asked for on port 0 gets a port of the range instead."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, gathering: _ConfinedGathering) -> None:
+        self._loop = loop
+        self._gathering = gathering
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(
+        self,
+        protocol_factory: Callable[[], asyncio.DatagramProtocol],
+        local_addr: tuple[str, int] | None = None,
+        **kwargs: Any,
+    ) -> _DatagramEndpoint:
+        loop = self._loop
+        if local_addr is None or local_addr[1] != 0:
+            return await loop.create_datagram_endpoint(
+                protocol_factory, local_addr=local_addr, **kwargs
+            )
+        host = local_addr[0]
+
+        async def open_port(port: int) -> _DatagramEndpoint:
+            return await loop.create_datagram_endpoint(
+                protocol_factory, local_addr=(host, port), **kwargs
+            )
+
+        try:
+            return await self._gathering.ports.bind(open_port, _endpoint_closed)
+        except MediaPortsFull as exc:
+            self._gathering.full = True
+            # aioice skips an address it cannot bind (OSError) and gathers on
+            # the others; set_local_description then fails the negotiation.
+            raise OSError(errno.EADDRINUSE, exc.message) from exc
+
+
+def _endpoint_closed(endpoint: _DatagramEndpoint) -> bool:
+    return endpoint[0].is_closing()
+
+
+def _running_loop_for_aioice() -> Any:
+    loop = asyncio.get_running_loop()
+    gathering = _confined.get()
+    return loop if gathering is None else _ConfinedLoop(loop, gathering)
+
+
+def _confine_aioice_sockets() -> None:
+    """Give ``aioice.ice`` (once per process) an ``asyncio`` whose
+    ``get_running_loop`` honours confined gatherings; the same module otherwise."""
+    if getattr(vars(aioice.ice)["asyncio"], "sfu_stand_in", False):
+        return
+    stand_in = types.ModuleType(asyncio.__name__, asyncio.__doc__)
+    stand_in.__dict__.update(vars(asyncio))
+    stand_in.__dict__.update(get_running_loop=_running_loop_for_aioice, sfu_stand_in=True)
+    setattr(aioice.ice, "asyncio", stand_in)  # noqa: B010 (private hook)
+
+
+async def set_local_description(
+    pc: RTCPeerConnection, description: RTCSessionDescription, ports: PortPool | None = None
+) -> None:
+    """``pc.setLocalDescription(description)``, with the host-candidate sockets
+    aiortc binds meanwhile (on a peer connection's first description) taking
+    their ports from ``ports`` when given.
+
+    Only this call's gathering is confined (a context variable): peer
+    connections gathering elsewhere at the same time, such as clients in the
+    same process, keep ephemeral ports. Raises :class:`MediaPortsFull` if some
+    address found no free port; the peer connection then lacks candidates and
+    should be closed (which gives its ports back).
+    """
+    if ports is None:
+        await pc.setLocalDescription(description)
+        return
+    _confine_aioice_sockets()
+    gathering = _ConfinedGathering(ports)
+    token = _confined.set(gathering)
+    try:
+        await pc.setLocalDescription(description)
+    finally:
+        _confined.reset(token)
+    if gathering.full:
+        raise MediaPortsFull("the server's media port range is full: no port for this connection")
 
 
 class PlaceholderTrack(MediaStreamTrack):

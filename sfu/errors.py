@@ -25,3 +25,9 @@ class UnsupportedCodec(NegotiationError):
 
 class TransportClosed(SfuError):
     code = "transport_closed"
+
+
+class MediaPortsFull(SfuError):
+    """The media port range (``rtc_ports``) has no room for more sockets."""
+
+    code = "media_ports_full"
