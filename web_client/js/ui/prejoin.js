@@ -3,6 +3,7 @@
 
 import { cleanCheckin } from "../presence.js";
 import { cleanName } from "../protocol.js";
+import { ConnectivityPanel } from "./connectivity_panel.js";
 import { icon, play } from "./dom.js";
 import { CAMERA, CAMERA_OFF, MIC, MIC_OFF } from "./icons.js";
 
@@ -47,6 +48,8 @@ export class PrejoinView {
     this.zoneInput = /** @type {HTMLInputElement} */ (q('[data-testid="zone-input"]'));
     this.checkinInput = /** @type {HTMLInputElement} */ (q('[data-testid="checkin-input"]'));
     q(".prejoin-room").textContent = room;
+    // "Check connection": whether this network lets media through, before joining.
+    this.connectivity = new ConnectivityPanel(q(".connectivity"));
     this.video.muted = true;
 
     this.micButton.addEventListener("click", handlers.onToggleMic);
