@@ -2,7 +2,8 @@
 transports, never names, roles or polls (``app_data`` carries the caller's tags)."""
 
 from .consumer import Consumer
-from .errors import SfuError
+from .errors import MediaPortsFull, SfuError
+from .port_range import check_media_ports
 from .producer import Producer
 from .publish_transport import PublishTransport
 from .router import Router, RouterObserver
@@ -14,6 +15,7 @@ from .subscribe_transport import SubscribeTransport
 
 __all__ = [
     "Consumer",
+    "MediaPortsFull",
     "PacketSink",
     "Producer",
     "PublishTransport",
@@ -25,4 +27,5 @@ __all__ = [
     "SfuSettings",
     "SfuStats",
     "SubscribeTransport",
+    "check_media_ports",
 ]

@@ -26,8 +26,10 @@ from aiortc import RTCSessionDescription
 
 from . import aiortc_bridge as bridge
 from . import rtcp, rtp, simulcast_sdp
-from .errors import NegotiationError, TransportClosed, UnsupportedCodec
+from .announced_address import announce_address
+from .errors import MediaPortsFull, NegotiationError, TransportClosed, UnsupportedCodec
 from .ice import add_remote_candidate
+from .port_range import shared_port_range
 from .producer import Producer
 from .producer_layer import ProducerLayer
 from .sdp_check import check_media_lines
@@ -66,6 +68,7 @@ class PublishTransport:
         self.producers: dict[str, Producer] = {}  # by mid
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self._settings = settings
+        self._ports = shared_port_range(settings.rtc_ports) if settings.rtc_ports else None
         self._stats = stats
         self._on_producer = on_producer
         self._by_ssrc: dict[int, Route] = {}
@@ -137,12 +140,26 @@ class PublishTransport:
                     bridge.hook_incoming_rtcp(transport, self._on_rtcp)
             try:
                 answer = await self.pc.createAnswer()
-                await self.pc.setLocalDescription(answer)
+                await bridge.set_local_description(self.pc, answer, self._ports)
+            except MediaPortsFull:
+                await self._start_over()
+                raise
             except Exception as exc:
                 raise NegotiationError(f"could not answer the offer: {exc}") from exc
             self._formats.update(formats)
             await self._update_producers(transceivers, formats, sources, layers, offered)
-            return simulcast_sdp.accept_layers(self.pc.localDescription.sdp, layers)
+            answer_sdp = simulcast_sdp.accept_layers(self.pc.localDescription.sdp, layers)
+            if self._settings.announced_address is not None:
+                answer_sdp = announce_address(answer_sdp, self._settings.announced_address)
+            return answer_sdp
+
+    async def _start_over(self) -> None:
+        """After a first answer that found no media port: a fresh peer
+        connection, so that publishing again gathers again (aiortc gathers
+        once per peer connection); closing the old one frees what it bound."""
+        old, self.pc = self.pc, bridge.create_peer_connection(self._settings.ice_servers)
+        self._hooked.clear()
+        await old.close()
 
     def _accepted_layers(
         self,

@@ -21,11 +21,13 @@ from aiortc import RTCSessionDescription
 from . import aiortc_bridge as bridge
 from . import rtcp
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
+from .announced_address import announce_address
 from .bandwidth_estimate import DownlinkEstimate, LinkCapacity
 from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
-from .errors import NegotiationError, TransportClosed
+from .errors import MediaPortsFull, NegotiationError, TransportClosed
 from .ice import add_remote_candidate
+from .port_range import shared_port_range
 from .producer import Producer
 from .sdp_check import check_media_lines
 from .send_slot import SendSlot
@@ -79,6 +81,9 @@ class SubscribeTransport:
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self.revision = 0
         self._settings = settings
+        self._ports = shared_port_range(settings.rtc_ports) if settings.rtc_ports else None
+        #: Why this transport gave up for good (no media port), or None.
+        self.failure: MediaPortsFull | None = None
         self._stats = stats
         self._send_offer = send_offer
         self._dirty = False
@@ -166,6 +171,15 @@ class SubscribeTransport:
             try:
                 await self._negotiate_once()
                 failures = 0
+            except MediaPortsFull as exc:
+                # aiortc gathers once per peer connection: offering again
+                # would offer no candidates. The participant is told at the
+                # join when the range is full; this is the rare race after it.
+                self.failure = exc
+                self.negotiation_failures += 1
+                self._stats.negotiation_failures += 1
+                logger.warning("subscriber transport %s gave up: %s", self.id, exc.message)
+                return
             except Exception as exc:  # one failed negotiation must not end the loop
                 if not isinstance(exc, (TimeoutError, NegotiationError)):
                     logger.exception("subscriber negotiation crashed")
@@ -183,7 +197,7 @@ class SubscribeTransport:
 
     async def _negotiate_once(self) -> None:
         offer = await self.pc.createOffer()
-        await self.pc.setLocalDescription(offer)
+        await bridge.set_local_description(self.pc, offer, self._ports)
         # Only slots that got a mid are in this offer: one added while the
         # offer was being made (someone joined meanwhile) waits for the next.
         offered = [s for s in self.slots if s.mid is not None]
@@ -195,7 +209,10 @@ class SubscribeTransport:
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         self._applied = loop.create_future()
-        await self._send_offer(self.revision, self.pc.localDescription.sdp, offered)
+        offer_sdp = self.pc.localDescription.sdp
+        if self._settings.announced_address is not None:
+            offer_sdp = announce_address(offer_sdp, self._settings.announced_address)
+        await self._send_offer(self.revision, offer_sdp, offered)
         answer_sdp = await asyncio.wait_for(
             self._answer, timeout=self._settings.negotiation_timeout_s
         )

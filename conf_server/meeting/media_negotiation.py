@@ -9,7 +9,15 @@ from typing import Any
 from conf_server.connectivity_settings import parse_rtc_ports
 from conf_server.domain.turn_credentials import server_ice_servers
 from conf_server.errors import ConfServerError
-from sfu import PublishTransport, SfuError, SfuSettings, SfuStats, SubscribeTransport
+from conf_server.settings import Settings
+from sfu import (
+    PublishTransport,
+    SfuError,
+    SfuSettings,
+    SfuStats,
+    SubscribeTransport,
+    check_media_ports,
+)
 from sfu.settings import DEFAULT_SIMULCAST_LAYERS
 
 from .meeting_views import mic_locked
@@ -30,20 +38,35 @@ def client_media_settings(simulcast: bool) -> dict[str, Any]:
     }
 
 
+def sfu_settings(settings: Settings) -> SfuSettings:
+    """The SFU's share of the deployment's settings."""
+    return SfuSettings(
+        ice_servers=server_ice_servers(settings.ice_servers),
+        ice_addresses=settings.ice_addresses,
+        announced_address=settings.announced_address,
+        rtc_ports=parse_rtc_ports(settings.rtc_ports) if settings.rtc_ports else None,
+        max_video_bitrate=settings.max_video_bitrate,
+        simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
+    )
+
+
+def refuse_when_media_ports_full(settings: Settings, participants: int) -> None:
+    """Raise ``media_ports_full`` when the media port range (``rtc_ports``)
+    cannot hold one more participant besides the ``participants`` on this node."""
+    if settings.rtc_ports is None:
+        return
+    try:
+        check_media_ports(sfu_settings(settings), participants)
+    except SfuError as exc:
+        raise ConfServerError(exc.message, exc.code) from exc
+
+
 class MediaNegotiation:
     """The media side of the meeting: each room's SFU router and transports."""
 
     def __init__(self, context: ServiceContext, sfu_stats: SfuStats) -> None:
         self._context = context
-        settings = context.settings
-        self._sfu_settings = SfuSettings(
-            ice_servers=server_ice_servers(settings.ice_servers),
-            ice_addresses=settings.ice_addresses,
-            announced_address=settings.announced_address,
-            rtc_ports=parse_rtc_ports(settings.rtc_ports) if settings.rtc_ports else None,
-            max_video_bitrate=settings.max_video_bitrate,
-            simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
-        )
+        self._sfu_settings = sfu_settings(context.settings)
         self.sfu_stats = sfu_stats
         self.media: dict[str, RoomMedia] = {}
 

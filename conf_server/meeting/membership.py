@@ -26,7 +26,7 @@ from signaling import PROTOCOL_VERSION
 from signaling.text import InvalidText, clean_name
 
 from .lobby_waiting import WaitingJoin
-from .media_negotiation import client_media_settings
+from .media_negotiation import client_media_settings, refuse_when_media_ports_full
 from .meeting_views import lobby_payload, meeting_summary, member_summary, mic_locked
 from .rooms import Participant, RoomFull, new_participant_id
 from .service_context import ServiceContext
@@ -90,6 +90,12 @@ class Membership:
             return await self._resume(request.sid, *resumed, request.receive)
         if request.resume_token:
             logger.info("a resume token for room %s matched nobody: joining anew", request.room)
+        # Before anything is created: a participant whose media could get no
+        # port would sit in the meeting without sound or picture.
+        directory = self._context.directory
+        refuse_when_media_ports_full(
+            self._context.settings, sum(len(r.participants) for r in directory.rooms.values())
+        )
         state = await self._context.store.get(request.room)
         if state is None:
             state, _ = await self._context.store.create(
