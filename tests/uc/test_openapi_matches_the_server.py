@@ -110,6 +110,7 @@ async def test_real_responses_match_the_document(server, make_member):
     await host.call("chat_send", {"text": "hello"})
     await api.call("GET", f"/api/v1/rooms/{created['room']}", key=None)
     await api.call("GET", "/api/v1/rooms/bad.name", key=None)
+    await api.call("GET", "/api/v1/ice-servers", key=None)
     await api.call("GET", f"/api/v1/meetings/{created['meeting_id']}")
     await api.call("GET", "/api/v1/meetings/nope")
     await api.call("GET", f"/api/v1/meetings/{created['meeting_id']}", key=None)
