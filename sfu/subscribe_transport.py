@@ -166,7 +166,7 @@ class SubscribeTransport:
 
     async def _negotiate(self) -> None:
         failures = 0
-        while self._dirty and not self.closed:
+        while self._dirty and not self.closed and self.failure is None:
             self._dirty = False
             try:
                 await self._negotiate_once()
