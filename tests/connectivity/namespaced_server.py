@@ -41,7 +41,8 @@ class NamespacedServer:
         self._log = self.log_path.open("w")
         argv = [sys.executable, "-m", "conf_server", "--host", address, "--port", str(PORT),
                 "--data-dir", str(workdir / "data"), "--ice-address", address,
-                "--log-level", "info", *flags]  # fmt: skip
+                "--log-level", "info", "--drain-seconds", "0", *flags]  # fmt: skip
+        # --drain-seconds 0: a test's meetings need not outlive it on SIGTERM.
         # `ip netns exec` execs the interpreter: this pid is the server's.
         self.proc = subprocess.Popen(
             [*exec_prefix, *argv],
