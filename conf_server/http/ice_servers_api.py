@@ -2,7 +2,7 @@
 
 The pre-join page's connectivity check (web_client/js/connectivity_check.js)
 asks for them without a key: it runs before the person is in any meeting. The
-answer is what a join acknowledgement holds (conf_server/domain/turn_credentials.py),
+answer is what a join acknowledgement holds (conf_server/integration/turn_credentials.py),
 for a throwaway user ``check-<random>`` and with credentials that live at most
 :data:`MAX_CHECK_LIFETIME` seconds.
 
@@ -19,7 +19,7 @@ import time
 
 from aiohttp import web
 
-from conf_server.domain.turn_credentials import client_ice_servers
+from conf_server.integration.turn_credentials import client_ice_servers
 from conf_server.meeting.meeting_creation import TooManyRequests
 from conf_server.settings import Settings
 from signaling.client_address import Network, address_key, client_address, parse_networks

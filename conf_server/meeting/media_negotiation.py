@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from conf_server.connectivity_settings import parse_rtc_ports
-from conf_server.domain.turn_credentials import server_ice_servers
 from conf_server.errors import ConfServerError
+from conf_server.integration.turn_credentials import server_ice_servers
 from conf_server.settings import Settings
 from sfu import (
     PublishTransport,

@@ -19,9 +19,9 @@ from typing import Any
 from conf_server.cluster.store import StoreUnavailable
 from conf_server.domain import Admission, LobbyEntry, Role
 from conf_server.domain.meeting_state import MeetingState, Member
-from conf_server.domain.turn_credentials import client_ice_servers
 from conf_server.errors import ConfServerError
 from conf_server.integration.invites import InvalidInvite, Invite
+from conf_server.integration.turn_credentials import client_ice_servers
 from signaling import PROTOCOL_VERSION
 from signaling.text import InvalidText, clean_name
 

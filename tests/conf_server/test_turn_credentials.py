@@ -1,4 +1,4 @@
-"""TURN REST credentials (conf_server/domain/turn_credentials.py) against a real
+"""TURN REST credentials (conf_server/integration/turn_credentials.py) against a real
 coturn: what the join acknowledgement hands out lets a TURN client allocate a
 relay; a wrong or expired credential does not."""
 
@@ -11,7 +11,7 @@ import pytest
 from aioice import stun, turn
 from coturn_server import TEST_TURN_SECRET, CoturnServer, SelfSignedCertificate
 
-from conf_server.domain.turn_credentials import (
+from conf_server.integration.turn_credentials import (
     client_ice_servers,
     server_ice_servers,
     turn_rest_credentials,
