@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, ProtocolError } from "./protocol.js";
 /** Join errors that retrying (without the resume token, or at all) would not cure. */
 export const FINAL_JOIN_ERRORS = new Set([
   "room_full",
+  "media_ports_full",
   "unsupported_protocol",
   "wrong_passcode",
   "meeting_locked",
@@ -124,6 +125,9 @@ export function joinFailureMessage(error) {
   if (error instanceof ProtocolError) {
     if (error.code === "store_unavailable" || error.code === "draining") {
       return "The meeting server is having trouble. Try again in a moment.";
+    }
+    if (error.code === "media_ports_full") {
+      return "The meeting server has no room for more video connections right now. Try again in a few minutes.";
     }
     if (error.code === "unreachable") return "The meeting could not be reached. Try again in a moment.";
     if (error.transient) return "Could not reach the meeting server. Check your network, then try again.";
