@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from bench_support import busy_loops, enter_private_network, machine, summary, use_test_helpers
+from bench_support import (
+    RoomPages,
+    busy_loops,
+    enter_private_network,
+    machine,
+    server_and_chromium,
+    summary,
+    use_test_helpers,
+)
 
 from conf_server import Settings, create_app
 
@@ -93,57 +101,31 @@ async def aiortc_bench(runs: int) -> None:
 async def browser_run(browser: Any, url: str, room: str) -> float:
     """One late joiner in Chromium: seconds from its "joined" state until both
     remote tiles have decoded a frame."""
-    from e2e_helpers import tile_frames, wait_joined, wait_until
+    from e2e_helpers import tile_frames, wait_until
 
-    contexts = []
-
-    async def open_page(name: str) -> Any:
-        context = await browser.new_context(
-            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
-        )
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(f"{url}/r/{room}?name={name}&autojoin=1")
-        await wait_joined(page, 30)
-        return page
+    pages = RoomPages(browser, url, room)
 
     async def sees(page: Any, count: int) -> bool:
         frames = await tile_frames(page)
         return len(frames) == count and all(n > 0 for n in frames.values())
 
     try:
-        first, _second = await open_page("One"), await open_page("Two")
+        first, _second = await pages.open("One"), await pages.open("Two")
         await wait_until(lambda: sees(first, 1), timeout=30)
         await asyncio.sleep(HEAD_START)
-        late = await open_page("Late")
+        late = await pages.open("Late")
         return await wait_until(lambda: sees(late, 2), timeout=30, step=0.02)
     finally:
-        for context in contexts:
-            await context.close()
+        await pages.close()
 
 
 async def browser_bench(runs: int) -> None:
-    # Imported here: Playwright and Chromium are only needed in this mode.
-    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, ServerProcess
-    from playwright.async_api import async_playwright
-
     took: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp))
-        try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
-                )
-                for run in range(runs):
-                    took.append(await browser_run(browser, server.url, f"late-{run}"))
-                    print(
-                        f"run {run + 1}: joined → both videos {took[-1] * 1000:5.0f} ms", flush=True
-                    )
-                await browser.close()
-            print(machine())
-        finally:
-            server.stop()
+    async with server_and_chromium() as (browser, url):
+        for run in range(runs):
+            took.append(await browser_run(browser, url, f"late-{run}"))
+            print(f"run {run + 1}: joined → both videos {took[-1] * 1000:5.0f} ms", flush=True)
+    print(machine())
     print(summary("browser late joiner, joined → both videos", took))
 
 

@@ -19,31 +19,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench_support import busy_loops, enter_private_network, machine, summary, use_test_helpers
+from bench_support import (
+    RoomPages,
+    busy_loops,
+    enter_private_network,
+    machine,
+    server_and_chromium,
+    summary,
+    use_test_helpers,
+)
 
 use_test_helpers("e2e")
 
 
 async def leave_run(browser: Any, url: str, room: str, how: str) -> float:
     """One leaver: seconds from Leave (or closing its tab) until Stay shows one tile."""
-    from e2e_helpers import tile_frames, wait_joined, wait_until
+    from e2e_helpers import tile_frames, wait_until
 
-    contexts = []
-
-    async def open_page(name: str) -> Any:
-        context = await browser.new_context(
-            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
-        )
-        contexts.append(context)
-        page = await context.new_page()
-        await page.goto(f"{url}/r/{room}?name={name}&autojoin=1")
-        await wait_joined(page, 30)
-        return page
+    pages = RoomPages(browser, url, room)
 
     async def sees_video(page: Any) -> bool:
         frames = await tile_frames(page)
@@ -53,7 +49,7 @@ async def leave_run(browser: Any, url: str, room: str, how: str) -> float:
         return bool(await stay.locator('[data-testid="tile"]').count() == 1)
 
     try:
-        stay, leaver = await open_page("Stay"), await open_page("Leaver")
+        stay, leaver = await pages.open("Stay"), await pages.open("Leaver")
         await wait_until(lambda: sees_video(stay), timeout=30)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -64,35 +60,20 @@ async def leave_run(browser: Any, url: str, room: str, how: str) -> float:
         await wait_until(one_tile, timeout=30, step=0.02)
         return loop.time() - started
     finally:
-        for context in contexts:
-            await context.close()
+        await pages.close()
 
 
 async def bench(runs: int) -> None:
-    # Imported here: the namespace must exist before anything opens a socket.
-    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, ServerProcess
-    from playwright.async_api import async_playwright
-
     took: dict[str, list[float]] = {"button": [], "close": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp))
-        try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+    async with server_and_chromium() as (browser, url):
+        for run in range(runs):
+            for how, seconds in took.items():
+                seconds.append(await leave_run(browser, url, f"leave-{how}-{run}", how))
+                print(
+                    f"run {run + 1}, {how}: tile gone after {seconds[-1] * 1000:5.0f} ms",
+                    flush=True,
                 )
-                for run in range(runs):
-                    for how, seconds in took.items():
-                        room = f"leave-{how}-{run}"
-                        seconds.append(await leave_run(browser, server.url, room, how))
-                        print(
-                            f"run {run + 1}, {how}: tile gone after {seconds[-1] * 1000:5.0f} ms",
-                            flush=True,
-                        )
-                await browser.close()
-            print(machine())
-        finally:
-            server.stop()
+    print(machine())
     for how, seconds in took.items():
         print(summary(f"leave by {how}, action → tile gone", seconds))
 

@@ -1,5 +1,6 @@
 """Shared by the media-timing benchmarks (scripts/bench_late_joiner.py,
-scripts/bench_av_alignment.py): a private network namespace, optional CPU load,
+scripts/bench_av_alignment.py, scripts/bench_leave.py): a private network
+namespace, optional CPU load, the real server with headless Chromium pages,
 and how to print a series of measurements."""
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import socket
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_ADDRESS = "10.199.0.1"
@@ -69,3 +72,55 @@ def machine() -> str:
     """CPU count and load average, to print next to every figure."""
     one, five, _ = os.getloadavg()
     return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+@contextlib.asynccontextmanager
+async def server_and_chromium() -> AsyncIterator[tuple[Any, str]]:
+    """``(browser, url)``: a real ``conf-server`` process and headless Chromium
+    (the end-to-end tests' flags), both stopped on the way out. Needs
+    ``use_test_helpers("e2e")`` and the private network first."""
+    # Imported here: Playwright and Chromium are only needed by browser benchmarks.
+    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, ServerProcess
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(Path(tmp))
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                )
+                try:
+                    yield browser, server.url
+                finally:
+                    await browser.close()
+        finally:
+            server.stop()
+
+
+class RoomPages:
+    """Meeting pages in a browser, each in its own context (own camera and
+    storage); ``close()`` closes them all."""
+
+    def __init__(self, browser: Any, url: str, room: str) -> None:
+        self._browser = browser
+        self._url = url
+        self._room = room
+        self._contexts: list[Any] = []
+
+    async def open(self, name: str) -> Any:
+        """A page that has joined ``room`` as ``name`` (autojoin)."""
+        from e2e_helpers import wait_joined
+
+        context = await self._browser.new_context(
+            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+        )
+        self._contexts.append(context)
+        page = await context.new_page()
+        await page.goto(f"{self._url}/r/{self._room}?name={name}&autojoin=1")
+        await wait_joined(page, 30)
+        return page
+
+    async def close(self) -> None:
+        for context in self._contexts:
+            await context.close()
