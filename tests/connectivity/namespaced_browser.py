@@ -71,6 +71,8 @@ class NamespacedBrowser:
         self.page: Page | None = None
         self.participant_id = ""
         self.opened_at = 0.0
+        #: Seconds from opening the page to ``joined`` (a figure to report).
+        self.joined_after = 0.0
 
     async def open(
         self, playwright: Playwright, server_url: str, room: str, extra_args: Sequence[str] = ()
@@ -104,6 +106,7 @@ class NamespacedBrowser:
                 "() => [document.body.dataset.state, document.body.innerText.slice(0, 300)]"
             )
             raise AssertionError(f"{self.name} did not join within {timeout} s: {state}") from error
+        self.joined_after = time.monotonic() - self.opened_at
         self.participant_id = str(await page.evaluate("window.meeting.participantId"))
         return self.participant_id
 

@@ -19,7 +19,6 @@ server sits next to (not inside) the media server.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,13 +110,27 @@ def _media_pairs(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for p in pairs if p["rtp"] > 0 and p["pair"] is not None]
 
 
+@dataclass
+class Meeting:
+    """What a meeting of A, B and C showed: C's connections (selected_pairs)
+    and figures to report (seconds from opening a page)."""
+
+    c_pairs: list[dict[str, Any]]
+    c_joined_s: float
+    c_media_s: float
+    b_media_s: float
+
+    def figures(self) -> str:
+        return (f"C joined {self.c_joined_s:.1f} s and had media from both others "
+                f"{self.c_media_s:.1f} s after opening its page (B, on a direct path: media "
+                f"{self.b_media_s:.1f} s)")  # fmt: skip
+
+
 async def _meeting_through_relay(
     office: Office, open_browser: OpenBrowser, workdir: Path, urls: list[str],
     c_args: list[str],
-) -> tuple[list[dict[str, Any]], float]:  # fmt: skip
-    """A, B and C meet on a server that hands out ``urls``; returns C's
-    connections (selected_pairs) and the seconds C took from opening its page
-    to live media from both others."""
+) -> Meeting:  # fmt: skip
+    """A, B and C meet on a server that hands out ``urls``; C joins last."""
     server = NamespacedServer(
         office.hosts.exec_argv("server"), ADDRESSES["server"], workdir,
         flags=[arg for url in urls for arg in ("--ice-server", url)],
@@ -128,15 +141,17 @@ async def _meeting_through_relay(
         url, room = f"http://{ADDRESSES['server']}:{PORT}", f"udp-{secrets.token_hex(3)}"
         a = await open_browser(office.hosts.ns("a"), "A", url, room)
         b = await open_browser(office.hosts.ns("b"), "B", url, room)
+        await a.wait_joined()
+        await b.wait_joined()
+        b_media = await b.wait_media_from(a.participant_id, 60)
         c = await open_browser(office.hosts.ns("c"), "C", url, room, c_args)
-        for page in (a, b, c):
-            await page.wait_joined()
-        took = max([await c.wait_media_from(a.participant_id, 90),
-                    await c.wait_media_from(b.participant_id, 90)])  # fmt: skip
+        await c.wait_joined()
+        c_media = max([await c.wait_media_from(a.participant_id, 90),
+                       await c.wait_media_from(b.participant_id, 90)])  # fmt: skip
         # The others decode what C sends (C's outbound leg is the relay too).
         await a.wait_media_from(c.participant_id, 60)
         await b.wait_media_from(c.participant_id, 60)
-        return await c.selected_pairs(), took
+        return Meeting(await c.selected_pairs(), c.joined_after, c_media, b_media)
     finally:
         server.stop()
 
@@ -160,13 +175,11 @@ async def test_udp_blocked_client_meets_through_turn_over_tcp(
     """The server offers coturn over UDP and TCP; C (no UDP) sends and receives
     audio and video through a relay it allocated over TCP, and A and B decode C."""
     drops_before = _udp_drops(office.hosts)
-    start = time.monotonic()
-    pairs, took = await _meeting_through_relay(
+    meeting = await _meeting_through_relay(
         office, open_browser, tmp_path, office.coturn.urls(("udp", "tcp")), []
     )
-    print(f"TURN/TCP: C's media from both others {took:.1f} s after opening its page "
-          f"({time.monotonic() - start:.1f} s for the whole meeting)")  # fmt: skip
-    _assert_relayed(pairs, "tcp")
+    print(f"TURN/TCP: {meeting.figures()}")
+    _assert_relayed(meeting.c_pairs, "tcp")
     assert _udp_drops(office.hosts) > drops_before, "C's browser never tried UDP"
 
 
@@ -177,6 +190,6 @@ async def test_udp_blocked_client_meets_through_turn_over_tls(
     trusts by its key and nothing else): C's relay is allocated over TLS."""
     turns = [url for url in office.coturn.urls(()) if url.startswith("turns:")]
     trust = f"--ignore-certificate-errors-spki-list={office.certificate.spki_sha256}"
-    pairs, took = await _meeting_through_relay(office, open_browser, tmp_path, turns, [trust])
-    print(f"TURN/TLS: C's media from both others {took:.1f} s after opening its page")
-    _assert_relayed(pairs, "tls")
+    meeting = await _meeting_through_relay(office, open_browser, tmp_path, turns, [trust])
+    print(f"TURN/TLS: {meeting.figures()}")
+    _assert_relayed(meeting.c_pairs, "tls")
