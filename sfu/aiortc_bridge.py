@@ -27,7 +27,11 @@ What is used, and why:
   the sender's ``__dict__``, set a few times a second), so the RTCP sender
   reports aiortc sends describe the packets we forwarded.
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
-  and header-extension ids; the publish answer is narrowed to what we forward.
+  and header-extension ids; the publish answer is narrowed to what we forward
+  (and its Opus gets ``nack`` feedback, which aiortc's codec table lacks).
+* ``aiortc.sdp`` (public but undocumented): the subscribe offer is parsed and
+  written again to give its Opus ``nack`` feedback, since aiortc builds every
+  offer from a process-wide codec table that must not change.
 * aioice's ``StunProtocol.datagram_received`` (load generators only, see
   ``count_rtp_at_socket``): SRTP leaves RTP headers in clear, so a benchmark
   receiver can count packets before ICE, DTLS and SRTP handle them.
@@ -304,7 +308,7 @@ def negotiate_publish_format(
     """Limit a publish transceiver's answer to what the SFU forwards and feeds back.
 
     One codec (VP8 or Opus) with its RTX, transport-cc feedback when offered,
-    Opus in-band FEC, and the header extensions in ``_PUBLISH_EXTENSIONS`` with
+    Opus in-band FEC and NACK, and the header extensions in ``_PUBLISH_EXTENSIONS`` with
     the offer's ids. Must be called between ``setRemoteDescription(offer)`` and
     ``createAnswer``. Raises ``LookupError`` if the offer has none of the
     forwarded codecs.
@@ -332,6 +336,10 @@ def negotiate_publish_format(
     if transceiver.kind == "audio":
         # In-band FEC: the browser adds redundancy when receiver reports show loss.
         chosen.parameters = {**chosen.parameters, "minptime": 10, "useinbandfec": 1}
+        # NACK: libwebrtc keeps audio history and resends (same SSRC, no RTX)
+        # when the description it receives has it, whatever its offer said.
+        if not _has_nack(chosen.rtcpFeedback):
+            chosen.rtcpFeedback = [*chosen.rtcpFeedback, RTCRtcpFeedback(type="nack")]
     transceiver._codecs = [chosen] + ([rtx] if rtx is not None else [])
     allowed = _PUBLISH_EXTENSIONS.get(transceiver.kind, ())
     extensions = [
@@ -366,6 +374,29 @@ def rtx_ssrcs(media: sdp.MediaDescription) -> dict[int, int]:
             if isinstance(media_ssrc, int) and isinstance(rtx_ssrc, int):
                 pairs[media_ssrc] = rtx_ssrc
     return pairs
+
+
+def _has_nack(feedback: Iterable[RTCRtcpFeedback]) -> bool:
+    return any(f.type == "nack" and not f.parameter for f in feedback)
+
+
+def with_audio_nack(description: RTCSessionDescription) -> RTCSessionDescription:
+    """``description`` (an offer of ours) with ``a=rtcp-fb:<pt> nack`` on every Opus.
+
+    A browser's NetEq asks for lost audio (and keeps 5 s of NACK history)
+    only when the description it receives offers NACK for the codec, so a
+    subscriber can ask the SFU to resend an Opus packet it missed. The SDP
+    goes through aiortc's own parser and writer, as ``setLocalDescription``
+    would take it anyway.
+    """
+    parsed = sdp.SessionDescription.parse(description.sdp)
+    for media in parsed.media:
+        if media.kind != "audio":
+            continue
+        for codec in media.rtp.codecs:
+            if codec.mimeType.lower() == "audio/opus" and not _has_nack(codec.rtcpFeedback):
+                codec.rtcpFeedback = [*codec.rtcpFeedback, RTCRtcpFeedback(type="nack")]
+    return RTCSessionDescription(str(parsed), description.type)
 
 
 def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:

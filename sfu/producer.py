@@ -48,6 +48,7 @@ class Producer:
             ProducerLayer(
                 kind=kind, index=i, rid=rid, clock_rate=codec.clock_rate,
                 cache_size=settings.packet_cache_size,
+                audio_cache_size=settings.audio_packet_cache_size,
             )
             for i, rid in enumerate(rids or [None])
         ]  # fmt: skip
@@ -120,14 +121,12 @@ class Producer:
         self.packets_received += 1
         self.bytes_received += size
         layer.meter.add(size, now)
+        keyframe = False
         if self._video:
             stats.video_packets_received += 1
             keyframe = view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
             if keyframe:
                 self._on_keyframe(layer, view)
-            assert layer.cache is not None and layer.nacks is not None
-            layer.cache.put(view)
-            layer.nacks.on_packet(view.sequence_number, now, keyframe)
         elif self._audio_level_id is not None:
             value = rtp.find_extension(view.data, self._audio_level_id)
             if value:
@@ -135,6 +134,10 @@ class Producer:
                 view.audio_level = level
                 self._loudness_sum += 127 - level
                 self._loudness_count += 1
+        # Audio too: browsers resend Opus on NACK (same SSRC and number), and
+        # a late packet that fills a gap is accepted above, forwarded once.
+        layer.cache.put(view)
+        layer.nacks.on_packet(view.sequence_number, now, keyframe)
         # Cached for retransmission even when nobody consumes: stamp it now.
         view.stamp()
         if self.paused:
@@ -174,8 +177,7 @@ class Producer:
 
     def cached(self, layer: int, sequence_number: int) -> rtp.RtpView | None:
         """A recently received packet of ``layer``, for retransmission."""
-        cache = self.layers[layer].cache
-        return cache.get(sequence_number) if cache is not None else None
+        return self.layers[layer].cache.get(sequence_number)
 
     def take_loudness(self) -> float:
         """Mean loudness (0 silent .. 127 loudest) since the last call, then reset."""

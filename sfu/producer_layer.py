@@ -3,7 +3,7 @@
 A track published without simulcast has one layer; a simulcast camera has one
 per spatial layer, lowest first. Each layer keeps what belongs to its stream:
 receive statistics for receiver reports, the gaps to NACK, the packets to
-answer subscribers' NACKs with, its bitrate, the frame size its keyframes
+answer subscribers' NACKs with (audio too), its bitrate, the frame size its keyframes
 announce, its own keyframe-request throttle, and the consumers that currently
 forward it (or wait to switch to it).
 """
@@ -37,6 +37,19 @@ class Downstream(Protocol):
     async def close(self) -> None: ...
 
 
+#: NACK limits for audio. A lost Opus packet is worth asking for only while
+#: the receivers' jitter buffers (typically 40-200 ms) still wait for it: the
+#: SFU sees the gap when the next packet comes (20 ms on), the resend takes a
+#: round trip (assumed 100 ms), and the subscriber's buffer must still hold
+#: its slot. So ask at once and once more a round trip later (a NACK or its
+#: resend lost on a 5 % link: 1 in 10); a third answer would come some 300 ms
+#: late and be thrown away. Packets more than 25 behind the newest (0.5 s at
+#: 20 ms) are not asked for at all, and more than 64 missing at once is an
+#: outage, not loss: the list is dropped.
+AUDIO_NACK_RETRIES = 2
+AUDIO_NACK_MAX_AGE = 25
+AUDIO_NACK_MAX_LIST = 64
+
 #: A layer that (re)starts is offered to subscribers only after arriving this
 #: long: browsers switch upper layers off and on as their estimate moves, and
 #: each switch to such a layer costs a keyframe.
@@ -47,7 +60,14 @@ class ProducerLayer:
     """One incoming stream of a producer (see module docstring)."""
 
     def __init__(
-        self, *, kind: str, index: int, rid: str | None, clock_rate: int, cache_size: int
+        self,
+        *,
+        kind: str,
+        index: int,
+        rid: str | None,
+        clock_rate: int,
+        cache_size: int,
+        audio_cache_size: int = 64,
     ) -> None:
         self.kind = kind
         self.index = index
@@ -57,8 +77,18 @@ class ProducerLayer:
         #: The SSRC its retransmissions (RTX) come on, if known.
         self.rtx_ssrc: int | None = None
         self.stream: ReceiveStream | None = None
-        self.cache = PacketCache(cache_size) if kind == "video" else None
-        self.nacks = NackGenerator() if kind == "video" else None
+        #: Recent packets, to answer subscribers' NACKs (video and audio alike).
+        self.cache = PacketCache(cache_size if kind == "video" else audio_cache_size)
+        #: The gaps to NACK upstream.
+        self.nacks: NackGenerator = (
+            NackGenerator()
+            if kind == "video"
+            else NackGenerator(
+                max_packet_age=AUDIO_NACK_MAX_AGE,
+                max_retries=AUDIO_NACK_RETRIES,
+                max_list=AUDIO_NACK_MAX_LIST,
+            )
+        )
         self.meter = BitrateMeter()
         self.width: int | None = None
         self.height: int | None = None

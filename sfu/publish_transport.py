@@ -4,11 +4,12 @@ The client offers; the server answers. Each m-section the client names in
 ``sources`` becomes a :class:`Producer` (with one layer per simulcast rid);
 decrypted RTP is routed to producer layers by SSRC straight from the DTLS
 transport (see aiortc_bridge.hook_incoming_rtp). RTX retransmissions are
-unwrapped into the packets they repair.
+unwrapped into the packets they repair; audio is resent on its own SSRC, so
+a resent Opus packet simply arrives late.
 
 The transport also gives the publisher's browser the feedback its congestion
 control and loss repair need (RFC 3550, 4585, draft-holmer transport-cc):
-receiver reports, NACKs for the gaps of each video stream, transport-wide
+receiver reports, NACKs for the gaps of each stream (video and Opus), transport-wide
 congestion-control feedback, and the REMB ceiling.
 """
 
@@ -283,7 +284,7 @@ class PublishTransport:
             return
         producer.receive(view, layer, now)
         nacks = layer.nacks
-        if nacks is not None and nacks.fresh:
+        if nacks.fresh:
             nacks.fresh = False
             self._nack_now()
 
@@ -391,7 +392,7 @@ class PublishTransport:
             packets: list[bytes] = []
             for producer in list(self.producers.values()):
                 for layer in producer.layers:
-                    if layer.nacks is not None and layer.ssrc is not None:
+                    if layer.ssrc is not None:
                         packets.extend(self._nacks_of(layer, now))
             for packet in packets:
                 await bridge.send_rtp(transport, packet)
@@ -399,7 +400,7 @@ class PublishTransport:
             self._nacking = False
 
     def _nacks_of(self, layer: ProducerLayer, now: float) -> list[bytes]:
-        assert layer.nacks is not None and layer.ssrc is not None
+        assert layer.ssrc is not None
         lost = layer.nacks.due(now, ASSUMED_RTT)
         if not lost:
             return []
@@ -415,12 +416,12 @@ class PublishTransport:
             for layer in producer.layers:
                 if layer.ssrc is None or layer.stream is None:
                     continue
-                if layer.nacks is not None:
+                packets.extend(self._nacks_of(layer, now))
+                self._count_repairs(layer)
+                if producer.kind == "video":
                     video_ssrcs.append(layer.ssrc)
-                    packets.extend(self._nacks_of(layer, now))
                     if layer.nacks.take_keyframe_needed():
                         producer.request_keyframe(layer.index)
-                    self._count_repairs(layer)
                 if report:
                     block = layer.stream.report_block(now)
                     layer.fraction_lost = block.fraction_lost
@@ -437,7 +438,6 @@ class PublishTransport:
     def _count_repairs(self, layer: ProducerLayer) -> None:
         """Add what the layer's NACK bookkeeping gave up or recovered since last time."""
         nacks = layer.nacks
-        assert nacks is not None
         failed, recovered = layer.repairs_counted
         self._stats.nack_repairs_failed += nacks.failed - failed
         self._stats.nack_repairs_recovered += nacks.recovered - recovered

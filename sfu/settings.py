@@ -44,6 +44,9 @@ class SfuSettings:
     keyframe_retry_s: float = 1.0
     #: Packets kept per video layer to answer NACKs (a power of two).
     packet_cache_size: int = 512
+    #: Packets kept per audio stream to answer NACKs (a power of two): 64 Opus
+    #: packets are 1.3 s at 20 ms, more than any jitter buffer waits for one.
+    audio_packet_cache_size: int = 64
     #: How long the SFU waits for a subscriber's SDP answer.
     negotiation_timeout_s: float = 15.0
     #: Active-speaker decision period and loudness threshold (0..127, 127 = loudest).

@@ -196,7 +196,7 @@ class SubscribeTransport:
                 self._dirty = True
 
     async def _negotiate_once(self) -> None:
-        offer = await self.pc.createOffer()
+        offer = bridge.with_audio_nack(await self.pc.createOffer())
         await bridge.set_local_description(self.pc, offer, self._ports)
         # Only slots that got a mid are in this offer: one added while the
         # offer was being made (someone joined meanwhile) waits for the next.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import inspect
+from typing import Any
 
 import pytest
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
@@ -129,3 +130,97 @@ async def test_a_gathering_that_finds_no_free_port_fails():
     finally:
         await first.close()
         await second.close()
+
+
+# -- NACK for Opus: aiortc's codec table has none, browsers follow what they receive --
+
+#: The audio part of an offer as Chromium writes it (no NACK for Opus).
+CHROME_AUDIO_OFFER = """v=0
+o=- 4611731400430051336 2 IN IP4 127.0.0.1
+s=-
+t=0 0
+a=group:BUNDLE 0
+a=msid-semantic: WMS
+m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126
+c=IN IP4 0.0.0.0
+a=rtcp:9 IN IP4 0.0.0.0
+a=ice-ufrag:8hhY
+a=ice-pwd:asd88fgpdd777uzjYhagZg6V
+a=ice-options:trickle
+a=fingerprint:sha-256 {fingerprint}
+a=setup:actpass
+a=mid:0
+a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
+a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+a=sendonly
+a=msid:- 8a7c4f3e-5b1d-4c2a-9e6f-0d1b2c3d4e5f
+a=rtcp-mux
+a=rtpmap:111 opus/48000/2
+a=rtcp-fb:111 transport-cc
+a=fmtp:111 minptime=10;useinbandfec=1
+a=rtpmap:63 red/48000/2
+a=fmtp:63 111/111
+a=rtpmap:9 G722/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:13 CN/8000
+a=rtpmap:110 telephone-event/48000
+a=rtpmap:126 telephone-event/8000
+a=ssrc:3735928559 cname:4TOk42mSjXCkVIa6
+a=ssrc:3735928559 msid:- 8a7c4f3e-5b1d-4c2a-9e6f-0d1b2c3d4e5f
+""".format(fingerprint=":".join(["D2"] * 32)).replace("\n", "\r\n")
+
+
+def _opus_of(description: str) -> Any:
+    from aiortc import sdp
+
+    media = next(m for m in sdp.SessionDescription.parse(description).media if m.kind == "audio")
+    return next(c for c in media.rtp.codecs if c.mimeType.lower() == "audio/opus")
+
+
+async def test_the_publish_answer_asks_for_nack_on_opus_and_keeps_fec():
+    from aiortc import RTCSessionDescription
+
+    pc = aiortc_bridge.create_peer_connection(())
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(CHROME_AUDIO_OFFER, "offer"))
+        [transceiver] = pc.getTransceivers()
+        offered = aiortc_bridge.offered_media(pc)[transceiver.mid]
+        negotiated = aiortc_bridge.negotiate_publish_format(transceiver, offered)
+        answer = await pc.createAnswer()
+    finally:
+        await pc.close()
+    assert negotiated.codec == aiortc_bridge.Codec("audio/opus", 48000, 111)
+    opus = _opus_of(answer.sdp)
+    feedback = [(f.type, f.parameter) for f in opus.rtcpFeedback]
+    assert sorted(feedback) == [("nack", None), ("transport-cc", None)]
+    assert opus.parameters["useinbandfec"] == 1
+    assert "a=rtcp-fb:111 nack\r\n" in answer.sdp
+
+
+async def test_the_subscribe_offer_offers_nack_on_opus_and_aiortc_keeps_it():
+    aiortc_bridge.restrict_ice_addresses(["127.0.0.1"])
+    pc = aiortc_bridge.create_peer_connection(())
+    try:
+        aiortc_bridge.add_send_transceiver(pc, "audio")
+        aiortc_bridge.add_send_transceiver(pc, "video")
+        plain = await pc.createOffer()
+        assert not any(f.type == "nack" for f in _opus_of(plain.sdp).rtcpFeedback)
+        offer = aiortc_bridge.with_audio_nack(plain)
+        assert aiortc_bridge.with_audio_nack(offer).sdp == offer.sdp  # once only
+        # Only Opus gains a line; the rest of the offer is as aiortc wrote it.
+        added = set(offer.sdp.splitlines()) - set(plain.sdp.splitlines())
+        opus = _opus_of(offer.sdp)
+        assert added == {f"a=rtcp-fb:{opus.payloadType} nack"}
+        await pc.setLocalDescription(offer)
+        assert _opus_of(pc.localDescription.sdp).rtcpFeedback == opus.rtcpFeedback
+    finally:
+        await pc.close()
+
+
+def test_aiortc_senders_pass_every_nack_to_retransmit_whatever_the_kind():
+    source = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    assert "packet.fmt == RTCP_RTPFB_NACK" in source
+    assert "await self._retransmit(seq)" in source
+    assert "kind" not in source.split("RTCP_RTPFB_NACK", 1)[1].split("_retransmit", 1)[0]
