@@ -41,6 +41,19 @@ CAMERA = """
 """
 
 
+async def wait_page_joined(page: Page, who: str, timeout: float) -> str:
+    """Wait until the room page shows ``body[data-state=joined]``; returns the
+    participant id. Fails with the page's state and the start of its text."""
+    try:
+        await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
+    except PlaywrightError as error:
+        state = await page.evaluate(
+            "() => [document.body.dataset.state, document.body.innerText.slice(0, 300)]"
+        )
+        raise RuntimeError(f"{who} did not join within {timeout} s: {state}") from error
+    return str(await page.evaluate("window.meeting.participantId"))
+
+
 class Participant:
     """One browser, one context and one meeting page in namespace ``role``."""
 
@@ -86,15 +99,7 @@ class Participant:
 
     async def wait_joined(self, timeout: float = 30) -> str:
         """Wait for ``body[data-state=joined]``; returns the participant id."""
-        page = self._page()
-        try:
-            await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
-        except PlaywrightError as error:
-            state = await page.evaluate(
-                "() => [document.body.dataset.state, document.body.innerText.slice(0, 300)]"
-            )
-            raise RuntimeError(f"{self.role} did not join within {timeout} s: {state}") from error
-        self.participant_id = str(await page.evaluate("window.meeting.participantId"))
+        self.participant_id = await wait_page_joined(self._page(), self.role, timeout)
         return self.participant_id
 
     async def evaluate(self, script: str, arg: Any = None) -> Any:

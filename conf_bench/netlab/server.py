@@ -25,6 +25,30 @@ def _hex_address(address: str, port: int) -> str:
     return "".join(f"{octet:02X}" for octet in reversed(octets)) + f":{port:04X}"
 
 
+def wait_server_listening(
+    proc: subprocess.Popen[bytes], address: str, port: int, log_path: Path, timeout: float
+) -> None:
+    """Wait until the server process ``proc`` listens on ``address:port``, read
+    from its own namespace's ``/proc/<pid>/net/tcp`` (the harness cannot
+    connect into the namespace). Raises RuntimeError, with the end of its
+    log, if it exits or does not listen within ``timeout`` seconds."""
+    wanted = _hex_address(address, port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"conf-server exited: {log_path.read_text()[-2000:]}")
+        try:
+            table = Path(f"/proc/{proc.pid}/net/tcp").read_text()
+        except OSError:
+            table = ""
+        for line in table.splitlines()[1:]:
+            fields = line.split()
+            if fields[1] == wanted and fields[3] == LISTEN:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"conf-server did not listen within {timeout} s")
+
+
 def _ensure_client_modules(source_tree: Path) -> None:
     """A worktree of an older commit has no ``web_client/node_modules`` (npm's
     output is not in git): link the harness tree's, whose socket.io client the
@@ -60,21 +84,7 @@ class NamespacedServer:
 
     def wait_listening(self, timeout: float = 30) -> None:
         """Wait until the server listens (read from its namespace's /proc/net/tcp)."""
-        wanted = _hex_address(self.address, PORT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"conf-server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                table = Path(f"/proc/{self.pid}/net/tcp").read_text()
-            except OSError:
-                table = ""
-            for line in table.splitlines()[1:]:
-                fields = line.split()
-                if fields[1] == wanted and fields[3] == LISTEN:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"conf-server did not listen within {timeout} s")
+        wait_server_listening(self.proc, self.address, PORT, self.log_path, timeout)
 
     def stop(self) -> None:
         """Terminate the server (kill after 10 s); safe to call twice."""

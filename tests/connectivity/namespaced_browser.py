@@ -21,7 +21,7 @@ from playwright.async_api import Browser, Page, Playwright
 from playwright.async_api import Error as PlaywrightError
 
 from conf_bench.chromium import CHROMIUM, CHROMIUM_ARGS, RECORD_PEER_CONNECTIONS
-from conf_bench.netlab.participant import CAMERA
+from conf_bench.netlab.participant import CAMERA, wait_page_joined
 
 CAMERA_SIZE = (640, 360, 15)
 
@@ -98,16 +98,11 @@ class NamespacedBrowser:
 
     async def wait_joined(self, timeout: float = 60) -> str:
         """Wait for ``body[data-state=joined]``; returns the participant id."""
-        page = self._page()
         try:
-            await page.wait_for_selector("body[data-state='joined']", timeout=timeout * 1000)
-        except PlaywrightError as error:
-            state = await page.evaluate(
-                "() => [document.body.dataset.state, document.body.innerText.slice(0, 300)]"
-            )
-            raise AssertionError(f"{self.name} did not join within {timeout} s: {state}") from error
+            self.participant_id = await wait_page_joined(self._page(), self.name, timeout)
+        except RuntimeError as error:
+            raise AssertionError(str(error)) from error
         self.joined_after = time.monotonic() - self.opened_at
-        self.participant_id = str(await page.evaluate("window.meeting.participantId"))
         return self.participant_id
 
     async def selected_pairs(self) -> list[dict[str, Any]]:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from conf_bench.netlab.server import wait_server_listening
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 PORT = 8080
-TCP_LISTEN = "0A"  # socket state in /proc/net/tcp
-
-
-def _hex_endpoint(address: str, port: int) -> str:
-    octets = [int(part) for part in address.split(".")]
-    return "".join(f"{octet:02X}" for octet in reversed(octets)) + f":{port:04X}"
 
 
 class NamespacedServer:
@@ -54,21 +49,7 @@ class NamespacedServer:
 
     def wait_listening(self, timeout: float = 40) -> None:
         """Wait until it listens (read from its namespace's /proc/net/tcp)."""
-        wanted = _hex_endpoint(self.address, PORT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"conf-server exited: {self.log_text()[-2000:]}")
-            try:
-                table = Path(f"/proc/{self.proc.pid}/net/tcp").read_text()
-            except OSError:
-                table = ""
-            for line in table.splitlines()[1:]:
-                fields = line.split()
-                if fields[1] == wanted and fields[3] == TCP_LISTEN:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"conf-server did not listen within {timeout} s")
+        wait_server_listening(self.proc, self.address, PORT, self.log_path, timeout)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
