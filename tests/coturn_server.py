@@ -106,6 +106,7 @@ class CoturnServer:
         port: int | None = None,
         tls_port: int | None = None,
         extra: Sequence[str] = (),
+        config: Sequence[str] | None = None,
     ) -> None:
         binary = shutil.which("turnserver")
         if binary is None:
@@ -137,7 +138,14 @@ class CoturnServer:
             "max-port=65535",
             *extra,
         ]
-        if certificate is not None:
+        if config is not None:
+            # A configuration of its own (e.g. the operators' guide's): only
+            # the ports and the log are ours.
+            lines = [*config, f"listening-port={self.port}", f"log-file={self.log_path}"]
+            lines.append("simple-log")
+            if self.tls_port is not None:
+                lines.append(f"tls-listening-port={self.tls_port}")
+        elif certificate is not None:
             lines += [
                 f"tls-listening-port={self.tls_port}",
                 f"cert={certificate.cert_path}",
