@@ -38,7 +38,7 @@ _LAYER = _object(
         "packets_received": _NULL_INT,
         "packets_lost": _NULL_INT,
         "jitter_seconds": {"type": "number", "nullable": True},
-        "nacked": {**_NULL_INT, "description": "sequence numbers NACKed; null for audio"},
+        "nacked": {**_NULL_INT, "description": "sequence numbers NACKed (audio and video)"},
         "nack_failed": {**_NULL_INT, "description": "losses given up (keyframe asked instead)"},
         "nack_recovered": {**_NULL_INT, "description": "losses that arrived after all"},
         "consumers": {**_INT, "description": "consumers forwarding (or switching to) it"},

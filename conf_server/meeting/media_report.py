@@ -75,7 +75,7 @@ def producer_report(producer: Producer, now: float) -> dict[str, Any]:
 
 def layer_report(layer: ProducerLayer, now: float) -> dict[str, Any]:
     """One incoming stream (SSRC) of a track. Receive figures are None until
-    its SSRC is known; NACK figures are None for audio (no repair by NACK)."""
+    its SSRC is known; NACK figures are None only for layers without a stream."""
     stream, nacks = layer.stream, layer.nacks
     return {
         "index": layer.index,
