@@ -90,9 +90,13 @@ async def test_host_lists_and_downloads_the_recordings(browser: Browser, tmp_pat
         assert await host.locator(tid("recording-links-error")).text_content() == ""
         await expect(host.locator(tid("recording-links-button"))).to_have_text("Refresh recordings")
 
-        # Refresh until the composite video is rendered; it then comes first.
-        for _ in range(60):
-            if "composite.mp4" in await file_names(host):
+        # Refresh until the composite video is rendered (the recording is then
+        # "ready"; the file is listed a little earlier, while it is written); it
+        # then comes first. Rendering takes a few seconds on an idle machine and
+        # far longer on a loaded one: 2 minutes is a bound, not a speed.
+        for _ in range(240):
+            ready = await item.get_attribute("data-state") == "ready"
+            if ready and "composite.mp4" in await file_names(host):
                 break
             await asyncio.sleep(0.5)
             await host.click(tid("recording-links-button"))
