@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from . import machine
 from .camera import camera_clip
+from .media_trace import trace_media
 from .participant import Participant
 from .relay import Impairment, read_stats, write_config
 from .scenario_spec import Scenario
@@ -120,7 +121,13 @@ class Lab:
         for participant in self.participants.values():
             await participant.evaluate(START_WINDOW)
         before = await self._counters()
-        await asyncio.sleep(seconds)
+        trace = asyncio.create_task(
+            trace_media(self.participants["A"], self.room, self.workdir / "media-trace.jsonl")
+        )
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            trace.cancel()
         after = await self._counters()
         pages = {role: await p.evaluate(READ_WINDOW) for role, p in self.participants.items()}
         return self._figures(pages, before, after)

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from .media_trace import ADMIN_KEY
 from .topology import Topology
 
 PORT = 8080
@@ -68,7 +69,7 @@ class NamespacedServer:
         self.log_path = workdir / "server.log"
         self._log = self.log_path.open("w")
         _ensure_client_modules(source_tree)
-        env = {**os.environ, "PYTHONPATH": str(source_tree)}
+        env = {**os.environ, "PYTHONPATH": str(source_tree), "CONF_ADMIN_API_KEY": ADMIN_KEY}
         argv = [sys.executable, "-m", "conf_server", "--host", self.address,
                 "--port", str(PORT), "--data-dir", str(workdir / "data"),
                 "--ice-address", self.address, "--log-level", "warning"]  # fmt: skip
