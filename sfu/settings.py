@@ -12,6 +12,10 @@ class SimulcastLayer:
     max_bitrate: int
 
 
+#: The camera size (width, height) the layers' bitrates are meant for: clients
+#: with a smaller camera scale them by their share of its pixels.
+SIMULCAST_REFERENCE = (1280, 720)
+
 #: The camera layers a client publishes when simulcast is on: 1/4, 1/2 and full
 #: size. Browsers send fewer when the camera is small (Chrome: two at 640x360);
 #: the SFU works with whichever are live.

@@ -18,7 +18,7 @@ from sfu import (
     SubscribeTransport,
     check_media_ports,
 )
-from sfu.settings import DEFAULT_SIMULCAST_LAYERS
+from sfu.settings import DEFAULT_SIMULCAST_LAYERS, SIMULCAST_REFERENCE
 
 from .meeting_views import mic_locked
 from .room_media import RoomMedia, ViewPreferences
@@ -28,14 +28,19 @@ from .service_context import ServiceContext
 
 def client_media_settings(simulcast: bool) -> dict[str, Any]:
     """What a client needs to publish as the SFU expects (the ``media`` of the
-    join acknowledgement): its camera's simulcast layers, lowest first."""
+    join acknowledgement): its camera's simulcast layers, lowest first, with
+    bitrates for a camera of ``simulcast_reference`` size."""
     layers = DEFAULT_SIMULCAST_LAYERS if simulcast else ()
-    return {
+    media: dict[str, Any] = {
         "simulcast": [
             {"rid": layer.rid, "scale_down": layer.scale_down, "max_bitrate": layer.max_bitrate}
             for layer in layers
         ]
     }
+    if layers:
+        width, height = SIMULCAST_REFERENCE
+        media["simulcast_reference"] = {"width": width, "height": height}
+    return media
 
 
 def sfu_settings(settings: Settings) -> SfuSettings:

@@ -15,7 +15,17 @@ import asyncio
 from typing import Any
 
 import pytest
-from e2e_helpers import PageFactory, inbound, join, screenshot, tid, tile_frames, wait_until
+from e2e_helpers import (
+    PageFactory,
+    inbound,
+    join,
+    new_meeting_page,
+    screenshot,
+    tid,
+    tile_frames,
+    wait_joined,
+    wait_until,
+)
 from playwright.async_api import Page
 
 from sfu.settings import DEFAULT_SIMULCAST_LAYERS
@@ -281,3 +291,40 @@ async def tile_plays(page: Page, participant_id: str) -> bool:
     first = (await tile_frames(page)).get(participant_id, 0)
     await asyncio.sleep(0.5)
     return (await tile_frames(page)).get(participant_id, 0) > first
+
+
+async def test_a_small_camera_sends_its_layers_at_bitrates_of_its_size(browser, conf_server):
+    """The join's layer bitrates are for a 1280x720 camera; a 640x360 one
+    (as on many laptops, and in the impaired-network harness) carries a
+    quarter of the pixels in each layer, so each layer's cap is a quarter, but
+    never below 50 kbit/s: its 160x90 layer no longer asks for the 150 kbit/s
+    meant for 320x180, which two of, with audio, would not fit a thin link."""
+    from conf_bench.netlab.participant import CAMERA
+
+    contexts: list[Any] = []
+    try:
+        page = await new_meeting_page(browser, contexts, "Small")
+        await page.context.add_init_script(CAMERA % (640, 360, 15))
+        await page.goto(f"{conf_server.url}/r/small-camera?name=Small&autojoin=1")
+        await wait_joined(page)
+        await wait_until(lambda: has_camera(page), timeout=15)
+        sending = await camera_sending(page)
+        assert sending is not None
+        reference = 1280 * 720
+        expected = [
+            max(50_000, round(layer.max_bitrate * 640 * 360 / reference))
+            for layer in DEFAULT_SIMULCAST_LAYERS
+        ]
+        assert (
+            [e["maxBitrate"] for e in sending["encodings"]]
+            == expected
+            == [
+                50_000,
+                125_000,
+                300_000,
+            ]
+        )
+        assert [e["rid"] for e in sending["encodings"]] == ["q", "h", "f"]
+    finally:
+        for context in contexts:
+            await context.close()

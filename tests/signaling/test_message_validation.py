@@ -242,6 +242,8 @@ async def test_view_sizes_and_pins_are_accepted_and_the_join_names_the_layers(ma
     joined = await client.call("join", {**VALID_JOIN, "room": "sizes-ok"})
     assert [layer["rid"] for layer in joined["media"]["simulcast"]] == ["q", "h", "f"]
     assert [layer["scale_down"] for layer in joined["media"]["simulcast"]] == [4.0, 2.0, 1.0]
+    # Their bitrates are for a camera of this size (a smaller one scales them).
+    assert joined["media"]["simulcast_reference"] == {"width": 1280, "height": 720}
     ack = await client.call(
         "set_view", {"video": ["p_1"], "sizes": {"p_1": 240, "p_2": 4320}, "pinned": ["p_1"]}
     )

@@ -54,7 +54,7 @@ export const SOURCES = /** @type {const} */ (["microphone", "camera", "screen"])
  * @property {Participant[]} participants
  * @property {RTCIceServer[]} ice_servers
  * @property {Meeting} [meeting]
- * @property {{simulcast?: SimulcastLayer[]}} [media] how to publish the camera
+ * @property {{simulcast?: SimulcastLayer[], simulcast_reference?: {width: number, height: number}}} [media] how to publish the camera (bitrates for a camera of `simulcast_reference` size)
  */
 
 /**

@@ -14,13 +14,19 @@ const KIND_OF = { microphone: "audio", camera: "video", screen: "video" };
  * @typedef {object} SimulcastLayer
  * @property {string} rid
  * @property {number} scaleDown the camera's size divided by this
- * @property {number} maxBitrate bit/s
+ * @property {number} maxBitrate bit/s, for a camera of `referencePixels`
+ * @property {number | null} referencePixels the camera size (width × height)
+ *   `maxBitrate` is meant for (`media.simulcast_reference`); a smaller camera
+ *   gets a proportionally smaller bitrate (`layerBitrate`). null: as given
  */
 
 /** RIDs are short tokens (RFC 8851: alphanumerics, `-` and `_`). */
 const RID = /^[A-Za-z0-9_-]{1,16}$/;
 /** Browsers send at most this many simulcast layers of one track. */
 const MAX_LAYERS = 4;
+/** However small the camera, a layer may use this much (bit/s): a 160×90
+ * stream at 15 fps looks right at about 50 kbit/s. */
+export const MIN_LAYER_BITRATE = 50_000;
 
 /**
  * The camera layers a server asks for (`media.simulcast` of the join
@@ -30,8 +36,11 @@ const MAX_LAYERS = 4;
  * @returns {SimulcastLayer[]}
  */
 export function simulcastLayers(media) {
-  const list = /** @type {{simulcast?: unknown} | null | undefined} */ (media)?.simulcast;
+  const given = /** @type {{simulcast?: unknown, simulcast_reference?: any} | null | undefined} */ (media);
+  const list = given?.simulcast;
   if (!Array.isArray(list) || list.length < 2 || list.length > MAX_LAYERS) return [];
+  const { width, height } = given?.simulcast_reference ?? {};
+  const referencePixels = Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0 ? width * height : null;
   /** @type {SimulcastLayer[]} */
   const layers = [];
   for (const entry of list) {
@@ -44,9 +53,36 @@ export function simulcastLayers(media) {
       Number.isInteger(maxBitrate) &&
       maxBitrate > 0;
     if (!valid) return [];
-    layers.push({ rid, scaleDown, maxBitrate });
+    layers.push({ rid, scaleDown, maxBitrate, referencePixels });
   }
   return new Set(layers.map((layer) => layer.rid)).size === layers.length ? layers : [];
+}
+
+/**
+ * A layer's bitrate for a camera of `pixels` (width × height): the server's
+ * figure scaled by the camera's share of the reference size, never below
+ * MIN_LAYER_BITRATE (nor above the server's figure). Bitrate follows the
+ * pixels a layer carries: a 640×360 camera's smallest layer is 160×90, not
+ * the 320×180 the server's figure is meant for, and at that figure two of them
+ * with their audio would not fit a 300 kbit/s link.
+ * @param {SimulcastLayer} layer
+ * @param {number | null} pixels the camera's size; null: unknown (as given)
+ * @returns {number} bit/s
+ */
+export function layerBitrate(layer, pixels) {
+  const { maxBitrate, referencePixels } = layer;
+  if (!referencePixels || !pixels || pixels >= referencePixels) return maxBitrate;
+  const scaled = Math.round((maxBitrate * pixels) / referencePixels);
+  return Math.max(Math.min(MIN_LAYER_BITRATE, maxBitrate), scaled);
+}
+
+/**
+ * @param {MediaStreamTrack | null} track
+ * @returns {number | null} its width × height, if known
+ */
+function pixelsOf(track) {
+  const { width, height } = track?.getSettings?.() ?? {};
+  return width && height ? width * height : null;
 }
 
 /**
@@ -54,11 +90,17 @@ export function simulcastLayers(media) {
  * server's order; the screen one encoding at full size (text must stay sharp).
  * @param {Source} source
  * @param {SimulcastLayer[]} simulcast
+ * @param {MediaStreamTrack | null} track
  * @returns {RTCRtpEncodingParameters[] | undefined} undefined: the browser's default
  */
-function encodingsFor(source, simulcast) {
+function encodingsFor(source, simulcast, track) {
   if (source === "camera" && simulcast.length) {
-    return simulcast.map(({ rid, scaleDown, maxBitrate }) => ({ rid, scaleResolutionDownBy: scaleDown, maxBitrate }));
+    const pixels = pixelsOf(track);
+    return simulcast.map((layer) => ({
+      rid: layer.rid,
+      scaleResolutionDownBy: layer.scaleDown,
+      maxBitrate: layerBitrate(layer, pixels),
+    }));
   }
   if (source === "screen") return [{ scaleResolutionDownBy: 1 }];
   return undefined;
@@ -123,16 +165,44 @@ export class Publisher {
     if (source === "screen" && track && !track.contentHint) track.contentHint = "detail";
     if (!transceiver) {
       const kind = KIND_OF[source];
-      const sendEncodings = encodingsFor(source, this.simulcast);
+      const sendEncodings = encodingsFor(source, this.simulcast, track);
       transceiver = this.pc.addTransceiver(track ?? kind, { direction: "sendonly", ...(sendEncodings && { sendEncodings }) });
       preferForwardedCodec(transceiver, kind);
       this._transceivers.set(source, transceiver);
       changed = true;
     } else if (transceiver.sender.track !== track) {
       await transceiver.sender.replaceTrack(track);
+      if (source === "camera" && track) await this._fitBitrates(transceiver.sender, track);
     }
     this._published.add(source);
     return changed;
+  }
+
+  /**
+   * A camera of another size (another device, or back on after off): each
+   * layer's bitrate follows its new size (`layerBitrate`).
+   * @param {RTCRtpSender} sender
+   * @param {MediaStreamTrack} track
+   * @private
+   */
+  async _fitBitrates(sender, track) {
+    if (!this.simulcast.length) return;
+    const pixels = pixelsOf(track);
+    const parameters = sender.getParameters();
+    let changed = false;
+    for (const encoding of parameters.encodings ?? []) {
+      const layer = this.simulcast.find((l) => l.rid === encoding.rid);
+      const bitrate = layer && layerBitrate(layer, pixels);
+      if (bitrate && encoding.maxBitrate !== bitrate) {
+        encoding.maxBitrate = bitrate;
+        changed = true;
+      }
+    }
+    try {
+      if (changed) await sender.setParameters(parameters);
+    } catch (error) {
+      console.warn("could not fit the camera layers' bitrates:", error); // the old ones stay
+    }
   }
 
   /**
