@@ -11,6 +11,7 @@ reports add the loss-based half, in the style of GoogCC's loss controller.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 #: Loss above this cuts the loss-based cap (GoogCC's 10 %).
 LOSS_HIGH = 0.10
@@ -217,3 +218,52 @@ class LinkCapacity:
             elif now - self._clean_since >= self.forget_after:
                 self.capacity = None
         return self.capacity
+
+
+class ProvenRate:
+    """The highest rate a subscriber's link delivered while its reports showed no loss.
+
+    The browser's REMB follows what it receives (libwebrtc caps it near 1.5 x
+    the incoming rate and, after an overuse, lets it grow back slowly), so
+    once video is paused on a thin link the estimate can sit below what the
+    link evidently carried a moment ago, and stays there. The rate sent over
+    ``settle`` seconds while the smoothed loss stayed under ``clean_loss`` is
+    proven: the link carries it. The figure is the highest such rate of the
+    current clean spell, measured within the last ``remember`` seconds (a
+    lower rate later only means less was sent, not that the link shrank). Any
+    lossier report ends the spell: the loss-based cap and
+    :class:`LinkCapacity` decide then.
+    """
+
+    def __init__(
+        self, clean_loss: float = 0.02, settle: float = 2.0, remember: float = 30.0
+    ) -> None:
+        self.clean_loss = clean_loss
+        self.settle = settle
+        self.remember = remember
+        #: (time, cumulative octets) of the current clean spell, the last ``settle`` s.
+        self._spell: deque[tuple[float, int]] = deque()
+        #: (time measured, bit/s) of the rates proven in this spell, best last.
+        self._best: deque[tuple[float, int]] = deque()
+
+    def update(self, octets_sent: int, loss: float | None, now: float) -> int | None:
+        """Feed the cumulative octets sent and the recent loss (None: no report
+        yet); returns the proven rate (bit/s), or None while none is."""
+        spell, best = self._spell, self._best
+        if loss is None or loss >= self.clean_loss or (spell and octets_sent < spell[-1][1]):
+            spell.clear()
+            best.clear()
+            return None
+        spell.append((now, octets_sent))
+        while len(spell) > 2 and now - spell[1][0] >= self.settle:
+            spell.popleft()
+        since, octets = spell[0]
+        if now - since >= self.settle:
+            rate = int(8 * (octets_sent - octets) / (now - since))
+            # A monotonic queue: the best rate within ``remember`` stays first.
+            while best and best[-1][1] <= rate:
+                best.pop()
+            best.append((now, rate))
+        while best and now - best[0][0] > self.remember:
+            best.popleft()
+        return best[0][1] if best else None

@@ -22,7 +22,8 @@ from . import aiortc_bridge as bridge
 from . import rtcp
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
 from .announced_address import announce_address
-from .bandwidth_estimate import DownlinkEstimate, LinkCapacity
+from .bandwidth_estimate import DownlinkEstimate, LinkCapacity, ProvenRate
+from .bandwidth_probe import BandwidthProbe
 from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
 from .errors import MediaPortsFull, NegotiationError, TransportClosed
@@ -47,20 +48,14 @@ OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
 UNLIMITED = 100_000_000
 #: What an estimate decays to when the browser stops sending REMB (bit/s).
 STALE_ESTIMATE = 1_000_000
-#: Bit/s set aside for each audio stream a subscriber receives (Opus with FEC
-#: and packet overhead).
-AUDIO_RESERVE = 40_000
+#: Bit/s set aside for each audio stream a subscriber receives, at least
+#: (Opus with FEC), and the share above its measured rate (bursts, NACKs).
+AUDIO_RESERVE = 24_000
+AUDIO_HEADROOM = 1.1
 #: On a link known to be full, the share of its delivered rate to spend.
 CAPACITY_SHARE = 0.85
 #: Retransmissions may take at most this share of the subscriber's estimate.
 RETRANSMISSION_SHARE = 0.3
-#: While some video is paused for bandwidth or below what its tile could
-#: show, try one step more this often, for PROBE_SECONDS (and at once when the
-#: view changes): the browser's estimate only grows when more arrives, so
-#: without trying the video would stay paused, or small, for good.
-PROBE_EVERY = 10.0
-PROBE_MAX_LOSS = 0.02
-PROBE_SECONDS = 3.0
 
 
 class SubscribeTransport:
@@ -103,10 +98,13 @@ class SubscribeTransport:
         self.allocation: Allocation | None = None
         self._allocator = Allocator()
         self._capacity = LinkCapacity()
+        self._proven = ProvenRate()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0
-        self._next_probe = 0.0
-        self._probe_until = 0.0
+        #: While some video is paused for bandwidth or below what its tile could
+        #: show, one step more is tried now and then (see sfu/bandwidth_probe.py):
+        #: the browser's estimate only grows when more arrives.
+        self.probe = BandwidthProbe()
         self._tasks.spawn(self._allocate_periodically())
 
     @property
@@ -328,7 +326,7 @@ class SubscribeTransport:
     def probe_soon(self) -> None:
         """The view changed (a pin, bigger tiles, another page): try what it
         wants at the next allocation instead of waiting for the next probe."""
-        self._next_probe = 0.0
+        self.probe.soon()
 
     async def _allocate_periodically(self) -> None:
         while True:
@@ -341,12 +339,15 @@ class SubscribeTransport:
     def allocate(self, now: float) -> Allocation:
         """Choose each video consumer's layer within this subscriber's estimate."""
         demands: list[TrackDemand] = []
-        audio = 0
+        reserve = 0
         for consumer in self.consumers.values():
             if consumer.closed or consumer.hidden:
                 continue
             if consumer.kind == "audio":
-                audio += 1
+                # What it really takes: a fixed guess starved video on thin
+                # links (two Opus streams are ~60 kbit/s, not 80).
+                measured = consumer.producer.layers[0].meter.bitrate(now) * AUDIO_HEADROOM
+                reserve += max(AUDIO_RESERVE, int(measured))
                 continue
             current = consumer.current_layer
             layers = tuple(
@@ -364,7 +365,6 @@ class SubscribeTransport:
                 TrackDemand(consumer.id, layers, consumer.priority, consumer.tile_height,
                             consumer.screen)
             )  # fmt: skip
-        reserve = AUDIO_RESERVE * audio
         estimate = self.estimate.estimate(now)
         sent = sum(slot.octets_sent for slot in self.slots)
         loss = self.estimate.loss if self.estimate.reported else None
@@ -373,20 +373,21 @@ class SubscribeTransport:
             # A full link: spend a little under what it delivered, however
             # far the loss-based cut has fallen meanwhile.
             estimate = max(estimate, int(CAPACITY_SHARE * capacity))
+        proven = self._proven.update(sent, loss, now)
+        if proven is not None:
+            # What the link carried cleanly a moment ago, however low the REMB.
+            estimate = max(estimate, proven)
         budget = estimate - self._retransmitted.bitrate(now)
-        # Try more (see PROBE_EVERY), but never into a link losing packets already.
         previous = self.allocation
-        losing = self.estimate.loss >= PROBE_MAX_LOSS
         wanting = previous is not None and (bool(previous.paused) or previous.deficient)
-        if wanting and not losing and now >= self._next_probe:
-            self._next_probe = now + PROBE_EVERY
-            self._probe_until = now + PROBE_SECONDS
-        if now < self._probe_until and not losing:
-            probe = self._allocator.resume_budget(reserve, demands)
-            if probe is None:
-                probe = self._allocator.upgrade_budget(reserve, demands)
-            if probe is not None:
-                budget = max(budget, probe)
+
+        def one_step() -> int | None:
+            step = self._allocator.resume_budget(reserve, demands)
+            return step if step is not None else self._allocator.upgrade_budget(reserve, demands)
+
+        probing = self.probe.budget(now, estimate, self.estimate.loss, wanting, one_step)
+        if probing is not None:
+            budget = max(budget, probing)
         allocation = self._allocator.update(max(0, budget), reserve, demands)
         self.allocation = allocation
         self._apply(allocation)

@@ -175,3 +175,36 @@ def test_link_capacity_is_what_a_full_link_delivered() -> None:
     for second in range(4, 10):
         capacity = link.update(235_000 + 30_000 * (second - 3), 0.0, float(second))
     assert capacity is None
+
+
+def test_a_rate_delivered_without_loss_is_proven() -> None:
+    from sfu.bandwidth_estimate import ProvenRate
+
+    proven = ProvenRate(settle=2.0, remember=10.0)
+    # Nothing before a report, nor before two clean seconds.
+    assert proven.update(0, None, 0.0) is None
+    assert proven.update(0, 0.0, 0.0) is None
+    assert proven.update(25_000, 0.0, 1.0) is None
+    # 200 kbit/s sent for two seconds, the reports clean: the link carries it.
+    assert proven.update(50_000, 0.01, 2.0) == 200_000
+    # 300 kbit/s for a while: proven too.
+    octets = 50_000
+    for second in range(3, 7):
+        octets += 37_500
+        rate = proven.update(octets, 0.0, float(second))
+    assert rate == 300_000
+    # Sending less (a track paused) does not make the link smaller ...
+    for second in range(7, 12):
+        octets += 12_500
+        rate = proven.update(octets, 0.0, float(second))
+    assert rate == 300_000
+    # ... until it was measured too long ago.
+    for second in range(12, 20):
+        octets += 12_500
+        rate = proven.update(octets, 0.0, float(second))
+    assert rate == 100_000
+    # A lossy report ends the spell: nothing proven until clean again.
+    assert proven.update(octets + 12_500, 0.05, 20.0) is None
+    assert proven.update(octets + 25_000, 0.0, 21.0) is None
+    assert proven.update(octets + 37_500, 0.0, 22.0) is None
+    assert proven.update(octets + 50_000, 0.0, 23.0) == 100_000

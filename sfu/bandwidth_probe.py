@@ -1,0 +1,123 @@
+"""When a subscriber's layer allocation may spend above its estimate, and how much.
+
+A subscriber's browser estimates its downlink from what it receives (REMB),
+so while some of its video is paused for bandwidth, or below what its tile
+could show, the estimate cannot grow on its own: the SFU has to try sending
+more. Trying too much at once is worse than not trying: on a thin link a jump
+from two 90p streams to 180p ones fills the bottleneck queue, the browser's
+delay-based estimator cuts its estimate far below what the link carries, and
+every video pauses for the seconds it takes to grow back (seen in the
+impaired-network harness's 300 kbit/s downlink).
+
+So a :class:`BandwidthProbe` tries **one step** (resume the cheapest paused
+track, else raise one track a layer; the caller says which budget that takes)
+and holds it until the outcome is known:
+
+- success: the estimate grew to cover the step; the allocation keeps it on
+  its own, and the next probe may come after the base interval;
+- failure: loss reached ``max_loss``, or the estimate fell below
+  ``drop`` x its value at the start (the browser saw the queue grow); the step
+  is taken back at once and the next try waits twice as long as the last
+  (up to ``max_every``): a link that is full stays undisturbed;
+- no answer within ``longest`` seconds: taken back, and treated as a failure.
+
+Like LiveKit's StreamAllocator probes and GoogCC's ALR probing, minus the
+padding: the step is real media. Every method takes ``now`` (seconds, any
+monotonic clock), so the class is deterministic under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: What a successful probe must reach, as a share of its budget: the budget
+#: carries the allocator's upgrade margin (10 %), and keeping a step needs only
+#: its cost (1 / 1.1 of it), so that much already holds it.
+COVERED_SHARE = 0.9
+
+
+@dataclass
+class _Trial:
+    budget: int
+    until: float
+    estimate_at_start: int
+
+
+class BandwidthProbe:
+    """One subscriber's probing state (see the module docstring)."""
+
+    def __init__(
+        self,
+        every: float = 10.0,
+        max_every: float = 60.0,
+        longest: float = 8.0,
+        max_loss: float = 0.02,
+        drop: float = 0.9,
+    ) -> None:
+        self.every = every
+        self.max_every = max_every
+        self.longest = longest
+        self.max_loss = max_loss
+        self.drop = drop
+        self._interval = every
+        self._next = 0.0
+        self._trial: _Trial | None = None
+        #: Outcomes so far (for the media report and tests).
+        self.successes = 0
+        self.failures = 0
+
+    @property
+    def active(self) -> bool:
+        """True while a step above the estimate is being tried."""
+        return self._trial is not None
+
+    def soon(self) -> None:
+        """The view changed (a pin, a bigger tile, a tile shown again): try at
+        the next allocation, with the base interval again."""
+        self._next = 0.0
+        self._interval = self.every
+
+    def budget(
+        self,
+        now: float,
+        estimate: int,
+        loss: float,
+        wanting: bool,
+        step_budget: Callable[[], int | None],
+    ) -> int | None:
+        """The budget to allocate with now while probing; None: use the estimate.
+
+        ``estimate``: the subscriber's current estimate (bit/s); ``loss``: its
+        recent loss (0..1); ``wanting``: some video is paused or below its
+        tile's size for lack of budget; ``step_budget()``: the budget one step
+        more takes (None: no step to take), asked only when a probe starts.
+        """
+        trial = self._trial
+        if trial is not None:
+            if loss >= self.max_loss or estimate < trial.estimate_at_start * self.drop:
+                self._fail(now)
+                return None
+            if estimate >= trial.budget * COVERED_SHARE:
+                self._trial = None
+                self.successes += 1
+                self._interval = self.every
+                self._next = now + self.every
+                return None
+            if now >= trial.until:
+                self._fail(now)
+                return None
+            return trial.budget
+        if not wanting or loss >= self.max_loss or now < self._next:
+            return None
+        target = step_budget()
+        if target is None or target <= estimate:
+            return None  # nothing to try, or the estimate already allows it
+        self._trial = _Trial(budget=target, until=now + self.longest, estimate_at_start=estimate)
+        return target
+
+    def _fail(self, now: float) -> None:
+        self._trial = None
+        self.failures += 1
+        self._next = now + self._interval
+        self._interval = min(self._interval * 2, self.max_every)
