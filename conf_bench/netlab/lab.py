@@ -1,7 +1,7 @@
 """One running impaired-network meeting: topology, relay, server and the three pages.
 
 ``async with Lab(source_tree, workdir) as lab:`` builds everything and joins A, B
-and C to one room; ``lab.impair(scenario)`` changes C's link while the meeting
+and C to one room; ``await lab.impair(scenario)`` changes C's link while the meeting
 runs and ``await lab.measure(seconds)`` returns the window's figures. Leaving
 the block (also on an exception or Ctrl-C) closes the browsers, stops the
 server and the relay, and deletes the namespaces.
@@ -30,7 +30,7 @@ from .participant import Participant
 from .relay import Impairment, read_stats, write_config
 from .scenario_spec import Scenario
 from .server import NamespacedServer
-from .stats import READ_WINDOW, START_WINDOW, received_from, sent
+from .stats import READ_WINDOW, START_WINDOW, received_from, seconds_to_adapt, sent
 from .topology import RELAY_TO_BRIDGE, RELAY_TO_C, Topology, remove_stale
 
 ROLES = ("A", "B", "C")
@@ -65,6 +65,9 @@ class Lab:
         self._playwright: Playwright | None = None
         self._relay_config = workdir / "relay-config.json"
         self._relay_stats = workdir / "relay-stats.json"
+        #: When C's link was impaired (page time, ms) and how.
+        self.impaired_at = 0.0
+        self.scenario: Scenario | None = None
 
     async def __aenter__(self) -> Lab:
         remove_stale()
@@ -106,8 +109,10 @@ class Lab:
                 "--config", str(self._relay_config), "--stats", str(self._relay_stats)]  # fmt: skip
         self._relay = subprocess.Popen(self.topology.exec_argv("relay", argv), cwd=HARNESS_TREE)
 
-    def impair(self, scenario: Scenario) -> None:
+    async def impair(self, scenario: Scenario) -> None:
         """Give C's link the scenario's loss/delay (relay) and bandwidth (tbf)."""
+        self.impaired_at = float(await self.participants["C"].evaluate("() => Date.now()"))
+        self.scenario = scenario
         write_config(self._relay_config, scenario.down, scenario.up)
         if self._relay is not None:
             self._relay.send_signal(1)  # SIGHUP: re-read the config
@@ -118,6 +123,13 @@ class Lab:
         """Figures of a window of ``seconds`` (see ``window_figures``)."""
         if self._server is None:
             raise RuntimeError("the lab is not running")
+        # How long C's browser took to get under an uplink limit: from the
+        # samples since the limit was set, before the window drops them.
+        adapt = None
+        scenario = self.scenario
+        if scenario is not None and scenario.up_kbit is not None and self.impaired_at:
+            samples = (await self.participants["C"].evaluate(READ_WINDOW))["samples"]
+            adapt = seconds_to_adapt(samples, self.impaired_at, scenario.up_kbit)
         for participant in self.participants.values():
             await participant.evaluate(START_WINDOW)
         before = await self._counters()
@@ -130,7 +142,9 @@ class Lab:
             trace.cancel()
         after = await self._counters()
         pages = {role: await p.evaluate(READ_WINDOW) for role, p in self.participants.items()}
-        return self._figures(pages, before, after)
+        figures = self._figures(pages, before, after)
+        figures["c_adapt_seconds"] = adapt
+        return figures
 
     async def _counters(self) -> dict[str, Any]:
         text = await self.participants["A"].evaluate(

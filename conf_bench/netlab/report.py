@@ -49,6 +49,18 @@ def scenario_markdown(name: str, figures: dict[str, Any], label: str = "") -> st
             f"| {_f(s['nacks_received'], 0)} | {_f(s['plis_received'], 0)} "
             f"| {_f(figures['reconnects'][role], 0)} | {_f(figures['rejoins'][role], 0)} |"
         )
+    adapt = figures.get("c_adapt_seconds")
+    if SCENARIOS[name].up_kbit is not None:
+        lines += [
+            "",
+            "C under its uplink limit (3 s in a row) after: "
+            + (
+                f"{_f(adapt)} s"
+                if adapt is not None and adapt != float("inf")
+                else "never, within the warm-up"
+            )
+            + " from the moment the limit was set.",
+        ]
     server = figures["server_per_second"]
     wanted = [
         ("conf_rtp_packets_forwarded", "forwarded"),

@@ -10,6 +10,7 @@ per ``"<receiver><-<publisher>"``, ``sent`` per publisher, ``reconnects``,
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import Sequence
@@ -36,7 +37,7 @@ async def run_scenario(
 ) -> dict[str, Any]:
     """One run: join A, B and C, impair C's link, warm up, measure one window."""
     async with Lab(source_tree, workdir, chromium_pattern=chromium_pattern) as lab:
-        lab.impair(scenario)
+        await lab.impair(scenario)
         await asyncio.sleep(warmup)
         figures = await lab.measure(window)
     figures["scenario"] = scenario.name
@@ -49,9 +50,13 @@ def median_figures(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     first = runs[0]
     if isinstance(first, dict):
         return {key: median_figures([run[key] for run in runs if key in run]) for key in first}
-    if isinstance(first, bool) or not isinstance(first, int | float):
+    numbers = [run for run in runs if run is not None]
+    if isinstance(first, bool) or not all(isinstance(n, int | float) for n in numbers):
         return first
-    return statistics.median(float(run) for run in runs)
+    if not numbers:
+        return None
+    # None among numbers means "never" (a sender that did not adapt): infinitely late.
+    return statistics.median(float(run) if run is not None else math.inf for run in runs)
 
 
 async def scenario_figures(

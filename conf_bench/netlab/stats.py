@@ -195,3 +195,21 @@ def sent(samples: list[Sample]) -> Sent:
         nacks_received=_delta(first, last, "out", "nacks", video),
         plis_received=_delta(first, last, "out", "plis", video),
     )
+
+
+#: Seconds in a row a sender must stay under a limit to count as adapted.
+ADAPTED_FOR = 3
+
+
+def seconds_to_adapt(samples: list[Sample], since_ms: float, limit_kbps: float) -> float | None:
+    """Seconds from ``since_ms`` (page time, when the uplink limit was set)
+    until the page's video send rate went under ``limit_kbps`` and stayed
+    there for ``ADAPTED_FOR`` samples in a row; None if it never did."""
+    rates: list[tuple[float, float]] = []
+    for before, after in itertools.pairwise(s for s in samples if s["at"] >= since_ms):
+        kbps = _delta(before, after, "out", "bytes", lambda e: e["kind"] == "video")
+        rates.append((float(before["at"]), kbps * 8 / 1000 / _seconds(before, after)))
+    for start in range(len(rates) - ADAPTED_FOR + 1):
+        if all(kbps < limit_kbps for _, kbps in rates[start : start + ADAPTED_FOR]):
+            return max(0.0, (rates[start][0] - since_ms) / 1000)
+    return None

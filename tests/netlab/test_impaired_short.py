@@ -53,7 +53,7 @@ async def test_impaired_links_do_what_the_scenarios_say(
             assert received["frames_decoded"] > 0, f"{pair}: no video decoded on a clean link"
         assert clean["relay"]["down"]["dropped"] == clean["relay"]["up"]["dropped"] == 0
 
-        lab.impair(SCENARIOS["loss5"])
+        await lab.impair(SCENARIOS["loss5"])
         await asyncio.sleep(2)
         lossy = await lab.measure(WINDOW_S)
         for direction in ("down", "up"):
@@ -63,7 +63,7 @@ async def test_impaired_links_do_what_the_scenarios_say(
             assert 0.02 <= share <= 0.09, f"{direction}: relay dropped {share:.1%}, not ~5 %"
             assert relay["delayed"] == relay["frames"] - relay["dropped"]
 
-        lab.impair(SCENARIOS["down300"])
+        await lab.impair(SCENARIOS["down300"])
         await asyncio.sleep(4)
         limited = await lab.measure(WINDOW_S)
         assert limited["relay"]["down"]["dropped"] == 0
