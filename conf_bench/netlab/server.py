@@ -26,6 +26,17 @@ def _hex_address(address: str, port: int) -> str:
     return "".join(f"{octet:02X}" for octet in reversed(octets)) + f":{port:04X}"
 
 
+def stop_process(proc: subprocess.Popen[bytes], patience: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``patience`` seconds; nothing if it has ended."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(patience)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def wait_server_listening(
     proc: subprocess.Popen[bytes], address: str, port: int, log_path: Path, timeout: float
 ) -> None:
@@ -89,11 +100,5 @@ class NamespacedServer:
 
     def stop(self) -> None:
         """Terminate the server (kill after 10 s); safe to call twice."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()

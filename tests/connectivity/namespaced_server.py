@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from conf_bench.netlab.server import wait_server_listening
+from conf_bench.netlab.server import stop_process, wait_server_listening
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PORT = 8080
@@ -56,11 +56,5 @@ class NamespacedServer:
 
     def stop(self) -> None:
         """Terminate it (kill after 10 s); safe to call twice."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
