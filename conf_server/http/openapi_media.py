@@ -121,6 +121,13 @@ _SUBSCRIBER = _object(
         "rtt": {"type": "number", "nullable": True, "description": "seconds"},
         "retransmissions_refused": _INT,
         "negotiation_failures": _INT,
+        "probe": _object(
+            {
+                "active": {"type": "boolean", "description": "one step above the estimate now"},
+                "successes": {**_INT, "description": "steps the browser's estimate followed"},
+                "failures": {**_INT, "description": "steps taken back (loss, a falling estimate)"},
+            }
+        ),
         "allocation": _ALLOCATION,
         "consumers": {"type": "array", "items": {"$ref": REF + "MediaConsumer"}},
     }

@@ -114,6 +114,11 @@ def subscriber_report(
         "rtt": round(rtt, PRECISION) if rtt is not None else None,
         "retransmissions_refused": transport.retransmissions_refused,
         "negotiation_failures": transport.negotiation_failures,
+        "probe": {
+            "active": transport.probe.active,
+            "successes": transport.probe.successes,
+            "failures": transport.probe.failures,
+        },
         "allocation": (
             {
                 "budget": allocation.budget,

@@ -160,6 +160,8 @@ async def test_room_media_shows_the_publishers_layers_and_the_subscribers_consum
     assert not consumer["hidden"] and not consumer["bandwidth_paused"]
     subscriber = next(s for s in report["subscribers"] if s["participant_id"] == bob.participant_id)
     assert subscriber["estimate"] > 0
+    # A clean loopback link: nothing paused, so nothing tried above the estimate.
+    assert subscriber["probe"] == {"active": False, "successes": 0, "failures": 0}
 
     # One participant only: Bob publishes nothing, Alice receives nothing of note.
     status, only_bob = await call(
