@@ -30,7 +30,14 @@ from .participant import Participant
 from .relay import Impairment, read_stats, write_config
 from .scenario_spec import Scenario
 from .server import NamespacedServer
-from .stats import READ_WINDOW, START_WINDOW, received_from, seconds_to_adapt, sent
+from .stats import (
+    READ_WINDOW,
+    START_WINDOW,
+    received_from,
+    recent_send_kbps,
+    seconds_to_adapt,
+    sent,
+)
 from .topology import RELAY_TO_BRIDGE, RELAY_TO_C, Topology, remove_stale
 
 ROLES = ("A", "B", "C")
@@ -48,12 +55,18 @@ class Lab:
         workdir: Path,
         camera: tuple[int, int, int] = CAMERA,
         chromium_pattern: bool = False,
+        c_camera: tuple[int, int, int] | None = None,
     ) -> None:
         self.source_tree = source_tree
         self.workdir = workdir
         self.camera = camera
         # The camera-like clip by default; Chromium's own pattern codes at ~140 kbit/s.
         self.clip = None if chromium_pattern else camera_clip(*camera)
+        #: C's own camera, if it differs (a larger one to make an uplink limit bind).
+        self.c_camera = c_camera or camera
+        self.c_clip = self.clip
+        if c_camera is not None and not chromium_pattern:
+            self.c_clip = camera_clip(*c_camera)
         workdir.mkdir(parents=True, exist_ok=True)
         self.topology = Topology()
         self.room = f"netlab-{secrets.token_hex(3)}"
@@ -95,10 +108,9 @@ class Lab:
         await asyncio.to_thread(self._server.wait_listening)
         self._playwright_cm = async_playwright()
         self._playwright = await self._playwright_cm.__aenter__()
-        for participant in self.participants.values():
-            await participant.open(
-                self._playwright, self._server.url, self.room, self.camera, self.clip
-            )
+        for role, participant in self.participants.items():
+            camera, clip = (self.c_camera, self.c_clip) if role == "C" else (self.camera, self.clip)
+            await participant.open(self._playwright, self._server.url, self.room, camera, clip)
         for role, participant in self.participants.items():
             self.names[await participant.wait_joined()] = role
 
@@ -108,6 +120,19 @@ class Lab:
                 "--down-dev", RELAY_TO_C, "--up-dev", RELAY_TO_BRIDGE,
                 "--config", str(self._relay_config), "--stats", str(self._relay_stats)]  # fmt: skip
         self._relay = subprocess.Popen(self.topology.exec_argv("relay", argv), cwd=HARNESS_TREE)
+
+    async def ramp_up(self, kbps: float, longest: float = 30.0) -> float:
+        """Wait until C sends video above ``kbps`` two samples in a row (at most
+        ``longest`` s), so an uplink limit set next has something to cut;
+        returns the last rate seen (kbit/s)."""
+        above, rate = 0, 0.0
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline and above < 2:
+            await asyncio.sleep(1.0)
+            samples = (await self.participants["C"].evaluate(READ_WINDOW))["samples"]
+            rate = recent_send_kbps(samples)
+            above = above + 1 if rate > kbps else 0
+        return rate
 
     async def impair(self, scenario: Scenario) -> None:
         """Give C's link the scenario's loss/delay (relay) and bandwidth (tbf)."""

@@ -53,7 +53,8 @@ def scenario_markdown(name: str, figures: dict[str, Any], label: str = "") -> st
     if SCENARIOS[name].up_kbit is not None:
         lines += [
             "",
-            "C under its uplink limit (3 s in a row) after: "
+            f"C sent {_f(figures.get('c_kbps_before_limit') or 0.0, 0)} kbit/s of video "
+            "when the limit was set, and was under it (3 s in a row) after: "
             + (
                 f"{_f(adapt)} s"
                 if adapt is not None and adapt != float("inf")

@@ -17,6 +17,8 @@ class Scenario:
     up: Impairment = field(default_factory=Impairment)
     down_kbit: int | None = None
     up_kbit: int | None = None
+    #: C's camera (width, height, fps) when it must differ from the others'.
+    c_camera: tuple[int, int, int] | None = None
 
 
 SCENARIOS = {
@@ -30,6 +32,13 @@ SCENARIOS = {
             down=Impairment(loss=0.05, delay_ms=40, seed=5),
             up=Impairment(loss=0.05, delay_ms=40, seed=6),
         ),
-        Scenario("up250", "C's uplink limited to 250 kbit/s (tbf)", up_kbit=250),
+        # A 1280x720 camera for C: its three layers ask for ~1.85 Mbit/s, so
+        # the limit binds (a 640x360 one sends ~230 kbit/s, about the limit).
+        Scenario(
+            "up250",
+            "C's uplink limited to 250 kbit/s (tbf); C's camera 1280x720",
+            up_kbit=250,
+            c_camera=(1280, 720, 15),
+        ),
     )
 }

@@ -36,11 +36,20 @@ async def run_scenario(
     chromium_pattern: bool = False,
 ) -> dict[str, Any]:
     """One run: join A, B and C, impair C's link, warm up, measure one window."""
-    async with Lab(source_tree, workdir, chromium_pattern=chromium_pattern) as lab:
+    async with Lab(
+        source_tree, workdir, chromium_pattern=chromium_pattern, c_camera=scenario.c_camera
+    ) as lab:
+        before_limit = None
+        if scenario.up_kbit is not None:
+            # The limit must cut a sender that is above it, as when a laptop
+            # moves from the office to a thin uplink; set at once, it would
+            # meet a browser still ramping up from its start bitrate.
+            before_limit = await lab.ramp_up(scenario.up_kbit)
         await lab.impair(scenario)
         await asyncio.sleep(warmup)
         figures = await lab.measure(window)
     figures["scenario"] = scenario.name
+    figures["c_kbps_before_limit"] = before_limit
     figures["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     return figures
 

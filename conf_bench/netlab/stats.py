@@ -213,3 +213,12 @@ def seconds_to_adapt(samples: list[Sample], since_ms: float, limit_kbps: float) 
         if all(kbps < limit_kbps for _, kbps in rates[start : start + ADAPTED_FOR]):
             return max(0.0, (rates[start][0] - since_ms) / 1000)
     return None
+
+
+def recent_send_kbps(samples: list[Sample]) -> float:
+    """The page's video send rate over its last two samples (kbit/s); 0 before two."""
+    if len(samples) < 2:
+        return 0.0
+    before, after = samples[-2], samples[-1]
+    sent_bytes = _delta(before, after, "out", "bytes", lambda e: e["kind"] == "video")
+    return sent_bytes * 8 / 1000 / _seconds(before, after)
