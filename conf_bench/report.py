@@ -195,8 +195,14 @@ def _variant_lines(result: ScenarioResult) -> list[str]:
 
 
 def plots(results: dict[str, ScenarioResult], out: Path) -> list[Path]:
-    """CPU vs load and latency percentiles vs load, one PNG each per scenario."""
-    import matplotlib
+    """CPU vs load and latency percentiles vs load, one PNG each per scenario;
+    none (with a note) without matplotlib (``pip install -e .[bench]``): the
+    tables and JSON of a long run must not be lost to a missing plot library."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("conf-bench: no plots (matplotlib is not installed: pip install -e '.[bench]')")
+        return []
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
