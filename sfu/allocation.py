@@ -177,7 +177,12 @@ class _Budget:
         target = plan.live[position]
         current = plan.layer()
         cost = target.bitrate - (current.bitrate if current else 0)
-        if cost > self.remaining:
+        # Keeping last time's layer (or a lower one) may overspend by the
+        # margin: a layer's measured rate wobbles (a keyframe, a busy scene),
+        # and pausing a video for a few percent would flap it on and off.
+        keeping = plan.has_previous and plan.previous is not None and target.index <= plan.previous
+        allowance = self.remaining + (int(self.total * self.margin) if keeping else 0)
+        if cost > allowance:
             return False
         if plan.has_previous and (plan.previous is None or target.index > plan.previous):
             # Going past last time's choice must leave a margin on the whole

@@ -228,7 +228,8 @@ class ProvenRate:
     once video is paused on a thin link the estimate can sit below what the
     link evidently carried a moment ago, and stays there. The rate sent over
     ``settle`` seconds while the smoothed loss stayed under ``clean_loss`` is
-    proven: the link carries it. The figure is the highest such rate of the
+    proven: the link carries it (averaged over up to ``span`` seconds, so a
+    keyframe burst does not count). The figure is the highest such rate of the
     current clean spell, measured within the last ``remember`` seconds (a
     lower rate later only means less was sent, not that the link shrank). Any
     lossier report ends the spell: the loss-based cap and
@@ -236,11 +237,18 @@ class ProvenRate:
     """
 
     def __init__(
-        self, clean_loss: float = 0.02, settle: float = 2.0, remember: float = 30.0
+        self,
+        clean_loss: float = 0.02,
+        settle: float = 1.0,
+        remember: float = 30.0,
+        span: float = 3.0,
     ) -> None:
         self.clean_loss = clean_loss
         self.settle = settle
         self.remember = remember
+        #: Rates are averaged over up to this long: a keyframe burst in a
+        #: one-second window would otherwise pass for what the link carries.
+        self.span = max(span, settle)
         #: (time, cumulative octets) of the current clean spell, the last ``settle`` s.
         self._spell: deque[tuple[float, int]] = deque()
         #: (time measured, bit/s) of the rates proven in this spell, best last.
@@ -255,7 +263,7 @@ class ProvenRate:
             best.clear()
             return None
         spell.append((now, octets_sent))
-        while len(spell) > 2 and now - spell[1][0] >= self.settle:
+        while len(spell) > 2 and now - spell[1][0] >= self.span:
             spell.popleft()
         since, octets = spell[0]
         if now - since >= self.settle:

@@ -10,8 +10,9 @@ every video pauses for the seconds it takes to grow back (seen in the
 impaired-network harness's 300 kbit/s downlink).
 
 So a :class:`BandwidthProbe` tries **one step** (resume the cheapest paused
-track, else raise one track a layer; the caller says which budget that takes)
-and holds it until the outcome is known:
+track, else raise one track a layer; the caller says which budget that takes,
+and the trial allows a fifth more, since layer rates wobble) and holds it
+until the outcome is known:
 
 - success: the estimate grew to cover the step; the allocation keeps it on
   its own, and the next probe may come after the base interval;
@@ -31,15 +32,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: What a successful probe must reach, as a share of its budget: the budget
-#: carries the allocator's upgrade margin (10 %), and keeping a step needs only
-#: its cost (1 / 1.1 of it), so that much already holds it.
+#: What a successful probe must reach, as a share of its step's cost with the
+#: allocator's margin (10 %): keeping a step needs only its cost, and the
+#: allocator lets a kept layer overspend by the margin while rates wobble.
 COVERED_SHARE = 0.9
+#: A trial's budget is its step's cost at the start times this: layer rates
+#: wobble by a fifth around their mean (a keyframe, a busy scene), and a
+#: resumed layer that has grown meanwhile must still fit. Upgrade steps cost
+#: more than the slack, so it never lets a second step in.
+SLACK = 1.2
 
 
 @dataclass
 class _Trial:
+    target: int
+    """What the step costs (with the allocator's margin), at the start."""
     budget: int
+    """What the allocation may spend meanwhile: ``target`` with SLACK."""
     until: float
     estimate_at_start: int
 
@@ -98,7 +107,7 @@ class BandwidthProbe:
             if loss >= self.max_loss or estimate < trial.estimate_at_start * self.drop:
                 self._fail(now)
                 return None
-            if estimate >= trial.budget * COVERED_SHARE:
+            if estimate >= trial.target * COVERED_SHARE:
                 self._trial = None
                 self.successes += 1
                 self._interval = self.every
@@ -113,8 +122,14 @@ class BandwidthProbe:
         target = step_budget()
         if target is None or target <= estimate:
             return None  # nothing to try, or the estimate already allows it
-        self._trial = _Trial(budget=target, until=now + self.longest, estimate_at_start=estimate)
-        return target
+        trial = _Trial(
+            target=target,
+            budget=int(target * SLACK),
+            until=now + self.longest,
+            estimate_at_start=estimate,
+        )
+        self._trial = trial
+        return trial.budget
 
     def _fail(self, now: float) -> None:
         self._trial = None

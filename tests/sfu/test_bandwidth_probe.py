@@ -6,6 +6,7 @@ from __future__ import annotations
 from sfu.bandwidth_probe import BandwidthProbe
 
 STEP = 200_000  # the budget one step more takes
+HELD = 240_000  # what a trial lets the allocation spend: a fifth more (layer rates wobble)
 
 
 def step() -> int:
@@ -14,7 +15,7 @@ def step() -> int:
 
 def test_a_probe_tries_one_step_and_holds_it_while_the_estimate_grows():
     probe = BandwidthProbe(every=10, longest=8)
-    assert probe.budget(0.0, 150_000, 0.0, wanting=True, step_budget=step) == STEP
+    assert probe.budget(0.0, 150_000, 0.0, wanting=True, step_budget=step) == HELD
     asked = []
 
     def counted() -> int:
@@ -22,36 +23,36 @@ def test_a_probe_tries_one_step_and_holds_it_while_the_estimate_grows():
         return 10 * STEP
 
     # Held at the same step (not re-asked, so no second step on top) ...
-    assert probe.budget(0.5, 160_000, 0.0, wanting=True, step_budget=counted) == STEP
-    assert probe.budget(3.0, 175_000, 0.0, wanting=True, step_budget=counted) == STEP
+    assert probe.budget(0.5, 160_000, 0.0, wanting=True, step_budget=counted) == HELD
+    assert probe.budget(3.0, 175_000, 0.0, wanting=True, step_budget=counted) == HELD
     assert asked == []
-    # ... until the estimate covers its cost (the budget less the allocator's
+    # ... until the estimate covers its cost (the step less the allocator's
     # 10 % margin): success, the estimate alone decides again.
     assert probe.budget(4.0, 182_000, 0.0, wanting=True, step_budget=counted) is None
     assert (probe.successes, probe.failures, probe.active) == (1, 0, False)
     # The next probe waits the base interval.
     assert probe.budget(13.9, 195_000, 0.0, wanting=True, step_budget=step) is None
-    assert probe.budget(14.0, 195_000, 0.0, wanting=True, step_budget=step) == STEP
+    assert probe.budget(14.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
 
 
 def test_loss_or_a_falling_estimate_ends_a_probe_and_the_next_waits_longer():
     probe = BandwidthProbe(every=10, max_every=40, longest=8)
-    assert probe.budget(0.0, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(0.0, 150_000, 0.0, True, step) == HELD
     # The browser saw its queue grow and cut its estimate: taken back at once.
     assert probe.budget(1.0, 120_000, 0.0, True, step) is None
     assert probe.failures == 1
     assert probe.budget(10.9, 150_000, 0.0, True, step) is None
-    assert probe.budget(11.0, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(11.0, 150_000, 0.0, True, step) == HELD
     assert probe.budget(12.0, 150_000, 0.05, True, step) is None  # loss
     # 20 s now, then 40, never more than max_every.
     assert probe.budget(31.9, 150_000, 0.0, True, step) is None
-    assert probe.budget(32.0, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(32.0, 150_000, 0.0, True, step) == HELD
     assert probe.budget(40.1, 150_000, 0.0, True, step) is None  # no answer in 8 s: a failure
     assert probe.budget(80.0, 150_000, 0.0, True, step) is None
-    assert probe.budget(80.1, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(80.1, 150_000, 0.0, True, step) == HELD
     assert probe.budget(81.0, 100_000, 0.0, True, step) is None
     assert probe.budget(120.9, 150_000, 0.0, True, step) is None
-    assert probe.budget(121.1, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(121.1, 150_000, 0.0, True, step) == HELD
     assert probe.failures == 4
 
 
@@ -69,7 +70,7 @@ def test_a_view_change_probes_at_once_with_the_base_interval():
     probe.budget(0.0, 150_000, 0.0, True, step)
     probe.budget(1.0, 100_000, 0.0, True, step)  # failed: next at 11, then 20 s
     probe.soon()  # a pin
-    assert probe.budget(1.5, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(1.5, 150_000, 0.0, True, step) == HELD
     probe.budget(2.0, 100_000, 0.0, True, step)  # failed again: 10 s, not 20
     assert probe.budget(11.9, 150_000, 0.0, True, step) is None
-    assert probe.budget(12.0, 150_000, 0.0, True, step) == STEP
+    assert probe.budget(12.0, 150_000, 0.0, True, step) == HELD
