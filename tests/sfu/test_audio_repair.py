@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterator
 
-import pytest
 from aiortc import RTCPeerConnection
 
 from sfu import aiortc_bridge as bridge
@@ -58,15 +56,6 @@ class Microphone:
     def send(self, *seqs: int, now: float = 0.0) -> None:
         for seq in seqs:
             self.producer.receive(opus_packet(seq), self.layer, now)
-
-
-@pytest.fixture
-def receiver() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.01)
-    yield sock
-    sock.close()
 
 
 def received(sock: socket.socket) -> list[bytes]:

@@ -12,9 +12,7 @@ import asyncio
 import itertools
 import socket
 import struct
-from collections.abc import Iterator
 
-import pytest
 from aiortc import RTCPeerConnection
 
 from sfu import aiortc_bridge as bridge
@@ -56,15 +54,6 @@ class Publisher:
         payload = b"\x10" + (tag if keyframe else b"\x01\x00\x00") + bytes([layer])
         header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, seq * 3000, SSRCS[layer])
         self.producer.receive(rtp.parse(header + payload), self.producer.layers[layer])
-
-
-@pytest.fixture
-def receiver() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.01)
-    yield sock
-    sock.close()
 
 
 def received(sock: socket.socket) -> list[tuple[int, int]]:
