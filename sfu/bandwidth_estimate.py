@@ -241,13 +241,14 @@ class ProvenRate:
         clean_loss: float = 0.02,
         settle: float = 1.0,
         remember: float = 30.0,
-        span: float = 3.0,
+        span: float = 1.0,
     ) -> None:
         self.clean_loss = clean_loss
         self.settle = settle
         self.remember = remember
-        #: Rates are averaged over up to this long: a keyframe burst in a
-        #: one-second window would otherwise pass for what the link carries.
+        #: Rates are averaged over up to this long (at least ``settle``).
+        #: Longer smooths keyframe bursts but, with ``settle`` as long, keeps a
+        #: new subscriber's video paused while its first REMBs are far too low.
         self.span = max(span, settle)
         #: (time, cumulative octets) of the current clean spell, the last ``settle`` s.
         self._spell: deque[tuple[float, int]] = deque()

@@ -100,7 +100,7 @@ class SubscribeTransport:
         self._capacity = LinkCapacity()
         # One-second rates: a new subscriber's video must not wait for a
         # longer clean spell while its browser's first REMBs are far too low.
-        self._proven = ProvenRate(span=1.0)
+        self._proven = ProvenRate()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0
         #: While some video is paused for bandwidth or below what its tile could
