@@ -9,7 +9,9 @@ reach a real network. Outside it they are skipped with that reason; inside it
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -25,6 +27,10 @@ from conf_bench.chromium import CHROMIUM, RECORD_PEER_CONNECTIONS
 from conf_bench.chromium import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
 TEST_ADDRESS = "10.199.0.1"
+#: Set on a test item by tests/e2e/conftest.py: did its call phase fail?
+CALL_FAILED = pytest.StashKey[bool]()
+#: Log lines too common to help explain a failure.
+NOISE = ("aiohttp.access", "aioice.ice")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--auto-accept-this-tab-capture"]
@@ -62,6 +68,8 @@ class ServerProcess:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "server.log"
+        #: Its admin API key (environment only): failure diagnostics read the media report.
+        self.admin_key = f"e2e-admin-{secrets.token_hex(16)}"
         self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [
@@ -78,6 +86,7 @@ class ServerProcess:
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "CONF_ADMIN_API_KEY": self.admin_key},
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -90,6 +99,32 @@ class ServerProcess:
                 time.sleep(0.1)
         raise RuntimeError("conf-server did not start listening within 20 s")
 
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of its log without access and ICE chatter."""
+        kept = [
+            line
+            for line in self.log_path.read_text(errors="replace").splitlines()
+            if not any(noise in line for noise in NOISE)
+        ]
+        return "\n".join(kept[-lines:])
+
+    async def media_report(self, room: str) -> str:
+        """``GET /api/v1/admin/rooms/{room}/media`` as compact JSON, or why not."""
+        import aiohttp  # only failure diagnostics need it
+
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(
+                    f"{self.url}/api/v1/admin/rooms/{room}/media",
+                    headers={"Authorization": f"Bearer {self.admin_key}"},
+                    timeout=aiohttp.ClientTimeout(total=5),
+                ) as response,
+            ):
+                return json.dumps(await response.json(), separators=(",", ":"))
+        except Exception as exc:  # diagnostics must not hide the real failure
+            return f"(no media report: {exc!r})"
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -99,11 +134,18 @@ class ServerProcess:
         self._log.close()
 
 
+def failed(request: pytest.FixtureRequest) -> bool:
+    """Did the test using this fixture fail in its call phase?"""
+    return request.node.stash.get(CALL_FAILED, False)
+
+
 @pytest.fixture
-def conf_server(test_network: None, tmp_path: Path) -> Any:
+def conf_server(test_network: None, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     server = ServerProcess(tmp_path)
     yield server
     server.stop()
+    if failed(request):
+        print(f"---- end of the server log ----\n{server.log_tail()}")
 
 
 @pytest.fixture
@@ -132,11 +174,15 @@ async def new_meeting_page(browser: Browser, contexts: list[Any], name: str) -> 
 
 
 @pytest.fixture
-async def open_page(browser: Browser, conf_server: ServerProcess) -> AsyncIterator[PageFactory]:
+async def open_page(
+    browser: Browser, conf_server: ServerProcess, request: pytest.FixtureRequest
+) -> AsyncIterator[PageFactory]:
     """Open ``/r/{room}?name=…&autojoin=1`` in a fresh browser context."""
     contexts: list[Any] = []
+    rooms: list[str] = []
 
     async def factory(room: str, name: str, autojoin: bool = True, **query: str) -> Page:
+        rooms.append(room)
         page = await new_meeting_page(browser, contexts, name)
         params = {"name": name, **({"autojoin": "1"} if autojoin else {}), **query}
         qs = "&".join(f"{k}={v}" for k, v in params.items())
@@ -144,8 +190,30 @@ async def open_page(browser: Browser, conf_server: ServerProcess) -> AsyncIterat
         return page
 
     yield factory
+    if failed(request):
+        # What the SFU decided and what each page shows, while all are still there.
+        for room in dict.fromkeys(rooms):
+            print(f"---- media report of {room} ----\n{await conf_server.media_report(room)}")
+        for context in contexts:
+            for page in context.pages:
+                print(f"---- page {page.url} ----\n{await page_diagnostics(page)}")
     for context in contexts:
         await context.close()
+
+
+async def page_diagnostics(page: Page) -> str:
+    """A page's state, the server's ``media_quality`` for it, and its tiles' frames."""
+    try:
+        state = await page.evaluate(
+            """() => JSON.stringify({
+              state: document.body.dataset.state,
+              participant: window.meeting && window.meeting.participantId,
+              quality: window.meeting && window.meeting.quality && window.meeting.quality.server,
+            })"""
+        )
+        return f"{state} tile frames {await tile_frames(page)}"
+    except Exception as exc:  # diagnostics must not hide the real failure
+        return f"(no page state: {exc!r})"
 
 
 async def screenshot(page: Page, name: str) -> Path:
