@@ -34,6 +34,18 @@ def test_private_hooks_still_exist_with_the_expected_shape():
         assert f"self.{counter}" in sender_init
     transceiver_init = inspect.getsource(RTCRtpTransceiver.__init__)
     assert "self._codecs" in transceiver_init and "self._headerExtensions" in transceiver_init
+    # RTP taken at the socket: the receive session, the state, the nominated
+    # pair and the protocol method the bridge wraps.
+    import aioice.ice
+
+    dtls_init = inspect.getsource(RTCDtlsTransport.__init__)
+    assert "self._rx_srtp" in dtls_init and "self._state" in dtls_init
+    assert "self._nominated" in inspect.getsource(aioice.ice.Connection.__init__)
+    assert list(inspect.signature(aioice.ice.StunProtocol.datagram_received).parameters) == [
+        "self",
+        "data",
+        "addr",
+    ]
     # The dtls transport calls the hook by this exact keyword.
     assert "self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)" in inspect.getsource(
         RTCDtlsTransport._recv_next

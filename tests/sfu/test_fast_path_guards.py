@@ -42,6 +42,36 @@ async def test_forwarding_runs_no_decoder_no_encoder_and_no_send_queue(server, m
     assert len(decoders) <= len(bob.subscribe_pc.getTransceivers())  # the client's only
 
 
+async def test_published_rtp_is_taken_at_the_socket_not_through_aioice(server, make_client):
+    """After the first packet, RTP skips aioice's queue and aiortc's receive
+    loop: aiortc's own receive counter stops while the producers keep counting,
+    and the media still arrives whole."""
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join("socket-path")
+    await bob.join("socket-path")
+    await alice.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
+    await collect_counters(bob.track_of(alice.participant_id, "camera"), 10)
+
+    publisher = server.service.media["socket-path"].publishers[alice.participant_id]
+    dtls = bridge.dtls_transport_of(publisher.pc.getTransceivers()[0])
+    pair = vars(dtls.transport._connection)["_nominated"][1]
+    assert getattr(pair.protocol, "_sfu_rtp_handler", None) is not None
+
+    def counts() -> tuple[int, int]:
+        through_aiortc = vars(dtls)["_RTCDtlsTransport__rx_packets"]
+        received = sum(p.packets_received for p in publisher.producers.values())
+        return through_aiortc, received
+
+    before = counts()
+    frames = await collect_counters(bob.track_of(alice.participant_id, "camera"), 30)
+    after = counts()
+    assert after[1] - before[1] > 30, "the producers stopped receiving"
+    # RTCP (sender reports, ~1/s per stream) still goes aiortc's way; RTP does not.
+    assert after[0] - before[0] < 0.2 * (after[1] - before[1])
+    assert frames == sorted(set(frames)), "frames arrived out of order or twice"
+
+
 def test_send_path_drops_when_the_receiver_cannot_keep_up(tmp_path):
     """A full kernel buffer means drop (and count), never an unbounded queue."""
     address = str(tmp_path / "slow-receiver")
