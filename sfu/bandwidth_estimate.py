@@ -227,47 +227,67 @@ class ProvenRate:
     the incoming rate and, after an overuse, lets it grow back slowly), so
     once video is paused on a thin link the estimate can sit below what the
     link evidently carried a moment ago, and stays there. The rate sent over
-    ``settle`` seconds while the smoothed loss stayed under ``clean_loss`` is
-    proven: the link carries it (averaged over up to ``span`` seconds, so a
-    keyframe burst does not count). The figure is the highest such rate of the
-    current clean spell, measured within the last ``remember`` seconds (a
-    lower rate later only means less was sent, not that the link shrank). Any
-    lossier report ends the spell: the loss-based cap and
-    :class:`LinkCapacity` decide then.
+    ``span`` seconds while the smoothed loss stayed under ``clean_loss`` is
+    proven: the link carries it (averaged over the span, so a keyframe burst
+    does not count). The figure is the highest such rate of the current clean
+    spell, measured within the last ``remember`` seconds (a lower rate later
+    only means less was sent, not that the link shrank). Any lossier report
+    ends the spell: the loss-based cap and :class:`LinkCapacity` decide then.
+
+    **Start-up.** For the first ``startup`` seconds after the first receiver
+    report the span is ``startup_span`` (shorter): a new subscriber's browser
+    sends its first REMBs after a few seconds, often far below what arrives
+    cleanly (on loopback ~110 kbit/s), and with the long span its video would
+    pause meanwhile. Later the longer span keeps a burst on a thin link from
+    passing for a rate it carries.
     """
 
     def __init__(
         self,
         clean_loss: float = 0.02,
-        settle: float = 1.0,
+        span: float = 2.0,
         remember: float = 30.0,
-        span: float = 1.0,
+        *,
+        startup_span: float = 1.0,
+        startup: float = 10.0,
     ) -> None:
+        if not 0 < startup_span <= span:
+            raise ValueError("need 0 < startup_span <= span")
         self.clean_loss = clean_loss
-        self.settle = settle
+        self.span = span
         self.remember = remember
-        #: Rates are averaged over up to this long (at least ``settle``).
-        #: Longer smooths keyframe bursts but, with ``settle`` as long, keeps a
-        #: new subscriber's video paused while its first REMBs are far too low.
-        self.span = max(span, settle)
-        #: (time, cumulative octets) of the current clean spell, the last ``settle`` s.
+        self.startup_span = startup_span
+        self.startup = startup
+        #: When the first report came (start-up is measured from it).
+        self._first_report: float | None = None
+        #: (time, cumulative octets) of the current clean spell, the last ``span`` s.
         self._spell: deque[tuple[float, int]] = deque()
         #: (time measured, bit/s) of the rates proven in this spell, best last.
         self._best: deque[tuple[float, int]] = deque()
+
+    def current_span(self, now: float) -> float:
+        """Seconds a rate is averaged over at ``now``: shorter during start-up."""
+        first = self._first_report
+        if first is not None and now - first < self.startup:
+            return self.startup_span
+        return self.span
 
     def update(self, octets_sent: int, loss: float | None, now: float) -> int | None:
         """Feed the cumulative octets sent and the recent loss (None: no report
         yet); returns the proven rate (bit/s), or None while none is."""
         spell, best = self._spell, self._best
+        if loss is not None and self._first_report is None:
+            self._first_report = now
         if loss is None or loss >= self.clean_loss or (spell and octets_sent < spell[-1][1]):
             spell.clear()
             best.clear()
             return None
+        span = self.current_span(now)
         spell.append((now, octets_sent))
-        while len(spell) > 2 and now - spell[1][0] >= self.span:
+        while len(spell) > 2 and now - spell[1][0] >= span:
             spell.popleft()
         since, octets = spell[0]
-        if now - since >= self.settle:
+        if now - since >= span:
             rate = int(8 * (octets_sent - octets) / (now - since))
             # A monotonic queue: the best rate within ``remember`` stays first.
             while best and best[-1][1] <= rate:

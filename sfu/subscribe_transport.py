@@ -98,8 +98,9 @@ class SubscribeTransport:
         self.allocation: Allocation | None = None
         self._allocator = Allocator()
         self._capacity = LinkCapacity()
-        # One-second rates: a new subscriber's video must not wait for a
-        # longer clean spell while its browser's first REMBs are far too low.
+        # Two-second rates, one-second ones in the first seconds: a new
+        # subscriber's video must not wait, paused, while its browser's first
+        # REMBs are far too low.
         self._proven = ProvenRate()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0

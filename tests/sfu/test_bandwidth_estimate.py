@@ -180,7 +180,7 @@ def test_link_capacity_is_what_a_full_link_delivered() -> None:
 def test_a_rate_delivered_without_loss_is_proven() -> None:
     from sfu.bandwidth_estimate import ProvenRate
 
-    proven = ProvenRate(settle=2.0, remember=10.0)
+    proven = ProvenRate(span=2.0, remember=10.0, startup_span=2.0)
     # Nothing before a report, nor before two clean seconds.
     assert proven.update(0, None, 0.0) is None
     assert proven.update(0, 0.0, 0.0) is None
@@ -208,3 +208,20 @@ def test_a_rate_delivered_without_loss_is_proven() -> None:
     assert proven.update(octets + 25_000, 0.0, 21.0) is None
     assert proven.update(octets + 37_500, 0.0, 22.0) is None
     assert proven.update(octets + 50_000, 0.0, 23.0) == 100_000
+
+
+def test_a_new_subscriber_proves_its_rate_in_one_second_later_in_two() -> None:
+    """Start-up: the first REMBs come late and low, so one clean second proves
+    a rate; after ``startup`` a one-second burst no longer does."""
+    from sfu.bandwidth_estimate import ProvenRate
+
+    proven = ProvenRate(span=2.0, startup_span=1.0, startup=10.0)
+    assert proven.update(0, 0.0, 0.0) is None  # the first report: start-up begins
+    assert proven.update(50_000, 0.0, 1.0) == 400_000  # one clean second suffices
+    # Clean again later, after a lossy spell: now it takes two seconds.
+    assert proven.update(100_000, 0.2, 11.0) is None
+    assert proven.update(100_000, 0.0, 12.0) is None
+    assert proven.update(150_000, 0.0, 13.0) is None
+    assert proven.update(175_000, 0.0, 14.0) == 300_000
+    with pytest.raises(ValueError):
+        ProvenRate(span=1.0, startup_span=2.0)
