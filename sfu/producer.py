@@ -138,13 +138,17 @@ class Producer:
         # a late packet that fills a gap is accepted above, forwarded once.
         layer.cache.put(view)
         layer.nacks.on_packet(view.sequence_number, now, keyframe)
-        # Cached for retransmission even when nobody consumes: stamp it now.
-        view.stamp()
         if self.paused:
             return
-        if self.sinks and layer.index == self._sink_layer:
-            self._feed_sinks(view)
+        to_sinks = bool(self.sinks) and layer.index == self._sink_layer
         consumers = layer.consumers
+        if not consumers and not to_sinks:
+            return  # e.g. a simulcast layer nobody gets now: never stamped
+        # Once for all consumers and sinks. (A cached packet nobody took is
+        # stamped if a retransmission ever asks for it: Consumer.retransmit.)
+        view.stamp()
+        if to_sinks:
+            self._feed_sinks(view)
         if not consumers:
             return
         index = layer.index

@@ -43,7 +43,15 @@ _UNWRAP_START = 1 << 40
 class TransportCcRecorder:
     """Arrival times of one transport's packets, turned into feedback on demand."""
 
-    __slots__ = ("_arrivals", "_fb_count", "_highest", "_last", "_next", "sender_ssrc")
+    __slots__ = (
+        "_arrivals",
+        "_fb_count",
+        "_highest",
+        "_last",
+        "_next",
+        "_pruned",
+        "sender_ssrc",
+    )
 
     def __init__(self, sender_ssrc: int) -> None:
         self.sender_ssrc = sender_ssrc
@@ -51,6 +59,7 @@ class TransportCcRecorder:
         self._last = -1  # unwrapped seq of the previous packet (unwrapping reference)
         self._highest = -1  # newest unwrapped seq received
         self._next = -1  # first unwrapped seq the next feedback reports
+        self._pruned = -1  # no key below this is in _arrivals (or can come back)
         self._fb_count = 0
 
     def on_packet(self, transport_sequence: int, arrival: float) -> None:
@@ -63,7 +72,7 @@ class TransportCcRecorder:
         else:
             seq = last + (((transport_sequence - last + 0x8000) & 0xFFFF) - 0x8000)
         self._last = seq
-        if seq < self._next - HISTORY or seq in self._arrivals:
+        if seq < self._next - HISTORY or seq < self._pruned or seq in self._arrivals:
             return  # too old to report, or a duplicate (the first arrival counts)
         self._arrivals[seq] = round(arrival * 4000)
         if seq > self._highest:
@@ -91,7 +100,12 @@ class TransportCcRecorder:
         if start < 0 or start > end:
             return []
         arrivals = self._arrivals
-        received = sorted(s for s in arrivals if s >= start)
+        if end - start < 2 * len(arrivals):
+            # The usual case, a tenth of a second of packets: walk the new
+            # range rather than the whole history.
+            received = [seq for seq in range(start, end + 1) if seq in arrivals]
+        else:  # a jump in the numbers: fewer keys than numbers to walk
+            received = sorted(seq for seq in arrivals if seq >= start)
         packets: list[bytes] = []
         base = start
         reference = -1  # ticks of the current packet's reference time
@@ -120,9 +134,22 @@ class TransportCcRecorder:
             count += 1
         packets.append(self._packet(media_ssrc, base, reference, symbols, deltas))
         self._next = end + 1
-        for seq in [s for s in arrivals if s < end + 1 - HISTORY]:
-            del arrivals[seq]
+        self._forget_below(end + 1 - HISTORY)
         return packets
+
+    def _forget_below(self, limit: int) -> None:
+        """Drop arrivals older than ``limit`` (on_packet refuses those from now on)."""
+        arrivals = self._arrivals
+        pruned = self._pruned
+        if limit <= pruned:
+            return
+        if pruned < 0 or limit - pruned > 2 * len(arrivals):
+            for seq in [s for s in arrivals if s < limit]:
+                del arrivals[seq]
+        else:
+            for seq in range(pruned, limit):
+                arrivals.pop(seq, None)
+        self._pruned = limit
 
     def _packet(
         self, media_ssrc: int, base: int, reference: int, symbols: list[int], deltas: list[int]

@@ -199,6 +199,32 @@ def test_a_late_packet_from_before_the_first_one_is_reported():
     assert decoded(packets) == expected({5: 1.0, 65530: 1.001}, 65530, 12)
 
 
+def test_a_long_call_keeps_a_bounded_history_and_reports_each_round_once():
+    """Hours of packets in 0.1-s rounds: each round reports exactly its own
+    packets, and the history never grows past HISTORY plus one round."""
+    from sfu.transport_cc import HISTORY
+
+    recorder = TransportCcRecorder(1)
+    seq, at = 100, 1.0
+    for _ in range(300):
+        sent = {}
+        for _ in range(50):
+            seq = (seq + 1) & 0xFFFF
+            at += 0.002
+            sent[seq] = at
+            recorder.on_packet(seq, at)
+        first = next(iter(sent))
+        assert decoded(recorder.feedback(2)) == expected(sent, first, len(sent))
+        assert len(vars_of(recorder)["_arrivals"]) <= HISTORY + 50
+    # A packet older than the kept history is refused, not reported again.
+    recorder.on_packet((seq - HISTORY - 10) & 0xFFFF, at)
+    assert recorder.feedback(2) == []
+
+
+def vars_of(recorder: TransportCcRecorder) -> dict[str, object]:
+    return {name: getattr(recorder, name) for name in recorder.__slots__}
+
+
 def test_nothing_recorded_means_no_feedback():
     assert TransportCcRecorder(1).feedback(2) == []
 
