@@ -56,7 +56,7 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(open_page: PageFact
         sent: list[dict[str, Any]] = await ada.evaluate(SENT_LAYERS)
         return len([s for s in sent if s["rid"] and s["frames"] > 0]) >= 2
 
-    await wait_until(layers_sent, timeout=30)
+    print(f"layers sent after {await wait_until(layers_sent, timeout=30):.1f} s")
     sent: list[dict[str, Any]] = await ada.evaluate(SENT_LAYERS)
     top = max(s["height"] for s in sent)
 
@@ -67,7 +67,7 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(open_page: PageFact
         heights = await received_heights(grace)
         return bool(heights) and 0 < max(heights) < top
 
-    await wait_until(small_layer, timeout=30)
+    print(f"small layer after {await wait_until(small_layer, timeout=30):.1f} s")
 
     # A big window: Ada's tile is about as tall as her top layer, so Grace
     # gets that one (a layer up to 1.25 x the tile's height is chosen).
@@ -77,7 +77,7 @@ async def test_each_subscriber_gets_the_layer_its_tile_needs(open_page: PageFact
         heights = await received_heights(grace)
         return bool(heights) and max(heights) == top
 
-    await wait_until(top_layer, timeout=30)
+    print(f"top layer after {await wait_until(top_layer, timeout=30):.1f} s")
     # The picture kept decoding through the switches.
     before = sum(s["frames"] for s in await grace.evaluate(RECEIVED_VIDEO))
     await grace.wait_for_timeout(1500)

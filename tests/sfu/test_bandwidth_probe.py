@@ -14,7 +14,7 @@ def step() -> int:
 
 
 def test_a_probe_tries_one_step_and_holds_it_while_the_estimate_grows():
-    probe = BandwidthProbe(every=10, longest=8)
+    probe = BandwidthProbe(every=10, longest=8, after_success=2)
     assert probe.budget(0.0, 150_000, 0.0, wanting=True, step_budget=step) == HELD
     asked = []
 
@@ -30,9 +30,13 @@ def test_a_probe_tries_one_step_and_holds_it_while_the_estimate_grows():
     # 10 % margin): success, the estimate alone decides again.
     assert probe.budget(4.0, 182_000, 0.0, wanting=True, step_budget=counted) is None
     assert (probe.successes, probe.failures, probe.active) == (1, 0, False)
-    # The next probe waits the base interval.
-    assert probe.budget(13.9, 195_000, 0.0, wanting=True, step_budget=step) is None
-    assert probe.budget(14.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+    # A link that carried one step likely carries the next: tried soon.
+    assert probe.budget(5.9, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(6.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+    # Its failure falls back to the base interval (then doubling).
+    assert probe.budget(6.5, 150_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(16.4, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(16.5, 195_000, 0.0, wanting=True, step_budget=step) == HELD
 
 
 def test_loss_or_a_falling_estimate_ends_a_probe_and_the_next_waits_longer():
