@@ -15,10 +15,13 @@ and the trial allows a fifth more, since layer rates wobble) and holds it
 until the outcome is known:
 
 - success: the estimate grew to cover the step; the allocation keeps it on
-  its own, and the next step may be tried ``after_success`` seconds later
-  (a link that carried one step likely carries the next: a subscriber who
-  enlarged a tile from 90p to 720p waited two base intervals, up to 24 s, in
-  the end-to-end test); the base interval counts again from the next failure;
+  its own, and the next probe may come after the base interval, or
+  ``after_success`` seconds while the subscriber's view has asked for more
+  (:meth:`soon`: a pin, a bigger tile) that it does not have yet, until
+  ``eager_failures`` steps have failed since. A
+  subscriber who enlarged a tile from 90p to 720p waited two base
+  intervals, up to 24 s, in the end-to-end test; on a thin link that nobody
+  asked more of, quick steps only find its limit more often;
 - failure: loss reached ``max_loss``, or the estimate fell below
   ``drop`` x its value at the start (the browser saw the queue grow); the step
   is taken back at once and the next try waits twice as long as the last
@@ -64,6 +67,7 @@ class BandwidthProbe:
         every: float = 10.0,
         max_every: float = 60.0,
         after_success: float = 2.0,
+        eager_failures: int = 2,
         longest: float = 8.0,
         max_loss: float = 0.02,
         drop: float = 0.9,
@@ -71,11 +75,16 @@ class BandwidthProbe:
         self.every = every
         self.max_every = max_every
         self.after_success = after_success
+        self.eager_failures = eager_failures
         self.longest = longest
         self.max_loss = max_loss
         self.drop = drop
         self._interval = every
         self._next = 0.0
+        #: The view asked for more and fewer than ``eager_failures`` steps
+        #: failed since: successful steps follow quickly.
+        self._eager = False
+        self._failed_while_eager = 0
         self._trial: _Trial | None = None
         #: Outcomes so far (for the media report and tests).
         self.successes = 0
@@ -91,6 +100,8 @@ class BandwidthProbe:
         the next allocation, with the base interval again."""
         self._next = 0.0
         self._interval = self.every
+        self._eager = True
+        self._failed_while_eager = 0
 
     def budget(
         self,
@@ -116,13 +127,16 @@ class BandwidthProbe:
                 self._trial = None
                 self.successes += 1
                 self._interval = self.every
-                self._next = now + self.after_success
+                self._next = now + (self.after_success if self._eager else self.every)
                 return None
             if now >= trial.until:
                 self._fail(now)
                 return None
             return trial.budget
-        if not wanting or loss >= self.max_loss or now < self._next:
+        if not wanting:
+            self._eager = False  # what the view asked for is there
+            return None
+        if loss >= self.max_loss or now < self._next:
             return None
         target = step_budget()
         if target is None or target <= estimate:
@@ -138,6 +152,9 @@ class BandwidthProbe:
 
     def _fail(self, now: float) -> None:
         self._trial = None
+        if self._eager:
+            self._failed_while_eager += 1
+            self._eager = self._failed_while_eager < self.eager_failures
         self.failures += 1
         self._next = now + self._interval
         self._interval = min(self._interval * 2, self.max_every)

@@ -30,13 +30,31 @@ def test_a_probe_tries_one_step_and_holds_it_while_the_estimate_grows():
     # 10 % margin): success, the estimate alone decides again.
     assert probe.budget(4.0, 182_000, 0.0, wanting=True, step_budget=counted) is None
     assert (probe.successes, probe.failures, probe.active) == (1, 0, False)
-    # A link that carried one step likely carries the next: tried soon.
-    assert probe.budget(5.9, 195_000, 0.0, wanting=True, step_budget=step) is None
-    assert probe.budget(6.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
-    # Its failure falls back to the base interval (then doubling).
-    assert probe.budget(6.5, 150_000, 0.0, wanting=True, step_budget=step) is None
-    assert probe.budget(16.4, 195_000, 0.0, wanting=True, step_budget=step) is None
-    assert probe.budget(16.5, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+    # Nobody asked for more: the next probe waits the base interval.
+    assert probe.budget(13.9, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(14.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+
+
+def test_after_a_bigger_tile_successful_steps_follow_quickly_until_two_fail():
+    probe = BandwidthProbe(every=10, longest=8, after_success=2, eager_failures=2)
+    probe.soon()  # the subscriber enlarged a tile
+    assert probe.budget(0.0, 150_000, 0.0, wanting=True, step_budget=step) == HELD
+    assert probe.budget(1.0, 190_000, 0.0, wanting=True, step_budget=step) is None  # success
+    # A link that carried one step likely carries the next: tried 2 s later.
+    assert probe.budget(2.9, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(3.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+    # It fails: the next try waits the base interval; its success is
+    # followed quickly again (one failure may be a wobble).
+    assert probe.budget(3.5, 150_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(13.5, 150_000, 0.0, wanting=True, step_budget=step) == HELD
+    assert probe.budget(14.0, 190_000, 0.0, wanting=True, step_budget=step) is None  # success
+    assert probe.budget(16.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+    # A second failure: the link is at its limit, back to the base interval.
+    assert probe.budget(16.5, 150_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(36.5, 150_000, 0.0, wanting=True, step_budget=step) == HELD
+    assert probe.budget(37.0, 190_000, 0.0, wanting=True, step_budget=step) is None  # success
+    assert probe.budget(39.0, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(47.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
 
 
 def test_loss_or_a_falling_estimate_ends_a_probe_and_the_next_waits_longer():
