@@ -16,9 +16,9 @@ until the outcome is known:
 
 - success: the estimate grew to cover the step; the allocation keeps it on
   its own, and the next probe may come after the base interval, or
-  ``after_success`` seconds while the subscriber's view has asked for more
-  (:meth:`soon`: a pin, a bigger tile) that it does not have yet, until
-  ``eager_failures`` steps have failed since. A
+  ``after_success`` seconds for ``eager_for`` seconds after the
+  subscriber's view asked for more (:meth:`soon`: a pin, a bigger tile),
+  unless ``eager_failures`` steps have failed since. A
   subscriber who enlarged a tile from 90p to 720p waited two base
   intervals, up to 24 s, in the end-to-end test; on a thin link that nobody
   asked more of, quick steps only find its limit more often;
@@ -68,6 +68,7 @@ class BandwidthProbe:
         max_every: float = 60.0,
         after_success: float = 2.0,
         eager_failures: int = 2,
+        eager_for: float = 20.0,
         longest: float = 8.0,
         max_loss: float = 0.02,
         drop: float = 0.9,
@@ -76,6 +77,7 @@ class BandwidthProbe:
         self.max_every = max_every
         self.after_success = after_success
         self.eager_failures = eager_failures
+        self.eager_for = eager_for
         self.longest = longest
         self.max_loss = max_loss
         self.drop = drop
@@ -85,6 +87,8 @@ class BandwidthProbe:
         #: failed since: successful steps follow quickly.
         self._eager = False
         self._failed_while_eager = 0
+        #: When the eager spell began (the first allocation after soon()).
+        self._eager_since: float | None = None
         self._trial: _Trial | None = None
         #: Outcomes so far (for the media report and tests).
         self.successes = 0
@@ -102,6 +106,7 @@ class BandwidthProbe:
         self._interval = self.every
         self._eager = True
         self._failed_while_eager = 0
+        self._eager_since = None
 
     def budget(
         self,
@@ -133,10 +138,12 @@ class BandwidthProbe:
                 self._fail(now)
                 return None
             return trial.budget
-        if not wanting:
-            self._eager = False  # what the view asked for is there
-            return None
-        if loss >= self.max_loss or now < self._next:
+        if self._eager:
+            if self._eager_since is None:
+                self._eager_since = now
+            elif now - self._eager_since > self.eager_for:
+                self._eager = False
+        if not wanting or loss >= self.max_loss or now < self._next:
             return None
         target = step_budget()
         if target is None or target <= estimate:

@@ -57,6 +57,16 @@ def test_after_a_bigger_tile_successful_steps_follow_quickly_until_two_fail():
     assert probe.budget(47.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
 
 
+def test_quick_steps_end_some_time_after_the_view_asked():
+    probe = BandwidthProbe(every=10, longest=8, after_success=2, eager_for=20)
+    probe.soon()
+    assert probe.budget(0.0, 150_000, 0.0, wanting=False, step_budget=step) is None
+    assert probe.budget(21.0, 150_000, 0.0, wanting=True, step_budget=step) == HELD
+    assert probe.budget(22.0, 190_000, 0.0, wanting=True, step_budget=step) is None  # success
+    assert probe.budget(24.0, 195_000, 0.0, wanting=True, step_budget=step) is None
+    assert probe.budget(32.0, 195_000, 0.0, wanting=True, step_budget=step) == HELD
+
+
 def test_loss_or_a_falling_estimate_ends_a_probe_and_the_next_waits_longer():
     probe = BandwidthProbe(every=10, max_every=40, longest=8)
     assert probe.budget(0.0, 150_000, 0.0, True, step) == HELD
