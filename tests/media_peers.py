@@ -116,6 +116,18 @@ async def collect_counters(track: Any, count: int, timeout: float = 10.0) -> lis
     return counters
 
 
+async def alice_sends_to_bob(make_client: Any, room: str, frames: int) -> tuple[Any, Any]:
+    """Alice publishes a counter camera and a tone in ``room``; returns
+    ``(alice, bob)`` once Bob has decoded ``frames`` of her camera."""
+    alice, bob = await make_client("Alice"), await make_client("Bob")
+    await alice.join(room)
+    await bob.join(room)
+    await alice.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
+    await collect_counters(bob.track_of(alice.participant_id, "camera"), frames)
+    return alice, bob
+
+
 async def dominant_frequency(track: Any, seconds: float = 1.0, timeout: float = 10.0) -> float:
     """Decode ``seconds`` of a received audio track and return its strongest frequency."""
     chunks: list[np.ndarray] = []

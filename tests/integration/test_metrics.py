@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
-from media_peers import CounterVideoTrack, ToneAudioTrack, collect_counters
+from media_peers import alice_sends_to_bob
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -24,12 +24,7 @@ async def test_metrics_count_rooms_tracks_and_forwarded_packets(server, make_cli
     assert idle["conf_rooms"] == 0 and idle["conf_rtp_packets_forwarded_total"] == 0
     assert "process_cpu_seconds_total" in idle and "conf_event_loop_lag_seconds" in idle
 
-    alice, bob = await make_client("Alice"), await make_client("Bob")
-    await alice.join("metrics")
-    await bob.join("metrics")
-    await alice.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
-    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
-    await collect_counters(bob.track_of(alice.participant_id, "camera"), 20)
+    await alice_sends_to_bob(make_client, "metrics", 20)
 
     busy = await scrape(server.url)
     assert busy["conf_rooms"] == 1 and busy["conf_participants"] == 2

@@ -7,7 +7,7 @@ import socket
 import threading
 
 import pytest
-from media_peers import CounterVideoTrack, ToneAudioTrack, collect_counters
+from media_peers import alice_sends_to_bob, collect_counters
 
 from sfu import aiortc_bridge as bridge
 from sfu import rtp
@@ -16,12 +16,7 @@ from sfu.stats import SfuStats
 
 
 async def test_forwarding_runs_no_decoder_no_encoder_and_no_send_queue(server, make_client):
-    alice, bob = await make_client("Alice"), await make_client("Bob")
-    await alice.join("guards")
-    await bob.join("guards")
-    await alice.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
-    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
-    await collect_counters(bob.track_of(alice.participant_id, "camera"), 30)
+    alice, bob = await alice_sends_to_bob(make_client, "guards", 30)
 
     media = server.service.media["guards"]
     publisher = media.publishers[alice.participant_id]
@@ -46,12 +41,7 @@ async def test_published_rtp_is_taken_at_the_socket_not_through_aioice(server, m
     """After the first packet, RTP skips aioice's queue and aiortc's receive
     loop: aiortc's own receive counter stops while the producers keep counting,
     and the media still arrives whole."""
-    alice, bob = await make_client("Alice"), await make_client("Bob")
-    await alice.join("socket-path")
-    await bob.join("socket-path")
-    await alice.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack()})
-    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
-    await collect_counters(bob.track_of(alice.participant_id, "camera"), 10)
+    alice, bob = await alice_sends_to_bob(make_client, "socket-path", 10)
 
     publisher = server.service.media["socket-path"].publishers[alice.participant_id]
     dtls = bridge.dtls_transport_of(publisher.pc.getTransceivers()[0])
