@@ -37,9 +37,11 @@ What is used, and why:
 * ``aiortc.sdp`` (public but undocumented): the subscribe offer is parsed and
   written again to give its Opus ``nack`` feedback, since aiortc builds every
   offer from a process-wide codec table that must not change.
-* aioice's ``StunProtocol.datagram_received`` (load generators only, see
-  ``count_rtp_at_socket``): SRTP leaves RTP headers in clear, so a benchmark
-  receiver can count packets before ICE, DTLS and SRTP handle them.
+* aioice's ``StunProtocol.datagram_received`` of the nominated pair
+  (``_route_rtp_at_socket``): besides the publish side's decryption above,
+  load generators count RTP there (``count_rtp_at_socket``): SRTP leaves RTP
+  headers in clear, so a benchmark receiver can count packets before ICE,
+  DTLS and SRTP handle them.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
   deployment names the addresses ICE may gather on.
 * ``aioice.ice``'s module global ``asyncio`` (media port range, see
@@ -456,54 +458,73 @@ def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
     setattr(transport, "_handle_rtp_data", handle_rtp_data)  # noqa: B010 (private hook)
 
 
-#: Marks a wrapped aioice protocol with the handler it feeds (set once per pair).
+#: Marks a wrapped aioice protocol with what it feeds RTP to (set once per pair).
 _SOCKET_HANDLER = "_sfu_rtp_handler"
 
 
-def _take_rtp_at_socket(transport: RTCDtlsTransport, handler: RtpHandler) -> bool:
-    """Decrypt and deliver ``transport``'s RTP where its datagrams arrive.
+def _nominated_pair(dtls: Any) -> Any:
+    """The candidate pair aioice nominated for ``dtls``'s ICE transport, or None."""
+    connection = getattr(dtls.transport, "_connection", None)
+    return connection._nominated.get(1) if connection is not None else None
+
+
+def _route_rtp_at_socket(transport: RTCDtlsTransport, on_rtp: Callable[[bytes], None]) -> bool:
+    """Hand ``transport``'s incoming RTP, still encrypted, to ``on_rtp`` where it arrives.
 
     Wraps the ``datagram_received`` of the nominated candidate pair's protocol:
     a datagram whose first byte says RTP/RTCP (128-191) and whose second is
-    not an RTCP packet type (192-223) is SRTP-unprotected with the DTLS
-    transport's receive session and handed to ``handler`` at once; anything
-    else (STUN, DTLS, RTCP, or RTP before DTLS is up) goes on to aioice as
-    before. Packets on other pairs still take the slow path, which works too.
-    Returns True if the nominated pair's protocol feeds ``handler`` now.
+    not an RTCP packet type (192-223, RFC 7983/5761) goes to ``on_rtp``;
+    anything else (STUN, DTLS, RTCP) goes on to aioice as before. Packets on
+    other pairs keep the normal path. Returns False (and changes nothing)
+    until a pair is nominated; wrapping again for the same ``on_rtp`` is a no-op.
     """
-    dtls: Any = transport
-    connection = getattr(dtls.transport, "_connection", None)
-    pair = connection._nominated.get(1) if connection is not None else None
+    pair = _nominated_pair(transport)
     if pair is None:
         return False
     protocol = pair.protocol
-    if getattr(protocol, _SOCKET_HANDLER, None) is handler:
+    if getattr(protocol, _SOCKET_HANDLER, None) is on_rtp:
         return True
     original = protocol.datagram_received
 
     def datagram_received(data: bytes, addr: Any) -> None:
-        srtp = dtls._rx_srtp
-        if (
-            srtp is None
-            or len(data) < 12
-            or not 127 < data[0] < 192
-            or 191 < data[1] < 224
-            or dtls._state is not _DTLS_CONNECTED
-        ):
+        if len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+            on_rtp(data)
+        else:
             original(data, addr)
-            return
-        try:
-            plain = srtp.unprotect(data)
-        except pylibsrtp.Error:
-            return  # replayed or forged: aiortc drops these as well
-        try:
-            handler(plain, int(time.monotonic() * 1000))
-        except Exception:  # a handler bug must not reach asyncio's transport
-            logger.exception("RTP handler failed")
 
     protocol.datagram_received = datagram_received
-    setattr(protocol, _SOCKET_HANDLER, handler)
+    setattr(protocol, _SOCKET_HANDLER, on_rtp)
     return True
+
+
+#: Keeps, on a DTLS transport, the decryptor its pair's protocol feeds (made once).
+_SOCKET_DECRYPTOR = "_sfu_rtp_decryptor"
+
+
+def _take_rtp_at_socket(transport: RTCDtlsTransport, handler: RtpHandler) -> bool:
+    """Decrypt ``transport``'s RTP where its datagrams arrive and hand it to
+    ``handler`` (see ``_route_rtp_at_socket``), skipping aioice's queue and
+    aiortc's receive loop. RTP that arrives while DTLS is not connected is
+    dropped, as aiortc would. Returns True once the nominated pair feeds it."""
+    dtls: Any = transport
+    decrypt = vars(dtls).get(_SOCKET_DECRYPTOR)
+    if decrypt is None:
+
+        def decrypt(data: bytes) -> None:
+            srtp = dtls._rx_srtp
+            if srtp is None or dtls._state is not _DTLS_CONNECTED:
+                return
+            try:
+                plain = srtp.unprotect(data)
+            except pylibsrtp.Error:
+                return  # replayed or forged: aiortc drops these as well
+            try:
+                handler(plain, int(time.monotonic() * 1000))
+            except Exception:  # a handler bug must not reach asyncio's transport
+                logger.exception("RTP handler failed")
+
+        vars(dtls)[_SOCKET_DECRYPTOR] = decrypt
+    return _route_rtp_at_socket(transport, decrypt)
 
 
 RtcpHandler = Callable[[bytes], None]
@@ -607,7 +628,7 @@ class RtpSendPath:
         if not self.connected:
             return False
         dtls: Any = self._dtls
-        pair = dtls.transport._connection._nominated.get(1)
+        pair = _nominated_pair(dtls)
         if pair is None:
             return False
         sock = pair.protocol.transport.get_extra_info("socket")
@@ -641,22 +662,7 @@ def count_rtp_at_socket(transport: RTCDtlsTransport, count: Callable[[bytes], No
     costs a function call; STUN and RTCP still go the normal way. Returns
     False (and changes nothing) until the transport's ICE pair is nominated.
     """
-    dtls: Any = transport
-    pair = dtls.transport._connection._nominated.get(1)
-    if pair is None:
-        return False
-    protocol = pair.protocol
-    original = protocol.datagram_received
-
-    def datagram_received(data: bytes, addr: Any) -> None:
-        # RTP: version 2, and not an RTCP packet type (192-223) in byte 1.
-        if 127 < data[0] < 192 and not 191 < data[1] < 224:
-            count(data)
-        else:
-            original(data, addr)
-
-    protocol.datagram_received = datagram_received
-    return True
+    return _route_rtp_at_socket(transport, count)
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
