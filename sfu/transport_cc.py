@@ -100,12 +100,7 @@ class TransportCcRecorder:
         if start < 0 or start > end:
             return []
         arrivals = self._arrivals
-        if end - start < 2 * len(arrivals):
-            # The usual case, a tenth of a second of packets: walk the new
-            # range rather than the whole history.
-            received = [seq for seq in range(start, end + 1) if seq in arrivals]
-        else:  # a jump in the numbers: fewer keys than numbers to walk
-            received = sorted(seq for seq in arrivals if seq >= start)
+        received = self._recorded_between(start, end + 1)
         packets: list[bytes] = []
         base = start
         reference = -1  # ticks of the current packet's reference time
@@ -139,17 +134,22 @@ class TransportCcRecorder:
 
     def _forget_below(self, limit: int) -> None:
         """Drop arrivals older than ``limit`` (on_packet refuses those from now on)."""
-        arrivals = self._arrivals
-        pruned = self._pruned
-        if limit <= pruned:
+        if limit <= self._pruned:
             return
-        if pruned < 0 or limit - pruned > 2 * len(arrivals):
-            for seq in [s for s in arrivals if s < limit]:
-                del arrivals[seq]
-        else:
-            for seq in range(pruned, limit):
-                arrivals.pop(seq, None)
+        low = self._pruned if self._pruned >= 0 else None
+        for seq in self._recorded_between(low, limit):
+            del self._arrivals[seq]
         self._pruned = limit
+
+    def _recorded_between(self, low: int | None, high: int) -> list[int]:
+        """The recorded sequence numbers in ``low`` .. ``high - 1``, in order
+        (``low`` None: from the oldest). Walks the numbers when they are
+        fewer than twice the keys (the usual tenth of a second), else the keys
+        (after a jump in the numbers), so a round never scans the whole history."""
+        arrivals = self._arrivals
+        if low is not None and high - low <= 2 * len(arrivals):
+            return [seq for seq in range(low, high) if seq in arrivals]
+        return sorted(seq for seq in arrivals if (low is None or seq >= low) and seq < high)
 
     def _packet(
         self, media_ssrc: int, base: int, reference: int, symbols: list[int], deltas: list[int]
