@@ -121,9 +121,11 @@ class Consumer:
             return 0  # sent from another layer before the last switch
         original = self.slot.original_sequence(out_sequence_number)
         view = self.producer.cached(self.current_layer, original)
-        if view is not None and not view.ntp:
+        if view is None:
+            return 0
+        if not view.ntp:
             view.stamp()  # cached while nobody took this layer (Producer.receive)
-        if view is not None and self.slot.write(view, retransmission=True):
+        if self.slot.write(view, retransmission=True):
             self.retransmissions += 1
             return len(view.data)
         return 0

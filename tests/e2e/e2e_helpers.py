@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -110,8 +111,6 @@ class ServerProcess:
 
     async def media_report(self, room: str) -> str:
         """``GET /api/v1/admin/rooms/{room}/media`` as compact JSON, or why not."""
-        import aiohttp  # only failure diagnostics need it
-
         try:
             async with (
                 aiohttp.ClientSession() as http,
