@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "since command lines are visible to other users",
     )
     parser.add_argument("--log-level", help="debug, info, warning or error (default info)")
+    parser.add_argument("--event-loop", help="uvloop (default) or asyncio")
     return parser
 
 
@@ -124,11 +127,27 @@ def main(argv: list[str] | None = None) -> int:
     if workers > 1:
         return run_workers(settings, workers, argv if argv is not None else sys.argv[1:])
     try:
-        asyncio.run(serve(settings))
+        run_on_event_loop(settings.event_loop, serve(settings))
     except ConfigError as exc:
         print(f"conf-server: {exc.message}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_on_event_loop(event_loop: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` to completion on the ``event_loop`` setting's loop."""
+    if event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError as exc:
+            main.close()
+            raise ConfigError(
+                "event_loop uvloop needs the uvloop package (pip install uvloop); "
+                "or set event_loop = asyncio"
+            ) from exc
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 async def serve(settings: Settings) -> None:

@@ -602,7 +602,7 @@ class RtpSendPath:
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
-        self._sendto: Callable[[bytes, Any], int] | None = None
+        self._sendto: Callable[[bytes, Any], object] | None = None
         self._protect: Callable[[bytes], bytes] = bytes
         self._address: Any = None
 
@@ -631,8 +631,10 @@ class RtpSendPath:
         pair = _nominated_pair(dtls)
         if pair is None:
             return False
-        sock = pair.protocol.transport.get_extra_info("socket")
-        self._sendto = getattr(sock, "_sock", sock).sendto
+        udp = pair.protocol.transport
+        # asyncio's transport lends out its socket: send on it directly.
+        raw = getattr(udp.get_extra_info("socket"), "_sock", None)
+        self._sendto = raw.sendto if raw is not None else _unqueued_sendto(udp)
         self._protect = dtls._tx_srtp.protect
         self._address = pair.remote_addr
         return True
@@ -653,6 +655,21 @@ class RtpSendPath:
             self._sendto = None  # closed or unreachable: resolve again next time
             return False
         return True
+
+
+def _unqueued_sendto(udp: Any) -> Callable[[bytes, Any], None]:
+    """``sendto`` through a transport that keeps its socket to itself (uvloop),
+    failing as a full socket would instead of letting the transport queue:
+    media that cannot go now is dropped, never sent late."""
+
+    def sendto(data: bytes, address: Any) -> None:
+        if udp.is_closing():
+            raise OSError(errno.EBADF, "the media socket is closed")
+        if udp.get_write_buffer_size():
+            raise BlockingIOError
+        udp.sendto(data, address)
+
+    return sendto
 
 
 def count_rtp_at_socket(transport: RTCDtlsTransport, count: Callable[[bytes], None]) -> bool:
