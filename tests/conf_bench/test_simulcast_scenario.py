@@ -36,7 +36,8 @@ def cache_dir(request: pytest.FixtureRequest) -> Path:
 async def test_smallest_step_binds_three_layers_and_reports_both_costs(
     cache_dir: Path, tmp_path: Path
 ) -> None:
-    ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lambda message: None)
+    lines: list[str] = []
+    ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lines.append)
 
     result = await simulcast_cost(ctx, [SUBSCRIBERS], publishers=PUBLISHERS)
 
@@ -51,12 +52,18 @@ async def test_smallest_step_binds_three_layers_and_reports_both_costs(
         assert loaded[0].expected_pps > 0
     idle = next(s for s in result.variants["idle"] if s.load == SUBSCRIBERS)
     assert idle.forwarded_pps == 0  # nobody sent in the idle window
+    # Each way is measured twice per step, mirrored (idle, single, simulcast,
+    # simulcast, single, idle), and the step is their mean.
+    for way in ("idle", "single", "simulcast"):
+        assert sum(f"N={SUBSCRIBERS} {way}:" in line for line in lines) == 2
 
     (step,) = figures["per_subscribers"]
     assert step["subscribers"] == SUBSCRIBERS
     assert step["single_us_per_forwarded_packet"] is not None
     assert step["simulcast_us_per_forwarded_packet"] is not None
     assert step["ratio"] is not None
+    assert step["ratio_less_extra_layers"] is not None
+    assert all(cpu is not None and cpu > 0 for cpu in step["loadgen_cpu_percent"])
     receive = figures["receive"]
     # Three layers are more packets than the top one alone (180p + 360p on top).
     assert receive["simulcast_pps_per_publisher"] > receive["single_pps_per_publisher"] > 0
