@@ -11,9 +11,11 @@ exercised with real aiortc peers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import subprocess
 import sys
+import types
 from typing import Any
 
 import pytest
@@ -98,3 +100,40 @@ def test_an_unknown_event_loop_is_a_clear_start_error(tmp_path: Any) -> None:
     assert out.returncode == 2
     assert "event_loop must be uvloop or asyncio: 'trio'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_send_path_drops_on_uvloop_when_the_receiver_cannot_keep_up(tmp_path: Any) -> None:
+    """As on asyncio (test_fast_path_guards): a full socket means drop, and
+    the transport holds at most the one packet the kernel refused."""
+    address = str(tmp_path / "slow-receiver")
+    packet = b"\x80" + bytes(1199)
+
+    async def flood() -> None:
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        receiver.bind(address)
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.setblocking(False)
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            asyncio.DatagramProtocol, sock=sender
+        )
+        try:
+            unqueued = types.SimpleNamespace(sendto=aiortc_bridge._unqueued_sendto(transport))
+            path = aiortc_bridge.RtpSendPath.on_socket(unqueued, address)
+            results = [path.send(packet) for _ in range(5000)]
+            assert results[0] is True
+            assert results.count(False) > 0, "the receiver never read; sends must fail"
+            assert transport.get_write_buffer_size() <= len(packet)
+            receiver.setblocking(False)
+            for _ in range(100):  # drain, and let the loop flush what it held
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        receiver.recv(2000)
+                await asyncio.sleep(0.01)
+                if not transport.get_write_buffer_size():
+                    break
+            assert path.send(packet) is True
+        finally:
+            transport.close()
+            receiver.close()
+
+    uvloop.run(flood())
