@@ -127,6 +127,12 @@ class Producer:
             keyframe = view.keyframe = rtp.is_vp8_keyframe_start(view.data, view.payload_offset)
             if keyframe:
                 self._on_keyframe(layer, view)
+            if layer.keyframe_owed:
+                # Media arrives, so the publisher can be told now, not after
+                # the asker's retry interval.
+                layer.keyframe_owed = False
+                if not keyframe:
+                    self.request_keyframe(layer.index)
         elif self._audio_level_id is not None:
             value = rtp.find_extension(view.data, self._audio_level_id)
             if value:
@@ -199,7 +205,9 @@ class Producer:
 
         Requests are coalesced per layer: however many subscribers ask, the
         publisher gets one request per interval; one inside the quiet interval
-        is not lost but sent when the interval ends.
+        is not lost but sent when the interval ends. One the publisher cannot
+        get yet (no connection, or the layer's SSRC unknown) is sent with the
+        layer's first packet (``ProducerLayer.keyframe_owed``).
         """
         if not self._video or self.closed:
             return
@@ -207,6 +215,7 @@ class Producer:
         now = time.monotonic()
         for target in targets:
             if target.ssrc is None:
+                target.keyframe_owed = True  # asked when its first packet binds it
                 continue
             wait = target.last_keyframe_request + self._settings.keyframe_interval_s - now
             if wait <= 0:
@@ -221,8 +230,10 @@ class Producer:
         if await self._send_keyframe_request(ssrc):
             self._stats.keyframe_requests += 1
         else:
-            # Not connected yet: lost, so it must not hold back the next request.
+            # Not connected yet: lost, so it must not hold back the next
+            # request, and it is owed as soon as media arrives.
             layer.last_keyframe_request = -1e9
+            layer.keyframe_owed = True
 
     def _fire_pending_keyframe(self, layer: int) -> None:
         self._pending_keyframes.pop(layer, None)

@@ -102,7 +102,10 @@ class ProducerLayer:
         #: Consumers that forward this layer now, or wait for its next keyframe.
         self.consumers: list[Downstream] = []
         self.last_keyframe_request = -1e9
-        self.keyframe_pending = False
+        #: A keyframe was asked for while the publisher could not be told (its
+        #: connection not up, or this layer's SSRC not known yet): the request
+        #: goes out with the layer's first packet (Producer.receive).
+        self.keyframe_owed = False
 
     def __repr__(self) -> str:
         return f"ProducerLayer({self.index}, rid={self.rid}, ssrc={self.ssrc})"

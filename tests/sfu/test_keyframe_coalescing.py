@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import struct
 import time
 from collections.abc import Callable
 
-from sfu import Producer, SfuSettings, SfuStats
+from sfu import Producer, SfuSettings, SfuStats, rtp
 from sfu.aiortc_bridge import Codec
 
 #: SSRCs of the three layers (q, h, f), lowest first.
@@ -152,3 +153,69 @@ async def test_closing_cancels_a_deferred_request() -> None:
     await producer.close()
     await asyncio.sleep(0.3)
     assert publisher.count(SSRCS[0]) == 1
+
+
+def vp8_packet(ssrc: int, seq: int, keyframe: bool) -> rtp.RtpView:
+    """One single-packet VP8 frame (descriptor S=1; frame tag P=0 for a keyframe)."""
+    keyframe_tag = b"\x00\x00\x00\x9d\x01\x2a" + struct.pack("<HH", 320, 180)
+    tag = keyframe_tag if keyframe else b"\x01\x00\x00"
+    header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, seq * 3000, ssrc)
+    return rtp.parse(header + b"\x10" + tag + bytes(20))
+
+
+async def test_a_request_the_publisher_could_not_get_goes_out_with_its_first_packet() -> None:
+    """Issue 21, point 3: a newcomer's first keyframe request, made before its
+    connection is up, is sent the moment media arrives, not after the asker's
+    retry interval (nobody asks again here, and the quiet interval is long)."""
+    publisher = Publisher(connected=False)
+    producer = simulcast_producer(publisher, interval=30.0)
+    producer.request_keyframe(2)
+    await settle()
+    assert publisher.plis == []
+    publisher.connected = True
+    producer.receive(vp8_packet(SSRCS[2], 1, keyframe=False), producer.layers[2])
+    await settle()
+    assert publisher.count(SSRCS[2]) == 1
+    # Owed once: later packets do not ask again.
+    producer.receive(vp8_packet(SSRCS[2], 2, keyframe=False), producer.layers[2])
+    await settle()
+    assert publisher.count(SSRCS[2]) == 1
+    await producer.close()
+
+
+async def test_an_owed_request_is_dropped_when_the_first_packet_is_a_keyframe() -> None:
+    publisher = Publisher(connected=False)
+    producer = simulcast_producer(publisher, interval=30.0)
+    producer.request_keyframe(0)
+    await settle()
+    publisher.connected = True
+    producer.receive(vp8_packet(SSRCS[0], 1, keyframe=True), producer.layers[0])
+    await settle()
+    assert publisher.plis == []
+    await producer.close()
+
+
+async def test_a_request_for_a_layer_not_bound_yet_goes_out_when_it_binds() -> None:
+    """A simulcast layer's SSRC is learnt from its first packet; a keyframe
+    asked for before that is not dropped but sent then."""
+    publisher = Publisher()
+    fresh = Producer(
+        kind="video",
+        codec=Codec("video/VP8", 90000, 96),
+        mid="1",
+        ssrc=None,
+        audio_level_id=None,
+        rids=["q", "h", "f"],
+        settings=SfuSettings(keyframe_interval_s=30.0),
+        send_keyframe_request=publisher.send_pli,
+        stats=SfuStats(),
+        app_data={"participant_id": "p"},
+    )
+    fresh.request_keyframe(1)
+    await settle()
+    assert publisher.plis == []
+    fresh.layers[1].bind(4002)
+    fresh.receive(vp8_packet(4002, 7, keyframe=False), fresh.layers[1])
+    await settle()
+    assert publisher.count(4002) == 1
+    await fresh.close()
