@@ -89,8 +89,8 @@ class Settings:
     #: can take is bounded (keyed callers and joins are not refused).
     max_meetings: int = 10_000
     log_level: str = "info"
-    #: The asyncio event loop the node runs on: "uvloop" (libuv; receiving and
-    #: sending media packets cost a third less CPU, docs/performance.md) or
+    #: The asyncio event loop the node runs on: "uvloop" (libuv; a received
+    #: media packet costs about 30 % less CPU, docs/performance.md) or
     #: "asyncio" (the standard library's selector loop).
     event_loop: str = "uvloop"
     #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
