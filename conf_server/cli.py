@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "since command lines are visible to other users",
     )
     parser.add_argument("--log-level", help="debug, info, warning or error (default info)")
-    parser.add_argument("--event-loop", help="uvloop (default) or asyncio")
+    parser.add_argument("--event-loop", help="asyncio (default) or uvloop")
     return parser
 
 

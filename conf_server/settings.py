@@ -89,10 +89,12 @@ class Settings:
     #: can take is bounded (keyed callers and joins are not refused).
     max_meetings: int = 10_000
     log_level: str = "info"
-    #: The asyncio event loop the node runs on: "uvloop" (libuv; a received
-    #: media packet costs about 30 % less CPU, docs/performance.md) or
-    #: "asyncio" (the standard library's selector loop).
-    event_loop: str = "uvloop"
+    #: The asyncio event loop the node runs on: "asyncio" (the standard
+    #: library's selector loop) or "uvloop" (libuv: a received media packet
+    #: costs about 30 % less CPU; out of file descriptors it drops the
+    #: connections it cannot take without a log line: docs/performance.md,
+    #: docs/operations.md).
+    event_loop: str = "asyncio"
     #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
     #: and stop it) or "automatic" (every meeting records from its first join).
     recording_policy: str = "hosts"
