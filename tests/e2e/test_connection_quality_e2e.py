@@ -163,7 +163,15 @@ async def test_set_view_tells_the_server_the_tile_heights(open_page: PageFactory
     assert set(before) == set(others)
 
     await viewer.set_viewport_size({"width": 900, "height": 560})
-    await wait_until(lambda: view_matches_tiles(viewer, []), timeout=10)
+
+    async def resized_view_sent() -> bool:
+        # Until the page has laid out at the new size, the old view still
+        # matches the old tiles: wait for a view with other heights.
+        view = await last_view(viewer)
+        changed = view is not None and view["payload"].get("sizes") != before
+        return changed and await view_matches_tiles(viewer, [])
+
+    await wait_until(resized_view_sent, timeout=10)
     after = (await last_view(viewer) or {})["payload"]["sizes"]
     assert all(after[pid] < before[pid] for pid in others), (before, after)
 
