@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""From opening the link to seeing everyone: the newcomer's timeline (issue 21).
+
+Three pages are in a room with their (fake) cameras on; a fourth opens
+``/r/{room}?name=Late&autojoin=1`` and the page itself records, from its
+navigation start, when each step happened:
+
+- the JavaScript modules (first request, last response, how many);
+- DOMContentLoaded; getUserMedia called and resolved;
+- joined (the page's ``data-state``);
+- the receiving connection: the server's offer applied, the answer made, ICE
+  and DTLS connected; the publishing connection: its offer made and the
+  server's answer applied;
+- the first painted frame of each remote video (``requestVideoFrameCallback``),
+  and when the third was painted: the figure issue 21 asks for.
+
+Each run uses a fresh browser context (cold: nothing cached); ``--warm`` opens
+the link once before in the same context (HTTP cache warm). Medians per step
+are printed as a table. The real ``conf-server`` process and headless
+Chromium, in a private network namespace (needs root). Not a test:
+``.venv/bin/python scripts/bench_join.py [--runs 5] [--warm] [--load 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from bench_support import (
+    RoomPages,
+    busy_loops,
+    enter_private_network,
+    machine,
+    server_and_chromium,
+    use_test_helpers,
+)
+
+use_test_helpers("e2e")
+
+#: Installed in the newcomer's page before any of its scripts: records when
+#: each step happens (ms since navigation start) in ``window.__join``.
+INSTRUMENT = """
+(() => {
+  const marks = (window.__join = {});
+  const mark = (name) => { if (!(name in marks)) marks[name] = performance.now(); };
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    mark("getUserMedia called");
+    const stream = await getUserMedia(constraints);
+    mark("getUserMedia resolved");
+    return stream;
+  };
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    const role = { name: null };
+    const setRemote = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = async (description) => {
+      if (description && description.type === "offer") {
+        role.name = "receiving";
+        mark("receiving: server offer handled");
+      }
+      const result = await setRemote(description);
+      if (description && description.type === "answer") mark("publishing: answer applied");
+      return result;
+    };
+    const setLocal = pc.setLocalDescription.bind(pc);
+    pc.setLocalDescription = async (description) => {
+      const result = await setLocal(description);
+      const type = pc.localDescription && pc.localDescription.type;
+      if (type === "offer") {
+        role.name = role.name || "publishing";
+        mark("publishing: offer made");
+      }
+      if (type === "answer") mark("receiving: answer made");
+      return result;
+    };
+    pc.addEventListener("iceconnectionstatechange", () => {
+      if (role.name && ["connected", "completed"].includes(pc.iceConnectionState))
+        mark(`${role.name}: ICE connected`);
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (role.name && pc.connectionState === "connected") mark(`${role.name}: DTLS connected`);
+    });
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Original);
+  const painted = (window.__painted = []);
+  const watch = (video) => {
+    if (video.__watched || !video.requestVideoFrameCallback) return;
+    video.__watched = true;
+    video.requestVideoFrameCallback((now) => {
+      const tile = video.closest('[data-testid="tile"]');
+      const me = window.meeting && window.meeting.participantId;
+      if (tile && tile.dataset.participantId !== me) painted.push(now);
+    });
+  };
+  new MutationObserver(() => {
+    document.querySelectorAll("video").forEach(watch);
+    if (document.body && document.body.dataset.state === "joined") mark("joined");
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+})();
+"""
+
+#: Read after the third remote video painted: module loading and the page events.
+TIMELINE = """
+() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const modules = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".js"));
+  const out = Object.assign({}, window.__join);
+  if (modules.length) {
+    out["modules: first request"] = Math.min(...modules.map((e) => e.startTime));
+    out["modules: last loaded"] = Math.max(...modules.map((e) => e.responseEnd));
+  }
+  out["DOMContentLoaded"] = nav.domContentLoadedEventEnd;
+  const painted = [...window.__painted].sort((a, b) => a - b);
+  painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });
+  return { marks: out, modules: modules.length };
+}
+"""
+
+OTHERS = ("One", "Two", "Three")
+
+
+async def newcomer(browser: Any, url: str, room: str, warm: bool) -> tuple[dict[str, float], int]:
+    """One newcomer's timeline (ms from navigation start) and its module count."""
+    from e2e_helpers import wait_until
+
+    context = await browser.new_context(
+        permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+    )
+    try:
+        if warm:  # load everything once; leave before anyone sees this visit
+            page = await context.new_page()
+            await page.goto(f"{url}/r/{room}-warmup?name=Warm")
+            await page.wait_for_load_state("load")
+            await page.close()
+        await context.add_init_script(INSTRUMENT)
+        page = await context.new_page()
+        await page.goto(f"{url}/r/{room}?name=Late&autojoin=1")
+
+        async def three_painted() -> bool:  # (the page's CSP forbids wait_for_function)
+            painted: int = await page.evaluate("() => (window.__painted || []).length")
+            return painted >= 3
+
+        await wait_until(three_painted, timeout=30, step=0.05)
+        result = await page.evaluate(TIMELINE)
+        return result["marks"], result["modules"]
+    finally:
+        await context.close()
+
+
+async def bench(runs: int, warm: bool) -> None:
+    from e2e_helpers import tile_frames, wait_until
+
+    timelines: list[dict[str, float]] = []
+    modules = 0
+    async with server_and_chromium() as (browser, url):
+        for run in range(runs):
+            room = f"join-{run}"
+            pages = RoomPages(browser, url, room)
+            try:
+                others = [await pages.open(name) for name in OTHERS]
+
+                async def all_see_each_other(others: list[Any] = others) -> bool:
+                    for page in others:
+                        frames = await tile_frames(page)
+                        if len(frames) != 2 or not all(n > 0 for n in frames.values()):
+                            return False
+                    return True
+
+                await wait_until(all_see_each_other, timeout=30)
+                marks, modules = await newcomer(browser, url, room, warm)
+            finally:
+                await pages.close()
+            timelines.append(marks)
+            third = marks.get("remote video 3 painted", float("nan"))
+            print(f"run {run + 1}: third remote video painted at {third:.0f} ms", flush=True)
+    seen = {name for marks in timelines for name in marks}
+    names = sorted(seen, key=lambda name: _median(timelines, name))
+    print(f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files")
+    print("| ms from navigation start (median) | step |\n|---|---|")
+    for name in names:
+        print(f"| {_median(timelines, name):.0f} | {name} |")
+    print(machine())
+
+
+def _median(timelines: list[dict[str, float]], name: str) -> float:
+    values = [marks[name] for marks in timelines if name in marks]
+    return statistics.median(values) if values else float("nan")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="newcomers (default 5)")
+    parser.add_argument("--warm", action="store_true", help="HTTP cache warm (a visit before)")
+    parser.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    enter_private_network()
+    started = time.monotonic()
+    with busy_loops(args.load):
+        asyncio.run(bench(args.runs, args.warm))
+    print(f"{args.runs} runs, {args.load} busy loops, {time.monotonic() - started:.0f} s")
