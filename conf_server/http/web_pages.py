@@ -20,6 +20,7 @@ from aiohttp import web_response as aiohttp_web_response
 from signaling.protocol import is_room_name
 
 from .keys import MEETINGS, SETTINGS
+from .module_preload import with_module_preloads
 
 WEB_CLIENT_DIR = Path(__file__).resolve().parents[2] / "web_client"
 SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
@@ -90,22 +91,34 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
 
 
+def _page(client_dir: Path, name: str) -> str:
+    """A page of the client as served: its modules announced up front."""
+    return with_module_preloads((client_dir / name).read_text(encoding="utf-8"), client_dir / "js")
+
+
+def _html(page: str) -> web.Response:
+    # Read at start-up: a browser asks again each time (no-cache), cheaply.
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
 def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
     # Answers aiohttp makes before any handler or hook runs (a malformed
     # request line gets 400 from its parser) take the Server header from this
     # module global, with the Python and aiohttp versions in it.
     aiohttp_web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
 
-    async def landing(_: web.Request) -> web.FileResponse:
-        return web.FileResponse(client_dir / "index.html")
+    pages = {name: _page(client_dir, name) for name in ("index.html", "room.html", "admin.html")}
+
+    async def landing(_: web.Request) -> web.Response:
+        return _html(pages["index.html"])
 
     async def room(request: web.Request) -> web.StreamResponse:
         if not is_room_name(request.match_info["room"]):
             raise web.HTTPNotFound(text="Room names are 1-64 characters of A-Z a-z 0-9 _ -")
-        return web.FileResponse(client_dir / "room.html")
+        return _html(pages["room.html"])
 
-    async def admin(_: web.Request) -> web.FileResponse:
-        return web.FileResponse(client_dir / "admin.html")
+    async def admin(_: web.Request) -> web.Response:
+        return _html(pages["admin.html"])
 
     async def socket_io_client(_: web.Request) -> web.StreamResponse:
         path = client_dir / SOCKET_IO_CLIENT
