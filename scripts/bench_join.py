@@ -23,18 +23,15 @@ Chromium, in a private network namespace (needs root). Not a test:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import statistics
-import time
 from typing import Any
 
 from bench_support import (
     RoomPages,
-    busy_loops,
-    enter_private_network,
     machine,
+    run_timing_benchmark,
     server_and_chromium,
+    timing_arguments,
     use_test_helpers,
 )
 
@@ -196,15 +193,6 @@ def _median(timelines: list[dict[str, float]], name: str) -> float:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="newcomers (default 5)")
-    parser.add_argument("--warm", action="store_true", help="HTTP cache warm (a visit before)")
-    parser.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
-    args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    enter_private_network()
-    started = time.monotonic()
-    with busy_loops(args.load):
-        asyncio.run(bench(args.runs, args.warm))
-    print(f"{args.runs} runs, {args.load} busy loops, {time.monotonic() - started:.0f} s")
+    options = timing_arguments(__doc__ or "", 5, "newcomers")
+    options.add_argument("--warm", action="store_true", help="HTTP cache warm (a visit before)")
+    run_timing_benchmark(options, lambda args: bench(args.runs, args.warm))

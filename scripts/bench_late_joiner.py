@@ -21,21 +21,19 @@ inside a private network namespace (needs root). Not a test:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from bench_support import (
     RoomPages,
-    busy_loops,
-    enter_private_network,
     machine,
+    run_timing_benchmark,
     server_and_chromium,
     summary,
+    timing_arguments,
     use_test_helpers,
 )
 
@@ -130,15 +128,9 @@ async def browser_bench(runs: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10, help="late joiners (default 10)")
-    parser.add_argument("--browser", action="store_true", help="Chromium pages instead of aiortc")
-    parser.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
-    args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    enter_private_network()
-    started = time.monotonic()
-    with busy_loops(args.load):
-        asyncio.run(browser_bench(args.runs) if args.browser else aiortc_bench(args.runs))
-    print(f"{args.runs} runs, {args.load} busy loops, {time.monotonic() - started:.0f} s")
+    options = timing_arguments(__doc__ or "", 10, "late joiners")
+    options.add_argument("--browser", action="store_true", help="Chromium pages instead of aiortc")
+    run_timing_benchmark(
+        options,
+        lambda args: browser_bench(args.runs) if args.browser else aiortc_bench(args.runs),
+    )

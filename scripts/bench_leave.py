@@ -17,18 +17,16 @@ inside a private network namespace (needs root). Not a test:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import time
 from typing import Any
 
 from bench_support import (
     RoomPages,
-    busy_loops,
-    enter_private_network,
     machine,
+    run_timing_benchmark,
     server_and_chromium,
     summary,
+    timing_arguments,
     use_test_helpers,
 )
 
@@ -79,14 +77,6 @@ async def bench(runs: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10, help="leavers of each kind (default 10)")
-    parser.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
-    args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    enter_private_network()
-    started = time.monotonic()
-    with busy_loops(args.load):
-        asyncio.run(bench(args.runs))
-    print(f"{args.runs} runs, {args.load} busy loops, {time.monotonic() - started:.0f} s")
+    run_timing_benchmark(
+        timing_arguments(__doc__ or "", 10, "leavers of each kind"), lambda args: bench(args.runs)
+    )

@@ -5,6 +5,8 @@ and how to print a series of measurements."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import os
 import socket
@@ -12,7 +14,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,30 @@ def busy_loops(count: int) -> Iterator[None]:
         for process in spinners:
             process.kill()
             process.wait()
+
+
+def timing_arguments(description: str, runs: int, runs_help: str) -> argparse.ArgumentParser:
+    """The options every media-timing benchmark takes: ``--runs`` and ``--load``."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=runs, help=f"{runs_help} (default {runs})")
+    parser.add_argument("--load", type=int, default=0, help="busy-loop processes meanwhile")
+    return parser
+
+
+Benchmark = Callable[[argparse.Namespace], Coroutine[Any, Any, None]]
+
+
+def run_timing_benchmark(parser: argparse.ArgumentParser, bench: Benchmark) -> None:
+    """Parse ``parser``'s options, then run ``bench(args)`` in a private network
+    namespace with ``--load`` busy loops, and say how long it all took."""
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    enter_private_network()
+    started = time.monotonic()
+    with busy_loops(args.load):
+        asyncio.run(bench(args))
+    print(f"{args.runs} runs, {args.load} busy loops, {time.monotonic() - started:.0f} s")
 
 
 def summary(name: str, seconds: list[float]) -> str:

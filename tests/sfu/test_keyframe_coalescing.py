@@ -38,7 +38,10 @@ class Publisher:
         return sum(1 for _, s in self.plis if s == ssrc)
 
 
-def simulcast_producer(publisher: Publisher, interval: float = INTERVAL) -> Producer:
+def simulcast_producer(
+    publisher: Publisher, interval: float = INTERVAL, bound: bool = True
+) -> Producer:
+    """Three layers; ``bound``: their SSRCs already known (``SSRCS``)."""
     producer = Producer(
         kind="video",
         codec=Codec("video/VP8", 90000, 96),
@@ -52,7 +55,8 @@ def simulcast_producer(publisher: Publisher, interval: float = INTERVAL) -> Prod
         app_data={"participant_id": "p"},
     )
     for layer, ssrc in zip(producer.layers, SSRCS, strict=True):
-        layer.bind(ssrc)
+        if bound:
+            layer.bind(ssrc)
     return producer
 
 
@@ -132,12 +136,7 @@ async def test_all_layers_at_once_is_throttled_per_layer() -> None:
 
 
 async def test_a_request_the_publisher_could_not_get_does_not_throttle_the_next() -> None:
-    publisher = Publisher(connected=False)
-    producer = simulcast_producer(publisher, interval=30.0)
-    producer.request_keyframe(2)
-    await settle()
-    assert publisher.plis == []
-    publisher.connected = True
+    publisher, producer = await asked_before_connected(2)
     producer.request_keyframe(2)
     await settle()
     assert publisher.count(SSRCS[2]) == 1
@@ -163,16 +162,23 @@ def vp8_packet(ssrc: int, seq: int, keyframe: bool) -> rtp.RtpView:
     return rtp.parse(header + b"\x10" + tag + bytes(20))
 
 
+async def asked_before_connected(layer: int) -> tuple[Publisher, Producer]:
+    """A producer asked for a keyframe on ``layer`` while its publisher could
+    not be reached; the publisher is reachable now, and nothing was sent."""
+    publisher = Publisher(connected=False)
+    producer = simulcast_producer(publisher, interval=30.0)
+    producer.request_keyframe(layer)
+    await settle()
+    assert publisher.plis == []
+    publisher.connected = True
+    return publisher, producer
+
+
 async def test_a_request_the_publisher_could_not_get_goes_out_with_its_first_packet() -> None:
     """Issue 21, point 3: a newcomer's first keyframe request, made before its
     connection is up, is sent the moment media arrives, not after the asker's
     retry interval (nobody asks again here, and the quiet interval is long)."""
-    publisher = Publisher(connected=False)
-    producer = simulcast_producer(publisher, interval=30.0)
-    producer.request_keyframe(2)
-    await settle()
-    assert publisher.plis == []
-    publisher.connected = True
+    publisher, producer = await asked_before_connected(2)
     producer.receive(vp8_packet(SSRCS[2], 1, keyframe=False), producer.layers[2])
     await settle()
     assert publisher.count(SSRCS[2]) == 1
@@ -184,11 +190,7 @@ async def test_a_request_the_publisher_could_not_get_goes_out_with_its_first_pac
 
 
 async def test_an_owed_request_is_dropped_when_the_first_packet_is_a_keyframe() -> None:
-    publisher = Publisher(connected=False)
-    producer = simulcast_producer(publisher, interval=30.0)
-    producer.request_keyframe(0)
-    await settle()
-    publisher.connected = True
+    publisher, producer = await asked_before_connected(0)
     producer.receive(vp8_packet(SSRCS[0], 1, keyframe=True), producer.layers[0])
     await settle()
     assert publisher.plis == []
@@ -199,23 +201,12 @@ async def test_a_request_for_a_layer_not_bound_yet_goes_out_when_it_binds() -> N
     """A simulcast layer's SSRC is learnt from its first packet; a keyframe
     asked for before that is not dropped but sent then."""
     publisher = Publisher()
-    fresh = Producer(
-        kind="video",
-        codec=Codec("video/VP8", 90000, 96),
-        mid="1",
-        ssrc=None,
-        audio_level_id=None,
-        rids=["q", "h", "f"],
-        settings=SfuSettings(keyframe_interval_s=30.0),
-        send_keyframe_request=publisher.send_pli,
-        stats=SfuStats(),
-        app_data={"participant_id": "p"},
-    )
+    fresh = simulcast_producer(publisher, interval=30.0, bound=False)
     fresh.request_keyframe(1)
     await settle()
     assert publisher.plis == []
-    fresh.layers[1].bind(4002)
-    fresh.receive(vp8_packet(4002, 7, keyframe=False), fresh.layers[1])
+    fresh.layers[1].bind(SSRCS[1])
+    fresh.receive(vp8_packet(SSRCS[1], 7, keyframe=False), fresh.layers[1])
     await settle()
-    assert publisher.count(4002) == 1
+    assert publisher.count(SSRCS[1]) == 1
     await fresh.close()
