@@ -12,7 +12,9 @@ navigation start, when each step happened:
   and DTLS connected; the publishing connection: its offer made and the
   server's answer applied;
 - the first painted frame of each remote video (``requestVideoFrameCallback``),
-  and when the third was painted: the figure issue 21 asks for.
+  and when the third was painted: the figure issue 21 asks for;
+- when each of the others painted the newcomer's video (on the newcomer's
+  clock, through epoch time), and how long after its join that was.
 
 Each run uses a fresh browser context (cold: nothing cached); ``--warm`` opens
 the link once before in the same context (HTTP cache warm). Medians per step
@@ -117,15 +119,41 @@ TIMELINE = """
   out["DOMContentLoaded"] = nav.domContentLoadedEventEnd;
   const painted = [...window.__painted].sort((a, b) => a - b);
   painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });
-  return { marks: out, modules: modules.length };
+  return { marks: out, modules: modules.length, origin: performance.timeOrigin };
+}
+"""
+
+#: Installed in each of the others' pages before the newcomer comes: when the
+#: first frame of a tile that was not there yet is painted (epoch ms, so it
+#: compares with the newcomer's clock).
+WATCH_NEWCOMER = """
+() => {
+  const known = new Set([...document.querySelectorAll('[data-testid="tile"]')]
+    .map((tile) => tile.dataset.participantId));
+  window.__newcomerPainted = null;
+  const watch = () => {
+    for (const tile of document.querySelectorAll('[data-testid="tile"]')) {
+      const video = tile.querySelector("video");
+      if (known.has(tile.dataset.participantId) || !video || video.__newcomer) continue;
+      video.__newcomer = true;
+      video.requestVideoFrameCallback(() => {
+        if (window.__newcomerPainted === null) window.__newcomerPainted = Date.now();
+      });
+    }
+  };
+  new MutationObserver(watch).observe(document.body, { subtree: true, childList: true });
+  watch();
 }
 """
 
 OTHERS = ("One", "Two", "Three")
 
 
-async def newcomer(browser: Any, url: str, room: str, warm: bool) -> tuple[dict[str, float], int]:
-    """One newcomer's timeline (ms from navigation start) and its module count."""
+async def newcomer(
+    browser: Any, url: str, room: str, warm: bool, others: list[Any]
+) -> tuple[dict[str, float], int]:
+    """One newcomer's timeline (ms from navigation start), with when each of
+    ``others`` painted its video, and the newcomer's module count."""
     from e2e_helpers import wait_until
 
     context = await browser.new_context(
@@ -138,6 +166,8 @@ async def newcomer(browser: Any, url: str, room: str, warm: bool) -> tuple[dict[
             await page.wait_for_load_state("load")
             await page.close()
         await context.add_init_script(INSTRUMENT)
+        for other in others:
+            await other.evaluate(WATCH_NEWCOMER)
         page = await context.new_page()
         await page.goto(f"{url}/r/{room}?name=Late&autojoin=1")
 
@@ -147,7 +177,18 @@ async def newcomer(browser: Any, url: str, room: str, warm: bool) -> tuple[dict[
 
         await wait_until(three_painted, timeout=30, step=0.05)
         result = await page.evaluate(TIMELINE)
-        return result["marks"], result["modules"]
+        marks: dict[str, float] = result["marks"]
+
+        async def everyone_sees_it() -> bool:
+            seen = [await other.evaluate("window.__newcomerPainted") for other in others]
+            return all(at is not None for at in seen)
+
+        await wait_until(everyone_sees_it, timeout=30, step=0.05)
+        seen = sorted([await other.evaluate("window.__newcomerPainted") for other in others])
+        origin = result["origin"]
+        for rank, at in enumerate(seen, 1):
+            marks[f"others: newcomer's video painted ({rank} of {len(seen)})"] = at - origin
+        return marks, result["modules"]
     finally:
         await context.close()
 
@@ -172,19 +213,32 @@ async def bench(runs: int, warm: bool) -> None:
                     return True
 
                 await wait_until(all_see_each_other, timeout=30)
-                marks, modules = await newcomer(browser, url, room, warm)
+                marks, modules = await newcomer(browser, url, room, warm, others)
             finally:
                 await pages.close()
             timelines.append(marks)
             third = marks.get("remote video 3 painted", float("nan"))
-            print(f"run {run + 1}: third remote video painted at {third:.0f} ms", flush=True)
+            print(
+                f"run {run + 1}: third remote video painted at {third:.0f} ms;"
+                f" the others saw the newcomer {_seen_after_joined(marks):.0f} ms after it joined",
+                flush=True,
+            )
     seen = {name for marks in timelines for name in marks}
     names = sorted(seen, key=lambda name: _median(timelines, name))
     print(f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files")
     print("| ms from navigation start (median) | step |\n|---|---|")
     for name in names:
         print(f"| {_median(timelines, name):.0f} | {name} |")
+    after = statistics.median(_seen_after_joined(marks) for marks in timelines)
+    print(f"the last of the others painted the newcomer's video {after:.0f} ms after it joined")
     print(machine())
+
+
+def _seen_after_joined(marks: dict[str, float]) -> float:
+    """When the last of the others painted the newcomer's video, in ms after
+    the newcomer's join was acknowledged ("joined")."""
+    last = max((v for k, v in marks.items() if k.startswith("others:")), default=float("nan"))
+    return last - marks.get("joined", float("nan"))
 
 
 def _median(timelines: list[dict[str, float]], name: str) -> float:
