@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import Any
 
 from sfu.producer_layer import STABLE_AFTER_S
@@ -124,7 +124,6 @@ def mean_step(windows: list[Step]) -> Step:
     """One step from several windows of the same load and way: rates, CPU and
     latencies averaged, resources (memory, descriptors, connections) at their
     largest."""
-    first = windows[0]
     values: dict[str, Any] = {}
     for f in fields(Step):
         column = [getattr(w, f.name) for w in windows]
@@ -132,7 +131,7 @@ def mean_step(windows: list[Step]) -> Step:
             values[f.name] = max(column)
         else:
             values[f.name] = sum(column) / len(column)
-    return replace(first, **values)
+    return Step(**values)
 
 
 def _per_packet_us(step: Step, idle: Step, packets_per_s: float) -> float:

@@ -31,6 +31,7 @@ from bench_support import (
     RoomPages,
     machine,
     run_timing_benchmark,
+    sees_remote_videos,
     server_and_chromium,
     summary,
     timing_arguments,
@@ -99,20 +100,16 @@ async def aiortc_bench(runs: int) -> None:
 async def browser_run(browser: Any, url: str, room: str) -> float:
     """One late joiner in Chromium: seconds from its "joined" state until both
     remote tiles have decoded a frame."""
-    from e2e_helpers import tile_frames, wait_until
+    from e2e_helpers import wait_until
 
     pages = RoomPages(browser, url, room)
 
-    async def sees(page: Any, count: int) -> bool:
-        frames = await tile_frames(page)
-        return len(frames) == count and all(n > 0 for n in frames.values())
-
     try:
         first, _second = await pages.open("One"), await pages.open("Two")
-        await wait_until(lambda: sees(first, 1), timeout=30)
+        await wait_until(lambda: sees_remote_videos(first, 1), timeout=30)
         await asyncio.sleep(HEAD_START)
         late = await pages.open("Late")
-        return await wait_until(lambda: sees(late, 2), timeout=30, step=0.02)
+        return await wait_until(lambda: sees_remote_videos(late, 2), timeout=30, step=0.02)
     finally:
         await pages.close()
 

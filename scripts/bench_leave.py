@@ -24,6 +24,7 @@ from bench_support import (
     RoomPages,
     machine,
     run_timing_benchmark,
+    sees_remote_videos,
     server_and_chromium,
     summary,
     timing_arguments,
@@ -35,20 +36,16 @@ use_test_helpers("e2e")
 
 async def leave_run(browser: Any, url: str, room: str, how: str) -> float:
     """One leaver: seconds from Leave (or closing its tab) until Stay shows one tile."""
-    from e2e_helpers import tile_frames, wait_until
+    from e2e_helpers import wait_until
 
     pages = RoomPages(browser, url, room)
-
-    async def sees_video(page: Any) -> bool:
-        frames = await tile_frames(page)
-        return len(frames) == 1 and all(n > 0 for n in frames.values())
 
     async def one_tile() -> bool:
         return bool(await stay.locator('[data-testid="tile"]').count() == 1)
 
     try:
         stay, leaver = await pages.open("Stay"), await pages.open("Leaver")
-        await wait_until(lambda: sees_video(stay), timeout=30)
+        await wait_until(lambda: sees_remote_videos(stay, 1), timeout=30)
         loop = asyncio.get_running_loop()
         started = loop.time()
         if how == "button":

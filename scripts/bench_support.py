@@ -125,6 +125,15 @@ async def server_and_chromium() -> AsyncIterator[tuple[Any, str]]:
             server.stop()
 
 
+async def sees_remote_videos(page: Any, count: int) -> bool:
+    """True when ``page`` shows exactly ``count`` remote camera tiles and each
+    has decoded a frame. Needs ``use_test_helpers("e2e")``."""
+    from e2e_helpers import tile_frames
+
+    frames = await tile_frames(page)
+    return len(frames) == count and all(n > 0 for n in frames.values())
+
+
 class RoomPages:
     """Meeting pages in a browser, each in its own context (own camera and
     storage); ``close()`` closes them all."""

@@ -1,8 +1,7 @@
-"""The node's default event loop is uvloop: media must flow on it as on asyncio's.
+"""A node may run on uvloop (``event_loop = "uvloop"``): media must flow on it as on asyncio's.
 
-The other in-process tests run on pytest's asyncio loop (the ``event_loop =
-"asyncio"`` setting); the server processes of the browser tests run on the
-default, uvloop. These tests run a whole meeting on uvloop in this process, so
+Every other test runs the server on asyncio's loop (the default, and
+pytest's). These tests run a whole meeting on uvloop in this process, so
 the SFU's socket-level receive path and its unqueued send path
 (``aiortc_bridge._unqueued_sendto``: uvloop keeps its sockets to itself) are
 exercised with real aiortc peers.
