@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs conf-server into ./.venv with the browser client's npm packages.
+# Installs conf-server into ./.venv with the browser client's npm packages, and
+# builds the client's bundle (web_client/dist).
 #   scripts/setup.sh          what the server needs
 #   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, coturn, nftables, test extras)
 set -euo pipefail
@@ -38,5 +39,5 @@ echo "==> pip install -e .${extras}"
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".${extras}"
 
-echo "==> npm ci (web_client)"
-(cd web_client && npm ci --no-audit --no-fund --loglevel=error)
+echo "==> npm ci and npm run build (web_client)"
+(cd web_client && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
