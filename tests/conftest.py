@@ -13,12 +13,25 @@ from aiohttp.test_utils import TestServer
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
+from client_build import WEB_CLIENT, build_client
 from meeting_client import MeetingClient
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
 from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
+from conf_server.http.client_bundle import load_bundle
+
+
+@pytest.fixture(scope="session", autouse=True)
+def current_client_bundle() -> None:
+    """web_client/dist built from the sources as they are now (built first if
+    it is missing or stale), so every server of the session serves the bundle
+    and the browser tests load it, an edit included."""
+    if load_bundle(WEB_CLIENT) is None:
+        build_client(WEB_CLIENT)
+        if load_bundle(WEB_CLIENT) is None:
+            pytest.fail("web_client/dist is still not current after `npm run build`")
 
 
 @pytest.fixture

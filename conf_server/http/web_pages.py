@@ -1,5 +1,8 @@
-"""The browser client: landing page, room page, admin page, static modules and the vendored
-socket.io client that ``npm ci`` put under web_client/node_modules.
+"""The browser client: landing page, room page, admin page, the bundle built by
+``npm run build`` under ``/assets/`` (:mod:`.client_bundle`), the source modules
+under ``/static/`` and the vendored socket.io client that ``npm ci`` put under
+web_client/node_modules. Pages load the bundle when it is current, else the
+source modules.
 
 Every response of the server (pages, API, Socket.IO) also gets the headers of
 :func:`add_security_headers`: a Content-Security-Policy that lets pages run
@@ -11,6 +14,7 @@ sites in a Referer), and a ``Server`` header without versions.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,8 +23,12 @@ from aiohttp import web_response as aiohttp_web_response
 
 from signaling.protocol import is_room_name
 
+from . import client_bundle
+from .client_bundle import ClientBundle
 from .keys import MEETINGS, SETTINGS
 from .module_preload import with_module_preloads
+
+logger = logging.getLogger(__name__)
 
 WEB_CLIENT_DIR = Path(__file__).resolve().parents[2] / "web_client"
 SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
@@ -91,9 +99,16 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
 
 
-def _page(client_dir: Path, name: str) -> str:
-    """A page of the client as served: its modules announced up front."""
-    return with_module_preloads((client_dir / name).read_text(encoding="utf-8"), client_dir / "js")
+def _page(client_dir: Path, name: str, bundle: ClientBundle | None) -> str:
+    """A page of the client as served: its bundled entry if there is one, else
+    its source modules; either way with the modules it imports announced up front."""
+    source = (client_dir / name).read_text(encoding="utf-8")
+    if bundle is not None:
+        page = bundle.page(source)
+        if page is not None:
+            return page
+        logger.warning("%s: its module is not in the bundle; served from the sources", name)
+    return with_module_preloads(source, client_dir / "js")
 
 
 def _html(page: str) -> web.Response:
@@ -102,12 +117,22 @@ def _html(page: str) -> web.Response:
 
 
 def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
+    """The client's routes (:func:`add_client_routes`) and the security headers."""
     # Answers aiohttp makes before any handler or hook runs (a malformed
     # request line gets 400 from its parser) take the Server header from this
     # module global, with the Python and aiohttp versions in it.
     aiohttp_web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]
+    app.on_response_prepare.append(add_security_headers)
+    add_client_routes(app, client_dir)
 
-    pages = {name: _page(client_dir, name) for name in ("index.html", "room.html", "admin.html")}
+
+def add_client_routes(app: web.Application, client_dir: Path) -> None:
+    """The pages, ``/assets/``, ``/static/`` and ``/vendor/`` of the client in
+    ``client_dir``; its bundle and pages are read now, once."""
+    bundle = client_bundle.load_bundle(client_dir)
+    pages = {
+        name: _page(client_dir, name, bundle) for name in ("index.html", "room.html", "admin.html")
+    }
 
     async def landing(_: web.Request) -> web.Response:
         return _html(pages["index.html"])
@@ -128,10 +153,10 @@ def add_routes(app: web.Application, client_dir: Path = WEB_CLIENT_DIR) -> None:
             )
         return web.FileResponse(path, headers={"Content-Type": "text/javascript"})
 
-    app.on_response_prepare.append(add_security_headers)
     app.router.add_get("/", landing)
     app.router.add_get("/r/{room}", room)
     app.router.add_get("/admin", admin)
+    client_bundle.add_routes(app, bundle)
     app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)
     for folder in STATIC_FOLDERS:
         app.router.add_static(f"/static/{folder}/", client_dir / folder, follow_symlinks=False)
