@@ -1,10 +1,12 @@
-"""``<link rel="modulepreload">`` for every module a page loads (issue 21).
+"""``<link rel="modulepreload">`` for every module a page loads (issue 21), when
+pages load the client's source modules (without a current bundle:
+:mod:`.client_bundle`).
 
-The client is plain ES modules: a page names one entry module, whose imports
-the browser discovers only as each module arrives, four levels deep for the
-room page, so 50-odd small files came one level after another. Listing every
-module the entry imports (statically, transitively) in the page's head lets
-the browser fetch them all at once, in parallel with the HTML's parsing.
+A page names one entry module, whose imports the browser discovers only as
+each module arrives, four levels deep for the room page, so 50-odd small files
+came one level after another. Listing every module the entry imports
+(statically, transitively) in the page's head lets the browser fetch them all
+at once, in parallel with the HTML's parsing.
 
 The list is read from the files when the server starts; only static
 ``import … from "…"``, ``import "…"`` and ``export … from "…"`` statements at
