@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 #: Offers in a row that may fail before the transport waits for the next change.
 NEGOTIATION_ATTEMPTS = 5
+#: How long (s) a negotiation waits, at most, for a newcomer's receiving
+#: connection to come up before offering the newcomer's tracks (``yield_to``).
+ARRIVAL_PRIORITY_S = 1.0
 
 #: ``send_offer(revision, sdp, slots)``: deliver an offer to the client.
 OfferSink = Callable[[int, str, list[SendSlot]], Awaitable[None]]
@@ -89,6 +92,11 @@ class SubscribeTransport:
         self._watched: set[int] = set()
         self._send_path: bridge.RtpSendPath | None = None
         self.negotiation_failures = 0
+        #: Resolved when this transport's connection is first up, or when it
+        #: closes: what others' negotiations wait for (``yield_to``).
+        self.first_connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: Newcomers' ``first_connected`` the next negotiation waits for.
+        self._arrivals: set[asyncio.Future[None]] = set()
         #: What this subscriber's downlink takes (from its REMB and receiver
         #: reports). No limit until the first REMB: a browser sends one within
         #: a second, and a client that never does must not be starved.
@@ -165,9 +173,43 @@ class SubscribeTransport:
         if self._negotiator is None or self._negotiator.done():
             self._negotiator = self._tasks.spawn(self._negotiate())
 
+    @property
+    def arriving(self) -> bool:
+        """An offer is out and the connection has not yet come up."""
+        return (
+            self.revision >= 1
+            and not self.first_connected.done()
+            and self.failure is None
+            and not self.closed
+        )
+
+    def yield_to(self, newcomer: SubscribeTransport) -> None:
+        """Let the next negotiation wait until ``newcomer``'s connection is up,
+        at most ``ARRIVAL_PRIORITY_S``.
+
+        A newcomer's publish adds its tracks to everyone's subscription; the
+        renegotiations that follow would take the server's loop exactly while
+        the newcomer's own connection does its ICE and DTLS handshakes. They
+        wait instead, and whatever else changes meanwhile goes into the same
+        offer (issue 21: in the meeting in under a second). Only a transport
+        whose connection is up waits, and only for one whose offer is out:
+        arrivals never wait for each other.
+        """
+        if newcomer.arriving and self.first_connected.done() and not self.closed:
+            self._arrivals.add(newcomer.first_connected)
+
+    async def _let_arrivals_connect(self) -> None:
+        arrivals = {a for a in self._arrivals if not a.done()}
+        self._arrivals.clear()
+        if arrivals:
+            await asyncio.wait(arrivals, timeout=ARRIVAL_PRIORITY_S)
+
     async def _negotiate(self) -> None:
         failures = 0
         while self._dirty and not self.closed and self.failure is None:
+            await self._let_arrivals_connect()
+            if self.closed:
+                return
             self._dirty = False
             try:
                 await self._negotiate_once()
@@ -292,6 +334,8 @@ class SubscribeTransport:
             if self._send_path is not None:
                 self._send_path.reset()
             if transport.state == "connected":
+                if not self.first_connected.done():
+                    self.first_connected.set_result(None)
                 for consumer in self.consumers.values():
                     consumer.resync()
 
@@ -424,6 +468,8 @@ class SubscribeTransport:
         self.closed = True
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
+        if not self.first_connected.done():
+            self.first_connected.set_result(None)  # nobody waits for a closed transport
         await self._tasks.cancel_all()
         for consumer in list(self.consumers.values()):
             await consumer.close()

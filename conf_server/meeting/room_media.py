@@ -208,8 +208,13 @@ class RoomMedia:
 
     def producer_added(self, producer: Producer) -> None:
         owner = producer.app_data["participant_id"]
+        # A newcomer's receiving connection comes up first; the others'
+        # offers with its tracks follow (SubscribeTransport.yield_to).
+        newcomer = self.subscribers.get(owner)
         for participant_id, transport in self.subscribers.items():
             if participant_id != owner and not transport.closed:
+                if newcomer is not None:
+                    transport.yield_to(newcomer)
                 self._consume(participant_id, transport, producer)
 
     def producer_closed(self, producer: Producer) -> None:

@@ -1,0 +1,84 @@
+"""A newcomer's own receiving connection comes up before the others are
+offered its tracks (issue 21, point 3): their renegotiations would otherwise
+take the server's loop during the newcomer's ICE and DTLS handshakes. The wait
+is bounded, so a newcomer whose connection never comes up delays nobody for
+long. Real aiortc peers and the in-process server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from media_peers import CounterVideoTrack, collect_counters
+
+from sfu import subscribe_transport
+
+
+def offers_naming(client: Any, participant_id: str) -> list[dict[str, Any]]:
+    """The subscriber offers ``client`` got that carry a track of ``participant_id``."""
+    return [
+        payload
+        for event, payload in client.events
+        if event == "subscriber_offer"
+        and any(t["participant_id"] == participant_id for t in payload["tracks"])
+    ]
+
+
+async def newcomer_publishing(make_client: Any, room: str) -> tuple[Any, Any]:
+    """Carol and Alice publish in ``room`` and see each other; Bob joins,
+    holds his subscriber offer unanswered and publishes his camera. Returns
+    (alice, bob)."""
+    carol = await make_client("Carol")
+    await carol.join(room)
+    await carol.publish({"camera": CounterVideoTrack()})
+    alice = await make_client("Alice")
+    await alice.join(room)
+    await alice.publish({"camera": CounterVideoTrack()})
+    for viewer, shown in ((alice, carol), (carol, alice)):
+        await viewer.wait_for(lambda v=viewer, s=shown: v.track_of(s.participant_id, "camera"))
+        assert await collect_counters(viewer.track_of(shown.participant_id, "camera"), 2)
+    bob = await make_client("Bob")
+    bob.auto_answer = False
+    await bob.join(room)
+    await bob.wait_for(lambda: any(e == "subscriber_offer" for e, _ in bob.events))
+    await bob.publish({"camera": CounterVideoTrack()})
+    return alice, bob
+
+
+async def test_the_others_are_offered_a_newcomers_tracks_once_its_receiving_connection_is_up(
+    server, make_client, monkeypatch
+):
+    monkeypatch.setattr(subscribe_transport, "ARRIVAL_PRIORITY_S", 60.0)
+    alice, bob = await newcomer_publishing(make_client, "order")
+    newcomer = server.service.media["order"].subscribers[bob.participant_id]
+    connected_when_offered: list[bool] = []
+    answer = alice.answer_offer
+
+    async def noting_answer(offer: dict[str, Any]) -> None:
+        if any(t["participant_id"] == bob.participant_id for t in offer["tracks"]):
+            connected_when_offered.append(newcomer.first_connected.done())
+        await answer(offer)
+
+    alice.answer_offer = noting_answer
+    await asyncio.sleep(0.5)
+    # Bob's receiving connection is not up (he has not answered): nobody is
+    # offered his camera yet.
+    assert offers_naming(alice, bob.participant_id) == []
+
+    pending = next(p for e, p in reversed(bob.events) if e == "subscriber_offer")
+    await bob.answer_offer(pending)
+    await alice.wait_for(lambda: alice.track_of(bob.participant_id, "camera") is not None, 20)
+    assert connected_when_offered == [True]
+    assert newcomer.connection_state == "connected"
+    assert await collect_counters(alice.track_of(bob.participant_id, "camera"), 3)
+
+
+async def test_a_newcomer_whose_connection_never_comes_up_delays_the_others_only_briefly(
+    make_client, monkeypatch
+):
+    monkeypatch.setattr(subscribe_transport, "ARRIVAL_PRIORITY_S", 0.3)
+    alice, bob = await newcomer_publishing(make_client, "stuck")
+    # Bob never answers; Alice is offered his camera anyway and sees it.
+    await alice.wait_for(lambda: alice.track_of(bob.participant_id, "camera") is not None, 20)
+    assert await collect_counters(alice.track_of(bob.participant_id, "camera"), 3)
+    assert len(offers_naming(alice, bob.participant_id)) == 1
