@@ -133,12 +133,19 @@ export class Membership {
       await this._signaling.request("leave", {}).catch(() => {});
       return;
     }
-    this._applyJoin(result);
-    this._reconnect.closeStaleSockets(); // resumed: the replaced connection may go now
-    this._media.start();
+    // Media before any view work (issue 21): the receiving connection is set
+    // up and answers a subscriber offer that came with the acknowledgement
+    // while the roster, chat and polls are still to be shown.
     const held = this._held ?? [];
     this._held = null;
-    for (const message of held) this._dispatch(message);
+    this._applyConnection(result);
+    this._reconnect.closeStaleSockets(); // resumed: the replaced connection may go now
+    this._media.start();
+    const offers = held.filter((m) => m.event === "subscriber_offer");
+    for (const message of offers) this._dispatch(message);
+    this._applyMeeting(result);
+    this._media.publish();
+    for (const message of held) if (!offers.includes(message)) this._dispatch(message);
     await this._media.syncMuteState(this._roster.get(result.participant_id));
   }
 
@@ -171,18 +178,28 @@ export class Membership {
   }
 
   /**
+   * What the peer connections need of the acknowledgement.
    * @param {JoinResult} result
    * @private
    */
-  _applyJoin(result) {
+  _applyConnection(result) {
     const core = this._core;
     if (result.participant_id !== core.participantId) this._roster.activeSpeakerId = null;
     core.participantId = result.participant_id;
     core.resumeToken = result.resume_token;
     core.iceServers = Array.isArray(result.ice_servers) ? result.ice_servers : [];
     core.simulcast = simulcastLayers(result.media);
-    this._roster.replace(result.participants ?? []);
     core.inRoom = true;
+  }
+
+  /**
+   * The rest of the acknowledgement: who is here, the meeting's state.
+   * @param {JoinResult} result
+   * @private
+   */
+  _applyMeeting(result) {
+    const core = this._core;
+    this._roster.replace(result.participants ?? []);
     this._interaction.applyMeeting(result.meeting, result.participant_id);
     // After an outage we stay "reconnecting" until media flows again.
     if (!this._reconnect.inOutage) {

@@ -3,14 +3,15 @@
 import { clientId, hostKeyFor } from "./identity.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
+import { RecordingConsent } from "./recording_consent.js";
 import { HybridRoom } from "./room_hybrid.js";
-import { buildInteractionUi } from "./room_meeting.js";
 import { MeetingSession } from "./session.js";
 import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
 import { Gallery } from "./ui/gallery.js";
 import { PrejoinView } from "./ui/prejoin.js";
 import { wireConnectionQuality } from "./ui/quality_indicator.js";
+import { ConsentView, changeText } from "./ui/recording_notice.js";
 import { StatusArea } from "./ui/status.js";
 
 /** @typedef {import("./session.js").State} State */
@@ -19,6 +20,8 @@ import { StatusArea } from "./ui/status.js";
 /** @typedef {import("./protocol.js").Participant} Participant */
 
 const NAME_KEY = "conf.display-name";
+/** How long after joining the chat, polls and menus load when media is not up by then. */
+const INTERACTION_UI_AT_LATEST_MS = 1500;
 
 const $ = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
 
@@ -49,6 +52,9 @@ function main() {
   hideHostKey();
   /** @type {any} */ (window).meeting = session;
   const hybrid = new HybridRoom(session, params);
+  // The camera and microphone first: the browser opens them while the page
+  // is built and, with autojoin, while the join is on its way (issue 21).
+  const devices = session.openDevices(hybrid.devices);
   const ui = buildUi(session, room, hybrid);
   ui.prejoin.setPlace(hybrid.place); // shown again if a passcode or check-in code is asked for
   if (hybrid.presence.mode === "room") ui.prejoin.hidePlace();
@@ -57,15 +63,14 @@ function main() {
   const givenName = cleanName(params.get("name") ?? "") ?? (hybrid.presence.mode === "room" ? hybrid.presence.zone : null);
   if (autojoin) {
     ui.prejoin.setName(givenName ?? "Guest");
-    void (async () => {
-      reportDeviceErrors(await session.openDevices(hybrid.devices), true);
-      await session.join(givenName ?? "Guest");
-    })();
+    // Joining does not wait for the devices: publishing does (session_media.js).
+    void session.join(givenName ?? "Guest");
+    void devices.then((errors) => reportDeviceErrors(errors, true));
     return;
   }
   ui.prejoin.setName(givenName ?? cleanName(readStoredName()) ?? "");
   ui.prejoin.show();
-  void session.openDevices(hybrid.devices).then((errors) => reportDeviceErrors(errors, false));
+  void devices.then((errors) => reportDeviceErrors(errors, false));
 }
 
 /**
@@ -132,7 +137,8 @@ function buildUi(session, room, hybrid) {
   wireRoster(session, views);
   wireMedia(session, views);
   wireConnectionQuality(session, views.gallery, status);
-  buildInteractionUi(session, {
+  wireRecordingNotice(session, hybrid.presence.mode !== "room");
+  loadInteractionUi(session, {
     room,
     gallery: views.gallery,
     status,
@@ -141,7 +147,6 @@ function buildUi(session, room, hybrid) {
     sideRoot: $(".side-panel"),
     floatingRoot: $(".floating"),
     indicatorRoot: $(".meeting"),
-    askRecordingConsent: hybrid.presence.mode !== "room",
   });
   session.interaction.addEventListener("self", () => refreshControls(session, views));
   session.interaction.addEventListener("meeting", () => refreshControls(session, views));
@@ -151,6 +156,50 @@ function buildUi(session, room, hybrid) {
   });
   refreshControls(session, views);
   return views;
+}
+
+/**
+ * The notice before publishing in a meeting that is being recorded: part of
+ * the page from the start, since it holds publishing back.
+ * @param {MeetingSession} session
+ * @param {boolean} ask false for a room device (nobody answers the notice; it is only told)
+ */
+function wireRecordingNotice(session, ask) {
+  const consent = new RecordingConsent(session, { ask });
+  new ConsentView(consent);
+  consent.addEventListener("started", (event) => {
+    const { recording, by } = /** @type {CustomEvent} */ (event).detail;
+    const text = `${changeText(recording, null, by)} Everyone's audio and video are recorded.`;
+    status.show("recording", "info", text, { dismissible: true, timeoutMs: 10000 });
+  });
+}
+
+/**
+ * Hands, chat, reactions, polls, people, the host menu, the lobby and the
+ * recording controls load once media is up (or INTERACTION_UI_AT_LATEST_MS
+ * after joining), so that they cost a joining page nothing before it sees
+ * and hears the others (issue 21).
+ * @param {MeetingSession} session
+ * @param {Parameters<typeof import("./room_meeting.js").buildInteractionUi>[1]} places
+ */
+function loadInteractionUi(session, places) {
+  let requested = false;
+  const load = () => {
+    if (requested) return;
+    requested = true;
+    import("./room_meeting.js")
+      .then(({ buildInteractionUi }) => buildInteractionUi(session, places))
+      .catch((error) => {
+        console.error("could not load the meeting's interaction views:", error);
+        status.show("interaction", "error", "Chat, polls and hands could not be loaded. Reload the page to get them.", {
+          actions: [{ label: "Reload", testid: "reload-button", run: () => location.reload() }],
+        });
+      });
+  };
+  session.addEventListener("mediaup", load, { once: true });
+  on(session, "state", ({ state }) => {
+    if (state === "joined") setTimeout(load, INTERACTION_UI_AT_LATEST_MS);
+  });
 }
 
 /**

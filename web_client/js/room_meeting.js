@@ -1,5 +1,7 @@
 // Wires the meeting-interaction views (hands, chat, reactions, polls, people,
-// host menu, lobby, recording) to the session's MeetingInteraction. Used by room.js.
+// host menu, lobby, recording controls) to the session's MeetingInteraction.
+// room.js loads it (a separate chunk) once media is up: they render from the
+// interaction's state when built, so nothing that happened before is lost.
 
 import { ChatView } from "./ui/chat.js";
 import { HandsView } from "./ui/hands.js";
@@ -9,8 +11,7 @@ import { MeetingMenu } from "./ui/meeting_menu.js";
 import { ParticipantsView } from "./ui/participants.js";
 import { PollsView } from "./ui/polls.js";
 import { ReactionsView } from "./ui/reactions.js";
-import { RecordingConsent } from "./recording_consent.js";
-import { ConsentView, RecordControls, RecordingIndicator, RecordingLinks, changeText } from "./ui/recording.js";
+import { RecordControls, RecordingIndicator, RecordingLinks } from "./ui/recording.js";
 import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 
 /** @typedef {import("./session.js").MeetingSession} MeetingSession */
@@ -28,8 +29,7 @@ import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
  * @param {MeetingSession} session
  * @param {{room: string, gallery: Gallery, status: StatusArea, leaveButton: HTMLElement,
  *   panelButtons: HTMLElement, sideRoot: HTMLElement, floatingRoot: HTMLElement,
- *   indicatorRoot: HTMLElement, askRecordingConsent: boolean}} places
- *   askRecordingConsent: false for a room device (nobody answers the notice; it is only told)
+ *   indicatorRoot: HTMLElement}} places
  * @returns {InteractionUi}
  */
 export function buildInteractionUi(session, places) {
@@ -81,8 +81,6 @@ export function buildInteractionUi(session, places) {
   const recordingLinks = new RecordingLinks(i);
   const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
   const indicator = new RecordingIndicator(places.indicatorRoot);
-  const consent = new RecordingConsent(session, { ask: places.askRecordingConsent });
-  new ConsentView(consent);
   const reactions = new ReactionsView({ button: react, interaction: i, tileOf: (id) => gallery.tileElement(id), onError: showError });
   side.onChange((name) => {
     if (name === "chat") chat.opened();
@@ -149,10 +147,6 @@ export function buildInteractionUi(session, places) {
     record.render();
     indicator.render(recording, { announce: true, by, previous });
     if (!recording) status.clear("recording");
-  });
-  on(consent, "started", ({ recording, by }) => {
-    const text = `${changeText(recording, null, by)} Everyone's audio and video are recorded.`;
-    status.show("recording", "info", text, { dismissible: true, timeoutMs: 10000 });
   });
   on(i, "spotlight", () => participants.render());
   on(i, "mutedbyhost", ({ source, locked, by }) => {

@@ -34,6 +34,7 @@ export { RECONNECT_GIVE_UP_MS } from "./session_core.js";
  * - `localtrack` {source, track}: a local track started (track) or stopped (null)
  * - `localstate` {micMuted, cameraOn, sharing}
  * - `activespeaker` {participantId}
+ * - `mediaup` {}: a peer connection of the current join is up, or we publish nothing
  * - `notice` {level: "info" | "warning" | "error", code, message}
  *
  * Hands, chat, polls, the lobby and host controls live in `interaction`
@@ -75,7 +76,10 @@ export class MeetingSession extends EventTarget {
       interaction: this.interaction,
       roster: this._roster,
       publishGate: () => this.publishGate?.(),
-      onMediaUp: () => this._reconnect.onMediaUp(),
+      onMediaUp: () => {
+        this._reconnect.onMediaUp();
+        core.emit("mediaup", {});
+      },
       onPeerFailed: (why) => this._reconnect.onPeerFailed(why),
     });
     this._reconnect = new Reconnector({

@@ -42,6 +42,8 @@ export class SessionMedia {
     this.peers = null;
     /** @type {Promise<unknown>} local device operations, one at a time */
     this._deviceOps = Promise.resolve();
+    /** device operations started and not yet finished */
+    this._deviceOpsPending = 0;
     local.addEventListener("localtrack", (e) => core.emit("localtrack", /** @type {CustomEvent} */ (e).detail));
     local.addEventListener("deviceended", (e) => this._onDeviceEnded(/** @type {CustomEvent} */ (e).detail.source));
   }
@@ -60,7 +62,7 @@ export class SessionMedia {
 
   // -- the peer connections -------------------------------------------------------
 
-  /** Fresh peer connections, and publish what we have. */
+  /** Fresh peer connections (nothing published yet: see `publish()`). */
   start() {
     this.closePeers();
     const peers = new PeerPair({ iceServers: this._core.iceServers, request: this._request, simulcast: this._core.simulcast });
@@ -76,7 +78,19 @@ export class SessionMedia {
       const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
       core.notice("error", `${side}_failed`, `${what}: ${error instanceof Error ? error.message : String(error)}`);
     });
-    void peers.publishAll(this.local, this._publishGate()).then((published) => {
+  }
+
+  /**
+   * Publish what we have once the devices being opened are (the join did
+   * not wait for them) and the publish gate allows. Called after `start()`,
+   * once the join acknowledgement is applied (the gate reads the meeting).
+   */
+  publish() {
+    const peers = this.peers;
+    if (!peers) return;
+    const gate = this._publishGate() ?? true;
+    const allowed = Promise.all([this.devicesSettled(), gate]).then(([, ok]) => ok);
+    void peers.publishAll(this.local, allowed).then((published) => {
       if (!published && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
     });
   }
@@ -92,6 +106,11 @@ export class SessionMedia {
   }
 
   // -- local devices ----------------------------------------------------------------
+
+  /** Resolves when the device operations started so far have finished (opened or failed). */
+  devicesSettled() {
+    return this._deviceOps;
+  }
 
   /**
    * Open camera and microphone before joining (the pre-join preview).
@@ -186,6 +205,7 @@ export class SessionMedia {
    * @param {Participant | undefined} me
    */
   async syncMuteState(me) {
+    await this.devicesSettled();
     if (this._interaction.micLocked && !this.micMuted) await this.setMicrophoneMuted(true);
     else if (me?.audio_muted !== this.micMuted) await this._reportMute("microphone", this.micMuted);
     if (me?.video_muted !== !this.cameraOn) await this._reportMute("camera", !this.cameraOn);
@@ -267,8 +287,12 @@ export class SessionMedia {
    * @private
    */
   _deviceOp(operation) {
-    const run = this._deviceOps.then(operation);
-    this._deviceOps = run.catch(() => {});
+    // Started at once when nothing else runs (not a microtask later): the
+    // page's first getUserMedia call is then made before the page builds its views.
+    const run = this._deviceOpsPending === 0 ? operation() : this._deviceOps.then(operation);
+    this._deviceOpsPending += 1;
+    const settled = run.catch(() => {}).finally(() => void (this._deviceOpsPending -= 1));
+    this._deviceOps = settled;
     return run;
   }
 }

@@ -1,0 +1,96 @@
+"""Joining does not wait for the camera (issue 21, point 2).
+
+A page opened with ``autojoin=1`` asks for the camera first, before it builds
+its views, and sends ``join`` without waiting for the devices: it receives the
+others while its camera is still opening, and publishes once it is open. The
+chat, polls and menus are a chunk loaded once media is up (or 1.5 s after
+joining). Real Chromium whose ``getUserMedia`` is held back until the test
+lets it go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from e2e_helpers import new_meeting_page, tid, tile_frames, wait_joined, wait_until
+
+pytestmark = pytest.mark.e2e
+
+#: Holds getUserMedia back until ``window.__devices.release()``; records when
+#: the page joined, when media came up and when the chat button appeared.
+HOLD_DEVICES = """
+(() => {
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  const state = { release, called: false, resolved: false, controlsAtCall: null, marks: {} };
+  window.__devices = state;
+  const mark = (name) => { if (!(name in state.marks)) state.marks[name] = performance.now(); };
+  devices.getUserMedia = async (constraints) => {
+    state.called = true;
+    const controls = document.querySelector(".controls-buttons");
+    state.controlsAtCall = controls ? controls.children.length : null;
+    await released;
+    const stream = await getUserMedia(constraints);
+    state.resolved = true;
+    return stream;
+  };
+  let meeting;
+  Object.defineProperty(window, "meeting", {
+    configurable: true,
+    get: () => meeting,
+    set: (value) => {
+      meeting = value;
+      value.addEventListener("mediaup", () => mark("mediaup"));
+    },
+  });
+  new MutationObserver(() => {
+    if (document.body && document.body.dataset.state === "joined") mark("joined");
+    if (document.querySelector('[data-testid="chat-button"]')) mark("chat");
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+})();
+"""
+
+
+async def test_a_newcomer_joins_and_receives_while_its_camera_is_still_opening(
+    browser: Any, conf_server: Any
+) -> None:
+    contexts: list[Any] = []
+    try:
+        ada = await new_meeting_page(browser, contexts, "Ada")
+        await ada.goto(f"{conf_server.url}/r/parallel?name=Ada&autojoin=1")
+        await wait_joined(ada)
+
+        late = await new_meeting_page(browser, contexts, "Late")
+        await late.context.add_init_script(HOLD_DEVICES)
+        await late.goto(f"{conf_server.url}/r/parallel?name=Late&autojoin=1")
+        await wait_joined(late)
+        devices = await late.evaluate("window.__devices")
+        assert devices["called"] and not devices["resolved"]
+        # The camera was asked for before the page built its control bar.
+        assert devices["controlsAtCall"] == 0
+        # Receiving does not wait for our own devices.
+        await wait_until(lambda: sees_video(late, 1), timeout=15)
+        assert not await late.evaluate("window.__devices.resolved")
+        assert not await sees_video(ada, 1)  # nothing published before the camera is open
+
+        await late.evaluate("window.__devices.release()")
+        # Publishing starts once the camera is open: Ada sees the newcomer.
+        await wait_until(lambda: sees_video(ada, 1), timeout=15)
+
+        # The chat button (the interaction views' chunk) came after media was
+        # up, or at the latest 1.5 s after joining.
+        await late.wait_for_selector(tid("chat-button"), timeout=15_000)
+        marks = await late.evaluate("window.__devices.marks")
+        assert "joined" in marks and "chat" in marks
+        assert marks["chat"] >= min(marks.get("mediaup", float("inf")), marks["joined"] + 1400)
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+async def sees_video(page: Any, count: int) -> bool:
+    frames = await tile_frames(page)
+    return sum(1 for n in frames.values() if n > 0) >= count
