@@ -90,6 +90,20 @@ INSTRUMENT = """
   };
   window.RTCPeerConnection.prototype = Original.prototype;
   Object.setPrototypeOf(window.RTCPeerConnection, Original);
+  const OriginalSocket = window.WebSocket;
+  window.WebSocket = function (...args) {
+    mark("socket: opening");
+    const socket = new OriginalSocket(...args);
+    socket.addEventListener("open", () => mark("socket: open"));
+    const send = socket.send.bind(socket);
+    socket.send = (data) => {
+      if (typeof data === "string" && data.includes('"join"')) mark("join sent");
+      return send(data);
+    };
+    return socket;
+  };
+  window.WebSocket.prototype = OriginalSocket.prototype;
+  Object.setPrototypeOf(window.WebSocket, OriginalSocket);
   const painted = (window.__painted = []);
   const watch = (video) => {
     if (video.__watched || !video.requestVideoFrameCallback) return;
@@ -113,10 +127,14 @@ TIMELINE = """
   const nav = performance.getEntriesByType("navigation")[0];
   const modules = performance.getEntriesByType("resource").filter((e) => e.name.endsWith(".js"));
   const out = Object.assign({}, window.__join);
-  if (modules.length) {
-    out["modules: first request"] = Math.min(...modules.map((e) => e.startTime));
-    out["modules: last loaded"] = Math.max(...modules.map((e) => e.responseEnd));
+  // What the page needs to start, and what it loads later (dynamic import()).
+  const first = modules.filter((e) => e.startTime < nav.domContentLoadedEventEnd);
+  const later = modules.filter((e) => e.startTime >= nav.domContentLoadedEventEnd);
+  if (first.length) {
+    out["modules: first request"] = Math.min(...first.map((e) => e.startTime));
+    out["modules: last loaded"] = Math.max(...first.map((e) => e.responseEnd));
   }
+  if (later.length) out["modules loaded later: last"] = Math.max(...later.map((e) => e.responseEnd));
   out["DOMContentLoaded"] = nav.domContentLoadedEventEnd;
   const painted = [...window.__painted].sort((a, b) => a - b);
   painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -123,6 +124,9 @@ async def server_and_chromium() -> AsyncIterator[tuple[Any, str]]:
                     await browser.close()
         finally:
             server.stop()
+            keep = os.environ.get("CONF_BENCH_SERVER_LOG")
+            if keep:  # e.g. with CONF_LOG_LEVEL=debug, to see the server's side of a run
+                shutil.copyfile(server.log_path, keep)
 
 
 async def sees_remote_videos(page: Any, count: int) -> bool:
