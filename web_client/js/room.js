@@ -55,6 +55,7 @@ function main() {
   // The camera and microphone first: the browser opens them while the page
   // is built and, with autojoin, while the join is on its way (issue 21).
   const devices = session.openDevices(hybrid.devices);
+  if (autojoin) session.connect();
   const ui = buildUi(session, room, hybrid);
   ui.prejoin.setPlace(hybrid.place); // shown again if a passcode or check-in code is asked for
   if (hybrid.presence.mode === "room") ui.prejoin.hidePlace();

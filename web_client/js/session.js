@@ -210,6 +210,11 @@ export class MeetingSession extends EventTarget {
 
   // -- joining and leaving ------------------------------------------------------
 
+  /** Open the connection to the server now: a page that joins at once saves its set-up time. */
+  connect() {
+    this._signaling.open();
+  }
+
   /**
    * Join the room with the local devices opened so far.
    * @param {string} [name]
