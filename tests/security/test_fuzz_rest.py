@@ -6,7 +6,8 @@ and raw HTTP requests. Invariants, for every example:
   ``internal_error``);
 - under ``/api/v1`` every error is ``{"error": {"code", "message"}}`` with a
   (status, code) pair that docs/rest-api.md documents;
-- ``/static/`` serves nothing from outside ``web_client/``;
+- ``/static/`` serves nothing from outside ``web_client/``, ``/assets/`` nothing but the
+  files of the bundle's manifest;
 - the server logs no error and no traceback, and ``/healthz`` answers.
 
 Requests use the documented method, path, query parameters and body fields
@@ -427,7 +428,19 @@ def page_paths() -> st.SearchStrategy[str]:
                     "/static/",
                     "/vendor/socket.io.esm.min.js",
                     "/vendor/../pyproject.toml",
+                    "/assets/manifest.json",
+                    "/assets/../pyproject.toml",
+                    "/assets/%2e%2e/manifest.json",
+                    "/assets/js/%2e%2e/%2e%2e/build.mjs",
+                    "/assets/js/",
+                    "/assets/",
                 ]
+            ),
+        ),
+        (
+            1,
+            st.lists(segment_values(), min_size=1, max_size=3).map(
+                lambda s: "/assets/" + "/".join(s)
             ),
         ),
         (1, st.lists(segment_values(), max_size=4).map(lambda s: "/" + "/".join(s))),
@@ -462,6 +475,8 @@ def test_pages_and_static_files_never_fail_nor_leak_files(fuzz: Fuzz) -> None:
                 fuzz.violation(f"{status} on a page", f"{what} -> {body[:300]!r}")
             if path.startswith("/static/") and status == 200 and method == "GET":
                 check_static_file(fuzz, path, body, what)
+            if path.startswith("/assets/") and status == 200 and method == "GET":
+                check_bundle_file(fuzz, path, body, what)
         fuzz.check_server(f"{method} {path:.200}")
 
     try:
@@ -477,6 +492,15 @@ def check_static_file(fuzz: Fuzz, path: str, body: bytes, what: str) -> None:
     inside = candidate.is_relative_to(WEB_CLIENT.resolve()) and candidate.is_file()
     if not inside or candidate.read_bytes() != body:
         fuzz.violation("/static/ served something that is not a web_client file", what)
+
+
+def check_bundle_file(fuzz: Fuzz, path: str, body: bytes, what: str) -> None:
+    """A file served under /assets/ is a file of the bundle's manifest, byte for byte."""
+    relative = unquote_to_bytes(path.removeprefix("/assets/")).decode("utf-8", "replace")
+    dist = WEB_CLIENT / "dist"
+    listed = json.loads((dist / "manifest.json").read_text())["files"]
+    if relative not in listed or (dist / relative).read_bytes() != body:
+        fuzz.violation("/assets/ served something that is not a file of the bundle", what)
 
 
 # --- raw HTTP --------------------------------------------------------------------------------
