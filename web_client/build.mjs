@@ -25,7 +25,7 @@ const ENTRIES = ["js/room.js", "js/landing.js", "js/admin.js", "css/app.css"];
 const DIGEST_FOLDERS = ["js", "css"];
 const DIGEST_FILES = ["build.mjs", "package.json", "package-lock.json"];
 /** The sources import the socket.io client from the URL the server serves it at. */
-const SOCKET_IO_URL = "/vendor/socket.io.esm.min.js";
+const SOCKET_IO_URL = /^\/vendor\/socket\.io\.esm\.min\.js$/;
 const SOCKET_IO_FILE = join(root, "node_modules/socket.io-client/dist/socket.io.esm.min.js");
 /** Browsers of the last few years: syntax they all know is left as it is. */
 const TARGET = ["chrome111", "edge111", "firefox115", "safari16.4"];
@@ -62,9 +62,7 @@ const socketIoPlugin = {
   name: "socket.io-client",
   /** @param {esbuild.PluginBuild} build */
   setup(build) {
-    build.onResolve({ filter: /^\/vendor\/socket\.io\.esm\.min\.js$/ }, (args) =>
-      args.path === SOCKET_IO_URL ? { path: SOCKET_IO_FILE } : undefined,
-    );
+    build.onResolve({ filter: SOCKET_IO_URL }, () => ({ path: SOCKET_IO_FILE }));
   },
 };
 
