@@ -134,7 +134,9 @@ TIMELINE = """
     out["modules: first request"] = Math.min(...first.map((e) => e.startTime));
     out["modules: last loaded"] = Math.max(...first.map((e) => e.responseEnd));
   }
-  if (later.length) out["modules loaded later: last"] = Math.max(...later.map((e) => e.responseEnd));
+  if (later.length) {
+    out["modules loaded later: last"] = Math.max(...later.map((e) => e.responseEnd));
+  }
   out["DOMContentLoaded"] = nav.domContentLoadedEventEnd;
   const painted = [...window.__painted].sort((a, b) => a - b);
   painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });

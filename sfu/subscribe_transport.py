@@ -97,6 +97,8 @@ class SubscribeTransport:
         self.first_connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         #: Newcomers' ``first_connected`` the next negotiation waits for.
         self._arrivals: set[asyncio.Future[None]] = set()
+        #: Resolved once the first offer was handed to ``send_offer`` (or on close).
+        self._first_offer_sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         #: What this subscriber's downlink takes (from its REMB and receiver
         #: reports). No limit until the first REMB: a browser sends one within
         #: a second, and a client that never does must not be starved.
@@ -172,6 +174,15 @@ class SubscribeTransport:
         self._dirty = True
         if self._negotiator is None or self._negotiator.done():
             self._negotiator = self._tasks.spawn(self._negotiate())
+
+    async def first_offer_sent(self, limit_s: float) -> None:
+        """Wait, at most ``limit_s``, until the first offer is on its way to
+        the client, if one is being made. The join acknowledgement waits for
+        it, so the client gets the offer first and can answer it before it
+        publishes (issue 21)."""
+        if self._negotiator is None or self._first_offer_sent.done():
+            return
+        await asyncio.wait({self._first_offer_sent}, timeout=limit_s)
 
     @property
     def arriving(self) -> bool:
@@ -256,6 +267,8 @@ class SubscribeTransport:
         if self._settings.announced_address is not None:
             offer_sdp = announce_address(offer_sdp, self._settings.announced_address)
         await self._send_offer(self.revision, offer_sdp, offered)
+        if not self._first_offer_sent.done():
+            self._first_offer_sent.set_result(None)
         answer_sdp = await asyncio.wait_for(
             self._answer, timeout=self._settings.negotiation_timeout_s
         )
@@ -468,8 +481,9 @@ class SubscribeTransport:
         self.closed = True
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
-        if not self.first_connected.done():
-            self.first_connected.set_result(None)  # nobody waits for a closed transport
+        for waited in (self.first_connected, self._first_offer_sent):
+            if not waited.done():
+                waited.set_result(None)  # nobody waits for a closed transport
         await self._tasks.cancel_all()
         for consumer in list(self.consumers.values()):
             await consumer.close()

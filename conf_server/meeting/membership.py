@@ -33,6 +33,10 @@ from .service_context import ServiceContext
 
 logger = logging.getLogger(__name__)
 
+#: How long (s) a join acknowledgement waits, at most, for the newcomer's
+#: first subscriber offer to go out before it.
+FIRST_OFFER_WAIT_S = 1.0
+
 
 class UnknownCheckin(ConfServerError):
     code = "unknown_checkin"
@@ -237,7 +241,16 @@ class Membership:
             "participant.joined",
             {**meeting_summary(state), "participant": member_summary(state, participant.id)},
         )
+        await self._offer_before_acknowledgement(participant)
         return await self._join_result(participant, state, resumed=False)
+
+    async def _offer_before_acknowledgement(self, participant: Participant) -> None:
+        """A newcomer's first subscriber offer goes out before its join
+        acknowledgement: the client sets up its receiving connection and
+        answers it before it publishes or builds any view (issue 21)."""
+        transport = self._context.room_media(participant.room).subscribers.get(participant.id)
+        if transport is not None:
+            await transport.first_offer_sent(FIRST_OFFER_WAIT_S)
 
     async def _join_result(
         self, participant: Participant, state: MeetingState, resumed: bool
@@ -298,6 +311,7 @@ class Membership:
         state = await self._context.store.get(room)
         if state is None:  # cannot happen while the room has participants
             raise ConfServerError("the meeting of this room is gone", "meeting_ended")
+        await self._offer_before_acknowledgement(participant)
         return await self._join_result(participant, state, resumed=True)
 
     async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None:

@@ -4,8 +4,9 @@ A page opened with ``autojoin=1`` asks for the camera first, before it builds
 its views, and sends ``join`` without waiting for the devices: it receives the
 others while its camera is still opening, and publishes once it is open. The
 chat, polls and menus are a chunk loaded once media is up (or 1.5 s after
-joining). Real Chromium whose ``getUserMedia`` is held back until the test
-lets it go.
+joining). The subscriber offer that comes with the join is answered before
+the page publishes (the server handles a socket's messages in order). Real
+Chromium, its ``getUserMedia`` held back until the test lets it go.
 """
 
 from __future__ import annotations
@@ -86,6 +87,53 @@ async def test_a_newcomer_joins_and_receives_while_its_camera_is_still_opening(
         marks = await late.evaluate("window.__devices.marks")
         assert "joined" in marks and "chat" in marks
         assert marks["chat"] >= min(marks.get("mediaup", float("inf")), marks["joined"] + 1400)
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+#: Records the Socket.IO events the page sends, in order.
+RECORD_SENT_EVENTS = r"""
+(() => {
+  const sent = (window.__sent = []);
+  const Original = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const socket = new Original(...args);
+    const send = socket.send.bind(socket);
+    socket.send = (data) => {
+      const match = typeof data === "string" && /^42\d*\["([a-z_]+)"/.exec(data);
+      if (match) sent.push(match[1]);
+      return send(data);
+    };
+    return socket;
+  };
+  window.WebSocket.prototype = Original.prototype;
+  Object.setPrototypeOf(window.WebSocket, Original);
+})();
+"""
+
+
+async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
+    browser: Any, conf_server: Any
+) -> None:
+    contexts: list[Any] = []
+    try:
+        ada = await new_meeting_page(browser, contexts, "Ada")
+        await ada.goto(f"{conf_server.url}/r/answer-first?name=Ada&autojoin=1")
+        await wait_joined(ada)
+        await wait_until(
+            lambda: ada.evaluate(
+                "window.meeting._peers.publisher.pc.connectionState === 'connected'"
+            ),
+            15,
+        )
+        late = await new_meeting_page(browser, contexts, "Late")
+        await late.context.add_init_script(RECORD_SENT_EVENTS)
+        await late.goto(f"{conf_server.url}/r/answer-first?name=Late&autojoin=1")
+        await wait_until(lambda: sees_video(late, 1), timeout=15)
+        await wait_until(lambda: sees_video(ada, 1), timeout=15)
+        sent = await late.evaluate("window.__sent")
+        assert sent.index("join") < sent.index("subscriber_answer") < sent.index("publish"), sent
     finally:
         for context in contexts:
             await context.close()

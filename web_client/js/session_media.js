@@ -89,7 +89,11 @@ export class SessionMedia {
     const peers = this.peers;
     if (!peers) return;
     const gate = this._publishGate() ?? true;
-    const allowed = Promise.all([this.devicesSettled(), gate]).then(([, ok]) => ok);
+    // A subscriber offer that came with the join is answered first: the
+    // server handles a socket's messages in order, and our receiving
+    // connection matters more than our sending one (issue 21).
+    const answered = peers.subscriber.answerSent();
+    const allowed = Promise.all([this.devicesSettled(), gate, answered]).then(([, ok]) => ok);
     void peers.publishAll(this.local, allowed).then((published) => {
       if (!published && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
     });

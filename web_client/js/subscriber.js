@@ -33,6 +33,8 @@ export class Subscriber extends EventTarget {
     /** @type {SubscriberOffer | null} */
     this._latest = null;
     this._running = false;
+    /** @type {(() => void)[]} waiting for an answer to be sent (`answerSent`) */
+    this._sentWaiters = [];
     /** Candidates found before the server has applied an answer. */
     /** @type {RTCIceCandidate[]} */
     this._pendingCandidates = [];
@@ -76,6 +78,17 @@ export class Subscriber extends EventTarget {
     if (!this._running) void this._drain();
   }
 
+  /**
+   * Resolves once the offer being handled (if any) has its answer on the
+   * way to the server (or its handling ended): the publisher waits for it,
+   * so that the server handles our receiving connection first (issue 21).
+   * @returns {Promise<void>}
+   */
+  answerSent() {
+    if (!this._running) return Promise.resolve();
+    return new Promise((resolve) => this._sentWaiters.push(resolve));
+  }
+
   /** Close the connection; every current track ends. */
   close() {
     if (this.closed) return;
@@ -99,7 +112,13 @@ export class Subscriber extends EventTarget {
       }
     } finally {
       this._running = false;
+      this._flushSentWaiters();
     }
+  }
+
+  /** @private */
+  _flushSentWaiters() {
+    for (const resolve of this._sentWaiters.splice(0)) resolve();
   }
 
   /**
@@ -115,7 +134,9 @@ export class Subscriber extends EventTarget {
     if (this.closed) return;
     const answer = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
     try {
-      await this._request("subscriber_answer", { revision, sdp: answer });
+      const sent = this._request("subscriber_answer", { revision, sdp: answer });
+      this._flushSentWaiters();
+      await sent;
       if (!this._answered) {
         this._answered = true;
         for (const candidate of this._pendingCandidates.splice(0)) this._sendCandidate(candidate);
