@@ -10,6 +10,9 @@ import { ProtocolError } from "./protocol.js";
 import { simulcastLayers } from "./publisher.js";
 import { CONNECT_WAIT_MS, RECONNECT_GIVE_UP_MS, RETRY_PAUSE_MS, sleep } from "./session_core.js";
 
+/** How long the views wait, at most, for the answer to the join's subscriber offer. */
+const ANSWER_FIRST_WAIT_MS = 1500;
+
 /** @typedef {import("./join.js").JoinFields} JoinFields */
 /** @typedef {import("./join.js").LobbyWait} LobbyWait */
 /** @typedef {import("./meeting.js").MeetingInteraction} MeetingInteraction */
@@ -48,6 +51,8 @@ export class Membership {
     this._dispatch = dispatch;
     /** @type {ServerMessage[] | null} server events held back until a join is acknowledged */
     this._held = null;
+    /** subscriber offers are not held (the acknowledgement came; views are not built yet) */
+    this._offersPass = false;
   }
 
   /**
@@ -57,6 +62,7 @@ export class Membership {
    */
   hold(message) {
     if (!this._held) return false;
+    if (this._offersPass && message.event === "subscriber_offer") return false; // answered at once
     this._held.push(message);
     return true;
   }
@@ -134,18 +140,24 @@ export class Membership {
       return;
     }
     // Media before any view work (issue 21): the receiving connection is set
-    // up and answers a subscriber offer that came with the acknowledgement
-    // while the roster, chat and polls are still to be shown.
-    const held = this._held ?? [];
-    this._held = null;
+    // up and answers the subscriber offer that came with the acknowledgement;
+    // the roster, chat and polls are shown once the answer is on its way
+    // (their work on the page's thread would hold it up).
     this._applyConnection(result);
     this._reconnect.closeStaleSockets(); // resumed: the replaced connection may go now
     this._media.start();
-    const offers = held.filter((m) => m.event === "subscriber_offer");
-    for (const message of offers) this._dispatch(message);
+    this._offersPass = true;
+    const early = this._held ?? [];
+    this._held = early.filter((m) => m.event !== "subscriber_offer");
+    for (const message of early) if (message.event === "subscriber_offer") this._dispatch(message);
+    await this._media.answerSent(ANSWER_FIRST_WAIT_MS);
+    this._offersPass = false;
+    const held = this._held ?? [];
+    this._held = null;
+    if (!core.inRoom) return; // left, failed or was removed meanwhile: torn down already
     this._applyMeeting(result);
     this._media.publish();
-    for (const message of held) if (!offers.includes(message)) this._dispatch(message);
+    for (const message of held) this._dispatch(message);
     await this._media.syncMuteState(this._roster.get(result.participant_id));
   }
 

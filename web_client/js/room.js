@@ -197,7 +197,10 @@ function loadInteractionUi(session, places) {
         });
       });
   };
-  session.addEventListener("mediaup", load, { once: true });
+  // After media is up, when the page is idle: the first remote frames paint first.
+  const whenIdle = () =>
+    "requestIdleCallback" in window ? requestIdleCallback(load, { timeout: 1000 }) : setTimeout(load, 200);
+  session.addEventListener("mediaup", whenIdle, { once: true });
   on(session, "state", ({ state }) => {
     if (state === "joined") setTimeout(load, INTERACTION_UI_AT_LATEST_MS);
   });

@@ -99,6 +99,20 @@ export class SessionMedia {
     });
   }
 
+  /**
+   * Resolves once the subscriber offer being handled has its answer on the
+   * way, or after `limitMs`.
+   * @param {number} limitMs
+   */
+  async answerSent(limitMs) {
+    const peers = this.peers;
+    if (!peers) return;
+    let timer;
+    const limit = new Promise((resolve) => (timer = setTimeout(resolve, limitMs)));
+    await Promise.race([peers.subscriber.answerSent(), limit]);
+    clearTimeout(timer);
+  }
+
   /** @param {Record<string, any>} offer a `subscriber_offer` */
   handleOffer(offer) {
     if (this._core.inRoom) this.peers?.handleOffer(offer);
