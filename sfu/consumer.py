@@ -11,6 +11,12 @@ from .producer import Producer
 from .send_slot import SendSlot
 from .settings import SfuSettings
 
+#: How old a cached keyframe may be for a consumer whose connection just came
+#: up to start from it, and how many packets (the keyframe and what followed)
+#: it may send at once for that; otherwise it asks for a new keyframe.
+REPLAY_MAX_AGE_S = 1.5
+REPLAY_MAX_PACKETS = 200
+
 
 class Consumer:
     """Moves packets of one layer of ``producer`` into ``slot``.
@@ -44,6 +50,8 @@ class Consumer:
         self.packets_sent = 0
         self.retransmissions = 0
         self.layer_switches = 0
+        #: Times it started from a cached keyframe instead of asking for one (resync).
+        self.replays = 0
         #: Set by the subscriber's transport (see SubscribeTransport.set_preference).
         self.priority = 2
         self.tile_height: int | None = None
@@ -61,6 +69,11 @@ class Consumer:
         slot.consumer = self
         producer.add_consumer(self)
         producer.layers[0].attach(self)
+        if self.kind == "video" and not slot.connected:
+            # A new subscriber: its keyframe is asked for now, while its
+            # connection is being set up, and waits in the producer's cache
+            # (resync replays it): the picture is there the moment it connects.
+            producer.request_keyframe(self.target_layer)
 
     def __repr__(self) -> str:
         return f"Consumer({self.kind}, mid={self.slot.mid}, producer={self.producer.id[:8]})"
@@ -150,10 +163,47 @@ class Consumer:
         self.paused = True
 
     def resync(self) -> None:
-        """Start over from the next keyframe (e.g. after the transport connected)."""
+        """Start over from a keyframe (e.g. after the transport connected): the
+        latest one if it is recent and cached with all that followed it, else
+        the next one, asked for."""
         if not self.paused and not self.closed:
             self._restart()
-            self.producer.request_keyframe(self.target_layer)
+            if not self._replay_latest_keyframe():
+                self.producer.request_keyframe(self.target_layer)
+
+    def _replay_latest_keyframe(self) -> bool:
+        """Send the target layer's latest keyframe and every packet after it
+        from the producer's cache, if the keyframe is at most
+        ``REPLAY_MAX_AGE_S`` old and all of it is still there."""
+        if self.kind != "video":
+            return False
+        layer = self.producer.layers[self.target_layer]
+        start, newest = layer.keyframe_sequence, layer.newest_sequence
+        if start is None or newest is None:
+            return False
+        if time.monotonic() - layer.keyframe_at > REPLAY_MAX_AGE_S:
+            return False
+        count = ((newest - start) & 0xFFFF) + 1
+        if count > min(REPLAY_MAX_PACKETS, len(layer.cache)):
+            return False
+        views: list[rtp.RtpView] = []
+        for i in range(count):
+            view = layer.cache.get((start + i) & 0xFFFF)
+            if view is None:
+                return False  # a gap: the picture would not decode
+            views.append(view)
+        if not views[0].keyframe:
+            return False
+        self._switch(self.target_layer, views[0])
+        for view in views:
+            if not view.ntp:
+                view.stamp()  # cached while nobody took this layer
+            if not self.slot.write(view):
+                self.current_layer = None
+                return False
+            self.packets_sent += 1
+        self.replays += 1
+        return True
 
     def _restart(self) -> None:
         previous = self.current_layer

@@ -82,3 +82,40 @@ async def test_a_newcomer_whose_connection_never_comes_up_delays_the_others_only
     await alice.wait_for(lambda: alice.track_of(bob.participant_id, "camera") is not None, 20)
     assert await collect_counters(alice.track_of(bob.participant_id, "camera"), 3)
     assert len(offers_naming(alice, bob.participant_id)) == 1
+
+
+async def test_a_newcomer_starts_from_the_keyframe_asked_for_while_it_was_connecting(
+    server, make_client
+):
+    """The keyframe asked for when the newcomer's consumer is made arrives
+    while its connection is being set up; when the connection comes up the
+    SFU sends it from its cache with what followed (Consumer.resync), instead
+    of asking the publisher for another and waiting for it."""
+    alice = await make_client("Alice")
+    await alice.join("replay")
+    await alice.publish({"camera": CounterVideoTrack()})
+    producer = next(iter(server.service.media["replay"].router.producers.values()))
+    layer = producer.layers[0]
+    await wait_for(lambda: layer.keyframes >= 1)  # the encoder's first picture
+
+    bob = await make_client("Bob")
+    bob.auto_answer = False
+    keyframes = layer.keyframes
+    await bob.join("replay")
+    await bob.wait_for(lambda: any(e == "subscriber_offer" for e, _ in bob.events))
+    await wait_for(lambda: layer.keyframes > keyframes)  # asked for at the join
+    requests = server.service.sfu_stats.keyframe_requests
+
+    pending = next(p for e, p in reversed(bob.events) if e == "subscriber_offer")
+    await bob.answer_offer(pending)
+    assert await collect_counters(bob.track_of(alice.participant_id, "camera"), 3)
+    consumer = next(iter(producer.consumers))
+    assert consumer.replays == 1
+    assert server.service.sfu_stats.keyframe_requests == requests  # none asked on connect
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
