@@ -156,7 +156,9 @@ class Consumer:
         self._restart()
         # Before the transport connects a keyframe would be lost, and the
         # throttle would then delay the request made on connect (resync).
-        if self.slot.connected:
+        # A recent keyframe in the cache (e.g. the first of a newcomer's
+        # stream) needs no request at all.
+        if self.slot.connected and not self._replay_latest_keyframe():
             self.producer.request_keyframe(self.target_layer)
 
     def pause(self) -> None:

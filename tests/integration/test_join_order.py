@@ -11,6 +11,7 @@ from typing import Any
 
 from media_peers import CounterVideoTrack, collect_counters
 
+from sfu import consumer as consumer_module
 from sfu import subscribe_transport
 
 
@@ -119,3 +120,24 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_the_others_start_a_newcomers_video_from_its_first_keyframe(
+    server, make_client, monkeypatch
+):
+    """A newcomer's encoder starts with a keyframe; the others' consumers,
+    resumed a moment later when their offers are answered, send it from the
+    cache with what followed instead of asking for another (Consumer.resume)."""
+    monkeypatch.setattr(consumer_module, "REPLAY_MAX_AGE_S", 30.0)  # a loaded machine
+    alice, bob = await newcomer_publishing(make_client, "first-keyframe")
+    pending = next(p for e, p in reversed(bob.events) if e == "subscriber_offer")
+    await bob.answer_offer(pending)
+    await alice.wait_for(lambda: alice.track_of(bob.participant_id, "camera") is not None, 20)
+    assert await collect_counters(alice.track_of(bob.participant_id, "camera"), 3)
+    media = server.service.media["first-keyframe"]
+    consumer = next(
+        c
+        for c in media.subscribers[alice.participant_id].consumers.values()
+        if c.producer.app_data["participant_id"] == bob.participant_id
+    )
+    assert consumer.replays == 1
