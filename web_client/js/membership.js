@@ -156,7 +156,11 @@ export class Membership {
     this._held = null;
     if (!core.inRoom) return; // left, failed or was removed meanwhile: torn down already
     this._applyMeeting(result);
+    // Publishing starts before the views are built: the browser makes its
+    // offer meanwhile (the interaction views are not loaded yet, so the
+    // meeting state above cost little).
     this._media.publish();
+    this._showMeeting();
     for (const message of held) this._dispatch(message);
     await this._media.syncMuteState(this._roster.get(result.participant_id));
   }
@@ -205,18 +209,22 @@ export class Membership {
   }
 
   /**
-   * The rest of the acknowledgement: who is here, the meeting's state.
+   * The rest of the acknowledgement: who is here, the meeting's state (data;
+   * `_showMeeting` tells the views).
    * @param {JoinResult} result
    * @private
    */
   _applyMeeting(result) {
-    const core = this._core;
     this._roster.replace(result.participants ?? []);
     this._interaction.applyMeeting(result.meeting, result.participant_id);
+  }
+
+  /** Tell the views: joined, and who is here. @private */
+  _showMeeting() {
     // After an outage we stay "reconnecting" until media flows again.
     if (!this._reconnect.inOutage) {
       this._reconnect.stop();
-      core.setState("joined");
+      this._core.setState("joined");
     }
     this._roster.announce();
   }
