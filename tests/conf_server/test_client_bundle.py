@@ -171,32 +171,33 @@ async def test_a_file_in_dist_that_the_manifest_does_not_list_is_not_served(
     assert (await fetch("/assets/" + manifest_of(client_dir)["files"][0]))[0] == 200
 
 
-async def test_a_stale_bundle_gives_the_sources_and_a_warning(
-    built: Path,
-    tmp_path: Path,
-    serve: Callable[[Path], Awaitable[Fetch]],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    client_dir = copy_of(built, tmp_path)
+def edit_a_source(client_dir: Path) -> None:
     with (client_dir / "js/ui/dom.js").open("a") as edited:
         edited.write("// an edit after the build\n")
-    caplog.set_level(logging.WARNING, client_bundle.__name__)
-    fetch = await serve(client_dir)
-    assert_warned(caplog, "built from other sources")
-    await assert_sources_served(fetch, client_dir)
 
 
-async def test_a_missing_bundle_gives_the_sources_and_a_warning(
+def remove_the_bundle(client_dir: Path) -> None:
+    shutil.rmtree(client_dir / "dist")
+
+
+@pytest.mark.parametrize(
+    ("damage", "warning"),
+    [(edit_a_source, "built from other sources"), (remove_the_bundle, "manifest.json is missing")],
+    ids=["stale", "missing"],
+)
+async def test_a_stale_or_missing_bundle_gives_the_sources_and_a_warning(
     built: Path,
     tmp_path: Path,
     serve: Callable[[Path], Awaitable[Fetch]],
     caplog: pytest.LogCaptureFixture,
+    damage: Callable[[Path], None],
+    warning: str,
 ) -> None:
     client_dir = copy_of(built, tmp_path)
-    shutil.rmtree(client_dir / "dist")
+    damage(client_dir)
     caplog.set_level(logging.WARNING, client_bundle.__name__)
     fetch = await serve(client_dir)
-    assert_warned(caplog, "manifest.json is missing")
+    assert_warned(caplog, warning)
     await assert_sources_served(fetch, client_dir)
 
 

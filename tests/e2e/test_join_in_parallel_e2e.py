@@ -60,13 +60,7 @@ async def test_a_newcomer_joins_and_receives_while_its_camera_is_still_opening(
 ) -> None:
     contexts: list[Any] = []
     try:
-        ada = await new_meeting_page(browser, contexts, "Ada")
-        await ada.goto(f"{conf_server.url}/r/parallel?name=Ada&autojoin=1")
-        await wait_joined(ada)
-
-        late = await new_meeting_page(browser, contexts, "Late")
-        await late.context.add_init_script(HOLD_DEVICES)
-        await late.goto(f"{conf_server.url}/r/parallel?name=Late&autojoin=1")
+        ada, late = await ada_then_late(browser, conf_server, contexts, "parallel", HOLD_DEVICES)
         await wait_joined(late)
         devices = await late.evaluate("window.__devices")
         assert devices["called"] and not devices["resolved"]
@@ -118,18 +112,9 @@ async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
 ) -> None:
     contexts: list[Any] = []
     try:
-        ada = await new_meeting_page(browser, contexts, "Ada")
-        await ada.goto(f"{conf_server.url}/r/answer-first?name=Ada&autojoin=1")
-        await wait_joined(ada)
-        await wait_until(
-            lambda: ada.evaluate(
-                "window.meeting._peers.publisher.pc.connectionState === 'connected'"
-            ),
-            15,
+        ada, late = await ada_then_late(
+            browser, conf_server, contexts, "answer-first", RECORD_SENT_EVENTS
         )
-        late = await new_meeting_page(browser, contexts, "Late")
-        await late.context.add_init_script(RECORD_SENT_EVENTS)
-        await late.goto(f"{conf_server.url}/r/answer-first?name=Late&autojoin=1")
         await wait_until(lambda: sees_video(late, 1), timeout=15)
         await wait_until(lambda: sees_video(ada, 1), timeout=15)
         sent = await late.evaluate("window.__sent")
@@ -137,6 +122,22 @@ async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
     finally:
         for context in contexts:
             await context.close()
+
+
+async def ada_then_late(
+    browser: Any, conf_server: Any, contexts: list[Any], room: str, script: str
+) -> tuple[Any, Any]:
+    """Ada joins ``room`` and publishes; then Late opens it with ``script``
+    installed before the page's own. Returns (ada, late)."""
+    ada = await new_meeting_page(browser, contexts, "Ada")
+    await ada.goto(f"{conf_server.url}/r/{room}?name=Ada&autojoin=1")
+    await wait_joined(ada)
+    publishing = "window.meeting._peers.publisher.pc.connectionState === 'connected'"
+    await wait_until(lambda: ada.evaluate(publishing), 15)
+    late = await new_meeting_page(browser, contexts, "Late")
+    await late.context.add_init_script(script)
+    await late.goto(f"{conf_server.url}/r/{room}?name=Late&autojoin=1")
+    return ada, late
 
 
 async def sees_video(page: Any, count: int) -> bool:
