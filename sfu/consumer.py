@@ -177,8 +177,8 @@ class Consumer:
         """Send the target layer's latest keyframe and every packet after it
         from the producer's cache, if the keyframe is at most
         ``REPLAY_MAX_AGE_S`` old and all of it is still there."""
-        if self.kind != "video":
-            return False
+        if self.kind != "video" or self.producer.paused:
+            return False  # nothing of a paused source goes out, not even from the cache
         layer = self.producer.layers[self.target_layer]
         start, newest = layer.keyframe_sequence, layer.newest_sequence
         if start is None or newest is None:

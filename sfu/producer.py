@@ -150,6 +150,9 @@ class Producer:
         layer.cache.put(view)
         layer.nacks.on_packet(view.sequence_number, now, keyframe)
         if self.paused:
+            # What arrives while paused (a muted camera, or a host stopped
+            # it) is never replayed to a consumer later (Consumer.resync).
+            layer.keyframe_sequence = None
             return
         to_sinks = bool(self.sinks) and layer.index == self._sink_layer
         consumers = layer.consumers

@@ -180,7 +180,7 @@ class SubscribeTransport:
         the client, if one is being made. The join acknowledgement waits for
         it, so the client gets the offer first and can answer it before it
         publishes (issue 21)."""
-        if self._negotiator is None or self._first_offer_sent.done():
+        if self._negotiator is None or self._negotiator.done() or self._first_offer_sent.done():
             return
         await asyncio.wait({self._first_offer_sent}, timeout=limit_s)
 
@@ -346,9 +346,10 @@ class SubscribeTransport:
         def on_state() -> None:
             if self._send_path is not None:
                 self._send_path.reset()
+            if transport.state in ("connected", "failed") and not self.first_connected.done():
+                # Failed: nobody should wait for it any longer either.
+                self.first_connected.set_result(None)
             if transport.state == "connected":
-                if not self.first_connected.done():
-                    self.first_connected.set_result(None)
                 for consumer in self.consumers.values():
                     consumer.resync()
 

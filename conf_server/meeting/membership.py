@@ -212,9 +212,14 @@ class Membership:
         return participant
 
     async def _enter(
-        self, participant: Participant, state: MeetingState, receive: bool
+        self,
+        participant: Participant,
+        state: MeetingState,
+        receive: bool,
+        offer_first: bool = True,
     ) -> dict[str, Any]:
-        """After admission: media, the others' notice, and the join result."""
+        """After admission: media, the others' notice, and the join result
+        (after the first subscriber offer if ``offer_first``)."""
         assert participant.sid is not None
         await self._context.events.enter_room(participant.sid, participant.room)
         await self._context.store.expire(state.room, None)
@@ -241,7 +246,8 @@ class Membership:
             "participant.joined",
             {**meeting_summary(state), "participant": member_summary(state, participant.id)},
         )
-        await self._offer_before_acknowledgement(participant)
+        if offer_first:
+            await self._offer_before_acknowledgement(participant)
         return await self._join_result(participant, state, resumed=False)
 
     async def _offer_before_acknowledgement(self, participant: Participant) -> None:
@@ -333,7 +339,8 @@ class Membership:
                         waiting.zone,
                     )
                 self._context.lobby.discard(waiting.sid)
-                result = await self._enter(participant, current, waiting.receive)
+                # Not after each one's offer: a host admitting many would wait.
+                result = await self._enter(participant, current, waiting.receive, offer_first=False)
             except ConfServerError as exc:
                 self._context.lobby.discard(waiting.sid)
                 await self._context.events.to_client(

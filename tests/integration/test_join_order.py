@@ -141,3 +141,25 @@ async def test_the_others_start_a_newcomers_video_from_its_first_keyframe(
         if c.producer.app_data["participant_id"] == bob.participant_id
     )
     assert consumer.replays == 1
+
+
+async def test_nothing_of_a_muted_camera_is_replayed_to_a_newcomer(server, make_client):
+    """The cache keeps what a muted camera still sends (a client may ignore
+    the mute); a newcomer's connection coming up must not replay any of it."""
+    alice = await make_client("Alice")
+    await alice.join("muted-replay")
+    await alice.publish({"camera": CounterVideoTrack()})
+    await alice.call("mute", {"source": "camera", "muted": True})
+    producer = next(iter(server.service.media["muted-replay"].router.producers.values()))
+    assert producer.paused
+    keyframes = producer.layers[0].keyframes
+
+    bob = await make_client("Bob")
+    await bob.join("muted-replay")
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
+    transport = server.service.media["muted-replay"].subscribers[bob.participant_id]
+    await wait_for(lambda: transport.connection_state == "connected")
+    await wait_for(lambda: producer.layers[0].keyframes > keyframes)  # still sent, and cached
+    await asyncio.sleep(0.5)
+    consumer = next(iter(transport.consumers.values()))
+    assert consumer.packets_sent == 0 and consumer.replays == 0

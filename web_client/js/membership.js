@@ -53,6 +53,8 @@ export class Membership {
     this._held = null;
     /** subscriber offers are not held (the acknowledgement came; views are not built yet) */
     this._offersPass = false;
+    /** counts enter() calls past their acknowledgement */
+    this._entries = 0;
   }
 
   /**
@@ -146,15 +148,28 @@ export class Membership {
     this._applyConnection(result);
     this._reconnect.closeStaleSockets(); // resumed: the replaced connection may go now
     this._media.start();
-    this._offersPass = true;
+    const entry = (this._entries += 1); // a newer enter() (a resume) takes over from this one
     const early = this._held ?? [];
     this._held = early.filter((m) => m.event !== "subscriber_offer");
-    for (const message of early) if (message.event === "subscriber_offer") this._dispatch(message);
-    await this._media.answerSent(ANSWER_FIRST_WAIT_MS);
-    this._offersPass = false;
+    this._offersPass = true;
+    try {
+      for (const message of early) if (message.event === "subscriber_offer") this._dispatch(message);
+      await this._media.answerSent(ANSWER_FIRST_WAIT_MS);
+    } finally {
+      if (entry === this._entries) this._offersPass = false;
+    }
+    if (entry !== this._entries) return; // superseded: the newer one applies its own acknowledgement
     const held = this._held ?? [];
     this._held = null;
-    if (!core.inRoom) return; // left, failed or was removed meanwhile: torn down already
+    if (!core.inRoom) {
+      if (["joining", "waiting"].includes(core.state)) {
+        // The socket went down while we answered: nothing resumes a join
+        // that was not shown yet, so it is tried again (join() retries).
+        this._media.closePeers();
+        throw new ProtocolError("node_unreachable", "The connection to the server was lost while joining.");
+      }
+      return; // left, failed or was removed meanwhile: torn down already
+    }
     this._applyMeeting(result);
     // Publishing starts before the views are built: the browser makes its
     // offer meanwhile (the interaction views are not loaded yet, so the

@@ -307,8 +307,9 @@ export class SessionMedia {
   _deviceOp(operation) {
     // Started at once when nothing else runs (not a microtask later): the
     // page's first getUserMedia call is then made before the page builds its views.
-    const run = this._deviceOpsPending === 0 ? operation() : this._deviceOps.then(operation);
+    const idle = this._deviceOpsPending === 0;
     this._deviceOpsPending += 1;
+    const run = idle ? operation() : this._deviceOps.then(operation);
     const settled = run.catch(() => {}).finally(() => void (this._deviceOpsPending -= 1));
     this._deviceOps = settled;
     return run;

@@ -93,6 +93,7 @@ export class Subscriber extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
+    this._flushSentWaiters(); // nothing more will be sent
     this.pc.close();
     this._mapTracks([]);
   }

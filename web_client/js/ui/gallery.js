@@ -117,6 +117,7 @@ export class Gallery {
     }
     updateTile(tile, participant, participant.id === this.selfId);
     this._updateVideoState(tile);
+    this._nameScreen(participant);
     if (added) this.relayout();
   }
 
@@ -178,6 +179,22 @@ export class Gallery {
     if (!tile) return;
     this._attach(tile.video, track);
     this._updateVideoState(tile);
+  }
+
+  /**
+   * A screen share's tile may come before its owner's (tracks can arrive
+   * before the roster at a join): name it once the owner is known.
+   * @param {Participant} participant
+   * @private
+   */
+  _nameScreen(participant) {
+    const screen = this._screens.get(participant.id);
+    if (!screen || participant.id === this.selfId || screen.el.dataset.name === participant.name) return;
+    const label = `${participant.name}'s screen`;
+    screen.el.dataset.name = participant.name;
+    const text = screen.el.querySelector(".tile-name");
+    if (text) text.textContent = label;
+    setPinned(screen, this._pinned === screenKey(participant.id), label);
   }
 
   /**
