@@ -180,9 +180,10 @@ class Consumer:
         if self.kind != "video" or self.producer.paused:
             return False  # nothing of a paused source goes out, not even from the cache
         layer = self.producer.layers[self.target_layer]
-        start, newest = layer.keyframe_sequence, layer.newest_sequence
-        if start is None or newest is None:
+        start, stream = layer.keyframe_sequence, layer.stream
+        if start is None or stream is None:
             return False
+        newest = stream.highest_sequence & 0xFFFF
         if time.monotonic() - layer.keyframe_at > REPLAY_MAX_AGE_S:
             return False
         count = ((newest - start) & 0xFFFF) + 1

@@ -129,9 +129,6 @@ class Producer:
                 self._on_keyframe(layer, view)
                 layer.keyframe_sequence = view.sequence_number
                 layer.keyframe_at = now
-            newest = layer.newest_sequence
-            if newest is None or (view.sequence_number - newest) & 0xFFFF < 0x8000:
-                layer.newest_sequence = view.sequence_number
             if layer.keyframe_owed:
                 # Media arrives, so the publisher can be told now, not after
                 # the asker's retry interval.

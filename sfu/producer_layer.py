@@ -106,10 +106,10 @@ class ProducerLayer:
         #: connection not up, or this layer's SSRC not known yet): the request
         #: goes out with the layer's first packet (Producer.receive).
         self.keyframe_owed = False
-        #: The newest packet's sequence number, and where and when the latest
-        #: keyframe began: a consumer whose connection just came up starts
-        #: from the cache there (Consumer.resync) instead of asking for a new one.
-        self.newest_sequence: int | None = None
+        #: Where and when the latest keyframe began: a consumer whose
+        #: connection just came up starts from the cache there, up to the
+        #: stream's highest sequence number (Consumer.resync), instead of
+        #: asking for a new one.
         self.keyframe_sequence: int | None = None
         self.keyframe_at = -1e9
 
