@@ -72,6 +72,9 @@ class Settings:
     #: Ask browsers to publish their camera in several sizes (simulcast), so the
     #: SFU can send each subscriber the size its tile and its connection take.
     simulcast: bool = True
+    #: Tell simulcast publishers to stop encoding the camera layers no
+    #: subscriber (nor the recorder) takes, and to resume them when one does.
+    dynacast: bool = True
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100

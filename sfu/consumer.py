@@ -149,6 +149,16 @@ class Consumer:
             layer = self.current_layer if self.current_layer is not None else self.target_layer
             self.producer.request_keyframe(layer)
 
+    def wanted_layers(self) -> tuple[int, ...]:
+        """The layers it forwards or waits for: none while hidden or paused
+        for bandwidth (the publisher may stop encoding them, sfu.dynacast)."""
+        if self.closed or self.hidden or self.bandwidth_paused or self.kind != "video":
+            return ()
+        current = self.current_layer
+        if current is None or current == self.target_layer:
+            return (self.target_layer,)
+        return (current, self.target_layer)
+
     def resume(self) -> None:
         if self.closed or not self.paused or self.hidden or self.bandwidth_paused:
             return

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import rtp
 from .aiortc_bridge import Codec
+from .dynacast import Dynacast
 from .producer_layer import Downstream, ProducerLayer
 from .settings import SfuSettings
 from .sink import PacketSink, SenderReport
@@ -77,6 +78,19 @@ class Producer:
         self._sink_layer = 0 if len(self.layers) == 1 else -1
         self._tasks = TaskGroup(f"producer {self.id}")
         self._close_listeners: list[Callable[[Producer], None]] = []
+        nominal = {layer.rid: layer.max_bitrate for layer in settings.simulcast_layers}
+        #: Which layers the publisher should send (simulcast video only).
+        self.dynacast: Dynacast | None = (
+            Dynacast(
+                len(self.layers),
+                time.monotonic(),
+                enabled=settings.dynacast,
+                nominal=[nominal.get(layer.rid or "", 0) for layer in self.layers],
+            )
+            if self._video and self.simulcast
+            else None
+        )
+        self._layer_listeners: list[Callable[[Producer], None]] = []
 
     def __repr__(self) -> str:
         return f"Producer({self.kind}, mid={self.mid}, ssrc={self.ssrc}, {self.app_data})"
@@ -218,7 +232,17 @@ class Producer:
             return
         targets = self.layers if layer is None else self.layers[layer : layer + 1]
         now = time.monotonic()
+        dynacast = self.dynacast
         for target in targets:
+            if dynacast is not None and not dynacast.publishing[target.index]:
+                if layer is None:
+                    continue  # "every layer" means every layer being sent
+                # A layer the publisher was told to stop: ask it back; its
+                # first packets are a keyframe, or the request goes with them.
+                if dynacast.want(target.index, now):
+                    self._layers_changed()
+                target.keyframe_owed = True
+                continue
             if target.ssrc is None:
                 target.keyframe_owed = True  # asked when its first packet binds it
                 continue
@@ -244,6 +268,55 @@ class Producer:
         self._pending_keyframes.pop(layer, None)
         self.request_keyframe(layer)
 
+    # -- dynacast -------------------------------------------------------------
+
+    def wanted_layers(self) -> set[int]:
+        """The layers some consumer forwards or waits for, or the sinks take."""
+        wanted: set[int] = set()
+        for consumer in self.consumers:
+            wanted.update(consumer.wanted_layers())
+        if self.sinks:
+            wanted.add(self._sink_layer if self._sink_layer >= 0 else len(self.layers) - 1)
+        return wanted
+
+    def update_layers(self, now: float) -> None:
+        """Pause the layers nobody took for a while, resume wanted ones
+        (see :mod:`sfu.dynacast`); listeners hear of any change."""
+        if self.dynacast is None or self.closed:
+            return
+        bitrates = [layer.meter.bitrate(now) for layer in self.layers]
+        if self.dynacast.update(self.wanted_layers(), bitrates, now):
+            self._layers_changed()
+
+    def publishing_layers(self) -> dict[str, bool]:
+        """Per rid: whether the publisher should send it (all True without dynacast)."""
+        publishing = self.dynacast.publishing if self.dynacast is not None else ()
+        return {
+            layer.rid: publishing[layer.index] if publishing else True
+            for layer in self.layers
+            if layer.rid is not None
+        }
+
+    def candidate_bitrate(self, layer: ProducerLayer, current: int | None, now: float) -> int:
+        """The rate the allocator sees for ``layer`` of a consumer forwarding
+        ``current``: its stable measured rate, or, for a paused layer above
+        ``current``, the rate it had (see :meth:`sfu.dynacast.Dynacast.candidate_bitrate`)."""
+        stable = layer.stable_bitrate(now)
+        if self.dynacast is None:
+            return stable
+        return self.dynacast.candidate_bitrate(layer.index, stable, current, now)
+
+    def on_layers_changed(self, listener: Callable[[Producer], None]) -> None:
+        """Call ``listener`` whenever the layers the publisher should send change."""
+        self._layer_listeners.append(listener)
+
+    def _layers_changed(self) -> None:
+        for listener in self._layer_listeners:
+            try:
+                listener(self)
+            except Exception:
+                logger.exception("layer listener of %r failed", self)
+
     # -- lifecycle --------------------------------------------------------------
 
     def add_consumer(self, consumer: Downstream) -> None:
@@ -259,6 +332,7 @@ class Producer:
             # A new list, never mutated: a sink may add or remove sinks from
             # inside on_rtp while the list is being iterated.
             self.sinks = [*self.sinks, sink]
+            self.update_layers(time.monotonic())  # the recorder's layer, now
 
     def remove_sink(self, sink: PacketSink) -> None:
         """Stop feeding ``sink`` (its ``on_close`` is not called)."""
@@ -297,3 +371,4 @@ class Producer:
         for listener in self._close_listeners:
             listener(self)
         self._close_listeners.clear()
+        self._layer_listeners.clear()

@@ -10,6 +10,7 @@ forward it (or wait to switch to it).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from . import rtp
@@ -26,13 +27,17 @@ class Downstream(Protocol):
     The consumer knows its producer and registers itself with
     :meth:`Producer.add_consumer` and with the layers it forwards
     (:meth:`ProducerLayer.attach`); the producer knows its consumers only
-    through these three calls, so ownership points down without an import
+    through these calls, so ownership points down without an import
     cycle.
     """
 
     def send(self, view: rtp.RtpView, layer: int) -> None: ...
 
     def resync(self) -> None: ...
+
+    def wanted_layers(self) -> Collection[int]:
+        """The layers it forwards or waits for (none while it is kept paused)."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Protocol
 
 from . import aiortc_bridge as bridge
@@ -99,12 +100,17 @@ class Router:
             observer.producer_closed(producer)
 
     async def _housekeeping(self) -> None:
-        """Periodic work kept off the packet path: active speaker, sender reports."""
+        """Periodic work kept off the packet path: active speaker, sender
+        reports, the simulcast layers publishers should send (dynacast)."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
             for transport in self.subscribe_transports:
                 for slot in transport.slots:
                     slot.flush_report()
+            now = time.monotonic()
+            for producer in self.producers.values():
+                if producer.dynacast is not None:
+                    producer.update_layers(now)
             audio = [p for p in self.producers.values() if p.kind == "audio"]
             changed, speaker = self._speaker.update({p: p.take_loudness() for p in audio})
             if changed:

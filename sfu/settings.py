@@ -42,6 +42,8 @@ class SfuSettings:
     max_video_bitrate: int = 2_000_000
     #: Camera layers clients are asked to publish; empty: one encoding.
     simulcast_layers: tuple[SimulcastLayer, ...] = DEFAULT_SIMULCAST_LAYERS
+    #: Ask simulcast publishers to pause the layers nobody takes (:mod:`sfu.dynacast`).
+    dynacast: bool = True
     #: Keyframe requests (PLI) to one layer of a producer are sent at most this often.
     keyframe_interval_s: float = 0.5
     #: A consumer still waiting for a keyframe asks again after this long.

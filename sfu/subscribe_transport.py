@@ -411,14 +411,15 @@ class SubscribeTransport:
                 reserve += max(AUDIO_RESERVE, int(measured))
                 continue
             current = consumer.current_layer
+            producer = consumer.producer
             layers = tuple(
                 LayerInfo(
                     layer.index,
                     layer.meter.bitrate(now) if layer.index == current
-                    else layer.stable_bitrate(now),
+                    else producer.candidate_bitrate(layer, current, now),
                     layer.width, layer.height,
                 )
-                for layer in consumer.producer.layers
+                for layer in producer.layers
             )  # fmt: skip
             if not any(layer.bitrate for layer in layers):
                 continue  # nothing arrives from the publisher: nothing to decide

@@ -54,6 +54,12 @@ _PRODUCER = _object(
         "codec": _STRING,
         "paused": _BOOL,
         "simulcast": _BOOL,
+        "publishing": {
+            "type": "array",
+            "items": _BOOL,
+            "description": "per layer (lowest first): whether the publisher was asked to "
+            "send it (dynacast pauses layers nobody takes)",
+        },
         "packets_received": _INT,
         "bytes_received": _INT,
         "duplicates": _INT,

@@ -52,6 +52,7 @@ def sfu_settings(settings: Settings) -> SfuSettings:
         rtc_ports=parse_rtc_ports(settings.rtc_ports) if settings.rtc_ports else None,
         max_video_bitrate=settings.max_video_bitrate,
         simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
+        dynacast=settings.dynacast,
     )
 
 
@@ -90,13 +91,23 @@ class MediaNegotiation:
                 if participant is not None and participant.sid is not None:
                     await context.events.to_client(participant.sid, "media_quality", payload)
 
+            async def publish_layers(participant_id: str, payload: dict[str, Any]) -> None:
+                participant = context.participant(room_id, participant_id)
+                if participant is not None and participant.sid is not None:
+                    await context.events.to_client(participant.sid, "publish_layers", payload)
+
             async def speaker_changed(participant_id: str) -> None:
                 await context.events.to_room(
                     room_id, "active_speaker", {"participant_id": participant_id}
                 )
 
             media = self.media[room_id] = RoomMedia(
-                self._sfu_settings, send_offer, speaker_changed, self.sfu_stats, quality_changed
+                self._sfu_settings,
+                send_offer,
+                speaker_changed,
+                self.sfu_stats,
+                quality_changed,
+                publish_layers,
             )
         return media
 

@@ -70,6 +70,11 @@ def producer_report(producer: Producer, now: float) -> dict[str, Any]:
         "duplicates": producer.duplicates,
         "consumers": len(producer.consumers),
         "layers": [layer_report(layer, now) for layer in producer.layers],
+        "publishing": (
+            list(producer.dynacast.publishing)
+            if producer.dynacast is not None
+            else [True] * len(producer.layers)
+        ),
     }
 
 

@@ -31,6 +31,9 @@ OfferCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 SpeakerCallback = Callable[[str], Coroutine[Any, Any, None]]
 #: ``quality_changed(participant_id, payload)``: tell one participant its media quality.
 QualityCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
+#: ``publish_layers(participant_id, payload)``: tell a publisher which camera
+#: layers to send (dynacast; see docs/protocol.md, ``publish_layers``).
+LayersCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 
 #: How often each participant's ``media_quality`` is looked at (sent when it changed).
 QUALITY_INTERVAL_S = 1.0
@@ -55,6 +58,7 @@ class RoomMedia:
         speaker_changed: SpeakerCallback,
         stats: SfuStats,
         quality_changed: QualityCallback | None = None,
+        publish_layers: LayersCallback | None = None,
     ) -> None:
         self.router = Router(settings, self, stats)
         self.publishers: dict[str, PublishTransport] = {}
@@ -70,6 +74,7 @@ class RoomMedia:
         self._speaker_changed = speaker_changed
         self._quality_changed = quality_changed
         self._quality_sent: dict[str, dict[str, Any]] = {}
+        self._publish_layers = publish_layers
         self._tasks = TaskGroup("room media")
         if quality_changed is not None:
             self._tasks.spawn(self._report_quality())
@@ -208,6 +213,8 @@ class RoomMedia:
 
     def producer_added(self, producer: Producer) -> None:
         owner = producer.app_data["participant_id"]
+        if producer.dynacast is not None and self._publish_layers is not None:
+            producer.on_layers_changed(self._layers_changed)
         # A newcomer's receiving connection comes up first; the others'
         # offers with its tracks follow (SubscribeTransport.yield_to).
         newcomer = self.subscribers.get(owner)
@@ -216,6 +223,16 @@ class RoomMedia:
                 if newcomer is not None:
                     transport.yield_to(newcomer)
                 self._consume(participant_id, transport, producer)
+
+    def _layers_changed(self, producer: Producer) -> None:
+        """Tell the publisher which of its camera's layers to send now."""
+        assert self._publish_layers is not None
+        payload = {
+            "mid": producer.mid,
+            "source": producer.app_data.get("source"),
+            "layers": producer.publishing_layers(),
+        }
+        self._tasks.spawn(self._publish_layers(producer.app_data["participant_id"], payload))
 
     def producer_closed(self, producer: Producer) -> None:
         for transport in list(self.subscribers.values()):

@@ -95,6 +95,11 @@ export class PeerPair extends EventTarget {
     this.subscriber.handleOffer(offer);
   }
 
+  /** @param {{mid?: unknown, layers?: unknown}} message the server's `publish_layers` */
+  setPublishLayers(message) {
+    this.publisher.setLayers(message.mid, message.layers);
+  }
+
   /** Renegotiate the publish connection; a refusal becomes an `error` event. */
   async negotiate() {
     try {

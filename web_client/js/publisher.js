@@ -142,6 +142,9 @@ export class Publisher {
     this._offerSent = false;
     /** @type {object[]} candidates gathered before the first `publish` went out */
     this._pendingCandidates = [];
+    /** @type {Promise<void>} changes of a sender's parameters, one at a time
+     * (each needs the `getParameters` of the one before) */
+    this._parameterChanges = Promise.resolve();
     this.pc.addEventListener("icecandidate", (event) => this._onCandidate(event.candidate));
   }
 
@@ -192,21 +195,54 @@ export class Publisher {
   async _fitBitrates(sender, track) {
     if (!this.simulcast.length) return;
     const pixels = pixelsOf(track);
-    const parameters = sender.getParameters();
-    let changed = false;
-    for (const encoding of parameters.encodings ?? []) {
+    await this._changeEncodings(sender, "fit the camera layers' bitrates", (encoding) => {
       const layer = this.simulcast.find((l) => l.rid === encoding.rid);
       const bitrate = layer && layerBitrate(layer, pixels);
-      if (bitrate && encoding.maxBitrate !== bitrate) {
-        encoding.maxBitrate = bitrate;
-        changed = true;
-      }
-    }
-    try {
+      if (!bitrate || encoding.maxBitrate === bitrate) return false;
+      encoding.maxBitrate = bitrate;
+      return true;
+    });
+  }
+
+  /**
+   * The server's `publish_layers`: encode only the layers (by rid) it says
+   * somebody takes; the others stop until it asks for them again. Unknown
+   * mids and rids are ignored.
+   * @param {unknown} mid
+   * @param {unknown} layers `{rid: boolean}`
+   */
+  async setLayers(mid, layers) {
+    if (this.closed || typeof mid !== "string" || !layers || typeof layers !== "object") return;
+    const wanted = /** @type {Record<string, unknown>} */ (layers);
+    const transceiver = [...this._transceivers.values()].find((t) => t.mid === mid);
+    if (!transceiver) return;
+    await this._changeEncodings(transceiver.sender, "switch camera layers", (encoding) => {
+      const active = encoding.rid !== undefined ? wanted[encoding.rid] : undefined;
+      if (typeof active !== "boolean" || encoding.active === active) return false;
+      encoding.active = active;
+      return true;
+    });
+  }
+
+  /**
+   * Change some encodings of `sender` (`change` returns true for one it
+   * changed), after every change asked for before; a failure leaves the
+   * old parameters and is logged.
+   * @param {RTCRtpSender} sender
+   * @param {string} what for the log
+   * @param {(encoding: RTCRtpEncodingParameters) => boolean} change
+   * @private
+   */
+  _changeEncodings(sender, what, change) {
+    const run = this._parameterChanges.then(async () => {
+      if (this.closed) return;
+      const parameters = sender.getParameters();
+      let changed = false;
+      for (const encoding of parameters.encodings ?? []) changed = change(encoding) || changed;
       if (changed) await sender.setParameters(parameters);
-    } catch (error) {
-      console.warn("could not fit the camera layers' bitrates:", error); // the old ones stay
-    }
+    });
+    this._parameterChanges = run.catch((error) => console.warn(`could not ${what}:`, error));
+    return this._parameterChanges;
   }
 
   /**

@@ -272,6 +272,10 @@ export class MeetingSession extends EventTarget {
       this.quality.applyServer(payload);
       return;
     }
+    if (event === "publish_layers") {
+      this._media.setPublishLayers(payload);
+      return;
+    }
     if (event === "subscriber_offer") this._media.handleOffer(payload);
     else if (!this._roster.handle(event, payload)) return;
     if (this._core.inRoom || event === "removed" || event === "meeting_ended") this.interaction.handle(event, payload);

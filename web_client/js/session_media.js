@@ -118,6 +118,11 @@ export class SessionMedia {
     if (this._core.inRoom) this.peers?.handleOffer(offer);
   }
 
+  /** @param {Record<string, any>} message a `publish_layers` */
+  setPublishLayers(message) {
+    this.peers?.setPublishLayers(message);
+  }
+
   closePeers() {
     this.peers?.close(); // every remote track ends
     this.peers = null;
