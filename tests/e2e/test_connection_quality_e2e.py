@@ -182,6 +182,18 @@ async def test_set_view_tells_the_server_the_tile_heights(open_page: PageFactory
     assert pinned[others[1]] > pinned[others[0]]
 
 
+async def test_the_servers_own_media_quality_reaches_the_page(open_page: PageFactory) -> None:
+    """Not handed in: the socket's `media_quality` is one the page listens to."""
+    ada, _ = await join(open_page, "server-quality", "Ada")
+    _grace, grace_id = await join(open_page, "server-quality", "Grace")
+
+    async def judged_by_the_server() -> bool:
+        server: dict[str, Any] = await ada.evaluate("() => window.meeting.quality.server")
+        return server["estimate"] is not None and grace_id in server["layers"]
+
+    await wait_until(judged_by_the_server, timeout=20)
+
+
 # Hand a `media_quality` to the page's own handler and read what the page shows
 # right after it, in the same task (nothing else can run in between).
 DELIVER_AND_READ = """([payload, pid]) => {

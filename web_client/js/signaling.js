@@ -28,6 +28,8 @@ export const SERVER_EVENTS = [
   "spotlight_changed",
   "recording_changed",
   "room_moved",
+  "media_quality",
+  "publish_layers",
 ];
 
 /**
