@@ -66,6 +66,7 @@ class BenchClient:
         #: SSRCs seen since the last census (see LoadGenerator.stream_census).
         self.ssrcs: set[bytes] = set()
         self.sio.on("subscriber_offer", self._on_offer)
+        self.sio.on("publish_layers", self._on_publish_layers)
 
     async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(event, payload, timeout=30)
@@ -151,6 +152,11 @@ class BenchClient:
         bridge.hook_incoming_rtcp(dtls, publisher.on_rtcp)
         publisher.start()
         self.layered_publisher = publisher
+
+    async def _on_publish_layers(self, message: dict[str, Any]) -> None:
+        publisher = self.layered_publisher
+        if publisher is not None and isinstance(message.get("layers"), dict):
+            publisher.set_layers(str(message.get("mid")), message["layers"])
 
     async def _on_offer(self, offer: dict[str, Any]) -> None:
         if not self.receive:

@@ -69,6 +69,8 @@ class SentLayer:
     timestamp_base: int = field(default_factory=lambda: random.getrandbits(32))
     picture_id: int = field(default_factory=lambda: random.getrandbits(15))
     packets_sent: int = 0
+    #: False while the SFU asked for this layer to stop (dynacast): nothing is sent.
+    on: bool = True
 
     def skip_to_keyframe(self) -> None:
         """Continue from the next keyframe (what an encoder does on PLI)."""
@@ -105,6 +107,9 @@ class LayeredPublisher:
         self._transport_sequence = 0
         self._by_ssrc = {layer.ssrc: layer for layer in layers}
         self._task: asyncio.Task[None] | None = None
+        self._obeying = True
+        #: The layers the SFU asked for last (rid -> on).
+        self._asked: dict[str, bool] = {}
 
     @property
     def top_packets_sent(self) -> int:
@@ -120,6 +125,41 @@ class LayeredPublisher:
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def set_layers(self, mid: str, layers: dict[str, bool]) -> None:
+        """The SFU's ``publish_layers`` (dynacast): stop or resume layers by
+        rid, as a browser does (unless told to ignore it, :meth:`obey`); a
+        resumed layer starts with a keyframe."""
+        if mid != self._nego.mid:
+            return
+        self._asked = dict(layers)
+        if self._obeying:
+            self._apply_layers()
+
+    def obey(self, obeying: bool) -> None:
+        """Follow the SFU's ``publish_layers`` (the default), or send every
+        layer whatever it asks (to measure what receiving them all costs)."""
+        self._obeying = obeying
+        if obeying:
+            self._apply_layers()
+        else:
+            for layer in self.layers:
+                if not layer.on:
+                    layer.skip_to_keyframe()
+                    layer.on = True
+
+    def _apply_layers(self) -> None:
+        for layer in self.layers:
+            wanted = self._asked.get(layer.rid or "")
+            if isinstance(wanted, bool) and wanted != layer.on:
+                if wanted:
+                    layer.skip_to_keyframe()
+                layer.on = wanted
+
+    @property
+    def layers_on(self) -> list[str]:
+        """The rids being sent now."""
+        return [layer.rid or "" for layer in self.layers if layer.on]
 
     def set_active(self, active: bool) -> None:
         """Stop or resume sending; a resumed camera starts with keyframes."""
@@ -152,7 +192,8 @@ class LayeredPublisher:
             await asyncio.sleep(max(0.0, delay))
             if self.active:
                 for layer in self.layers:
-                    self._send_frame(layer, frame, round(frame * frame_s * VIDEO_CLOCK))
+                    if layer.on:
+                        self._send_frame(layer, frame, round(frame * frame_s * VIDEO_CLOCK))
 
     def _send_frame(self, layer: SentLayer, frame: int, clock: int) -> None:
         payload = layer.stream.payloads[layer.index]

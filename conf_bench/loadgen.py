@@ -104,9 +104,19 @@ class LoadGenerator:
                 publisher.set_active(active)
         return {"ok": True, "publishers": len(publishers)}
 
+    def obey_layers(self, group: str, active: bool) -> dict[str, Any]:
+        """Make the layered cameras of ``group`` follow the SFU's
+        ``publish_layers`` (dynacast), or send every layer regardless."""
+        publishers = [c.layered_publisher for c in self.groups.get(group, [])]
+        for publisher in publishers:
+            if publisher is not None:
+                publisher.obey(active)
+        return {"ok": True, "publishers": len(publishers)}
+
     def layer_report(self, group: str) -> dict[str, Any]:
         """Per layered camera of ``group``: its layers, those the SFU sends
-        receiver reports on (has bound), packets sent per layer, PLIs heard."""
+        receiver reports on (has bound), packets sent per layer, PLIs heard,
+        the layers it sends now (the SFU may have paused some: dynacast)."""
         report = []
         for client in self.groups.get(group, []):
             publisher = client.layered_publisher
@@ -119,6 +129,7 @@ class LoadGenerator:
                     "bound": publisher.reported_layers(),
                     "sent": [layer.packets_sent for layer in publisher.layers],
                     "keyframe_requests": publisher.keyframe_requests,
+                    "on": publisher.layers_on,
                 }
             )
         return {"publishers": report}
@@ -161,6 +172,8 @@ async def main() -> None:
                 result = generator.counts()
             elif op == "set_sending":
                 result = generator.set_sending(**command)
+            elif op == "obey_layers":
+                result = generator.obey_layers(**command)
             elif op == "layer_report":
                 result = generator.layer_report(**command)
             elif op == "set_view":

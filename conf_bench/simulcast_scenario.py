@@ -9,8 +9,12 @@ nobody sending (``idle``), the single-layer group sending (``single``), the
 simulcast group sending (``simulcast``), each twice in mirrored order
 (``WINDOW_ORDER``) and averaged. No subscriber sends ``set_view`` or
 REMB (the load client counts packets at the socket), so the SFU forwards the
-top layer to everyone in both cases: the same forwarded packets, and three
-layers received instead of one.
+top layer to everyone in both cases: the same forwarded packets. Without
+subscribers the simulcast cameras send all three layers (what receiving
+them costs); from the first subscribers on they follow the SFU's
+``publish_layers`` as browsers do (dynacast), so the middle layer nobody
+takes is paused and the SFU receives the lowest and the top layer
+(``layers_on`` per step).
 
 Figures (``simulcast_figures``): server CPU per forwarded packet in each case
 (CPU above the idle window of the same step, over packets forwarded), their
@@ -69,14 +73,23 @@ async def simulcast_cost(ctx: Context, steps: list[int], publishers: int = 2) ->
     """Measure idle / one layer / three layers at 0 and each number of subscribers."""
     result = ScenarioResult(NAME, [])
     variants: dict[str, list[Step]] = {mode: [] for mode in MODES}
+    #: Per number of subscribers, the simulcast cameras' layers on at its end.
+    layers_on: dict[int, list[str]] = {}
     async with processes(ctx) as (server, loadgen):
         for group, camera in (("single", "top_layer"), ("simulcast", "simulcast")):
             await loadgen.command(
                 "add", room=ROOM, count=publishers, video=True, audio=False, wait="",
                 receive=False, camera=camera, group=group,
             )  # fmt: skip
+        # Without subscribers the SFU asks the simulcast cameras to stop
+        # every layer but the lowest (dynacast); they send all three anyway,
+        # so the first step measures what receiving all three costs. From
+        # the first subscribers on they do as told, as browsers do.
+        await loadgen.command("obey_layers", group="simulcast", active=False)
         current = 0
         for n in [0, *steps]:
+            if n and not current:
+                await loadgen.command("obey_layers", group="simulcast", active=True)
             if n > current:
                 await _only_sending(loadgen, "single")  # joiners wait for a keyframe
                 await loadgen.command(
@@ -105,11 +118,19 @@ async def simulcast_cost(ctx: Context, steps: list[int], publishers: int = 2) ->
                 )
             for mode in MODES:
                 variants[mode].append(mean_step(windows[mode]))
+            report = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
+            layers_on[n] = sorted({",".join(p["on"]) for p in report})
+            ctx.log(f"  simulcast N={n}: layers sent (dynacast) {layers_on[n]}")
         layers = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
     result.variants = variants
     result.steps = variants["simulcast"]
     result.figures = simulcast_figures(
-        variants, {"publishers": publishers, "bound_layers": [p["bound"] for p in layers]}
+        variants,
+        {
+            "publishers": publishers,
+            "bound_layers": [p["bound"] for p in layers],
+            "layers_on": layers_on,
+        },
     )
     for publisher in layers:
         if publisher["bound"] != publisher["layers"]:
@@ -156,6 +177,7 @@ def simulcast_figures(variants: dict[str, list[Step]], facts: dict[str, Any]) ->
     figures: dict[str, Any] = {
         "publishers": facts.get("publishers", 0),
         "bound_layers": facts.get("bound_layers", []),
+        "layers_on": facts.get("layers_on", {}),
     }
     publishers = max(1, int(figures["publishers"]))
     by_load = {mode: {s.load: s for s in variants.get(mode, [])} for mode in MODES}

@@ -4,7 +4,8 @@ layers or the top one, two subscribers.
 
 Checks what the scenario's figures rest on, not how fast anything is: the SFU
 bound all three layers of each simulcast publisher (it sends receiver reports
-for each layer's SSRC), subscribers received the forwarded video in both
+for each layer's SSRC), had the middle one paused once subscribers all took
+the top one (dynacast), subscribers received the forwarded video in both
 ways, and the report carries both per-packet figures and the receive figures.
 The pre-encoded media is kept in pytest's cache, so only the first run encodes.
 """
@@ -43,6 +44,9 @@ async def test_smallest_step_binds_three_layers_and_reports_both_costs(
 
     figures = result.figures
     assert figures["bound_layers"] == [["q", "h", "f"]] * PUBLISHERS
+    # Everyone takes the top layer: the SFU had the middle one paused
+    # (dynacast), the lowest is always kept.
+    assert figures["layers_on"][SUBSCRIBERS] == ["q,f"]
     assert result.notes == []  # every subscriber got every stream, every layer bound
     for way in ("single", "simulcast"):
         loaded = [s for s in result.variants[way] if s.load == SUBSCRIBERS]
