@@ -15,3 +15,25 @@ class RecordingError(Exception):
 
 class QuotaExceeded(RecordingError):
     code = "recording_quota_exceeded"
+
+
+class TranscriptError(RecordingError):
+    """The transcript of a recording cannot be made (the reason is in the message)."""
+
+    code = "transcript_failed"
+
+
+class UnknownEngine(TranscriptError):
+    code = "transcript_engine_unknown"
+
+
+class EngineUnavailable(TranscriptError):
+    """The engine's package or model file is missing or cannot be loaded."""
+
+    code = "transcript_engine_unavailable"
+
+
+class LanguageUnsupported(TranscriptError):
+    """The configured engine does not speak the meeting's language."""
+
+    code = "transcript_language_unsupported"
