@@ -101,6 +101,8 @@ def metadata_problem(data: Any, recording_id: str) -> str | None:
         return "recording.json: pauses is not a list of [start, end] pairs"
     if data.get("composite") is not None and not isinstance(data["composite"], dict):
         return "recording.json: composite is not an object"
+    if data.get("transcript") is not None and not isinstance(data["transcript"], dict):
+        return "recording.json: transcript is not an object"
     return None
 
 
@@ -359,6 +361,19 @@ class RecordingLibrary:
             r["id"]
             for r in self.recordings()
             if r["state"] == "processing" and (node is None or r.get("node", node) == node)
+        ]
+
+    def untranscribed(self, node: str | None = None) -> list[str]:
+        """Recordings (of ``node``) whose transcript is still to be made
+        (``pending`` or ``transcribing`` when the server stopped), except
+        those still ``processing`` or ``recording``: their turn comes after."""
+        return [
+            r["id"]
+            for r in self.recordings()
+            if r["state"] not in ("recording", "processing")
+            and isinstance(r.get("transcript"), dict)
+            and r["transcript"].get("state") in ("pending", "transcribing")
+            and (node is None or r.get("node", node) == node)
         ]
 
     def purge_expired(self, now: float | None = None) -> list[str]:
