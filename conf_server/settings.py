@@ -16,6 +16,9 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from recording.errors import TranscriptError
+from recording.speech_recognizer import ENGINE_NAMES, EngineChoice, check_language, engine_problem
+
 from .connectivity_settings import check_connectivity
 from .errors import ConfigError
 
@@ -108,6 +111,17 @@ class Settings:
     recording_quota_bytes: int | None = None
     #: Finished recordings older than this many days are deleted (None: kept).
     recording_retention_days: float | None = None
+    #: Transcribe recordings after they stop (a meeting may turn it off).
+    transcript_enabled: bool = True
+    #: The speech recognizer: "pocketsphinx" (embedded, US English),
+    #: "whispercpp" or "vosk" (packages and models of the operator's).
+    transcript_engine: str = "pocketsphinx"
+    #: The model file (whispercpp) or directory (vosk); unset for pocketsphinx.
+    transcript_model: Path | None = None
+    #: Meetings' language unless one sets its own (the language a Vosk model speaks).
+    transcript_language: str = "en-US"
+    #: Transcripts made at once on this node (each takes one core while it runs).
+    transcript_workers: int = 1
     #: Networks (CIDR) webhooks may reach besides public addresses; loopback,
     #: link-local (metadata), private and other non-public addresses are
     #: refused unless listed here (docs/security.md).
@@ -308,6 +322,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("recording_quota_bytes must not be negative")
     if settings.recording_retention_days is not None and settings.recording_retention_days <= 0:
         raise ConfigError("recording_retention_days must be positive")
+    _check_transcripts(settings)
     for network in settings.webhook_allowed_networks:
         try:
             ipaddress.ip_network(network, strict=False)
@@ -326,6 +341,37 @@ def _validate(settings: Settings) -> None:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError as exc:
             raise ConfigError(f"trusted_proxies: {proxy!r} is not an address or network") from exc
+
+
+def transcript_engine_choice(settings: Settings, language: str | None = None) -> EngineChoice:
+    """The configured speech engine for ``language`` (the deployment's by default)."""
+    model = None if settings.transcript_model is None else str(settings.transcript_model)
+    return EngineChoice(
+        settings.transcript_engine,
+        language or settings.transcript_language,
+        model,
+        settings.transcript_language,
+    )
+
+
+def _check_transcripts(settings: Settings) -> None:
+    """An unknown engine, a language it does not speak, or (with transcripts
+    on) its package or model missing stop the server at start-up."""
+    if settings.transcript_engine not in ENGINE_NAMES:
+        raise ConfigError(
+            f"transcript_engine must be one of {', '.join(ENGINE_NAMES)}: "
+            f"{settings.transcript_engine!r}"
+        )
+    if settings.transcript_workers < 1:
+        raise ConfigError("transcript_workers must be at least 1")
+    choice = transcript_engine_choice(settings)
+    try:
+        check_language(choice)
+    except TranscriptError as exc:
+        raise ConfigError(f"transcript_language: {exc.message}") from exc
+    problem = engine_problem(choice) if settings.transcript_enabled else None
+    if problem is not None:
+        raise ConfigError(f"{problem} (or set transcript_enabled = false)")
 
 
 RECORDING_POLICIES = ("disabled", "hosts", "automatic")

@@ -93,6 +93,12 @@ class MeetingState:
     #: Made from a chat (POST /api/v1/escalations): the chat's id. Such a
     #: meeting is invite-only (``access``).
     chat_id: str | None = None
+    #: Transcribe this meeting's recordings? None: as the deployment says
+    #: (``transcript_enabled``); False turns it off for this meeting.
+    transcript: bool | None = None
+    #: The language spoken (a tag such as ``en-US``); None: the deployment's
+    #: ``transcript_language``.
+    language: str | None = None
 
     @property
     def ended(self) -> bool:
@@ -150,6 +156,8 @@ class MeetingState:
             "checkins": dict(self.checkins),
             "spotlight": self.spotlight,
             "chat_id": self.chat_id,
+            "transcript": self.transcript,
+            "language": self.language,
         }
 
     @classmethod
@@ -174,4 +182,7 @@ class MeetingState:
             checkins=dict(data["checkins"]),
             spotlight=data["spotlight"],
             chat_id=data["chat_id"],
+            # Absent in states stored before these settings existed.
+            transcript=data.get("transcript"),
+            language=data.get("language"),
         )

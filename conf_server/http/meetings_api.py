@@ -22,6 +22,7 @@ from conf_server.integration.api_keys import Unauthorized
 from conf_server.integration.reports import attendance_csv, build_report, polls_csv
 from conf_server.meeting.meeting_creation import AnonymousCreation, create_meeting
 from conf_server.meeting.recording_control import recording_summary
+from conf_server.meeting.transcript_plan import meeting_language
 from conf_server.settings import Settings
 from signaling.protocol import is_room_name
 from signaling.text import InvalidText, clean_line, nfc
@@ -32,6 +33,7 @@ from .node_forwarding import meeting_here
 from .request_body import InvalidRequest, optional_field, read_json_object, reject_unknown_fields
 
 MAX_TITLE = 200
+MAX_LANGUAGE = 35  # BCP 47 tags in use are far shorter
 MAX_POLL_TEXT = 4 * 1024  # the domain's own limits (500, 200) give the precise error
 POLL_FIELDS = {"question", "options", "kind", "anonymous", "correct_option_ids"}
 POLL_KINDS = ("single", "multiple", "quiz")
@@ -105,20 +107,27 @@ async def post_meeting(request: web.Request) -> web.Response:
     if keyed:
         caller(request, "integration")  # a key that is sent must be good
     body = await read_json_object(request)
-    reject_unknown_fields(body, {"room", "title", "passcode", "lobby_enabled", "polls"})
+    reject_unknown_fields(
+        body, {"room", "title", "passcode", "lobby_enabled", "polls", "transcript", "language"}
+    )
     room = optional_field(body, "room", str, None)
     if room is not None and not is_room_name(room):
         raise InvalidRequest("field 'room' must be 1 to 64 characters of A-Z a-z 0-9 _ -")
     title = _title(body)
     raw_polls = optional_field(body, "polls", list, [])
     polls = [_poll(index, poll) for index, poll in enumerate(raw_polls)]
+    if not keyed and (room is not None or polls):
+        raise Unauthorized(
+            "choosing the room name or preparing polls needs an API key"
+            " (Authorization: Bearer <key>); without one, leave out 'room' and 'polls'"
+            " and get a random room name"
+        )
+    transcript = optional_field(body, "transcript", bool, None)
+    language = optional_field(body, "language", str, None)
+    if language is not None and len(language) > MAX_LANGUAGE:
+        raise InvalidRequest("field 'language' must be a language tag such as 'en-US'")
+    language = meeting_language(request.config_dict[SETTINGS], language, transcript)
     if not keyed:
-        if room is not None or polls:
-            raise Unauthorized(
-                "choosing the room name or preparing polls needs an API key"
-                " (Authorization: Bearer <key>); without one, leave out 'room' and 'polls'"
-                " and get a random room name"
-            )
         request.config_dict[ANONYMOUS].admit(request)
     try:
         state = await create_meeting(
@@ -129,6 +138,8 @@ async def post_meeting(request: web.Request) -> web.Response:
             optional_field(body, "lobby_enabled", bool, False),
             polls,
             anonymous=not keyed,
+            transcript=transcript,
+            language=language,
         )
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
@@ -165,6 +176,8 @@ async def get_meeting(request: web.Request) -> web.StreamResponse:
             "created_at": state.created_at,
             "locked": state.access.locked,
             "lobby_enabled": state.access.lobby_enabled,
+            "transcript": state.transcript,
+            "language": state.language,
             "participants": (await service.room_info(state.room))["participants"],
             "recording": service.recording.status(state.room),
         }

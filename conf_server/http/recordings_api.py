@@ -8,6 +8,10 @@ for admin keys only. Ids and file names from the request are checked by
 file is opened without following symbolic links (conf_server/http/file_download.py
 serves it).
 
+``GET /api/v1/recordings/{id}/transcript?format=json|vtt|txt`` serves the
+transcript (recording/transcript_worker.py makes it) under the same rules as
+the files: an admin key, or a host's signed link to that transcript file.
+
 In a deployment of several nodes a recording's files stay on the node that
 made it; the cluster's index lists every node's recordings, and requests for
 one that is elsewhere are relayed to its node (conf_server/http/node_forwarding.py).
@@ -24,6 +28,7 @@ from conf_server.errors import ConfServerError, NotFound
 from conf_server.integration.api_keys import Unauthorized
 from conf_server.meeting.recording_control import ACTIONS, recording_summary
 from recording.library import RecordingLibrary
+from recording.transcript_files import TRANSCRIPT_JSON, TRANSCRIPT_TXT, TRANSCRIPT_VTT
 
 from .api_auth import caller
 from .file_download import send_file
@@ -41,6 +46,24 @@ from .request_body import InvalidRequest, read_json_object, reject_unknown_field
 class RecordingInProgress(ConfServerError):
     code = "recording_in_progress"
     status = 409
+
+
+class TranscriptNotReady(ConfServerError):
+    """Being made: ``transcript_not_ready``."""
+
+    code = "transcript_not_ready"
+    status = 409
+
+
+class TranscriptUnavailable(ConfServerError):
+    """There is none and will be none: ``transcript_disabled``,
+    ``transcript_failed`` (the reason in the message), ``no_transcript``."""
+
+    code = "no_transcript"
+    status = 404
+
+
+TRANSCRIPT_FORMATS = {"json": TRANSCRIPT_JSON, "vtt": TRANSCRIPT_VTT, "txt": TRANSCRIPT_TXT}
 
 
 def _library(request: web.Request) -> RecordingLibrary:
@@ -107,15 +130,27 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
 
 async def download_file(request: web.Request) -> web.StreamResponse:
     recording_id, name = request.match_info["recording_id"], request.match_info["name"]
+    return await _send_recording_file(request, recording_id, name)
+
+
+def _authorize(request: web.Request, recording_id: str, name: str) -> None:
+    """An admin key, or a host's signed link to this very file."""
     token = request.query.get("download_token")
     if token is None:
         caller(request, "admin")
-    else:
-        # A host's signed link (conf_server/integration/download_links.py): this file only.
-        links = request.config_dict[MEETINGS].download_links
-        if links is None:
-            raise Unauthorized("download links are not enabled")
-        links.check(token, recording_id, name)
+        return
+    # A host's signed link (conf_server/integration/download_links.py): this file only.
+    links = request.config_dict[MEETINGS].download_links
+    if links is None:
+        raise Unauthorized("download links are not enabled")
+    links.check(token, recording_id, name)
+
+
+async def _send_recording_file(
+    request: web.Request, recording_id: str, name: str
+) -> web.StreamResponse:
+    """One file of a recording, for an admin key or a signed link to that file."""
+    _authorize(request, recording_id, name)
     library = _library(request)
     fd = library.open_file(recording_id, name)
     if fd is None:
@@ -130,6 +165,40 @@ async def download_file(request: web.Request) -> web.StreamResponse:
         os.close(fd)
 
 
+def _transcript_missing(record: dict[str, object]) -> ConfServerError:
+    """Why ``record`` has no transcript file to serve."""
+    status = record.get("transcript")
+    if not isinstance(status, dict):
+        return TranscriptUnavailable("this recording has no transcript")
+    state = status.get("state")
+    if state in ("pending", "transcribing"):
+        done = round(100 * float(status.get("progress") or 0.0))
+        return TranscriptNotReady(f"the transcript is being made ({done} % done); try again later")
+    if state == "disabled":
+        return TranscriptUnavailable(
+            "transcripts were turned off for this recording", "transcript_disabled"
+        )
+    if state == "failed":
+        return TranscriptUnavailable(
+            f"the transcript could not be made: {status.get('error')}", "transcript_failed"
+        )
+    return TranscriptUnavailable("this recording has no transcript")
+
+
+async def get_transcript(request: web.Request) -> web.StreamResponse:
+    recording_id = request.match_info["recording_id"]
+    fmt = request.query.get("format", "json")
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise InvalidRequest("format must be json, vtt or txt")
+    name = TRANSCRIPT_FORMATS[fmt]
+    _authorize(request, recording_id, name)  # before anything about the recording is said
+    library = _library(request)
+    record = library.get(recording_id)
+    if record is not None and library.file_path(recording_id, name) is None:
+        raise _transcript_missing(record)
+    return await _send_recording_file(request, recording_id, name)
+
+
 async def delete_recording(request: web.Request) -> web.StreamResponse:
     caller(request, "admin")
     recording_id = request.match_info["recording_id"]
@@ -141,6 +210,8 @@ async def delete_recording(request: web.Request) -> web.StreamResponse:
     # (then recording.ready is not sent yet): wait for it rather than refuse.
     if composites.rendering(recording_id) or not await composites.exited(recording_id, 30):
         raise RecordingInProgress("this recording's composite is being rendered; try again later")
+    # A transcript being made is stopped: the recording goes, so does its transcript.
+    await service.recording.transcripts.cancel(recording_id)
     if not service.recording.library.delete(recording_id):
         elsewhere = await _elsewhere(request, recording_id)
         if elsewhere is not None:
@@ -156,4 +227,5 @@ def add_routes(api: web.Application) -> None:
     api.router.add_get("/recordings", list_recordings)
     api.router.add_get("/recordings/{recording_id}", get_recording)
     api.router.add_get("/recordings/{recording_id}/files/{name}", download_file)
+    api.router.add_get("/recordings/{recording_id}/transcript", get_transcript)
     api.router.add_delete("/recordings/{recording_id}", delete_recording)

@@ -117,6 +117,8 @@ async def create_meeting(
     lobby_enabled: bool = False,
     polls: Sequence[PollSpec] = (),
     anonymous: bool = False,
+    transcript: bool | None = None,
+    language: str | None = None,
 ) -> MeetingState:
     """Create a meeting ahead of time: its host is whoever opens the host
     link; draft polls may be prepared here. ``anonymous``: made without a key
@@ -129,6 +131,8 @@ async def create_meeting(
     state = MeetingState(room or random_room_name(), title=title, created_at=service.clock())
     state.access.set_passcode(passcode)
     state.access.set_lobby_enabled(lobby_enabled)
+    # Checked by the caller (transcript_plan.meeting_language).
+    state.transcript, state.language = transcript, language
     for poll in polls:
         state.polls.create(poll)
     stored, created = await service.store.create(state)

@@ -5,8 +5,10 @@ The media work is :class:`recording.RoomRecorder`'s; this module decides who
 may record and when, keeps one recorder per live room on this node, tells
 everyone in the room (``recording_changed``), has the gallery composite of
 each stopped recording rendered in a worker process (the recording is
-``processing`` meanwhile) and announces finished recordings to the webhooks
-(``recording.ready``, once the composite is ready). Policies: ``disabled``
+``processing`` meanwhile), then its transcript made in another (when the
+deployment and the meeting want one; see recording/transcript_worker.py), and
+announces finished recordings to the webhooks (``recording.ready``, once the
+composite is ready). Policies: ``disabled``
 (nobody records), ``hosts`` (hosts and co-hosts start it), ``automatic``
 (a meeting starts recording when its first person joins; hosts may still
 pause, resume and stop it).
@@ -26,10 +28,12 @@ from recording.composite_worker import CompositeWorkers
 from recording.errors import QuotaExceeded
 from recording.library import RecordingLibrary
 from recording.room_recorder import RoomRecorder
+from recording.transcript_worker import TranscriptWorkers, wants_transcript
 
 from .meeting_context import ActionHandler, MeetingContext
 from .meeting_views import meeting_summary, member_summary
 from .rooms import Participant
+from .transcript_plan import planned_transcript, transcript_options
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
         "files": record.get("files", []),
         "pauses": record.get("pauses", []),
         "composite": record.get("composite"),
+        "transcript": record.get("transcript"),
         **({"metadata_error": unreadable} if unreadable is not None else {}),
     }
 
@@ -102,10 +107,16 @@ class RecordingControl:
         #: Stopped recordings whose composite is still to be rendered (started
         #: once an event loop runs: at start-up there may be none yet).
         self._unrendered: list[str] = []
+        self.transcripts = TranscriptWorkers(
+            self.library, transcript_options(settings), self._transcript_finished
+        )
+        #: Recordings whose transcript an earlier run did not finish.
+        self._untranscribed: list[str] = []
         try:
             self.library.recover(settings.node_name)
             self.library.purge_expired()
             self._unrendered = self.library.unrendered(settings.node_name)
+            self._untranscribed = self.library.untranscribed(settings.node_name)
         except OSError:
             logger.exception("could not check the recordings directory")
         self._render_pending()
@@ -116,13 +127,17 @@ class RecordingControl:
         self._render_pending()
 
     def _render_pending(self) -> None:
-        """Start the composite of every recording waiting for one (needs a loop)."""
-        if not self._unrendered or self.composites.closed:
+        """Start the composite of every recording waiting for one, and the
+        transcripts an earlier run left (needs a loop)."""
+        if not (self._unrendered or self._untranscribed) or self.composites.closed:
             return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return
+        waiting, self._untranscribed = self._untranscribed, []
+        for recording_id in waiting:
+            self.transcripts.start(recording_id)
         pending, self._unrendered = self._unrendered, []
         for recording_id in pending:
             try:
@@ -131,12 +146,21 @@ class RecordingControl:
                 logger.exception("cannot start the composite of recording %s", recording_id)
 
     def _composite_finished(self, record: dict[str, Any]) -> None:
+        if wants_transcript(record) and not self.transcripts.closed:
+            try:
+                self.transcripts.start(record["id"])
+            except Exception:  # the recording stays as it is; retried at the next start
+                logger.exception("cannot start the transcript of recording %s", record["id"])
         if record["state"] == "ready":
             meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
             self._service.publisher.publish(
                 "recording.ready",
                 {**meeting, "recording_id": record["id"], "recording": recording_summary(record)},
             )
+
+    def _transcript_finished(self, record: dict[str, Any]) -> None:
+        """A transcript worker ended (the worker has logged how). The
+        ``recording.transcribed`` webhook (issue 18, point 3) belongs here."""
 
     def library_now(self) -> RecordingLibrary:
         """The library, with the metadata of running recordings brought up to date."""
@@ -236,7 +260,12 @@ class RecordingControl:
             return participant.name if participant is not None else None
 
         try:
-            meta = {**meeting_summary(state), "node": self._service.settings.node_name}
+            settings = self._service.settings
+            meta = {
+                **meeting_summary(state),
+                "node": settings.node_name,
+                "transcript": planned_transcript(settings, state),
+            }
             recorder = RoomRecorder(self.library, media.router, meta, name_of)
         except QuotaExceeded as exc:
             raise StorageFull(exc.message) from exc
@@ -291,7 +320,8 @@ class RecordingControl:
 
     def close(self) -> None:
         # Workers stop first: recordings stopped now stay ``processing`` and
-        # are rendered at the next start.
+        # are rendered at the next start (and transcripts made).
+        self.transcripts.close()
         self.composites.close()
         for room in list(self.recorders):
             self._stop(room)
