@@ -1,6 +1,6 @@
 """Recognizers an operator may plug in with a model of their own: whisper.cpp
 (``pywhispercpp``) and Vosk (``vosk``). Neither package is a dependency of
-the server; :func:`recording.speech_recognizer.load_recognizer` checks the
+the server; :func:`recording.speech_engines.load_recognizer` checks the
 package and the model path before it gets here, and turns a failure to load
 into ``transcript_engine_unavailable``.
 

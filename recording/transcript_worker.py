@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from .composite_worker import die_with_parent, render_lock
-from .errors import TranscriptError
+from .errors import EngineUnavailable, TranscriptError
 from .library import RecordingLibrary, is_real_directory
-from .speech_recognizer import EngineChoice, check_language, load_recognizer
+from .speech_engines import EngineChoice, check_language, engine_problem, load_recognizer
 from .transcript import Transcriber, speaker_tracks
 from .transcript_files import remove_stale_temporaries, write_transcript
 from .voice_activity import VadOptions
@@ -135,6 +135,9 @@ def _transcribe(
     started = time.process_time()
     try:
         language = check_language(choice)  # before any work: a clear refusal
+        problem = engine_problem(choice)  # (the model itself loads at the first speech)
+        if problem is not None:
+            raise EngineUnavailable(problem)
         segments = transcriber.transcribe(speaker_tracks(directory, record), progress)
         files = write_transcript(directory, record["id"], options.engine, language, segments)
     except FileNotFoundError:
