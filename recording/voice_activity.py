@@ -7,9 +7,12 @@ never spends time on silence, pauses or a muted microphone.
 
 A 30 ms frame is speech when its level is above both an absolute floor
 (:attr:`VadOptions.min_level_dbfs`) and the track's own noise floor plus
-:attr:`VadOptions.over_noise_db`. The noise floor follows the quietest
-frames at once and rises only slowly, so a fan or a hiss raises the bar but a
-long sentence does not. A stretch ends after :attr:`VadOptions.hangover_seconds`
+:attr:`VadOptions.over_noise_db`. The noise floor starts as the quietest
+frame of the first second (at most :attr:`VadOptions.initial_floor_dbfs`,
+so someone who talks from the first moment is still heard: speech dips
+between words, a fan does not), then follows the quietest frames at once and
+rises only slowly, so a fan or a hiss raises the bar but a long sentence
+does not. A stretch ends after :attr:`VadOptions.hangover_seconds`
 without speech (shorter pauses stay inside, so a sentence is one stretch),
 is cut at :attr:`VadOptions.max_seconds` (bounded memory and recognizer
 work per call), and is dropped if it holds less than
@@ -35,7 +38,10 @@ class VadOptions:
     min_level_dbfs: float = -45.0
     over_noise_db: float = 12.0
     #: How fast the noise floor may rise (dB per second).
-    noise_rise_db_per_second: float = 1.0
+    noise_rise_db_per_second: float = 3.0
+    #: The first second sets the noise floor, never above this.
+    warmup_seconds: float = 1.0
+    initial_floor_dbfs: float = -35.0
     hangover_seconds: float = 0.6
     pad_seconds: float = 0.25
     min_speech_seconds: float = 0.2
@@ -71,6 +77,8 @@ class SpeechSegmenter:
         self._min_speech = max(1, round(options.min_speech_seconds / seconds_per_frame))
         self._max = round(options.max_seconds / seconds_per_frame)
         self._rise = options.noise_rise_db_per_second * seconds_per_frame
+        self._warmup_frames = max(1, round(options.warmup_seconds / seconds_per_frame))
+        self._warmup: list[tuple[PcmArray, int, float]] = []  # until the floor is known
         self._noise: float | None = None
         self._next: int | None = None  # timeline sample the next input should start at
         self._carry = np.zeros(0, dtype=np.int16)
@@ -101,6 +109,7 @@ class SpeechSegmenter:
                 samples = np.concatenate([np.zeros(gap, dtype=np.int16), samples])
             else:  # a long gap (a muted microphone): the stretch ends here
                 out += self._flush_carry()
+                out += self._end_warmup()
                 out += self._end()
                 self._preroll.clear()
                 self._carry_at = at
@@ -112,6 +121,7 @@ class SpeechSegmenter:
     def finish(self) -> list[SpeechStretch]:
         """The end of the track: the last stretch, if one is open."""
         out = self._flush_carry()
+        out += self._end_warmup()
         out += self._end()
         return out
 
@@ -121,7 +131,7 @@ class SpeechSegmenter:
         """Treat a partial frame left over as a frame of its own."""
         out: list[SpeechStretch] = []
         if self._carry.size:
-            out += self._frame_in(self._carry, self._carry_at)
+            out += self._feed(self._carry, self._carry_at)
             self._carry_at += self._carry.size
             self._carry = np.zeros(0, dtype=np.int16)
         return out
@@ -131,10 +141,28 @@ class SpeechSegmenter:
         count = self._carry.size // self._frame
         for index in range(count):
             frame = self._carry[index * self._frame : (index + 1) * self._frame]
-            out += self._frame_in(frame, self._carry_at + index * self._frame)
+            out += self._feed(frame, self._carry_at + index * self._frame)
         used = count * self._frame
         self._carry = self._carry[used:].copy()
         self._carry_at += used
+        return out
+
+    def _feed(self, frame: PcmArray, at: int) -> list[SpeechStretch]:
+        if self._noise is not None:
+            return self._frame_in(frame, at)
+        self._warmup.append((frame, at, level_dbfs(frame)))
+        return self._end_warmup() if len(self._warmup) >= self._warmup_frames else []
+
+    def _end_warmup(self) -> list[SpeechStretch]:
+        """Set the noise floor from the frames seen so far, then judge them."""
+        if self._noise is not None or not self._warmup:
+            return []
+        quietest = min(level for _, _, level in self._warmup)
+        self._noise = min(quietest, self.options.initial_floor_dbfs)
+        out: list[SpeechStretch] = []
+        frames, self._warmup = self._warmup, []
+        for frame, at, _ in frames:
+            out += self._frame_in(frame, at)
         return out
 
     def _is_speech(self, frame: PcmArray) -> bool:
