@@ -74,6 +74,20 @@ _NEW_MEETING = {
         "title": {"type": "string", "maxLength": 200},
         "passcode": {"type": "string", "maxLength": 64},
         "lobby_enabled": {"type": "boolean"},
+        "transcript": {
+            "type": "boolean",
+            "nullable": True,
+            "description": "Transcribe this meeting's recordings (default: the deployment's "
+            "transcript_enabled); true where transcripts are off is refused (transcript_disabled)",
+        },
+        "language": {
+            "type": "string",
+            "maxLength": 35,
+            "nullable": True,
+            "description": "The language spoken (a tag such as en-US; default: the deployment's "
+            "transcript_language). One the configured engine does not speak is refused with "
+            "400 transcript_language_unsupported (the embedded engine speaks en / en-US only)",
+        },
         "polls": {
             "type": "array",
             "items": _POLL_DRAFT,
@@ -106,6 +120,8 @@ _MEETING = {
         "created_at": {"type": "number"},
         "locked": {"type": "boolean"},
         "lobby_enabled": {"type": "boolean"},
+        "transcript": {"type": "boolean", "nullable": True},
+        "language": {"type": "string", "nullable": True},
         "participants": {"type": "array", "items": {"$ref": "#/components/schemas/Participant"}},
         "recording": {"$ref": "#/components/schemas/RecordingStatus"},
     },
@@ -201,7 +217,12 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                     },
                     "responses": {
                         "201": json_response(_CREATED_MEETING, "The meeting and its links"),
-                        "400": json_response(error, "Invalid JSON or fields"),
+                        "400": json_response(
+                            error,
+                            "Invalid JSON or fields; transcript_language_unsupported (the "
+                            "transcript engine does not speak `language`), transcript_disabled "
+                            "(`transcript: true` where transcripts are off)",
+                        ),
                         "401": json_response(
                             error,
                             "unauthorized: 'room' or 'polls' without a key, a key that is "

@@ -44,6 +44,78 @@ _TRACK = {
     },
 }
 
+_TRANSCRIPT_STATUS = {
+    "type": "object",
+    "nullable": True,
+    "description": "The transcript (docs/architecture.md, Transcripts): made by a worker after "
+    "the composite, from each participant's own audio track. Its failure never changes the "
+    "recording's `state`. Null for recordings made before transcripts existed",
+    "required": ["state", "progress", "engine", "language", "files", "error"],
+    "properties": {
+        "state": {
+            "type": "string",
+            "enum": ["disabled", "pending", "transcribing", "ready", "failed"],
+            "description": "`disabled`: turned off by the deployment (transcript_enabled) or "
+            "the meeting (transcript: false)",
+        },
+        "progress": {"type": "number", "minimum": 0, "maximum": 1},
+        "engine": {"type": "string", "enum": ["pocketsphinx", "whispercpp", "vosk"]},
+        "language": {"type": "string", "description": "The meeting's language (a tag)"},
+        "files": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "transcript.json, transcript.vtt, transcript.txt once ready",
+        },
+        "segments": {"type": "integer", "nullable": True},
+        "error": {"type": "string", "nullable": True, "description": "Why it failed"},
+        "error_code": {
+            "type": "string",
+            "nullable": True,
+            "description": "transcript_language_unsupported, transcript_engine_unavailable, "
+            "transcript_engine_unknown, transcript_worker_died, transcript_failed",
+        },
+        "speech_seconds": {"type": "number", "description": "Speech given to the recognizer"},
+        "cpu_seconds": {"type": "number", "description": "CPU time the worker spent"},
+    },
+}
+
+_SEGMENT = {
+    "type": "object",
+    "required": ["speaker_id", "speaker_name", "start", "end", "text", "confidence"],
+    "properties": {
+        "speaker_id": {"type": "string", "nullable": True, "description": "Participant id"},
+        "speaker_name": {"type": "string", "nullable": True, "description": "Display name"},
+        "start": {"type": "number", "description": "Seconds on the recording's clock"},
+        "end": {"type": "number"},
+        "text": {"type": "string"},
+        "confidence": {"type": "number", "nullable": True, "minimum": 0, "maximum": 1},
+        "words": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["word", "start", "end"],
+                "properties": {
+                    "word": {"type": "string"},
+                    "start": {"type": "number"},
+                    "end": {"type": "number"},
+                    "confidence": {"type": "number", "nullable": True},
+                },
+            },
+        },
+    },
+}
+
+_TRANSCRIPT = {
+    "type": "object",
+    "required": ["segments"],
+    "properties": {
+        "recording_id": {"type": "string"},
+        "engine": {"type": "string"},
+        "language": {"type": "string"},
+        "segments": {"type": "array", "items": {"$ref": REF + "TranscriptSegment"}},
+    },
+}
+
 _RECORDING = {
     "type": "object",
     "required": ["id", "state", "started_at", "ended_at", "duration", "size", "files"],
@@ -106,17 +178,34 @@ _RECORDING = {
                 "render_seconds": {"type": "number"},
             },
         },
+        "transcript": {"$ref": REF + "TranscriptStatus"},
     },
 }
 
 #: What a recording's files are (track files, the composite, the timeline).
-_FILE_TYPES: dict[str, Any] = {"video/webm": {}, "video/mp4": {}, "application/octet-stream": {}}
+_FILE_TYPES: dict[str, Any] = {
+    "video/webm": {},
+    "video/mp4": {},
+    "application/json": {},
+    "text/vtt": {},
+    "text/plain": {},
+    "application/octet-stream": {},
+}
+_TOKEN = {
+    "name": "download_token",
+    "in": "query",
+    "schema": {"type": "string"},
+    "description": "A host's signed link to this file, instead of an admin key",
+}
 
 SCHEMAS: dict[str, Any] = {
     "RecordingStatus": _STATUS,
     "RecordingFile": _FILE,
     "RecordingTrack": _TRACK,
     "Recording": _RECORDING,
+    "TranscriptStatus": _TRANSCRIPT_STATUS,
+    "TranscriptSegment": _SEGMENT,
+    "Transcript": _TRANSCRIPT,
 }
 
 
@@ -264,6 +353,42 @@ def recording_paths() -> dict[str, Any]:
                         "`bytes=-0` or is malformed (Content-Range: bytes */size)"
                     ),
                     **errors(401, 403, 404),
+                },
+            }
+        },
+        "/api/v1/recordings/{recording_id}/transcript": {
+            "get": {
+                "summary": "A recording's transcript (admin, or a signed link to the file)",
+                "description": "`format=json` (default) is `transcript.json`, `vtt` is WebVTT "
+                "with each cue starting with the speaker's name, `txt` is one line per segment "
+                "(`[hh:mm:ss] Name: text`). Served like the files (HTTP Range, ETag).",
+                "security": BEARER,
+                "parameters": [
+                    *path_params("recording_id"),
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["json", "vtt", "txt"]},
+                    },
+                    _TOKEN,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The transcript",
+                        "content": {
+                            "application/json": {"schema": {"$ref": REF + "Transcript"}},
+                            "text/vtt": {},
+                            "text/plain": {},
+                        },
+                    },
+                    "206": {"description": "The requested range", "content": _FILE_TYPES},
+                    "304": {"description": "Not modified"},
+                    **errors(400, 401, 403),
+                    "404": _error(
+                        "not_found (no such recording), no_transcript, transcript_disabled, "
+                        "transcript_failed (the message says why)"
+                    ),
+                    "409": _error("transcript_not_ready: being made (the message says how far)"),
                 },
             }
         },

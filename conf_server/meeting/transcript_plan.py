@@ -10,7 +10,7 @@ from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
 from conf_server.settings import Settings, transcript_engine_choice
 from recording.errors import TranscriptError
-from recording.speech_recognizer import check_language, supported_languages
+from recording.speech_engines import check_language, normalize_language
 from recording.transcript_worker import TranscriptOptions, initial_status
 
 
@@ -46,19 +46,16 @@ def meeting_language(
         )
     if language is None:
         return None
-    choice = transcript_engine_choice(settings, language)
     try:
-        normalized = check_language(choice)
+        language = normalize_language(language)
+    except TranscriptError as exc:
+        raise TranscriptSettingRefused(exc.message, "invalid_request") from exc
+    try:
+        return check_language(transcript_engine_choice(settings, language))
     except TranscriptError as exc:
         if settings.transcript_enabled and transcript is not False:
             raise TranscriptSettingRefused(exc.message, exc.code) from exc
-        return language  # nothing will be transcribed: kept as given
-    return normalized
-
-
-def engine_languages(settings: Settings) -> list[str]:
-    """The languages the configured engine speaks (for the API and docs)."""
-    return list(supported_languages(transcript_engine_choice(settings)))
+        return language  # nothing of it will be transcribed
 
 
 def planned_transcript(settings: Settings, state: MeetingState) -> dict[str, Any]:
