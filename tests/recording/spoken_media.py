@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -93,3 +94,44 @@ def write_speech_track(path: Path, pieces: list[tuple[float, np.ndarray]], end: 
         writer.write(bytes(packet), packet.pts, True)
     writer.close()
     return writer.frames
+
+
+def make_spoken_recording(
+    library: Any,
+    people: list[tuple[str, str, list[tuple[float, np.ndarray]]]],
+    end: float,
+    transcript: dict[str, Any] | None,
+    state: str = "ready",
+) -> dict[str, Any]:
+    """A finished recording (``state``) with one audio track per person
+    ``(id, name, [(timeline second, samples)])`` and the ``transcript`` field
+    it would start with; returns its metadata."""
+    record = library.create({"room": "spoken", "transcript": transcript})
+    directory = library.directory(record["id"])
+    tracks = []
+    for index, (person_id, _name, pieces) in enumerate(people, 1):
+        name = f"track-{index:03d}-microphone.webm"
+        frames = write_speech_track(directory / name, pieces, end)
+        tracks.append(
+            {
+                "name": name,
+                "kind": "audio",
+                "codec": "opus",
+                "participant_id": person_id,
+                "source": "microphone",
+                "start": 0.0,
+                "duration": end,
+                "frames": frames,
+                "error": None,
+            }
+        )
+    record.update(
+        state=state,
+        ended_at=record["started_at"] + end,
+        duration=end,
+        participants=[{"id": pid, "name": name} for pid, name, _ in people],
+        tracks=tracks,
+        composite=None,
+    )
+    library.save(record)
+    return library.get(record["id"]) or record

@@ -66,9 +66,7 @@ async def wait_for_transcript(library, recording_id: str, seconds: float) -> dic
     raise AssertionError(f"no transcript after {seconds} s: {status}")
 
 
-async def test_two_speakers_are_transcribed_in_order_and_attributed(
-    server, make_client, tmp_path
-):
+async def test_two_speakers_are_transcribed_in_order_and_attributed(server, make_client, tmp_path):
     alice, bob = await make_client("Alice"), await make_client("Bob")
     await alice.join("spoken")
     await bob.join("spoken")
