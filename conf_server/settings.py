@@ -17,7 +17,7 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from recording.errors import TranscriptError
-from recording.speech_recognizer import ENGINE_NAMES, EngineChoice, check_language, engine_problem
+from recording.speech_engines import ENGINE_NAMES, EngineChoice, check_language, engine_problem
 
 from .connectivity_settings import check_connectivity
 from .errors import ConfigError
