@@ -2,7 +2,7 @@
 # Installs conf-server into ./.venv with the browser client's npm packages, and
 # builds the client's bundle (web_client/dist).
 #   scripts/setup.sh          what the server needs
-#   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, coturn, nftables, test extras)
+#   scripts/setup.sh --test   plus what the test suite needs (Chromium, Redis, coturn, nftables, espeak-ng, test extras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ if [ "$with_tests" -eq 1 ]; then
   command -v nft >/dev/null || packages+=(nftables)
   command -v ip >/dev/null || packages+=(iproute2)
   command -v unshare >/dev/null || packages+=(util-linux)
+  # Spoken test media for the transcript tests (tests/recording/spoken_media.py).
+  command -v espeak-ng >/dev/null || packages+=(espeak-ng)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
   echo "==> apt-get install ${packages[*]}"

@@ -3,12 +3,15 @@ sentences (synthesized by espeak-ng into WAV files made here) is recorded and
 transcribed; each speaker's words come back in order, within a word error
 rate bound, attributed to the right person and never placed in silence.
 
-The bound: measured over several runs of this test (docs/performance.md,
-"Transcription"), per speaker 0.08-0.33 for Alice (espeak-ng ``en-us+f5``)
-and 0.21-0.43 for Bob (``en-us+f2``); PocketSphinx's US English model is
-trained on human voices, and synthetic ones are harder for it (espeak-ng's
-male voices come out at 75-90 %, which is why both speakers are female
-voices). The bound leaves a margin above the worst measured run.
+The bound: measured over 8 runs of this test on the project's 2-core
+machine (docs/performance.md, "Transcription"), per speaker 0.00-0.20
+(median 0.05) for Alice (espeak-ng ``en-us+f5``, 20 words) and 0.23-0.45
+(median 0.32) for Bob (``en-us+f2``, 22 words). The runs differ because the
+audio reaches the recorder over real WebRTC (packet timing decides where the
+VAD cuts). PocketSphinx's US English model is trained on human voices and
+synthetic ones are hard for it: espeak-ng's male voices come out at 75-90 %,
+which is why both speakers are female voices. :data:`MAX_WER` leaves a
+margin of 0.15 above the worst run, for a busier machine.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ BOB = [
 GAP = 1.0  # seconds of silence between two lines
 LEAD = 1.5  # seconds of silence after recording starts, before the first line
 #: Largest word error rate allowed per speaker (see the module's docstring).
-MAX_WER = 0.55
+MAX_WER = 0.6
 #: How far a word's time may lie outside its line (network and jitter on loopback).
 TOLERANCE = 0.5
 
@@ -100,6 +103,7 @@ async def test_two_speakers_are_transcribed_in_order_and_attributed(server, make
         said = [w for line in lines for w in words_of(line.text)]
         heard = [w["word"] for s in own for w in s["words"]]
         rates[client.name] = word_error_rate(said, heard)
+        print(f"{client.name} heard: {' '.join(heard)}")
         # Every word lies within one of this speaker's own lines: none in
         # silence, none during the other's lines.
         spans = [(line.at - zero - TOLERANCE, line.end - zero + TOLERANCE) for line in lines]
