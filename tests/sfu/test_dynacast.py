@@ -14,6 +14,7 @@ import time
 from hand_fed_simulcast import SSRCS, Publisher, consumer_of
 
 from sfu import dynacast
+from sfu.consumer import Consumer
 from sfu.dynacast import Dynacast
 from sfu.producer import Producer
 from sfu.settings import SfuSettings
@@ -119,9 +120,25 @@ def feed_all(publisher: Publisher, seconds: float) -> None:
             publisher.send(layer)
 
 
-def age(producer: Producer) -> float:
-    """A moment past the producer's grace and a whole pause interval."""
-    return time.monotonic() + dynacast.GRACE_S + dynacast.PAUSE_AFTER_S + 1
+def pause_unwanted(producer: Producer) -> None:
+    """Look at the producer's layers once past its start-up grace, and again a
+    whole pause interval later: what nobody wanted meanwhile is paused."""
+    later = time.monotonic() + dynacast.GRACE_S + dynacast.PAUSE_AFTER_S + 1
+    producer.update_layers(later - dynacast.PAUSE_AFTER_S)
+    producer.update_layers(later)
+
+
+async def watching_the_top(
+    publisher: Publisher, receiver: socket.socket, count: int
+) -> list[Consumer]:
+    """``count`` consumers forwarding the top layer, every layer measured."""
+    consumers = [await consumer_of(publisher, receiver) for _ in range(count)]
+    for consumer in consumers:
+        consumer.set_target_layer(2)
+    feed_all(publisher, 1)
+    publisher.send(2, keyframe=True)
+    assert [c.current_layer for c in consumers] == [2] * count
+    return consumers
 
 
 async def test_a_producer_tells_its_publisher_to_stop_the_middle_layer_when_all_take_the_top(
@@ -130,15 +147,8 @@ async def test_a_producer_tells_its_publisher_to_stop_the_middle_layer_when_all_
     publisher = Publisher()
     producer = publisher.producer
     sent = told(producer)
-    consumers = [await consumer_of(publisher, receiver) for _ in range(2)]
-    for consumer in consumers:
-        consumer.set_target_layer(2)
-    feed_all(publisher, 1)
-    publisher.send(2, keyframe=True)
-    assert [c.current_layer for c in consumers] == [2, 2]
-    later = age(producer)
-    producer.update_layers(later - dynacast.PAUSE_AFTER_S)
-    producer.update_layers(later)
+    consumers = await watching_the_top(publisher, receiver, 2)
+    pause_unwanted(producer)
     assert sent == [{"q": True, "h": False, "f": True}]
     # One viewer's tile shrinks: it wants the middle layer, which comes back at once.
     consumers[0].set_target_layer(1)
@@ -158,16 +168,11 @@ async def test_hidden_viewers_want_nothing_and_the_recorder_keeps_the_top_layer(
     publisher = Publisher()
     producer = publisher.producer
     sent = told(producer)
-    consumer = await consumer_of(publisher, receiver)
-    consumer.set_target_layer(2)
-    feed_all(publisher, 1)
-    publisher.send(2, keyframe=True)
+    (consumer,) = await watching_the_top(publisher, receiver, 1)
     consumer.hidden = True
     consumer.pause()
     assert producer.wanted_layers() == set()
-    later = age(producer)
-    producer.update_layers(later - dynacast.PAUSE_AFTER_S)
-    producer.update_layers(later)
+    pause_unwanted(producer)
     assert sent[-1] == {"q": True, "h": False, "f": False}
 
     class Recorder:
@@ -183,11 +188,8 @@ async def test_without_dynacast_every_layer_is_always_sent(receiver: socket.sock
     publisher = Publisher(SfuSettings(dynacast=False))
     producer = publisher.producer
     sent = told(producer)
-    await consumer_of(publisher, receiver)
-    feed_all(publisher, 1)
-    later = age(producer)
-    producer.update_layers(later - dynacast.PAUSE_AFTER_S)
-    producer.update_layers(later)
+    await watching_the_top(publisher, receiver, 1)
+    pause_unwanted(producer)
     assert sent == [] and producer.publishing_layers() == {"q": True, "h": True, "f": True}
 
 
