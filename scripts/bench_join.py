@@ -17,7 +17,12 @@ navigation start, when each step happened:
   clock, through epoch time), and how long after its join that was.
 
 Each run uses a fresh browser context (cold: nothing cached); ``--warm`` opens
-the link once before in the same context (HTTP cache warm). Medians per step
+the link once before in the same context (HTTP cache warm). ``--settle S``
+(default 15) lets the three be in their meeting S seconds before the
+newcomer comes, as in a meeting that is running: their encoders have ramped
+up, the join work is over and the SFU has paused the camera layers nobody
+takes (dynacast: nothing in a camera's first 10 s). ``--settle 0`` is the
+earlier measurement: the newcomer right after the three see each other. Medians per step
 are printed as a table. The real ``conf-server`` process and headless
 Chromium, in a private network namespace (needs root). Not a test:
 ``.venv/bin/python scripts/bench_join.py [--runs 5] [--warm] [--load 2]``.
@@ -25,6 +30,7 @@ Chromium, in a private network namespace (needs root). Not a test:
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from typing import Any
 
@@ -215,7 +221,7 @@ async def newcomer(
         await context.close()
 
 
-async def bench(runs: int, warm: bool) -> None:
+async def bench(runs: int, warm: bool, settle: float) -> None:
     from e2e_helpers import wait_until
 
     timelines: list[dict[str, float]] = []
@@ -231,6 +237,7 @@ async def bench(runs: int, warm: bool) -> None:
                     return all([await sees_remote_videos(page, 2) for page in others])
 
                 await wait_until(all_see_each_other, timeout=30)
+                await asyncio.sleep(settle)
                 marks, modules = await newcomer(browser, url, room, warm, others)
             finally:
                 await pages.close()
@@ -243,7 +250,10 @@ async def bench(runs: int, warm: bool) -> None:
             )
     seen = {name for marks in timelines for name in marks}
     names = sorted(seen, key=lambda name: _median(timelines, name))
-    print(f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files")
+    print(
+        f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files,"
+        f" the others {settle:g} s in their meeting before the newcomer"
+    )
     print("| ms from navigation start (median) | step |\n|---|---|")
     for name in names:
         print(f"| {_median(timelines, name):.0f} | {name} |")
@@ -267,4 +277,8 @@ def _median(timelines: list[dict[str, float]], name: str) -> float:
 if __name__ == "__main__":
     options = timing_arguments(__doc__ or "", 5, "newcomers")
     options.add_argument("--warm", action="store_true", help="HTTP cache warm (a visit before)")
-    run_timing_benchmark(options, lambda args: bench(args.runs, args.warm))
+    options.add_argument(
+        "--settle", type=float, default=15.0,
+        help="seconds the three are in their meeting before the newcomer (default 15)",
+    )  # fmt: skip
+    run_timing_benchmark(options, lambda args: bench(args.runs, args.warm, args.settle))
