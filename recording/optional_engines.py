@@ -40,7 +40,6 @@ class WhisperCppRecognizer:
             n_threads=1,
             print_progress=False,
             print_realtime=False,
-            redirect_whispercpp_logs_to=None,
         )
         self._whisper_language = language.split("-")[0]
 

@@ -135,7 +135,8 @@ def load_recognizer(choice: EngineChoice) -> SpeechRecognizer:
     loader = _LOADERS[choice.engine]
     try:
         return loader(choice, language)
-    except (ImportError, OSError, RuntimeError, ValueError) as exc:
+    # TypeError, AttributeError: a package version whose API differs.
+    except (ImportError, OSError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
         raise EngineUnavailable(
             f"the transcript engine {choice.engine} cannot be loaded: {type(exc).__name__}: {exc}"
         ) from exc

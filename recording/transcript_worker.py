@@ -140,8 +140,11 @@ def _transcribe(
             raise EngineUnavailable(problem)
         segments = transcriber.transcribe(speaker_tracks(directory, record), progress)
         files = write_transcript(directory, record["id"], options.engine, language, segments)
-    except FileNotFoundError:
-        raise  # the recording was deleted meanwhile: nothing to mark
+    except FileNotFoundError as exc:
+        if not directory.is_dir():
+            raise  # the recording was deleted meanwhile: nothing to mark
+        logger.exception("the transcript of recording %s failed", record["id"])
+        save(state="failed", error=f"a file went missing: {exc}", error_code="transcript_failed")
     except TranscriptError as exc:
         logger.warning("transcript of recording %s: %s", record["id"], exc.message)
         save(state="failed", error=exc.message, error_code=exc.code)
@@ -245,9 +248,8 @@ class TranscriptWorkers:
             record["transcript"] = status
             with contextlib.suppress(OSError):
                 self.library.save(record)
-        logger.info(
-            "transcript of recording %s: %s", recording_id, record["transcript"].get("state")
-        )
+        state = (record.get("transcript") or {}).get("state")
+        logger.info("transcript of recording %s: %s", recording_id, state)
         self._finished(self.library.get(recording_id) or record)
 
     async def cancel(self, recording_id: str, timeout: float = 10.0) -> None:
