@@ -9,6 +9,8 @@ runs and writes its progress into it about once a second::
                    "progress": 0.0 .. 1.0, "engine": "pocketsphinx", "language": "en-US",
                    "files": ["transcript.json", "transcript.vtt", "transcript.txt"] | [],
                    "segments": 12 | null, "error": null | "why",
+                   "captions": null | {"state": "added" | "failed", "cues": 12,
+                                       "error": null | "why"},
                    "error_code": null | "transcript_language_unsupported" | ...}
 
 The transcript is made after the composite (the two never compete for the
@@ -16,9 +18,13 @@ CPU or for the metadata: both hold the recording's render lock). The
 recording's own ``state`` is never touched here: a transcript that fails
 (an engine missing, a language the engine does not speak, a worker killed)
 leaves the recording ``ready`` with ``transcript.state`` ``failed`` and the
-reason. At most ``workers`` transcripts run at once (the rest wait in a
-queue), each at a lower CPU priority than the server, since live meetings
-matter more than a transcript being a minute later. Transcripts still
+reason. Once the transcript files are written, the transcript goes into
+the composite MP4 as a subtitle track (:mod:`recording.composite_captions`;
+``captions`` says how that went, null without a composite); a failure there
+keeps the composite as it was and the transcript ``ready``. At most
+``workers`` transcripts run at once (the rest wait in a queue), each at a
+lower CPU priority than the server, since live meetings matter more than a
+transcript being a minute later. Transcripts still
 ``pending`` or ``transcribing`` when the server stopped are made at its next
 start. A recording deleted meanwhile (by an admin, or its retention period)
 stops its worker; nothing is written back.
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .composite_captions import add_captions
 from .composite_worker import die_with_parent, render_lock
 from .errors import EngineUnavailable, TranscriptError
 from .library import RecordingLibrary, is_real_directory
@@ -140,6 +147,9 @@ def _transcribe(
             raise EngineUnavailable(problem)
         segments = transcriber.transcribe(speaker_tracks(directory, record), progress)
         files = write_transcript(directory, record["id"], options.engine, language, segments)
+        # Still "transcribing": the recording.transcribed webhook (sent once
+        # this process ends) finds captions in the composite already.
+        captions = add_captions(directory, record, segments, language)
     except FileNotFoundError as exc:
         if not directory.is_dir():
             raise  # the recording was deleted meanwhile: nothing to mark
@@ -158,6 +168,7 @@ def _transcribe(
             language=language,
             files=files,
             segments=len(segments),
+            captions=captions,
             speech_seconds=round(transcriber.speech_seconds, 3),
             cpu_seconds=round(time.process_time() - started, 3),
         )
