@@ -19,7 +19,12 @@ from conf_server.domain.errors import DomainError
 from conf_server.domain.meeting_state import CHAT_LOG, MeetingState
 from conf_server.errors import NotFound
 from conf_server.integration.api_keys import Unauthorized
-from conf_server.integration.reports import attendance_csv, build_report, polls_csv
+from conf_server.integration.reports import (
+    attendance_csv,
+    build_report,
+    polls_csv,
+    recordings_csv,
+)
 from conf_server.meeting.meeting_creation import AnonymousCreation, create_meeting
 from conf_server.meeting.recording_control import recording_summary
 from conf_server.meeting.transcript_plan import meeting_language
@@ -37,6 +42,7 @@ MAX_LANGUAGE = 35  # BCP 47 tags in use are far shorter
 MAX_POLL_TEXT = 4 * 1024  # the domain's own limits (500, 200) give the precise error
 POLL_FIELDS = {"question", "options", "kind", "anonymous", "correct_option_ids"}
 POLL_KINDS = ("single", "multiple", "quiz")
+REPORT_TABLES = ("attendance", "polls", "recordings")
 
 
 class LazyAnonymousCreation:
@@ -185,14 +191,17 @@ async def get_meeting(request: web.Request) -> web.StreamResponse:
 
 
 async def get_report(request: web.Request) -> web.Response:
-    """Attendance, polls, chat, recordings: JSON, or CSV with ``?format=csv&table=``."""
+    """Attendance, polls, chat, recordings (each with its transcript's state
+    and route): JSON, or CSV with ``?format=csv&table=``."""
     caller(request, "integration")
     service = request.config_dict[MEETINGS]
     meeting_id = request.match_info["meeting_id"]
     fmt = request.query.get("format", "json")
     table = request.query.get("table", "attendance")
-    if fmt not in ("json", "csv") or table not in ("attendance", "polls"):
-        raise InvalidRequest("use format=json, or format=csv with table=attendance or table=polls")
+    if fmt not in ("json", "csv") or table not in REPORT_TABLES:
+        raise InvalidRequest(
+            "use format=json, or format=csv with table=attendance, table=polls or table=recordings"
+        )
     state = await service.store.find(meeting_id)
     if state is not None:
         report = build_report(state, await service.store.read(state.room, CHAT_LOG))
@@ -210,7 +219,12 @@ async def get_report(request: web.Request) -> web.Response:
     ]
     if fmt == "json":
         return web.json_response(report)
-    text = attendance_csv(report) if table == "attendance" else polls_table
+    if table == "attendance":
+        text = attendance_csv(report)
+    elif table == "recordings":
+        text = recordings_csv(report["recordings"])
+    else:
+        text = polls_table
     return web.Response(
         text=text,
         content_type="text/csv",

@@ -134,7 +134,12 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "chat": {"type": "array", "items": {"type": "object"}},
-            "recordings": {"type": "array", "items": {"type": "object"}},
+            "recordings": {
+                "type": "array",
+                "items": {"$ref": REF + "Recording"},
+                "description": "The meeting's recordings as they are now; each one's "
+                "`transcript` carries its state and `url` (the transcript route)",
+            },
         },
     },
 }
@@ -296,7 +301,13 @@ def integration_paths() -> dict[str, Any]:
                     {
                         "name": "table",
                         "in": "query",
-                        "schema": {"type": "string", "enum": ["attendance", "polls"]},
+                        "schema": {
+                            "type": "string",
+                            "enum": ["attendance", "polls", "recordings"],
+                        },
+                        "description": "The CSV table: `recordings` is one row per recording "
+                        "(recording_id, state, started_at, ended_at, duration, composite_state, "
+                        "transcript_state, transcript_progress, transcript_url)",
                     },
                 ],
                 "responses": {

@@ -76,6 +76,30 @@ _TRANSCRIPT_STATUS = {
         },
         "speech_seconds": {"type": "number", "description": "Speech given to the recognizer"},
         "cpu_seconds": {"type": "number", "description": "CPU time the worker spent"},
+        "captions": {
+            "type": "object",
+            "nullable": True,
+            "description": "The transcript as a subtitle track (mov_text) in composite.mp4, "
+            "added once the transcript is ready; null when there is no composite or nothing "
+            "was said. `failed`: the composite is kept as it was, without captions",
+            "required": ["state", "cues", "error"],
+            "properties": {
+                "state": {"type": "string", "enum": ["added", "failed"]},
+                "cues": {"type": "integer", "minimum": 0},
+                "error": {"type": "string", "nullable": True},
+            },
+        },
+        "url": {
+            "type": "string",
+            "description": "The route that serves it: /api/v1/recordings/{id}/transcript "
+            "(add ?format=vtt or ?format=txt); an admin key or a signed link opens it",
+        },
+        "links": {
+            "type": "object",
+            "description": "Only in `recording_links` (Socket.IO, the meeting's hosts): signed "
+            "links to the ready transcript, one per format (json, vtt, txt); empty before",
+            "additionalProperties": {"type": "string"},
+        },
     },
 }
 

@@ -89,7 +89,35 @@ WEBHOOK_SCHEMAS: dict[str, Any] = {
             "id": {"type": "string", "description": "evt_...; the same on every retry"},
             "type": {"type": "string", "enum": [*_EVENT_TYPES, TEST_EVENT]},
             "created_at": {"type": "number"},
-            "data": {"type": "object"},
+            "data": {
+                "type": "object",
+                "description": "Per event type (docs/rest-api.md, Event types); "
+                "`recording.transcribed`: RecordingTranscribedData",
+            },
+        },
+    },
+    "RecordingTranscribedData": {
+        "type": "object",
+        "description": "`data` of `recording.transcribed`: a recording's transcript is ready "
+        "(and, where the recording has a composite, in it as captions). A transcript that "
+        "fails sends none; its reason is in the Recording's `transcript`",
+        "required": [
+            "meeting_id",
+            "room",
+            "title",
+            "chat_id",
+            "recording_id",
+            "transcript",
+            "recording",
+        ],
+        "properties": {
+            "meeting_id": {"type": "string", "nullable": True},
+            "room": {"type": "string", "nullable": True},
+            "title": {"type": "string", "nullable": True},
+            "chat_id": {"type": "string", "nullable": True},
+            "recording_id": {"type": "string"},
+            "transcript": {"$ref": "#/components/schemas/TranscriptStatus"},
+            "recording": {"$ref": "#/components/schemas/Recording"},
         },
     },
 }

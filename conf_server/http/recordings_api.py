@@ -27,8 +27,8 @@ from aiohttp import web
 from conf_server.errors import ConfServerError, NotFound
 from conf_server.integration.api_keys import Unauthorized
 from conf_server.meeting.recording_control import ACTIONS, recording_summary
+from conf_server.meeting.transcript_links import TRANSCRIPT_FORMATS
 from recording.library import RecordingLibrary
-from recording.transcript_files import TRANSCRIPT_JSON, TRANSCRIPT_TXT, TRANSCRIPT_VTT
 
 from .api_auth import caller
 from .file_download import send_file
@@ -61,9 +61,6 @@ class TranscriptUnavailable(ConfServerError):
 
     code = "no_transcript"
     status = 404
-
-
-TRANSCRIPT_FORMATS = {"json": TRANSCRIPT_JSON, "vtt": TRANSCRIPT_VTT, "txt": TRANSCRIPT_TXT}
 
 
 def _library(request: web.Request) -> RecordingLibrary:

@@ -1,5 +1,9 @@
 """Meeting reports: attendance, polls with results, chat transcript, recordings.
 
+The recordings (each with its transcript's state and route) are added by the
+caller when the report is asked for, since they move on after the meeting;
+:func:`recordings_csv` is their CSV table.
+
 :func:`build_report` is pure: it turns a meeting's state and chat transcript
 into the JSON of ``GET /api/v1/meetings/{id}/report``. Anonymous polls appear
 with their aggregate results only, never with names. :class:`ReportArchive`
@@ -105,6 +109,45 @@ def attendance_csv(report: dict[str, Any]) -> str:
                 safe_cell(str(row[column])) if isinstance(row[column], str) else row[column]
                 for column in ATTENDANCE_HEADER
             ]
+        )
+    return out.getvalue()
+
+
+RECORDINGS_HEADER = (
+    "recording_id",
+    "state",
+    "started_at",
+    "ended_at",
+    "duration",
+    "composite_state",
+    "transcript_state",
+    "transcript_progress",
+    "transcript_url",
+)
+
+
+def recordings_csv(recordings: list[dict[str, Any]]) -> str:
+    """The report's recordings as CSV, one row each, with the transcript's
+    state and route (empty cells for a recording without a transcript)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RECORDINGS_HEADER)
+    for recording in recordings:
+        transcript = recording.get("transcript") or {}
+        composite = recording.get("composite") or {}
+        row = [
+            recording.get("id"),
+            recording.get("state"),
+            recording.get("started_at"),
+            recording.get("ended_at"),
+            recording.get("duration"),
+            composite.get("state"),
+            transcript.get("state"),
+            transcript.get("progress"),
+            transcript.get("url"),
+        ]
+        writer.writerow(
+            ["" if v is None else safe_cell(v) if isinstance(v, str) else v for v in row]
         )
     return out.getvalue()
 

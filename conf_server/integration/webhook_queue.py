@@ -30,6 +30,7 @@ EVENT_TYPES = (
     "participant.joined",
     "participant.left",
     "recording.ready",
+    "recording.transcribed",
     "poll.closed",
     "chat.message",
 )

@@ -8,7 +8,8 @@ each stopped recording rendered in a worker process (the recording is
 ``processing`` meanwhile), then its transcript made in another (when the
 deployment and the meeting want one; see recording/transcript_worker.py), and
 announces finished recordings to the webhooks (``recording.ready``, once the
-composite is ready). Policies: ``disabled``
+composite is ready; ``recording.transcribed``, once the transcript is, with
+its captions in the composite). Policies: ``disabled``
 (nobody records), ``hosts`` (hosts and co-hosts start it), ``automatic``
 (a meeting starts recording when its first person joins; hosts may still
 pause, resume and stop it).
@@ -33,6 +34,7 @@ from recording.transcript_worker import TranscriptWorkers, wants_transcript
 from .meeting_context import ActionHandler, MeetingContext
 from .meeting_views import meeting_summary, member_summary
 from .rooms import Participant
+from .transcript_links import signed_transcript_links, transcript_status
 from .transcript_plan import planned_transcript, transcript_options
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def recording_summary(record: dict[str, Any]) -> dict[str, Any]:
         "files": record.get("files", []),
         "pauses": record.get("pauses", []),
         "composite": record.get("composite"),
-        "transcript": record.get("transcript"),
+        "transcript": transcript_status(record),
         **({"metadata_error": unreadable} if unreadable is not None else {}),
     }
 
@@ -159,8 +161,25 @@ class RecordingControl:
             )
 
     def _transcript_finished(self, record: dict[str, Any]) -> None:
-        """A transcript worker ended (the worker has logged how). The
-        ``recording.transcribed`` webhook (issue 18, point 3) belongs here."""
+        """A transcript worker ended (the worker has logged how): a ready
+        transcript is announced (``recording.transcribed``); a failed one is
+        not (its reason is in the Recording, as for ``recording.ready``)."""
+        status = record.get("transcript")
+        if not isinstance(status, dict) or status.get("state") != "ready":
+            return
+        if "metadata_error" in record:
+            return
+        meeting = {k: record.get(k) for k in ("meeting_id", "room", "title", "chat_id")}
+        summary = recording_summary(record)
+        self._service.publisher.publish(
+            "recording.transcribed",
+            {
+                **meeting,
+                "recording_id": record["id"],
+                "transcript": summary["transcript"],
+                "recording": summary,
+            },
+        )
 
     def library_now(self) -> RecordingLibrary:
         """The library, with the metadata of running recordings brought up to date."""
@@ -215,7 +234,10 @@ class RecordingControl:
                 }
                 for f in record.get("files", [])
             ]
-            recordings.append({**recording_summary(record), "files": files})
+            summary = recording_summary(record)
+            if summary["transcript"] is not None:
+                summary["transcript"]["links"] = signed_transcript_links(record, links.token)
+            recordings.append({**summary, "files": files})
         return {"recordings": recordings}
 
     # -- shared by the message and the REST API ----------------------------------------------

@@ -151,6 +151,7 @@ async def test_events_default_to_every_type(server):
         "participant.joined",
         "participant.left",
         "recording.ready",
+        "recording.transcribed",
         "poll.closed",
         "chat.message",
     ]
