@@ -13,12 +13,12 @@ from typing import Any
 
 import av
 import numpy as np
+from captioned_media import decoded_cues
 from spoken_media import ALICE_VOICE, make_spoken_recording, needs_espeak, synthesize
 
 import recording.transcript_worker as transcript_worker
 from recording.composite import COMPOSITE_FILE
 from recording.composite_captions import (
-    CAPTION_TITLE,
     Cue,
     add_captions,
     caption_cues,
@@ -53,32 +53,16 @@ def write_composite(path: Path, seconds: int = SECONDS) -> None:
 
 
 def media_digest(path: Path) -> dict[str, str]:
-    """A digest of each video and audio stream's packets (unchanged by a remux)."""
+    """A digest of each video and audio stream's packets and their times in
+    milliseconds (unchanged by a remux)."""
     digests: dict[str, Any] = {}
     with av.open(str(path)) as container:
         for packet in container.demux(container.streams.video[0], container.streams.audio[0]):
             if packet.size:
                 digest = digests.setdefault(packet.stream.type, hashlib.sha256())
                 digest.update(bytes(packet))
+                digest.update(str(round(float(packet.pts * packet.time_base) * 1000)).encode())
     return {kind: digest.hexdigest() for kind, digest in digests.items()}
-
-
-def decoded_cues(path: Path) -> list[tuple[float, float, str]]:
-    """(start, end, text) of every cue, decoded from the file's subtitle stream."""
-    cues = []
-    with av.open(str(path)) as container:
-        (stream,) = container.streams.subtitles
-        assert stream.codec_context.name == "mov_text"
-        assert stream.metadata.get("title", stream.metadata.get("name")) == CAPTION_TITLE
-        for packet in container.demux(stream):
-            if packet.dts is None or packet.pts is None:
-                continue
-            for subtitle in stream.codec_context.decode(packet):
-                text = subtitle.dialogue.decode()
-                if text:  # the muxer fills gaps between cues with empty samples
-                    start = float(packet.pts * packet.time_base)
-                    cues.append((start, start + float(packet.duration * packet.time_base), text))
-    return cues
 
 
 def segment(name: str, start: float, end: float, text: str) -> Segment:
