@@ -159,7 +159,9 @@ class Consumer:
             return (self.target_layer,)
         return (current, self.target_layer)
 
-    def resume(self) -> None:
+    def resume(self, replay: bool = True) -> None:
+        """Forward again from a keyframe: the latest one from the cache if
+        ``replay`` and it is recent (see :meth:`resync`), else a new one."""
         if self.closed or not self.paused or self.hidden or self.bandwidth_paused:
             return
         self.paused = False
@@ -168,7 +170,7 @@ class Consumer:
         # throttle would then delay the request made on connect (resync).
         # A recent keyframe in the cache (e.g. the first of a newcomer's
         # stream) needs no request at all.
-        if self.slot.connected and not self._replay_latest_keyframe():
+        if self.slot.connected and not (replay and self._replay_latest_keyframe()):
             self.producer.request_keyframe(self.target_layer)
 
     def pause(self) -> None:

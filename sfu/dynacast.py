@@ -17,10 +17,13 @@ paused too. The rules, per simulcast producer:
   subscribers' first allocations move layers around.
 * A wanted paused layer resumes at once; a keyframe request for a paused
   layer resumes it too.
-* The allocator sees a paused layer at the rate it last had (or, if it
-  was paused before it ever arrived, the rate the publisher was asked for)
+* The allocator sees a paused layer at the rate it last arrived at
   (:meth:`Dynacast.candidate_bitrate`), but only above the layer a consumer
   forwards now: a step up may wait for a resume, a step down never does.
+  A layer that never arrived is never offered: every layer is sent in the
+  grace period, so one that did not come then is one the browser does not
+  make (Chrome sends two layers of a 640x360 camera), and asking for it
+  would only make the allocator wait for nothing.
 * A resume that brings no packets within ``RESUME_TIMEOUT_S`` failed (the
   client ignores the request, or its own estimate keeps the layer off): the
   layer is not offered again for ``BACKOFF_S``, doubling up to
@@ -65,8 +68,7 @@ class _LayerState:
     arrived_at: float | None = None
     """When a resumed layer's packets came back."""
     rate: int = 0
-    """Its bitrate (bit/s) when it last arrived; until then the bitrate the
-    publisher was asked to use for it."""
+    """Its bitrate (bit/s) when it last arrived; 0 if it never did."""
     offer_after: float = 0.0
     """A failed resume: not offered to the allocator before this."""
     backoff: float = BACKOFF_S
@@ -75,21 +77,10 @@ class _LayerState:
 class Dynacast:
     """Which layers of one simulcast producer the publisher should send."""
 
-    def __init__(
-        self,
-        layer_count: int,
-        now: float,
-        *,
-        enabled: bool = True,
-        nominal: Sequence[int] = (),
-    ) -> None:
-        """``nominal``: per layer, the bitrate the publisher was asked to use
-        (offered for a layer paused before it was ever measured)."""
+    def __init__(self, layer_count: int, now: float, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self._started = now
-        self._layers = [
-            _LayerState(rate=nominal[i] if i < len(nominal) else 0) for i in range(layer_count)
-        ]
+        self._layers = [_LayerState() for _ in range(layer_count)]
         #: Resumes that brought nothing in time (for stats and tests).
         self.failed_resumes = 0
         #: Times a layer was paused and resumed.

@@ -78,15 +78,9 @@ class Producer:
         self._sink_layer = 0 if len(self.layers) == 1 else -1
         self._tasks = TaskGroup(f"producer {self.id}")
         self._close_listeners: list[Callable[[Producer], None]] = []
-        nominal = {layer.rid: layer.max_bitrate for layer in settings.simulcast_layers}
         #: Which layers the publisher should send (simulcast video only).
         self.dynacast: Dynacast | None = (
-            Dynacast(
-                len(self.layers),
-                time.monotonic(),
-                enabled=settings.dynacast,
-                nominal=[nominal.get(layer.rid or "", 0) for layer in self.layers],
-            )
+            Dynacast(len(self.layers), time.monotonic(), enabled=settings.dynacast)
             if self._video and self.simulcast
             else None
         )

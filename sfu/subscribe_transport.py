@@ -471,7 +471,10 @@ class SubscribeTransport:
             if consumer.bandwidth_paused:
                 consumer.bandwidth_paused = False
                 if consumer.slot.ready:
-                    consumer.resume()
+                    # Not from the cache: the keyframe and up to 1.5 s after
+                    # it, at once, overflow the thin link that paused it (the
+                    # loss fails the probe, and video stayed off for good).
+                    consumer.resume(replay=False)
 
     def bandwidth_paused(self) -> list[Consumer]:
         """Consumers whose video is paused because the downlink cannot take it."""

@@ -13,6 +13,7 @@ from media_peers import CounterVideoTrack, collect_counters
 
 from sfu import consumer as consumer_module
 from sfu import subscribe_transport
+from sfu.allocation import Allocation
 
 
 def offers_naming(client: Any, participant_id: str) -> list[dict[str, Any]]:
@@ -163,3 +164,35 @@ async def test_nothing_of_a_muted_camera_is_replayed_to_a_newcomer(server, make_
     await asyncio.sleep(0.5)
     consumer = next(iter(transport.consumers.values()))
     assert consumer.packets_sent == 0 and consumer.replays == 0
+
+
+async def test_video_resumed_after_a_bandwidth_pause_starts_from_a_new_keyframe(
+    server, make_client, monkeypatch
+):
+    """A video paused because the subscriber's link could not take it comes
+    back from a keyframe asked for then, not from the cache: the cached
+    keyframe and up to 1.5 s after it, sent at once, would overflow the thin
+    link that paused it (issue 15's 300 kbit/s downlink then lost its video
+    for good)."""
+    monkeypatch.setattr(consumer_module, "REPLAY_MAX_AGE_S", 30.0)  # replay if it were allowed
+    alice = await make_client("Alice")
+    await alice.join("bandwidth-resume")
+    await alice.publish({"camera": CounterVideoTrack()})
+    bob = await make_client("Bob")
+    await bob.join("bandwidth-resume")
+    await bob.wait_for(lambda: bob.track_of(alice.participant_id, "camera") is not None)
+    assert await collect_counters(bob.track_of(alice.participant_id, "camera"), 3)
+    transport = server.service.media["bandwidth-resume"].subscribers[bob.participant_id]
+    consumer = next(c for c in transport.consumers.values() if c.kind == "video")
+    replays = consumer.replays
+
+    paused = Allocation(layers={consumer.id: None}, spent=0, budget=0)
+    transport._apply(paused)
+    assert consumer.bandwidth_paused and consumer.paused
+    requests = server.service.sfu_stats.keyframe_requests
+    sent = consumer.packets_sent
+    transport._apply(Allocation(layers={consumer.id: 0}, spent=0, budget=1_000_000))
+    assert not consumer.paused
+    await wait_for(lambda: server.service.sfu_stats.keyframe_requests > requests)
+    await wait_for(lambda: consumer.packets_sent > sent)
+    assert consumer.replays == replays

@@ -193,12 +193,13 @@ async def test_without_dynacast_every_layer_is_always_sent(receiver: socket.sock
     assert sent == [] and producer.publishing_layers() == {"q": True, "h": True, "f": True}
 
 
-def test_a_layer_paused_before_it_ever_arrived_is_offered_at_the_rate_asked_for() -> None:
-    """A camera alone in its room: its upper layers are paused before anyone
-    measured them, and the first subscriber must still be able to get them."""
-    gate = Dynacast(3, 0.0, nominal=[150_000, 500_000, 1_200_000])
+def test_a_layer_that_never_arrived_is_never_offered() -> None:
+    """A 640x360 camera: Chrome sends two of the three layers asked for. The
+    third is paused like any unwanted layer, but the allocator must not wait
+    for it to come back."""
+    gate = Dynacast(3, 0.0)
     for step in range(40):
-        gate.update(set(), [90_000, 0, 0], step * 0.5)
-    assert gate.publishing == (True, False, False)
-    assert gate.candidate_bitrate(2, 0, 0, 20.0) == 1_200_000
-    assert gate.candidate_bitrate(1, 0, 0, 20.0) == 500_000
+        gate.update({1}, [90_000, 300_000, 0], step * 0.5)
+    assert gate.publishing == (True, True, False)
+    assert gate.candidate_bitrate(2, 0, 1, 20.0) == 0
+    assert gate.candidate_bitrate(2, 0, 0, 20.0) == 0
