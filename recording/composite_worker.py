@@ -84,6 +84,18 @@ def _watch_parent(parent_pid: int) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+async def process_ended(process: Any) -> None:
+    """Wait, without a thread, until a worker ``process`` has ended, and reap it."""
+    loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
+    loop.add_reader(process.sentinel, ended.set)  # readable once the process is gone
+    try:
+        await ended.wait()
+    finally:
+        loop.remove_reader(process.sentinel)
+    process.join()
+
+
 @contextlib.contextmanager
 def render_lock(directory: Path) -> Iterator[None]:
     """Hold the recording's render lock, waiting while another process holds it.
@@ -237,15 +249,10 @@ class CompositeWorkers:
         logger.info("composite of recording %s: worker %s started", recording_id, process.pid)
 
     async def _watch(self, recording_id: str, process: Any) -> None:
-        loop = asyncio.get_running_loop()
-        ended = asyncio.Event()
-        loop.add_reader(process.sentinel, ended.set)  # readable once the process is gone
         try:
-            await ended.wait()
+            await process_ended(process)
         finally:
-            loop.remove_reader(process.sentinel)
             self._running.pop(recording_id, None)
-        process.join()
         record = self.library.get(recording_id)
         if record is None:
             return

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .composite_captions import add_captions
-from .composite_worker import die_with_parent, render_lock
+from .composite_worker import die_with_parent, process_ended, render_lock
 from .errors import EngineUnavailable, TranscriptError
 from .library import RecordingLibrary, is_real_directory
 from .speech_engines import EngineChoice, check_language, engine_problem, load_recognizer
@@ -227,15 +227,10 @@ class TranscriptWorkers:
         logger.info("transcript of recording %s: worker %s started", recording_id, process.pid)
 
     async def _watch(self, recording_id: str, process: Any) -> None:
-        loop = asyncio.get_running_loop()
-        ended = asyncio.Event()
-        loop.add_reader(process.sentinel, ended.set)  # readable once the process is gone
         try:
-            await ended.wait()
+            await process_ended(process)
         finally:
-            loop.remove_reader(process.sentinel)
             self._running.pop(recording_id, None)
-        process.join()
         try:
             if recording_id in self._cancelled:
                 self._cancelled.discard(recording_id)
