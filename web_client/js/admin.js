@@ -1,9 +1,10 @@
 // Entry point of admin.html (GET /admin): an admin pastes an admin API key
 // (kept in sessionStorage only, never in the address), then lists, downloads
-// and deletes recordings. The list refreshes every 2 s while a recording is
-// being recorded or its composite rendered.
+// and deletes recordings and reads their transcripts. The list refreshes every
+// 2 s while a recording is being recorded, its composite rendered or its
+// transcript made.
 
-import { AdminApi, AdminApiError, KEY_STORAGE, LIVE_STATES, adminErrorText, formatBytes } from "./admin_api.js";
+import { AdminApi, AdminApiError, KEY_STORAGE, adminErrorText, formatBytes, isChanging } from "./admin_api.js";
 import { recordingTitle, renderRecordings } from "./ui/admin_recordings.js";
 import { confirmDialog } from "./ui/kit.js";
 import { h } from "./ui/dom.js";
@@ -171,7 +172,8 @@ class AdminPage {
     } catch {
       // nothing stored
     }
-    this.list.replaceChildren();
+    // Through the list (not just emptied): cards and transcripts read with the key go with it.
+    this.show([]);
     this.summary.textContent = "";
     this.showSignedIn(false);
     this.showError("");
@@ -243,13 +245,29 @@ class AdminPage {
     renderRecordings(this.list, recordings, {
       download: (recording, file, button) => void this.download(recording, file, button),
       remove: (recording, button) => void this.remove(recording, button),
+      transcript: (recording) => this.transcript(recording),
     });
     this.empty.hidden = recordings.length > 0;
     const total = recordings.reduce((sum, r) => sum + (r.size || 0), 0);
     this.summary.textContent = recordings.length
       ? `${recordings.length} · ${formatBytes(total)}`
       : "";
-    if (recordings.some((r) => LIVE_STATES.has(r.state))) this.schedule(POLL_MS);
+    if (recordings.some(isChanging)) this.schedule(POLL_MS);
+  }
+
+  /**
+   * A recording's transcript lines (a key that stopped working is dropped).
+   * @param {Recording} recording
+   */
+  async transcript(recording) {
+    const api = this.api;
+    if (!api) throw new AdminApiError(401, "unauthorized", "no key");
+    try {
+      return await api.transcript(recording.id);
+    } catch (error) {
+      if (error instanceof AdminApiError && error.badKey) this.fail(error);
+      throw error;
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 // The admin page's side of the REST API (docs/rest-api.md, "Recordings"):
-// list, download and delete recordings with an admin API key, and the texts a
-// person reads when that fails. DOM-free.
+// list, download and delete recordings and read their transcripts with an
+// admin API key, and the texts a person reads when that fails. DOM-free.
 
 /** The key lives in this tab only (sessionStorage), never in the address. */
 export const KEY_STORAGE = "conf.admin-key";
@@ -21,6 +21,29 @@ export const KEY_STORAGE = "conf.admin-key";
  */
 
 /**
+ * @typedef {object} Captions the transcript as the composite's subtitle track
+ * @property {"added" | "failed"} state
+ * @property {number} cues
+ * @property {string | null} error
+ */
+
+/**
+ * @typedef {object} TranscriptStatus
+ * @property {"disabled" | "pending" | "transcribing" | "ready" | "failed"} state
+ * @property {number} progress 0..1
+ * @property {string} engine
+ * @property {string} language
+ * @property {string[]} files
+ * @property {number | null} segments
+ * @property {string | null} error
+ * @property {string | null} [error_code]
+ * @property {Captions | null} [captions]
+ * @property {string} [url] the route that serves it
+ */
+
+/** @typedef {import("./transcript_search.js").TranscriptSegment} TranscriptSegment */
+
+/**
  * @typedef {object} Recording
  * @property {string} id
  * @property {"recording" | "processing" | "ready" | "incomplete" | "failed"} state
@@ -35,10 +58,23 @@ export const KEY_STORAGE = "conf.admin-key";
  * @property {RecordingFile[]} files
  * @property {[number, number][]} pauses
  * @property {Composite | null} composite
+ * @property {TranscriptStatus | null} [transcript] null: made before transcripts existed
  */
 
 /** States that change by themselves: the list is polled while one is shown. */
 export const LIVE_STATES = new Set(["recording", "processing"]);
+
+/** Transcript states that change by themselves. */
+export const TRANSCRIPT_WORKING = new Set(["pending", "transcribing"]);
+
+/**
+ * Will this recording change by itself (recorded, rendered, transcribed)?
+ * @param {Recording} recording
+ */
+export function isChanging(recording) {
+  const transcript = recording.transcript?.state;
+  return LIVE_STATES.has(recording.state) || (transcript !== undefined && TRANSCRIPT_WORKING.has(transcript));
+}
 
 /** A failed request: `status` 0 when the server could not be reached. */
 export class AdminApiError extends Error {
@@ -129,6 +165,17 @@ export class AdminApi {
     const response = await this.request("GET", "/recordings");
     const body = await response.json();
     return Array.isArray(body.recordings) ? body.recordings : [];
+  }
+
+  /**
+   * A recording's transcript, its lines in order.
+   * @param {string} id
+   * @returns {Promise<TranscriptSegment[]>}
+   */
+  async transcript(id) {
+    const response = await this.request("GET", `/recordings/${encodeURIComponent(id)}/transcript?format=json`);
+    const body = await response.json();
+    return Array.isArray(body?.segments) ? body.segments : [];
   }
 
   /** @param {string} id */

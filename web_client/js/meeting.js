@@ -17,8 +17,12 @@ import { ProtocolError } from "./protocol.js";
 /** @typedef {import("./protocol.js").RecordingStatus} RecordingStatus */
 /** @typedef {import("./admin_api.js").Recording} Recording */
 /**
- * A recording as `recording_links` lists it: each file has a signed `url` (one hour).
- * @typedef {Omit<Recording, "files"> & {files: {name: string, size: number, url: string}[]}} HostRecording
+ * A recording as `recording_links` lists it: each file has a signed `url` (one
+ * hour), and a ready transcript signed `links` per format (json, vtt, txt).
+ * @typedef {Omit<Recording, "files" | "transcript"> & {
+ *   files: {name: string, size: number, url: string}[],
+ *   transcript?: (import("./admin_api.js").TranscriptStatus & {links?: Record<string, string>}) | null,
+ * }} HostRecording
  */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
 

@@ -1,11 +1,13 @@
 // The admin page's recordings list: one card per recording (phone-friendly),
-// newest first, with its files to download, a delete button and, while the
-// composite is rendered, a progress bar that is updated in place (so a
-// focused button survives a refresh).
+// newest first, with its files to download, its transcript
+// (ui/admin_transcript.js), a delete button and, while the composite is
+// rendered or the transcript made, progress bars that are updated in place
+// (so a focused button survives a refresh).
 
 import { h } from "./dom.js";
 import { renderList, smallButton } from "./kit.js";
 import { formatBytes, formatDuration } from "../admin_api.js";
+import { keepViewers, transcriptSection } from "./admin_transcript.js";
 
 /** @typedef {import("../admin_api.js").Recording} Recording */
 /** @typedef {import("../admin_api.js").RecordingFile} RecordingFile */
@@ -26,6 +28,7 @@ const STATE_LABELS = {
  * @typedef {object} RowActions
  * @property {(recording: Recording, file: RecordingFile, button: HTMLButtonElement) => void} download
  * @property {(recording: Recording, button: HTMLButtonElement) => void} remove
+ * @property {import("./admin_transcript.js").LoadTranscript} transcript
  */
 
 /**
@@ -164,6 +167,7 @@ function buildRow(recording, actions) {
         names.length ? names.join(", ") : "nobody",
       ),
     ),
+    transcriptSection(recording, title, actions.transcript),
     recording.files.length ? files : h("p.admin-state-detail", { text: "No files yet." }),
     large
       ? h("p.admin-note", {
@@ -180,23 +184,24 @@ function buildRow(recording, actions) {
 /**
  * Set a progress bar's value (0..1) and its percentage text.
  * @param {HTMLElement} row
- * @param {Recording} recording
+ * @param {string} testid the bar's data-testid
+ * @param {number | undefined} progress
  */
-function updateProgress(row, recording) {
-  const bar = /** @type {HTMLProgressElement | null} */ (row.querySelector('[data-testid="recording-progress"]'));
+function updateProgress(row, testid, progress) {
+  const bar = /** @type {HTMLProgressElement | null} */ (row.querySelector(`[data-testid="${testid}"]`));
   if (!bar) return;
-  const value = Math.min(1, Math.max(0, Number(recording.composite?.progress ?? 0)));
+  const value = Math.min(1, Math.max(0, Number(progress ?? 0)));
   const rounded = Math.round(value * 1000) / 1000;
   if (bar.getAttribute("value") !== String(rounded)) bar.setAttribute("value", String(rounded));
   const percent = `${Math.round(value * 100)} %`;
   bar.setAttribute("aria-valuetext", percent);
-  const text = row.querySelector(".admin-progress-text");
+  const text = bar.parentElement?.querySelector(".admin-progress-text");
   if (text) text.textContent = percent;
 }
 
 /**
  * Show `recordings` (newest first, as the server sends them) in `container`.
- * A card is rebuilt only when something but the progress changed.
+ * A card is rebuilt only when something but a progress changed.
  * @param {HTMLElement} container
  * @param {Recording[]} recordings
  * @param {RowActions} actions
@@ -210,11 +215,15 @@ export function renderRecordings(container, recordings, actions) {
       JSON.stringify({
         ...r,
         composite: r.composite ? { ...r.composite, progress: null } : null,
+        transcript: r.transcript ? { ...r.transcript, progress: null } : null,
       }),
     build: (r) => buildRow(r, actions),
   });
   for (const row of /** @type {NodeListOf<HTMLElement>} */ (container.querySelectorAll('[data-testid="recording-row"]'))) {
     const recording = byId.get(row.dataset.recordingId ?? "");
-    if (recording) updateProgress(row, recording);
+    if (!recording) continue;
+    updateProgress(row, "recording-progress", recording.composite?.progress);
+    updateProgress(row, "transcript-progress", recording.transcript?.progress);
   }
+  keepViewers(new Set(byId.keys()));
 }

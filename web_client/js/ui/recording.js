@@ -240,7 +240,7 @@ export class RecordingLinks {
     renderList(this.list, recordings, {
       key: (r) => r.id,
       // The links are new on every load: rebuild each time.
-      signature: (r) => JSON.stringify([r.state, r.duration, r.files]),
+      signature: (r) => JSON.stringify([r.state, r.duration, r.files, r.transcript]),
       build: (r) => buildLinkItem(r),
     });
   }
@@ -282,5 +282,56 @@ function buildLinkItem(recording) {
           ),
         )
       : h("p.field-hint", { text: "No files yet." }),
+    buildTranscriptLinks(recording),
+  );
+}
+
+/** @type {Record<string, string>} */
+const TRANSCRIPT_FORMAT_LABELS = { vtt: "Subtitles (WebVTT)", txt: "Text", json: "JSON" };
+
+/**
+ * The recording's transcript: its state, and once it is ready a signed link
+ * per format (valid as long as the file links). Null for a recording made
+ * before transcripts existed.
+ * @param {HostRecording} recording
+ * @returns {HTMLElement | null}
+ */
+function buildTranscriptLinks(recording) {
+  const transcript = recording.transcript;
+  if (!transcript) return null;
+  const links = transcript.links ?? {};
+  const formats = Object.keys(TRANSCRIPT_FORMAT_LABELS).filter((format) => links[format]);
+  /** @type {Record<string, string>} */
+  const states = {
+    disabled: "turned off",
+    pending: "waiting to be made",
+    transcribing: `being made (${Math.round((transcript.progress ?? 0) * 100)} %)`,
+    ready: "ready",
+    failed: "could not be made",
+  };
+  return h(
+    "div.recording-transcript",
+    { "data-testid": "recording-transcript", "data-state": transcript.state },
+    h("p.recording-link-facts", { text: `Transcript: ${states[transcript.state] ?? transcript.state}` }),
+    formats.length
+      ? h(
+          "ul.recording-files",
+          {},
+          ...formats.map((format) =>
+            h(
+              "li",
+              {},
+              h("a", {
+                href: links[format],
+                download: `transcript.${format}`,
+                "data-testid": "recording-transcript-link",
+                "data-format": format,
+                text: TRANSCRIPT_FORMAT_LABELS[format],
+                "aria-label": `Download the transcript: ${TRANSCRIPT_FORMAT_LABELS[format]}`,
+              }),
+            ),
+          ),
+        )
+      : null,
   );
 }
