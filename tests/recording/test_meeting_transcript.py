@@ -20,7 +20,9 @@ import asyncio
 import json
 import time
 
+import av
 import pytest
+from captioned_media import decoded_cues
 from speaking_track import Line, SpeakingTrack
 from spoken_media import ALICE_VOICE, BOB_VOICE, RATE, needs_espeak, synthesize, words_of
 from word_error import word_error_rate
@@ -123,3 +125,16 @@ async def test_two_speakers_are_transcribed_in_order_and_attributed(server, make
     assert len(cues) == len(segments)
     text = (directory / "transcript.txt").read_text().splitlines()
     assert len(text) == len(segments) and all(": " in line for line in text)
+
+    # The rendered composite carries the transcript as captions (mov_text),
+    # every line with its speaker's name; its video still decodes.
+    assert status["captions"] == {
+        "state": "added",
+        "cues": status["captions"]["cues"],
+        "error": None,
+    }
+    composite = directory / "composite.mp4"
+    shown = {line for _, _, text in decoded_cues(composite) for line in text.split("\n")}
+    assert shown == {f"{s['speaker_name']}: {s['text']}" for s in segments if s["text"].strip()}
+    with av.open(str(composite)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0
