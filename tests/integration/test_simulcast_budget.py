@@ -97,13 +97,25 @@ async def test_small_tiles_get_small_layers_and_a_pin_brings_one_up(server, cach
         print(f"nine cameras: {top / 1e3:.0f} kbit/s at the top layer, {small / 1e3:.0f} small")
         assert small <= 0.4 * top, (small, top)
 
-        # Pinning one (now a big tile) brings that camera up to its top layer.
+        # Nobody takes the upper layers now: the publishers are told to stop
+        # them (dynacast; the lowest is always sent).
+        def upper_layers_paused() -> bool:
+            return all(
+                c.producer.dynacast is not None
+                and c.producer.dynacast.publishing == (True, False, False)
+                for c in consumers.values()
+            )
+
+        await wait_until(upper_layers_paused, 30)
+
+        # Pinning one (now a big tile) brings that camera up to its top layer:
+        # the publisher is asked for it again.
         pinned = ids[0]
         await viewer.call(
             "set_view", {"video": ids, "sizes": {**sizes, pinned: 720}, "pinned": [pinned]}
         )
         took = await wait_until(lambda: consumers[pinned].current_layer == 2, 20)
-        print(f"the pinned camera reached its top layer after {took:.2f} s")
+        print(f"the pinned camera reached its paused top layer after {took:.2f} s")
         assert all(consumers[i].current_layer == 0 for i in ids[1:])
     finally:
         for client in [viewer, *publishers]:
