@@ -81,11 +81,8 @@ class Dynacast:
         self.enabled = enabled
         self._started = now
         self._layers = [_LayerState() for _ in range(layer_count)]
-        #: Resumes that brought nothing in time (for stats and tests).
+        #: Resumes that brought nothing in time.
         self.failed_resumes = 0
-        #: Times a layer was paused and resumed.
-        self.pauses = 0
-        self.resumes = 0
 
     @property
     def publishing(self) -> tuple[bool, ...]:
@@ -114,7 +111,6 @@ class Dynacast:
             if now - layer.unwanted_since >= PAUSE_AFTER_S and now - self._started >= GRACE_S:
                 layer.publishing = False
                 layer.resumed_at = layer.arrived_at = None
-                self.pauses += 1
                 changed = True
         return changed
 
@@ -133,7 +129,6 @@ class Dynacast:
         layer.publishing = True
         layer.resumed_at = now
         layer.arrived_at = None
-        self.resumes += 1
         return True
 
     def _check_resume(self, layer: _LayerState, arriving: bool, now: float) -> None:

@@ -4,6 +4,7 @@ participant's view and muting."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from conf_server.connectivity_settings import parse_rtc_ports
@@ -81,20 +82,17 @@ class MediaNegotiation:
         if media is None:
             context = self._context
 
-            async def send_offer(participant_id: str, offer: dict[str, Any]) -> None:
-                participant = context.participant(room_id, participant_id)
-                if participant is not None and participant.sid is not None:
-                    await context.events.to_client(participant.sid, "subscriber_offer", offer)
+            def to_participant(
+                event: str,
+            ) -> Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]:
+                """A callback that sends ``event`` to one participant of the room."""
 
-            async def quality_changed(participant_id: str, payload: dict[str, Any]) -> None:
-                participant = context.participant(room_id, participant_id)
-                if participant is not None and participant.sid is not None:
-                    await context.events.to_client(participant.sid, "media_quality", payload)
+                async def send(participant_id: str, payload: dict[str, Any]) -> None:
+                    participant = context.participant(room_id, participant_id)
+                    if participant is not None and participant.sid is not None:
+                        await context.events.to_client(participant.sid, event, payload)
 
-            async def publish_layers(participant_id: str, payload: dict[str, Any]) -> None:
-                participant = context.participant(room_id, participant_id)
-                if participant is not None and participant.sid is not None:
-                    await context.events.to_client(participant.sid, "publish_layers", payload)
+                return send
 
             async def speaker_changed(participant_id: str) -> None:
                 await context.events.to_room(
@@ -103,11 +101,11 @@ class MediaNegotiation:
 
             media = self.media[room_id] = RoomMedia(
                 self._sfu_settings,
-                send_offer,
+                to_participant("subscriber_offer"),
                 speaker_changed,
                 self.sfu_stats,
-                quality_changed,
-                publish_layers,
+                to_participant("media_quality"),
+                to_participant("publish_layers"),
             )
         return media
 
