@@ -140,17 +140,11 @@ class LayeredPublisher:
         """Follow the SFU's ``publish_layers`` (the default), or send every
         layer whatever it asks (to measure what receiving them all costs)."""
         self._obeying = obeying
-        if obeying:
-            self._apply_layers()
-        else:
-            for layer in self.layers:
-                if not layer.on:
-                    layer.skip_to_keyframe()
-                    layer.on = True
+        self._apply_layers()
 
     def _apply_layers(self) -> None:
         for layer in self.layers:
-            wanted = self._asked.get(layer.rid or "")
+            wanted = self._asked.get(layer.rid or "") if self._obeying else True
             if isinstance(wanted, bool) and wanted != layer.on:
                 if wanted:
                     layer.skip_to_keyframe()

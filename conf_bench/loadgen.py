@@ -10,12 +10,14 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sfu import aiortc_bridge as bridge
 
 from .client import PHASES, BenchClient, Camera, RelayClient
+from .layered_publisher import LayeredPublisher
 from .media import LayeredVideo, prepared_layers, prepared_media
 
 JOIN_CONCURRENCY = 8
@@ -98,19 +100,21 @@ class LoadGenerator:
 
     def set_sending(self, group: str, active: bool) -> dict[str, Any]:
         """Stop or resume the layered cameras of ``group`` (their connections stay up)."""
-        publishers = [c.layered_publisher for c in self.groups.get(group, [])]
-        for publisher in publishers:
-            if publisher is not None:
-                publisher.set_active(active)
-        return {"ok": True, "publishers": len(publishers)}
+        return self._each_layered(group, lambda publisher: publisher.set_active(active))
 
     def obey_layers(self, group: str, active: bool) -> dict[str, Any]:
         """Make the layered cameras of ``group`` follow the SFU's
         ``publish_layers`` (dynacast), or send every layer regardless."""
+        return self._each_layered(group, lambda publisher: publisher.obey(active))
+
+    def _each_layered(
+        self, group: str, action: Callable[[LayeredPublisher], None]
+    ) -> dict[str, Any]:
+        """Do ``action`` to every layered camera of ``group``; the command's answer."""
         publishers = [c.layered_publisher for c in self.groups.get(group, [])]
         for publisher in publishers:
             if publisher is not None:
-                publisher.obey(active)
+                action(publisher)
         return {"ok": True, "publishers": len(publishers)}
 
     def layer_report(self, group: str) -> dict[str, Any]:

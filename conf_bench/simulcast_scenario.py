@@ -75,6 +75,7 @@ async def simulcast_cost(ctx: Context, steps: list[int], publishers: int = 2) ->
     variants: dict[str, list[Step]] = {mode: [] for mode in MODES}
     #: Per number of subscribers, the simulcast cameras' layers on at its end.
     layers_on: dict[int, list[str]] = {}
+    layers: list[dict[str, Any]] = []  # the simulcast cameras' layer report, after each step
     async with processes(ctx) as (server, loadgen):
         for group, camera in (("single", "top_layer"), ("simulcast", "simulcast")):
             await loadgen.command(
@@ -118,10 +119,9 @@ async def simulcast_cost(ctx: Context, steps: list[int], publishers: int = 2) ->
                 )
             for mode in MODES:
                 variants[mode].append(mean_step(windows[mode]))
-            report = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
-            layers_on[n] = sorted({",".join(p["on"]) for p in report})
+            layers = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
+            layers_on[n] = sorted({",".join(p["on"]) for p in layers})
             ctx.log(f"  simulcast N={n}: layers sent (dynacast) {layers_on[n]}")
-        layers = (await loadgen.command("layer_report", group="simulcast"))["publishers"]
     result.variants = variants
     result.steps = variants["simulcast"]
     result.figures = simulcast_figures(
