@@ -93,6 +93,24 @@ class SpeechSegmenter:
     def in_speech(self) -> bool:
         return bool(self._frames)
 
+    @property
+    def open_start(self) -> int | None:
+        """The timeline sample the open stretch starts at (None outside speech)."""
+        return self._start if self._frames else None
+
+    def open_samples(self, since: int = 0) -> PcmArray:
+        """The open stretch's samples so far, from its ``since``-th on (empty
+        outside speech): for a live recognizer that takes a stretch as it
+        grows, before :meth:`push` hands it back whole."""
+        pieces: list[PcmArray] = []
+        offset = 0
+        for frame in self._frames:
+            end = offset + frame.size
+            if end > since:
+                pieces.append(frame[max(0, since - offset) :])
+            offset = end
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+
     def push(self, at: int, samples: PcmArray) -> list[SpeechStretch]:
         """Add ``samples`` starting at timeline sample ``at``; returns the
         stretches that ended. Input that overlaps what came before is cut; a
