@@ -122,6 +122,12 @@ class Settings:
     transcript_language: str = "en-US"
     #: Transcripts made at once on this node (each takes one core while it runs).
     transcript_workers: int = 1
+    #: May hosts turn on live captions (the transcript engine, during the meeting)?
+    captions_enabled: bool = True
+    #: Speakers captioned at once in one room (each takes part of a core).
+    captions_max_speakers: int = 2
+    #: Rooms of this node captioned at once (one caption process each).
+    captions_max_rooms: int = 4
     #: Networks (CIDR) webhooks may reach besides public addresses; loopback,
     #: link-local (metadata), private and other non-public addresses are
     #: refused unless listed here (docs/security.md).
@@ -364,6 +370,10 @@ def _check_transcripts(settings: Settings) -> None:
         )
     if settings.transcript_workers < 1:
         raise ConfigError("transcript_workers must be at least 1")
+    if not 1 <= settings.captions_max_speakers <= 16:
+        raise ConfigError("captions_max_speakers must be 1 to 16")
+    if settings.captions_max_rooms < 0:
+        raise ConfigError("captions_max_rooms must not be negative")
     choice = transcript_engine_choice(settings)
     try:
         check_language(choice)

@@ -105,7 +105,10 @@ ACTION_CLASSES: dict[str, str] = {
         ),
         "host",
     ),
+    # Each may start a caption process: as dear as starting a recording.
     "recording": "recording",
+    "set_captions": "recording",
+    "captions": "recording",
     "poll_export": "export",
     "recording_links": "export",
 }

@@ -145,14 +145,6 @@ def validate_set_role(payload: Payload) -> Payload:
     }
 
 
-def validate_lock_meeting(payload: Payload) -> Payload:
-    _no_extra(payload, {"locked"})
-    locked = _flag(payload, "locked", None)
-    if locked is None:
-        raise InvalidPayload("field 'locked' is required")
-    return {"locked": locked}
-
-
 def validate_configure_meeting(payload: Payload) -> Payload:
     _no_extra(payload, {"passcode", "lobby_enabled"})
     return {
@@ -206,6 +198,19 @@ def validate_recording(payload: Payload) -> Payload:
     return {"action": _choice(payload, "action", ("start", "pause", "resume", "stop"))}
 
 
+def _required_flag(name: str) -> Callable[[Payload], Payload]:
+    """A payload of exactly one boolean field ``name``."""
+
+    def validate(payload: Payload) -> Payload:
+        _no_extra(payload, {name})
+        value = _flag(payload, name, None)
+        if value is None:
+            raise InvalidPayload(f"field {name!r} is required")
+        return {name: value}
+
+    return validate
+
+
 MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "raise_hand": _shape(),
     "lower_hand": _shape("participant_id"),
@@ -219,7 +224,7 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "stop_media": validate_stop_media,
     "remove_participant": _required_id("participant_id"),
     "set_role": validate_set_role,
-    "lock_meeting": validate_lock_meeting,
+    "lock_meeting": _required_flag("locked"),
     "configure_meeting": validate_configure_meeting,
     "admit": _shape("lobby_id"),
     "deny": _shape("lobby_id"),
@@ -227,6 +232,8 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "spotlight": _shape("participant_id"),
     "recording_links": _shape(),
     "recording": validate_recording,
+    "set_captions": _required_flag("enabled"),
+    "captions": _required_flag("on"),
     "poll_create": validate_poll_create,
     "poll_edit": validate_poll_edit,
     "poll_delete": _required_id("poll_id"),

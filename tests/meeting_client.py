@@ -58,6 +58,9 @@ _EVENTS = (
     "participant_left",
     "subscriber_offer",
     "active_speaker",
+    "meeting_updated",
+    "caption",
+    "captions_stopped",
 )
 
 

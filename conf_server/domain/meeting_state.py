@@ -99,6 +99,8 @@ class MeetingState:
     #: The language spoken (a tag such as ``en-US``); None: the deployment's
     #: ``transcript_language``.
     language: str | None = None
+    #: Live captions turned on by a host (each client still chooses to show them).
+    captions: bool = False
 
     @property
     def ended(self) -> bool:
@@ -158,6 +160,7 @@ class MeetingState:
             "chat_id": self.chat_id,
             "transcript": self.transcript,
             "language": self.language,
+            "captions": self.captions,
         }
 
     @classmethod
@@ -185,4 +188,5 @@ class MeetingState:
             # Absent in states stored before these settings existed.
             transcript=data.get("transcript"),
             language=data.get("language"),
+            captions=bool(data.get("captions", False)),
         )

@@ -15,11 +15,23 @@ from conf_server.domain import Action, Role, authorize, demote, promote
 from conf_server.domain.errors import InvalidAction, UnknownParticipant
 from conf_server.domain.meeting_state import MeetingState
 
-from .meeting_context import ActionHandler, MeetingContext
+from .meeting_context import ActionHandler, MeetingContext, RoomView
 from .meeting_views import lobby_payload, meeting_settings, meeting_summary
 from .rooms import Participant
 
 Result = dict[str, Any] | None
+
+
+async def announce_settings(service: RoomView, state: MeetingState) -> None:
+    """``meeting_updated`` to everyone; hosts and co-hosts also get the passcode."""
+    moderators = service.moderator_sids(state)
+    for sid in moderators:
+        await service.events.to_client(
+            sid, "meeting_updated", meeting_settings(state, moderator=True)
+        )
+    await service.events.to_room(
+        state.room, "meeting_updated", meeting_settings(state), skip_sid=moderators or None
+    )
 
 
 class HostControls:
@@ -177,15 +189,7 @@ class HostControls:
         return None
 
     async def _settings_changed(self, state: MeetingState) -> None:
-        """``meeting_updated`` to everyone; hosts and co-hosts also get the passcode."""
-        moderators = self._service.moderator_sids(state)
-        for sid in moderators:
-            await self._service.events.to_client(
-                sid, "meeting_updated", meeting_settings(state, moderator=True)
-            )
-        await self._service.events.to_room(
-            state.room, "meeting_updated", meeting_settings(state), skip_sid=moderators or None
-        )
+        await announce_settings(self._service, state)
 
     async def configure_meeting(
         self,

@@ -54,6 +54,7 @@ def sfu_settings(settings: Settings) -> SfuSettings:
         max_video_bitrate=settings.max_video_bitrate,
         simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
         dynacast=settings.dynacast,
+        audio_forward_speakers=settings.audio_forward_speakers,
     )
 
 
@@ -201,8 +202,9 @@ class MediaNegotiation:
         self.room_media(participant.room).set_paused(participant.id, source, muted)
 
     async def close_room_media(self, room_id: str) -> None:
-        """The room has nobody here any more: stop its recorder and its media."""
+        """The room has nobody here any more: stop its recorder, captions and media."""
         self._context.recording.room_closed(room_id)
+        await self._context.captions.room_closed(room_id)
         media = self.media.pop(room_id, None)
         if media is not None:
             await media.close()

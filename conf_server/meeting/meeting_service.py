@@ -37,6 +37,7 @@ from sfu import SfuStats
 from sfu.tasks import TaskGroup
 from signaling import EventSink
 
+from .caption_control import CaptionControl
 from .departures import Departures
 from .host_controls import HostControls
 from .interaction import Interaction
@@ -116,7 +117,8 @@ class MeetingService:
         self.records = MeetingRecords(self)
         self._actions: dict[str, ActionHandler] = {}
         self.recording = RecordingControl(self)
-        for handlers in (HostControls(self), Interaction(self), self.recording):
+        self.captions = CaptionControl(self)
+        for handlers in (HostControls(self), Interaction(self), self.recording, self.captions):
             self._actions.update(handlers.handlers())
 
     # -- who is where -----------------------------------------------------------------
@@ -304,4 +306,5 @@ class MeetingService:
         await self.tasks.cancel_all()
         await self.moves.close()
         self.recording.close()
+        await self.captions.close()
         await self.negotiation.close()

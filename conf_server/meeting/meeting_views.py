@@ -83,6 +83,7 @@ def meeting_view(
         "spotlight": state.spotlight,
         "checkin": checkin_of(state, viewer_id),
         "recording": recording,
+        "captions": state.captions,
     }
 
 
@@ -111,6 +112,7 @@ def meeting_settings(state: MeetingState, moderator: bool = False) -> dict[str, 
         "locked": state.access.locked,
         "lobby_enabled": state.access.lobby_enabled,
         "has_passcode": state.access.has_passcode,
+        "captions": state.captions,
     }
     if moderator:
         settings["passcode"] = state.access.passcode

@@ -13,6 +13,7 @@ from typing import Protocol
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.integration.invites import InviteSigner
 
+from .caption_control import CaptionControl
 from .live_reports import LiveReports
 from .lobby_waiting import LobbyWaiting
 from .meeting_context import HostingContext, MeetingContext, ReportsContext
@@ -36,6 +37,9 @@ class ServiceContext(MeetingContext, HostingContext, ReportsContext, Protocol):
 
     @property
     def recording(self) -> RecordingControl: ...
+
+    @property
+    def captions(self) -> CaptionControl: ...
 
     @property
     def lobby(self) -> LobbyWaiting: ...
