@@ -288,7 +288,7 @@ class CaptionProcess:
         if process.stdin is not None:
             # What was still buffered for a worker that is gone goes nowhere.
             transport = process.stdin.transport
-            with contextlib.suppress(OSError, RuntimeError):
+            if not transport.is_closing():
                 transport.abort()
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:

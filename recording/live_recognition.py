@@ -7,10 +7,18 @@ now and then (partial captions), all the words at the end (the final one).
   incrementally (it has ``start_stream()`` returning a :class:`LiveDecoder`;
   PocketSphinx does, see :class:`~recording.pocketsphinx_engine.PocketSphinxStream`):
   each piece of audio is decoded once, as it comes, and a partial is the
-  decoder's best hypothesis so far;
+  live decoder's best hypothesis so far;
 - otherwise (whisper.cpp, Vosk through their batch interface, or PocketSphinx
   with all its live decoders busy) a :class:`BatchStream`: the stretch so far
   is kept and recognized again with ``recognize()`` for each partial.
+
+Either way the final words are ``recognize()`` of the whole utterance, as a
+transcript would have them: a live decoder normalizes the audio with a
+running mean that starts from its model's default, which costs PocketSphinx
+much of its accuracy in a voice's first seconds (see
+:class:`~recording.pocketsphinx_engine.PocketSphinxStream`). That costs
+the final about a third of the utterance's length in CPU time (PocketSphinx
+on the project's machine), spent once the speaker pauses.
 
 Partials come at most every ``partial_interval`` seconds. The first check is
 made as soon as there is audio (no warm-up), so the first words show as
@@ -59,36 +67,42 @@ class RecognitionStream(Protocol):
 
 
 class LiveDecoder(Protocol):
-    """What an engine that decodes incrementally offers for one utterance."""
+    """What an engine that decodes incrementally offers for one utterance:
+    the audio as it comes, the words so far at any moment."""
 
     def feed(self, samples: PcmArray) -> None: ...
 
     def hypothesis(self) -> str: ...
 
-    def finish(self) -> Utterance: ...
-
-    def cancel(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class NativeStream:
-    """A :class:`RecognitionStream` on an engine's :class:`LiveDecoder`."""
+    """A :class:`RecognitionStream` whose partials come from an engine's
+    :class:`LiveDecoder` and whose final is ``recognizer.recognize()`` of the
+    whole utterance."""
 
     def __init__(
         self,
         decoder: LiveDecoder,
+        recognizer: SpeechRecognizer,
         partial_interval: float = PARTIAL_INTERVAL,
         clock: Clock = time.monotonic,
     ) -> None:
         self._decoder = decoder
+        self._recognizer = recognizer
         self._interval = partial_interval
         self._clock = clock
+        self._pieces: list[PcmArray] = []
         self._last_partial = -float("inf")  # when the last partial went out
         self._text = ""
         self._done = False
 
     def feed(self, samples: PcmArray) -> str | None:
-        if self._done:
+        if self._done or not samples.size:
             return None
+        samples = samples.astype(np.int16, copy=False)
+        self._pieces.append(samples)
         self._decoder.feed(samples)
         now = self._clock()
         if now - self._last_partial < self._interval:
@@ -104,13 +118,15 @@ class NativeStream:
     def finish(self) -> Utterance:
         if self._done:
             return Utterance(())
-        self._done = True
-        return self._decoder.finish()
+        audio = np.concatenate(self._pieces) if self._pieces else None
+        self.cancel()  # the live decoder is free for the next speaker first
+        return self._recognizer.recognize(audio) if audio is not None else Utterance(())
 
     def cancel(self) -> None:
+        self._pieces = []
         if not self._done:
             self._done = True
-            self._decoder.cancel()
+            self._decoder.close()
 
 
 class BatchStream:
@@ -182,5 +198,5 @@ def open_stream(
     if start_stream is not None:
         decoder = start_stream()
         if decoder is not None:
-            return NativeStream(decoder, partial_interval, clock)
+            return NativeStream(decoder, recognizer, partial_interval, clock)
     return BatchStream(recognizer, partial_interval, clock)

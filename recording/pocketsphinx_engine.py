@@ -49,14 +49,14 @@ class PocketSphinxRecognizer:
         return _utterance(decoder)
 
     def start_stream(self) -> PocketSphinxStream | None:
-        """A live utterance on a decoder of its own (see
-        :class:`PocketSphinxStream`), or None when :attr:`max_streams` are
-        open already (the caller then falls back to :meth:`recognize`).
+        """A live utterance for partial hypotheses, on a decoder of its own
+        (see :class:`PocketSphinxStream`), or None when :attr:`max_streams`
+        are open already (the caller then falls back to :meth:`recognize`).
         The first stream of a recognizer loads a decoder (about 0.3 s) unless
         :meth:`preload_streams` made one."""
         if self._closed or self._open_streams >= self.max_streams:
             return None
-        decoder = self._idle.pop() if self._idle else self._new_decoder()
+        decoder = self._idle.pop() if self._idle else self._new_decoder(live=True)
         self._open_streams += 1
         return PocketSphinxStream(self, decoder)
 
@@ -66,13 +66,17 @@ class PocketSphinxRecognizer:
         while not self._closed and len(self._idle) + self._open_streams < min(
             count, self.max_streams
         ):
-            self._idle.append(self._new_decoder())
+            self._idle.append(self._new_decoder(live=True))
 
-    def _new_decoder(self) -> Any:
+    def _new_decoder(self, live: bool = False) -> Any:
         from pocketsphinx import Decoder
 
         # loglevel FATAL: it logs every search pass at INFO to stderr.
-        return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        if not live:
+            return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        # A live decoder only gives hypotheses on the way (the forward tree
+        # search's): the flat and best-path passes at the end are not needed.
+        return Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", fwdflat=False, bestpath=False)
 
     def _stream_ended(self, decoder: Any) -> None:
         self._open_streams -= 1
@@ -87,14 +91,19 @@ class PocketSphinxRecognizer:
 
 
 class PocketSphinxStream:
-    """One live utterance: audio in as it comes (:meth:`feed`), the best
-    hypothesis so far at any moment (:meth:`hypothesis`, cheap: a backtrace
-    of the forward search), and the words with their times at the end
-    (:meth:`finish`, which runs the same extra search passes
-    :meth:`recognize` does; the words may still differ a little from a
-    batch decode, since live audio is normalized as it comes, not over
-    the whole utterance). The decoder goes back to its recognizer when the
-    stream ends."""
+    """One live utterance for partial captions: audio in as it comes
+    (:meth:`feed`), the best hypothesis so far at any moment
+    (:meth:`hypothesis`, cheap: a backtrace of the forward search).
+
+    Its words are rough: live audio is normalized with a running cepstral
+    mean that starts from the model's default, and the first seconds of a
+    voice suffer (measured on espeak-ng's voices: 0.6 word error rate, where
+    :meth:`PocketSphinxRecognizer.recognize` of the same audio, normalized
+    over the whole utterance, has 0.15-0.2). So the final words of an
+    utterance come from :meth:`~PocketSphinxRecognizer.recognize`, and this
+    decoder skips the extra search passes at the end (:meth:`close` is
+    cheap). The decoder goes back to its recognizer when the stream closes.
+    """
 
     def __init__(self, owner: PocketSphinxRecognizer, decoder: Any) -> None:
         self._owner = owner
@@ -116,26 +125,12 @@ class PocketSphinxStream:
         words = (_VARIANT.sub("", w) for w in hyp.hypstr.split())
         return " ".join(w for w in words if not w.startswith(("<", "[", "+")))
 
-    def finish(self) -> Utterance:
-        """End the utterance: its words (times from its first sample)."""
-        decoder = self._release()
-        if decoder is None:
-            return Utterance(())
-        decoder.end_utt()
-        utterance = _utterance(decoder)
-        self._owner._stream_ended(decoder)
-        return utterance
-
-    def cancel(self) -> None:
-        """End the utterance without its words."""
-        decoder = self._release()
+    def close(self) -> None:
+        """End the utterance (safe twice)."""
+        decoder, self._decoder = self._decoder, None
         if decoder is not None:
             decoder.end_utt()
             self._owner._stream_ended(decoder)
-
-    def _release(self) -> Any:
-        decoder, self._decoder = self._decoder, None
-        return decoder
 
 
 def _utterance(decoder: Any) -> Utterance:

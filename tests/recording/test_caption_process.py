@@ -1,0 +1,325 @@
+"""Issue 18, point 4 (the recognition half): the caption worker of a room,
+fed real Opus packets of espeak-ng speech through :class:`CaptionProcess`,
+sends partial captions soon after a speaker starts and a final one per
+utterance; speakers are captioned apart; it survives garbage, refuses what
+it cannot do before starting a process, bounds its backlog, reports its
+death and leaves nothing behind.
+
+The word error bound is the transcript tests' (0.6; see
+test_meeting_transcript.py): measured here over 5 runs on the project's
+2-core machine, the final of Alice's sentence came out at 0.00-0.10 and
+Bob's at 0.10-0.33, live decoding (normalized as the audio comes) about as
+good as the batch transcript's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from opus_speech import opus_packets, play, silence, timed
+from spoken_media import ALICE_VOICE, BOB_VOICE, FRAME, RATE, needs_espeak, synthesize, words_of
+from word_error import word_error_rate
+
+from recording.caption_process import (
+    AUDIO,
+    HEADER,
+    Caption,
+    CaptionOptions,
+    CaptionProcess,
+    CaptionsUnavailable,
+)
+from recording.caption_worker import CaptionWorker
+from recording.speech_engines import EngineChoice, load_recognizer
+
+pytestmark = pytest.mark.timeout(60)
+
+ALICE = "We need to talk about the budget for next year."
+BOB = "Thank you for joining the meeting today."
+MAX_WER = 0.6
+#: A partial must show well within this of the speaker starting (the
+#: browser test allows 3 s end to end, network and page included).
+FIRST_PARTIAL_WITHIN = 1.5
+
+
+class Captions:
+    """A CaptionProcess and what it sent, with when it arrived."""
+
+    def __init__(self, options: CaptionOptions | None = None) -> None:
+        self.received: list[tuple[float, Caption]] = []
+        self.exits: list[str | None] = []
+        self.process = CaptionProcess(
+            options or CaptionOptions(),
+            lambda c: self.received.append((time.monotonic(), c)),
+            self.exits.append,
+        )
+
+    def of(self, stream: int) -> list[tuple[float, Caption]]:
+        return [(at, c) for at, c in self.received if c.stream == stream]
+
+    def finals(self, stream: int) -> list[Caption]:
+        return [c for _, c in self.of(stream) if c.final]
+
+    async def final(self, stream: int, seconds: float) -> tuple[float, Caption]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for at, caption in self.of(stream):
+                if caption.final:
+                    return at, caption
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no final caption of stream {stream} in {seconds} s: {self.received}")
+
+
+@pytest.fixture
+async def captions():
+    made: list[Captions] = []
+
+    async def make(options: CaptionOptions | None = None) -> Captions:
+        made.append(Captions(options))
+        await made[-1].process.start()
+        return made[-1]
+
+    yield make
+    for item in made:
+        await item.process.close()
+
+
+async def until(condition: Callable[[], object], seconds: float) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return bool(condition())
+
+
+def gone(pid: int) -> bool:
+    """No process ``pid`` (not even a zombie: it was reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def speech(text: str, voice, tmp_path: Path) -> np.ndarray:
+    return synthesize(text, voice, tmp_path / "speech")
+
+
+def wer(script: str, caption: Caption) -> float:
+    return word_error_rate(words_of(script), caption.text.split())
+
+
+@needs_espeak
+async def test_a_sentence_is_captioned_partials_first_then_the_final(captions, tmp_path):
+    said = speech(ALICE, ALICE_VOICE, tmp_path)
+    lead = 0.6
+    signal_ = np.concatenate([silence(lead), said, silence(1.5)])
+    room = await captions()
+    started = await play(room.process.audio, timed(5, opus_packets(signal_, 123456)))
+    onset, spoken_end = started + lead, started + lead + said.size / RATE
+    final_at, final = await room.final(5, 5.0)
+    partials = [(at, c) for at, c in room.of(5) if not c.final]
+    assert all(at >= onset for at, _ in room.received), "a caption before the speech"
+    assert partials and partials[0][0] < final_at
+    first_partial = partials[0][0] - onset
+    after_speech = final_at - spoken_end
+    print(f"first partial {first_partial:.2f} s after onset; final {after_speech:.2f} s after")
+    assert first_partial < FIRST_PARTIAL_WITHIN
+    assert after_speech < 2.5
+    assert {c.utterance for _, c in room.of(5)} == {1}
+    assert all(c.text for _, c in room.received)
+    # Partials at most every partial_interval (a little scheduling slack).
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(partials)]
+    assert all(gap > 0.3 for gap in gaps), gaps
+    assert wer(ALICE, final) <= MAX_WER, final.text
+    assert room.finals(5) == [final]
+
+
+@needs_espeak
+async def test_two_speakers_at_once_are_captioned_apart(captions, tmp_path):
+    alice = np.concatenate([speech(ALICE, ALICE_VOICE, tmp_path), silence(1.2)])
+    bob = np.concatenate([speech(BOB, BOB_VOICE, tmp_path), silence(1.2)])
+    room = await captions()
+    schedule = timed(1, opus_packets(alice, 1000)) + timed(
+        2, opus_packets(bob, 2**32 - 20 * FRAME), 0.8
+    )
+    await play(room.process.audio, schedule, speed=1.5)
+    (_, a), (_, b) = await room.final(1, 5.0), await room.final(2, 5.0)
+    assert wer(ALICE, a) <= MAX_WER, a.text
+    assert wer(BOB, b) <= MAX_WER, b.text
+    # No content word of one speaker's script in the other's captions.
+    alice_only = set(words_of(ALICE)) - set(words_of(BOB)) - {"to", "the", "for"}
+    bob_only = set(words_of(BOB)) - set(words_of(ALICE)) - {"to", "the", "for"}
+    for _, caption in room.of(1):
+        assert not set(caption.text.split()) & bob_only, caption
+    for _, caption in room.of(2):
+        assert not set(caption.text.split()) & alice_only, caption
+
+
+@needs_espeak
+async def test_end_finishes_the_utterance_at_once(captions, tmp_path):
+    said = speech(ALICE, ALICE_VOICE, tmp_path)
+    packets = opus_packets(said, 77)
+    room = await captions()
+    half = packets[: len(packets) // 2]  # mid-sentence
+    await play(room.process.audio, timed(9, half))
+    assert any(not c.final for _, c in room.of(9)), "no partial while speaking"
+    ended = time.monotonic()
+    room.process.end(9)
+    final_at, final = await room.final(9, 2.0)
+    print(f"final {final_at - ended:.2f} s after end()")
+    assert final_at - ended < 1.0
+    assert final.text
+    count = len(room.of(9))
+    await asyncio.sleep(1.0)  # past silence_end_seconds: nothing more comes
+    assert len(room.of(9)) == count
+
+
+async def test_silence_gives_no_captions(captions):
+    room = await captions()
+    quiet = np.concatenate(
+        [silence(2.0), (np.random.default_rng(1).normal(0, 30, RATE)).astype(np.int16)]
+    )
+    await play(room.process.audio, timed(4, opus_packets(quiet)), speed=4.0)
+    await asyncio.sleep(1.0)
+    room.process.end(4)
+    await asyncio.sleep(0.3)
+    assert room.received == []
+    assert room.process.running
+
+
+@needs_espeak
+async def test_garbage_and_oversized_frames_do_not_stop_the_worker(captions, tmp_path):
+    room = await captions()
+    process = room.process
+    rng = np.random.default_rng(7)
+    for index in range(50):  # not Opus (some of it decodes to noise, most not)
+        assert process.audio(3, index * FRAME, rng.bytes(int(rng.integers(1, 1400))))
+    assert process.audio(3, 0, b"x" * 1501) is False
+    assert process.audio(70000, 0, b"x") is False
+    assert process.audio(3, 0, b"") is False
+    assert process.rejected == 3
+    # Frames no CaptionProcess would write, straight into the worker's stdin.
+    stdin = process._process.stdin
+    stdin.write(HEADER.pack(AUDIO, 3, 0, 4000) + bytes(4000))  # over the payload bound
+    stdin.write(HEADER.pack(9, 3, 0, 10) + bytes(10))  # an unknown kind
+    said = np.concatenate([speech(ALICE, ALICE_VOICE, tmp_path), silence(1.2)])
+    await play(process.audio, timed(3, opus_packets(said, 60 * FRAME)), speed=2.0)
+    _, final = await room.final(3, 5.0)
+    assert wer(ALICE, final) <= MAX_WER, final.text
+    assert process.running and room.exits == []
+
+
+async def test_a_language_the_engine_does_not_speak_is_refused_without_a_worker():
+    process = CaptionProcess(CaptionOptions(language="de-DE"), lambda c: None)
+    started = time.monotonic()
+    with pytest.raises(CaptionsUnavailable) as refused:
+        await process.start()
+    assert time.monotonic() - started < 0.5
+    assert refused.value.code == "transcript_language_unsupported"
+    assert "de-DE" in refused.value.message
+    assert process.pid is None and not process.running
+    assert process.audio(1, 0, b"x") is False
+    await process.close()
+
+
+async def test_an_engine_without_its_model_is_refused():
+    process = CaptionProcess(CaptionOptions(engine="whispercpp", language="en"), lambda c: None)
+    with pytest.raises(CaptionsUnavailable) as refused:
+        await process.start()
+    assert refused.value.code == "transcript_engine_unavailable"
+    assert process.pid is None
+
+
+@needs_espeak
+async def test_the_backlog_is_bounded_while_the_worker_is_stopped(captions, tmp_path):
+    bound = 40_000
+    room = await captions(CaptionOptions(max_backlog_bytes=bound))
+    process = room.process
+    said = np.concatenate([speech(ALICE, ALICE_VOICE, tmp_path), silence(1.2)])
+    packets = opus_packets(said, 5000)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        accepted, slowest = 0, 0.0
+        for index in range(3000):  # 60 s of audio, far more than fits
+            packet = packets[index % len(packets)]
+            before = time.perf_counter()
+            ok = process.audio(6, 5000 + index * FRAME, packet.payload)
+            slowest = max(slowest, time.perf_counter() - before)
+            accepted += ok
+        assert process.dropped == 3000 - accepted > 0
+        assert slowest < 0.01, "audio() blocked"
+        assert process._stdin.transport.get_write_buffer_size() <= bound
+        assert process.running
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    # Running again: the backlog drains, audio is taken and captioned again.
+    assert await until(lambda: process._stdin.transport.get_write_buffer_size() == 0, 10)
+    process.end(6)
+    await asyncio.sleep(0.5)
+    before = len(room.finals(7))
+    await play(process.audio, timed(7, packets), speed=2.0)
+    _, final = await room.final(7, 5.0)
+    assert before == 0 and wer(ALICE, final) <= MAX_WER, final.text
+    assert room.exits == []
+
+
+async def test_a_killed_worker_is_reported_once(captions):
+    room = await captions()
+    process = room.process
+    os.kill(process.pid, signal.SIGKILL)
+    assert await until(lambda: room.exits, 5)
+    assert room.exits == ["killed by SIGKILL"]
+    assert not process.running
+    assert process.audio(1, 0, b"\xfc\xff\xfe") is False
+    process.end(1)
+    await process.close()
+    await process.close()
+    await asyncio.sleep(0.1)
+    assert room.exits == ["killed by SIGKILL"]
+
+
+async def test_close_leaves_no_process_behind(captions):
+    room = await captions()
+    pid = room.process.pid
+    await room.process.close()
+    assert gone(pid)
+    assert room.process.audio(1, 0, b"\xfc\xff\xfe") is False
+    await room.process.close()
+    assert room.exits == []
+    # A worker that does not run (stopped) is killed all the same.
+    stopped = await captions()
+    pid = stopped.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    await stopped.process.close()
+    assert time.monotonic() - started < 6
+    assert gone(pid)
+    assert stopped.exits == []
+
+
+@needs_espeak
+def test_rtp_timestamps_that_wrap_and_lost_packets(tmp_path):
+    """In process: the worker's pipeline takes a timestamp wrap in the middle
+    of a sentence and a lost tenth of a second, and still hears it."""
+    said = np.concatenate([silence(0.3), speech(BOB, BOB_VOICE, tmp_path), silence(1.0)])
+    packets = opus_packets(said, 2**32 - 40 * FRAME, stereo=False)
+    del packets[60:65]  # 100 ms lost
+    recognizer = load_recognizer(EngineChoice())
+    out: list[dict] = []
+    worker = CaptionWorker(CaptionOptions(), recognizer, out.append)
+    for sent in timed(2, packets):
+        worker.frame(AUDIO, sent.stream, sent.packet.timestamp, sent.packet.payload)
+    worker.tick()
+    finals = [m for m in out if m["final"]]
+    assert len(finals) == 1 and finals[0]["utterance"] == 1
+    assert word_error_rate(words_of(BOB), finals[0]["text"].split()) <= MAX_WER, finals
+    worker.close()
+    recognizer.close()
