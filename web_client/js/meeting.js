@@ -44,6 +44,8 @@ const CHAT_KEEP = 500;
  * - `recording` {recording, previous, by}: the meeting's recording started, paused,
  *   resumed or stopped (`recording_changed`; by: a name, "api", or null when automatic)
  * - `mutedbyhost` {source, locked, by}
+ * - `captions` {enabled, on}: a host turned live captions on or off, or we showed or hid them
+ * - `caption` {id, participantId, name, text, final}: words of a speaker (only while `on`)
  * - `ended` {reason: "removed" | "ended", message, by}
  */
 export class MeetingInteraction extends EventTarget {
@@ -89,6 +91,10 @@ export class MeetingInteraction extends EventTarget {
     this.view = null;
     /** @type {RecordingStatus | null} non-null while the meeting is recorded (also while paused) */
     this.recording = null;
+    /** a host turned live captions on for the meeting */
+    this.captionsEnabled = false;
+    /** we asked to see them (and the server agreed) */
+    this.captionsOn = false;
   }
 
   /** Host or co-host. */
@@ -158,6 +164,8 @@ export class MeetingInteraction extends EventTarget {
    */
   applyMeeting(meeting, selfId) {
     const previousLobby = this.lobby;
+    // Captions stay on through a resume or a role change in the same meeting.
+    const captionsOn = this.captionsOn && Boolean(meeting?.meeting_id) && meeting?.meeting_id === this.meetingId;
     this.reset();
     this.selfId = selfId;
     if (meeting && typeof meeting === "object") {
@@ -177,6 +185,8 @@ export class MeetingInteraction extends EventTarget {
       this.spotlight = typeof meeting.spotlight === "string" ? meeting.spotlight : null;
       this.checkin = meeting.checkin?.code ? { zone: String(meeting.checkin.zone ?? ""), code: meeting.checkin.code } : null;
       this.recording = recordingStatus(meeting.recording);
+      this.captionsEnabled = Boolean(meeting.captions);
+      this.captionsOn = captionsOn && this.captionsEnabled;
     }
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
@@ -237,6 +247,20 @@ export class MeetingInteraction extends EventTarget {
         return true;
       case "recording_changed":
         this._setRecording(recordingStatus(payload.recording), typeof payload.by === "string" ? payload.by : null);
+        return true;
+      case "caption":
+        if (this.captionsOn && typeof payload.text === "string") {
+          this._emit("caption", {
+            id: String(payload.id ?? ""),
+            participantId: String(payload.participant_id ?? ""),
+            name: String(payload.name ?? ""),
+            text: payload.text,
+            final: Boolean(payload.final),
+          });
+        }
+        return true;
+      case "captions_stopped":
+        this._setCaptions(this.captionsEnabled, false, String(payload.message ?? ""));
         return true;
       case "muted_by_host":
         if (payload.source === "microphone" && payload.locked) this.micLocked = true;
@@ -342,6 +366,40 @@ export class MeetingInteraction extends EventTarget {
     const result = await this._send("configure_meeting", changes);
     this._applySettings({ ...result, passcode: "passcode" in result ? result.passcode : this.passcode });
     return result;
+  }
+
+  // -- live captions -----------------------------------------------------------
+
+  /**
+   * A host or co-host turns the meeting's live captions on or off.
+   * @param {boolean} enabled
+   */
+  async setCaptionsEnabled(enabled) {
+    const result = await this._send("set_captions", { enabled });
+    this._setCaptions(Boolean(result.captions), Boolean(result.captions) && this.captionsOn);
+    return result;
+  }
+
+  /**
+   * Show (or hide) the captions on this device; the server starts sending them.
+   * @param {boolean} on
+   */
+  async showCaptions(on) {
+    const result = await this._send("captions", { on });
+    this._setCaptions(this.captionsEnabled, Boolean(result.on));
+    return result;
+  }
+
+  /**
+   * @param {boolean} enabled
+   * @param {boolean} on
+   * @param {string} [stopped] why the server stopped them
+   * @private
+   */
+  _setCaptions(enabled, on, stopped = "") {
+    this.captionsEnabled = enabled;
+    this.captionsOn = on;
+    this._emit("captions", { enabled, on, stopped });
   }
 
   /** @param {string} [lobbyId] absent: everyone waiting */
@@ -502,6 +560,9 @@ export class MeetingInteraction extends EventTarget {
    * @private
    */
   _applySettings(settings) {
+    if (typeof settings.captions === "boolean" && settings.captions !== this.captionsEnabled) {
+      this._setCaptions(settings.captions, settings.captions && this.captionsOn);
+    }
     if (typeof settings.locked === "boolean") this.locked = settings.locked;
     if (typeof settings.lobby_enabled === "boolean") this.lobbyEnabled = settings.lobby_enabled;
     if (typeof settings.has_passcode === "boolean") this.hasPasscode = settings.has_passcode;

@@ -148,6 +148,7 @@ function buildUi(session, room, hybrid) {
     sideRoot: $(".side-panel"),
     floatingRoot: $(".floating"),
     indicatorRoot: $(".meeting"),
+    captionsRoot: $('[data-testid="captions"]'),
   });
   session.interaction.addEventListener("self", () => refreshControls(session, views));
   session.interaction.addEventListener("meeting", () => refreshControls(session, views));

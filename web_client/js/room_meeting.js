@@ -3,9 +3,10 @@
 // room.js loads it (a separate chunk) once media is up: they render from the
 // interaction's state when built, so nothing that happened before is lost.
 
+import { CaptionsView } from "./ui/captions.js";
 import { ChatView } from "./ui/chat.js";
 import { HandsView } from "./ui/hands.js";
-import { CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE } from "./ui/icons.js";
+import { CAPTIONS, CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE } from "./ui/icons.js";
 import { LobbyView } from "./ui/lobby.js";
 import { MeetingMenu } from "./ui/meeting_menu.js";
 import { ParticipantsView } from "./ui/participants.js";
@@ -29,7 +30,7 @@ import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
  * @param {MeetingSession} session
  * @param {{room: string, gallery: Gallery, status: StatusArea, leaveButton: HTMLElement,
  *   panelButtons: HTMLElement, sideRoot: HTMLElement, floatingRoot: HTMLElement,
- *   indicatorRoot: HTMLElement}} places
+ *   indicatorRoot: HTMLElement, captionsRoot: HTMLElement}} places
  * @returns {InteractionUi}
  */
 export function buildInteractionUi(session, places) {
@@ -49,10 +50,11 @@ export function buildInteractionUi(session, places) {
     hands: barButton("hands-button", HANDS_LIST, "Hands"),
     polls: barButton("polls-button", POLL, "Polls"),
     menu: barButton("meeting-menu-button", MORE, "Host"),
+    captions: barButton("captions-button", CAPTIONS, "Captions"),
   };
   buttons.menu.setAttribute("aria-label", "Meeting settings");
   buttons.menu.title = "Meeting settings (hosts and co-hosts)";
-  panelButtons.append(buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
+  panelButtons.append(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
 
   const side = new SidePanel(sideRoot);
   const lobby = new LobbyView({ root: floatingRoot, interaction: i });
@@ -81,6 +83,13 @@ export function buildInteractionUi(session, places) {
   const recordingLinks = new RecordingLinks(i);
   const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
   const indicator = new RecordingIndicator(places.indicatorRoot);
+  const captions = new CaptionsView({
+    button: buttons.captions,
+    area: places.captionsRoot,
+    interaction: i,
+    onError: showError,
+    onStopped: (message) => status.show("captions", "warning", message, { dismissible: true }),
+  });
   const reactions = new ReactionsView({ button: react, interaction: i, tileOf: (id) => gallery.tileElement(id), onError: showError });
   side.onChange((name) => {
     if (name === "chat") chat.opened();
@@ -114,12 +123,14 @@ export function buildInteractionUi(session, places) {
     record.render();
     recordingLinks.render();
     indicator.render(i.recording);
+    captions.render();
     refreshLobby();
   };
 
   const on = (/** @type {EventTarget} */ target, /** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
     target.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
   on(i, "meeting", () => {
+    captions.resend();
     for (const poll of i.polls) if (poll.state === "open" && poll.voted) announced.add(poll.poll_id);
     refresh();
   });
@@ -135,6 +146,7 @@ export function buildInteractionUi(session, places) {
   on(i, "reaction", ({ participantId, emoji }) => reactions.burst(participantId, emoji, nameOf(participantId)));
   on(i, "polls", refreshPolls);
   on(i, "settings", () => menu.render());
+  on(i, "captions", () => menu.render());
   on(i, "lobby", ({ arrived }) => {
     refreshLobby(arrived);
     participants.render();

@@ -30,6 +30,8 @@ export const SERVER_EVENTS = [
   "room_moved",
   "media_quality",
   "publish_layers",
+  "caption",
+  "captions_stopped",
 ];
 
 /**

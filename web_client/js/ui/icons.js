@@ -46,4 +46,5 @@ export const SPOTLIGHT = svg('<path d="M12 3l2.6 5.5 6 .8-4.4 4.1 1.1 6L12 16.5 
 export const SPEAKER = svg('<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M16.5 8.5a5 5 0 0 1 0 7"/><path d="M19 6a8.5 8.5 0 0 1 0 12"/>');
 export const SPEAKER_OFF = svg('<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M17 9l5 6M22 9l-5 6"/>');
 export const PREV = svg('<path d="M15 5l-7 7 7 7"/>');
+export const CAPTIONS = svg('<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10.5 10.5a2 2 0 1 0 0 3M17 10.5a2 2 0 1 0 0 3"/>');
 export const NEXT = svg('<path d="M9 5l7 7-7 7"/>');

@@ -19,6 +19,7 @@ export class MeetingMenu {
     this.lockAll = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", "data-testid": "mute-all-lock-checkbox" }));
     this.lockMeeting = switchInput("lock-meeting-toggle");
     this.lobby = switchInput("lobby-toggle");
+    this.captions = switchInput("captions-enable-toggle");
     this.passcode = /** @type {HTMLInputElement} */ (
       h("input", { type: "text", "data-testid": "passcode-setting-input", maxlength: 64, autocomplete: "off", "aria-label": "Meeting passcode", placeholder: "No passcode" })
     );
@@ -66,6 +67,13 @@ export class MeetingMenu {
         h("label.field", {}, h("span", { text: "Passcode" }), passcodeForm),
         this.passcodeNow,
       ),
+      h(
+        "div.menu-section",
+        {},
+        h("h3", { text: "Live captions" }),
+        h("label.check", {}, this.captions, h("span", { text: "Offer live captions of what people say" })),
+        h("p.field-hint", { text: "Recognized on this server; everyone chooses whether to show them." }),
+      ),
       this.hostOnly,
       h(
         "div.menu-section",
@@ -83,6 +91,10 @@ export class MeetingMenu {
       const on = this.lobby.checked;
       this._run(() => i.configureMeeting({ lobby_enabled: on }), on ? "New people wait in the lobby." : "The lobby is off.");
     });
+    this.captions.addEventListener("change", () => {
+      const on = this.captions.checked;
+      this._run(() => i.setCaptionsEnabled(on), on ? "Live captions are on: everyone may show them." : "Live captions are off.");
+    });
     this.popover = new Popover(button, el);
     this.render();
   }
@@ -94,6 +106,7 @@ export class MeetingMenu {
     if (!i.isModerator) this.popover.close();
     this.lockMeeting.checked = i.locked;
     this.lobby.checked = i.lobbyEnabled;
+    this.captions.checked = i.captionsEnabled;
     if (document.activeElement !== this.passcode) this.passcode.value = i.passcode ?? "";
     this.passcodeNow.textContent = i.hasPasscode
       ? i.passcode ? `Current passcode: ${i.passcode}` : "The meeting has a passcode."
