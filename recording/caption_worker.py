@@ -7,7 +7,11 @@ It lowers its CPU priority (:data:`NICENESS`: below the server's media loop,
 above the batch transcript and composite workers, since people are waiting
 for these words) and dies with the server (``die_with_parent``). It is
 single-threaded: a ``select`` on stdin with a timeout, so it also notices a
-speaker whose packets stopped. Stray output of C libraries goes to stderr
+speaker whose packets stopped (judged only when the pipe is drained, so a
+worker that fell behind never ends an utterance whose packets are waiting).
+The engine's work blocks the loop: recognizing a final holds up every
+stream's partials for as long as it takes (PocketSphinx: about a third of
+the utterance's length on the project's machine). Stray output of C libraries goes to stderr
 (fd 1 is moved there; the protocol keeps a copy of the original stdout).
 
 Per stream (:class:`SpeakerCaptions`):
@@ -64,8 +68,12 @@ from .voice_activity import SpeechSegmenter, SpeechStretch, VadOptions
 
 logger = logging.getLogger("recording.caption_worker")
 
-#: Added to the worker's nice value (the transcript and composite workers add 10).
-NICENESS = 5
+#: Added to the worker's nice value: a little below the server (whose media
+#: loop comes first), well above the transcript and composite workers (10),
+#: since people are waiting for these words. (Measured with two busy loops
+#: on the 2-core machine: at 5 the worker got a quarter of a core and fell
+#: seconds behind one speaker.)
+NICENESS = 2
 OPUS_RATE = 48000
 #: The most silence one timestamp gap puts on a stream's timeline.
 MAX_GAP_SECONDS = 1.0
@@ -373,17 +381,19 @@ def serve(worker: CaptionWorker, fd: int, flush: Callable[[], None]) -> None:
         selector.register(fd, selectors.EVENT_READ)
         timeout: float | None = None
         while True:
-            busy = False
             if selector.select(timeout):
                 data = os.read(fd, READ_CHUNK)
                 if not data:
                     return
                 worker.feed_bytes(data)
-                # A full read: more is waiting, maybe that speaker's packets;
-                # judge silence once the pipe is drained.
-                busy = len(data) == READ_CHUNK
-            if not busy:
-                timeout = worker.tick()
+                flush()
+                if selector.select(0):
+                    # More came while these were handled (a slow round, a
+                    # backlog): maybe a speaker's next packets. A speaker is
+                    # judged quiet only once the pipe is drained.
+                    timeout = 0
+                    continue
+            timeout = worker.tick()
             flush()
 
 
