@@ -156,6 +156,7 @@ class LiveCaptioner:
         stream = self._next_stream
         self._next_stream = self._next_stream % 65535 + 1
         tap.stream = stream
+        logger.debug("captioning %s on stream %d", tap.participant_id, stream)
         self.speakers.pop(stream, None)
         self.speakers[stream] = Speaker(tap.participant_id, tap.producer.id, stream)
         # Forget streams long gone (keeps the map bounded).

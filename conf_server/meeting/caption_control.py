@@ -211,6 +211,7 @@ class CaptionControl:
         speaker = room.captioner.speaker_of(caption.stream)
         if speaker is None:
             return
+        logger.debug("caption %d.%d %s", caption.stream, caption.utterance, caption.final)
         who = self._service.participant(room.room, speaker.participant_id)
         payload = {
             "id": f"{caption.stream}.{caption.utterance}",

@@ -87,7 +87,12 @@ class ServerProcess:
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "CONF_ADMIN_API_KEY": self.admin_key},
+            env={
+                **os.environ,
+                "CONF_ADMIN_API_KEY": self.admin_key,
+                # E2E_LOG_LEVEL=debug: the server's debug log in a failed test's output.
+                "CONF_LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "info"),
+            },
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
