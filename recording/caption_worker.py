@@ -11,8 +11,10 @@ speaker whose packets stopped (judged only when the pipe is drained, so a
 worker that fell behind never ends an utterance whose packets are waiting).
 The engine's work blocks the loop: recognizing a final holds up every
 stream's partials for as long as it takes (PocketSphinx: about a third of
-the utterance's length on the project's machine). Stray output of C libraries goes to stderr
-(fd 1 is moved there; the protocol keeps a copy of the original stdout).
+the utterance's length on the project's machine; PocketSphinx does not let
+go of the GIL, so a thread would not help). Stray output of C libraries
+goes to stderr (fd 1 is moved there; the protocol keeps a copy of the
+original stdout).
 
 Per stream (:class:`SpeakerCaptions`):
 
@@ -30,7 +32,8 @@ Per stream (:class:`SpeakerCaptions`):
 3. Recognition as the stretch grows (:mod:`recording.live_recognition`):
    the open stretch's new samples go to the utterance's recognition stream
    at once (preroll padding included), so the first partial needs no more
-   than the engine needs to hear a word.
+   than the engine needs to hear a word; the final is the engine's
+   recognition of the whole stretch once it ends.
 
 Captions: partials at most every ``partial_interval`` (only when the words
 changed), one final per utterance (its words; the last partial's if the end
