@@ -191,6 +191,20 @@ async def test_end_finishes_the_utterance_at_once(captions, tmp_path):
     assert len(room.of(9)) == count
 
 
+@needs_espeak
+async def test_a_speaker_whose_packets_stop_gets_a_final(captions, tmp_path):
+    """No END, no more packets (a sender in DTX, a microphone muted
+    mid-word): the utterance ends silence_end_seconds later."""
+    packets = opus_packets(speech(ALICE, ALICE_VOICE, tmp_path), 500)
+    room = await captions(CaptionOptions(silence_end_seconds=0.5))
+    await play(room.process.audio, timed(8, packets[: len(packets) // 2]), speed=2.0)
+    stopped = time.monotonic()
+    final_at, final = await room.final(8, 5.0)
+    print(f"final {final_at - stopped:.2f} s after the packets stopped")
+    assert 0.5 <= final_at - stopped < 2.5
+    assert final.text and final.utterance == 1
+
+
 async def test_silence_gives_no_captions(captions):
     room = await captions()
     quiet = np.concatenate(
@@ -334,5 +348,25 @@ def test_rtp_timestamps_that_wrap_and_lost_packets(tmp_path):
     finals = [m for m in out if m["final"]]
     assert len(finals) == 1 and finals[0]["utterance"] == 1
     assert word_error_rate(words_of(BOB), finals[0]["text"].split()) <= MAX_WER, finals
+    worker.close()
+    recognizer.close()
+
+
+@needs_espeak
+def test_a_long_utterance_is_cut_into_finals(tmp_path):
+    """In process: max_utterance_seconds cuts a sentence said without a
+    pause; the words go on in the next utterance."""
+    said = np.concatenate([speech(ALICE, ALICE_VOICE, tmp_path), silence(1.0)])
+    recognizer = load_recognizer(EngineChoice())
+    out: list[dict] = []
+    worker = CaptionWorker(CaptionOptions(max_utterance_seconds=1.5), recognizer, out.append)
+    for sent in timed(4, opus_packets(said, 0)):
+        worker.frame(AUDIO, sent.stream, sent.packet.timestamp, sent.packet.payload)
+    worker.tick()
+    finals = [m for m in out if m["final"]]
+    assert [m["utterance"] for m in finals] == list(range(1, len(finals) + 1))
+    assert len(finals) >= 2
+    heard = " ".join(m["text"] for m in finals).split()
+    assert word_error_rate(words_of(ALICE), heard) <= MAX_WER, finals
     worker.close()
     recognizer.close()
