@@ -24,8 +24,8 @@ Partials come at most every ``partial_interval`` seconds. The first check is
 made as soon as there is audio (no warm-up), so the first words show as
 soon as the engine has them. A batch stream also waits at least twice as
 long as its last recognition took before the next one (a slow engine then
-spends at most a third of the CPU on partials of one speaker, and the final
-comes no later than it would anyway). Times are on ``clock``
+spends at most a third of the time on partials of one speaker; the final
+may wait for a partial's recognition under way). Times are on ``clock``
 (``time.monotonic``, the wall clock: partials are for people watching).
 """
 
