@@ -23,7 +23,10 @@ Per stream (:class:`SpeakerCaptions`):
    mono. A payload that does not decode is skipped; a packet whose RTP
    timestamp is not newer than the last one (late, duplicate) is dropped.
    A timestamp gap (packets lost or dropped for backlog, DTX) is silence,
-   at most :data:`MAX_GAP_SECONDS` of it on the stream's timeline.
+   at most :data:`MAX_GAP_SECONDS` of it on the stream's timeline. A packet
+   that reaches the worker more than :data:`MAX_LAG_SECONDS` after its
+   moment (the worker fell behind) is skipped unheard, so captions are
+   never seconds behind the speaker.
 2. Voice activity: a :class:`~recording.voice_activity.SpeechSegmenter`
    with live options (:func:`live_vad_options`): its noise floor is set from
    the first frame (at most -35 dBFS), not a warm-up second, so speech at
@@ -80,6 +83,10 @@ NICENESS = 2
 OPUS_RATE = 48000
 #: The most silence one timestamp gap puts on a stream's timeline.
 MAX_GAP_SECONDS = 1.0
+#: Audio that reaches the worker this much later than the stream's most
+#: punctual packet is skipped unheard: captions come late or not at all,
+#: never seconds behind the speaker (a busy machine, a long final).
+MAX_LAG_SECONDS = 2.5
 READ_CHUNK = 65536
 #: Live stream decoders loaded before the worker says it is ready.
 PRELOADED_STREAMS = 1
@@ -128,6 +135,10 @@ class SpeakerCaptions:
         self._next_rtp: int | None = None  # where its audio ended
         #: Wall-clock time of the last packet (for silence_end_seconds).
         self.last_packet = clock()
+        #: The smallest (arrival - RTP time) seen: the stream's most punctual packet.
+        self._punctual: float | None = None
+        #: Packets skipped because they came too late (MAX_LAG_SECONDS).
+        self.stale = 0
         self._recognition: RecognitionStream | None = None
         self._stretch_start: int | None = None  # the recognized stretch's first sample
         self._fed = 0  # its samples given to the recognition so far
@@ -143,6 +154,8 @@ class SpeakerCaptions:
         rtp = self._extend(timestamp)
         if self._last_rtp is not None and rtp <= self._last_rtp:
             return  # late or duplicate: its moment has passed
+        if self._too_late(rtp):
+            return
         frames = self._decode(payload)
         if frames is None:
             return  # not Opus: skipped (its time becomes part of the next gap)
@@ -181,6 +194,20 @@ class SpeakerCaptions:
         if self._recognition is None and not self._segmenter.in_speech:
             return None
         return self.last_packet + self.options.silence_end_seconds
+
+    def _too_late(self, rtp: int) -> bool:
+        """True (and counted) when this packet reached us more than
+        MAX_LAG_SECONDS after its moment, measured against the stream's most
+        punctual packet (the RTP clock runs with the speaker's). Skipping is
+        cheap, so a worker that fell behind catches up at once; the skipped
+        time becomes a gap (silence) before the next packet heard."""
+        lateness = self.last_packet - rtp / OPUS_RATE
+        if self._punctual is None or lateness < self._punctual:
+            self._punctual = lateness
+        if lateness - self._punctual <= MAX_LAG_SECONDS:
+            return False
+        self.stale += 1
+        return True
 
     # -- decoding -------------------------------------------------------------------------
 

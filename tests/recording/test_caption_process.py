@@ -370,3 +370,40 @@ def test_a_long_utterance_is_cut_into_finals(tmp_path):
     assert word_error_rate(words_of(ALICE), heard) <= MAX_WER, finals
     worker.close()
     recognizer.close()
+
+
+@needs_espeak
+def test_audio_that_comes_seconds_late_is_skipped_and_captions_go_on(tmp_path):
+    """In process, on a clock of the test's: the worker stalls (a busy
+    machine) while Bob speaks, then gets the stalled audio all at once. What
+    is more than MAX_LAG_SECONDS late is skipped unheard (no caption seconds
+    behind the speaker); Alice's sentence after the stall is captioned."""
+    from recording.caption_worker import MAX_LAG_SECONDS
+
+    now = [1000.0]
+    bob, alice = speech(BOB, BOB_VOICE, tmp_path), speech(ALICE, ALICE_VOICE, tmp_path)
+    stall = 2 * MAX_LAG_SECONDS + bob.size / RATE
+    said = np.concatenate([silence(0.5), bob, silence(stall - bob.size / RATE), alice, silence(1)])
+    packets = opus_packets(said, 0)
+    recognizer = load_recognizer(EngineChoice())
+    out: list[dict] = []
+    worker = CaptionWorker(CaptionOptions(), recognizer, out.append, clock=lambda: now[0])
+    stalled = range(round(0.5 * RATE / FRAME), round((0.5 + stall) * RATE / FRAME))
+    for index, packet in enumerate(packets):
+        if index == stalled.start:
+            now[0] += stall  # nothing read meanwhile
+        if index not in stalled:
+            now[0] += FRAME / RATE
+        worker.frame(AUDIO, 7, packet.timestamp, packet.payload)
+    now[0] += 2
+    worker.tick()
+    speaker = worker._speakers[7]
+    # Every packet of the stall's first part was skipped; the ones from
+    # MAX_LAG_SECONDS before its end on were in time again.
+    assert speaker.stale >= round((stall - MAX_LAG_SECONDS) * RATE / FRAME) - 1
+    finals = [m["text"] for m in out if m["final"]]
+    heard = " ".join(finals).split()
+    assert not set(heard) & {"thank", "joining", "meeting", "today"}, finals
+    assert word_error_rate(words_of(ALICE), heard) <= MAX_WER, finals
+    worker.close()
+    recognizer.close()
