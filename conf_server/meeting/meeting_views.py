@@ -56,10 +56,12 @@ def meeting_view(
     viewer_id: str,
     chat: list[dict[str, Any]],
     recording: dict[str, Any] | None = None,
+    default_language: str = "en-US",
 ) -> dict[str, Any]:
     """The Meeting object of the join acknowledgement and ``meeting_state``;
     ``chat`` is the history from the store's chat log, ``recording`` the
-    room's recording status (None: not recording)."""
+    room's recording status (None: not recording), ``default_language`` the
+    deployment's (a meeting without its own is in it)."""
     role = state.roles.role_of(viewer_id)
     moderator = is_moderator(role)
     return {
@@ -84,6 +86,7 @@ def meeting_view(
         "checkin": checkin_of(state, viewer_id),
         "recording": recording,
         "captions": state.captions,
+        "language": state.language or default_language,
     }
 
 

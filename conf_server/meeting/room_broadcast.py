@@ -48,6 +48,7 @@ class RoomBroadcast:
             viewer_id,
             history[-state.chat.max_history :],
             self._context.recording.status(state.room),
+            self._context.settings.transcript_language,
         )
 
     def sync_flags(self, state: MeetingState) -> list[Participant]:

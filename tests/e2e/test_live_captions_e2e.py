@@ -155,6 +155,8 @@ async def test_a_speakers_words_appear_as_captions_on_another_page_within_3_s(
     await host.click(tid("mic-button"))
     await host.wait_for_selector(f"{tid('mic-button')}[data-muted='true']")
     await host.click(tid("meeting-menu-button"), timeout=20_000)
+    # The menu says which language captions are recognized in.
+    assert "English" in await host.locator(tid("captions-hint")).inner_text()
     await host.click(tid("captions-enable-toggle"))
     await host.wait_for_selector(f"{tid('meeting-menu-status')}:has-text('Live captions are on')")
     await host.keyboard.press("Escape")

@@ -70,7 +70,9 @@ async def test_captions_reach_only_who_turned_them_on_with_the_speakers_name(
         await make_client(name) for name in ("Hannah", "Vera", "Otto", "Sam")
     ]
     for client in (host, viewer, other, speaker):
-        await client.join("captioned")
+        ack = await client.join("captioned")
+        # The deployment's language (a meeting without its own is in it).
+        assert ack["meeting"]["language"] == "en-US"
     ack = await host.call("set_captions", {"enabled": True})
     assert ack["captions"] is True
     # Everyone learns that captions are on (the Meeting object's field).
@@ -211,7 +213,8 @@ async def test_a_language_the_engine_does_not_speak_is_refused(server, make_clie
     )
     assert status == 201, meeting
     host = await make_client("Hanna")
-    await host.join("deutsch", host_key=meeting["host_key"])
+    ack = await host.join("deutsch", host_key=meeting["host_key"])
+    assert ack["meeting"]["language"] == "de-DE" and ack["meeting"]["captions"] is False
     with pytest.raises(ProtocolError) as refused:
         await host.call("set_captions", {"enabled": True})
     assert refused.value.code == "transcript_language_unsupported"

@@ -95,6 +95,8 @@ export class MeetingInteraction extends EventTarget {
     this.captionsEnabled = false;
     /** we asked to see them (and the server agreed) */
     this.captionsOn = false;
+    /** @type {string | null} the language spoken in the meeting (captions are recognized in it) */
+    this.language = null;
   }
 
   /** Host or co-host. */
@@ -186,6 +188,7 @@ export class MeetingInteraction extends EventTarget {
       this.checkin = meeting.checkin?.code ? { zone: String(meeting.checkin.zone ?? ""), code: meeting.checkin.code } : null;
       this.recording = recordingStatus(meeting.recording);
       this.captionsEnabled = Boolean(meeting.captions);
+      this.language = typeof meeting.language === "string" ? meeting.language : null;
       this.captionsOn = captionsOn && this.captionsEnabled;
     }
     this._emit("meeting", {});

@@ -20,6 +20,7 @@ export class MeetingMenu {
     this.lockMeeting = switchInput("lock-meeting-toggle");
     this.lobby = switchInput("lobby-toggle");
     this.captions = switchInput("captions-enable-toggle");
+    this.captionsHint = h("p.field-hint", { "data-testid": "captions-hint" });
     this.passcode = /** @type {HTMLInputElement} */ (
       h("input", { type: "text", "data-testid": "passcode-setting-input", maxlength: 64, autocomplete: "off", "aria-label": "Meeting passcode", placeholder: "No passcode" })
     );
@@ -72,7 +73,7 @@ export class MeetingMenu {
         {},
         h("h3", { text: "Live captions" }),
         h("label.check", {}, this.captions, h("span", { text: "Offer live captions of what people say" })),
-        h("p.field-hint", { text: "Recognized on this server; everyone chooses whether to show them." }),
+        this.captionsHint,
       ),
       this.hostOnly,
       h(
@@ -107,6 +108,8 @@ export class MeetingMenu {
     this.lockMeeting.checked = i.locked;
     this.lobby.checked = i.lobbyEnabled;
     this.captions.checked = i.captionsEnabled;
+    const language = i.language ? ` Spoken language: ${languageName(i.language)}.` : "";
+    this.captionsHint.textContent = `Recognized on this server; everyone chooses whether to show them.${language}`;
     if (document.activeElement !== this.passcode) this.passcode.value = i.passcode ?? "";
     this.passcodeNow.textContent = i.hasPasscode
       ? i.passcode ? `Current passcode: ${i.passcode}` : "The meeting has a passcode."
@@ -165,6 +168,18 @@ export class MeetingMenu {
         this.render(); // back to what the server has
       },
     );
+  }
+}
+
+/**
+ * "English (United States)" for "en-US" where the browser knows the name.
+ * @param {string} tag
+ */
+function languageName(tag) {
+  try {
+    return new Intl.DisplayNames([navigator.language || "en"], { type: "language" }).of(tag) ?? tag;
+  } catch {
+    return tag;
   }
 }
 
