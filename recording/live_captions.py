@@ -31,12 +31,15 @@ from sfu import Producer, Router, RtpView
 
 logger = logging.getLogger(__name__)
 
-#: Audio level (0 = 0 dBov loudest .. 127 silent) at or below which a packet is voice.
-VOICE_LEVEL = 60
+#: Audio level (0 = 0 dBov loudest .. 127 silent) at or below which a packet
+#: is voice: -50 dBov, above a quiet room's hiss, below anyone talking.
+VOICE_LEVEL = 50
 #: Packets (20 ms each) kept before admission and sent first: 0.4 s.
 PREROLL_PACKETS = 20
 #: An admitted speaker quiet this long gives its place to a new one.
 QUIET_RELEASE_S = 1.5
+#: How often a microphone waiting for a place looks for a quiet speaker.
+QUIET_CHECK_S = 0.1
 
 
 class CaptionFeed(Protocol):
@@ -68,6 +71,7 @@ class CaptionTap:
         self.participant_id = str(producer.app_data.get("participant_id"))
         self.stream: int | None = None  # admitted: the worker stream
         self.last_voice = 0.0
+        self.next_try = 0.0  # while every place is taken: when to look again
         self._preroll: deque[tuple[int, bytes]] = deque(maxlen=PREROLL_PACKETS)
 
     def on_rtp(self, view: RtpView) -> None:
@@ -97,6 +101,7 @@ class CaptionTap:
         """Stop sending to the worker (its open utterance ends there)."""
         if self.stream is not None:
             stream, self.stream = self.stream, None
+            self.captioner.released()
             self.captioner.feed.end(stream)
 
 
@@ -118,6 +123,7 @@ class LiveCaptioner:
         self.taps: dict[str, CaptionTap] = {}  # by producer id
         self.speakers: dict[int, Speaker] = {}  # by worker stream, while admitted and after
         self.dropped = 0  # packets the worker's pipe had no room for
+        self._admitted = 0
         self._next_stream = 1
         self.closed = False
 
@@ -143,16 +149,27 @@ class LiveCaptioner:
     def admitted(self) -> list[CaptionTap]:
         return [tap for tap in self.taps.values() if tap.stream is not None]
 
+    def released(self) -> None:
+        """A tap gave its place up (CaptionTap.release)."""
+        self._admitted -= 1
+
     # -- admission ---------------------------------------------------------------
 
     def admit(self, tap: CaptionTap) -> bool:
         """Give ``tap`` a worker stream if a place is free or can be freed."""
-        admitted = self.admitted()
-        if len(admitted) >= self.max_speakers:
-            quietest = min(admitted, key=lambda t: t.last_voice)
+        if self._admitted >= self.max_speakers:
+            # Full: only a speaker quiet long enough gives way. Checked at
+            # most every QUIET_CHECK_S per waiting microphone, so many loud
+            # microphones waiting cost little per packet.
+            now = self.clock()
+            if now < tap.next_try:
+                return False
+            tap.next_try = now + QUIET_CHECK_S
+            quietest = min(self.admitted(), key=lambda t: t.last_voice)
             if self.clock() - quietest.last_voice < QUIET_RELEASE_S:
                 return False
             quietest.release()
+        self._admitted += 1
         stream = self._next_stream
         self._next_stream = self._next_stream % 65535 + 1
         tap.stream = stream

@@ -35,6 +35,7 @@ from recording.caption_process import (
 from recording.errors import TranscriptError
 from recording.live_captions import LiveCaptioner
 from recording.speech_engines import check_language, engine_problem
+from sfu import Router
 
 from .host_controls import announce_settings
 from .meeting_context import ActionHandler, MeetingContext
@@ -63,6 +64,8 @@ class RoomCaptions:
     process: CaptionProcess | None = None
     captioner: LiveCaptioner | None = None
     starting: asyncio.Future[None] | None = None
+    #: Which process of this node's this is (caption ids stay unique).
+    generation: int = 0
 
 
 def caption_options(settings: Settings, language: str | None) -> CaptionOptions:
@@ -90,6 +93,9 @@ class CaptionControl:
     def __init__(self, service: MeetingContext) -> None:
         self._service = service
         self.rooms: dict[str, RoomCaptions] = {}
+        self._generation = 0
+        #: Processes stopped but not yet gone (they count against captions_max_rooms).
+        self._closing = 0
 
     def handlers(self) -> dict[str, ActionHandler]:
         return {"set_captions": self.set_captions, "captions": self.captions}
@@ -102,7 +108,7 @@ class CaptionControl:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.CONFIGURE_MEETING)
             if enabled:
-                if not settings.captions_enabled:
+                if not settings.captions_enabled or settings.captions_max_rooms == 0:
                     raise CaptionsRefused(
                         "live captions are turned off on this server", "captions_disabled"
                     )
@@ -110,90 +116,135 @@ class CaptionControl:
             changed = state.captions != enabled
             state.captions = enabled
         if changed:
-            await announce_settings(self._service, state)
             if not enabled:
-                await self._stop(actor.room)
+                self._stop(actor.room)
+            await announce_settings(self._service, state)
         return {"captions": enabled}
 
     async def captions(self, actor: Participant, on: bool) -> dict[str, Any]:
         """One person shows (or hides) the captions."""
-        room = self.rooms.get(actor.room)
         if not on:
+            room = self.rooms.get(actor.room)
             if room is not None:
                 room.viewers.discard(actor.id)
-                await self._stop_if_unwatched(actor.room)
+                self._stop_if_unwatched(actor.room)
             return {"on": False}
+        if not self._service.settings.captions_enabled:
+            raise CaptionsRefused(
+                "live captions are turned off on this server", "captions_disabled"
+            )
         state = await self._service.store.get(actor.room)
         if state is None or not state.captions:
             raise CaptionsRefused("a host has not turned on live captions", "captions_off")
+        # Looked up after the store read and started without an await in
+        # between: concurrent first requests share one process.
+        room = self.rooms.get(actor.room)
         if room is None:
-            room = await self._start(state)
+            room = self._start(state)
         room.viewers.add(actor.id)
         if room.starting is not None:
             await asyncio.shield(room.starting)
+        if self.rooms.get(actor.room) is not room or actor.id not in room.viewers:
+            raise CaptionsRefused("live captions were turned off meanwhile", "captions_off")
         return {"on": True}
+
+    def participant_left(self, room_id: str, participant_id: str) -> None:
+        """Someone left the room: no more captions for them (the last viewer
+        leaving stops the room's captions)."""
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.viewers.discard(participant_id)
+            self._stop_if_unwatched(room_id)
 
     # -- the room's caption process -------------------------------------------------------
 
-    async def _start(self, state: MeetingState) -> RoomCaptions:
+    def _start(self, state: MeetingState) -> RoomCaptions:
+        """Take the room's place (synchronously: checks and insert in one
+        step) and start its process in the background; ``starting`` is done
+        when it runs, or fails with the reason."""
         settings = self._service.settings
         media = self._service.media.get(state.room)
         if media is None:
             raise CaptionsRefused("nobody is in this meeting right now", "meeting_not_live")
-        if len(self.rooms) >= settings.captions_max_rooms:
+        if len(self.rooms) + self._closing >= settings.captions_max_rooms:
             raise CaptionsRefused(
                 "this server captions as many meetings as it can right now; try later",
                 "captions_busy",
             )
         options = caption_options(settings, state.language)
-        room = RoomCaptions(state.room)
+        self._generation += 1
+        room = RoomCaptions(state.room, generation=self._generation)
         self.rooms[state.room] = room
-        loop = asyncio.get_running_loop()
-        room.starting = loop.create_future()
+        room.starting = asyncio.get_running_loop().create_future()
         room.process = CaptionProcess(
             options,
             lambda caption: self._caption(room, caption),
             lambda reason: self._died(room, reason),
         )
+        self._service.tasks.spawn(self._run(room, media.router, options.engine))
+        return room
+
+    async def _run(self, room: RoomCaptions, router: Router, engine: str) -> None:
+        starting = room.starting
+        assert room.process is not None and starting is not None
         try:
             await room.process.start()
         except CaptionsUnavailable as exc:
             self._forget(room)
-            room.starting.set_exception(CaptionsRefused(exc.message, exc.code))
-            room.starting.exception()  # retrieved: the waiters get theirs below
-            raise CaptionsRefused(exc.message, exc.code) from exc
+            starting.set_exception(CaptionsRefused(exc.message, exc.code))
+            starting.exception()  # retrieved: the waiters get theirs
+            return
         except BaseException:
             self._forget(room)
-            room.starting.cancel()
+            starting.set_exception(CaptionsRefused("live captions could not start"))
+            starting.exception()
             raise
-        if self.rooms.get(state.room) is not room:  # stopped meanwhile
-            await room.process.close()
-            room.starting.set_result(None)
-            raise CaptionsRefused("live captions were turned off", "captions_off")
+        room.starting = None
+        if self.rooms.get(room.room) is not room:  # stopped meanwhile
+            self._close_in_background(room)
+            starting.set_exception(CaptionsRefused("live captions were turned off", "captions_off"))
+            starting.exception()
+            return
         room.captioner = LiveCaptioner(
-            media.router, room.process, self._service.settings.captions_max_speakers
+            router, room.process, self._service.settings.captions_max_speakers
         )
         room.captioner.start()
-        room.starting.set_result(None)
-        room.starting = None
-        logger.info("live captions of room %s started (%s)", state.room, options.engine)
-        return room
+        starting.set_result(None)
+        self._stop_if_unwatched(room.room)  # everyone who asked left meanwhile
+        logger.info("live captions of room %s started (%s)", room.room, engine)
 
     def _forget(self, room: RoomCaptions) -> None:
         if self.rooms.get(room.room) is room:
             del self.rooms[room.room]
 
-    async def _stop(self, room_id: str) -> None:
+    def _stop(self, room_id: str) -> None:
+        """Forget the room's captions now; its process ends in the background
+        (a worker busy with a final may take a moment)."""
         room = self.rooms.pop(room_id, None)
         if room is None:
             return
         if room.captioner is not None:
             room.captioner.close()
-        if room.process is not None:
-            await room.process.close()
+            room.captioner = None
+        if room.starting is None:  # a starting one is closed by _run
+            self._close_in_background(room)
         logger.info("live captions of room %s stopped", room_id)
 
-    async def _stop_if_unwatched(self, room_id: str) -> None:
+    def _close_in_background(self, room: RoomCaptions) -> None:
+        process = room.process
+        if process is None:
+            return
+        self._closing += 1  # still counts against captions_max_rooms
+
+        async def close() -> None:
+            try:
+                await process.close()
+            finally:
+                self._closing -= 1
+
+        self._service.tasks.spawn(close())
+
+    def _stop_if_unwatched(self, room_id: str) -> None:
         room = self.rooms.get(room_id)
         if room is None:
             return
@@ -201,7 +252,7 @@ class CaptionControl:
             pid for pid in room.viewers if self._service.participant(room_id, pid) is not None
         }
         if not room.viewers and room.starting is None:
-            await self._stop(room_id)
+            self._stop(room_id)
 
     # -- from the caption process ---------------------------------------------------------
 
@@ -214,7 +265,8 @@ class CaptionControl:
         logger.debug("caption %d.%d %s", caption.stream, caption.utterance, caption.final)
         who = self._service.participant(room.room, speaker.participant_id)
         payload = {
-            "id": f"{caption.stream}.{caption.utterance}",
+            # The generation keeps ids unique across the room's processes.
+            "id": f"{room.generation}.{caption.stream}.{caption.utterance}",
             "participant_id": speaker.participant_id,
             "name": who.name if who is not None else "",
             "text": caption.text[:MAX_CAPTION_CHARS],
@@ -232,7 +284,7 @@ class CaptionControl:
                 await self._service.events.to_client(viewer.sid, "caption", payload)
         if gone:
             room.viewers.difference_update(gone)
-            await self._stop_if_unwatched(room.room)
+            self._stop_if_unwatched(room.room)
 
     def _died(self, room: RoomCaptions, reason: str | None) -> None:
         """The caption process ended on its own: tell the viewers, clean up."""
@@ -240,10 +292,10 @@ class CaptionControl:
         if self.rooms.get(room.room) is not room:
             return
         viewers = list(room.viewers)
+        self._stop(room.room)  # at once: a new request starts afresh
+        message = "live captions stopped because of a server problem; turn them on again"
 
-        async def stopped() -> None:
-            await self._stop(room.room)
-            message = "live captions stopped because of a server problem; turn them on again"
+        async def tell() -> None:
             for participant_id in viewers:
                 viewer = self._service.participant(room.room, participant_id)
                 if viewer is not None and viewer.sid is not None:
@@ -253,14 +305,20 @@ class CaptionControl:
                         {"code": "captions_failed", "message": message},
                     )
 
-        self._service.tasks.spawn(stopped())
+        self._service.tasks.spawn(tell())
 
     # -- the meeting's life ---------------------------------------------------------------
 
-    async def room_closed(self, room_id: str) -> None:
+    def room_closed(self, room_id: str) -> None:
         """The room's media is about to close."""
-        await self._stop(room_id)
+        self._stop(room_id)
 
     async def close(self) -> None:
-        for room_id in list(self.rooms):
-            await self._stop(room_id)
+        """The server stops: every caption process with it."""
+        rooms = list(self.rooms.values())
+        self.rooms.clear()
+        for room in rooms:
+            if room.captioner is not None:
+                room.captioner.close()
+            if room.process is not None:
+                await room.process.close()

@@ -97,6 +97,7 @@ class Departures:
         media = context.media.get(room_id)
         if media is not None:
             await media.remove_participant(participant.id)
+        context.captions.participant_left(room_id, participant.id)
         await context.events.to_room(
             room_id, "participant_left", {"participant_id": participant.id, "reason": reason}
         )

@@ -203,7 +203,7 @@ class MediaNegotiation:
     async def close_room_media(self, room_id: str) -> None:
         """The room has nobody here any more: stop its recorder, captions and media."""
         self._context.recording.room_closed(room_id)
-        await self._context.captions.room_closed(room_id)
+        self._context.captions.room_closed(room_id)
         media = self.media.pop(room_id, None)
         if media is not None:
             await media.close()

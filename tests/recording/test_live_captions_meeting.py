@@ -219,3 +219,60 @@ async def test_a_language_the_engine_does_not_speak_is_refused(server, make_clie
         await host.call("set_captions", {"enabled": True})
     assert refused.value.code == "transcript_language_unsupported"
     assert "de-DE" in refused.value.message
+
+
+async def test_concurrent_first_requests_with_redis_share_one_caption_process(settings, tmp_path):
+    """With the Redis store a meeting state read waits on the network: the
+    first requests of a room, all at once, still start one process."""
+    from meeting_client import MeetingClient
+    from redis_server import RedisServer
+
+    redis = RedisServer(tmp_path)
+    try:
+        async with running(settings, redis_url=redis.url) as server:
+            clients = [MeetingClient(server.url, f"V{n}") for n in range(4)]
+            try:
+                for client in clients:
+                    await client.connect()
+                    await client.join("crowd")
+                await clients[0].call("set_captions", {"enabled": True})
+                acks = await asyncio.gather(
+                    *(client.call("captions", {"on": True}) for client in clients)
+                )
+                assert [ack["on"] for ack in acks] == [True] * 4
+                assert len(caption_processes()) == 1
+                room = server.service.captions.rooms["crowd"]
+                assert room.viewers == {c.participant_id for c in clients}
+            finally:
+                for client in clients:
+                    await client.close()
+            await wait_no_caption_process()
+    finally:
+        redis.stop()
+
+
+async def test_the_last_viewer_leaving_stops_captions_while_others_stay(server, make_client):
+    host, viewer = await make_client("Hannah"), await make_client("Vera")
+    await host.join("stays")
+    await viewer.join("stays")
+    await host.call("set_captions", {"enabled": True})
+    await viewer.call("captions", {"on": True})
+    assert len(caption_processes()) == 1
+    await viewer.close()  # gone without turning captions off; the host stays
+    await wait_no_caption_process(20)
+    assert "stays" not in server.service.captions.rooms
+
+
+async def test_a_request_waiting_while_the_host_turns_captions_off_is_refused(server, make_client):
+    host, viewer = await make_client("Hannah"), await make_client("Vera")
+    await host.join("raced")
+    await viewer.join("raced")
+    await host.call("set_captions", {"enabled": True})
+    request = asyncio.ensure_future(viewer.call("captions", {"on": True}))
+    await asyncio.sleep(0.05)  # the recognizer is loading (about a second)
+    assert not request.done()
+    await host.call("set_captions", {"enabled": False})
+    with pytest.raises(ProtocolError) as refused:
+        await request
+    assert refused.value.code == "captions_off"
+    await wait_no_caption_process()

@@ -388,9 +388,14 @@ export class MeetingInteraction extends EventTarget {
    * @param {boolean} on
    */
   async showCaptions(on) {
-    const result = await this._send("captions", { on });
-    this._setCaptions(this.captionsEnabled, Boolean(result.on));
-    return result;
+    try {
+      const result = await this._send("captions", { on });
+      this._setCaptions(this.captionsEnabled, this.captionsEnabled && Boolean(result.on));
+      return result;
+    } catch (error) {
+      if (on) this._setCaptions(this.captionsEnabled, false); // not on, whatever we thought
+      throw error;
+    }
   }
 
   /**

@@ -27,7 +27,7 @@ export class CaptionsView {
     this.area = area;
     this._onError = onError;
     this._onStopped = onStopped;
-    /** @type {Map<string, {el: HTMLElement, text: HTMLElement, timer: number}>} by caption id */
+    /** @type {Map<string, {el: HTMLElement, name: HTMLElement, text: HTMLElement, timer: number}>} by caption id */
     this._lines = new Map();
     this._busy = false;
     button.addEventListener("click", () => void this._toggle());
@@ -53,7 +53,12 @@ export class CaptionsView {
 
   /** After a rejoin the server may not know we want captions: say it again. */
   resend() {
-    if (this.interaction.captionsOn) void this.interaction.showCaptions(true).catch(() => this.render());
+    if (!this.interaction.captionsOn) return;
+    this.clear(); // a new caption process numbers its lines afresh
+    this.interaction.showCaptions(true).catch((error) => {
+      this._onError(errorText(error));
+      this.render();
+    });
   }
 
   /**
@@ -70,11 +75,12 @@ export class CaptionsView {
         h("span.caption-name", { text: caption.name || "Someone" }),
         text,
       );
-      line = { el, text, timer: 0 };
+      line = { el, name: /** @type {HTMLElement} */ (el.firstElementChild), text, timer: 0 };
       this._lines.set(caption.id, line);
       this.area.append(el);
       while (this._lines.size > MAX_LINES) this._remove(this._lines.keys().next().value ?? "");
     }
+    line.name.textContent = caption.name || "Someone";
     line.text.textContent = caption.text;
     line.el.dataset.final = String(caption.final);
     clearTimeout(line.timer);
