@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_support import busy_loops, use_test_helpers  # noqa: E402
 
-use_test_helpers("recording")
+use_test_helpers("recording", ".")
 
 import numpy as np  # noqa: E402
 from opus_speech import Sent, opus_packets, play, silence, timed  # noqa: E402

@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "recording"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from spoken_media import RATE, Voice, synthesize, words_of, write_speech_track  # noqa: E402
 from word_error import word_errors  # noqa: E402

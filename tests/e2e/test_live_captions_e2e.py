@@ -15,25 +15,20 @@ joining and publishing. Both pages run on this machine, so their
 from __future__ import annotations
 
 import asyncio
-import re
-import shutil
-import subprocess
 import wave
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, PageFactory, join, new_meeting_page, tid
 from playwright.async_api import async_playwright
+from spoken_words import ALICE_VOICE, RATE, needs_espeak, synthesize, words_of
+from word_error import word_error_rate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
-ESPEAK = shutil.which("espeak-ng")
 SENTENCE = "We need to talk about the budget for next year."
-VOICE = ("en-us+f5", 140)  # the voice PocketSphinx hears best (tests/recording/spoken_media.py)
-RATE = 48000
 #: Silence before the speech: the page joins and publishes meanwhile.
 LEAD = 7.0
 TAIL = 4.0
@@ -95,41 +90,11 @@ NOTE_FIRST_CAPTION = """
 """
 
 
-def words_of(text: str) -> list[str]:
-    return [w for w in re.sub(r"[^a-z' ]", " ", text.lower()).split() if w]
-
-
-def word_error_rate(said: list[str], heard: list[str]) -> float:
-    """Levenshtein distance over words, divided by the words said."""
-    row = list(range(len(heard) + 1))
-    for i, word in enumerate(said, 1):
-        previous, row[0] = row[0], i
-        for j, other in enumerate(heard, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
-    return row[-1] / max(1, len(said))
-
-
-def spoken_file(directory: Path) -> tuple[Path, float, float]:
+def spoken_file(directory: Path) -> tuple[Path, float]:
     """A 48 kHz mono WAV file: LEAD s of silence, the sentence, TAIL s of
-    silence; returns it, the second the speech starts at, and its length (it
-    plays in a loop)."""
-    assert ESPEAK is not None
-    raw = directory / "sentence.wav"
-    subprocess.run(
-        [ESPEAK, "-v", VOICE[0], "-s", str(VOICE[1]), "-w", str(raw), SENTENCE],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-    chunks = []
-    with av.open(str(raw)) as container:
-        for frame in container.decode(audio=0):
-            chunks += [r.to_ndarray().reshape(-1) for r in resampler.resample(frame)]
-    chunks += [r.to_ndarray().reshape(-1) for r in resampler.resample(None)]
-    speech = np.concatenate(chunks).astype(np.int16)
-    loud = np.flatnonzero(np.abs(speech) > 1000)
-    onset = LEAD + (loud[0] / RATE if loud.size else 0.0)
+    silence; returns it and its length in seconds (Chromium plays it in a
+    loop)."""
+    speech = synthesize(SENTENCE, ALICE_VOICE, directory)
     signal = np.concatenate(
         [np.zeros(round(LEAD * RATE), np.int16), speech, np.zeros(round(TAIL * RATE), np.int16)]
     )
@@ -139,14 +104,14 @@ def spoken_file(directory: Path) -> tuple[Path, float, float]:
         out.setsampwidth(2)
         out.setframerate(RATE)
         out.writeframes(signal.tobytes())
-    return path, onset, signal.size / RATE
+    return path, signal.size / RATE
 
 
-@pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed (scripts/setup.sh --test)")
+@needs_espeak
 async def test_a_speakers_words_appear_as_captions_on_another_page_within_3_s(
     open_page: PageFactory, conf_server: Any, tmp_path: Path
 ) -> None:
-    microphone, _, loop = spoken_file(tmp_path)
+    microphone, loop = spoken_file(tmp_path)
 
     # The host turns captions on for the meeting, and shows them.
     host, _ = await join(open_page, "captions", "Hannah")
