@@ -9,9 +9,12 @@ import { MeetingSession } from "./session.js";
 import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
 import { Gallery } from "./ui/gallery.js";
+import { KEYBOARD } from "./ui/icons.js";
 import { PrejoinView } from "./ui/prejoin.js";
 import { wireConnectionQuality } from "./ui/quality_indicator.js";
 import { ConsentView, changeText } from "./ui/recording_notice.js";
+import { Shortcuts } from "./ui/shortcuts.js";
+import { barButton } from "./ui/side_panel.js";
 import { StatusArea } from "./ui/status.js";
 
 /** @typedef {import("./session.js").State} State */
@@ -157,7 +160,20 @@ function buildUi(session, room, hybrid) {
     if (["joined", "reconnecting", "joining", "waiting"].includes(session.state)) session.leaveNow();
   });
   refreshControls(session, views);
+  wireShortcuts();
   return views;
+}
+
+/** Keyboard shortcuts (M, V, H, C, Shift+L) and their list (?), also opened from the control bar. */
+function wireShortcuts() {
+  const shortcuts = new Shortcuts(document);
+  const button = barButton("shortcuts-button", KEYBOARD, "Keys");
+  button.setAttribute("aria-label", "Keyboard shortcuts");
+  button.setAttribute("aria-keyshortcuts", "?");
+  button.setAttribute("aria-haspopup", "dialog");
+  button.title = "Keyboard shortcuts (?)";
+  button.addEventListener("click", () => shortcuts.openHelp());
+  $(".controls-panels").append(button);
 }
 
 /**

@@ -13,6 +13,7 @@ import { ParticipantsView } from "./ui/participants.js";
 import { PollsView } from "./ui/polls.js";
 import { ReactionsView } from "./ui/reactions.js";
 import { RecordControls, RecordingIndicator, RecordingLinks } from "./ui/recording.js";
+import { withKey } from "./ui/shortcuts.js";
 import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 
 /** @typedef {import("./session.js").MeetingSession} MeetingSession */
@@ -42,6 +43,7 @@ export function buildInteractionUi(session, places) {
 
   const raise = barButton("raise-hand-button", HAND, "Raise hand");
   raise.setAttribute("aria-pressed", "false");
+  raise.setAttribute("aria-keyshortcuts", "H");
   const react = barButton("reactions-button", SMILE, "React");
   leaveButton.before(raise, react);
   const buttons = {
@@ -54,7 +56,10 @@ export function buildInteractionUi(session, places) {
   };
   buttons.menu.setAttribute("aria-label", "Meeting settings");
   buttons.menu.title = "Meeting settings (hosts and co-hosts)";
-  panelButtons.append(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
+  buttons.chat.title = withKey("Chat", "C");
+  buttons.chat.setAttribute("aria-keyshortcuts", "C");
+  // Before the shortcuts button room.js put there.
+  panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
 
   const side = new SidePanel(sideRoot);
   const lobby = new LobbyView({ root: floatingRoot, interaction: i });

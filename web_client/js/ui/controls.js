@@ -2,6 +2,7 @@
 
 import { h, icon } from "./dom.js";
 import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP, SPEAKER, SPEAKER_OFF } from "./icons.js";
+import { withKey } from "./shortcuts.js";
 
 /**
  * @typedef {object} ControlHandlers
@@ -37,6 +38,10 @@ export class Controls {
     this.screen = button("screen-button", handlers.onScreen);
     this.leave = button("leave-button", handlers.onLeave);
     this.leave.classList.add("danger");
+    // Keyboard shortcuts (shortcuts.js).
+    this.mic.setAttribute("aria-keyshortcuts", "M");
+    this.camera.setAttribute("aria-keyshortcuts", "V");
+    this.leave.setAttribute("aria-keyshortcuts", "Shift+L");
     setContent(this.leave, LEAVE, "Leave");
     root.append(this.mic, this.camera, this.speaker, this.screen, this.leave);
   }
@@ -54,13 +59,13 @@ export class Controls {
     this.mic.title = !state.audioAllowed
       ? "Audio is off on this device"
       : locked ? "A host locked your microphone: you cannot unmute until they unlock it"
-      : state.micMuted ? `Unmute your microphone${room}` : "Mute your microphone";
+      : withKey(state.micMuted ? `Unmute your microphone${room}` : "Mute your microphone", "M");
     if (locked) this.mic.setAttribute("aria-label", "Microphone locked by a host");
 
     setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? "Stop video" : "Start video");
     setPressed(this.camera, !state.cameraOn);
     this.camera.dataset.enabled = String(state.cameraOn);
-    this.camera.title = state.cameraOn ? "Turn your camera off" : "Turn your camera on";
+    this.camera.title = withKey(state.cameraOn ? "Turn your camera off" : "Turn your camera on", "V");
 
     setContent(this.speaker, state.speakerOn ? SPEAKER : SPEAKER_OFF, state.speakerOn ? "Speaker" : "Speaker off");
     setPressed(this.speaker, !state.speakerOn);
@@ -78,7 +83,7 @@ export class Controls {
     this.screen.title = state.sharing ? "Stop sharing your screen" : "Share your screen";
 
     this.leave.disabled = !state.inMeeting;
-    this.leave.title = "Leave the meeting";
+    this.leave.title = withKey("Leave the meeting", "Shift+L");
   }
 }
 

@@ -3,6 +3,7 @@
 
 import { h } from "./dom.js";
 import { errorText, renderList, smallButton } from "./kit.js";
+import { withKey } from "./shortcuts.js";
 import { setBadge } from "./side_panel.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
@@ -56,7 +57,7 @@ export class HandsView {
     const label = up ? "Lower hand" : "Raise hand";
     /** @type {HTMLElement} */ (this.raiseButton.querySelector(".control-label")).textContent = label;
     this.raiseButton.setAttribute("aria-label", up ? `Lower your hand (number ${mine} in line)` : "Raise your hand");
-    this.raiseButton.title = up ? `Your hand is up: number ${mine} in line. Click to lower it.` : "Raise your hand";
+    this.raiseButton.title = withKey(up ? `Your hand is up: number ${mine} in line. Click to lower it.` : "Raise your hand", "H");
   }
 
   /**

@@ -48,3 +48,4 @@ export const SPEAKER_OFF = svg('<path d="M4 9h4l5-4v14l-5-4H4z"/><path d="M17 9l
 export const PREV = svg('<path d="M15 5l-7 7 7 7"/>');
 export const CAPTIONS = svg('<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10.5 10.5a2 2 0 1 0 0 3M17 10.5a2 2 0 1 0 0 3"/>');
 export const NEXT = svg('<path d="M9 5l7 7-7 7"/>');
+export const KEYBOARD = svg('<rect x="2" y="6" width="20" height="12" rx="2"/><path d="M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10"/>');
