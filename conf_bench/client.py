@@ -165,9 +165,14 @@ class BenchClient:
             self._mark("offer")
             pc = self.subscribe_pc
             await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-            await pc.setLocalDescription(await pc.createAnswer())
+            # Before the answer is applied: on a connection that is already
+            # up, setLocalDescription starts each new receiver's decoder
+            # thread, which would then wait on the old queue for good (and
+            # aiortc's close would wait for that thread).
             for transceiver in pc.getTransceivers():
                 bridge.disable_decoder(transceiver)
+            await pc.setLocalDescription(await pc.createAnswer())
+            for transceiver in pc.getTransceivers():
                 if transceiver.kind == "video":
                     self._video_payload_types.add(bridge.negotiated_codec(transceiver).payload_type)
             if not self._hooked and pc.getTransceivers():

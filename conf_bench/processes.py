@@ -94,8 +94,16 @@ class ServerUnderTest(Pinned):
             args += ["--ice-address", "127.0.0.1", "--data-dir", str(self.data_dir)]
             args += ["--log-level", "warning"]
         log = open(self.data_dir / f"{module}.log", "w")  # noqa: SIM115, ASYNC230
-        # Scenario (a) goes up to 200 subscribers in one room.
-        env = {**os.environ, "CONF_MAX_PARTICIPANTS_PER_ROOM": "1000"}
+        # Scenario (a) goes up to 200 subscribers in one room. Every stream is
+        # forwarded (audio_forward_speakers = 0): the replayed Opus carries no
+        # audio level, so with speaker selection on, three publishers would
+        # count as the room's speakers and the others' audio would go nowhere;
+        # the scenarios measure the forwarding path with all of it.
+        env = {
+            **os.environ,
+            "CONF_MAX_PARTICIPANTS_PER_ROOM": "1000",
+            "CONF_AUDIO_FORWARD_SPEAKERS": "0",
+        }
         self.proc = await self.spawn(args, cpus, stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

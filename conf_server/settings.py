@@ -78,6 +78,10 @@ class Settings:
     #: Tell simulcast publishers to stop encoding the camera layers no
     #: subscriber (nor the recorder) takes, and to resume them when one does.
     dynacast: bool = True
+    #: Each participant receives the audio of at most this many current
+    #: speakers (the loudest, with a hangover; Opus DTX keeps the silent
+    #: ones nearly free). 0: everyone's audio, always.
+    audio_forward_speakers: int = 3
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100
@@ -290,6 +294,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("node_ttl_seconds must be at least twice heartbeat_seconds (> 0)")
     if settings.drain_seconds < 0:
         raise ConfigError("drain_seconds must not be negative")
+    if settings.audio_forward_speakers < 0:
+        raise ConfigError("audio_forward_speakers must not be negative (0: forward everyone)")
     if settings.max_video_bitrate < 50_000:
         raise ConfigError("max_video_bitrate must be at least 50000 bit/s")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):

@@ -46,6 +46,9 @@ class Consumer:
         self.hidden = False
         #: Kept paused because the subscriber's connection cannot take even the lowest layer.
         self.bandwidth_paused = False
+        #: Kept paused (audio) because its producer is not among the speakers
+        #: this subscriber gets now (:mod:`sfu.speaker_selection`).
+        self.silenced = False
         self.closed = False
         self.packets_sent = 0
         self.retransmissions = 0
@@ -162,7 +165,7 @@ class Consumer:
     def resume(self, replay: bool = True) -> None:
         """Forward again from a keyframe: the latest one from the cache if
         ``replay`` and it is recent (see :meth:`resync`), else a new one."""
-        if self.closed or not self.paused or self.hidden or self.bandwidth_paused:
+        if self.closed or not self.paused or self.hidden or self.bandwidth_paused or self.silenced:
             return
         self.paused = False
         self._restart()
@@ -175,6 +178,20 @@ class Consumer:
 
     def pause(self) -> None:
         self.paused = True
+
+    def set_silenced(self, silenced: bool) -> None:
+        """Stop (or start again) forwarding audio because of speaker
+        selection. Starting again is a resume: the slot is rebased on the
+        next packet, so the subscriber sees the gap as a pause in the
+        stream (sequence numbers go on, the timestamp moves by the time
+        that passed, as after Opus DTX), never as loss to NACK."""
+        if silenced == self.silenced:
+            return
+        self.silenced = silenced
+        if silenced:
+            self.pause()
+        elif self.slot.ready:
+            self.resume()
 
     def resync(self) -> None:
         """Start over from a keyframe (e.g. after the transport connected): the

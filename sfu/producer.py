@@ -15,6 +15,7 @@ from .dynacast import Dynacast
 from .producer_layer import Downstream, ProducerLayer
 from .settings import SfuSettings
 from .sink import PacketSink, SenderReport
+from .speaker_selection import Talker
 from .stats import LATENCY_SAMPLE_EVERY, SfuStats
 from .tasks import TaskGroup
 
@@ -85,6 +86,10 @@ class Producer:
             else None
         )
         self._layer_listeners: list[Callable[[Producer], None]] = []
+        #: Audio with speaker selection on: its place among the room's
+        #: speakers (set by the router); its packets go to consumers only
+        #: while it is ranked (:mod:`sfu.speaker_selection`).
+        self.talker: Talker[Producer] | None = None
 
     def __repr__(self) -> str:
         return f"Producer({self.kind}, mid={self.mid}, ssrc={self.ssrc}, {self.app_data})"
@@ -159,8 +164,12 @@ class Producer:
             # it) is never replayed to a consumer later (Consumer.resync).
             layer.keyframe_sequence = None
             return
+        talker = self.talker
+        # Ranked or not, decided on this packet: a first syllable goes out
+        # with it (the ranking may resume consumers right here). Sinks (the
+        # recorder) take every packet.
+        consumers = layer.consumers if talker is None or talker.heard(view.audio_level, now) else ()
         to_sinks = bool(self.sinks) and layer.index == self._sink_layer
-        consumers = layer.consumers
         if not consumers and not to_sinks:
             return  # e.g. a simulcast layer nobody gets now: never stamped
         # Once for all consumers and sinks. (A cached packet nobody took is

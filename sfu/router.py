@@ -1,8 +1,9 @@
 """Router: the media side of one room on this node.
 
 Owns every transport (and through them producers and consumers) of the room,
-tells its observer when producers appear and disappear, and finds the active
-speaker from audio levels without decoding. ``close()`` cascades and is safe to
+tells its observer when producers appear and disappear, finds the active
+speaker from audio levels without decoding, and ranks the current speakers
+whose audio subscribers get (:mod:`sfu.speaker_selection`). ``close()`` cascades and is safe to
 call twice.
 """
 
@@ -18,6 +19,7 @@ from .producer import Producer
 from .publish_transport import PublishTransport
 from .settings import SfuSettings
 from .speaker import ActiveSpeakerDetector
+from .speaker_selection import SpeakerSelection
 from .stats import SfuStats
 from .subscribe_transport import OfferSink, SubscribeTransport
 from .tasks import TaskGroup
@@ -53,6 +55,12 @@ class Router:
         self._speaker: ActiveSpeakerDetector[Producer] = ActiveSpeakerDetector(
             settings.speaker_threshold
         )
+        #: Whose audio goes out (None: everybody's, ``audio_forward_speakers`` = 0).
+        self.speakers: SpeakerSelection[Producer] | None = (
+            SpeakerSelection(settings.audio_forward_speakers, self._speakers_changed)
+            if settings.audio_forward_speakers > 0
+            else None
+        )
         if settings.ice_addresses:
             bridge.restrict_ice_addresses(settings.ice_addresses)
         self._tasks.spawn(self._housekeeping())
@@ -74,7 +82,9 @@ class Router:
     def create_subscribe_transport(
         self, send_offer: OfferSink, app_data: dict[str, Any]
     ) -> SubscribeTransport:
-        transport = SubscribeTransport(self.settings, send_offer, self.sfu_stats, app_data)
+        transport = SubscribeTransport(
+            self.settings, send_offer, self.sfu_stats, app_data, self.speakers
+        )
         self.subscribe_transports.add(transport)
         return transport
 
@@ -88,20 +98,36 @@ class Router:
 
     def _add_producer(self, producer: Producer) -> None:
         self.producers[producer.id] = producer
+        if self.speakers is not None and producer.kind == "audio":
+            producer.talker = self.speakers.add(producer)
         producer.on_close(self._producer_closed)
         for observer in list(self._observers):
             observer.producer_added(producer)
 
     def _producer_closed(self, producer: Producer) -> None:
         self.producers.pop(producer.id, None)
+        if self.speakers is not None and producer.talker is not None:
+            self.speakers.remove(producer.talker)
         if self._speaker.current is producer:
             self._speaker.current = None
         for observer in list(self._observers):
             observer.producer_closed(producer)
 
+    def _speakers_changed(self, ranking: list[Producer], dropped: list[Producer]) -> None:
+        """The speaker ranking changed (on a packet's way, so at once): each
+        subscriber starts or stops the audio it now gets or no longer gets."""
+        for transport in self.subscribe_transports:
+            if transport.closed:
+                continue
+            try:
+                transport.select_audio(ranking, dropped)
+            except Exception:
+                logger.exception("speaker selection failed for %s", transport.id)
+
     async def _housekeeping(self) -> None:
         """Periodic work kept off the packet path: active speaker, sender
-        reports, the simulcast layers publishers should send (dynacast)."""
+        reports, the simulcast layers publishers should send (dynacast),
+        speakers silent past their hangover."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
             for transport in self.subscribe_transports:
@@ -111,6 +137,8 @@ class Router:
             for producer in self.producers.values():
                 if producer.dynacast is not None:
                     producer.update_layers(now)
+            if self.speakers is not None:
+                self.speakers.expire(now)  # muted or vanished speakers send nothing
             audio = [p for p in self.producers.values() if p.kind == "audio"]
             changed, speaker = self._speaker.update({p: p.take_loudness() for p in audio})
             if changed:

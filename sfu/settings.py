@@ -58,6 +58,10 @@ class SfuSettings:
     #: Active-speaker decision period and loudness threshold (0..127, 127 = loudest).
     speaker_interval_s: float = 0.3
     speaker_threshold: int = 40
+    #: Each subscriber gets the audio of at most this many current speakers,
+    #: the first of the room's ranking it may hear (:mod:`sfu.speaker_selection`);
+    #: 0: every participant's audio, always.
+    audio_forward_speakers: int = 3
     #: How often receiver reports (and NACK retries, transport-cc feedback) go to publishers.
     feedback_interval_s: float = 0.1
     #: How often each subscriber's layers are chosen again within its estimate.

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiortc import RTCSessionDescription
@@ -33,6 +33,7 @@ from .producer import Producer
 from .sdp_check import check_media_lines
 from .send_slot import SendSlot
 from .settings import SfuSettings
+from .speaker_selection import SpeakerSelection
 from .stats import SfuStats
 from .tasks import TaskGroup
 
@@ -70,6 +71,7 @@ class SubscribeTransport:
         send_offer: OfferSink,
         stats: SfuStats,
         app_data: dict[str, Any] | None = None,
+        speakers: SpeakerSelection[Producer] | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex
         self.app_data: dict[str, Any] = dict(app_data or {})
@@ -79,6 +81,8 @@ class SubscribeTransport:
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self.revision = 0
         self._settings = settings
+        #: The room's speaker ranking (None: every audio is forwarded).
+        self._speakers = speakers
         self._ports = shared_port_range(settings.rtc_ports) if settings.rtc_ports else None
         #: Why this transport gave up for good (no media port), or None.
         self.failure: MediaPortsFull | None = None
@@ -135,6 +139,9 @@ class SubscribeTransport:
         slot = self._free_slot(producer.kind)
         consumer = Consumer(producer, slot, self._settings, app_data)
         self.consumers[producer.id] = consumer
+        if self._speakers is not None and consumer.kind == "audio":
+            consumer.silenced = True  # until the ranking says otherwise
+            self.select_audio(self._speakers.ranked())
         self._renegotiate()
         return consumer
 
@@ -147,6 +154,31 @@ class SubscribeTransport:
             consumer.pause()
         elif consumer.slot.ready:
             consumer.resume()
+        if self._speakers is not None and consumer.kind == "audio":
+            # One voice fewer (or more) this subscriber may hear: the next
+            # in the ranking takes (or gives back) its place.
+            self.select_audio(self._speakers.ranked())
+
+    def select_audio(self, ranking: Sequence[Producer], dropped: Sequence[Producer] = ()) -> None:
+        """Forward the audio of the first ``audio_forward_speakers`` producers
+        of ``ranking`` this subscriber may hear (not hidden: its own zone),
+        silence the rest of the ranking and the ``dropped`` ones. Producers
+        never ranked stay silenced (their consumers start so)."""
+        limit = self._settings.audio_forward_speakers
+        chosen = 0
+        for producer in ranking:
+            consumer = self.consumers.get(producer.id)
+            if consumer is None:
+                continue  # its own voice
+            if consumer.hidden or consumer.closed or chosen >= limit:
+                consumer.set_silenced(True)
+                continue
+            chosen += 1
+            consumer.set_silenced(False)
+        for producer in dropped:
+            consumer = self.consumers.get(producer.id)
+            if consumer is not None:
+                consumer.set_silenced(True)
 
     async def stop_consuming(self, producer_id: str) -> None:
         """Stop sending one producer; its slot is kept for the next one of its kind."""
@@ -401,14 +433,19 @@ class SubscribeTransport:
         """Choose each video consumer's layer within this subscriber's estimate."""
         demands: list[TrackDemand] = []
         reserve = 0
+        audible = silenced = 0
         for consumer in self.consumers.values():
             if consumer.closed or consumer.hidden:
                 continue
             if consumer.kind == "audio":
+                if consumer.silenced:
+                    silenced += 1  # not a speaker this subscriber gets now
+                    continue
                 # What it really takes: a fixed guess starved video on thin
                 # links (two Opus streams are ~60 kbit/s, not 80).
                 measured = consumer.producer.layers[0].meter.bitrate(now) * AUDIO_HEADROOM
                 reserve += max(AUDIO_RESERVE, int(measured))
+                audible += 1
                 continue
             current = consumer.current_layer
             producer = consumer.producer
@@ -427,6 +464,11 @@ class SubscribeTransport:
                 TrackDemand(consumer.id, layers, consumer.priority, consumer.tile_height,
                             consumer.screen)
             )  # fmt: skip
+        if silenced:
+            # Room for the speakers that may start at any moment (speaker
+            # selection), not for every silent microphone in the room.
+            free = min(self._settings.audio_forward_speakers, audible + silenced) - audible
+            reserve += AUDIO_RESERVE * max(0, free)
         estimate = self.estimate.estimate(now)
         sent = sum(slot.octets_sent for slot in self.slots)
         loss = self.estimate.loss if self.estimate.reported else None

@@ -54,6 +54,7 @@ def sfu_settings(settings: Settings) -> SfuSettings:
         max_video_bitrate=settings.max_video_bitrate,
         simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
         dynacast=settings.dynacast,
+        audio_forward_speakers=settings.audio_forward_speakers,
     )
 
 

@@ -1,8 +1,11 @@
 """RoomMedia: the media of one room, translated between participants and the SFU.
 
-It decides who receives what (in this version: everyone receives every other
-participant's tracks) and reports media events upward through callbacks. It is
-the only place that puts participant ids into the SFU's ``app_data``.
+It decides who receives what (everyone receives every other participant's
+tracks, less the audio of people in one's own zone and the video of tiles off
+one's page; of the audio left, the SFU forwards only the current speakers',
+``audio_forward_speakers``) and reports media events upward through
+callbacks. It is the only place that puts participant ids into the SFU's
+``app_data``.
 """
 
 from __future__ import annotations
@@ -150,7 +153,8 @@ class RoomMedia:
         self, viewer: str, visible: set[str], preferences: ViewPreferences | None = None
     ) -> None:
         """Forward video to ``viewer`` only from ``visible`` participants (audio
-        from all), each in the size its tile shows, pinned tiles first."""
+        does not follow the page), each in the size its tile shows, pinned
+        tiles first."""
         self.views[viewer] = visible
         self.preferences[viewer] = preferences or ViewPreferences()
         transport = self.subscribers.get(viewer)

@@ -1,6 +1,7 @@
 """Selective forwarding for the paged gallery: a receiver gets video only for
-the tiles of its current page; audio keeps flowing from everyone; a page switch
-shows the new tiles' video (starting with a keyframe) within a second.
+the tiles of its current page; audio does not follow the page (it follows the
+speakers: at most ``audio_forward_speakers`` of them); a page switch shows the
+new tiles' video (starting with a keyframe) within a second.
 
 Twenty real publishers replay pre-encoded VP8 (conf_bench's replay tracks, so
 the test machine does not encode twenty streams); packets are counted at the
@@ -18,6 +19,10 @@ from conf_bench.media import prepared_media
 
 PUBLISHERS = 20
 PAGE = 9
+#: Audio streams the viewer gets: the replayed Opus carries no audio level, so
+#: every publisher counts as speaking and the first three heard keep the
+#: three places of speaker selection (sfu/speaker_selection.py).
+SPEAKERS = 3
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +38,13 @@ async def wait_until(predicate, timeout: float) -> None:
     await asyncio.wait_for(poll(), timeout)
 
 
-def video_sent(server, room, viewer_id):
+def sent(server, room, viewer_id, kind="video"):
+    """Packets sent to the viewer so far, by participant, of one kind."""
     consumers = server.service.media[room].subscribers[viewer_id].consumers
     return {
         c.producer.app_data["participant_id"]: c.packets_sent
         for c in consumers.values()
-        if c.kind == "video"
+        if c.kind == kind
     }
 
 
@@ -65,23 +71,27 @@ async def test_twenty_people_nine_tile_page_forwards_nine_videos(server, bench_m
         await asyncio.sleep(2.0)
 
         # ... but over one second only the page's nine send video.
-        before = video_sent(server, "paged", viewer.participant_id)
+        before = sent(server, "paged", viewer.participant_id)
         audio_before = viewer.received - viewer.received_video
+        speakers_before = sent(server, "paged", viewer.participant_id, "audio")
         await asyncio.sleep(1.0)
-        after = video_sent(server, "paged", viewer.participant_id)
+        after = sent(server, "paged", viewer.participant_id)
         moving = {pid for pid in ids if after[pid] > before[pid]}
         assert moving == set(first_page)
-        # Audio from all twenty keeps flowing (50 packets/s each).
+        # Audio of the speakers keeps flowing (50 packets/s each), whatever the page.
         audio = (viewer.received - viewer.received_video) - audio_before
-        assert audio > PUBLISHERS * 30, audio
+        assert audio > SPEAKERS * 30, audio
+        speakers_after = sent(server, "paged", viewer.participant_id, "audio")
+        speaking = {pid for pid in ids if speakers_after[pid] > speakers_before[pid]}
+        assert len(speaking) == SPEAKERS, speaking
 
         # Next page: the new nine start (each with a keyframe) within a second.
         switched = time.monotonic()
         await viewer.set_view(second_page)
         started: dict[str, float] = {}
-        base = video_sent(server, "paged", viewer.participant_id)
+        base = sent(server, "paged", viewer.participant_id)
         while len(started) < PAGE and time.monotonic() - switched < 3.0:
-            now = video_sent(server, "paged", viewer.participant_id)
+            now = sent(server, "paged", viewer.participant_id)
             for pid in second_page:
                 if pid not in started and now[pid] > base[pid]:
                     started[pid] = time.monotonic() - switched
@@ -89,9 +99,13 @@ async def test_twenty_people_nine_tile_page_forwards_nine_videos(server, bench_m
         assert set(started) == set(second_page)
         assert max(started.values()) < 1.0, started
         await asyncio.sleep(0.5)
-        before = video_sent(server, "paged", viewer.participant_id)
+        before = sent(server, "paged", viewer.participant_id)
+        speakers_before = sent(server, "paged", viewer.participant_id, "audio")
         await asyncio.sleep(1.0)
-        after = video_sent(server, "paged", viewer.participant_id)
+        after = sent(server, "paged", viewer.participant_id)
         assert {pid for pid in ids if after[pid] > before[pid]} == set(second_page)
+        # The page changed, the speakers did not: the same voices go on.
+        speakers_after = sent(server, "paged", viewer.participant_id, "audio")
+        assert {pid for pid in ids if speakers_after[pid] > speakers_before[pid]} == speaking
     finally:
         await asyncio.gather(*(c.close() for c in [*publishers, viewer]), return_exceptions=True)
