@@ -58,6 +58,17 @@ async def wait_no_caption_process(seconds: float = 10.0) -> None:
         await asyncio.sleep(0.1)
 
 
+async def captions_watched(make_client, room: str):
+    """Hannah (host) turned captions on in ``room``, Vera shows them: one process runs."""
+    host, viewer = await make_client("Hannah"), await make_client("Vera")
+    await host.join(room)
+    await viewer.join(room)
+    await host.call("set_captions", {"enabled": True})
+    await viewer.call("captions", {"on": True})
+    assert len(caption_processes()) == 1
+    return host, viewer
+
+
 def captions_of(client) -> list[dict]:
     return [data for event, data in client.events if event == "caption"]
 
@@ -118,12 +129,7 @@ async def test_captions_reach_only_who_turned_them_on_with_the_speakers_name(
 
 
 async def test_host_turning_captions_off_stops_them_for_everyone(server, make_client):
-    host, viewer = await make_client("Hannah"), await make_client("Vera")
-    await host.join("off-again")
-    await viewer.join("off-again")
-    await host.call("set_captions", {"enabled": True})
-    await viewer.call("captions", {"on": True})
-    assert len(caption_processes()) == 1
+    host, viewer = await captions_watched(make_client, "off-again")
     await host.call("set_captions", {"enabled": False})
     await viewer.wait_for(
         lambda: any(e == "meeting_updated" and d.get("captions") is False for e, d in viewer.events)
@@ -135,12 +141,7 @@ async def test_host_turning_captions_off_stops_them_for_everyone(server, make_cl
 
 
 async def test_the_last_viewer_leaving_stops_the_caption_process(server, make_client):
-    host, viewer = await make_client("Hannah"), await make_client("Vera")
-    await host.join("leaving")
-    await viewer.join("leaving")
-    await host.call("set_captions", {"enabled": True})
-    await viewer.call("captions", {"on": True})
-    assert len(caption_processes()) == 1
+    host, viewer = await captions_watched(make_client, "leaving")
     await viewer.call("leave", {})
     await host.call("leave", {})  # the room closes
     await wait_no_caption_process()
@@ -252,12 +253,7 @@ async def test_concurrent_first_requests_with_redis_share_one_caption_process(se
 
 
 async def test_the_last_viewer_leaving_stops_captions_while_others_stay(server, make_client):
-    host, viewer = await make_client("Hannah"), await make_client("Vera")
-    await host.join("stays")
-    await viewer.join("stays")
-    await host.call("set_captions", {"enabled": True})
-    await viewer.call("captions", {"on": True})
-    assert len(caption_processes()) == 1
+    _host, viewer = await captions_watched(make_client, "stays")
     await viewer.close()  # gone without turning captions off; the host stays
     await wait_no_caption_process(20)
     assert "stays" not in server.service.captions.rooms
