@@ -166,6 +166,8 @@ def message_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]]
         "spotlight": {"participant_id": ids},
         "recording_links": {},
         "recording": {"action": st.sampled_from(["start", "pause", "resume", "stop", "rewind"])},
+        "set_captions": {"enabled": bools},
+        "captions": {"on": bools},
         "poll_create": _poll(world),
         "poll_edit": {"poll_id": polls, **_poll(world)},
         "poll_delete": {"poll_id": polls},
