@@ -130,13 +130,15 @@ export class Subscriber extends EventTarget {
     const pc = this.pc;
     await pc.setRemoteDescription({ type: "offer", sdp });
     if (this.closed) return;
-    this._mapTracks(Array.isArray(tracks) ? tracks : []);
     await pc.setLocalDescription(await pc.createAnswer());
     if (this.closed) return;
     const answer = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
     try {
       const sent = this._request("subscriber_answer", { revision, sdp: answer });
       this._flushSentWaiters();
+      // The tiles and sinks for the tracks are made while the answer
+      // travels, not before it (issue 21: the connection comes up sooner).
+      this._mapTracks(Array.isArray(tracks) ? tracks : []);
       await sent;
       if (!this._answered) {
         this._answered = true;
