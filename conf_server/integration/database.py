@@ -11,6 +11,7 @@ microseconds, fewer moving parts than a thread pool).
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,10 @@ CREATE TABLE IF NOT EXISTS settings (
 """
 
 
+#: How long opening keeps trying while another process sets the database up.
+OPEN_RETRY_SECONDS = 5.0
+
+
 class DatabaseUnusable(ConfigError):
     """The database file cannot be opened or is not an SQLite database: the
     server cannot start (``conf-server`` prints the message, no traceback)."""
@@ -111,9 +116,20 @@ class Database:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        # Several worker processes open one new database at once: switching
+        # it to WAL answers "locked" at once (SQLite's busy timeout does not
+        # cover it), so the set-up is tried again for a few seconds.
+        deadline = time.monotonic() + OPEN_RETRY_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self._db.execute(sql, params)
