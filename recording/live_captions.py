@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sfu import Producer, Router, RtpView
+from sfu.speaker_selection import VOICE_LEVEL  # "voice" as the SFU's speaker selection has it
 
 logger = logging.getLogger(__name__)
 
-#: Audio level (0 = 0 dBov loudest .. 127 silent) at or below which a packet
-#: is voice: -50 dBov, above a quiet room's hiss, below anyone talking.
-VOICE_LEVEL = 50
 #: Packets (20 ms each) kept before admission and sent first: 0.4 s.
 PREROLL_PACKETS = 20
 #: An admitted speaker quiet this long gives its place to a new one.
