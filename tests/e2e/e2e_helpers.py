@@ -294,7 +294,8 @@ async def wait_until(
         if await check():
             return loop.time() - started
         if loop.time() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
+            name = getattr(check, "__name__", "condition")
+            raise AssertionError(f"{name}: condition not met within {timeout} s")
         await asyncio.sleep(step)
 
 
