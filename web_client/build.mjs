@@ -22,7 +22,7 @@ const outdir = join(root, "dist");
 /** The pages' entry modules and the stylesheet, relative to this folder. */
 const ENTRIES = ["js/room.js", "js/landing.js", "js/admin.js", "css/app.css"];
 /** Folders and files whose bytes make the sources' digest; the server hashes the same. */
-const DIGEST_FOLDERS = ["js", "css"];
+const DIGEST_FOLDERS = ["js", "css", "locales"];
 const DIGEST_FILES = ["build.mjs", "package.json", "package-lock.json"];
 /** The sources import the socket.io client from the URL the server serves it at. */
 const SOCKET_IO_URL = /^\/vendor\/socket\.io\.esm\.min\.js$/;

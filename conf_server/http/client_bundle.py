@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 ASSETS = "/assets/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 #: What the sources' digest covers (build.mjs hashes the same), relative to web_client/.
-DIGEST_FOLDERS = ("js", "css")
+DIGEST_FOLDERS = ("js", "css", "locales")
 DIGEST_FILES = ("build.mjs", "package.json", "package-lock.json")
 MANIFEST = "dist/manifest.json"
 REBUILD = "run `npm run build` in web_client/ (or scripts/setup.sh) and restart the server"

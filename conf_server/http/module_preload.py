@@ -51,6 +51,8 @@ def module_urls(js_dir: Path, entry_url: str) -> list[str]:
             specifier = match.group(1) or match.group(2)
             if specifier.startswith("."):
                 specifier = posixpath.normpath(posixpath.join(posixpath.dirname(url), specifier))
+            if specifier.endswith(".json"):
+                continue  # a JSON module (a message catalog) is not a script to preload
             if specifier.startswith("/") and specifier not in found:
                 found.append(specifier)
                 queue.append(specifier)

@@ -33,8 +33,9 @@ logger = logging.getLogger(__name__)
 WEB_CLIENT_DIR = Path(__file__).resolve().parents[2] / "web_client"
 SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 #: The only folders of web_client/ served under /static/ (not README.md,
-#: package.json or node_modules).
-STATIC_FOLDERS = ("css", "js")
+#: package.json or node_modules); ``locales`` holds the message catalogs the
+#: source modules import as JSON modules.
+STATIC_FOLDERS = ("css", "js", "locales")
 #: What the ``Server`` header says (aiohttp's default names the Python and aiohttp versions).
 SERVER_HEADER = "conf-server"
 
