@@ -82,6 +82,34 @@ class AlreadyVoted(DomainError):
     status = 409
 
 
+class UnknownQuestionnaire(DomainError):
+    """No questionnaire with that id in this meeting."""
+
+    code = "unknown_questionnaire"
+    status = 404
+
+
+class QuestionnaireNotOpen(DomainError):
+    """The questionnaire is not taking answers (still a draft, or closed)."""
+
+    code = "questionnaire_not_open"
+    status = 409
+
+
+class QuestionnaireClosed(QuestionnaireNotOpen):
+    """The questionnaire has been closed; answers and changes are refused."""
+
+    code = "questionnaire_closed"
+    status = 409
+
+
+class AlreadyAnswered(DomainError):
+    """A second answer to an anonymous questionnaire without its answer handle."""
+
+    code = "already_answered"
+    status = 409
+
+
 class RateLimited(DomainError):
     """Too many messages or reactions; ``retry_after`` says when one is allowed again."""
 

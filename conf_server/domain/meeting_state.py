@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ChatLog, HandQueue, MeetingAccess, MuteLocks, PollBook, Reactions, RoleBook
+from .questionnaire_book import QuestionnaireBook
 
 
 @dataclass
@@ -83,6 +84,7 @@ class MeetingState:
     mic_locks: MuteLocks = field(default_factory=MuteLocks)
     hands: HandQueue = field(default_factory=HandQueue)
     polls: PollBook = field(default_factory=PollBook)
+    questionnaires: QuestionnaireBook = field(default_factory=QuestionnaireBook)
     chat: ChatLog = field(default_factory=ChatLog)
     reactions: Reactions = field(default_factory=Reactions)
     members: dict[str, Member] = field(default_factory=dict)
@@ -150,6 +152,7 @@ class MeetingState:
             "mic_locks": self.mic_locks.to_dict(),
             "hands": self.hands.to_dict(),
             "polls": self.polls.to_dict(),
+            "questionnaires": self.questionnaires.to_dict(),
             # The messages themselves live in the store's "chat" log (CHAT_LOG);
             # the state keeps the id counter and the rate limit.
             "chat": {**self.chat.to_dict(), "messages": []},
@@ -179,6 +182,10 @@ class MeetingState:
             mic_locks=MuteLocks.from_dict(data["mic_locks"]),
             hands=HandQueue.from_dict(data["hands"]),
             polls=PollBook.from_dict(data["polls"]),
+            # Absent in states stored before questionnaires existed.
+            questionnaires=QuestionnaireBook.from_dict(data["questionnaires"])
+            if "questionnaires" in data
+            else QuestionnaireBook(),
             chat=ChatLog.from_dict(data["chat"]),
             reactions=Reactions.from_dict(data["reactions"]),
             members={m["participant_id"]: Member(**m) for m in data["members"]},

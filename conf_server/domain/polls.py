@@ -113,7 +113,10 @@ class PollOption:
     text: str
 
 
-def _clean(raw: str, what: str, limit: int) -> str:
+def clean_line(raw: str, what: str, limit: int) -> str:
+    """``raw`` as one line (runs of white space made one space), or
+    :class:`InvalidAction` when it is not text, empty, longer than ``limit`` or
+    holds a forbidden character (polls and questionnaires share this rule)."""
     if not isinstance(raw, str):
         raise InvalidAction(f"{what} must be text")
     text = " ".join(raw.split())
@@ -146,10 +149,10 @@ class Poll:
 
     def _configure(self, spec: PollSpec) -> None:
         kind, options, anonymous = PollKind(spec.kind), spec.options, spec.anonymous
-        question = _clean(spec.question, "the question", MAX_QUESTION)
+        question = clean_line(spec.question, "the question", MAX_QUESTION)
         if isinstance(options, str) or not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise InvalidAction(f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options")
-        texts = [_clean(text, "an option", MAX_OPTION_TEXT) for text in options]
+        texts = [clean_line(text, "an option", MAX_OPTION_TEXT) for text in options]
         if len(set(texts)) != len(texts):
             raise InvalidAction("two options have the same text")
         parsed = [PollOption(f"o{index}", text) for index, text in enumerate(texts, start=1)]

@@ -28,6 +28,8 @@ from typing import Any
 from conf_server.domain import PollState
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.domain.poll_export import export, results_csv, safe_cell
+from conf_server.domain.questionnaire_export import export as export_questionnaire
+from conf_server.domain.questionnaire_export import results_csv as questionnaire_table
 
 from .database import Database
 
@@ -83,6 +85,9 @@ def build_report(
                 for pid, score in item["scores"].items()
             ]
         polls.append(entry)
+    # Shaped like the polls' entries: results (free texts with names when
+    # named), and who answered what only for named questionnaires.
+    questionnaires = [export_questionnaire(item, names) for item in state.questionnaires.launched()]
     return {
         "meeting_id": state.meeting_id,
         "room": state.room,
@@ -93,6 +98,7 @@ def build_report(
         "generated_at": now,
         "attendance": attendance,
         "polls": polls,
+        "questionnaires": questionnaires,
         "chat": chat,
         "recordings": [],
     }
@@ -150,6 +156,13 @@ def recordings_csv(recordings: list[dict[str, Any]]) -> str:
             ["" if v is None else safe_cell(v) if isinstance(v, str) else v for v in row]
         )
     return out.getvalue()
+
+
+def questionnaires_csv(report: dict[str, Any]) -> str:
+    """The report's questionnaire results as CSV (one row per option, rating
+    value and free-text answer; never a name). Built from the report, so a
+    live and an archived meeting give the same table."""
+    return questionnaire_table(entry["results"] for entry in report.get("questionnaires", []))
 
 
 def polls_csv(state: MeetingState) -> str:
