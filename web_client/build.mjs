@@ -20,7 +20,7 @@ const root = dirname(fileURLToPath(import.meta.url));
 const outdir = join(root, "dist");
 
 /** The pages' entry modules and the stylesheet, relative to this folder. */
-const ENTRIES = ["js/room.js", "js/landing.js", "js/admin.js", "css/app.css"];
+const ENTRIES = ["js/room.js", "js/landing.js", "js/admin.js", "js/share_page.js", "css/app.css"];
 /** Folders and files whose bytes make the sources' digest; the server hashes the same. */
 const DIGEST_FOLDERS = ["js", "css", "locales"];
 const DIGEST_FILES = ["build.mjs", "package.json", "package-lock.json"];

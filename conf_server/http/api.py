@@ -19,7 +19,9 @@ from . import (
     media_debug_api,
     meetings_api,
     nodes_api,
+    recording_shares_api,
     recordings_api,
+    share_viewer_api,
     webhooks_api,
 )
 from .keys import MEETINGS, SETTINGS
@@ -97,5 +99,7 @@ def create_api() -> web.Application:
     media_debug_api.add_routes(api)
     nodes_api.add_routes(api)
     recordings_api.add_routes(api)
+    recording_shares_api.add_routes(api)
+    share_viewer_api.add_routes(api)
     ice_servers_api.add_routes(api)
     return api

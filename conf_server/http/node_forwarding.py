@@ -38,6 +38,9 @@ _PASSED_HEADERS = (
     "If-None-Match",
     "If-Modified-Since",
     "If-Unmodified-Since",
+    # A share link's session (conf_server/http/share_access.py) goes to the
+    # recording's node and comes back from it.
+    "Cookie",
 )
 _RELAYED_HEADERS = (
     "Content-Type",
@@ -46,6 +49,7 @@ _RELAYED_HEADERS = (
     "ETag",
     "Last-Modified",
     "Content-Disposition",
+    "Set-Cookie",
 )
 _CHUNK = 256 * 1024
 

@@ -11,6 +11,7 @@ from . import openapi_recordings as recordings
 from .openapi_connectivity import connectivity_paths
 from .openapi_integration import json_response
 from .openapi_media import MEDIA_SCHEMAS, media_paths
+from .openapi_shares import SHARE_SCHEMAS, share_paths
 from .openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
 
 _ERROR = {
@@ -144,6 +145,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                 **WEBHOOK_SCHEMAS,
                 **integration.SCHEMAS,
                 **recordings.SCHEMAS,
+                **SHARE_SCHEMAS,
                 **MEDIA_SCHEMAS,
             },
             "securitySchemes": integration.SECURITY_SCHEMES,
@@ -277,6 +279,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             **webhook_paths(error),
             **integration.integration_paths(),
             **recordings.recording_paths(),
+            **share_paths(),
             **media_paths(),
             **connectivity_paths(),
             "/healthz": {

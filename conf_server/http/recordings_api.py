@@ -67,7 +67,7 @@ def _library(request: web.Request) -> RecordingLibrary:
     return request.config_dict[MEETINGS].recording.library_now()
 
 
-async def _elsewhere(request: web.Request, recording_id: str) -> web.StreamResponse | None:
+async def recording_elsewhere(request: web.Request, recording_id: str) -> web.StreamResponse | None:
     """The answer of the node that holds a recording this node does not have;
     None if no node has it (or the request was relayed here already)."""
     if forwarded(request):
@@ -118,7 +118,7 @@ async def get_recording(request: web.Request) -> web.StreamResponse:
     recording_id = request.match_info["recording_id"]
     record = _library(request).get(recording_id)
     if record is None:
-        elsewhere = await _elsewhere(request, recording_id)
+        elsewhere = await recording_elsewhere(request, recording_id)
         if elsewhere is not None:
             return elsewhere
         raise NotFound("no recording with that id")
@@ -152,7 +152,7 @@ async def _send_recording_file(
     fd = library.open_file(recording_id, name)
     if fd is None:
         if library.get(recording_id) is None:
-            elsewhere = await _elsewhere(request, recording_id)
+            elsewhere = await recording_elsewhere(request, recording_id)
             if elsewhere is not None:
                 return elsewhere
         raise NotFound("no such file in that recording")
@@ -210,7 +210,7 @@ async def delete_recording(request: web.Request) -> web.StreamResponse:
     # A transcript being made is stopped: the recording goes, so does its transcript.
     await service.recording.transcripts.cancel(recording_id)
     if not service.recording.library.delete(recording_id):
-        elsewhere = await _elsewhere(request, recording_id)
+        elsewhere = await recording_elsewhere(request, recording_id)
         if elsewhere is not None:
             return elsewhere
         raise NotFound("no recording with that id")

@@ -132,7 +132,8 @@ def add_client_routes(app: web.Application, client_dir: Path) -> None:
     ``client_dir``; its bundle and pages are read now, once."""
     bundle = client_bundle.load_bundle(client_dir)
     pages = {
-        name: _page(client_dir, name, bundle) for name in ("index.html", "room.html", "admin.html")
+        name: _page(client_dir, name, bundle)
+        for name in ("index.html", "room.html", "admin.html", "share.html")
     }
 
     async def landing(_: web.Request) -> web.Response:
@@ -146,6 +147,10 @@ def add_client_routes(app: web.Application, client_dir: Path) -> None:
     async def admin(_: web.Request) -> web.Response:
         return _html(pages["admin.html"])
 
+    async def shared_recording(_: web.Request) -> web.Response:
+        # The page asks the share routes whether the link exists (no oracle here).
+        return _html(pages["share.html"])
+
     async def socket_io_client(_: web.Request) -> web.StreamResponse:
         path = client_dir / SOCKET_IO_CLIENT
         if not path.is_file():
@@ -157,6 +162,7 @@ def add_client_routes(app: web.Application, client_dir: Path) -> None:
     app.router.add_get("/", landing)
     app.router.add_get("/r/{room}", room)
     app.router.add_get("/admin", admin)
+    app.router.add_get("/s/{share_id}", shared_recording)
     client_bundle.add_routes(app, bundle)
     app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)
     for folder in STATIC_FOLDERS:

@@ -25,6 +25,7 @@ from conf_server.domain import Action, Forbidden, Role, authorize
 from conf_server.domain.layout import best_grid
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
+from conf_server.integration.recording_shares import SHARES_SCOPE, shares_route
 from recording.composite_worker import CompositeWorkers
 from recording.errors import QuotaExceeded
 from recording.library import RecordingLibrary
@@ -237,7 +238,10 @@ class RecordingControl:
             summary = recording_summary(record)
             if summary["transcript"] is not None:
                 summary["transcript"]["links"] = signed_transcript_links(record, links.token)
-            recordings.append({**summary, "files": files})
+            # The host may make, list and revoke the recording's share links.
+            shares_url = shares_route(record["id"])
+            shares_url += f"?download_token={links.token(record['id'], SHARES_SCOPE)}"
+            recordings.append({**summary, "files": files, "shares_url": shares_url})
         return {"recordings": recordings}
 
     # -- shared by the message and the REST API ----------------------------------------------
