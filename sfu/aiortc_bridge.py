@@ -18,15 +18,21 @@ What is used, and why:
 * ``RTCDtlsTransport._handle_rtcp_data``: wrapped per publish transport, so
   the publisher's RTCP sender reports (NTP <-> RTP timestamp) reach the SFU
   (recording aligns audio and video with them); aiortc still handles RTCP.
+  Replaced per subscribe transport (``take_incoming_rtcp``): a subscriber's
+  RTCP is all feedback the SFU reads itself (``sfu.rtcp``), so aiortc never
+  parses it; from the first packet on it is decrypted at the socket
+  (``RTCDtlsTransport._rx_srtp``), like published RTP. The round trip comes
+  from the sender's ``__lsr`` / ``__lsr_time`` (``report_rtt``).
 * ``RTCDtlsTransport._send_rtp``: SRTP-protect and send RTCP we built. For
   forwarded RTP, ``RtpSendPath`` does the same work synchronously from
   ``RTCDtlsTransport._state`` / ``_tx_srtp`` and aioice's nominated pair
   (``Connection._nominated``, its protocol's socket), skipping four coroutine
   layers and asyncio's unbounded send buffer.
-* ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue``: pre-closed so the decoder
-  thread aiortc starts for every receiver exits at once instead of waiting.
-* ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender so a
-  subscriber's PLI/FIR and NACK reach the SFU.
+* ``RTCRtpReceiver.receive``: run with the ``threading`` name of
+  ``aiortc.rtcrtpreceiver`` standing for a decoder thread that never starts (the
+  SFU never decodes; see ``disable_decoder``).
+* ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender by
+  conf-bench's load generator, so the SFU's PLI/FIR reach its publishers.
 * ``RTCRtpSender._ssrc`` and its sender-report counters (``__ntp_timestamp``,
   ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``, reached through
   the sender's ``__dict__``, set a few times a second), so the RTCP sender
@@ -38,10 +44,14 @@ What is used, and why:
   written again to give its Opus ``nack`` feedback, since aiortc builds every
   offer from a process-wide codec table that must not change.
 * aioice's ``StunProtocol.datagram_received`` of the nominated pair
-  (``_route_rtp_at_socket``): besides the publish side's decryption above,
+  (``_route_at_socket``): besides the decryption above,
   load generators count RTP there (``count_rtp_at_socket``): SRTP leaves RTP
   headers in clear, so a benchmark receiver can count packets before ICE,
   DTLS and SRTP handle them.
+* aioice's ``StunProtocol.datagram_received`` (the class, once per process,
+  ``demultiplex_by_first_byte``): datagrams whose first byte says DTLS or
+  SRTP/SRTCP (RFC 7983) go to the connection's data queue without the STUN
+  parse attempt aioice makes on every datagram; only 0-3 is parsed as STUN.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
   deployment names the addresses ICE may gather on.
 * ``aioice.ice``'s module global ``asyncio`` (media port range, see
@@ -60,7 +70,6 @@ import asyncio
 import contextvars
 import errno
 import logging
-import queue
 import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -68,6 +77,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import aioice.ice
+import aiortc.rtcrtpreceiver
 import pylibsrtp
 from aiortc import (
     MediaStreamTrack,
@@ -87,6 +97,7 @@ from aiortc.rtcrtpparameters import (
     RTCRtcpFeedback,
     RTCRtpCodecParameters,
     RTCRtpHeaderExtensionParameters,
+    RTCRtpReceiveParameters,
 )
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
 
@@ -135,8 +146,30 @@ def host_address_count(addresses: Iterable[str] = ()) -> int:
     return len(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
 
 
+_stun_datagram_received = aioice.ice.StunProtocol.datagram_received
+
+
+def _demultiplexed_datagram_received(self: Any, data: bytes, addr: Any) -> None:
+    # RFC 7983: the first byte tells STUN (0-3) from DTLS (20-63) and RTP/RTCP
+    # (128-191). aioice tries a STUN parse on every datagram and hands what
+    # fails to its data queue; DTLS and media go there directly instead.
+    if data and (127 < data[0] < 192 or 19 < data[0] < 64):
+        self.receiver.data_received(data, self.local_candidate.component)
+    else:
+        _stun_datagram_received(self, data, addr)
+
+
+def demultiplex_by_first_byte() -> None:
+    """Make aioice (once per process) parse only datagrams whose first byte
+    says STUN; DTLS and SRTP/SRTCP skip the parse attempt (RFC 7983)."""
+    protocol: Any = aioice.ice.StunProtocol
+    if protocol.datagram_received is not _demultiplexed_datagram_received:
+        protocol.datagram_received = _demultiplexed_datagram_received
+
+
 def create_peer_connection(ice_servers: Iterable[str]) -> RTCPeerConnection:
     """A peer connection with one bundled transport and the deployment's ICE servers."""
+    demultiplex_by_first_byte()
     servers = [RTCIceServer(urls=url) for url in ice_servers]
     return RTCPeerConnection(
         RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -460,8 +493,8 @@ def hook_incoming_rtp(transport: RTCDtlsTransport, handler: RtpHandler) -> None:
     setattr(transport, "_handle_rtp_data", handle_rtp_data)  # noqa: B010 (private hook)
 
 
-#: Marks a wrapped aioice protocol with what it feeds RTP to (set once per pair).
-_SOCKET_HANDLER = "_sfu_rtp_handler"
+#: On a wrapped aioice protocol: ``[rtp route, rtcp route]`` (set once per pair).
+_SOCKET_ROUTES = "_sfu_socket_routes"
 
 
 def _nominated_pair(dtls: Any) -> Any:
@@ -470,42 +503,57 @@ def _nominated_pair(dtls: Any) -> Any:
     return connection._nominated.get(1) if connection is not None else None
 
 
-def _route_rtp_at_socket(transport: RTCDtlsTransport, on_rtp: Callable[[bytes], None]) -> bool:
-    """Hand ``transport``'s incoming RTP, still encrypted, to ``on_rtp`` where it arrives.
+def _route_at_socket(
+    transport: RTCDtlsTransport,
+    on_rtp: Callable[[bytes], None] | None = None,
+    on_rtcp: Callable[[bytes], None] | None = None,
+) -> bool:
+    """Hand ``transport``'s incoming RTP and/or RTCP, still encrypted, to
+    ``on_rtp`` / ``on_rtcp`` where it arrives.
 
-    Wraps the ``datagram_received`` of the nominated candidate pair's protocol:
-    a datagram whose first byte says RTP/RTCP (128-191) and whose second is
-    not an RTCP packet type (192-223, RFC 7983/5761) goes to ``on_rtp``;
-    anything else (STUN, DTLS, RTCP) goes on to aioice as before. Packets on
-    other pairs keep the normal path. Returns False (and changes nothing)
-    until a pair is nominated; wrapping again for the same ``on_rtp`` is a no-op.
+    Wraps the ``datagram_received`` of the nominated candidate pair's protocol
+    once: a datagram whose first byte says RTP/RTCP (128-191) goes to
+    ``on_rtcp`` when its second is an RTCP packet type (192-223, RFC
+    7983/5761), else to ``on_rtp``; anything without a route (STUN, DTLS)
+    goes on to aioice as before. Packets on other pairs keep the normal path.
+    Returns False (and changes nothing) until a pair is nominated; setting a
+    route again replaces it.
     """
     pair = _nominated_pair(transport)
     if pair is None:
         return False
     protocol = pair.protocol
-    if getattr(protocol, _SOCKET_HANDLER, None) is on_rtp:
-        return True
-    original = protocol.datagram_received
+    routes: list[Callable[[bytes], None] | None] | None = vars(protocol).get(_SOCKET_ROUTES)
+    if routes is None:
+        routes = [None, None]
+        original = protocol.datagram_received
+        rtp_or_rtcp = routes
 
-    def datagram_received(data: bytes, addr: Any) -> None:
-        if len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
-            on_rtp(data)
-        else:
+        def datagram_received(data: bytes, addr: Any) -> None:
+            if len(data) >= 12 and 127 < data[0] < 192:
+                route = rtp_or_rtcp[191 < data[1] < 224]
+                if route is not None:
+                    route(data)
+                    return
             original(data, addr)
 
-    protocol.datagram_received = datagram_received
-    setattr(protocol, _SOCKET_HANDLER, on_rtp)
+        protocol.datagram_received = datagram_received
+        vars(protocol)[_SOCKET_ROUTES] = routes
+    if on_rtp is not None:
+        routes[0] = on_rtp
+    if on_rtcp is not None:
+        routes[1] = on_rtcp
     return True
 
 
-#: Keeps, on a DTLS transport, the decryptor its pair's protocol feeds (made once).
+#: Keeps, on a DTLS transport, the decryptors its pair's protocol feeds (made once).
 _SOCKET_DECRYPTOR = "_sfu_rtp_decryptor"
+_SOCKET_RTCP_DECRYPTOR = "_sfu_rtcp_decryptor"
 
 
 def _take_rtp_at_socket(transport: RTCDtlsTransport, handler: RtpHandler) -> bool:
     """Decrypt ``transport``'s RTP where its datagrams arrive and hand it to
-    ``handler`` (see ``_route_rtp_at_socket``), skipping aioice's queue and
+    ``handler`` (see ``_route_at_socket``), skipping aioice's queue and
     aiortc's receive loop. RTP that arrives while DTLS is not connected is
     dropped, as aiortc would. Returns True once the nominated pair feeds it."""
     dtls: Any = transport
@@ -526,7 +574,7 @@ def _take_rtp_at_socket(transport: RTCDtlsTransport, handler: RtpHandler) -> boo
                 logger.exception("RTP handler failed")
 
         vars(dtls)[_SOCKET_DECRYPTOR] = decrypt
-    return _route_rtp_at_socket(transport, decrypt)
+    return _route_at_socket(transport, on_rtp=decrypt)
 
 
 RtcpHandler = Callable[[bytes], None]
@@ -547,11 +595,87 @@ def hook_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> Non
     setattr(transport, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (private hook)
 
 
+def _deliver_rtcp(handler: RtcpHandler, data: bytes) -> None:
+    try:
+        handler(data)
+    except Exception:  # a handler bug must not reach asyncio's transport
+        logger.exception("RTCP handler failed")
+
+
+def take_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> None:
+    """Hand every decrypted incoming RTCP packet of ``transport`` to
+    ``handler(data)`` *instead of* aiortc, which then never parses it.
+
+    For subscribe transports, whose RTCP is all feedback about what the SFU
+    sends (receiver reports, NACK, PLI/FIR, REMB, transport-cc): aiortc would
+    build objects for every packet and route them to its senders, to fill
+    statistics nobody reads. From the first packet on, RTCP is decrypted
+    where it arrives (as ``_take_rtp_at_socket`` does for RTP), skipping
+    aioice's queue and aiortc's receive loop too.
+    """
+    dtls: Any = transport
+
+    def decrypt(data: bytes) -> None:
+        srtp = dtls._rx_srtp
+        if srtp is None or dtls._state is not _DTLS_CONNECTED:
+            return
+        try:
+            plain = srtp.unprotect_rtcp(data)
+        except pylibsrtp.Error:
+            return  # replayed or forged: aiortc drops these as well
+        _deliver_rtcp(handler, plain)
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        _deliver_rtcp(handler, data)
+        # DTLS is connected (SRTCP arrived): from now on skip the queue.
+        if vars(dtls).get(_SOCKET_RTCP_DECRYPTOR) is None and _route_at_socket(
+            transport, on_rtcp=decrypt
+        ):
+            vars(dtls)[_SOCKET_RTCP_DECRYPTOR] = decrypt
+
+    setattr(transport, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (private hook)
+
+
+class _DecoderNotStarted:
+    """What a receiver of ours gets for aiortc's decoder thread: nothing runs.
+
+    Published packets go from the socket to the SFU (``_route_at_socket``) and
+    never reach aiortc's receiver, so its decoder would only wait. Starting it
+    costs more than the thread: ``Thread.start()`` blocks until the new thread
+    has been scheduled, and on a busy machine that held the event loop for up
+    to 0.4 s at each publish (seen while a newcomer joined, issue 21).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+
+_NO_DECODER_THREADS = types.SimpleNamespace(Thread=_DecoderNotStarted)
+
+
 def disable_decoder(transceiver: RTCRtpTransceiver) -> None:
-    """Make aiortc's decoder thread for this receiver exit as soon as it starts."""
-    closed: queue.Queue[None] = queue.Queue()
-    closed.put(None)
-    setattr(transceiver.receiver, "_RTCRtpReceiver__decoder_queue", closed)  # noqa: B010
+    """Start this receiver without aiortc's decoder thread."""
+    receiver = transceiver.receiver
+    receive = receiver.receive
+
+    async def receive_without_decoder(parameters: RTCRtpReceiveParameters) -> None:
+        # aiortc's receive() has no await: nothing else runs while the
+        # module's ``threading`` is swapped, and only that module sees it.
+        names = vars(aiortc.rtcrtpreceiver)
+        real_threading = names["threading"]
+        names["threading"] = _NO_DECODER_THREADS
+        try:
+            await receive(parameters)
+        finally:
+            names["threading"] = real_threading
+
+    setattr(receiver, "receive", receive_without_decoder)  # noqa: B010 (private hook)
 
 
 def hook_sender_feedback(
@@ -568,10 +692,20 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 
 
-def sender_rtt(sender: RTCRtpSender) -> float | None:
-    """The round-trip time aiortc measured from this sender's reports (seconds)."""
-    rtt = vars(sender).get("_RTCRtpSender__rtt")
-    return float(rtt) if rtt is not None else None
+_LSR = "_RTCRtpSender__lsr"
+_LSR_TIME = "_RTCRtpSender__lsr_time"
+
+
+def report_rtt(sender: RTCRtpSender, lsr: int, dlsr: int) -> float | None:
+    """The round trip (seconds) a receiver report block about ``sender``'s
+    stream implies (RFC 3550 6.4.1): the time since the sender report it names
+    was sent, less the receiver's delay ``dlsr``; None unless it names the
+    last sender report this sender sent."""
+    state = vars(sender)
+    sent = state.get(_LSR_TIME)
+    if not dlsr or sent is None or lsr != state.get(_LSR):
+        return None
+    return float(time.time() - sent - dlsr / 65536)
 
 
 _NTP = "_RTCRtpSender__ntp_timestamp"
@@ -681,7 +815,7 @@ def count_rtp_at_socket(transport: RTCDtlsTransport, count: Callable[[bytes], No
     costs a function call; STUN and RTCP still go the normal way. Returns
     False (and changes nothing) until the transport's ICE pair is nominated.
     """
-    return _route_rtp_at_socket(transport, count)
+    return _route_at_socket(transport, on_rtp=count)
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:

@@ -289,8 +289,6 @@ class SubscribeTransport:
         offered = [s for s in self.slots if s.mid is not None]
         if len(offered) < len(self.slots):
             self._dirty = True
-        for slot in offered:
-            self._hook_slot(slot)
         self.revision += 1
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
@@ -343,36 +341,13 @@ class SubscribeTransport:
             raise TransportClosed("the subscribe transport is closed")
         await add_remote_candidate(self.pc, candidate, sdp_mid, sdp_mline_index)
 
-    def _hook_slot(self, slot: SendSlot) -> None:
-        sender = slot.transceiver.sender
-
-        def on_keyframe_request() -> None:
-            if slot.consumer is not None:
-                slot.consumer.request_keyframe()
-
-        async def on_nack(sequence_number: int) -> None:
-            self._stats.nacks_received += 1
-            if slot.consumer is not None:
-                now = time.monotonic()
-                allowed = RETRANSMISSION_SHARE * self.estimate.estimate(now)
-                if self._retransmitted.bitrate(now) > allowed:
-                    # The link is full: resending into it only deepens the loss.
-                    self.retransmissions_refused += 1
-                    self._stats.retransmissions_refused += 1
-                    return
-                sent = slot.consumer.retransmit(sequence_number)
-                if sent:
-                    self._retransmitted.add(sent, now)
-
-        bridge.hook_sender_feedback(sender, on_keyframe_request, on_nack)
-
     def _watch_connection(self) -> None:
         """Once the DTLS transport connects, restart video consumers from a keyframe."""
         transport = bridge.dtls_transport_of(self.slots[0].transceiver) if self.slots else None
         if transport is None or id(transport) in self._watched:
             return
         self._watched.add(id(transport))
-        bridge.hook_incoming_rtcp(transport, self._on_rtcp)
+        bridge.take_incoming_rtcp(transport, self._on_rtcp)
 
         @transport.on("statechange")
         def on_state() -> None:
@@ -388,21 +363,58 @@ class SubscribeTransport:
     # -- bandwidth ------------------------------------------------------------------
 
     def _on_rtcp(self, data: bytes) -> None:
-        """Feed the subscriber's REMB and receiver reports into its estimate."""
+        """Act on the subscriber's feedback: the only RTCP path of this
+        transport (aiortc never sees it). PLI/FIR ask the slot's consumer for
+        a keyframe, NACK for a resend; REMB, receiver reports' loss and the
+        round trip measured from their LSR/DLSR feed the estimate. Other
+        types (SDES, BYE, transport-cc, which browsers send to the SFU only
+        when offered) are skipped without being built."""
         now = time.monotonic()
-        ours = {slot.ssrc for slot in self.slots if slot.kind == "video"}
+        by_ssrc: dict[int, SendSlot] | None = None
         for feedback in rtcp.parse_feedback(data):
-            if feedback.kind == "remb":
+            kind = feedback.kind
+            if kind == "remb":
                 self.estimate.on_remb(feedback.bitrate, now)
-            elif feedback.kind in ("rr", "sr"):
+                continue
+            if kind == "transport_cc":
+                continue
+            if by_ssrc is None:
+                by_ssrc = {slot.ssrc: slot for slot in self.slots}
+            if kind in ("rr", "sr"):
                 for block in feedback.reports:
-                    if block.ssrc in ours:
+                    slot = by_ssrc.get(block.ssrc)
+                    if slot is None:
+                        continue
+                    if slot.kind == "video":
                         self.estimate.on_loss(block.fraction_lost, now)
-        for slot in self.slots:
-            rtt = bridge.sender_rtt(slot.transceiver.sender)
-            if rtt is not None:
-                self.estimate.on_rtt(rtt)
-                break
+                    rtt = bridge.report_rtt(slot.transceiver.sender, block.lsr, block.dlsr)
+                    if rtt is not None:
+                        self.estimate.on_rtt(rtt)
+            elif kind == "nack":
+                slot = by_ssrc.get(feedback.media_ssrc)
+                if slot is not None:
+                    for sequence_number in feedback.lost:
+                        self._on_nack(slot, sequence_number, now)
+            elif kind in ("pli", "fir"):
+                ssrcs = feedback.ssrcs if kind == "fir" else (feedback.media_ssrc,)
+                for ssrc in ssrcs:
+                    slot = by_ssrc.get(ssrc)
+                    if slot is not None and slot.consumer is not None:
+                        slot.consumer.request_keyframe()
+
+    def _on_nack(self, slot: SendSlot, sequence_number: int, now: float) -> None:
+        self._stats.nacks_received += 1
+        if slot.consumer is None:
+            return
+        allowed = RETRANSMISSION_SHARE * self.estimate.estimate(now)
+        if self._retransmitted.bitrate(now) > allowed:
+            # The link is full: resending into it only deepens the loss.
+            self.retransmissions_refused += 1
+            self._stats.retransmissions_refused += 1
+            return
+        sent = slot.consumer.retransmit(sequence_number)
+        if sent:
+            self._retransmitted.add(sent, now)
 
     def set_preference(
         self, consumer: Consumer, priority: int, tile_height: int | None, screen: bool = False

@@ -46,7 +46,7 @@ async def test_published_rtp_is_taken_at_the_socket_not_through_aioice(server, m
     publisher = server.service.media["socket-path"].publishers[alice.participant_id]
     dtls = bridge.dtls_transport_of(publisher.pc.getTransceivers()[0])
     pair = vars(dtls.transport._connection)["_nominated"][1]
-    assert getattr(pair.protocol, "_sfu_rtp_handler", None) is not None
+    assert vars(pair.protocol)["_sfu_socket_routes"][0] is not None
 
     def counts() -> tuple[int, int]:
         through_aiortc = vars(dtls)["_RTCDtlsTransport__rx_packets"]
