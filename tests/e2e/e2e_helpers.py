@@ -34,7 +34,9 @@ CALL_FAILED = pytest.StashKey[bool]()
 NOISE = ("aiohttp.access", "aioice.ice")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--auto-accept-this-tab-capture"]
+#: --lang: pages follow the browser's language (issue 19); the suite asserts on English
+#: text, so every context is en-US unless a test asks for another locale.
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--auto-accept-this-tab-capture", "--lang=en-US"]
 
 
 def _in_test_namespace() -> bool:

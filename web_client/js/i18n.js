@@ -143,16 +143,24 @@ export function t(key, vars) {
 /**
  * The message for a server error code (docs/protocol.md, *Error codes*; REST
  * `{"error": {"code"}}`): `error.<code>` of the catalog, else `fallback`
- * (usually the server's English message), else a generic message.
+ * (usually the server's English message), else a generic message. On an
+ * English page the server's message is kept for codes whose message says why
+ * (`invalid_action`, `forbidden`, …).
  * @param {string | null | undefined} code
  * @param {string} [fallback]
  * @param {Vars} [vars] e.g. `{seconds}` for `rate_limited`
  * @returns {string}
  */
 export function errorText(code, fallback, vars) {
+  // The server's English message says why for these codes (which poll rule,
+  // which field): an English page keeps it; other languages get the catalog's.
+  if (current === FALLBACK && fallback && code && DETAILED.has(code)) return fallback;
   if (code && hasKey(`error.${code}`)) return t(`error.${code}`, vars);
   return fallback || t("error.unknown");
 }
+
+/** Error codes whose server message carries the reason (docs/protocol.md: "the message says why"). */
+const DETAILED = new Set(["invalid_action", "forbidden", "invalid_payload", "invalid_request", "invalid_token"]);
 
 /** @param {Date | number | string} value */
 function toDate(value) {

@@ -1,7 +1,9 @@
 // Entry point of index.html: start a new meeting (POST /api/v1/meetings, then
 // its host link) or join one by ID or link.
 
+import { errorText, t, translate } from "./i18n.js";
 import { cleanName, isValidRoom } from "./protocol.js";
+import { languageSwitch } from "./ui/language_switch.js";
 
 const NAME_KEY = "conf.display-name";
 const ROOM_ALPHABET = "abcdefghijkmnopqrstuvwxyz"; // no "l": easy to read aloud
@@ -70,7 +72,7 @@ export async function createMeeting() {
       body: "{}",
     });
   } catch {
-    throw new Error("Could not reach the meeting server. Check your network, then try again.");
+    throw new Error(t("landing.unreachable"));
   }
   /** @type {any} */
   let body = null;
@@ -80,10 +82,12 @@ export async function createMeeting() {
     // not JSON: explained below
   }
   if (!response.ok) {
-    const message = body?.error?.message ?? `the server answered ${response.status}`;
-    throw new Error(`Could not create the meeting: ${message}.`);
+    const reason = body?.error
+      ? errorText(body.error.code, body.error.message)
+      : t("landing.http_status", { status: String(response.status) });
+    throw new Error(t("landing.create_failed", { reason }));
   }
-  if (!body || typeof body.host_url !== "string") throw new Error("The server's answer has no meeting link.");
+  if (!body || typeof body.host_url !== "string") throw new Error(t("landing.no_link"));
   return body;
 }
 
@@ -107,7 +111,7 @@ function showFallback(form, url) {
   link.className = "fallback-link";
   link.href = url;
   link.dataset.testid = "start-fallback-link";
-  link.textContent = "Open it now";
+  link.textContent = t("landing.open_now");
   form.append(link);
 }
 
@@ -116,7 +120,7 @@ function readName(form) {
   const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("name"));
   const name = cleanName(input.value);
   if (!name) {
-    showError(form, "Enter your name (1 to 64 characters) so the others know who you are.");
+    showError(form, t("common.name_required"));
     input.focus();
     return null;
   }
@@ -129,6 +133,8 @@ function readName(form) {
 }
 
 function main() {
+  translate(document);
+  document.querySelector(".landing-header")?.append(languageSwitch("landing-language"));
   const start = /** @type {HTMLFormElement} */ (document.getElementById("start-form"));
   const join = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));
   let stored = "";
@@ -152,13 +158,13 @@ function main() {
     const name = readName(start);
     if (!name || startButton.disabled) return;
     startButton.disabled = true;
-    startButton.textContent = "Starting…";
+    startButton.textContent = t("landing.starting");
     createMeeting().then(
       (meeting) => location.assign(hostPageUrl(meeting.host_url, name)),
       (/** @type {Error} */ error) => {
         // Still possible without the API: a fresh room link (the first to join is host).
         const fallback = meetingUrl(randomRoomId(), name);
-        showError(start, `${error.message} Opening a new meeting room instead…`);
+        showError(start, `${error.message} ${t("landing.fallback")}`);
         showFallback(start, fallback);
         setTimeout(() => location.assign(fallback), FALLBACK_DELAY_MS);
       },
@@ -170,7 +176,7 @@ function main() {
     const roomInput = /** @type {HTMLInputElement} */ (join.elements.namedItem("room"));
     const room = roomFromInput(roomInput.value);
     if (!room) {
-      showError(join, "Enter a meeting ID (letters, digits, _ and -) or paste the meeting link.");
+      showError(join, t("landing.room_required"));
       roomInput.focus();
       return;
     }

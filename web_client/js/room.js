@@ -1,5 +1,6 @@
 // Entry point of room.html (/r/{room}): wires the session to the UI modules.
 
+import { LANGUAGE_CHANGED, errorText, events, setText, t, translate } from "./i18n.js";
 import { clientId, hostKeyFor } from "./identity.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
@@ -10,6 +11,7 @@ import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
 import { Gallery } from "./ui/gallery.js";
 import { KEYBOARD } from "./ui/icons.js";
+import { languageSwitch } from "./ui/language_switch.js";
 import { PrejoinView } from "./ui/prejoin.js";
 import { wireConnectionQuality } from "./ui/quality_indicator.js";
 import { ConsentView, changeText } from "./ui/recording_notice.js";
@@ -34,12 +36,13 @@ const status = new StatusArea($('[data-testid="status"]'));
 main();
 
 function main() {
+  translate(document);
   const room = roomFromPath(location.pathname);
   if (room === null) {
-    fatal("This meeting link is not valid: a room name is 1 to 64 letters, digits, _ or -.");
+    fatal(t("room.invalid_link"));
     return;
   }
-  document.title = `${room} · Meeting`;
+  setText(/** @type {HTMLElement} */ (document.querySelector("title")), "room.page_title", { room });
   const problem = browserProblem();
   if (problem) {
     fatal(problem);
@@ -101,8 +104,8 @@ function buildUi(session, room, hybrid) {
         audio.resume();
         status.clear("sound");
       };
-      status.show("sound", "warning", "The browser blocked the meeting's sound.", {
-        actions: [{ label: "Enable sound", testid: "enable-sound-button", run: enable }],
+      status.show("sound", "warning", t("room.sound_blocked"), {
+        actions: [{ label: t("room.enable_sound"), testid: "enable-sound-button", run: enable }],
       });
     },
   });
@@ -135,6 +138,7 @@ function buildUi(session, room, hybrid) {
   hybrid.wire({ gallery: views.gallery, audio, banner: $('[data-testid="checkin-banner"]'), room });
   hybrid.addEventListener("change", () => refreshControls(session, views));
   $(".room-name").textContent = room;
+  $(".bar-info").append(languageSwitch("meeting-language"));
   $(".waiting-room").textContent = room;
   $('[data-testid="waiting-leave-button"]').addEventListener("click", () => void session.leave());
   $("#end-screen button").addEventListener("click", () => location.assign("/"));
@@ -160,6 +164,7 @@ function buildUi(session, room, hybrid) {
     if (["joined", "reconnecting", "joining", "waiting"].includes(session.state)) session.leaveNow();
   });
   refreshControls(session, views);
+  events.addEventListener(LANGUAGE_CHANGED, () => refreshControls(session, views));
   wireShortcuts();
   return views;
 }
@@ -167,11 +172,11 @@ function buildUi(session, room, hybrid) {
 /** Keyboard shortcuts (M, V, H, C, Shift+L) and their list (?), also opened from the control bar. */
 function wireShortcuts() {
   const shortcuts = new Shortcuts(document);
-  const button = barButton("shortcuts-button", KEYBOARD, "Keys");
-  button.setAttribute("aria-label", "Keyboard shortcuts");
+  const button = barButton("shortcuts-button", KEYBOARD, t("shortcuts.button"));
+  button.setAttribute("aria-label", t("shortcuts.label"));
   button.setAttribute("aria-keyshortcuts", "?");
   button.setAttribute("aria-haspopup", "dialog");
-  button.title = "Keyboard shortcuts (?)";
+  button.title = t("shortcuts.title");
   button.addEventListener("click", () => shortcuts.openHelp());
   $(".controls-panels").append(button);
 }
@@ -187,7 +192,7 @@ function wireRecordingNotice(session, ask) {
   new ConsentView(consent);
   consent.addEventListener("started", (event) => {
     const { recording, by } = /** @type {CustomEvent} */ (event).detail;
-    const text = `${changeText(recording, null, by)} Everyone's audio and video are recorded.`;
+    const text = `${changeText(recording, null, by)} ${t("recording.everyone_recorded")}`;
     status.show("recording", "info", text, { dismissible: true, timeoutMs: 10000 });
   });
 }
@@ -209,8 +214,8 @@ function loadInteractionUi(session, places) {
       .then(({ buildInteractionUi }) => buildInteractionUi(session, places))
       .catch((error) => {
         console.error("could not load the meeting's interaction views:", error);
-        status.show("interaction", "error", "Chat, polls and hands could not be loaded. Reload the page to get them.", {
-          actions: [{ label: "Reload", testid: "reload-button", run: () => location.reload() }],
+        status.show("interaction", "error", t("room.interaction_failed"), {
+          actions: [{ label: t("room.reload"), testid: "reload-button", run: () => location.reload() }],
         });
       });
   };
@@ -242,7 +247,7 @@ function wireRoster(session, views) {
   const count = $('[data-testid="participant-count"]');
   const refreshCount = () => {
     const n = session.participants.length;
-    count.textContent = n === 1 ? "1 participant" : `${n} participants`;
+    setText(count, "room.participant_count", { count: n });
   };
   on(session, "state", ({ state, previous, message, code }) => {
     showState(session, { state, previous, message, code }, prejoin);
@@ -354,45 +359,45 @@ function showState(session, { state, previous, message, code }, prejoin) {
     prejoin.setBusy(false);
     const given = session.passcode;
     if (code === "wrong_passcode") {
-      prejoin.askPasscode(given ?? "", given ? "That passcode is not right. Check it and try again." : "This meeting needs a passcode.");
+      prejoin.askPasscode(given ?? "", given ? t("prejoin.passcode_wrong") : t("prejoin.passcode_needed"));
     }
     prejoin.setPreview(session.local.camera);
     prejoin.show();
     if (code === "unknown_checkin") {
-      prejoin.askCheckin("That room code is not one of this meeting's rooms. Check the code on the room's screen, or clear it.");
+      prejoin.askCheckin(t("prejoin.checkin_wrong"));
     }
     return;
   }
   document.body.dataset.state = state;
   if (state !== "prejoin") prejoin.hide();
   prejoin.setBusy(state === "joining");
-  showFullScreens(state, message);
+  showFullScreens(state);
   const rejoin = {
-    label: "Rejoin",
+    label: t("room.rejoin"),
     testid: "rejoin-button",
     run: () => void session.rejoin().then((errors) => reportDeviceErrors(errors, true)),
   };
-  const home = { label: "Home", testid: "home-button", run: () => location.assign("/") };
+  const home = { label: t("end.home"), testid: "home-button", run: () => location.assign("/") };
   switch (state) {
     case "joining":
-      status.show("connection", "info", "Joining the meeting…");
+      status.show("connection", "info", t("room.joining"));
       break;
     case "joined":
       if (previous === "reconnecting") {
-        status.show("connection", "info", "Reconnected.", { timeoutMs: 3000 });
+        status.show("connection", "info", t("room.reconnected"), { timeoutMs: 3000 });
       } else {
         status.clear("connection");
       }
       break;
     case "reconnecting":
-      status.show("connection", "warning", "Reconnecting…");
+      status.show("connection", "warning", t("room.reconnecting"));
       break;
     case "waiting":
       status.clear("connection");
       break;
     case "failed":
-      status.show("connection", "error", message || "Connection failed.", {
-        actions: code && HOPELESS.has(code) ? [home] : [{ ...rejoin, label: code ? "Try again" : "Rejoin" }, home],
+      status.show("connection", "error", failureText(code, message), {
+        actions: code && HOPELESS.has(code) ? [home] : [{ ...rejoin, label: code ? t("room.try_again") : t("room.rejoin") }, home],
       });
       break;
     case "removed":
@@ -400,7 +405,7 @@ function showState(session, { state, previous, message, code }, prejoin) {
       status.clear("connection");
       break;
     case "left":
-      status.show("connection", "info", "You left the meeting.", { actions: [rejoin, home] });
+      status.show("connection", "info", t("room.left"), { actions: [rejoin, home] });
       break;
     default:
       break;
@@ -413,17 +418,18 @@ function showState(session, { state, previous, message, code }, prejoin) {
  * @param {boolean} joining
  */
 function reportDeviceErrors(errors, joining) {
-  const verb = joining ? "Joining" : "You will join";
   const devices = new Set(errors.map((e) => e.device));
   if (devices.has("camera") && devices.has("microphone")) {
     const text = errors.map((e) => e.message).join(" ");
-    status.show("devices", "warning", `${text} ${verb} receive-only: you can see and hear the others.`, {
+    const then = t(joining ? "devices.joining_receive_only" : "devices.will_join_receive_only");
+    status.show("devices", "warning", `${text} ${then}`, {
       dismissible: true,
     });
     return;
   }
   for (const error of errors) {
-    status.show(error.device, "warning", `${error.message} ${verb} without your ${error.device}.`, {
+    const then = t(joining ? `devices.joining_without_${error.device}` : `devices.will_join_without_${error.device}`);
+    status.show(error.device, "warning", `${error.message} ${then}`, {
       dismissible: true,
     });
   }
@@ -432,16 +438,16 @@ function reportDeviceErrors(errors, joining) {
 /**
  * The waiting screen (lobby) and the "removed" / "ended" page.
  * @param {State} state
- * @param {string | undefined} message
  */
-function showFullScreens(state, message) {
+function showFullScreens(state) {
   $("#waiting-screen").hidden = state !== "waiting";
   const end = $("#end-screen");
   end.hidden = state !== "removed" && state !== "ended";
   if (end.hidden) return;
-  $("#end-title").textContent = state === "removed" ? "You were removed from the meeting" : "The meeting has ended";
-  const fallback = state === "removed" ? "A host removed you from this meeting." : "A host ended this meeting for everyone.";
-  $('[data-testid="end-message"]').textContent = message || fallback;
+  $("#end-title").textContent = state === "removed" ? t("end.removed_title") : t("end.ended_title");
+  const fallback = state === "removed" ? t("end.removed_text") : t("end.ended_text");
+  // The catalog's sentence, not the server's (English) message: the page speaks the person's language.
+  $('[data-testid="end-message"]').textContent = fallback;
   /** @type {HTMLElement} */ (end.querySelector("button")).focus();
 }
 
@@ -457,7 +463,7 @@ function hideHostKey() {
 function fatal(message) {
   document.body.dataset.state = "failed";
   status.show("connection", "error", message, {
-    actions: [{ label: "Home", testid: "home-button", run: () => location.assign("/") }],
+    actions: [{ label: t("end.home"), testid: "home-button", run: () => location.assign("/") }],
   });
 }
 
@@ -484,10 +490,17 @@ function browserProblem() {
     typeof RTCRtpTransceiver === "undefined" ||
     typeof MediaStream !== "function" ||
     typeof ResizeObserver !== "function";
-  return missing
-    ? "This browser cannot take part in video meetings. Please open the link in a current " +
-        "version of Chrome, Edge, Firefox or Safari."
-    : null;
+  return missing ? t("room.browser_unsupported") : null;
+}
+
+/**
+ * What to say when joining or the connection failed: the catalog's message
+ * for the server's error code, else the message the session gave.
+ * @param {string | undefined} code
+ * @param {string | undefined} message
+ */
+function failureText(code, message) {
+  return code ? errorText(code, message) : message || t("room.connection_failed");
 }
 
 function readStoredName() {

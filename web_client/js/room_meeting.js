@@ -3,6 +3,7 @@
 // room.js loads it (a separate chunk) once media is up: they render from the
 // interaction's state when built, so nothing that happened before is lost.
 
+import { LANGUAGE_CHANGED, events, t } from "./i18n.js";
 import { CaptionsView } from "./ui/captions.js";
 import { ChatView } from "./ui/chat.js";
 import { HandsView } from "./ui/hands.js";
@@ -37,26 +38,26 @@ import { SidePanel, barButton, setBadge } from "./ui/side_panel.js";
 export function buildInteractionUi(session, places) {
   const { room, gallery, status, leaveButton, panelButtons, sideRoot, floatingRoot } = places;
   const i = session.interaction;
-  const nameOf = (/** @type {string} */ id) => session.participants.find((p) => p.id === id)?.name ?? "Someone";
+  const nameOf = (/** @type {string} */ id) => session.participants.find((p) => p.id === id)?.name ?? t("common.someone");
   const showError = (/** @type {string} */ message) =>
     status.show("interaction", "warning", message, { dismissible: true, timeoutMs: 8000 });
 
-  const raise = barButton("raise-hand-button", HAND, "Raise hand");
+  const raise = barButton("raise-hand-button", HAND, { key: "hands.raise" });
   raise.setAttribute("aria-pressed", "false");
   raise.setAttribute("aria-keyshortcuts", "H");
-  const react = barButton("reactions-button", SMILE, "React");
+  const react = barButton("reactions-button", SMILE, { key: "reactions.button" });
   leaveButton.before(raise, react);
   const buttons = {
-    participants: barButton("participants-button", PEOPLE, "People"),
-    chat: barButton("chat-button", CHAT, "Chat"),
-    hands: barButton("hands-button", HANDS_LIST, "Hands"),
-    polls: barButton("polls-button", POLL, "Polls"),
-    menu: barButton("meeting-menu-button", MORE, "Host"),
-    captions: barButton("captions-button", CAPTIONS, "Captions"),
+    participants: barButton("participants-button", PEOPLE, { key: "panel.people" }),
+    chat: barButton("chat-button", CHAT, { key: "panel.chat" }),
+    hands: barButton("hands-button", HANDS_LIST, { key: "panel.hands" }),
+    polls: barButton("polls-button", POLL, { key: "panel.polls" }),
+    menu: barButton("meeting-menu-button", MORE, { key: "menu.button" }),
+    captions: barButton("captions-button", CAPTIONS, { key: "captions.button" }),
   };
-  buttons.menu.setAttribute("aria-label", "Meeting settings");
-  buttons.menu.title = "Meeting settings (hosts and co-hosts)";
-  buttons.chat.title = withKey("Chat", "C");
+  buttons.menu.setAttribute("aria-label", t("menu.label"));
+  buttons.menu.title = t("menu.title");
+  buttons.chat.title = withKey(t("panel.chat"), "C");
   buttons.chat.setAttribute("aria-keyshortcuts", "C");
   // Before the shortcuts button room.js put there.
   panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
@@ -64,26 +65,26 @@ export function buildInteractionUi(session, places) {
   const side = new SidePanel(sideRoot);
   const lobby = new LobbyView({ root: floatingRoot, interaction: i });
   const participants = new ParticipantsView({
-    body: side.add("participants", "People", "participants-panel", buttons.participants),
+    body: side.add("participants", { key: "panel.people" }, "participants-panel", buttons.participants),
     interaction: i,
     participants: () => session.participants,
     onShowLobby: () => lobby.show(),
   });
   const chat = new ChatView({
     button: buttons.chat,
-    body: side.add("chat", "Chat", "chat-panel", buttons.chat),
+    body: side.add("chat", { key: "panel.chat" }, "chat-panel", buttons.chat),
     interaction: i,
     isOpen: () => side.isOpen("chat"),
   });
   const hands = new HandsView({
     raiseButton: raise,
     panelButton: buttons.hands,
-    body: side.add("hands", "Raised hands", "hands-panel", buttons.hands),
+    body: side.add("hands", { key: "panel.raised_hands" }, "hands-panel", buttons.hands),
     interaction: i,
     nameOf,
     onError: showError,
   });
-  const polls = new PollsView({ button: buttons.polls, body: side.add("polls", "Polls", "polls-panel", buttons.polls), interaction: i });
+  const polls = new PollsView({ button: buttons.polls, body: side.add("polls", { key: "panel.polls" }, "polls-panel", buttons.polls), interaction: i });
   const record = new RecordControls(i);
   const recordingLinks = new RecordingLinks(i);
   const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
@@ -103,7 +104,7 @@ export function buildInteractionUi(session, places) {
 
   const refreshLobby = (/** @type {import("./protocol.js").LobbyEntry[]} */ arrived = []) => {
     lobby.render(arrived);
-    setBadge(buttons.participants, i.isModerator ? i.lobby.length : 0, "waiting");
+    setBadge(buttons.participants, i.isModerator ? i.lobby.length : 0, t("lobby.badge_waiting"));
   };
   const refreshHands = () => {
     hands.render();
@@ -144,7 +145,7 @@ export function buildInteractionUi(session, places) {
     participants.render();
   });
   on(i, "handcalled", ({ name, self }) => {
-    const text = self ? `${name}, you're up` : `Host called on ${name}`;
+    const text = self ? t("hands.you_are_up", { name }) : t("hands.host_called", { name });
     status.show("hand-called", "info", text, { dismissible: true, timeoutMs: 8000 });
   });
   on(i, "chat", ({ message }) => chat.added(message));
@@ -167,7 +168,7 @@ export function buildInteractionUi(session, places) {
   });
   on(i, "spotlight", () => participants.render());
   on(i, "mutedbyhost", ({ source, locked, by }) => {
-    status.show("moderation", "warning", mutedText(source, locked, by || "A host"), { dismissible: true });
+    status.show("moderation", "warning", mutedText(source, locked, by || t("common.a_host")), { dismissible: true });
   });
   for (const type of ["participants", "participantjoined", "participantupdated", "participantleft"]) {
     on(session, type, () => {
@@ -186,6 +187,7 @@ export function buildInteractionUi(session, places) {
     }
   });
   refresh();
+  events.addEventListener(LANGUAGE_CHANGED, refresh);
   return { side, refresh };
 }
 
@@ -195,11 +197,9 @@ export function buildInteractionUi(session, places) {
  * @param {string} by
  */
 function mutedText(source, locked, by) {
-  if (source === "camera") return `${by} turned your camera off. You may turn it on again.`;
-  if (source === "screen") return `${by} stopped your screen share.`;
-  return locked
-    ? `${by} muted you. Your microphone is locked: you cannot unmute until a host unlocks it.`
-    : `${by} muted you. Unmute when you want to speak.`;
+  if (source === "camera") return t("moderation.camera_off", { by });
+  if (source === "screen") return t("moderation.screen_stopped", { by });
+  return locked ? t("moderation.muted_locked", { by }) : t("moderation.muted", { by });
 }
 
 /**
@@ -209,8 +209,8 @@ function mutedText(source, locked, by) {
  * @param {() => void} open
  */
 function announcePoll(status, poll, open) {
-  status.show("poll", "info", `New poll: ${poll.question}`, {
-    actions: [{ label: "Vote", testid: "open-poll-button", run: () => open() }],
+  status.show("poll", "info", t("polls.new_poll", { question: poll.question }), {
+    actions: [{ label: t("polls.vote"), testid: "open-poll-button", run: () => open() }],
     dismissible: true,
     timeoutMs: 20000,
   });

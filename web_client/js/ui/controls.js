@@ -1,5 +1,6 @@
 // The control bar: microphone, camera, speaker, screen share, leave.
 
+import { t } from "../i18n.js";
 import { h, icon } from "./dom.js";
 import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP, SPEAKER, SPEAKER_OFF } from "./icons.js";
 import { withKey } from "./shortcuts.js";
@@ -42,48 +43,48 @@ export class Controls {
     this.mic.setAttribute("aria-keyshortcuts", "M");
     this.camera.setAttribute("aria-keyshortcuts", "V");
     this.leave.setAttribute("aria-keyshortcuts", "Shift+L");
-    setContent(this.leave, LEAVE, "Leave");
     root.append(this.mic, this.camera, this.speaker, this.screen, this.leave);
   }
 
   /** @param {ControlState} state */
   update(state) {
     const locked = Boolean(state.micLocked) && state.micMuted;
-    if (locked) setContent(this.mic, LOCK, "Mic locked");
-    else setContent(this.mic, state.micMuted ? MIC_OFF : MIC, state.micMuted ? "Unmute" : "Mute");
+    if (locked) setContent(this.mic, LOCK, t("controls.mic_locked"));
+    else setContent(this.mic, state.micMuted ? MIC_OFF : MIC, state.micMuted ? t("controls.unmute") : t("controls.mute"));
     setPressed(this.mic, state.micMuted);
     this.mic.dataset.muted = String(state.micMuted);
     this.mic.dataset.locked = String(Boolean(state.micLocked));
     this.mic.disabled = !state.audioAllowed;
-    const room = typeof state.inRoom === "string" ? ` (you are in ${state.inRoom || "a meeting room"}: the room's microphone carries your voice)` : "";
+    const room = typeof state.inRoom === "string" ? ` ${t("controls.in_room", { room: state.inRoom || t("controls.a_meeting_room") })}` : "";
     this.mic.title = !state.audioAllowed
-      ? "Audio is off on this device"
-      : locked ? "A host locked your microphone: you cannot unmute until they unlock it"
-      : withKey(state.micMuted ? `Unmute your microphone${room}` : "Mute your microphone", "M");
-    if (locked) this.mic.setAttribute("aria-label", "Microphone locked by a host");
+      ? t("controls.audio_off_here")
+      : locked ? t("controls.mic_locked_title")
+      : withKey(state.micMuted ? `${t("controls.unmute_your_mic")}${room}` : t("controls.mute_your_mic"), "M");
+    if (locked) this.mic.setAttribute("aria-label", t("controls.mic_locked_label"));
 
-    setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? "Stop video" : "Start video");
+    setContent(this.camera, state.cameraOn ? CAMERA : CAMERA_OFF, state.cameraOn ? t("controls.stop_video") : t("controls.start_video"));
     setPressed(this.camera, !state.cameraOn);
     this.camera.dataset.enabled = String(state.cameraOn);
-    this.camera.title = withKey(state.cameraOn ? "Turn your camera off" : "Turn your camera on", "V");
+    this.camera.title = withKey(state.cameraOn ? t("controls.your_camera_off") : t("controls.your_camera_on"), "V");
 
-    setContent(this.speaker, state.speakerOn ? SPEAKER : SPEAKER_OFF, state.speakerOn ? "Speaker" : "Speaker off");
+    setContent(this.speaker, state.speakerOn ? SPEAKER : SPEAKER_OFF, state.speakerOn ? t("controls.speaker") : t("controls.speaker_off"));
     setPressed(this.speaker, !state.speakerOn);
     this.speaker.dataset.enabled = String(state.speakerOn);
     this.speaker.title = state.speakerOn
-      ? "Stop playing the meeting's sound on this device"
-      : `Play the meeting's sound on this device${typeof state.inRoom === "string" ? " (the room's speakerphone plays it already)" : ""}`;
+      ? t("controls.speaker_stop_title")
+      : t(typeof state.inRoom === "string" ? "controls.speaker_play_title_room" : "controls.speaker_play_title");
 
-    setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? "Stop sharing" : "Share screen");
+    setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? t("controls.stop_sharing") : t("controls.share_screen"));
     this.screen.setAttribute("aria-pressed", String(state.sharing));
     this.screen.dataset.sharing = String(state.sharing);
     this.screen.classList.toggle("active", state.sharing);
     this.screen.hidden = !state.canShare;
     this.screen.disabled = !state.inMeeting;
-    this.screen.title = state.sharing ? "Stop sharing your screen" : "Share your screen";
+    this.screen.title = state.sharing ? t("controls.stop_sharing_title") : t("controls.share_screen_title");
 
+    setContent(this.leave, LEAVE, t("controls.leave"));
     this.leave.disabled = !state.inMeeting;
-    this.leave.title = withKey("Leave the meeting", "Shift+L");
+    this.leave.title = withKey(t("controls.leave_title"), "Shift+L");
   }
 }
 

@@ -1,10 +1,14 @@
 // Tiny DOM helpers for the UI modules.
 
+import { t } from "../i18n.js";
+
 /**
  * Create an element.
  * @param {string} tag e.g. "div" or "button.control" (classes after dots)
  * @param {Record<string, string | boolean | number | null | undefined>} [attrs]
- *   attributes; `text` sets the text content; false/null/undefined are skipped
+ *   attributes; `text` sets the text content; `i18n` sets it to that catalog
+ *   message and keeps the key (`data-i18n`), so a language switch translates
+ *   it again (i18n.js); false/null/undefined are skipped
  * @param {(Node | string | null | undefined | false)[]} children
  * @returns {HTMLElement}
  */
@@ -15,6 +19,10 @@ export function h(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
     if (key === "text") el.textContent = String(value);
+    else if (key === "i18n") {
+      el.dataset.i18n = String(value);
+      el.textContent = t(String(value));
+    }
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children) {

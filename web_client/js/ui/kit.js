@@ -2,6 +2,7 @@
 // error text, downloads, popovers and the confirmation dialog.
 
 import { h } from "./dom.js";
+import { errorText as codeText, language, t } from "../i18n.js";
 import { ProtocolError } from "../protocol.js";
 
 /**
@@ -29,7 +30,8 @@ export function renderList(container, items, spec) {
   const next = new Map();
   items.forEach((item, index) => {
     const key = spec.key(item);
-    const sig = spec.signature(item);
+    // The language is part of every signature: a switch rebuilds the rows in it.
+    const sig = `${language()}\0${spec.signature(item)}`;
     let entry = known.get(key);
     if (!entry || entry.sig !== sig) {
       const el = spec.build(item);
@@ -54,9 +56,9 @@ export function errorText(error) {
   if (error instanceof ProtocolError) {
     const wait = error.retryAfter;
     if (error.code === "rate_limited" && wait !== null) {
-      return `${error.message} Try again in ${Math.max(1, Math.ceil(wait))} s.`;
+      return codeText("rate_limited_wait", error.message, { seconds: Math.max(1, Math.ceil(wait)) });
     }
-    return error.message;
+    return codeText(error.code, error.message);
   }
   return error instanceof Error ? error.message : String(error);
 }
@@ -159,7 +161,7 @@ export function confirmDialog({ title, message, confirmLabel, danger = false, te
       "data-testid": "confirm-button",
       text: confirmLabel,
     });
-    const cancel = h("button.secondary", { type: "button", "data-testid": "cancel-button", text: "Cancel" });
+    const cancel = h("button.secondary", { type: "button", "data-testid": "cancel-button", text: t("common.cancel") });
     const dialog = /** @type {HTMLDialogElement} */ (
       h(
         "dialog.confirm-dialog",

@@ -1,6 +1,7 @@
 // The meeting menu of hosts and co-hosts: mute everyone, lock the meeting,
 // lobby, passcode, host link, end the meeting for all; further sections (recording) first.
 
+import { LANGUAGE_CHANGED, events, language as pageLanguage, locale, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { Popover, confirmDialog, errorText, smallButton } from "./kit.js";
 
@@ -22,12 +23,12 @@ export class MeetingMenu {
     this.captions = switchInput("captions-enable-toggle");
     this.captionsHint = h("p.field-hint", { "data-testid": "captions-hint" });
     this.passcode = /** @type {HTMLInputElement} */ (
-      h("input", { type: "text", "data-testid": "passcode-setting-input", maxlength: 64, autocomplete: "off", "aria-label": "Meeting passcode", placeholder: "No passcode" })
+      h("input", { type: "text", "data-testid": "passcode-setting-input", maxlength: 64, autocomplete: "off", "aria-label": t("prejoin.passcode_label"), placeholder: t("menu.no_passcode_placeholder") })
     );
     this.passcodeNow = h("p.field-hint", { "data-testid": "current-passcode" });
-    this.copyLink = smallButton("Copy host link", { "data-testid": "copy-host-link-button" }, () => void this._copyHostLink());
+    this.copyLink = smallButton(t("menu.copy_host_link"), { "data-testid": "copy-host-link-button" }, () => void this._copyHostLink());
     this.linkOut = /** @type {HTMLInputElement} */ (
-      h("input.link-output", { type: "text", readonly: true, "data-testid": "host-link-output", "aria-label": "Host link", hidden: true })
+      h("input.link-output", { type: "text", readonly: true, "data-testid": "host-link-output", "aria-label": t("menu.host_link"), hidden: true })
     );
     this.message = h("p.panel-note", { "aria-live": "polite", "data-testid": "meeting-menu-status" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "meeting-menu-error" });
@@ -35,68 +36,69 @@ export class MeetingMenu {
       "form.passcode-form",
       {},
       this.passcode,
-      h("button.small", { type: "submit", "data-testid": "passcode-save-button", text: "Save" }),
+      h("button.small", { type: "submit", "data-testid": "passcode-save-button", i18n: "common.save" }),
     );
     passcodeForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const value = this.passcode.value.trim();
-      this._run(() => i.configureMeeting({ passcode: value ? value : null }), value ? "Passcode saved." : "Passcode removed.");
+      this._run(() => i.configureMeeting({ passcode: value ? value : null }), value ? t("menu.passcode_saved") : t("menu.passcode_removed"));
     });
-    this.hostOnly = h("div.menu-section", {}, h("h3", { text: "Host link" }), h("p.field-hint", { text: "Whoever opens it joins as a host." }), this.copyLink, this.linkOut);
+    this.hostOnly = h("div.menu-section", {}, h("h3", { i18n: "menu.host_link" }), h("p.field-hint", { i18n: "menu.host_link_hint" }), this.copyLink, this.linkOut);
     const el = h(
       "div.meeting-menu",
-      { "data-testid": "meeting-menu", role: "dialog", "aria-label": "Meeting settings" },
+      { "data-testid": "meeting-menu", role: "dialog", "aria-label": t("menu.label") },
       ...sections,
       h(
         "div.menu-section",
         {},
-        h("h3", { text: "Microphones" }),
-        smallButton("Mute everyone", { "data-testid": "mute-all-button", class: "small primary" }, () =>
-          this._run(() => i.muteAll(this.lockAll.checked), this.lockAll.checked ? "Everyone is muted and locked." : "Everyone is muted."),
+        h("h3", { i18n: "menu.microphones" }),
+        smallButton(t("menu.mute_all"), { "data-testid": "mute-all-button", class: "small primary" }, () =>
+          this._run(() => i.muteAll(this.lockAll.checked), this.lockAll.checked ? t("menu.muted_locked") : t("menu.muted")),
         ),
-        h("label.check", {}, this.lockAll, h("span", { text: "and lock their microphones" })),
-        smallButton("Unlock all microphones", { "data-testid": "unlock-all-button" }, () =>
-          this._run(() => i.unlockMicrophone(), "Everyone may unmute again."),
+        h("label.check", {}, this.lockAll, h("span", { i18n: "menu.and_lock" })),
+        smallButton(t("menu.unlock_all"), { "data-testid": "unlock-all-button" }, () =>
+          this._run(() => i.unlockMicrophone(), t("menu.unlocked")),
         ),
       ),
       h(
         "div.menu-section",
         {},
-        h("h3", { text: "Access" }),
-        h("label.check", {}, this.lockMeeting, h("span", { text: "Lock the meeting (nobody new may join)" })),
-        h("label.check", {}, this.lobby, h("span", { text: "Lobby: new people wait until admitted" })),
-        h("label.field", {}, h("span", { text: "Passcode" }), passcodeForm),
+        h("h3", { i18n: "menu.access" }),
+        h("label.check", {}, this.lockMeeting, h("span", { i18n: "menu.lock_meeting" })),
+        h("label.check", {}, this.lobby, h("span", { i18n: "menu.lobby" })),
+        h("label.field", {}, h("span", { i18n: "menu.passcode" }), passcodeForm),
         this.passcodeNow,
       ),
       h(
         "div.menu-section",
         {},
-        h("h3", { text: "Live captions" }),
-        h("label.check", {}, this.captions, h("span", { text: "Offer live captions of what people say" })),
+        h("h3", { i18n: "captions.region_label" }),
+        h("label.check", {}, this.captions, h("span", { i18n: "menu.offer_captions" })),
         this.captionsHint,
       ),
       this.hostOnly,
       h(
         "div.menu-section",
         {},
-        smallButton("End meeting for all", { "data-testid": "end-meeting-button", class: "small danger" }, () => void this._end()),
+        smallButton(t("menu.end_for_all"), { "data-testid": "end-meeting-button", class: "small danger" }, () => void this._end()),
       ),
       this.message,
       this.error,
     );
     this.lockMeeting.addEventListener("change", () => {
       const locked = this.lockMeeting.checked;
-      this._run(() => i.lockMeeting(locked), locked ? "The meeting is locked." : "The meeting is open again.");
+      this._run(() => i.lockMeeting(locked), locked ? t("menu.locked") : t("menu.unlocked_meeting"));
     });
     this.lobby.addEventListener("change", () => {
       const on = this.lobby.checked;
-      this._run(() => i.configureMeeting({ lobby_enabled: on }), on ? "New people wait in the lobby." : "The lobby is off.");
+      this._run(() => i.configureMeeting({ lobby_enabled: on }), on ? t("menu.lobby_on") : t("menu.lobby_off"));
     });
     this.captions.addEventListener("change", () => {
       const on = this.captions.checked;
-      this._run(() => i.setCaptionsEnabled(on), on ? "Live captions are on: everyone may show them." : "Live captions are off.");
+      this._run(() => i.setCaptionsEnabled(on), on ? t("menu.captions_on") : t("menu.captions_off"));
     });
     this.popover = new Popover(button, el);
+    events.addEventListener(LANGUAGE_CHANGED, () => this.render());
     this.render();
   }
 
@@ -108,12 +110,12 @@ export class MeetingMenu {
     this.lockMeeting.checked = i.locked;
     this.lobby.checked = i.lobbyEnabled;
     this.captions.checked = i.captionsEnabled;
-    const language = i.language ? ` Spoken language: ${languageName(i.language)}.` : "";
-    this.captionsHint.textContent = `Recognized on this server; everyone chooses whether to show them.${language}`;
+    const language = i.language ? ` ${t("menu.spoken_language", { language: languageName(i.language) })}` : "";
+    this.captionsHint.textContent = `${t("menu.captions_hint")}${language}`;
     if (document.activeElement !== this.passcode) this.passcode.value = i.passcode ?? "";
     this.passcodeNow.textContent = i.hasPasscode
-      ? i.passcode ? `Current passcode: ${i.passcode}` : "The meeting has a passcode."
-      : "No passcode: anyone with the link may join.";
+      ? i.passcode ? t("menu.current_passcode", { passcode: i.passcode }) : t("menu.has_passcode")
+      : t("menu.no_passcode");
     this.hostOnly.hidden = !i.hostKey;
   }
 
@@ -132,19 +134,19 @@ export class MeetingMenu {
     this.linkOut.hidden = false;
     try {
       await navigator.clipboard.writeText(link);
-      this.message.textContent = "Host link copied. Share it only with people who should be hosts.";
+      this.message.textContent = t("menu.link_copied");
     } catch {
       this.linkOut.select();
-      this.message.textContent = "Copy the host link above (Ctrl+C). Share it only with people who should be hosts.";
+      this.message.textContent = t("menu.copy_link_manually");
     }
   }
 
   /** @private */
   async _end() {
     const sure = await confirmDialog({
-      title: "End the meeting for everyone?",
-      message: "Everyone is disconnected and nobody can join this meeting again.",
-      confirmLabel: "End meeting",
+      title: t("menu.end_confirm_title"),
+      message: t("menu.end_confirm_text"),
+      confirmLabel: t("menu.end_confirm"),
       danger: true,
     });
     if (sure) this._run(() => this.interaction.endMeeting(), "");
@@ -177,7 +179,7 @@ export class MeetingMenu {
  */
 function languageName(tag) {
   try {
-    return new Intl.DisplayNames([navigator.language || "en"], { type: "language" }).of(tag) ?? tag;
+    return new Intl.DisplayNames([locale(), pageLanguage()], { type: "language" }).of(tag) ?? tag;
   } catch {
     return tag;
   }

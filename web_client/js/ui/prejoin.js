@@ -2,10 +2,12 @@
 // we are (remote, or in a meeting room: which one, or its check-in code), "Join".
 
 import { cleanCheckin } from "../presence.js";
+import { setAttr, t } from "../i18n.js";
 import { cleanName } from "../protocol.js";
 import { ConnectivityPanel } from "./connectivity_panel.js";
 import { icon, play } from "./dom.js";
 import { CAMERA, CAMERA_OFF, MIC, MIC_OFF } from "./icons.js";
+import { languageSwitch } from "./language_switch.js";
 
 /**
  * Where the person says they are: in a meeting room (`companion`), which one
@@ -48,6 +50,7 @@ export class PrejoinView {
     this.zoneInput = /** @type {HTMLInputElement} */ (q('[data-testid="zone-input"]'));
     this.checkinInput = /** @type {HTMLInputElement} */ (q('[data-testid="checkin-input"]'));
     q(".prejoin-room").textContent = room;
+    this.form.prepend(languageSwitch("prejoin-language"));
     // "Check connection": whether this network lets media through, before joining.
     this.connectivity = new ConnectivityPanel(q(".connectivity"));
     this.video.muted = true;
@@ -75,14 +78,14 @@ export class PrejoinView {
       event.preventDefault();
       const name = cleanName(this.nameInput.value);
       if (!name) {
-        this.hint.textContent = "Enter a name of 1 to 64 characters so the others know who you are.";
+        this.hint.textContent = t("common.name_required");
         this.nameInput.focus();
         return;
       }
       const place = this._place();
       if (!place) return;
       if (!this.passcodeField.hidden && !this.passcodeInput.value.trim()) {
-        this.hint.textContent = "Enter the meeting's passcode (it is in your invitation).";
+        this.hint.textContent = t("prejoin.passcode_required");
         this.passcodeInput.focus();
         return;
       }
@@ -99,7 +102,7 @@ export class PrejoinView {
     const typedCode = this.checkinInput.value.trim();
     const checkin = typedCode ? cleanCheckin(typedCode) : null;
     if (typedCode && !checkin) {
-      this.hint.textContent = "A room check-in code is 4 to 16 letters or digits, as the room's screen shows it.";
+      this.hint.textContent = t("prejoin.checkin_invalid");
       this.checkinInput.focus();
       return null;
     }
@@ -107,7 +110,7 @@ export class PrejoinView {
     const typedZone = this.zoneInput.value.trim();
     const zone = companion && typedZone ? cleanName(typedZone) : null;
     if (companion && typedZone && !zone) {
-      this.hint.textContent = "A room name is 1 to 64 characters.";
+      this.hint.textContent = t("prejoin.zone_invalid");
       this.zoneInput.focus();
       return null;
     }
@@ -196,12 +199,12 @@ export class PrejoinView {
   setLocalState({ micMuted, cameraOn, audioAllowed }) {
     this.micButton.replaceChildren(icon(micMuted ? MIC_OFF : MIC));
     this.micButton.dataset.off = String(micMuted);
-    this.micButton.setAttribute("aria-label", micMuted ? "Unmute microphone" : "Mute microphone");
-    this.micButton.title = this.micButton.getAttribute("aria-label") ?? "";
+    const micKey = micMuted ? "controls.unmute_mic" : "controls.mute_mic";
+    setAttr(setAttr(this.micButton, "aria-label", micKey), "title", micKey);
     this.micButton.disabled = !audioAllowed;
     this.cameraButton.replaceChildren(icon(cameraOn ? CAMERA : CAMERA_OFF));
     this.cameraButton.dataset.off = String(!cameraOn);
-    this.cameraButton.setAttribute("aria-label", cameraOn ? "Turn camera off" : "Turn camera on");
-    this.cameraButton.title = this.cameraButton.getAttribute("aria-label") ?? "";
+    const cameraKey = cameraOn ? "controls.camera_off" : "controls.camera_on";
+    setAttr(setAttr(this.cameraButton, "aria-label", cameraKey), "title", cameraKey);
   }
 }

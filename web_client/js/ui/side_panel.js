@@ -3,24 +3,40 @@
 
 import { h, icon } from "./dom.js";
 import { CLOSE } from "./icons.js";
+import { setAttr, setText, t } from "../i18n.js";
+
+/**
+ * A label: plain text, or a catalog key (`{key: "panel.chat"}`) that a
+ * language switch translates again (i18n.js).
+ * @typedef {string | {key: string}} Label
+ */
+
+/** @param {Label} label @returns {string} the text it shows now */
+const textOf = (label) => (typeof label === "string" ? label : t(label.key));
 
 /**
  * A control-bar button with an icon, a label and a small count badge.
  * @param {string} testid
  * @param {string} svg
- * @param {string} label
+ * @param {Label} label
  * @returns {HTMLButtonElement}
  */
 export function barButton(testid, svg, label) {
+  const text = textOf(label);
+  const caption = h("span.control-label", { text });
   const button = /** @type {HTMLButtonElement} */ (
     h(
       "button.control",
-      { type: "button", "data-testid": testid, "aria-label": label, title: label },
+      { type: "button", "data-testid": testid, "aria-label": text, title: text },
       icon(svg),
-      h("span.control-label", { text: label }),
+      caption,
       h("span.control-badge", { hidden: true, "aria-hidden": "true" }),
     )
   );
+  if (typeof label !== "string") {
+    setText(caption, label.key);
+    setAttr(setAttr(button, "aria-label", label.key), "title", label.key);
+  }
   return button;
 }
 
@@ -65,19 +81,27 @@ export class SidePanel {
   /**
    * Add a panel; its button toggles it.
    * @param {string} name
-   * @param {string} title
+   * @param {Label} title
    * @param {string} testid
    * @param {HTMLButtonElement} button
    * @returns {HTMLElement} the panel's body, for the view to fill
    */
   add(name, title, testid, button) {
     const body = h("div.panel-body");
-    const close = h("button.icon-button", { type: "button", "aria-label": `Close ${title.toLowerCase()}`, title: "Close" }, icon(CLOSE));
+    const close = h("button.icon-button", { type: "button" }, icon(CLOSE));
+    const heading = h("h2", { id: `panel-title-${name}`, text: textOf(title) });
+    if (typeof title === "string") {
+      close.setAttribute("aria-label", t("panel.close_named", { title }));
+    } else {
+      setText(heading, title.key);
+      setAttr(close, "aria-label", "panel.close_named", { title: t(title.key) });
+    }
+    setAttr(close, "title", "common.close");
     const headingId = `panel-title-${name}`;
     const section = h(
       "section.panel",
       { "data-testid": testid, "data-panel": name, "aria-labelledby": headingId, hidden: true },
-      h("header.panel-header", {}, h("h2", { id: headingId, text: title }), close),
+      h("header.panel-header", {}, heading, close),
       body,
     );
     close.addEventListener("click", () => {

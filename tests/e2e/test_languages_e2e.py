@@ -1,0 +1,175 @@
+"""The pages speak the browser's language (issue 19, point 1): real Chromium
+with ``de-DE`` and ``en-US`` (Playwright's ``locale`` sets
+``navigator.languages`` and ``Accept-Language``), asserting on the German and
+English text a person sees on the landing page, the pre-join screen, the
+meeting, the lobby and the admin page; the language switch and its being
+remembered; a date formatted in German; a server error code shown in German.
+
+Screenshots of every German page go to test-artifacts/lang-de-*.png, to look
+at whether the layout holds with the longer German words."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from e2e_helpers import screenshot, tid, wait_joined
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from running_server import RunningServer
+from server_keys import ADMIN_KEY
+
+from conf_server import Settings
+from recording.library import RecordingLibrary
+
+pytestmark = pytest.mark.e2e
+
+SEEN = 10_000  # ms
+
+
+async def new_page(browser: Browser, locale: str, contexts: list[BrowserContext], name: str) -> Page:
+    """A page in a fresh context of ``locale`` with camera and microphone allowed."""
+    context = await browser.new_context(
+        locale=locale,
+        permissions=["camera", "microphone"],
+        viewport={"width": 1280, "height": 720},
+    )
+    contexts.append(context)
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"[{name}] {m.type}: {m.text}"))
+    return page
+
+
+@pytest.fixture
+async def contexts() -> Any:
+    made: list[BrowserContext] = []
+    yield made
+    for context in made:
+        await context.close()
+
+
+async def test_landing_follows_the_browser_and_remembers_the_switch(
+    browser: Browser, conf_server: Any, contexts: list[BrowserContext]
+) -> None:
+    german = await new_page(browser, "de-DE", contexts, "de")
+    await german.goto(f"{conf_server.url}/")
+    await expect(german.locator(tid("start-button"))).to_have_text("Besprechung starten")
+    await expect(german.locator("h1")).to_have_text("Videobesprechungen")
+    assert await german.evaluate("document.documentElement.lang") == "de"
+    assert await german.get_attribute(tid("join-room-input"), "placeholder") == "z. B. team-standup"
+    # A client-side check in German.
+    await german.click(tid("join-meeting-button"))
+    await expect(german.locator("#join-form .form-error")).to_contain_text("Besprechungs-ID")
+    await screenshot(german, "lang-de-landing")
+
+    english = await new_page(browser, "en-US", contexts, "en")
+    await english.goto(f"{conf_server.url}/")
+    await expect(english.locator(tid("start-button"))).to_have_text("Start a meeting")
+    assert await english.evaluate("document.documentElement.lang") == "en"
+
+    # The switch: English on the German browser, at once and after a reload.
+    await german.select_option("#landing-language", "en")
+    await expect(german.locator(tid("start-button"))).to_have_text("Start a meeting")
+    await german.reload()
+    await expect(german.locator(tid("start-button"))).to_have_text("Start a meeting")
+    assert await german.input_value("#landing-language") == "en"
+    # And back: the room page of the same browser follows the choice too.
+    await german.select_option("#landing-language", "de")
+    await german.goto(f"{conf_server.url}/r/sprachwahl")
+    await expect(german.locator(tid("join-button"))).to_have_text("Beitreten")
+
+
+async def test_prejoin_meeting_and_lobby_in_german(
+    browser: Browser, conf_server: Any, contexts: list[BrowserContext]
+) -> None:
+    room = "sprache-de"
+    host = await new_page(browser, "en-US", contexts, "host")
+    await host.goto(f"{conf_server.url}/r/{room}?name=Ada&autojoin=1")
+    await wait_joined(host)
+    await expect(host.locator(tid("mic-button"))).to_contain_text("Mute")
+
+    # The pre-join screen.
+    guest = await new_page(browser, "de-DE", contexts, "guest")
+    await guest.goto(f"{conf_server.url}/r/{room}")
+    await expect(guest.locator(".eyebrow")).to_have_text("Bereit zum Beitreten?")
+    await expect(guest.locator(tid("join-button"))).to_have_text("Beitreten")
+    await expect(guest.locator(".companion-check")).to_contain_text("Besprechungsraum")
+    await expect(guest.locator(tid("prejoin-mic-button"))).to_have_attribute("aria-label", "Mikrofon stummschalten")
+    await screenshot(guest, "lang-de-prejoin")
+
+    # The meeting.
+    await guest.fill(tid("name-input"), "Bärbel Groß")
+    await guest.click(tid("join-button"))
+    await wait_joined(guest)
+    await expect(guest.locator(tid("mic-button"))).to_contain_text("Stummschalten")
+    await expect(guest.locator(tid("camera-button"))).to_contain_text("Kamera aus")
+    await expect(guest.locator(tid("leave-button"))).to_contain_text("Verlassen")
+    await expect(guest.locator(tid("participant-count"))).to_have_text("2 Teilnehmende")
+    await expect(guest.locator(tid("raise-hand-button"))).to_contain_text("Hand heben", timeout=SEEN)
+    assert await guest.title() == f"{room} · Besprechung"
+    await screenshot(guest, "lang-de-meeting")
+    await guest.click(tid("participants-button"))
+    await expect(guest.locator(tid("participants-panel"))).to_contain_text("Personen")
+    await screenshot(guest, "lang-de-meeting-people")
+    await guest.click(tid("participants-button"))
+    await guest.click(tid("chat-button"))
+    await guest.fill(f"{tid('chat-panel')} textarea", "Guten Morgen!")
+    await guest.keyboard.press("Enter")
+    await expect(guest.locator(tid("chat-panel"))).to_contain_text("Guten Morgen!", timeout=SEEN)
+    await screenshot(guest, "lang-de-meeting-chat")
+
+    # Switched in the meeting: the bar speaks English at once, and the choice is kept.
+    await guest.select_option("#meeting-language", "en")
+    await expect(guest.locator(tid("mic-button"))).to_contain_text("Mute")
+    await expect(guest.locator(tid("participant-count"))).to_have_text("2 participants")
+    await expect(guest.locator(tid("raise-hand-button"))).to_contain_text("Raise hand")
+    assert await guest.evaluate("localStorage.getItem('conf-server.language')") == "en"
+    await guest.select_option("#meeting-language", "de")
+    await expect(guest.locator(tid("mic-button"))).to_contain_text("Stummschalten")
+
+    # The lobby: a host turns it on; a German newcomer waits, in German.
+    await host.evaluate("window.meeting.interaction.configureMeeting({lobby_enabled: true})")
+    waiting = await new_page(browser, "de-DE", contexts, "waiting")
+    await waiting.goto(f"{conf_server.url}/r/{room}?name=Jörg&autojoin=1")
+    await expect(waiting.locator(tid("waiting-screen"))).to_be_visible(timeout=SEEN)
+    await expect(waiting.locator("#waiting-title")).to_have_text("Warten auf Einlass durch die Moderation")
+    await expect(waiting.locator(tid("waiting-leave-button"))).to_have_text("Verlassen")
+    await screenshot(waiting, "lang-de-lobby")
+
+    # A server error code in German: the meeting is locked.
+    await host.evaluate("window.meeting.interaction.configureMeeting({lobby_enabled: false})")
+    await host.evaluate("window.meeting.interaction.lockMeeting(true)")
+    locked = await new_page(browser, "de-DE", contexts, "locked")
+    await locked.goto(f"{conf_server.url}/r/{room}?name=Klaus&autojoin=1")
+    await expect(locked.locator(tid("status"))).to_contain_text("Die Besprechung ist gesperrt.", timeout=SEEN)
+    await screenshot(locked, "lang-de-error")
+
+
+async def test_admin_page_in_german_with_german_dates(
+    server: RunningServer, settings: Settings, browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    library = RecordingLibrary(settings.recordings_dir)
+    # 2026-03-05 14:07 in the browser's time zone (the test's TZ, like Chromium's).
+    started = time.mktime((2026, 3, 5, 14, 7, 0, 0, 0, -1))
+    record = library.create({"meeting_id": "m-de", "started_at": started, "room": "quartal", "title": "Quartalsbericht"})
+    directory = library.directory(record["id"])
+    assert directory is not None
+    (directory / "track-001-camera.webm").write_bytes(b"x" * 2048)
+    record.update(state="ready", ended_at=started + 5400, duration=5400.0)
+    library.save(record)
+
+    page = await new_page(browser, "de-DE", contexts, "admin")
+    await page.goto(f"{server.url}/admin")
+    await expect(page.locator("h1")).to_have_text("Aufzeichnungen")
+    await page.fill(tid("admin-key-input"), "kein-schluessel")
+    await page.click(tid("admin-key-save-button"))
+    await expect(page.locator(tid("admin-error"))).to_contain_text("nicht akzeptiert", timeout=SEEN)
+    await page.fill(tid("admin-key-input"), ADMIN_KEY)
+    await page.click(tid("admin-key-save-button"))
+    row = page.locator(tid("recording-row"))
+    await expect(row).to_have_count(1, timeout=SEEN)
+    await expect(row).to_contain_text("Quartalsbericht")
+    # German date and time: "05.03.2026, 14:07" (day first, 24-hour clock).
+    await expect(row).to_contain_text("05.03.2026, 14:07")
+    await expect(row).to_contain_text("Fertig")
+    await screenshot(page, "lang-de-admin")
