@@ -1,0 +1,117 @@
+"""A recording's share link in real Chromium: the link opens the player page,
+which asks for the password; a wrong one is refused on the page; the right
+one plays the real composite (its time advances, its frames have a size),
+shows the transcript below it and as the video's WebVTT track. The page
+keeps the password out of the address and storage; the session cookie is
+HttpOnly (the page's script cannot read it)."""
+
+from __future__ import annotations
+
+import pytest
+from e2e_helpers import screenshot, tid
+from playwright.async_api import Browser, expect
+from running_server import RunningServer
+from server_keys import ADMIN_KEY
+from shared_recording import SEGMENTS, TITLE, shared_recording
+
+from conf_server import Settings
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "open sesame, please"
+SEEN = 10_000  # ms
+
+
+async def test_a_share_link_asks_for_the_password_then_plays_the_recording(
+    server: RunningServer, settings: Settings, browser: Browser
+) -> None:
+    recording_id = shared_recording(settings.recordings_dir)
+    context = await browser.new_context(viewport={"width": 1000, "height": 1100})
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"[share] {m.type}: {m.text}"))
+    share = await page.request.post(
+        f"{server.url}/api/v1/recordings/{recording_id}/shares",
+        data={"password": PASSWORD, "expires_in": 3600},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+    )
+    assert share.status == 201
+    link = server.url + (await share.json())["url"]
+
+    await page.goto(link)
+    password = page.locator(tid("share-password-input"))
+    await expect(password).to_be_visible(timeout=SEEN)
+    await expect(page.locator(tid("share-video"))).to_be_hidden()
+
+    # A wrong password: said on the page, nothing plays.
+    await password.fill("not the password")
+    await page.click(tid("share-open-button"))
+    error = page.locator(tid("share-error"))
+    await expect(error).to_have_attribute("data-code", "wrong_password", timeout=SEEN)
+    await expect(error).to_contain_text("not right")
+    await expect(page.locator(tid("share-video"))).to_be_hidden()
+    await screenshot(page, "recording-share-wrong-password")
+
+    # The right one: the video plays and the transcript shows.
+    await password.fill(PASSWORD)
+    await page.click(tid("share-open-button"))
+    video = page.locator(tid("share-video"))
+    await expect(video).to_be_visible(timeout=SEEN)
+    await expect(error).to_be_hidden()
+    await expect(page.locator(tid("share-title"))).to_have_text(TITLE)
+    await expect(page.locator(tid("share-transcript"))).to_contain_text(SEGMENTS[0].text)
+    await expect(page.locator(tid("share-transcript"))).to_contain_text(SEGMENTS[1].text)
+    await page.wait_for_function(
+        "() => document.querySelector('video').readyState >= 2", timeout=SEEN
+    )
+    await video.evaluate("v => { v.muted = true; return v.play(); }")
+    await page.wait_for_function(
+        "() => document.querySelector('video').currentTime > 1.0", timeout=SEEN
+    )
+    size = await video.evaluate("v => [v.videoWidth, v.videoHeight]")
+    assert size[0] > 0 and size[1] > 0
+    # The WebVTT track is loaded with the transcript's cues.
+    await page.wait_for_function(
+        "() => { const t = document.querySelector('video').textTracks[0];"
+        " return t && t.cues && t.cues.length === 2; }",
+        timeout=SEEN,
+    )
+    # Seeking asks for a range again and keeps playing.
+    await video.evaluate("v => { v.currentTime = 0.2; }")
+    await page.wait_for_function(
+        "() => { const v = document.querySelector('video');"
+        " return !v.seeking && v.currentTime > 0.5; }",
+        timeout=SEEN,
+    )
+    await screenshot(page, "recording-share-playing")
+
+    # The session cookie is HttpOnly and scoped to this share's routes.
+    assert await page.evaluate("document.cookie") == ""
+    cookies = await context.cookies(link.replace("/s/", "/api/v1/shares/") + "/video")
+    (cookie,) = [c for c in cookies if c["name"] == "share_session"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert PASSWORD not in page.url
+    assert await page.evaluate("sessionStorage.length + localStorage.length") == 0
+    await context.close()
+
+
+async def test_a_revoked_link_says_so(
+    server: RunningServer, settings: Settings, browser: Browser
+) -> None:
+    recording_id = shared_recording(settings.recordings_dir)
+    context = await browser.new_context()
+    page = await context.new_page()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    route = f"{server.url}/api/v1/recordings/{recording_id}/shares"
+    share = await (
+        await page.request.post(
+            route, data={"password": PASSWORD, "expires_in": 600}, headers=admin
+        )
+    ).json()
+    revoked = await page.request.delete(f"{route}/{share['share_id']}", headers=admin)
+    assert revoked.status == 200
+    await page.goto(server.url + share["url"])
+    error = page.locator(tid("share-error"))
+    await expect(error).to_have_attribute("data-code", "share_revoked", timeout=SEEN)
+    await expect(error).to_contain_text("revoked")
+    await expect(page.locator(tid("share-password-input"))).to_be_hidden()
+    await context.close()
