@@ -50,6 +50,7 @@ _RELAYED_HEADERS = (
     "Last-Modified",
     "Content-Disposition",
     "Set-Cookie",
+    "Retry-After",
 )
 _CHUNK = 256 * 1024
 
