@@ -108,10 +108,7 @@ class CaptionControl:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.CONFIGURE_MEETING)
             if enabled:
-                if not settings.captions_enabled or settings.captions_max_rooms == 0:
-                    raise CaptionsRefused(
-                        "live captions are turned off on this server", "captions_disabled"
-                    )
+                self._refuse_when_turned_off()
                 caption_options(settings, state.language)  # refuses what cannot work
             changed = state.captions != enabled
             state.captions = enabled
@@ -121,6 +118,15 @@ class CaptionControl:
             await announce_settings(self._service, state)
         return {"captions": enabled}
 
+    def _refuse_when_turned_off(self) -> None:
+        """``captions_disabled`` when this server runs no captions at all
+        (switched off, or no room may have them)."""
+        settings = self._service.settings
+        if not settings.captions_enabled or settings.captions_max_rooms == 0:
+            raise CaptionsRefused(
+                "live captions are turned off on this server", "captions_disabled"
+            )
+
     async def captions(self, actor: Participant, on: bool) -> dict[str, Any]:
         """One person shows (or hides) the captions."""
         if not on:
@@ -129,10 +135,7 @@ class CaptionControl:
                 room.viewers.discard(actor.id)
                 self._stop_if_unwatched(actor.room)
             return {"on": False}
-        if not self._service.settings.captions_enabled:
-            raise CaptionsRefused(
-                "live captions are turned off on this server", "captions_disabled"
-            )
+        self._refuse_when_turned_off()
         state = await self._service.store.get(actor.room)
         if state is None or not state.captions:
             raise CaptionsRefused("a host has not turned on live captions", "captions_off")

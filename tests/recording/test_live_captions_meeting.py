@@ -164,17 +164,25 @@ async def test_who_may_turn_captions_on_and_the_refusals(server, make_client, se
     assert caption_processes() == []
 
 
-async def test_a_server_without_live_captions_says_so(settings, tmp_path):
+@pytest.mark.parametrize(
+    "turned_off", [{"captions_enabled": False}, {"captions_max_rooms": 0}], ids=str
+)
+async def test_a_server_without_live_captions_says_so(settings, turned_off):
     from meeting_client import MeetingClient
 
-    async with running(settings, captions_enabled=False) as server:
+    async with running(settings, **turned_off) as server:
         host = MeetingClient(server.url, "Hannah")
         await host.connect()
         try:
             await host.join("none")
-            with pytest.raises(ProtocolError) as refused:
-                await host.call("set_captions", {"enabled": True})
-            assert refused.value.code == "captions_disabled"
+            # The host who would turn them on, and anyone asking to see them.
+            for message, payload in (
+                ("set_captions", {"enabled": True}),
+                ("captions", {"on": True}),
+            ):
+                with pytest.raises(ProtocolError) as refused:
+                    await host.call(message, payload)
+                assert refused.value.code == "captions_disabled", message
         finally:
             await host.close()
 
