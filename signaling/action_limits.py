@@ -82,8 +82,21 @@ ACTION_CLASSES: dict[str, str] = {
     "chat_send": "chat",
     "react": "react",
     "poll_vote": "vote",
+    # A sheet is one message however many questions it answers.
+    "questionnaire_answer": "vote",
     **dict.fromkeys(
         ("poll_create", "poll_edit", "poll_delete", "poll_launch", "poll_close", "poll_share"),
+        "polls",
+    ),
+    **dict.fromkeys(
+        (
+            "questionnaire_create",
+            "questionnaire_edit",
+            "questionnaire_delete",
+            "questionnaire_launch",
+            "questionnaire_close",
+            "questionnaire_share",
+        ),
         "polls",
     ),
     **dict.fromkeys(
@@ -110,6 +123,7 @@ ACTION_CLASSES: dict[str, str] = {
     "set_captions": "recording",
     "captions": "recording",
     "poll_export": "export",
+    "questionnaire_export": "export",
     "recording_links": "export",
 }
 

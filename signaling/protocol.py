@@ -13,6 +13,7 @@ from typing import Any
 from .errors import InvalidPayload, SignalingError
 from .json_values import MAX_SAFE_INT, problem
 from .meeting_messages import MEETING_VALIDATORS
+from .questionnaire_messages import QUESTIONNAIRE_VALIDATORS
 from .text import clean_name
 
 PROTOCOL_VERSION = 1
@@ -285,5 +286,6 @@ VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
         "set_view": validate_set_view,
         "leave": validate_leave,
         **MEETING_VALIDATORS,
+        **QUESTIONNAIRE_VALIDATORS,
     }.items()
 }

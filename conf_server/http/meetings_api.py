@@ -17,19 +17,23 @@ from aiohttp import web
 from conf_server.domain import PollKind, PollSpec
 from conf_server.domain.errors import DomainError
 from conf_server.domain.meeting_state import CHAT_LOG, MeetingState
+from conf_server.domain.questionnaires import QuestionnaireSpec
 from conf_server.errors import NotFound
 from conf_server.integration.api_keys import Unauthorized
 from conf_server.integration.reports import (
     attendance_csv,
     build_report,
     polls_csv,
+    questionnaires_csv,
     recordings_csv,
 )
 from conf_server.meeting.meeting_creation import AnonymousCreation, create_meeting
 from conf_server.meeting.recording_control import recording_summary
 from conf_server.meeting.transcript_plan import meeting_language
 from conf_server.settings import Settings
+from signaling.errors import InvalidPayload
 from signaling.protocol import is_room_name
+from signaling.questionnaire_messages import validate_questionnaire_create
 from signaling.text import InvalidText, clean_line, nfc
 
 from .api_auth import caller
@@ -42,7 +46,7 @@ MAX_LANGUAGE = 35  # BCP 47 tags in use are far shorter
 MAX_POLL_TEXT = 4 * 1024  # the domain's own limits (500, 200) give the precise error
 POLL_FIELDS = {"question", "options", "kind", "anonymous", "correct_option_ids"}
 POLL_KINDS = ("single", "multiple", "quiz")
-REPORT_TABLES = ("attendance", "polls", "recordings")
+REPORT_TABLES = ("attendance", "polls", "questionnaires", "recordings")
 
 
 class LazyAnonymousCreation:
@@ -101,6 +105,17 @@ def _poll(index: int, raw: Any) -> PollSpec:
     )
 
 
+def _questionnaire(index: int, raw: Any) -> QuestionnaireSpec:
+    """One draft questionnaire of the body: its shape checked as for the
+    ``questionnaire_create`` message (texts NFC); the domain judges the rest."""
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"questionnaires[{index}] must be an object")
+    try:
+        return QuestionnaireSpec.from_dict(validate_questionnaire_create(raw))
+    except InvalidPayload as exc:
+        raise InvalidRequest(f"questionnaires[{index}]: {exc.message}") from exc
+
+
 def _title(body: dict[str, Any]) -> str:
     try:
         return clean_line(optional_field(body, "title", str, ""), "title", MAX_TITLE, True)
@@ -114,7 +129,17 @@ async def post_meeting(request: web.Request) -> web.Response:
         caller(request, "integration")  # a key that is sent must be good
     body = await read_json_object(request)
     reject_unknown_fields(
-        body, {"room", "title", "passcode", "lobby_enabled", "polls", "transcript", "language"}
+        body,
+        {
+            "room",
+            "title",
+            "passcode",
+            "lobby_enabled",
+            "polls",
+            "questionnaires",
+            "transcript",
+            "language",
+        },
     )
     room = optional_field(body, "room", str, None)
     if room is not None and not is_room_name(room):
@@ -122,7 +147,9 @@ async def post_meeting(request: web.Request) -> web.Response:
     title = _title(body)
     raw_polls = optional_field(body, "polls", list, [])
     polls = [_poll(index, poll) for index, poll in enumerate(raw_polls)]
-    if not keyed and (room is not None or polls):
+    raw_questionnaires = optional_field(body, "questionnaires", list, [])
+    questionnaires = [_questionnaire(i, raw) for i, raw in enumerate(raw_questionnaires)]
+    if not keyed and (room is not None or polls or questionnaires):
         raise Unauthorized(
             "choosing the room name or preparing polls needs an API key"
             " (Authorization: Bearer <key>); without one, leave out 'room' and 'polls'"
@@ -146,6 +173,7 @@ async def post_meeting(request: web.Request) -> web.Response:
             anonymous=not keyed,
             transcript=transcript,
             language=language,
+            questionnaires=questionnaires,
         )
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
@@ -200,7 +228,8 @@ async def get_report(request: web.Request) -> web.Response:
     table = request.query.get("table", "attendance")
     if fmt not in ("json", "csv") or table not in REPORT_TABLES:
         raise InvalidRequest(
-            "use format=json, or format=csv with table=attendance, table=polls or table=recordings"
+            "use format=json, or format=csv with table=attendance, table=polls,"
+            " table=questionnaires or table=recordings"
         )
     state = await service.store.find(meeting_id)
     if state is not None:
@@ -223,6 +252,8 @@ async def get_report(request: web.Request) -> web.Response:
         text = attendance_csv(report)
     elif table == "recordings":
         text = recordings_csv(report["recordings"])
+    elif table == "questionnaires":
+        text = questionnaires_csv(report)
     else:
         text = polls_table
     return web.Response(

@@ -32,6 +32,8 @@ EVENT_TYPES = (
     "recording.ready",
     "recording.transcribed",
     "poll.closed",
+    "questionnaire.launched",
+    "questionnaire.closed",
     "chat.message",
 )
 

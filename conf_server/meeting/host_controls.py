@@ -17,6 +17,7 @@ from conf_server.domain.meeting_state import MeetingState
 
 from .meeting_context import ActionHandler, MeetingContext, RoomView
 from .meeting_views import lobby_payload, meeting_settings, meeting_summary
+from .questionnaire_actions import publish_questionnaire_closed
 from .rooms import Participant
 
 Result = dict[str, Any] | None
@@ -237,8 +238,11 @@ class HostControls:
             authorize(state.roles, actor.id, Action.END_MEETING)
             waiting = state.access.end()
             closed = state.polls.close_all(self._service.clock())
+            questionnaires = state.questionnaires.close_all(self._service.clock())
         for poll in closed:
             self._service.publish_poll_closed(state, poll)
+        for questionnaire in questionnaires:
+            publish_questionnaire_closed(self._service, state, questionnaire)
         await self._service.deny_waiting(waiting, "meeting_ended", "the meeting has ended")
         await self._service.events.to_room(
             actor.room,

@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 #: A changed meeting's report is saved at most this often.
 SNAPSHOT_SECONDS = 2.0
 #: Meeting actions whose outcome is saved at once, not at the next tick.
-URGENT_ACTIONS = frozenset({"poll_close", "end_meeting"})
+URGENT_ACTIONS = frozenset({"poll_close", "questionnaire_close", "end_meeting"})
 #: ``reason`` of the webhooks, ``end_reason`` of the report of a meeting whose
 #: process died.
 RESTART_REASON = "server_restart"

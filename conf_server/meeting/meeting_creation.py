@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from conf_server.domain import PollSpec
 from conf_server.domain.meeting_state import MeetingState
+from conf_server.domain.questionnaires import QuestionnaireSpec
 from conf_server.errors import ConfServerError
 from conf_server.settings import Settings
 from signaling.client_address import address_key, client_address, parse_networks
@@ -119,9 +120,10 @@ async def create_meeting(
     anonymous: bool = False,
     transcript: bool | None = None,
     language: str | None = None,
+    questionnaires: Sequence[QuestionnaireSpec] = (),
 ) -> MeetingState:
     """Create a meeting ahead of time: its host is whoever opens the host
-    link; draft polls may be prepared here. ``anonymous``: made without a key
+    link; draft polls and questionnaires may be prepared here. ``anonymous``: made without a key
     (random room only, the short expiry, refused at the ``max_meetings`` cap)."""
     settings = service.settings
     if anonymous and await service.store.count() >= settings.max_meetings:
@@ -135,6 +137,8 @@ async def create_meeting(
     state.transcript, state.language = transcript, language
     for poll in polls:
         state.polls.create(poll)
+    for questionnaire in questionnaires:
+        state.questionnaires.create(questionnaire)
     stored, created = await service.store.create(state)
     if not created:
         raise RoomInUse(f"room {state.room!r} already has a meeting")

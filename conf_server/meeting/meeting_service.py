@@ -48,6 +48,7 @@ from .meeting_context import ActionHandler
 from .meeting_records import MeetingRecords
 from .membership import JoinRequest, Membership
 from .publisher import EventPublisher, NoPublisher
+from .questionnaire_actions import QuestionnaireActions
 from .recording_control import RecordingControl
 from .room_broadcast import RoomBroadcast
 from .room_media import RoomMedia
@@ -115,11 +116,14 @@ class MeetingService:
         self.departures = Departures(self)
         self.broadcast = RoomBroadcast(self)
         self.records = MeetingRecords(self)
+        #: Questionnaires' actions (their own module; polls are in Interaction).
+        self.questionnaire_actions = QuestionnaireActions(self)
         self._actions: dict[str, ActionHandler] = {}
         self.recording = RecordingControl(self)
         self.captions = CaptionControl(self)
         for handlers in (HostControls(self), Interaction(self), self.recording, self.captions):
             self._actions.update(handlers.handlers())
+        self._actions.update(self.questionnaire_actions.handlers())
 
     # -- who is where -----------------------------------------------------------------
 

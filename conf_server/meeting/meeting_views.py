@@ -8,6 +8,8 @@ from typing import Any
 from conf_server.domain import Poll, PollKind, PollState, Role
 from conf_server.domain.meeting_state import MeetingState
 
+from .questionnaire_views import questionnaires_for
+
 
 def is_moderator(role: Role) -> bool:
     """Hosts and co-hosts run the meeting (see conf_server.domain.permissions)."""
@@ -80,6 +82,7 @@ def meeting_view(
             for poll in state.polls.polls()
             if visible_to(poll, role)
         ],
+        "questionnaires": questionnaires_for(state, viewer_id),
         "lobby": [entry.to_wire() for entry in state.access.lobby.waiting()] if moderator else [],
         "mic_locked": mic_locked(state, viewer_id),
         "spotlight": state.spotlight,

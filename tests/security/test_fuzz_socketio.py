@@ -105,11 +105,37 @@ def _poll(world: World) -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
+def _questionnaire() -> dict[str, st.SearchStrategy[Any]]:
+    question = st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(["single", "multiple", "rating", "text", "other"]),
+            "prompt": nasty_text(),
+        },
+        optional={
+            "options": st.lists(nasty_text(30), max_size=6),
+            "max_length": nasty_ints(),
+        },
+    )
+    return {
+        "title": nasty_text(),
+        "anonymous": st.booleans(),
+        "questions": st.lists(question, max_size=4),
+    }
+
+
+def _sheet() -> st.SearchStrategy[dict[str, Any]]:
+    value = st.one_of(
+        st.sampled_from(["o1", "o2", "o9"]), _option_ids(), nasty_ints(), nasty_text(40)
+    )
+    return st.dictionaries(st.sampled_from(["q1", "q2", "q3", "q9", ""]), value, max_size=4)
+
+
 def message_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     """Every message of docs/protocol.md with a strategy of plausible values per
     documented field (each field may also get any JSON value, or be left out)."""
     ids = _ids(world)
     polls = _poll_ids(world)
+    questionnaires = weighted((9, st.sampled_from(["qn1", "qn2"])), (1, nasty_text(20)))
     bools = st.booleans()
     ice = {
         "candidate": mostly(st.sampled_from(CANDIDATES), nasty_text()),
@@ -176,6 +202,21 @@ def message_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]]
         "poll_share": {"poll_id": polls},
         "poll_vote": {"poll_id": polls, "option_ids": _option_ids()},
         "poll_export": {"format": st.sampled_from(["json", "csv", "xml"]), "ballots": bools},
+        "questionnaire_create": _questionnaire(),
+        "questionnaire_edit": {"questionnaire_id": questionnaires, **_questionnaire()},
+        "questionnaire_delete": {"questionnaire_id": questionnaires},
+        "questionnaire_launch": {"questionnaire_id": questionnaires},
+        "questionnaire_close": {"questionnaire_id": questionnaires},
+        "questionnaire_share": {"questionnaire_id": questionnaires},
+        "questionnaire_answer": {
+            "questionnaire_id": questionnaires,
+            "answers": _sheet(),
+            "handle": nasty_text(30),
+        },
+        "questionnaire_export": {
+            "format": st.sampled_from(["json", "csv", "xml"]),
+            "answers": bools,
+        },
     }
 
 

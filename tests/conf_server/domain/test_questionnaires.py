@@ -214,7 +214,9 @@ def test_named_round_trip_and_export() -> None:
     assert again.answers_of("a") == item.answers_of("a")
     assert again.describe() == item.describe()
     data = export(item, {"a": "Ada"})
-    assert data["answers"] == [{"participant_id": "a", "name": "Ada", "answers": item.answers_of("a")}]
+    assert data["answers"] == [
+        {"participant_id": "a", "name": "Ada", "answers": item.answers_of("a")}
+    ]
     assert "answers" not in export(opened(anonymous=True), {})
 
 
