@@ -26,7 +26,7 @@ async def test_a_share_link_asks_for_the_password_then_plays_the_recording(
     server: RunningServer, settings: Settings, browser: Browser
 ) -> None:
     recording_id = shared_recording(settings.recordings_dir)
-    context = await browser.new_context(viewport={"width": 1000, "height": 1100})
+    context = await browser.new_context(locale="en-US", viewport={"width": 1000, "height": 1100})
     page = await context.new_page()
     page.on("console", lambda m: print(f"[share] {m.type}: {m.text}"))
     share = await page.request.post(
@@ -94,11 +94,11 @@ async def test_a_share_link_asks_for_the_password_then_plays_the_recording(
     await context.close()
 
 
-async def test_a_revoked_link_says_so(
+async def test_a_revoked_link_says_so_in_the_readers_language(
     server: RunningServer, settings: Settings, browser: Browser
 ) -> None:
     recording_id = shared_recording(settings.recordings_dir)
-    context = await browser.new_context()
+    context = await browser.new_context(locale="de-DE")
     page = await context.new_page()
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     route = f"{server.url}/api/v1/recordings/{recording_id}/shares"
@@ -112,6 +112,7 @@ async def test_a_revoked_link_says_so(
     await page.goto(server.url + share["url"])
     error = page.locator(tid("share-error"))
     await expect(error).to_have_attribute("data-code", "share_revoked", timeout=SEEN)
-    await expect(error).to_contain_text("revoked")
+    await expect(error).to_contain_text("zurückgezogen")
+    await expect(page.locator(tid("share-title"))).to_have_text("Geteilte Aufzeichnung")
     await expect(page.locator(tid("share-password-input"))).to_be_hidden()
     await context.close()

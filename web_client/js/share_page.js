@@ -3,6 +3,9 @@
 // password; a right one earns an HttpOnly session cookie scoped to this
 // share's routes (conf_server/http/share_access.py), so the <video> and the
 // transcript requests carry it by themselves. Nothing is kept in storage.
+// Every string comes from the catalogs (js/i18n.js: share.*, error.*).
+
+import { errorText as catalogError, formatDateTime, formatTime, setText, t, translate } from "./i18n.js";
 
 /** @typedef {{vtt: string, txt: string, json: string}} TranscriptUrls */
 /**
@@ -13,17 +16,6 @@
  * @property {TranscriptUrls | null} transcript
  * @property {number} session_expires_at
  */
-
-/** What the page says for the stable error codes of the share routes. */
-const MESSAGES = {
-  share_not_found: "This link does not exist. Check that you copied all of it.",
-  share_expired: "This link has expired. Ask the person who sent it for a new one.",
-  share_revoked: "This link was revoked. Ask the person who sent it for a new one.",
-  wrong_password: "That password is not right.",
-  share_session_required: "Your session has ended. Enter the password again.",
-  video_not_ready: "The video is still being made. Try again in a few minutes.",
-  no_video: "This recording has no video.",
-};
 
 /** Codes after which asking for the password again makes no sense. */
 const FINAL = new Set(["share_not_found", "share_expired", "share_revoked"]);
@@ -53,9 +45,9 @@ export function errorText(status, body) {
   const error = body?.error ?? {};
   if (status === 429) {
     const seconds = Math.max(1, Math.ceil(error.retry_after ?? 60));
-    return `Too many wrong passwords. Try again in ${seconds} s.`;
+    return t("error.rate_limited_wait", { seconds });
   }
-  return MESSAGES[error.code ?? ""] ?? error.message ?? `The server answered ${status}.`;
+  return catalogError(error.code, error.message, {});
 }
 
 /** @param {Response} response */
@@ -92,7 +84,7 @@ class SharePage {
   /** Is the link still good? Then ask for the password. */
   async start() {
     if (!this.shareId) {
-      this.showError(MESSAGES.share_not_found, "share_not_found");
+      this.showError(catalogError("share_not_found"), "share_not_found");
       return;
     }
     const response = await fetch(this.base, { cache: "no-store" });
@@ -126,7 +118,7 @@ class SharePage {
       this.input.value = "";
       await this.play(/** @type {Session} */ (body));
     } catch {
-      this.showError("The server could not be reached. Check your connection and try again.");
+      this.showError(t("share.unreachable"));
     } finally {
       this.button.disabled = false;
     }
@@ -134,26 +126,28 @@ class SharePage {
 
   /** @param {Session} session */
   async play(session) {
-    const title = session.title || "Shared recording";
-    $("#share-title").textContent = title;
-    document.title = title;
-    $("#share-intro").textContent = session.started_at
-      ? `Recorded ${new Date(session.started_at * 1000).toLocaleString()}.`
-      : "";
+    const heading = $("#share-title");
+    if (session.title) {
+      delete heading.dataset.i18n; // a name, not a message: kept in every language
+      heading.textContent = session.title;
+      document.title = session.title;
+    }
+    const intro = $("#share-intro");
+    if (session.started_at) setText(intro, "share.recorded_at", { time: formatDateTime(session.started_at * 1000) });
+    else setText(intro, "share.intro");
     const video = /** @type {HTMLVideoElement} */ ($("#video"));
     video.addEventListener("error", () => void this.videoFailed(session.video_url));
     if (session.transcript) {
       const track = document.createElement("track");
       track.kind = "subtitles";
-      track.label = "Transcript";
-      track.srclang = document.documentElement.lang || "en";
+      track.label = t("share.transcript_track");
+      track.srclang = document.documentElement.lang || "en"; // the transcript's own language is not known here
       track.src = session.transcript.vtt;
       track.default = true;
       video.append(track);
     }
     video.src = session.video_url;
-    $("#expiry").textContent =
-      `This viewing session ends at ${new Date(session.session_expires_at * 1000).toLocaleTimeString()}.`;
+    setText($("#expiry"), "share.session_ends", { time: formatTime(session.session_expires_at * 1000) });
     $("#player").hidden = false;
     if (session.transcript) await this.showTranscript(session.transcript.txt);
   }
@@ -174,5 +168,6 @@ class SharePage {
 }
 
 if (typeof document !== "undefined" && document.querySelector("#password-form")) {
+  translate(document);
   void new SharePage(shareIdOf(location.pathname)).start();
 }
