@@ -115,6 +115,8 @@ ACTION_CLASSES: dict[str, str] = {
             "deny",
             "end_meeting",
             "spotlight",
+            "mark_decision",
+            "remove_decision",
         ),
         "host",
     ),

@@ -114,6 +114,20 @@ def validate_chat_send(payload: Payload) -> Payload:
     return {"text": _text(payload, "text", MAX_TEXT)}
 
 
+def validate_mark_decision(payload: Payload) -> Payload:
+    _no_extra(payload, {"text"})
+    return {"text": _text(payload, "text", MAX_POLL_TEXT)}
+
+
+def validate_remove_decision(payload: Payload) -> Payload:
+    _no_extra(payload, {"id"})
+    value = payload.get("id")
+    # bool is an int in Python: refuse it explicitly.
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2**31:
+        raise InvalidPayload("field 'id' must be a decision id (a positive integer)")
+    return {"decision_id": value}
+
+
 def validate_react(payload: Payload) -> Payload:
     _no_extra(payload, {"emoji"})
     return {"emoji": _string(payload, "emoji", 16)}
@@ -218,6 +232,8 @@ MEETING_VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
     "next_hand": _shape(),
     "chat_send": validate_chat_send,
     "react": validate_react,
+    "mark_decision": validate_mark_decision,
+    "remove_decision": validate_remove_decision,
     "mute_participant": validate_mute_participant,
     "mute_all": validate_mute_all,
     "unlock_microphone": _shape("participant_id"),

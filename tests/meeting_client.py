@@ -61,6 +61,7 @@ _EVENTS = (
     "meeting_updated",
     "caption",
     "captions_stopped",
+    "decisions",
 )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ChatLog, HandQueue, MeetingAccess, MuteLocks, PollBook, Reactions, RoleBook
+from .decisions import DecisionLog
 from .questionnaire_book import QuestionnaireBook
 
 
@@ -103,6 +104,8 @@ class MeetingState:
     language: str | None = None
     #: Live captions turned on by a host (each client still chooses to show them).
     captions: bool = False
+    #: Decisions the hosts marked (the meeting's summary lists them).
+    decisions: DecisionLog = field(default_factory=DecisionLog)
 
     @property
     def ended(self) -> bool:
@@ -164,6 +167,7 @@ class MeetingState:
             "transcript": self.transcript,
             "language": self.language,
             "captions": self.captions,
+            "decisions": self.decisions.to_dict(),
         }
 
     @classmethod
@@ -196,4 +200,7 @@ class MeetingState:
             transcript=data.get("transcript"),
             language=data.get("language"),
             captions=bool(data.get("captions", False)),
+            decisions=DecisionLog.from_dict(data["decisions"])
+            if "decisions" in data
+            else DecisionLog(),
         )

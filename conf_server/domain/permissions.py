@@ -59,6 +59,7 @@ class Action(StrEnum):
     HAND_NEXT = "hand_next"
     SPOTLIGHT = "spotlight"
     RECORD = "record"
+    MARK_DECISION = "mark_decision"
     # Host only
     PROMOTE = "promote"
     DEMOTE = "demote"
@@ -93,6 +94,7 @@ PERMISSIONS: MappingProxyType[Action, frozenset[Role]] = MappingProxyType(
         Action.HAND_NEXT: _MODERATORS,
         Action.SPOTLIGHT: _MODERATORS,
         Action.RECORD: _MODERATORS,
+        Action.MARK_DECISION: _MODERATORS,
         Action.PROMOTE: _HOST,
         Action.DEMOTE: _HOST,
     }
@@ -123,6 +125,7 @@ ACTION_TEXT: MappingProxyType[Action, str] = MappingProxyType(
         Action.HAND_NEXT: "call on the next raised hand",
         Action.SPOTLIGHT: "spotlight someone for everyone",
         Action.RECORD: "start, pause, resume or stop recording",
+        Action.MARK_DECISION: "mark or remove the meeting's decisions",
         Action.PROMOTE: "make people co-host",
         Action.DEMOTE: "take the co-host role away",
     }

@@ -134,6 +134,12 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "chat": {"type": "array", "items": {"type": "object"}},
+            "decisions": {
+                "type": "array",
+                "description": "The decisions the hosts marked (Socket.IO mark_decision), "
+                "oldest first: {id, text, by_id, by_name, at}",
+                "items": {"type": "object"},
+            },
             "recordings": {
                 "type": "array",
                 "items": {"$ref": REF + "Recording"},

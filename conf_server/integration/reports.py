@@ -100,6 +100,8 @@ def build_report(
         "polls": polls,
         "questionnaires": questionnaires,
         "chat": chat,
+        # Marked by the hosts (``mark_decision``); the meeting.summary lists them.
+        "decisions": state.decisions.snapshot(),
         "recordings": [],
     }
 

@@ -38,6 +38,7 @@ from sfu.tasks import TaskGroup
 from signaling import EventSink
 
 from .caption_control import CaptionControl
+from .decision_control import DecisionControl
 from .departures import Departures
 from .host_controls import HostControls
 from .interaction import Interaction
@@ -121,7 +122,13 @@ class MeetingService:
         self._actions: dict[str, ActionHandler] = {}
         self.recording = RecordingControl(self)
         self.captions = CaptionControl(self)
-        for handlers in (HostControls(self), Interaction(self), self.recording, self.captions):
+        for handlers in (
+            HostControls(self),
+            Interaction(self),
+            DecisionControl(self),
+            self.recording,
+            self.captions,
+        ):
             self._actions.update(handlers.handlers())
         self._actions.update(self.questionnaire_actions.handlers())
 

@@ -89,6 +89,7 @@ def meeting_view(
         "checkin": checkin_of(state, viewer_id),
         "recording": recording,
         "captions": state.captions,
+        "decisions": state.decisions.snapshot(),
         "language": state.language or default_language,
     }
 

@@ -175,6 +175,8 @@ def message_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]]
         "next_hand": {},
         "chat_send": {"text": mostly(st.just("hello"), nasty_text())},
         "react": {"emoji": mostly(st.sampled_from(REACTIONS), nasty_text(8))},
+        "mark_decision": {"text": mostly(st.just("We ship on Friday"), nasty_text())},
+        "remove_decision": {"id": mostly(st.integers(1, 3), nasty_ints())},
         "mute_participant": {"participant_id": ids, "lock": bools},
         "mute_all": {"lock": bools},
         "unlock_microphone": {"participant_id": ids},

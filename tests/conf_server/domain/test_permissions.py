@@ -45,6 +45,7 @@ EXPECTED = {
     "hand_next": {H, C},
     "spotlight": {H, C},
     "record": {H, C},
+    "mark_decision": {H, C},
     "promote": {H},
     "demote": {H},
 }
