@@ -19,9 +19,11 @@ from .integration.api_keys import ApiKeys
 from .integration.database import Database
 from .integration.download_links import DownloadLinks
 from .integration.invites import InviteSigner, new_secret
+from .integration.meeting_summary import SummaryQueue
 from .integration.reports import ReportArchive
 from .integration.webhooks import WebhookDispatcher
 from .meeting.meeting_service import MeetingService
+from .meeting.summary_sender import SummarySender
 from .settings import Settings
 
 
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
         store=shared.store,
         cluster=shared.cluster,
     )
+    # meeting.summary: every event passes through the summary sender, which
+    # notes ended meetings and sends their summaries once (summary_sender.py).
+    summaries = SummarySender(service, webhooks, SummaryQueue(database), shared.once)
+    service.publisher = summaries
     service.node.peer_urls = origins.peer_urls
     service.node.forward_key = shared.shared_secret(
         "forward", database.setting("forward_secret", new_secret)
@@ -94,7 +100,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         await service.live_reports.start()
         await service.node.beat()
         service.node.start()
+        await summaries.start()
         yield
+        await summaries.close()
         await service.node.stop()
         await service.live_reports.stop()
         await service.close()

@@ -115,6 +115,10 @@ class Settings:
     recording_quota_bytes: int | None = None
     #: Finished recordings older than this many days are deleted (None: kept).
     recording_retention_days: float | None = None
+    #: The meeting.summary webhook waits for the meeting's recordings (and
+    #: transcripts) to finish processing, at most this many seconds after the
+    #: meeting ended; then it is sent saying which ones are still processing.
+    summary_wait_max_seconds: float = 7200.0
     #: Transcribe recordings after they stop (a meeting may turn it off).
     transcript_enabled: bool = True
     #: The speech recognizer: "pocketsphinx" (embedded, US English),
@@ -294,6 +298,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("node_ttl_seconds must be at least twice heartbeat_seconds (> 0)")
     if settings.drain_seconds < 0:
         raise ConfigError("drain_seconds must not be negative")
+    if settings.summary_wait_max_seconds < 0:
+        raise ConfigError("summary_wait_max_seconds must not be negative")
     if settings.audio_forward_speakers < 0:
         raise ConfigError("audio_forward_speakers must not be negative (0: forward everyone)")
     if settings.max_video_bitrate < 50_000:

@@ -8,7 +8,7 @@ use the same server, under one key prefix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis as SyncRedis
@@ -20,6 +20,7 @@ from conf_server.settings import Settings
 
 from .cluster import Cluster, MemoryCluster
 from .node import node_url
+from .once_claims import MemoryOnceClaims, OnceClaims, RedisOnceClaims
 from .redis_cluster import RedisCluster
 from .redis_connection import COMMAND_TIMEOUT, connect
 from .redis_store import RedisStore
@@ -35,6 +36,8 @@ class SharedState:
     _redis: Any | None = None
     _url: str | None = None
     _prefix: str = ""
+    #: Once-only claims (which node sends a meeting's summary).
+    once: OnceClaims = field(default_factory=MemoryOnceClaims)
 
     @classmethod
     def connect(cls, settings: Settings) -> SharedState:
@@ -57,6 +60,7 @@ class SharedState:
             redis,
             settings.redis_url,
             prefix,
+            RedisOnceClaims(redis, prefix=prefix),
         )
 
     def shared_secret(self, name: str, local: str) -> str:

@@ -92,7 +92,8 @@ WEBHOOK_SCHEMAS: dict[str, Any] = {
             "data": {
                 "type": "object",
                 "description": "Per event type (docs/rest-api.md, Event types); "
-                "`recording.transcribed`: RecordingTranscribedData",
+                "`recording.transcribed`: RecordingTranscribedData; "
+                "`meeting.summary`: MeetingSummaryData",
             },
         },
     },
@@ -121,6 +122,155 @@ WEBHOOK_SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+_NULLABLE_STRING = {"type": "string", "nullable": True}
+_NULLABLE_NUMBER = {"type": "number", "nullable": True}
+
+MEETING_SUMMARY_SCHEMAS: dict[str, Any] = {
+    "MeetingSummaryData": {
+        "type": "object",
+        "description": "`data` of `meeting.summary`: sent once per meeting, after "
+        "`meeting.ended` and once every recording of the meeting is ready or failed and "
+        "its transcript done, failed or off; at the latest `summary_wait_max_seconds` "
+        "(default 2 h) after the end, then with `complete: false` and the ids still "
+        "processing (docs/rest-api.md, The meeting summary)",
+        "required": [
+            "meeting_id",
+            "room",
+            "title",
+            "chat_id",
+            "started_at",
+            "ended_at",
+            "duration",
+            "attendance",
+            "polls",
+            "decisions",
+            "recordings",
+            "complete",
+            "still_processing",
+        ],
+        "properties": {
+            "meeting_id": {"type": "string"},
+            "room": {"type": "string"},
+            "title": _NULLABLE_STRING,
+            "chat_id": _NULLABLE_STRING,
+            "end_reason": _NULLABLE_STRING,
+            "started_at": _NULLABLE_NUMBER,
+            "ended_at": {"type": "number"},
+            "duration": _NULLABLE_NUMBER,
+            "attendance": {
+                "type": "object",
+                "description": "Counts over everyone; `participants` names the first "
+                "`listed` people to join (at most 100; `truncated` when there were more)",
+                "required": ["people", "visits", "listed", "truncated", "participants"],
+                "properties": {
+                    "people": {"type": "integer"},
+                    "visits": {"type": "integer"},
+                    "in_room": {"type": "integer"},
+                    "remote": {"type": "integer"},
+                    "listed": {"type": "integer"},
+                    "truncated": {"type": "boolean"},
+                    "participants": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": {"type": "string"},
+                                "user_id": _NULLABLE_STRING,
+                                "presence": {"type": "string", "enum": ["in-room", "remote"]},
+                                "joined_at": {"type": "number"},
+                                "left_at": _NULLABLE_NUMBER,
+                                "seconds": {"type": "number"},
+                                "visits": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
+            },
+            "polls": {
+                "type": "array",
+                "description": "Each poll's aggregate results, as in `poll.closed` "
+                "(never who voted what); at most 50 (`polls_total`: how many there were)",
+                "items": {"type": "object"},
+            },
+            "polls_total": {"type": "integer"},
+            "questionnaires": {
+                "type": "array",
+                "description": "Present when the meeting's report has questionnaires: "
+                "as the report gives them",
+                "items": {"type": "object"},
+            },
+            "decisions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "text", "by_name", "at"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "text": {"type": "string"},
+                        "by_name": {"type": "string"},
+                        "at": {"type": "number"},
+                    },
+                },
+            },
+            "recordings": {
+                "type": "array",
+                "description": "At most 20 (`recordings_total`: how many there were)",
+                "items": {"$ref": "#/components/schemas/SummaryRecording"},
+            },
+            "recordings_total": {"type": "integer"},
+            "complete": {
+                "type": "boolean",
+                "description": "False: sent at the deadline with recordings still processing",
+            },
+            "still_processing": {"type": "array", "items": {"type": "string"}},
+            "base_url": {
+                "type": "string",
+                "nullable": True,
+                "description": "The deployment's public_url, which the paths below are under",
+            },
+            "report_url": {"type": "string", "description": "GET it for the full report"},
+        },
+    },
+    "SummaryRecording": {
+        "type": "object",
+        "required": ["id", "state", "processing", "links"],
+        "properties": {
+            "id": {"type": "string"},
+            "state": {"type": "string"},
+            "processing": {"type": "boolean"},
+            "started_at": _NULLABLE_NUMBER,
+            "ended_at": _NULLABLE_NUMBER,
+            "duration": _NULLABLE_NUMBER,
+            "composite": _NULLABLE_STRING,
+            "transcript": {"type": "object", "nullable": True},
+            "links": {
+                "type": "object",
+                "description": "Routes (an admin key opens them); `signed` only where "
+                "the deployment sets recording_host_download: links that open one file "
+                "each without a key until `expires_at` (one hour after the summary)",
+                "properties": {
+                    "recording": {"type": "string"},
+                    "files": {"type": "array", "items": {"type": "string"}},
+                    "transcript": _NULLABLE_STRING,
+                    "signed": {
+                        "type": "object",
+                        "properties": {
+                            "files": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "transcript": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                            "expires_at": {"type": "number"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+WEBHOOK_SCHEMAS.update(MEETING_SUMMARY_SCHEMAS)
 
 
 def webhook_paths(error: dict[str, Any]) -> dict[str, Any]:

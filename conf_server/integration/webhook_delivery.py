@@ -22,7 +22,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -125,6 +125,22 @@ class WebhookDispatcher:
             logger.exception("could not queue webhook event %s", event_type)
             return None
         self._wake.set()
+        return event_id
+
+    def publish_claimed(
+        self, event_type: str, data: dict[str, Any], claim: Callable[[str], bool]
+    ) -> str | None:
+        """Queue an event only if ``claim(event_id)``, run in the same database
+        transaction as the queueing, returns True: both happen or neither does
+        (a once-only event such as ``meeting.summary``). Returns the event id
+        when claimed (also when no endpoint wants the event), None when not.
+        Unlike :meth:`publish`, a database error is raised to the caller."""
+        event_id, body = new_event(event_type, data, time.time())
+        wanted = [e.id for e in self.store.active_endpoints() if e.wants(event_type)]
+        if not self.store.enqueue(event_id, event_type, body, wanted, lambda: claim(event_id)):
+            return None
+        if wanted:
+            self._wake.set()
         return event_id
 
     # the admin side (conf_server/http/webhooks_api.py)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ EVENT_TYPES = (
     "questionnaire.launched",
     "questionnaire.closed",
     "chat.message",
+    "meeting.summary",
 )
 
 #: Sent only by ``POST /api/v1/admin/webhooks/{id}/test``; nobody subscribes to it.
@@ -187,12 +188,21 @@ class WebhookStore:
     # deliveries
 
     def enqueue(
-        self, event_id: str, event_type: str, body: str, endpoint_ids: Sequence[str]
-    ) -> None:
-        """One pending row per endpoint, in one transaction."""
+        self,
+        event_id: str,
+        event_type: str,
+        body: str,
+        endpoint_ids: Sequence[str],
+        claim: Callable[[], bool] | None = None,
+    ) -> bool:
+        """One pending row per endpoint, in one transaction. ``claim`` runs first
+        in that transaction: when it returns False nothing is queued (False)."""
         now = self._clock()
-        self._db.execute("BEGIN")
+        self._db.execute("BEGIN IMMEDIATE" if claim is not None else "BEGIN")
         try:
+            if claim is not None and not claim():
+                self._db.execute("ROLLBACK")
+                return False
             for endpoint_id in endpoint_ids:
                 self._db.execute(
                     "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, body,"
@@ -203,6 +213,7 @@ class WebhookStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        return True
 
     def due(self, endpoint_id: str, now: float, limit: int) -> list[Delivery]:
         rows = self._db.all(

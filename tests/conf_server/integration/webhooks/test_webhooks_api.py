@@ -154,6 +154,7 @@ async def test_events_default_to_every_type(server):
         "recording.transcribed",
         "poll.closed",
         "chat.message",
+        "meeting.summary",
     ]
 
 
