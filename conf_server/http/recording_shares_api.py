@@ -36,9 +36,8 @@ from conf_server.integration.share_passwords import check_password, hash_passwor
 
 from .api_auth import caller
 from .keys import MEETINGS
-from .recordings_api import recording_elsewhere
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
-from .share_access import client_key, hashing
+from .share_access import client_key, hashing, recording_here
 
 MIN_LIFETIME = 60.0
 MAX_LIFETIME = 90 * 86400.0
@@ -60,15 +59,8 @@ def _who(request: web.Request, recording_id: str) -> str:
 async def _book(request: web.Request) -> ShareBook | web.StreamResponse:
     """The recording's shares here, or the answer of the node that has it."""
     recording_id = request.match_info["recording_id"]
-    library = request.config_dict[MEETINGS].recording.library_now()
-    record = library.get(recording_id)
-    directory = library.directory(recording_id)
-    if record is None or directory is None:
-        elsewhere = await recording_elsewhere(request, recording_id)
-        if elsewhere is not None:
-            return elsewhere
-        raise NotFound("no recording with that id")
-    return ShareBook(directory)
+    here = await recording_here(request, recording_id, NotFound("no recording with that id"))
+    return here if isinstance(here, web.StreamResponse) else here.book
 
 
 def _expiry(body: dict[str, Any], now: float) -> float:

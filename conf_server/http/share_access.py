@@ -22,17 +22,21 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from conf_server.errors import ConfServerError
 from conf_server.integration.download_links import LINK_TTL
+from conf_server.integration.recording_shares import ShareBook
 from conf_server.meeting.meeting_creation import TooManyRequests
+from recording.library import RecordingLibrary
 from signaling.client_address import address_key, client_address, parse_networks
 from signaling.rate_limit import Limit, RateLimiter
 
 from .keys import MEETINGS, SETTINGS
+from .recordings_api import recording_elsewhere
 
 WRONG_PER_MINUTE = 5
 HASHING_AT_ONCE = 2
@@ -85,6 +89,31 @@ class ShareGuards:
 
 
 GUARDS = web.AppKey("share_guards", ShareGuards)
+
+
+@dataclass
+class RecordingHere:
+    """A recording on this node's disk, and its share links."""
+
+    record: dict[str, Any]
+    book: ShareBook
+    library: RecordingLibrary
+
+
+async def recording_here(
+    request: web.Request, recording_id: str, missing: ConfServerError
+) -> RecordingHere | web.StreamResponse:
+    """``recording_id`` on this node, or the answer of the node that has it
+    (the request relayed there); raises ``missing`` when no node has it."""
+    library = request.config_dict[MEETINGS].recording.library_now()
+    record = library.get(recording_id)
+    directory = library.directory(recording_id)
+    if record is None or directory is None:
+        elsewhere = await recording_elsewhere(request, recording_id)
+        if elsewhere is not None:
+            return elsewhere
+        raise missing
+    return RecordingHere(record, ShareBook(directory), library)
 
 
 def install(api: web.Application) -> None:

@@ -43,9 +43,7 @@ from recording.library import RecordingLibrary
 from signaling.rate_limit import Limit, RateLimiter
 
 from .file_download import send_file
-from .keys import MEETINGS
 from .node_forwarding import forwarded
-from .recordings_api import recording_elsewhere
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 from .share_access import (
     WrongPassword,
@@ -54,6 +52,7 @@ from .share_access import (
     guards,
     hashing,
     install,
+    recording_here,
     start_session,
 )
 
@@ -86,18 +85,14 @@ async def _shared(request: web.Request) -> SharedRecording | web.StreamResponse:
     recording_id = recording_of(share_id)
     if recording_id is None:
         raise NotFound("no share link with that id", "share_not_found")
-    library = request.config_dict[MEETINGS].recording.library_now()
-    record = library.get(recording_id)
-    directory = library.directory(recording_id)
-    if record is None or directory is None:
-        elsewhere = await recording_elsewhere(request, recording_id)
-        if elsewhere is not None:
-            return elsewhere
-        raise NotFound("no share link with that id", "share_not_found")
-    book = ShareBook(directory)
-    share = book.find(share_id)
+    here = await recording_here(
+        request, recording_id, NotFound("no share link with that id", "share_not_found")
+    )
+    if isinstance(here, web.StreamResponse):
+        return here
+    share = here.book.find(share_id)
     ensure_active(share)
-    return SharedRecording(share_id, share, record, book, library)
+    return SharedRecording(share_id, share, here.record, here.book, here.library)
 
 
 def _share_url(share_id: str, what: str) -> str:
@@ -165,7 +160,7 @@ async def _serve(request: web.Request, found: SharedRecording, name: str) -> web
     fd = found.library.open_file(found.record["id"], name)
     if fd is None:
         raise NotFound("this recording has no such file")
-    address = client_key(request)
+    address = None if forwarded(request) else client_key(request)  # as open_session
     if request.app[_SERVED_AUDIT].take((found.share_id, name, address)) is None:
         found.book.audit("served", found.share_id, address, name)
     try:

@@ -1,4 +1,6 @@
-"""The browser client: landing page, room page, admin page, the bundle built by
+"""The browser client: landing page, room page, admin page, a recording share
+link's player page (``/s/{share_id}``; the page carries no data, the share
+routes of conf_server/http/share_viewer_api.py answer it), the bundle built by
 ``npm run build`` under ``/assets/`` (:mod:`.client_bundle`), the source modules
 under ``/static/`` and the vendored socket.io client that ``npm ci`` put under
 web_client/node_modules. Pages load the bundle when it is current, else the
