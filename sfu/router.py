@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from . import aiortc_bridge as bridge
 from .producer import Producer
 from .publish_transport import PublishTransport
+from .relay_link import RelayEndpoint, RelayPeer
+from .relay_tracks import RelayedTrack, RelayIn, RelayOut
 from .settings import SfuSettings
 from .speaker import ActiveSpeakerDetector
 from .speaker_selection import SpeakerSelection
@@ -88,6 +90,21 @@ class Router:
         self.subscribe_transports.add(transport)
         return transport
 
+    def relay_in(self, endpoint: RelayEndpoint, peer: RelayPeer, track: RelayedTrack) -> RelayIn:
+        """A producer of this room fed by another node's relay (:mod:`sfu.relay_tracks`)."""
+        relayed = RelayIn(endpoint, peer, track, self.settings, self.sfu_stats)
+        self._add_producer(relayed.producer)
+        return relayed
+
+    def relay_out(
+        self, endpoint: RelayEndpoint, peer: RelayPeer, producer: Producer, origin: str
+    ) -> RelayOut:
+        """Send ``producer`` (one of this room's) to ``peer``; its
+        :attr:`RelayOut.track` is what that node needs for :meth:`relay_in`."""
+        if self.producers.get(producer.id) is not producer:
+            raise KeyError(f"{producer!r} is not a producer of this router")
+        return RelayOut(endpoint, peer, producer, origin)
+
     async def close_transport(self, transport: PublishTransport | SubscribeTransport) -> None:
         """Close one transport and everything it owns."""
         if isinstance(transport, PublishTransport):
@@ -130,10 +147,9 @@ class Router:
         speakers silent past their hangover."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
-            for transport in self.subscribe_transports:
-                for slot in transport.slots:
-                    slot.flush_report()
             now = time.monotonic()
+            for transport in self.subscribe_transports:
+                transport.send_sender_reports(now)
             for producer in self.producers.values():
                 if producer.dynacast is not None:
                     producer.update_layers(now)
