@@ -8,7 +8,9 @@ hashing at once, and the short-lived session cookie a right password earns.
   the node that holds the recording and per address on the node the client
   reached (conf_server/http/share_viewer_api.py).
 - Hashing: scrypt takes 16 MiB and tens of milliseconds; at most
-  :data:`HASHING_AT_ONCE` run at once, in threads, whoever asks.
+  :data:`HASHING_AT_ONCE` run at once, in threads, whoever asks, and one at a
+  time per link and per address (so a burst of guesses cannot all pass the
+  limit before the first is counted).
 - The session: ``share_session``, a token signed with the deployment's
   download secret for (share id, ``@share-session``), valid an hour, in a
   cookie that is ``HttpOnly``, ``SameSite=Strict``, ``Secure`` on https and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +69,22 @@ class ShareGuards:
         self.per_share = RateLimiter(limit, max_keys=MAX_TRACKED)
         self.per_address = RateLimiter(limit, max_keys=MAX_TRACKED)
         self.hashing = asyncio.Semaphore(HASHING_AT_ONCE)
+        #: Links and addresses with a password being checked right now.
+        self._checking: set[str] = set()
+
+    @contextlib.contextmanager
+    def one_at_a_time(self, share_id: str, address: str | None) -> Iterator[None]:
+        """One password check at a time per link and per address: otherwise a
+        burst of guesses sent at once would all pass :meth:`admit` before the
+        first is counted wrong. The others get ``429`` (retry after 1 s)."""
+        keys = {f"share:{share_id}"} | ({f"address:{address}"} if address is not None else set())
+        if keys & self._checking:
+            raise TooManyRequests("a password for this link is being checked", retry_after=1.0)
+        self._checking |= keys
+        try:
+            yield
+        finally:
+            self._checking -= keys
 
     def admit(self, share_id: str | None, address: str | None) -> None:
         """Raise :class:`TooManyRequests` if the link or the address has no try left."""

@@ -129,15 +129,16 @@ async def open_session(request: web.Request) -> web.StreamResponse:
             guards(request).wrong(None, address)
         return found
     password = await _password(request)
-    guards(request).admit(share_id, address)
-    right = False
-    if len(password) <= MAX_PASSWORD_CHARS:
-        async with hashing(request):
-            right = await asyncio.to_thread(verify_password, password, found.share["password"])
-    if not right:
-        guards(request).wrong(share_id, address)
-        found.book.audit("wrong_password", share_id, address)
-        raise WrongPassword("that is not this link's password")
+    with guards(request).one_at_a_time(share_id, address):
+        guards(request).admit(share_id, address)
+        right = False
+        if len(password) <= MAX_PASSWORD_CHARS:
+            async with hashing(request):
+                right = await asyncio.to_thread(verify_password, password, found.share["password"])
+        if not right:
+            guards(request).wrong(share_id, address)
+            found.book.audit("wrong_password", share_id, address)
+            raise WrongPassword("that is not this link's password")
     found.book.audit("opened", share_id, address)
     transcript = found.library.file_path(found.record["id"], TRANSCRIPT_FORMATS["vtt"])
     body = {

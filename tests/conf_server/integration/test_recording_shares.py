@@ -7,6 +7,7 @@ and deletion close the link; everything audited; answers as documented."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -223,6 +224,24 @@ async def test_wrong_passwords_are_limited_per_link_and_per_address(
         "POST", third_route, json={"password": "x" * 60_000}
     )
     assert status == 401 and body["error"]["code"] == "wrong_password"
+
+
+async def test_a_burst_of_guesses_sent_at_once_gets_no_more_tries(
+    http: Any, recording_id: str
+) -> None:
+    admin = http()
+    share = await make_share(admin, recording_id)
+    route = f"/api/v1/shares/{share['share_id']}/session"
+    guessers = [http(f"198.18.0.{n}") for n in range(20)]
+    answers = await asyncio.gather(
+        *(g.call("POST", route, json={"password": f"guess {n}"}) for n, g in enumerate(guessers))
+    )
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses.count(401) <= 5 and set(statuses) <= {401, 429}
+    _, listing, _ = await admin.call(
+        "GET", f"/api/v1/recordings/{recording_id}/shares", headers=ADMIN
+    )
+    assert sum(e["event"] == "wrong_password" for e in listing["audit"]) == statuses.count(401)
 
 
 async def test_revoked_and_expired_links_stop_at_once(
