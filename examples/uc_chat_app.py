@@ -9,7 +9,10 @@ docs/protocol.md):
    the host link and one invite link per chat member,
 3. receives the webhooks, checks each signature, and "posts" meeting chat back
    to the chat thread (prints it),
-4. when the meeting ends, fetches and prints the meeting report.
+4. when the meeting ends, fetches and prints the meeting report,
+5. when the ``meeting.summary`` webhook comes (after the meeting's recordings
+   are processed), posts the summary into the chat thread: who attended and
+   how long, poll results, decisions, recording and transcript links.
 
 Run a server with a bootstrap admin key (and, because this app receives its
 webhooks on loopback, the documented opt-in for webhooks to 127.0.0.0/8; a real
@@ -20,8 +23,9 @@ chat app on a public address needs none), then the app:
     .venv/bin/python examples/uc_chat_app.py --server http://127.0.0.1:8080 --api-key change-me
 
 Open the printed links in browsers; end the meeting from the host's menu and the
-report appears. ``--simulate`` joins two invitees itself (Socket.IO, no media),
-chats, and ends the meeting, so the whole flow runs unattended.
+report appears, then the summary. ``--simulate`` joins two invitees itself
+(Socket.IO, no media), chats, runs a poll, marks a decision and ends the
+meeting, so the whole flow runs unattended.
 """
 
 from __future__ import annotations
@@ -66,7 +70,10 @@ class ChatApp:
         self.events: list[dict[str, Any]] = []
         self.seen_ids: set[str] = set()
         self.ended = asyncio.Event()
+        self.summarized = asyncio.Event()
         self.meeting_id = ""
+        #: What this app posted into the (simulated) group chat.
+        self.chat_thread: list[str] = []
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -108,7 +115,11 @@ class ChatApp:
         kind = event["type"]
         if kind == "chat.message":
             message = data["message"]
-            self.say(f"[chat thread] {message['sender_name']} (in the meeting): {message['text']}")
+            self.post(f"{message['sender_name']} (in the meeting): {message['text']}")
+        elif kind == "meeting.summary":
+            for line in summary_lines(data):
+                self.post(line)
+            self.summarized.set()
         elif kind in ("participant.joined", "participant.left"):
             person = data["participant"]
             self.say(f"[webhook] {kind}: {person.get('name')} ({person.get('user_id')})")
@@ -116,6 +127,11 @@ class ChatApp:
             self.say(f"[webhook] {kind}")
         if kind == "meeting.ended":
             self.ended.set()
+
+    def post(self, text: str) -> None:
+        """Post into the group chat (here: keep it and print it)."""
+        self.chat_thread.append(text)
+        self.say(f"[chat thread] {text}")
 
     async def start_receiver(self) -> web.AppRunner:
         app = web.Application()
@@ -157,6 +173,8 @@ class ChatApp:
             await asyncio.wait_for(self.ended.wait(), timeout)
             report = await self.api("GET", f"/meetings/{self.meeting_id}/report")
             self.print_report(report)
+            # The summary follows once the meeting's recordings are processed.
+            await asyncio.wait_for(self.summarized.wait(), timeout)
             return report
         finally:
             await runner.cleanup()
@@ -172,8 +190,44 @@ class ChatApp:
         self.say(f"  {len(report['chat'])} chat messages")
 
 
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
+
+
+def summary_lines(data: dict[str, Any]) -> list[str]:
+    """The chat post of a ``meeting.summary`` (docs/rest-api.md, "The meeting
+    summary"), one line each."""
+    base = data.get("base_url") or ""
+    lines = [f"Meeting summary: '{data.get('title')}' ({_minutes(data.get('duration'))})"]
+    attendance = data["attendance"]
+    names = ", ".join(f"{p['name']} ({_minutes(p['seconds'])})" for p in attendance["participants"])
+    more = attendance["people"] - attendance["listed"]
+    lines.append(
+        f"Attended by {attendance['people']}: {names}" + (f" and {more} more" if more else "")
+    )
+    for poll in data["polls"]:
+        counts = ", ".join(f"{o['text']}: {o['votes']}" for o in poll["options"])
+        lines.append(f"Poll '{poll['question']}': {counts}")
+    for questionnaire in data.get("questionnaires") or []:
+        lines.append(f"Questionnaire '{questionnaire.get('title', '?')}'")
+    for decision in data["decisions"]:
+        lines.append(f"Decision: {decision['text']} (marked by {decision['by_name']})")
+    for recording in data["recordings"]:
+        links = recording["links"]
+        line = f"Recording {recording['id']} ({recording['state']}): {base}{links['recording']}"
+        if links.get("transcript"):
+            line += f", transcript: {base}{links['transcript']}"
+        lines.append(line)
+    if not data["complete"]:
+        lines.append(f"Still processing: {', '.join(data['still_processing'])}")
+    return lines
+
+
 async def simulate_meeting(server: str, meeting: dict[str, Any]) -> None:
-    """Two invitees join over Socket.IO (no media), chat, and the host ends it."""
+    """Two invitees join over Socket.IO (no media), chat, vote, the host marks
+    a decision and ends the meeting."""
 
     def token(url: str) -> str:
         return parse_qs(urlparse(url).query)["token"][0]
@@ -204,6 +258,7 @@ async def simulate_meeting(server: str, meeting: dict[str, Any]) -> None:
     await host.call("poll_launch", {"poll_id": poll["poll"]["poll_id"]})
     await guest.call("poll_vote", {"poll_id": poll["poll"]["poll_id"], "option_ids": ["o1"]})
     await host.call("poll_close", {"poll_id": poll["poll"]["poll_id"]})
+    await host.call("mark_decision", {"text": "Roll back to the last release"})
     await host.call("end_meeting", {})
     for client in clients:
         await client.disconnect()

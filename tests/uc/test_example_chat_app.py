@@ -52,6 +52,17 @@ async def test_the_example_escalates_gets_signed_webhooks_and_prints_the_report(
     assert kinds[-1] == "meeting.ended" or "meeting.ended" in kinds
     assert {row["user_id"] for row in report["attendance"]} == {"u-ada", "u-bob"}
     assert "poll 'Roll back?': Yes: 1, No: 0" in text
+    # The meeting.summary, signed like every webhook, posted into the chat thread.
+    assert kinds.count("meeting.summary") == 1
+    # Made after meeting.ended (arrival order is not guaranteed: concurrent deliveries).
+    made = {event["type"]: event["created_at"] for event in app.events}
+    assert made["meeting.summary"] >= made["meeting.ended"]
+    posted = "\n".join(app.chat_thread)
+    assert "Meeting summary: 'Incident call'" in posted
+    assert "Attended by 2: Ada (" in posted and ", Bob (" in posted
+    assert "Poll 'Roll back?': Yes: 1, No: 0" in posted
+    assert "Decision: Roll back to the last release (marked by Ada)" in posted
+    assert "[chat thread] Decision: Roll back to the last release" in text
 
 
 def test_the_signature_check_refuses_forgeries_and_replays():
