@@ -97,6 +97,8 @@ export class MeetingInteraction extends EventTarget {
     this.captionsOn = false;
     /** @type {string | null} the language spoken in the meeting (captions are recognized in it) */
     this.language = null;
+    /** @type {{id: number, text: string, by_id: string, by_name: string, at: number}[]} marked by hosts, oldest first */
+    this.decisions = [];
   }
 
   /** Host or co-host. */
@@ -190,6 +192,7 @@ export class MeetingInteraction extends EventTarget {
       this.captionsEnabled = Boolean(meeting.captions);
       this.language = typeof meeting.language === "string" ? meeting.language : null;
       this.captionsOn = captionsOn && this.captionsEnabled;
+      this.decisions = Array.isArray(meeting.decisions) ? meeting.decisions : [];
     }
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
@@ -202,6 +205,10 @@ export class MeetingInteraction extends EventTarget {
    */
   handle(event, payload) {
     switch (event) {
+      case "decisions":
+        this.decisions = Array.isArray(payload.decisions) ? payload.decisions : [];
+        this._emit("decisions", {});
+        return true;
       case "hands_changed":
         this.hands = sortHands(payload.hands);
         this._emit("hands", { hands: this.hands });
@@ -296,6 +303,18 @@ export class MeetingInteraction extends EventTarget {
 
   async lowerAllHands() {
     return this._send("lower_all_hands", {});
+  }
+
+  // -- decisions (hosts and co-hosts mark them; everyone gets `decisions`) ----
+
+  /** @param {string} text */
+  async markDecision(text) {
+    return this._send("mark_decision", { text });
+  }
+
+  /** @param {number} id */
+  async removeDecision(id) {
+    return this._send("remove_decision", { id });
   }
 
   async nextHand() {

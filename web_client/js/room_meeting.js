@@ -6,6 +6,7 @@
 import { LANGUAGE_CHANGED, events, t } from "./i18n.js";
 import { CaptionsView } from "./ui/captions.js";
 import { ChatView } from "./ui/chat.js";
+import { DecisionsView } from "./ui/decisions.js";
 import { HandsView } from "./ui/hands.js";
 import { CAPTIONS, CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE } from "./ui/icons.js";
 import { LobbyView } from "./ui/lobby.js";
@@ -54,13 +55,14 @@ export function buildInteractionUi(session, places) {
     polls: barButton("polls-button", POLL, { key: "panel.polls" }),
     menu: barButton("meeting-menu-button", MORE, { key: "menu.button" }),
     captions: barButton("captions-button", CAPTIONS, { key: "captions.button" }),
+    decisions: barButton("decisions-button", HANDS_LIST, { key: "panel.decisions" }),
   };
   buttons.menu.setAttribute("aria-label", t("menu.label"));
   buttons.menu.title = t("menu.title");
   buttons.chat.title = withKey(t("panel.chat"), "C");
   buttons.chat.setAttribute("aria-keyshortcuts", "C");
   // Before the shortcuts button room.js put there.
-  panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.menu);
+  panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.decisions, buttons.menu);
 
   const side = new SidePanel(sideRoot);
   const lobby = new LobbyView({ root: floatingRoot, interaction: i });
@@ -85,6 +87,11 @@ export function buildInteractionUi(session, places) {
     onError: showError,
   });
   const polls = new PollsView({ button: buttons.polls, body: side.add("polls", { key: "panel.polls" }, "polls-panel", buttons.polls), interaction: i });
+  const decisions = new DecisionsView({
+    button: buttons.decisions,
+    body: side.add("decisions", { key: "panel.decisions" }, "decisions-panel", buttons.decisions),
+    interaction: i,
+  });
   const record = new RecordControls(i);
   const recordingLinks = new RecordingLinks(i);
   const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
@@ -124,6 +131,7 @@ export function buildInteractionUi(session, places) {
     refreshHands();
     chat.render();
     refreshPolls();
+    decisions.render();
     participants.render();
     menu.render();
     record.render();
@@ -151,6 +159,7 @@ export function buildInteractionUi(session, places) {
   on(i, "chat", ({ message }) => chat.added(message));
   on(i, "reaction", ({ participantId, emoji }) => reactions.burst(participantId, emoji, nameOf(participantId)));
   on(i, "polls", refreshPolls);
+  on(i, "decisions", () => decisions.render());
   on(i, "settings", () => menu.render());
   on(i, "captions", () => menu.render());
   on(i, "lobby", ({ arrived }) => {

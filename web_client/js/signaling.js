@@ -32,6 +32,7 @@ export const SERVER_EVENTS = [
   "publish_layers",
   "caption",
   "captions_stopped",
+  "decisions",
 ];
 
 /**
