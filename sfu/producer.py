@@ -104,6 +104,11 @@ class Producer:
         return len(self.layers) > 1
 
     @property
+    def audio_level_id(self) -> int | None:
+        """The header extension id of the RFC 6464 audio level in its packets."""
+        return self._audio_level_id
+
+    @property
     def sender_report(self) -> SenderReport | None:
         """The publisher's last RTCP sender report for the stream sinks get."""
         layer = self.layers[self._sink_layer] if self._sink_layer >= 0 else self.layers[0]

@@ -1,0 +1,296 @@
+"""Relayed tracks: one node's producer, forwarded to another node's router.
+
+On the node where the publisher is, a :class:`RelayOut` is a consumer of the
+producer like a subscriber's, but for a whole node: it takes every layer and
+sends each packet once over the relay link (:mod:`sfu.relay_link`) under the
+layer's relay SSRC, unchanged otherwise (sequence numbers, timestamps and
+header extensions as the publisher sent them). The peer's keyframe requests
+and NACKs for those SSRCs come back to it: a PLI/FIR asks the publisher (the
+producer's throttle applies), a NACK is answered from the producer's packet
+cache.
+
+On the other node, a :class:`RelayIn` makes a :class:`~sfu.producer.Producer`
+from the track's description (:class:`RelayedTrack`, which the deployment's
+control plane carries as JSON) and feeds it the packets: to that node's
+router it is a producer like any other, so subscribers, speaker selection,
+simulcast layer choice and recording work unchanged. Its keyframe requests
+and the NACKs for gaps go back over the link.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rtcp, rtp
+from .aiortc_bridge import Codec
+from .producer import Producer
+from .relay_link import RelayEndpoint, RelayPeer
+from .settings import SfuSettings
+from .stats import SfuStats
+
+logger = logging.getLogger(__name__)
+
+#: Round trip assumed for NACK timing on a private network between nodes.
+RELAY_RTT = 0.02
+#: A publisher's sender report is passed on at most this often.
+SENDER_REPORT_EVERY_S = 1.0
+_MAX_LAYERS = 4
+
+
+class InvalidRelayedTrack(ValueError):
+    """A track description that is not one this SFU can make a producer of."""
+
+
+@dataclass(frozen=True)
+class RelayedTrack:
+    """What a node needs to make a producer of a track another node relays to it."""
+
+    origin: str
+    producer_id: str
+    kind: str
+    mime_type: str
+    clock_rate: int
+    payload_type: int
+    #: Relay SSRC per layer, lowest first, and the layers' rids (None: no simulcast).
+    ssrcs: tuple[int, ...]
+    rids: tuple[str, ...] | None = None
+    audio_level_id: int | None = None
+    app_data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "producer_id": self.producer_id,
+            "kind": self.kind,
+            "mime_type": self.mime_type,
+            "clock_rate": self.clock_rate,
+            "payload_type": self.payload_type,
+            "ssrcs": list(self.ssrcs),
+            "rids": None if self.rids is None else list(self.rids),
+            "audio_level_id": self.audio_level_id,
+            "app_data": dict(self.app_data),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RelayedTrack:
+        """Read a description; :class:`InvalidRelayedTrack` if anything is off."""
+        try:
+            ssrcs = tuple(int(s) for s in data["ssrcs"])
+            rids = None if data.get("rids") is None else tuple(str(r) for r in data["rids"])
+            level = data.get("audio_level_id")
+            track = cls(
+                origin=str(data["origin"]),
+                producer_id=str(data["producer_id"]),
+                kind=str(data["kind"]),
+                mime_type=str(data["mime_type"]),
+                clock_rate=int(data["clock_rate"]),
+                payload_type=int(data["payload_type"]),
+                ssrcs=ssrcs,
+                rids=rids,
+                audio_level_id=None if level is None else int(level),
+                app_data=dict(data.get("app_data") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidRelayedTrack(f"bad relayed track: {exc!r}") from exc
+        if track.kind not in ("audio", "video") or not 0 < len(ssrcs) <= _MAX_LAYERS:
+            raise InvalidRelayedTrack("bad relayed track: kind or layer count")
+        if rids is not None and len(rids) != len(ssrcs):
+            raise InvalidRelayedTrack("bad relayed track: one rid per layer")
+        if not all(0 < s < 1 << 32 for s in ssrcs) or len(set(ssrcs)) != len(ssrcs):
+            raise InvalidRelayedTrack("bad relayed track: SSRCs")
+        return track
+
+
+def _with_ssrc(packet: bytes, ssrc: bytes) -> bytes:
+    return packet[:8] + ssrc + packet[12:]
+
+
+class RelayOut:
+    """Sends one producer's packets to one peer node (a :class:`~sfu.producer_layer.Downstream`)."""
+
+    def __init__(
+        self, endpoint: RelayEndpoint, peer: RelayPeer, producer: Producer, origin: str
+    ) -> None:
+        self.endpoint = endpoint
+        self.peer = peer
+        self.producer = producer
+        self.closed = False
+        self.packets_sent = 0
+        self.retransmissions = 0
+        self.ssrcs = [endpoint.new_ssrc(peer) for _ in producer.layers]
+        self._ssrc_bytes = [s.to_bytes(4, "big") for s in self.ssrcs]
+        self._layer_of = {ssrc: index for index, ssrc in enumerate(self.ssrcs)}
+        self._reported: list[int | None] = [None] * len(self.ssrcs)
+        self._next_report = 0.0
+        self.track = RelayedTrack(
+            origin=origin,
+            producer_id=producer.id,
+            kind=producer.kind,
+            mime_type=producer.codec.mime_type,
+            clock_rate=producer.codec.clock_rate,
+            payload_type=producer.codec.payload_type,
+            ssrcs=tuple(self.ssrcs),
+            rids=tuple(layer.rid or "" for layer in producer.layers)
+            if producer.simulcast
+            else None,
+            audio_level_id=producer.audio_level_id,
+            app_data=dict(producer.app_data),
+        )
+        for ssrc in self.ssrcs:
+            peer.feedback_routes[ssrc] = self._on_feedback
+        producer.add_consumer(self)
+        for layer in producer.layers:
+            layer.attach(self)
+        producer.on_close(lambda _producer: self._detach())
+        endpoint.add_ticker(self._tick)
+        producer.request_keyframe()  # the other node's subscribers start from one
+
+    # -- Downstream ---------------------------------------------------------------
+
+    def send(self, view: rtp.RtpView, layer: int) -> None:
+        if self.endpoint.send_rtp(self.peer, _with_ssrc(view.data, self._ssrc_bytes[layer])):
+            self.packets_sent += 1
+
+    def resync(self) -> None:
+        """Nothing to do: the other node asks for keyframes itself."""
+
+    def wanted_layers(self) -> Collection[int]:
+        return range(len(self.ssrcs))
+
+    async def close(self) -> None:
+        self._detach()
+
+    # -- feedback from the other node --------------------------------------------
+
+    def _on_feedback(self, feedback: rtcp.Feedback) -> None:
+        if self.closed:
+            return
+        if feedback.kind in ("pli", "fir"):
+            ssrcs = feedback.ssrcs if feedback.kind == "fir" else (feedback.media_ssrc,)
+            for ssrc in ssrcs:
+                if ssrc in self._layer_of:
+                    self.producer.request_keyframe(self._layer_of[ssrc])
+        elif feedback.kind == "nack":
+            layer = self._layer_of.get(feedback.media_ssrc)
+            if layer is None:
+                return
+            for sequence_number in feedback.lost:
+                cached = self.producer.cached(layer, sequence_number)
+                if cached is not None and self.endpoint.send_rtp(
+                    self.peer, _with_ssrc(cached.data, self._ssrc_bytes[layer])
+                ):
+                    self.retransmissions += 1
+
+    def _tick(self, now: float) -> None:
+        """Pass the publisher's sender reports on (the other node's recorder
+        aligns audio and video with them)."""
+        if now < self._next_report:
+            return
+        self._next_report = now + SENDER_REPORT_EVERY_S
+        for index, layer in enumerate(self.producer.layers):
+            report = layer.sender_report
+            if report is None or report.ntp == self._reported[index]:
+                continue
+            self._reported[index] = report.ntp
+            # Packet and octet counts are the receiving node's own business.
+            packet = rtcp.sender_report(self.ssrcs[index], report.ntp, report.rtp_timestamp, 0, 0)
+            self.endpoint.send_rtcp(self.peer, packet)
+
+    def _detach(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.endpoint.remove_ticker(self._tick)
+        self.producer.remove_consumer(self)
+        for layer in self.producer.layers:
+            layer.detach(self)
+        for ssrc in self.ssrcs:
+            self.endpoint.release_ssrc(self.peer, ssrc)
+
+
+class RelayIn:
+    """A producer on this node fed by another node's :class:`RelayOut`."""
+
+    def __init__(
+        self,
+        endpoint: RelayEndpoint,
+        peer: RelayPeer,
+        track: RelayedTrack,
+        settings: SfuSettings,
+        stats: SfuStats,
+    ) -> None:
+        for ssrc in track.ssrcs:
+            if ssrc in peer.rtp_routes:
+                raise InvalidRelayedTrack(f"relay SSRC {ssrc} is taken on this link")
+        self.endpoint = endpoint
+        self.peer = peer
+        self.track = track
+        self.closed = False
+        self._rtcp_ssrc = endpoint.new_ssrc(peer)
+        self.producer = Producer(
+            kind=track.kind,
+            codec=Codec(track.mime_type, track.clock_rate, track.payload_type),
+            mid=f"relay-{track.producer_id}",
+            ssrc=None,
+            audio_level_id=track.audio_level_id,
+            rids=list(track.rids) if track.rids is not None else None,
+            settings=settings,
+            send_keyframe_request=self._send_pli,
+            stats=stats,
+            app_data={**track.app_data, "relayed_from": track.origin},
+        )
+        for layer, ssrc in zip(self.producer.layers, track.ssrcs, strict=True):
+            layer.bind(ssrc)
+            peer.rtp_routes[ssrc] = self._route(layer.index)
+            peer.report_routes[ssrc] = self._on_report
+        self.producer.on_close(lambda _producer: self._unroute())
+        endpoint.add_ticker(self._tick)
+
+    def _route(self, index: int) -> Any:
+        producer, layer = self.producer, self.producer.layers[index]
+
+        def receive(packet: bytes) -> None:
+            try:
+                view = rtp.parse(packet)
+            except ValueError:
+                return
+            producer.receive(view, layer, time.monotonic())
+
+        return receive
+
+    async def _send_pli(self, media_ssrc: int) -> bool:
+        return self.endpoint.send_rtcp(self.peer, rtcp.pli(self._rtcp_ssrc, media_ssrc))
+
+    def _on_report(self, feedback: rtcp.Feedback) -> None:
+        for layer in self.producer.layers:
+            if layer.ssrc == feedback.sender_ssrc:
+                self.producer.set_sender_report(layer, feedback.ntp, feedback.rtp_timestamp)
+
+    def _tick(self, now: float) -> None:
+        """NACK the gaps of every layer."""
+        for layer in self.producer.layers:
+            if layer.ssrc is None:
+                continue
+            lost = layer.nacks.due(now, RELAY_RTT)
+            for packet in rtcp.generic_nacks(self._rtcp_ssrc, layer.ssrc, lost) if lost else ():
+                self.endpoint.send_rtcp(self.peer, packet)
+
+    async def close(self) -> None:
+        """Stop taking packets and close the producer (its consumers with it)."""
+        self._unroute()
+        await self.producer.close()
+
+    def _unroute(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.endpoint.remove_ticker(self._tick)
+        for ssrc in self.track.ssrcs:
+            if self.peer.rtp_routes.get(ssrc) is not None:
+                del self.peer.rtp_routes[ssrc]
+            self.peer.report_routes.pop(ssrc, None)
+        self.endpoint.release_ssrc(self.peer, self._rtcp_ssrc)

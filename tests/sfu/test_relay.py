@@ -1,0 +1,294 @@
+"""Relays between nodes' SFUs (issue 17, point 3): a track published on one
+router reaches subscribers of another router through one authenticated UDP
+link, once however many subscribe there.
+
+Two routers in one process stand for two nodes; each has its own relay
+endpoint on loopback. The publisher and the subscribers are real aiortc peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from media_peers import CounterVideoTrack, collect_counters, is_increasing
+
+from sfu import Producer, Router, SfuSettings, SubscribeTransport, rtcp
+from sfu import aiortc_bridge as bridge
+from sfu.relay_link import RelayEndpoint, RelayPeer
+from sfu.relay_tracks import InvalidRelayedTrack, RelayedTrack
+
+SECRET = b"a deployment's shared secret, 32b"
+SETTINGS = SfuSettings(ice_addresses=("127.0.0.1",))
+
+
+class Observer:
+    """A room's observer: every subscriber consumes every producer."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[SubscribeTransport] = []
+
+    def producer_added(self, producer: Producer) -> None:
+        for transport in self.subscribers:
+            transport.consume(producer)
+
+    def producer_closed(self, producer: Producer) -> None:
+        pass
+
+    def active_speaker_changed(self, producer: Producer | None) -> None:
+        pass
+
+
+class SequenceNumbers:
+    """A packet sink that notes the sequence numbers a producer forwards."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+
+    def on_rtp(self, view: Any) -> None:
+        self.numbers.append(view.sequence_number)
+
+    def on_close(self) -> None:
+        pass
+
+
+@dataclass
+class Node:
+    name: str
+    router: Router
+    observer: Observer
+    endpoint: RelayEndpoint
+    address: tuple[str, int]
+    peers: dict[str, RelayPeer] = field(default_factory=dict)
+    pcs: list[RTCPeerConnection] = field(default_factory=list)
+
+    async def publish_camera(self) -> Producer:
+        """A real aiortc peer publishes a counter camera here; returns its
+        producer once some media (and so its first keyframe) arrived."""
+        pc = bridge.create_peer_connection(())
+        self.pcs.append(pc)
+        pc.addTransceiver(CounterVideoTrack(), direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        transport = self.router.create_publish_transport({"participant": "pat"})
+        mid = pc.getTransceivers()[0].mid
+        answer = await transport.negotiate(pc.localDescription.sdp, {mid: {"source": "camera"}})
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        for _ in range(200):
+            producers = list(self.router.producers.values())
+            if producers and producers[0].packets_received > 20:
+                return producers[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError("the publisher's media never arrived")
+
+    async def subscriber(self) -> dict[str, Any]:
+        """A real aiortc peer that takes everything this router has; returns
+        the tracks it receives, by kind, as they come."""
+        client = bridge.create_peer_connection(())
+        self.pcs.append(client)
+        tracks: dict[str, Any] = {}
+        client.on("track", lambda track: tracks.setdefault(track.kind, track))
+        answering: set[asyncio.Task[None]] = set()
+
+        async def answer(revision: int, sdp: str) -> None:
+            await client.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            await client.setLocalDescription(await client.createAnswer())
+            await transport.accept_answer(revision, client.localDescription.sdp)
+
+        async def send_offer(revision: int, sdp: str, slots: Any) -> None:
+            task = asyncio.ensure_future(answer(revision, sdp))
+            answering.add(task)
+            task.add_done_callback(answering.discard)
+
+        transport = self.router.create_subscribe_transport(send_offer, {})
+        self.observer.subscribers.append(transport)
+        for producer in list(self.router.producers.values()):
+            transport.consume(producer)
+        return tracks
+
+    async def close(self) -> None:
+        self.endpoint.close()
+        await self.router.close()
+        for pc in self.pcs:
+            await pc.close()
+
+
+async def start_node(name: str, secret: bytes = SECRET) -> Node:
+    observer = Observer()
+    endpoint = RelayEndpoint(name, secret)
+    address = await endpoint.start("127.0.0.1")
+    return Node(name, Router(SETTINGS, observer), observer, endpoint, address)
+
+
+def link(a: Node, b: Node) -> None:
+    a.peers[b.name] = a.endpoint.add_peer(b.name, b.address, b.endpoint.epoch)
+    b.peers[a.name] = b.endpoint.add_peer(a.name, a.address, a.endpoint.epoch)
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[tuple[Node, Node]]:
+    a, b = await start_node("node-a"), await start_node("node-b")
+    link(a, b)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def wait_for_track(tracks: dict[str, Any], kind: str) -> Any:
+    for _ in range(200):
+        if kind in tracks:
+            return tracks[kind]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} track arrived")
+
+
+async def test_a_track_crosses_once_and_every_subscriber_of_the_other_node_sees_it(nodes):
+    a, b = nodes
+    producer = await a.publish_camera()
+    # Node A relays the producer; what node B needs travels as JSON (through
+    # the deployment's control plane, in a real deployment).
+    out = a.router.relay_out(a.endpoint, a.peers["node-b"], producer, "node-a")
+    track = RelayedTrack.from_dict(json.loads(json.dumps(out.track.to_dict())))
+    relayed = b.router.relay_in(b.endpoint, b.peers["node-a"], track)
+    assert relayed.producer.app_data["relayed_from"] == "node-a"
+
+    # Two subscribers on node B, both joined after the publisher's first
+    # keyframe: they decode only because a fresh one was asked for.
+    first, second = await b.subscriber(), await b.subscriber()
+    for tracks in (first, second):
+        counters = await collect_counters(await wait_for_track(tracks, "video"), 10)
+        assert is_increasing(counters), counters
+
+    # Once over the link, whatever the number of subscribers behind it.
+    assert a.endpoint.stats.rtp_sent == out.packets_sent + out.retransmissions
+    assert out.packets_sent <= producer.packets_received
+    assert relayed.producer.packets_received <= out.packets_sent
+    assert len(producer.consumers) == 1  # the relay: node B's subscribers are not A's
+    assert a.endpoint.stats.rejected == b.endpoint.stats.rejected == 0
+
+
+async def test_keyframe_requests_and_nacks_cross_back_to_the_publishing_node(nodes):
+    a, b = nodes
+    producer = await a.publish_camera()
+    out = a.router.relay_out(a.endpoint, a.peers["node-b"], producer, "node-a")
+    relayed = b.router.relay_in(b.endpoint, b.peers["node-a"], out.track)
+    tracks = await b.subscriber()
+    await collect_counters(await wait_for_track(tracks, "video"), 5)
+
+    # A keyframe asked for on node B reaches the publisher's producer on A.
+    await asyncio.sleep(SETTINGS.keyframe_interval_s)  # past both throttles
+    asked_before = producer.layers[0].last_keyframe_request
+    relayed.producer.request_keyframe(0)
+    for _ in range(100):
+        if producer.layers[0].last_keyframe_request > asked_before:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("node B's keyframe request never reached node A's producer")
+
+    # A NACK from B is answered from A's packet cache.
+    seen = SequenceNumbers()
+    producer.add_sink(seen)
+    for _ in range(100):
+        if len(seen.numbers) >= 3:
+            break
+        await asyncio.sleep(0.02)
+    recent = seen.numbers[-3:]
+    assert len(recent) == 3
+    nack = rtcp.generic_nack(1, out.ssrcs[0], recent)
+    b.endpoint.send_rtcp(b.peers["node-a"], nack)
+    for _ in range(100):
+        if out.retransmissions >= len(recent):
+            break
+        await asyncio.sleep(0.02)
+    assert out.retransmissions >= len(recent)
+
+
+async def test_the_link_takes_only_authentic_fresh_packets_from_known_nodes(nodes):
+    a, b = nodes
+    producer = await a.publish_camera()
+    out = a.router.relay_out(a.endpoint, a.peers["node-b"], producer, "node-a")
+    relayed = b.router.relay_in(b.endpoint, b.peers["node-a"], out.track)
+    for _ in range(100):
+        if relayed.producer.packets_received > 5:
+            break
+        await asyncio.sleep(0.02)
+    received = relayed.producer.packets_received
+    assert received > 5
+
+    # From an address that is no node of ours: dropped, whatever it holds.
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    stranger.sendto(bytes([0x80, 96]) + bytes(100), b.address)
+    stranger.close()
+
+    # Node A's address, but a sender that does not know the secret (node A
+    # restarted by an attacker on its port: same name, same epoch).
+    a.endpoint.close()
+    await asyncio.sleep(0.1)  # (asyncio closes the socket on a later loop turn)
+    forger = RelayEndpoint("node-a", b"not the deployment's secret!!!!!", a.endpoint.epoch)
+    await forger.start(*a.address)
+    forged_peer = forger.add_peer("node-b", b.address, b.endpoint.epoch)
+    packet = bytes([0x80, 96, 0, 1, 0, 0, 0, 1]) + out.ssrcs[0].to_bytes(4, "big") + bytes(50)
+    forger.send_rtp(forged_peer, packet)
+    forger.send_rtcp(forged_peer, rtcp.pli(1, out.ssrcs[0]))
+
+    # And the real key, but a packet sent twice: the copy is a replay. (A
+    # stream of its own, so its sequence number is fresh for the sender.)
+    forger.close()
+    await asyncio.sleep(0.1)
+    real = a.peers["node-b"].outbound.protect(
+        bytes([0x80, 96, 0, 9, 0, 0, 0, 9]) + (0x12345678).to_bytes(4, "big") + bytes(50)
+    )
+    raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw.bind(a.address)
+    raw.sendto(real, b.address)
+    raw.sendto(real, b.address)
+    raw.close()
+
+    for _ in range(100):
+        if b.endpoint.stats.rejected >= 4:
+            break
+        await asyncio.sleep(0.02)
+    assert b.endpoint.stats.rejected == 4  # stranger, forged RTP, forged RTCP, replay
+    assert b.endpoint.stats.unrouted == 1  # the authentic copy: no track has that SSRC
+
+
+def test_a_track_description_from_elsewhere_is_checked():
+    good = {
+        "origin": "node-a",
+        "producer_id": "p1",
+        "kind": "video",
+        "mime_type": "video/VP8",
+        "clock_rate": 90000,
+        "payload_type": 96,
+        "ssrcs": [1, 2, 3],
+        "rids": ["q", "h", "f"],
+        "audio_level_id": None,
+        "app_data": {"source": "camera"},
+    }
+    assert RelayedTrack.from_dict(good).to_dict() == good
+    for bad in (
+        {**good, "kind": "text"},
+        {**good, "ssrcs": []},
+        {**good, "ssrcs": [1, 1, 2]},
+        {**good, "ssrcs": [0, 1, 2]},
+        {**good, "rids": ["q"]},
+        {**good, "clock_rate": "fast"},
+        {k: v for k, v in good.items() if k != "payload_type"},
+        "not a dict",
+    ):
+        with pytest.raises(InvalidRelayedTrack):
+            RelayedTrack.from_dict(bad)
+
+
+def test_a_relay_secret_must_be_long_enough():
+    with pytest.raises(ValueError):
+        RelayEndpoint("node-a", b"short")
