@@ -52,6 +52,7 @@ def _render_template() -> Path:
             "engine": "pocketsphinx",
             "language": "en-US",
             "files": files,
+            "segments": len(SEGMENTS),
             "error": None,
         },
     )

@@ -116,3 +116,52 @@ async def test_a_revoked_link_says_so_in_the_readers_language(
     await expect(page.locator(tid("share-title"))).to_have_text("Geteilte Aufzeichnung")
     await expect(page.locator(tid("share-password-input"))).to_be_hidden()
     await context.close()
+
+
+async def test_an_admin_makes_a_link_on_the_admin_page_and_revokes_it(
+    server: RunningServer, settings: Settings, browser: Browser
+) -> None:
+    recording_id = shared_recording(settings.recordings_dir)
+    context = await browser.new_context(locale="en-US", viewport={"width": 1100, "height": 1000})
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"[admin] {m.type}: {m.text}"))
+    await page.goto(f"{server.url}/admin")
+    await page.fill(tid("admin-key-input"), ADMIN_KEY)
+    await page.click(tid("admin-key-save-button"))
+    card = page.locator(f'{tid("recording-row")}[data-recording-id="{recording_id}"]')
+    await expect(card).to_have_count(1, timeout=SEEN)
+    await card.locator(tid("share-show-button")).click()
+
+    # Too short a password: the server's reason, on the page.
+    await card.locator(tid("share-new-password")).fill("short")
+    await card.locator(tid("share-create-button")).click()
+    await expect(card.locator(tid("share-admin-error"))).to_contain_text("8 to 256", timeout=SEEN)
+
+    await card.locator(tid("share-new-password")).fill(PASSWORD)
+    await card.locator(tid("share-new-note")).fill("for the auditors")
+    await card.locator(tid("share-create-button")).click()
+    item = card.locator(tid("share-item"))
+    await expect(item).to_have_count(1, timeout=SEEN)
+    await expect(item).to_have_attribute("data-state", "active")
+    await expect(item).to_contain_text("for the auditors")
+    await expect(card.locator(tid("share-new-password"))).to_have_value("")
+    link = await item.locator(tid("share-url")).input_value()
+    assert link.startswith(f"{server.url}/s/{recording_id}.")
+    await screenshot(page, "recording-share-admin")
+
+    # The link works in another browser (no admin key there).
+    viewer_context = await browser.new_context(locale="en-US")
+    viewer = await viewer_context.new_page()
+    await viewer.goto(link)
+    await viewer.fill(tid("share-password-input"), PASSWORD)
+    await viewer.click(tid("share-open-button"))
+    await expect(viewer.locator(tid("share-video"))).to_be_visible(timeout=SEEN)
+
+    # Revoked on the admin page: the viewer's next request is refused.
+    await item.locator(tid("share-revoke-button")).click()
+    await expect(item).to_have_attribute("data-state", "revoked", timeout=SEEN)
+    await expect(item.locator(tid("share-revoke-button"))).to_have_count(0)
+    answer = await viewer.request.get(link.replace("/s/", "/api/v1/shares/") + "/video")
+    assert answer.status == 410
+    await viewer_context.close()
+    await context.close()

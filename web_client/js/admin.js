@@ -6,6 +6,7 @@
 
 import { AdminApi, AdminApiError, KEY_STORAGE, adminErrorText, formatBytes, isChanging } from "./admin_api.js";
 import { recordingTitle, renderRecordings } from "./ui/admin_recordings.js";
+import { ShareAdminApi } from "./share_admin_api.js";
 import { confirmDialog } from "./ui/kit.js";
 import { h } from "./ui/dom.js";
 
@@ -246,6 +247,7 @@ class AdminPage {
       download: (recording, file, button) => void this.download(recording, file, button),
       remove: (recording, button) => void this.remove(recording, button),
       transcript: (recording) => this.transcript(recording),
+      shares: this.api ? new ShareAdminApi(this.api) : null,
     });
     this.empty.hidden = recordings.length > 0;
     const total = recordings.reduce((sum, r) => sum + (r.size || 0), 0);

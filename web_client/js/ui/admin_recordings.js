@@ -8,6 +8,7 @@ import { h } from "./dom.js";
 import { renderList, smallButton } from "./kit.js";
 import { formatBytes, formatDuration } from "../admin_api.js";
 import { keepViewers, transcriptSection } from "./admin_transcript.js";
+import { sharesSection } from "./admin_shares.js";
 
 /** @typedef {import("../admin_api.js").Recording} Recording */
 /** @typedef {import("../admin_api.js").RecordingFile} RecordingFile */
@@ -29,6 +30,7 @@ const STATE_LABELS = {
  * @property {(recording: Recording, file: RecordingFile, button: HTMLButtonElement) => void} download
  * @property {(recording: Recording, button: HTMLButtonElement) => void} remove
  * @property {import("./admin_transcript.js").LoadTranscript} transcript
+ * @property {import("../share_admin_api.js").ShareAdminApi | null} shares the share links (null: none)
  */
 
 /**
@@ -168,6 +170,7 @@ function buildRow(recording, actions) {
       ),
     ),
     transcriptSection(recording, title, actions.transcript),
+    sharesSection(recording, title, actions.shares),
     recording.files.length ? files : h("p.admin-state-detail", { text: "No files yet." }),
     large
       ? h("p.admin-note", {
