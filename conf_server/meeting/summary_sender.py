@@ -143,10 +143,12 @@ class SummarySender:
 
     async def _try(self, pending: PendingSummary) -> str | None:
         meeting_id = pending.meeting_id
-        report = await self._report(meeting_id)
+        report, live = await self._report(meeting_id)
         recordings = await self._recordings(meeting_id)
         overdue = time.time() >= pending.due_at
-        if not overdue and (report is None or any(processing(r) for r in recordings)):
+        # Someone joined the emptied meeting again: it goes on, and so does the wait.
+        waiting = live or report is None or any(processing(r) for r in recordings)
+        if waiting and not overdue:
             return None
         node = self._service.settings.node_name
         if not await self._claims.claim(f"summary:{meeting_id}", node):
@@ -172,14 +174,16 @@ class SummarySender:
             )
         return event_id
 
-    async def _report(self, meeting_id: str) -> dict[str, Any] | None:
-        """The meeting's report as ``GET …/report`` gives it, without recordings."""
+    async def _report(self, meeting_id: str) -> tuple[dict[str, Any] | None, bool]:
+        """The meeting's report as ``GET …/report`` gives it, without
+        recordings, and whether people are in the meeting (again)."""
         service = self._service
         state = await service.store.find(meeting_id)
         if state is not None:
-            return build_report(state, await service.store.read(state.room, CHAT_LOG))
+            report = build_report(state, await service.store.read(state.room, CHAT_LOG))
+            return report, not state.ended and bool(state.present_ids())
         archived = service.archive.get(meeting_id) if service.archive is not None else None
-        return None if archived is None else archived[0]
+        return (None if archived is None else archived[0]), False
 
     async def _recordings(self, meeting_id: str) -> list[dict[str, Any]]:
         """The meeting's recordings: this node's as they are now, then those
