@@ -124,6 +124,10 @@ ACTION_CLASSES: dict[str, str] = {
     "recording": "recording",
     "set_captions": "recording",
     "captions": "recording",
+    # Participation points: a setting like configure_meeting; the leaderboard
+    # is computed at most every 2 s per room, but each answer is some KB.
+    "set_participation": "host",
+    "leaderboard": "export",
     "poll_export": "export",
     "questionnaire_export": "export",
     "recording_links": "export",

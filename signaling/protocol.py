@@ -13,6 +13,7 @@ from typing import Any
 from .errors import InvalidPayload, SignalingError
 from .json_values import MAX_SAFE_INT, problem
 from .meeting_messages import MEETING_VALIDATORS
+from .participation_messages import PARTICIPATION_VALIDATORS
 from .questionnaire_messages import QUESTIONNAIRE_VALIDATORS
 from .text import clean_name
 
@@ -287,5 +288,6 @@ VALIDATORS: dict[str, Callable[[Payload], Payload]] = {
         "leave": validate_leave,
         **MEETING_VALIDATORS,
         **QUESTIONNAIRE_VALIDATORS,
+        **PARTICIPATION_VALIDATORS,
     }.items()
 }

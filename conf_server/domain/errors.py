@@ -168,3 +168,18 @@ class MeetingEnded(DomainError):
 
     code = "meeting_ended"
     status = 410
+
+
+class InvalidParticipation(DomainError):
+    """A participation setting out of range (an unknown visibility or weight)."""
+
+    code = "invalid_participation"
+    status = 400
+
+
+class LeaderboardHidden(DomainError):
+    """Participation points are off, or the leaderboard is not shown to this
+    person (``participation_off``, ``leaderboard_hidden``)."""
+
+    code = "leaderboard_hidden"
+    status = 403

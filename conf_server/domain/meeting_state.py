@@ -19,6 +19,7 @@ from typing import Any
 
 from . import ChatLog, HandQueue, MeetingAccess, MuteLocks, PollBook, Reactions, RoleBook
 from .decisions import DecisionLog
+from .participation import Participation
 from .questionnaire_book import QuestionnaireBook
 
 
@@ -106,6 +107,8 @@ class MeetingState:
     captions: bool = False
     #: Decisions the hosts marked (the meeting's summary lists them).
     decisions: DecisionLog = field(default_factory=DecisionLog)
+    #: Participation points: the host's setting and the counts it keeps.
+    participation: Participation = field(default_factory=Participation)
 
     @property
     def ended(self) -> bool:
@@ -168,6 +171,7 @@ class MeetingState:
             "language": self.language,
             "captions": self.captions,
             "decisions": self.decisions.to_dict(),
+            "participation": self.participation.to_dict(),
         }
 
     @classmethod
@@ -203,4 +207,7 @@ class MeetingState:
             decisions=DecisionLog.from_dict(data["decisions"])
             if "decisions" in data
             else DecisionLog(),
+            participation=Participation.from_dict(data["participation"])
+            if "participation" in data
+            else Participation(),
         )

@@ -17,6 +17,7 @@ from aiohttp import web
 from conf_server.domain import PollKind, PollSpec
 from conf_server.domain.errors import DomainError
 from conf_server.domain.meeting_state import CHAT_LOG, MeetingState
+from conf_server.domain.participation_export import participation_csv
 from conf_server.domain.questionnaires import QuestionnaireSpec
 from conf_server.errors import NotFound
 from conf_server.integration.api_keys import Unauthorized
@@ -32,6 +33,7 @@ from conf_server.meeting.recording_control import recording_summary
 from conf_server.meeting.transcript_plan import meeting_language
 from conf_server.settings import Settings
 from signaling.errors import InvalidPayload
+from signaling.participation_messages import validate_set_participation
 from signaling.protocol import is_room_name
 from signaling.questionnaire_messages import validate_questionnaire_create
 from signaling.text import InvalidText, clean_line, nfc
@@ -46,7 +48,7 @@ MAX_LANGUAGE = 35  # BCP 47 tags in use are far shorter
 MAX_POLL_TEXT = 4 * 1024  # the domain's own limits (500, 200) give the precise error
 POLL_FIELDS = {"question", "options", "kind", "anonymous", "correct_option_ids"}
 POLL_KINDS = ("single", "multiple", "quiz")
-REPORT_TABLES = ("attendance", "polls", "questionnaires", "recordings")
+REPORT_TABLES = ("attendance", "polls", "questionnaires", "recordings", "participation")
 
 
 class LazyAnonymousCreation:
@@ -116,6 +118,18 @@ def _questionnaire(index: int, raw: Any) -> QuestionnaireSpec:
         raise InvalidRequest(f"questionnaires[{index}]: {exc.message}") from exc
 
 
+def _participation(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``participation`` setting of the body, shaped as ``set_participation``
+    (the domain checks the weights' names and ranges)."""
+    raw = optional_field(body, "participation", dict, None)
+    if raw is None:
+        return None
+    try:
+        return validate_set_participation(raw)
+    except InvalidPayload as exc:
+        raise InvalidRequest(f"participation: {exc.message}") from exc
+
+
 def _title(body: dict[str, Any]) -> str:
     try:
         return clean_line(optional_field(body, "title", str, ""), "title", MAX_TITLE, True)
@@ -139,6 +153,7 @@ async def post_meeting(request: web.Request) -> web.Response:
             "questionnaires",
             "transcript",
             "language",
+            "participation",
         },
     )
     room = optional_field(body, "room", str, None)
@@ -174,6 +189,7 @@ async def post_meeting(request: web.Request) -> web.Response:
             transcript=transcript,
             language=language,
             questionnaires=questionnaires,
+            participation=_participation(body),
         )
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
@@ -229,7 +245,7 @@ async def get_report(request: web.Request) -> web.Response:
     if fmt not in ("json", "csv") or table not in REPORT_TABLES:
         raise InvalidRequest(
             "use format=json, or format=csv with table=attendance, table=polls,"
-            " table=questionnaires or table=recordings"
+            " table=questionnaires, table=recordings or table=participation"
         )
     state = await service.store.find(meeting_id)
     if state is not None:
@@ -252,6 +268,8 @@ async def get_report(request: web.Request) -> web.Response:
         text = attendance_csv(report)
     elif table == "recordings":
         text = recordings_csv(report["recordings"])
+    elif table == "participation":
+        text = participation_csv(report)
     elif table == "questionnaires":
         text = questionnaires_csv(report)
     else:

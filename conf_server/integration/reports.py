@@ -27,6 +27,7 @@ from typing import Any
 
 from conf_server.domain import PollState
 from conf_server.domain.meeting_state import MeetingState
+from conf_server.domain.participation_export import participation_report
 from conf_server.domain.poll_export import export, results_csv, safe_cell
 from conf_server.domain.questionnaire_export import export as export_questionnaire
 from conf_server.domain.questionnaire_export import results_csv as questionnaire_table
@@ -103,6 +104,8 @@ def build_report(
         # Marked by the hosts (``mark_decision``); the meeting.summary lists them.
         "decisions": state.decisions.snapshot(),
         "recordings": [],
+        # Only for a meeting where a host turned participation points on.
+        **participation_report(state, now),
     }
 
 

@@ -96,6 +96,9 @@ class Interaction:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.HAND_NEXT)
             called = state.hands.next()
+            if called is not None and called in state.members:
+                # Participation points: calls are kept per person (identity).
+                state.participation.note_call(state.members[called].identity)
         if called is not None:
             await self._hands_changed(state)
             await self._service.events.to_room(
@@ -111,6 +114,8 @@ class Interaction:
         async with self._service.store.update(actor.room) as state:
             authorize(state.roles, actor.id, Action.SEND_CHAT)
             message = state.chat.post(actor.id, actor.name, text, self._service.clock())
+            if actor.id in state.members:  # participation points (capped per minute)
+                state.participation.note_chat(state.members[actor.id].identity, message.sent_at)
             wire = message.to_dict()
             await self._service.store.append(actor.room, CHAT_LOG, wire, keep=CHAT_TRANSCRIPT)
         await self._service.events.to_room(actor.room, "chat_message", {"message": wire})

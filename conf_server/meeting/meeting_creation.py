@@ -21,7 +21,8 @@ while people are in it and ``empty_meeting_ttl_seconds`` after.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from conf_server.domain import PollSpec
 from conf_server.domain.meeting_state import MeetingState
@@ -121,6 +122,7 @@ async def create_meeting(
     transcript: bool | None = None,
     language: str | None = None,
     questionnaires: Sequence[QuestionnaireSpec] = (),
+    participation: Mapping[str, Any] | None = None,
 ) -> MeetingState:
     """Create a meeting ahead of time: its host is whoever opens the host
     link; draft polls and questionnaires may be prepared here. ``anonymous``: made without a key
@@ -139,6 +141,8 @@ async def create_meeting(
         state.polls.create(poll)
     for questionnaire in questionnaires:
         state.questionnaires.create(questionnaire)
+    if participation is not None:  # enabled, visibility, weights (set_participation)
+        state.participation.configure(**participation)
     stored, created = await service.store.create(state)
     if not created:
         raise RoomInUse(f"room {state.room!r} already has a meeting")

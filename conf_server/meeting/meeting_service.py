@@ -48,6 +48,7 @@ from .media_negotiation import MediaNegotiation
 from .meeting_context import ActionHandler
 from .meeting_records import MeetingRecords
 from .membership import JoinRequest, Membership
+from .participation_control import ParticipationControl
 from .publisher import EventPublisher, NoPublisher
 from .questionnaire_actions import QuestionnaireActions
 from .recording_control import RecordingControl
@@ -126,6 +127,7 @@ class MeetingService:
             HostControls(self),
             Interaction(self),
             DecisionControl(self),
+            ParticipationControl(self),
             self.recording,
             self.captions,
         ):

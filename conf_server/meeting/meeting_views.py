@@ -90,6 +90,7 @@ def meeting_view(
         "recording": recording,
         "captions": state.captions,
         "decisions": state.decisions.snapshot(),
+        "participation": state.participation.setting(),
         "language": state.language or default_language,
     }
 
@@ -120,6 +121,7 @@ def meeting_settings(state: MeetingState, moderator: bool = False) -> dict[str, 
         "lobby_enabled": state.access.lobby_enabled,
         "has_passcode": state.access.has_passcode,
         "captions": state.captions,
+        "participation": state.participation.setting(),
     }
     if moderator:
         settings["passcode"] = state.access.passcode

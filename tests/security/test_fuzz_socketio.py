@@ -196,6 +196,16 @@ def message_fields(world: World) -> dict[str, dict[str, st.SearchStrategy[Any]]]
         "recording": {"action": st.sampled_from(["start", "pause", "resume", "stop", "rewind"])},
         "set_captions": {"enabled": bools},
         "captions": {"on": bools},
+        "set_participation": {
+            "enabled": bools,
+            "visibility": st.sampled_from(["host", "everyone", "off", "all"]),
+            "weights": st.dictionaries(
+                st.sampled_from(["attendance", "votes", "quiz", "chat", "bonus"]),
+                mostly(st.integers(0, 100), nasty_ints()),
+                max_size=5,
+            ),
+        },
+        "leaderboard": {},
         "poll_create": _poll(world),
         "poll_edit": {"poll_id": polls, **_poll(world)},
         "poll_delete": {"poll_id": polls},
