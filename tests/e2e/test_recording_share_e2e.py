@@ -7,14 +7,17 @@ HttpOnly (the page's script cannot read it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from e2e_helpers import screenshot, tid
+from e2e_helpers import ServerProcess, screenshot, tid, wait_joined
 from playwright.async_api import Browser, expect
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
 from shared_recording import SEGMENTS, TITLE, shared_recording
 
 from conf_server import Settings
+from recording.library import RecordingLibrary
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +168,57 @@ async def test_an_admin_makes_a_link_on_the_admin_page_and_revokes_it(
     assert answer.status == 410
     await viewer_context.close()
     await context.close()
+
+
+async def test_a_host_makes_a_link_from_the_meeting_menu(browser: Browser, tmp_path: Path) -> None:
+    config = tmp_path / "conf.toml"
+    config.write_text("recording_host_download = true\n")
+    server = ServerProcess(tmp_path, "--config", str(config))
+    try:
+        context = await browser.new_context(locale="en-US", permissions=["camera", "microphone"])
+        host = await context.new_page()
+        await host.goto(f"{server.url}/r/share-room?name=Hana&autojoin=1")
+        await wait_joined(host)
+        # A rendered recording of this meeting (as the recorder and the
+        # composite worker leave it), without minutes of rendering here.
+        room = await host.request.get(f"{server.url}/api/v1/rooms/share-room")
+        meeting_id = (await room.json())["meeting_id"]
+        assert meeting_id
+        library = RecordingLibrary(tmp_path / "data" / "recordings")
+        recording_id = shared_recording(library.root)
+        record = library.get(recording_id)
+        assert record is not None
+        record["meeting_id"] = meeting_id
+        library.save(record)
+
+        if not await host.locator(tid("meeting-menu")).is_visible():
+            await host.click(tid("meeting-menu-button"))
+        await host.click(tid("recording-links-button"))
+        item = host.locator(f'{tid("recording-link-item")}[data-recording-id="{recording_id}"]')
+        await expect(item).to_have_count(1, timeout=SEEN)
+        await item.locator(tid("share-show-button")).click()
+        await item.locator(tid("share-new-password")).fill(PASSWORD)
+        await item.locator(tid("share-create-button")).click()
+        share = item.locator(tid("share-item"))
+        await expect(share).to_have_count(1, timeout=SEEN)
+        link = await share.locator(tid("share-url")).input_value()
+        await screenshot(host, "recording-share-host-menu")
+
+        viewer_context = await browser.new_context(locale="en-US")
+        viewer = await viewer_context.new_page()
+        await viewer.goto(link)
+        await viewer.fill(tid("share-password-input"), PASSWORD)
+        await viewer.click(tid("share-open-button"))
+        await expect(viewer.locator(tid("share-video"))).to_be_visible(timeout=SEEN)
+        await expect(viewer.locator(tid("share-title"))).to_have_text(TITLE)
+        await viewer_context.close()
+
+        listing = await host.request.get(
+            f"{server.url}/api/v1/recordings/{recording_id}/shares",
+            headers={"Authorization": f"Bearer {server.admin_key}"},
+        )
+        (made,) = (await listing.json())["shares"]
+        assert made["created_by"] == "host"
+        await context.close()
+    finally:
+        server.stop()

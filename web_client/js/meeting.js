@@ -18,10 +18,12 @@ import { ProtocolError } from "./protocol.js";
 /** @typedef {import("./admin_api.js").Recording} Recording */
 /**
  * A recording as `recording_links` lists it: each file has a signed `url` (one
- * hour), and a ready transcript signed `links` per format (json, vtt, txt).
+ * hour), a ready transcript signed `links` per format (json, vtt, txt), and
+ * `shares_url` manages its share links for the same hour.
  * @typedef {Omit<Recording, "files" | "transcript"> & {
  *   files: {name: string, size: number, url: string}[],
  *   transcript?: (import("./admin_api.js").TranscriptStatus & {links?: Record<string, string>}) | null,
+ *   shares_url?: string,
  * }} HostRecording
  */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */

@@ -8,7 +8,7 @@ import { h } from "./dom.js";
 import { renderList, smallButton } from "./kit.js";
 import { formatBytes, formatDuration } from "../admin_api.js";
 import { keepViewers, transcriptSection } from "./admin_transcript.js";
-import { sharesSection } from "./admin_shares.js";
+import { sharesSection } from "./share_links.js";
 
 /** @typedef {import("../admin_api.js").Recording} Recording */
 /** @typedef {import("../admin_api.js").RecordingFile} RecordingFile */

@@ -7,6 +7,7 @@ import { errorText, renderList, smallButton } from "./kit.js";
 import { changeText } from "./recording_notice.js";
 import { ProtocolError } from "../protocol.js";
 import { formatBytes, formatDuration } from "../admin_api.js";
+import { hostSharesSection } from "./share_links.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
 /** @typedef {import("../protocol.js").RecordingStatus} RecordingStatus */
@@ -283,6 +284,7 @@ function buildLinkItem(recording) {
         )
       : h("p.field-hint", { text: "No files yet." }),
     buildTranscriptLinks(recording),
+    hostSharesSection(recording),
   );
 }
 

@@ -1,4 +1,5 @@
-// The share links part of an admin page recording card: a recording with a
+// The share links part of an admin page recording card (and of a recording
+// in the host's "Recordings of this meeting"): a recording with a
 // video can be shared with a password for a while (docs/rest-api.md,
 // "Recording share links"). Opened on demand: the links (their note, state,
 // expiry and address to copy, a Revoke button while active) and a form for
@@ -8,10 +9,11 @@
 import { formatDateTime, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { smallButton } from "./kit.js";
-import { adminErrorText } from "../admin_api.js";
+import { AdminApiError, adminErrorText } from "../admin_api.js";
+import { HostShareApi } from "../share_admin_api.js";
 
-/** @typedef {import("../admin_api.js").Recording} Recording */
-/** @typedef {import("../share_admin_api.js").ShareAdminApi} ShareAdminApi */
+/** @typedef {Pick<import("../admin_api.js").Recording, "id" | "composite">} Recording */
+/** @typedef {import("../share_admin_api.js").ShareAdminApi | import("../share_admin_api.js").HostShareApi} ShareApi */
 /** @typedef {import("../share_admin_api.js").RecordingShare} RecordingShare */
 
 /** How long a new link lives: the form's choices, in days. */
@@ -21,10 +23,11 @@ const LIFETIMES = [1, 7, 30, 90];
  * The card's share links section; null for a recording without a video.
  * @param {Recording} recording
  * @param {string} title
- * @param {ShareAdminApi | null} api
+ * @param {ShareApi | null} api
+ * @param {(error: unknown) => string} [describe] what a failure says (the admin page's words by default)
  * @returns {HTMLElement | null}
  */
-export function sharesSection(recording, title, api) {
+export function sharesSection(recording, title, api, describe = adminErrorText) {
   if (!api || recording.composite?.state !== "ready") return null;
   const list = h("ul.admin-shares", { "data-testid": "share-list", "aria-label": t("adminshares.list_of", { title }) });
   const error = h("p.admin-error", { role: "alert", "data-testid": "share-admin-error", hidden: true });
@@ -36,7 +39,7 @@ export function sharesSection(recording, title, api) {
 
   /** @param {unknown} failure */
   const fail = (failure) => {
-    error.textContent = adminErrorText(failure);
+    error.textContent = describe(failure);
     error.hidden = false;
   };
 
@@ -140,4 +143,23 @@ export function sharesSection(recording, title, api) {
   });
   section.append(open);
   return section;
+}
+
+/**
+ * The share links of a recording in the host's "Recordings of this meeting"
+ * (with its signed `shares_url`); null where the server gives none.
+ * @param {Recording & {title?: string | null, room?: string | null, shares_url?: string}} recording
+ * @returns {HTMLElement | null}
+ */
+export function hostSharesSection(recording) {
+  if (!recording.shares_url) return null;
+  const title = recording.title || recording.room || "";
+  return sharesSection(recording, title, new HostShareApi(recording.shares_url), hostErrorText);
+}
+
+/** @param {unknown} error */
+function hostErrorText(error) {
+  // The signed address lives an hour, as the download links do.
+  if (error instanceof AdminApiError && error.status === 401) return t("adminshares.host_link_expired");
+  return adminErrorText(error);
 }
