@@ -63,6 +63,27 @@ _POLL_DRAFT = {
     },
 }
 
+_WEIGHT = {"type": "integer", "minimum": 0, "maximum": 100}
+_PARTICIPATION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["enabled"],
+    "description": "Participation points (docs/protocol.md, Participation points), as the "
+    "set_participation message sets them; an unknown weight or one out of range is refused",
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "visibility": {"type": "string", "enum": ["host", "everyone", "off"]},
+        "weights": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                **{name: _WEIGHT for name in ("attendance", "votes", "quiz", "called_on", "chat")},
+                "chat_per_minute": {"type": "integer", "minimum": 0, "maximum": 60},
+            },
+        },
+    },
+}
+
 _NEW_MEETING = {
     "type": "object",
     "additionalProperties": False,
@@ -94,6 +115,7 @@ _NEW_MEETING = {
             "items": _POLL_DRAFT,
             "description": "Draft polls; needs an API key",
         },
+        "participation": _PARTICIPATION,
     },
 }
 

@@ -140,6 +140,14 @@ SCHEMAS: dict[str, Any] = {
                 "oldest first: {id, text, by_id, by_name, at}",
                 "items": {"type": "object"},
             },
+            "participation": {
+                "type": "object",
+                "description": "Only when a host turned participation points on in this "
+                "meeting: the setting ({enabled, visibility, weights}) and `people`, one Score "
+                "per person, best first ({rank, participant_id, name, user_id, points, "
+                "breakdown: {attendance|votes|quiz|called_on|chat: {count, points}}}; "
+                "docs/protocol.md, Participation points)",
+            },
             "recordings": {
                 "type": "array",
                 "items": {"$ref": REF + "Recording"},
@@ -309,11 +317,13 @@ def integration_paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {
                             "type": "string",
-                            "enum": ["attendance", "polls", "recordings"],
+                            "enum": ["attendance", "polls", "recordings", "participation"],
                         },
                         "description": "The CSV table: `recordings` is one row per recording "
                         "(recording_id, state, started_at, ended_at, duration, composite_state, "
-                        "transcript_state, transcript_progress, transcript_url)",
+                        "transcript_state, transcript_progress, transcript_url); "
+                        "`participation` one row per person (rank, participant_id, name, "
+                        "user_id, points, then count and points of each category)",
                     },
                 ],
                 "responses": {
