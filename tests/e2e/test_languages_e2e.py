@@ -40,6 +40,20 @@ async def new_page(browser: Browser, locale: str, contexts: list[BrowserContext]
     return page
 
 
+#: Whether the control bar fits: nothing overflows it, and its buttons start
+#: right of the room's name and count (German labels are much longer).
+BAR_FITS = """() => {
+  const bar = document.querySelector("footer.controls");
+  const info = document.querySelector(".bar-info").getBoundingClientRect();
+  const first = document.querySelector(".controls-buttons").getBoundingClientRect();
+  return bar.scrollWidth <= bar.clientWidth + 1 && info.right <= first.left + 1;
+}"""
+
+
+async def wait_until_fits(page: Page) -> None:
+    await page.wait_for_function(BAR_FITS, timeout=SEEN)
+
+
 @pytest.fixture
 async def contexts() -> Any:
     made: list[BrowserContext] = []
@@ -107,16 +121,23 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await expect(guest.locator(tid("participant-count"))).to_have_text("2 Teilnehmende")
     await expect(guest.locator(tid("raise-hand-button"))).to_contain_text("Hand heben", timeout=SEEN)
     assert await guest.title() == f"{room} · Besprechung"
+    await wait_until_fits(guest)
     await screenshot(guest, "lang-de-meeting")
     await guest.click(tid("participants-button"))
     await expect(guest.locator(tid("participants-panel"))).to_contain_text("Personen")
     await screenshot(guest, "lang-de-meeting-people")
     await guest.click(tid("participants-button"))
     await guest.click(tid("chat-button"))
+    # Muted, the longest German label; with the chat open the bar is at its fullest.
+    await guest.click(tid("mic-button"))
+    await expect(guest.locator(tid("mic-button"))).to_have_attribute("aria-label", "Stummschaltung aufheben")
+    await wait_until_fits(guest)
     await guest.fill(f"{tid('chat-panel')} textarea", "Guten Morgen!")
     await guest.keyboard.press("Enter")
     await expect(guest.locator(tid("chat-panel"))).to_contain_text("Guten Morgen!", timeout=SEEN)
+    await wait_until_fits(guest)
     await screenshot(guest, "lang-de-meeting-chat")
+    await guest.click(tid("mic-button"))
 
     # Switched in the meeting: the bar speaks English at once, and the choice is kept.
     await guest.select_option("#meeting-language", "en")

@@ -5,6 +5,7 @@
 // transcript made.
 
 import { AdminApi, AdminApiError, KEY_STORAGE, adminErrorText, formatBytes, isChanging } from "./admin_api.js";
+import { t, translate } from "./i18n.js";
 import { recordingTitle, renderRecordings } from "./ui/admin_recordings.js";
 import { ShareAdminApi } from "./share_admin_api.js";
 import { confirmDialog } from "./ui/kit.js";
@@ -118,7 +119,7 @@ class AdminPage {
    */
   async useKey(key, stored) {
     if (!key) {
-      this.showError("Paste an admin API key first.");
+      this.showError(t("admin.paste_first"));
       this.input.focus();
       return;
     }
@@ -140,7 +141,7 @@ class AdminPage {
       this.showSignedIn(true);
       this.showError("");
       this.show(recordings);
-      if (!stored) this.announce(`Key accepted. ${recordings.length} recordings.`);
+      if (!stored) this.announce(t("admin.key_accepted", { count: recordings.length }));
     } catch (error) {
       if (generation !== this.generation) return;
       if (error instanceof AdminApiError && error.badKey) {
@@ -178,7 +179,7 @@ class AdminPage {
     this.summary.textContent = "";
     this.showSignedIn(false);
     this.showError("");
-    this.announce("The key is forgotten.");
+    this.announce(t("admin.key_forgotten"));
     this.input.focus();
   }
 
@@ -280,17 +281,17 @@ class AdminPage {
   async download(recording, file, button) {
     const api = this.api;
     if (!api || button.disabled) return;
-    const label = button.textContent ?? "Download";
+    const label = button.textContent ?? t("admin.download");
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
-    button.textContent = "Downloading…";
+    button.textContent = t("admin.downloading");
     try {
       const blob = await api.download(recording.id, file.name, (received, total) => {
         const size = total ?? file.size;
-        if (size > 0) button.textContent = `Downloading ${Math.floor((received / size) * 100)} %`;
+        if (size > 0) button.textContent = t("admin.downloading_percent", { percent: Math.floor((received / size) * 100) });
       });
       saveBlob(blob, file.name);
-      this.announce(`${file.name} downloaded.`);
+      this.announce(t("admin.downloaded", { name: file.name }));
     } catch (error) {
       this.fail(error);
     } finally {
@@ -307,9 +308,9 @@ class AdminPage {
   async remove(recording, button) {
     const title = recordingTitle(recording);
     const yes = await confirmDialog({
-      title: "Delete this recording?",
-      message: `"${title}" and all its files (${formatBytes(recording.size)}) are deleted for good. This cannot be undone.`,
-      confirmLabel: "Delete",
+      title: t("admin.delete_confirm_title"),
+      message: t("admin.delete_confirm_text", { title, size: formatBytes(recording.size) }),
+      confirmLabel: t("common.delete"),
       danger: true,
     });
     const api = this.api;
@@ -320,7 +321,7 @@ class AdminPage {
     button.disabled = true;
     try {
       await api.remove(recording.id);
-      this.announce(`The recording "${title}" was deleted.`);
+      this.announce(t("admin.deleted", { title }));
       this.showError("");
     } catch (error) {
       if (!(error instanceof AdminApiError && error.status === 404)) this.fail(error);
@@ -331,4 +332,5 @@ class AdminPage {
   }
 }
 
+translate(document);
 new AdminPage();

@@ -2,6 +2,8 @@
 // list, download and delete recordings and read their transcripts with an
 // admin API key, and the texts a person reads when that fails. DOM-free.
 
+import { errorText, formatNumber, t } from "./i18n.js";
+
 /** The key lives in this tab only (sessionStorage), never in the address. */
 export const KEY_STORAGE = "conf.admin-key";
 
@@ -106,16 +108,16 @@ export function adminErrorText(error) {
     return error instanceof Error ? error.message : String(error);
   }
   if (error.status === 0) {
-    return "Cannot reach the server. Check the network connection; the page tries again by itself.";
+    return t("admin.error_network");
   }
   if (error.status === 401) {
-    return "This API key was not accepted: it is wrong or has been revoked. Paste the key again.";
+    return t("admin.error_unauthorized");
   }
   if (error.status === 403) {
-    return "This is not an admin key. Only admin API keys can list, download and delete recordings.";
+    return t("admin.error_forbidden");
   }
-  if (error.status === 404) return "That recording is gone (deleted, or removed after its retention period).";
-  return `The server refused: ${error.message} (HTTP ${error.status}).`;
+  if (error.status === 404) return t("admin.error_gone");
+  return t("admin.error_refused", { reason: errorText(error.code, error.message), status: String(error.status) });
 }
 
 /** Calls the recordings routes with `Authorization: Bearer <key>`. */
@@ -224,7 +226,7 @@ export class AdminApi {
  * @param {number} bytes
  */
 export function formatBytes(bytes) {
-  if (!Number.isFinite(bytes) || bytes < 1000) return `${Math.max(0, Math.round(bytes || 0))} B`;
+  if (!Number.isFinite(bytes) || bytes < 1000) return `${formatNumber(Math.max(0, Math.round(bytes || 0)))} B`;
   const units = ["kB", "MB", "GB", "TB"];
   let value = bytes;
   let unit = "B";
@@ -234,7 +236,7 @@ export function formatBytes(bytes) {
     unit = next;
   }
   const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
-  return `${value.toFixed(digits)} ${unit}`;
+  return `${formatNumber(value, { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
 }
 
 /**

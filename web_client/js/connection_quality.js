@@ -5,6 +5,8 @@
 // (`media_quality`, docs/protocol.md). DOM-free: the UI shows the result
 // (ui/quality_indicator.js).
 
+import { t } from "./i18n.js";
+
 /** @typedef {import("./peer_pair.js").PeerPair} PeerPair */
 
 /** How often the connections are measured. */
@@ -219,14 +221,14 @@ function judgeParticipants(received, tracks, server) {
     const judge = judgeOf(track.participantId);
     const got = sample.delta("packetsReceived");
     const lost = sample.delta("packetsLost");
-    if (got + lost > 0) judge.loss(lost / (got + lost), track.kind === "video" ? "of their video is lost" : "of their sound is lost");
+    if (got + lost > 0) judge.loss(lost / (got + lost), track.kind === "video" ? "quality.reason_loss_their_video" : "quality.reason_loss_their_sound");
     if (got > 0) judge.jitter(Number(sample.stats.jitter ?? 0));
     if (track.kind === "video" && got > 0 && !server.paused.includes(track.participantId)) {
       const fps = Number(sample.stats.framesPerSecond ?? sample.delta("framesDecoded") / sample.seconds);
       judge.fps(fps);
     }
   }
-  for (const id of server.paused) judgeOf(id).add("poor", "video paused: your connection is poor", "paused", 1);
+  for (const id of server.paused) judgeOf(id).add("poor", t("quality.reason_paused"), "paused", 1);
   for (const [id, height] of Object.entries(server.layers)) {
     if (height) judges.get(id)?.note("height", height);
   }
@@ -256,13 +258,13 @@ function judgeSelf(sent, received, server, publishing) {
     if (bps !== null) judge.note("sent", Math.round(bps));
     if (reasons.has("bandwidth") && bps !== null && bps < LOW_UPLINK.fair) {
       const level = bps < LOW_UPLINK.poor ? "poor" : "fair";
-      judge.add(level, `your upload is limited: you send only about ${Math.round(bps / 1000)} kbit/s of video`);
+      judge.add(level, t("quality.reason_upload", { kbps: Math.round(bps / 1000) }));
     } else if (reasons.has("cpu")) {
-      judge.add("fair", "your device is busy: you send less video");
+      judge.add("fair", t("quality.reason_cpu"));
     }
     const reports = sent.filter((s) => s.stats.type === "remote-inbound-rtp");
     const lost = Math.max(-1, ...reports.map((s) => Number(s.stats.fractionLost ?? -1)), server.uplinkLoss ?? -1);
-    if (lost >= 0) judge.loss(lost, "of what you send is lost");
+    if (lost >= 0) judge.loss(lost, "quality.reason_loss_sent");
     const rtts = reports.map((s) => Number(s.stats.roundTripTime)).filter(Number.isFinite);
     const rtt = rtts.length ? Math.max(...rtts) : server.rtt;
     if (rtt !== null) judge.rtt(rtt);
@@ -279,11 +281,11 @@ function judgeSelf(sent, received, server, publishing) {
     lost += sample.delta("packetsLost");
   }
   const downLoss = server.loss ?? (got + lost > 0 ? lost / (got + lost) : null);
-  if (downLoss !== null) judge.loss(downLoss, "of what you receive is lost");
-  if (server.paused.length) judge.add("poor", "some video is paused for you", "paused", server.paused.length);
+  if (downLoss !== null) judge.loss(downLoss, "quality.reason_loss_received");
+  if (server.paused.length) judge.add("poor", t("quality.reason_some_paused"), "paused", server.paused.length);
   if (server.estimate !== null) {
     judge.note("estimate", server.estimate);
-    if (server.estimate < LOW_ESTIMATE) judge.add("fair", `your download takes only about ${Math.round(server.estimate / 1000)} kbit/s`);
+    if (server.estimate < LOW_ESTIMATE) judge.add("fair", t("quality.reason_download", { kbps: Math.round(server.estimate / 1000) }));
   }
   return judge.known ? judge.result() : null;
 }
@@ -324,28 +326,28 @@ class Judge {
 
   /**
    * @param {number} loss 0..1
-   * @param {string} what e.g. "of their video is lost"
+   * @param {string} what the catalog key of the sentence, with `{percent}`
    */
   loss(loss, what) {
     const worst = Math.max(loss, this.figures.loss ?? 0);
-    this.add(grade(loss, LOSS), `${Math.round(loss * 100)} % ${what}`, "loss", worst);
+    this.add(grade(loss, LOSS), t(what, { percent: Math.round(loss * 100) }), "loss", worst);
   }
 
   /** @param {number} fps */
   fps(fps) {
     const level = fps < FPS.poor ? "poor" : fps < FPS.fair ? "fair" : "good";
-    this.add(level, `their video arrives at ${Math.round(fps)} frames per second`, "fps", Math.round(fps * 10) / 10);
+    this.add(level, t("quality.reason_fps", { fps: Math.round(fps) }), "fps", Math.round(fps * 10) / 10);
   }
 
   /** @param {number} seconds */
   jitter(seconds) {
     const worst = Math.max(seconds, this.figures.jitter ?? 0);
-    this.add(grade(seconds, JITTER), `packets arrive unevenly (${Math.round(seconds * 1000)} ms jitter)`, "jitter", worst);
+    this.add(grade(seconds, JITTER), t("quality.reason_jitter", { ms: Math.round(seconds * 1000) }), "jitter", worst);
   }
 
   /** @param {number} seconds */
   rtt(seconds) {
-    this.add(grade(seconds, RTT), `a slow link (${Math.round(seconds * 1000)} ms round trip)`, "rtt", seconds);
+    this.add(grade(seconds, RTT), t("quality.reason_rtt", { ms: Math.round(seconds * 1000) }), "rtt", seconds);
   }
 
   /** @returns {Quality} */

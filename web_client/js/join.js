@@ -1,6 +1,7 @@
 // The `join` request and the lobby wait that may follow it (docs/protocol.md,
 // "join" and "Additions to join"). DOM-free; used by session.js.
 
+import { errorText, t } from "./i18n.js";
 import { PROTOCOL_VERSION, ProtocolError } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").JoinResult} JoinResult */
@@ -124,15 +125,15 @@ export class LobbyWait {
 export function joinFailureMessage(error) {
   if (error instanceof ProtocolError) {
     if (error.code === "store_unavailable" || error.code === "draining") {
-      return "The meeting server is having trouble. Try again in a moment.";
+      return t("join.server_trouble");
     }
     if (error.code === "media_ports_full") {
-      return "The meeting server has no room for more video connections right now. Try again in a few minutes.";
+      return t("error.media_ports_full");
     }
-    if (error.code === "unreachable") return "The meeting could not be reached. Try again in a moment.";
-    if (error.transient) return "Could not reach the meeting server. Check your network, then try again.";
-    if (error.code === "denied") return error.message;
-    return `Could not join the meeting: ${error.message}`;
+    if (error.code === "unreachable") return t("join.unreachable");
+    if (error.transient) return t("landing.unreachable");
+    if (error.code === "denied") return t("join.denied");
+    return t("join.failed", { reason: errorText(error.code, error.message) });
   }
-  return `Could not join: ${error instanceof Error ? error.message : String(error)}`;
+  return t("join.failed", { reason: error instanceof Error ? error.message : String(error) });
 }

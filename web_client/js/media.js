@@ -1,5 +1,7 @@
 // Local capture devices: camera, microphone, screen. DOM-free (navigator.mediaDevices only).
 
+import { t } from "./i18n.js";
+
 /** @typedef {"microphone" | "camera" | "screen"} Device */
 
 /**
@@ -163,21 +165,6 @@ export function toDeviceError(device, error) {
  * @param {DeviceProblem} problem
  */
 function describe(device, problem) {
-  const label = device === "camera" ? "Camera" : device === "microphone" ? "Microphone" : "Screen sharing";
-  switch (problem) {
-    case "denied":
-      return `${label} access was denied. Allow it in the browser's site settings to use it.`;
-    case "not_found":
-      return `No ${device} was found.`;
-    case "in_use":
-      return `The ${device} could not be started; another application may be using it.`;
-    case "unsupported":
-      return device === "screen"
-        ? "This browser cannot share the screen."
-        : `This browser cannot use the ${device} here (a secure https connection is needed).`;
-    case "cancelled":
-      return "Screen sharing was cancelled.";
-    default:
-      return `${label} could not be started.`;
-  }
+  const known = ["denied", "not_found", "in_use", "unsupported", "cancelled"];
+  return t(`devices.${device}_${known.includes(problem) ? problem : "failed"}`);
 }

@@ -4,6 +4,7 @@
 // resume token until media flows, gives up after RECONNECT_GIVE_UP_MS.
 // DOM-free; used by session.js (the join itself is membership.js's, passed in).
 
+import { t } from "./i18n.js";
 import { joinFailureMessage } from "./join.js";
 import { retryPauseMs } from "./node_redirect.js";
 import { ProtocolError } from "./protocol.js";
@@ -162,6 +163,6 @@ export class Reconnector {
   /** @private */
   _giveUp() {
     this._giveUpTimer = undefined;
-    if (this._core.state === "reconnecting") this._fail("Connection lost. Check your network, then rejoin.");
+    if (this._core.state === "reconnecting") this._fail(t("room.connection_lost"));
   }
 }

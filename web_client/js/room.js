@@ -11,6 +11,7 @@ import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
 import { Gallery } from "./ui/gallery.js";
 import { KEYBOARD } from "./ui/icons.js";
+import { fitControlBar } from "./ui/bar_fit.js";
 import { languageSwitch } from "./ui/language_switch.js";
 import { PrejoinView } from "./ui/prejoin.js";
 import { wireConnectionQuality } from "./ui/quality_indicator.js";
@@ -139,6 +140,7 @@ function buildUi(session, room, hybrid) {
   hybrid.addEventListener("change", () => refreshControls(session, views));
   $(".room-name").textContent = room;
   $(".bar-info").append(languageSwitch("meeting-language"));
+  fitControlBar($("footer.controls"), $(".bar-info"));
   $(".waiting-room").textContent = room;
   $('[data-testid="waiting-leave-button"]').addEventListener("click", () => void session.leave());
   $("#end-screen button").addEventListener("click", () => location.assign("/"));
@@ -494,13 +496,14 @@ function browserProblem() {
 }
 
 /**
- * What to say when joining or the connection failed: the catalog's message
- * for the server's error code, else the message the session gave.
+ * What to say when joining or the connection failed: the session's message
+ * (from the catalog, with the server's error code mapped), else a generic one.
  * @param {string | undefined} code
  * @param {string | undefined} message
  */
 function failureText(code, message) {
-  return code ? errorText(code, message) : message || t("room.connection_failed");
+  // The session's message is already in the page's language (join.js: joinFailureMessage).
+  return message || (code ? errorText(code) : t("room.connection_failed"));
 }
 
 function readStoredName() {

@@ -2,6 +2,7 @@
 // peer connections of the current join (publish what we have, answer the
 // server's subscriber offers). DOM-free; used by session.js.
 
+import { t } from "./i18n.js";
 import { toDeviceError } from "./media.js";
 import { PeerPair } from "./peer_pair.js";
 import { ProtocolError } from "./protocol.js";
@@ -157,7 +158,7 @@ export class SessionMedia {
     return this._deviceOp(async () => {
       if (!muted && !this.local.audioAllowed) return false;
       if (!muted && this._interaction.micLocked) {
-        this._core.notice("warning", "mic_locked", "A host locked your microphone: you cannot unmute until they unlock it.");
+        this._core.notice("warning", "mic_locked", t("controls.mic_locked_title"));
         return false;
       }
       const result = await this._openOrWarn("microphone", () => this.local.setMicMuted(muted));
@@ -253,10 +254,10 @@ export class SessionMedia {
     if (source === "screen") {
       void this.stopScreenShare();
     } else if (source === "camera") {
-      this._core.notice("warning", "camera", "Your camera stopped (was it unplugged?). Turn it on again to retry.");
+      this._core.notice("warning", "camera", t("devices.camera_stopped"));
       void this.setCameraEnabled(false);
     } else {
-      this._core.notice("warning", "microphone", "Your microphone stopped (was it unplugged?). Unmute to retry.");
+      this._core.notice("warning", "microphone", t("devices.microphone_stopped"));
       void this._deviceOp(async () => {
         this.local.dropMicrophone();
         this.emitLocalState();

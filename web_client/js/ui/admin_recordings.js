@@ -4,6 +4,7 @@
 // rendered or the transcript made, progress bars that are updated in place
 // (so a focused button survives a refresh).
 
+import { formatDateTime, formatNumber, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { renderList, smallButton } from "./kit.js";
 import { formatBytes, formatDuration } from "../admin_api.js";
@@ -16,14 +17,9 @@ import { sharesSection } from "./share_links.js";
 /** Files above this size get a note: the browser holds them in memory first. */
 export const LARGE_FILE_BYTES = 500_000_000;
 
-/** @type {Record<Recording["state"], string>} */
-const STATE_LABELS = {
-  recording: "Recording",
-  processing: "Processing",
-  ready: "Ready",
-  incomplete: "Incomplete",
-  failed: "Failed",
-};
+/** @param {string} state @returns {string} the state's label */
+const stateLabel = (state) =>
+  ["recording", "processing", "ready", "incomplete", "failed"].includes(state) ? t(`admin.state_${state}`) : state;
 
 /**
  * @typedef {object} RowActions
@@ -38,7 +34,7 @@ const STATE_LABELS = {
  * @param {Recording} recording
  */
 export function recordingTitle(recording) {
-  return recording.title || recording.room || recording.meeting_id || "Untitled meeting";
+  return recording.title || recording.room || recording.meeting_id || t("admin.untitled");
 }
 
 /**
@@ -48,7 +44,7 @@ export function recordingTitle(recording) {
 function timeElement(seconds) {
   if (seconds === null || seconds === undefined) return h("span", { text: "–" });
   const date = new Date(seconds * 1000);
-  const text = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const text = formatDateTime(date);
   return h("time", { datetime: date.toISOString(), text });
 }
 
@@ -59,12 +55,12 @@ function timeElement(seconds) {
 function stateDetail(recording) {
   const composite = recording.composite;
   if (recording.state === "processing") {
-    return composite?.state === "pending" ? "Composite video waiting to be rendered" : "Rendering the composite video";
+    return composite?.state === "pending" ? t("admin.detail_pending") : t("admin.detail_rendering");
   }
-  if (recording.state === "recording") return "Being recorded now";
-  if (recording.state === "incomplete") return "The server stopped while recording; the files play up to about their last second";
+  if (recording.state === "recording") return t("admin.detail_recording");
+  if (recording.state === "incomplete") return t("admin.detail_incomplete");
   if (recording.state === "failed") {
-    return composite?.error ? `Composite failed: ${composite.error}` : "Nothing could be recorded";
+    return composite?.error ? t("admin.detail_composite_failed", { error: composite.error }) : t("admin.detail_failed");
   }
   return "";
 }
@@ -98,7 +94,7 @@ function buildRow(recording, actions) {
             "data-testid": "recording-progress",
             max: 1,
             value: recording.composite?.progress ?? 0,
-            "aria-label": `Composite video of ${title}`,
+            "aria-label": t("admin.composite_of", { title }),
           }),
           h("span.admin-progress-text", { "aria-hidden": "true" }),
         )
@@ -106,14 +102,14 @@ function buildRow(recording, actions) {
 
   const files = h(
     "ul.admin-files",
-    { "aria-label": `Files of ${title}` },
+    { "aria-label": t("admin.files_of", { title }) },
     ...recording.files.map((file) => {
       const button = smallButton(
-        "Download",
+        t("admin.download"),
         {
           "data-testid": "recording-download-link",
           "data-file": file.name,
-          "aria-label": `Download ${file.name} (${formatBytes(file.size)})`,
+          "aria-label": t("recording.download_file", { name: file.name, size: formatBytes(file.size) }),
         },
         () => actions.download(recording, file, button),
       );
@@ -129,13 +125,13 @@ function buildRow(recording, actions) {
   const large = recording.files.some((file) => file.size > LARGE_FILE_BYTES);
 
   const remove = smallButton(
-    "Delete",
+    t("common.delete"),
     {
       "data-testid": "recording-delete-button",
       class: "small danger",
-      "aria-label": `Delete the recording ${title}`,
+      "aria-label": t("admin.delete_label", { title }),
       disabled: live,
-      title: live ? "Stop the recording before deleting it" : undefined,
+      title: live ? t("admin.stop_before_delete") : undefined,
     },
     () => actions.remove(recording, remove),
   );
@@ -153,31 +149,28 @@ function buildRow(recording, actions) {
       "div.admin-recording-head",
       {},
       h("h3", { id: titleId, text: title }),
-      h(`span.admin-state.state-${recording.state}`, { text: STATE_LABELS[recording.state] ?? recording.state }),
+      h(`span.admin-state.state-${recording.state}`, { text: stateLabel(recording.state) }),
     ),
     detail ? h("p.admin-state-detail", { text: detail }) : null,
     progressRow,
     h(
       "dl.admin-facts",
       {},
-      recording.room && recording.room !== title ? fact("Room", recording.room) : null,
-      fact("Started", timeElement(recording.started_at)),
-      fact("Duration", live ? "still recording" : formatDuration(recording.duration)),
-      fact("Size", formatBytes(recording.size)),
+      recording.room && recording.room !== title ? fact(t("admin.room"), recording.room) : null,
+      fact(t("admin.started"), timeElement(recording.started_at)),
+      fact(t("admin.duration"), live ? t("admin.still_recording") : formatDuration(recording.duration)),
+      fact(t("admin.size"), formatBytes(recording.size)),
       fact(
-        `Participants (${names.length})`,
-        names.length ? names.join(", ") : "nobody",
+        t("admin.participants", { count: names.length }),
+        names.length ? names.join(", ") : t("admin.nobody"),
       ),
     ),
     transcriptSection(recording, title, actions.transcript),
     sharesSection(recording, title, actions.shares),
-    recording.files.length ? files : h("p.admin-state-detail", { text: "No files yet." }),
+    recording.files.length ? files : h("p.admin-state-detail", { text: t("recording.no_files") }),
     large
       ? h("p.admin-note", {
-          text:
-            "Large files are read into the browser's memory before they are saved. " +
-            "For very large files use a command line instead: " +
-            `curl -H "Authorization: Bearer $KEY" -o FILE ${location.origin}/api/v1/recordings/${recording.id}/files/FILE`,
+          text: `${t("admin.large_files")} curl -H "Authorization: Bearer $KEY" -o FILE ${location.origin}/api/v1/recordings/${recording.id}/files/FILE`,
         })
       : null,
     h("div.admin-actions", {}, remove),
@@ -196,7 +189,7 @@ function updateProgress(row, testid, progress) {
   const value = Math.min(1, Math.max(0, Number(progress ?? 0)));
   const rounded = Math.round(value * 1000) / 1000;
   if (bar.getAttribute("value") !== String(rounded)) bar.setAttribute("value", String(rounded));
-  const percent = `${Math.round(value * 100)} %`;
+  const percent = formatNumber(Math.round(value * 100) / 100, { style: "percent" });
   bar.setAttribute("aria-valuetext", percent);
   const text = bar.parentElement?.querySelector(".admin-progress-text");
   if (text) text.textContent = percent;

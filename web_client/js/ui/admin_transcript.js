@@ -3,6 +3,7 @@
 // viewer that shows every line with its speaker's name and a search box that
 // keeps only the matching lines, the matches marked.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 import { smallButton } from "./kit.js";
 import { AdminApiError, TRANSCRIPT_WORKING, adminErrorText } from "../admin_api.js";
@@ -15,14 +16,9 @@ import { clockText, searchTranscript } from "../transcript_search.js";
 
 /** @typedef {(recording: Recording) => Promise<TranscriptSegment[]>} LoadTranscript */
 
-/** @type {Record<TranscriptStatus["state"], string>} */
-const STATE_LABELS = {
-  disabled: "Turned off",
-  pending: "Waiting",
-  transcribing: "Being made",
-  ready: "Ready",
-  failed: "Failed",
-};
+/** @param {string} state a transcript's state @returns {string} its label */
+const stateLabel = (state) =>
+  ["disabled", "pending", "transcribing", "ready", "failed"].includes(state) ? t(`admintranscript.state_${state}`) : state;
 
 /**
  * Open viewers by recording id: a card rebuilt by a list refresh takes its
@@ -36,14 +32,14 @@ const viewers = new Map();
  * @param {TranscriptStatus} status
  */
 function detailOf(status) {
-  if (status.state === "failed") return status.error ? `Failed: ${status.error}` : "Failed";
+  if (status.state === "failed") return status.error ? t("admintranscript.failed_because", { error: status.error }) : t("admintranscript.state_failed");
   if (status.state === "ready") {
-    const lines = status.segments === 1 ? "1 line" : `${status.segments ?? 0} lines`;
-    const captions = status.captions?.state === "added" ? "; captions in the composite video" : "";
-    const broken = status.captions?.state === "failed" ? `; captions could not be added (${status.captions.error})` : "";
+    const lines = t("admintranscript.lines", { count: status.segments ?? 0 });
+    const captions = status.captions?.state === "added" ? `; ${t("admintranscript.captions_added")}` : "";
+    const broken = status.captions?.state === "failed" ? `; ${t("admintranscript.captions_failed", { error: status.captions.error ?? "" })}` : "";
     return `${lines}, ${status.language}${captions}${broken}`;
   }
-  if (status.state === "disabled") return "Transcripts are off for this meeting or server";
+  if (status.state === "disabled") return t("admintranscript.off");
   return `${status.engine}, ${status.language}`;
 }
 
@@ -99,13 +95,13 @@ class TranscriptViewer {
         id: searchId,
         type: "search",
         "data-testid": "transcript-search",
-        placeholder: "Search names and words",
+        "i18n-placeholder": "admintranscript.search_placeholder",
         autocomplete: "off",
       })
     );
     this.search.addEventListener("input", () => this.render());
     this.count = h("span.admin-transcript-count", { "data-testid": "transcript-match-count", "aria-live": "polite" });
-    this.lines = h("ol.admin-transcript-lines", { "data-testid": "transcript-lines", "aria-label": "Transcript" });
+    this.lines = h("ol.admin-transcript-lines", { "data-testid": "transcript-lines", "i18n-aria-label": "admintranscript.transcript" });
     this.error = h("p.admin-state-detail", { role: "alert", "data-testid": "transcript-error" });
     this.el = h(
       "div.admin-transcript",
@@ -113,7 +109,7 @@ class TranscriptViewer {
       h(
         "div.admin-transcript-search",
         {},
-        h("label", { for: searchId, text: "Search the transcript" }),
+        h("label", { for: searchId, i18n: "admintranscript.search_label" }),
         this.search,
         this.count,
       ),
@@ -141,7 +137,7 @@ class TranscriptViewer {
     if (this.busy) return;
     this.busy = true;
     this.error.textContent = "";
-    this.count.textContent = "Loading…";
+    this.count.textContent = t("common.loading");
     try {
       this.segments = await this.load(this.recording);
     } catch (error) {
@@ -162,9 +158,9 @@ class TranscriptViewer {
     const found = searchTranscript(this.segments, query);
     this.lines.replaceChildren(...found.map(buildLine));
     const total = this.segments.length;
-    if (!total) this.count.textContent = "Nobody said anything that was recognized.";
-    else if (!query.trim()) this.count.textContent = total === 1 ? "1 line" : `${total} lines`;
-    else this.count.textContent = `${found.length} of ${total} lines match`;
+    if (!total) this.count.textContent = t("admintranscript.nothing");
+    else if (!query.trim()) this.count.textContent = t("admintranscript.lines", { count: total });
+    else this.count.textContent = t("admintranscript.matches", { found: found.length, total });
   }
 }
 
@@ -207,11 +203,11 @@ export function transcriptSection(recording, title, load) {
   const head = h(
     "div.admin-transcript-head",
     {},
-    h("h4", { text: "Transcript" }),
+    h("h4", { i18n: "admintranscript.transcript" }),
     h(`span.admin-state.transcript-${status.state}`, {
       "data-testid": "transcript-state",
       "data-state": status.state,
-      text: STATE_LABELS[status.state] ?? status.state,
+      text: stateLabel(status.state),
     }),
   );
   const progress = working
@@ -222,7 +218,7 @@ export function transcriptSection(recording, title, load) {
           "data-testid": "transcript-progress",
           max: 1,
           value: status.progress ?? 0,
-          "aria-label": `Transcript of ${title}`,
+          "aria-label": t("admintranscript.of", { title }),
         }),
         h("span.admin-progress-text", { "aria-hidden": "true" }),
       )
@@ -233,12 +229,12 @@ export function transcriptSection(recording, title, load) {
     viewer = viewerFor(recording, load);
     const shown = viewer;
     button = smallButton(
-      viewer.open ? "Hide transcript" : "Show transcript",
+      viewer.open ? t("admintranscript.hide") : t("admintranscript.show"),
       { "data-testid": "transcript-show-button", "aria-expanded": String(viewer.open) },
       async () => {
         await shown.toggle();
         if (button) {
-          button.textContent = shown.open ? "Hide transcript" : "Show transcript";
+          button.textContent = shown.open ? t("admintranscript.hide") : t("admintranscript.show");
           button.setAttribute("aria-expanded", String(shown.open));
         }
       },
@@ -246,7 +242,7 @@ export function transcriptSection(recording, title, load) {
   }
   return h(
     "section.admin-transcript-section",
-    { "data-testid": "transcript-section", "aria-label": `Transcript of ${title}` },
+    { "data-testid": "transcript-section", "aria-label": t("admintranscript.of", { title }) },
     head,
     h("p.admin-state-detail", { "data-testid": "transcript-detail", text: detailOf(status) }),
     progress,

@@ -3,6 +3,7 @@
 // name. A speaker's words replace themselves while they talk (partial
 // captions) and stay a little after the sentence ends.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 import { errorText } from "./kit.js";
 
@@ -46,7 +47,7 @@ export class CaptionsView {
     this.button.hidden = !i.captionsEnabled;
     this.button.setAttribute("aria-pressed", String(i.captionsOn));
     this.button.classList.toggle("active", i.captionsOn);
-    this.button.title = i.captionsOn ? "Hide live captions" : "Show live captions";
+    this.button.title = i.captionsOn ? t("captions.hide") : t("captions.show");
     this.area.hidden = !i.captionsOn;
     if (!i.captionsOn) this.clear();
   }
@@ -72,7 +73,7 @@ export class CaptionsView {
       const el = h(
         "p.caption-line",
         { "data-testid": "caption-line", "data-participant-id": caption.participantId },
-        h("span.caption-name", { text: caption.name || "Someone" }),
+        h("span.caption-name", { text: caption.name || t("common.someone") }),
         text,
       );
       line = { el, name: /** @type {HTMLElement} */ (el.firstElementChild), text, timer: 0 };
@@ -80,7 +81,7 @@ export class CaptionsView {
       this.area.append(el);
       while (this._lines.size > MAX_LINES) this._remove(this._lines.keys().next().value ?? "");
     }
-    line.name.textContent = caption.name || "Someone";
+    line.name.textContent = caption.name || t("common.someone");
     line.text.textContent = caption.text;
     line.el.dataset.final = String(caption.final);
     clearTimeout(line.timer);

@@ -2,6 +2,7 @@
 // input (Enter sends, Shift+Enter starts a new line) and the unread count on
 // the chat button while the panel is closed.
 
+import { formatTime, t } from "../i18n.js";
 import { CHAT_MAX_LENGTH } from "../protocol.js";
 import { h } from "./dom.js";
 import { errorText, renderList } from "./kit.js";
@@ -20,20 +21,20 @@ export class ChatView {
     this.interaction = interaction;
     this.isOpen = isOpen;
     this.unread = 0;
-    this.log = h("ol.chat-log", { role: "log", "aria-live": "polite", "aria-label": "Chat messages" });
-    this.empty = h("p.panel-empty", { text: "No messages yet. Say hello!" });
+    this.log = h("ol.chat-log", { role: "log", "aria-live": "polite", "i18n-aria-label": "chat.messages_label" });
+    this.empty = h("p.panel-empty", { i18n: "chat.empty" });
     this.input = /** @type {HTMLTextAreaElement} */ (
       h("textarea.chat-input", {
         "data-testid": "chat-input",
         rows: 2,
         maxlength: CHAT_MAX_LENGTH,
-        placeholder: "Message everyone",
-        "aria-label": "Message to everyone",
+        "i18n-placeholder": "chat.placeholder",
+        "i18n-aria-label": "chat.input_label",
         "aria-describedby": "chat-hint",
       })
     );
     this.send = /** @type {HTMLButtonElement} */ (
-      h("button.small.primary", { type: "submit", "data-testid": "chat-send-button", text: "Send" })
+      h("button.small.primary", { type: "submit", "data-testid": "chat-send-button", i18n: "chat.send" })
     );
     this.counter = h("span.chat-counter", { "aria-live": "polite" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "chat-error" });
@@ -41,7 +42,7 @@ export class ChatView {
       "form.chat-form",
       {},
       this.input,
-      h("div.chat-form-row", {}, h("span.chat-hint", { id: "chat-hint", text: "Enter to send, Shift+Enter for a new line" }), this.counter, this.send),
+      h("div.chat-form-row", {}, h("span.chat-hint", { id: "chat-hint", i18n: "chat.hint" }), this.counter, this.send),
       this.error,
     );
     body.append(this.empty, this.log, form);
@@ -79,7 +80,7 @@ export class ChatView {
     this.render();
     if (message.sender_id !== this.interaction.selfId && !this.isOpen()) {
       this.unread += 1;
-      setBadge(this.button, this.unread, "unread");
+      setBadge(this.button, this.unread, t("chat.unread"));
     }
   }
 
@@ -110,10 +111,10 @@ export class ChatView {
       h(
         "div.chat-meta",
         {},
-        h("span.chat-sender", { text: self ? `${message.sender_name} (you)` : message.sender_name }),
+        h("span.chat-sender", { text: self ? t("common.you_suffix", { name: message.sender_name }) : message.sender_name }),
         h("time.chat-time", {
           datetime: time.toISOString(),
-          text: time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+          text: formatTime(time, { hour: "2-digit", minute: "2-digit" }),
         }),
       ),
       h("div.chat-text", { text: message.text }),
@@ -126,7 +127,7 @@ export class ChatView {
     const text = typed.trim();
     if (!text) return;
     if ([...text].length > CHAT_MAX_LENGTH) {
-      this.error.textContent = `A message can have at most ${CHAT_MAX_LENGTH} characters.`;
+      this.error.textContent = t("chat.too_long", { max: CHAT_MAX_LENGTH });
       return;
     }
     this.error.textContent = "";

@@ -2,6 +2,7 @@
 // room use to join from their own phone or laptop, big enough to read from
 // across the room.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 
 export class CheckinBanner {
@@ -15,10 +16,10 @@ export class CheckinBanner {
       h(
         "div.checkin-text",
         {},
-        h("p.checkin-title", {}, "In ", this.zone, "? Join on your phone or laptop (no sound needed):"),
+        h("p.checkin-title", {}, h("span", { i18n: "checkin.in" }), " ", this.zone, h("span", { i18n: "checkin.join_on_phone" })),
         this.link,
       ),
-      h("div.checkin-code-box", {}, h("span.checkin-label", { text: "Room code" }), this.code),
+      h("div.checkin-code-box", {}, h("span.checkin-label", { i18n: "checkin.room_code" }), this.code),
     );
     root.hidden = true;
   }
@@ -29,9 +30,9 @@ export class CheckinBanner {
   show(checkin) {
     this.root.hidden = checkin === null;
     if (!checkin) return;
-    this.zone.textContent = checkin.zone || "this room";
+    this.zone.textContent = checkin.zone || t("checkin.this_room");
     this.code.textContent = checkin.code;
-    this.code.setAttribute("aria-label", `Room code ${[...checkin.code].join(" ")}`);
+    this.code.setAttribute("aria-label", t("checkin.room_code_label", { code: [...checkin.code].join(" ") }));
     this.link.href = checkin.link;
     this.link.textContent = checkin.link;
   }

@@ -10,41 +10,42 @@ import {
   runConnectivityCheck,
   verdict,
 } from "../connectivity_check.js";
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 
 /** @typedef {import("../connectivity_check.js").CheckName} CheckName */
 /** @typedef {import("../connectivity_check.js").CheckResult} CheckResult */
 
-/** Every string the panel shows, in one place. */
+/** Every string the panel shows, in one place (from the catalogs, `connectivity.*`). */
 export const TEXT = {
-  title: "Connection check",
-  intro: "Find out whether your network lets meeting video through.",
-  button: "Check connection",
-  again: "Check again",
-  busy: "Checking…",
-  running: (/** @type {number} */ seconds) => `Checking your connection (up to ${seconds} seconds)…`,
+  get title() { return t("connectivity.title"); },
+  get intro() { return t("connectivity.intro"); },
+  get button() { return t("connectivity.button"); },
+  get again() { return t("connectivity.again"); },
+  get busy() { return t("connectivity.busy"); },
+  running: (/** @type {number} */ seconds) => t("connectivity.running", { seconds }),
   /** @type {Record<CheckName, string>} */
   check: {
-    udp: "Video over UDP",
-    "turn-udp": "Relay over UDP",
-    "turn-tcp": "Relay over TCP",
-    "turn-tls": "Relay over TLS",
+    get udp() { return t("connectivity.check_udp"); },
+    get "turn-udp"() { return t("connectivity.check_turn_udp"); },
+    get "turn-tcp"() { return t("connectivity.check_turn_tcp"); },
+    get "turn-tls"() { return t("connectivity.check_turn_tls"); },
   },
-  port: (/** @type {number} */ port) => `port ${port}`,
+  port: (/** @type {number} */ port) => t("connectivity.port", { port: String(port) }),
   status: {
-    checking: "checking…",
-    ok: "works",
-    failed: "blocked — ask your IT to allow it or use another network",
-    "not-configured": "not offered by this server",
+    get checking() { return t("connectivity.status_checking"); },
+    get ok() { return t("connectivity.status_ok"); },
+    get failed() { return t("connectivity.status_failed"); },
+    get "not-configured"() { return t("connectivity.status_not_configured"); },
   },
   summary: {
-    direct: "Your network can join meetings.",
-    relay: "Your network can join meetings through the relay (UDP is blocked, so video may lag a little more).",
-    blocked: "Your network blocks every path the meeting uses. Ask your IT to allow them or use another network.",
-    untested: "This server offers no STUN or TURN server to test against; meetings connect to it directly.",
+    get direct() { return t("connectivity.summary_direct"); },
+    get relay() { return t("connectivity.summary_relay"); },
+    get blocked() { return t("connectivity.summary_blocked"); },
+    get untested() { return t("connectivity.summary_untested"); },
   },
-  unavailable: (/** @type {string} */ why) => `The check could not start: ${why}.`,
-  retryIn: (/** @type {number} */ seconds) => ` Try again in ${Math.max(1, Math.ceil(seconds))} s.`,
+  unavailable: (/** @type {string} */ why) => t("connectivity.unavailable", { why }),
+  retryIn: (/** @type {number} */ seconds) => ` ${t("connectivity.retry_in", { seconds: Math.max(1, Math.ceil(seconds)) })}`,
 };
 
 export class ConnectivityPanel {
@@ -55,7 +56,7 @@ export class ConnectivityPanel {
   constructor(root) {
     this.root = root;
     this.button = /** @type {HTMLButtonElement} */ (
-      h("button.secondary", { type: "button", "data-testid": "connectivity-check-button", text: TEXT.button })
+      h("button.secondary", { type: "button", "data-testid": "connectivity-check-button", i18n: "connectivity.button" })
     );
     // The summary is the live region: one sentence when the check starts and
     // one when it ends; the rows change quietly (four announcements at once
@@ -65,8 +66,8 @@ export class ConnectivityPanel {
     this.list.hidden = true;
     root.setAttribute("aria-labelledby", "connectivity-title");
     root.replaceChildren(
-      h("h2.connectivity-title", { id: "connectivity-title", text: TEXT.title }),
-      h("p.connectivity-intro", { text: TEXT.intro }),
+      h("h2.connectivity-title", { id: "connectivity-title", i18n: "connectivity.title" }),
+      h("p.connectivity-intro", { i18n: "connectivity.intro" }),
       this.button,
       this.summary,
       this.list,

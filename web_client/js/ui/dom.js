@@ -8,7 +8,8 @@ import { t } from "../i18n.js";
  * @param {Record<string, string | boolean | number | null | undefined>} [attrs]
  *   attributes; `text` sets the text content; `i18n` sets it to that catalog
  *   message and keeps the key (`data-i18n`), so a language switch translates
- *   it again (i18n.js); false/null/undefined are skipped
+ *   it again (i18n.js); `i18n-aria-label` (`-title`, `-placeholder`, `-alt`)
+ *   likewise for that attribute; false/null/undefined are skipped
  * @param {(Node | string | null | undefined | false)[]} children
  * @returns {HTMLElement}
  */
@@ -22,6 +23,10 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === "i18n") {
       el.dataset.i18n = String(value);
       el.textContent = t(String(value));
+    } else if (key.startsWith("i18n-")) {
+      // "i18n-aria-label": "chat.input_label" -> aria-label from the catalog, kept for a switch
+      el.setAttribute(`data-${key}`, String(value));
+      el.setAttribute(key.slice("i18n-".length), t(String(value)));
     }
     else el.setAttribute(key, value === true ? "" : String(value));
   }

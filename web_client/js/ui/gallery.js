@@ -6,6 +6,7 @@
 
 import { DEFAULT_PAGE_SIZE } from "../layout.js";
 import { arrangeGallery, participantOfKey, screenKey } from "../gallery_view.js";
+import { t } from "../i18n.js";
 import { play } from "./dom.js";
 import { PageNav } from "./page_nav.js";
 import { showPaused, showQuality } from "./quality_indicator.js";
@@ -190,7 +191,7 @@ export class Gallery {
   _nameScreen(participant) {
     const screen = this._screens.get(participant.id);
     if (!screen || participant.id === this.selfId || screen.el.dataset.name === participant.name) return;
-    const label = `${participant.name}'s screen`;
+    const label = t("tiles.screen_of", { name: participant.name });
     screen.el.dataset.name = participant.name;
     const text = screen.el.querySelector(".tile-name");
     if (text) text.textContent = label;
@@ -207,7 +208,7 @@ export class Gallery {
     const pinned = this._pinned === screenKey(participantId);
     this.removeScreen(participantId);
     const name = this._tiles.get(participantId)?.participant.name ?? "";
-    const label = participantId === this.selfId ? "Your screen" : `${name}'s screen`;
+    const label = participantId === this.selfId ? t("tiles.your_screen") : t("tiles.screen_of", { name });
     const screen = createScreenTile(participantId, label, name, key, () => this.togglePin(screenKey(participantId)));
     const lastScreen = [...this._screens.values()].at(-1)?.el;
     if (lastScreen) lastScreen.after(screen.el);
@@ -335,7 +336,7 @@ export class Gallery {
     this.el.dataset.page = String(this.page);
     this.el.dataset.pages = String(this.pages);
     for (const [id, tile] of this._tiles) setPinned(tile, this._pinned === id, id === this.selfId ? "yourself" : tile.participant.name);
-    for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), "this screen");
+    for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), t("tiles.this_screen"));
     this.nav.update(this.page, this.pages);
     // Not laid out yet (hidden): every tile counts as shown, sizes unknown.
     this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys, arrangement?.boxes ?? new Map());

@@ -1,6 +1,7 @@
 // Raised hands: the raise/lower button, the hands panel (the server's queue, in
 // its order) and, for hosts and co-hosts, lower / lower all / call on the next.
 
+import { setText, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { errorText, renderList, smallButton } from "./kit.js";
 import { withKey } from "./shortcuts.js";
@@ -21,13 +22,13 @@ export class HandsView {
     this.panelButton = panelButton;
     this.interaction = interaction;
     this.nameOf = nameOf;
-    this.list = h("ol.hand-list", { "aria-label": "Raised hands, in the order they were raised" });
-    this.empty = h("p.panel-empty", { text: "No hands are raised." });
+    this.list = h("ol.hand-list", { "i18n-aria-label": "hands.list_label" });
+    this.empty = h("p.panel-empty", { i18n: "hands.empty" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "hands-error" });
-    this.next = smallButton("Call on next", { "data-testid": "next-hand-button", class: "small primary" }, () =>
+    this.next = smallButton(t("hands.call_next"), { "data-testid": "next-hand-button", class: "small primary" }, () =>
       this._run(() => interaction.nextHand()),
     );
-    this.lowerAll = smallButton("Lower all", { "data-testid": "lower-all-hands-button" }, () =>
+    this.lowerAll = smallButton(t("hands.lower_all"), { "data-testid": "lower-all-hands-button" }, () =>
       this._run(() => interaction.lowerAllHands()),
     );
     this.hostActions = h("div.panel-actions", {}, this.next, this.lowerAll);
@@ -48,16 +49,15 @@ export class HandsView {
     this.hostActions.hidden = !isModerator;
     this.next.disabled = hands.length === 0;
     this.lowerAll.disabled = hands.length === 0;
-    setBadge(this.panelButton, hands.length, "raised");
+    setBadge(this.panelButton, hands.length, t("hands.raised"));
 
     const mine = this.interaction.myHandPosition;
     const up = mine !== null;
     this.raiseButton.setAttribute("aria-pressed", String(up));
     this.raiseButton.classList.toggle("active", up);
-    const label = up ? "Lower hand" : "Raise hand";
-    /** @type {HTMLElement} */ (this.raiseButton.querySelector(".control-label")).textContent = label;
-    this.raiseButton.setAttribute("aria-label", up ? `Lower your hand (number ${mine} in line)` : "Raise your hand");
-    this.raiseButton.title = withKey(up ? `Your hand is up: number ${mine} in line. Click to lower it.` : "Raise your hand", "H");
+    setText(/** @type {HTMLElement} */ (this.raiseButton.querySelector(".control-label")), up ? "hands.lower" : "hands.raise");
+    this.raiseButton.setAttribute("aria-label", up ? t("hands.lower_label", { position: mine }) : t("hands.raise_label"));
+    this.raiseButton.title = withKey(up ? t("hands.lower_title", { position: mine }) : t("hands.raise_label"), "H");
   }
 
   /**
@@ -71,10 +71,10 @@ export class HandsView {
     return h(
       "li.hand-item",
       { "data-testid": "hand-item", "data-participant-id": hand.participant_id, "data-position": hand.position },
-      h("span.hand-position", { text: String(hand.position), "aria-label": `Number ${hand.position}` }),
-      h("span.hand-name", { text: self ? `${name} (you)` : name }),
+      h("span.hand-position", { text: String(hand.position), "aria-label": t("hands.number", { position: hand.position }) }),
+      h("span.hand-name", { text: self ? t("common.you_suffix", { name }) : name }),
       canLower &&
-        smallButton("Lower", { "data-testid": "lower-hand-button", "aria-label": self ? "Lower your hand" : `Lower ${name}'s hand` }, () =>
+        smallButton(t("hands.lower_one"), { "data-testid": "lower-hand-button", "aria-label": self ? t("hands.lower_yours") : t("hands.lower_theirs", { name }) }, () =>
           this._run(() => this.interaction.lowerHand(self ? undefined : hand.participant_id)),
         ),
     );

@@ -1,6 +1,7 @@
 // The lobby as hosts and co-hosts see it: a card that shows up when someone
 // starts waiting, with admit / deny per person and admit all.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 import { errorText, renderList, smallButton } from "./kit.js";
 
@@ -18,11 +19,11 @@ export class LobbyView {
     this.title = h("h2", { id: "lobby-title" });
     this.list = h("ul.lobby-list");
     this.error = h("p.panel-error", { role: "alert", "data-testid": "lobby-error" });
-    const hide = smallButton("Later", { "aria-label": "Hide the lobby for now", "data-testid": "lobby-hide-button" }, () => {
+    const hide = smallButton(t("lobby.later"), { "i18n-aria-label": "lobby.later_label", "data-testid": "lobby-hide-button" }, () => {
       this.dismissed = true;
       this.render();
     });
-    this.admitAll = smallButton("Admit all", { "data-testid": "admit-all-button", class: "small primary" }, () => this._run(() => interaction.admit()));
+    this.admitAll = smallButton(t("lobby.admit_all"), { "data-testid": "admit-all-button", class: "small primary" }, () => this._run(() => interaction.admit()));
     this.el = h(
       "section.lobby-card",
       { "data-testid": "lobby-panel", "aria-labelledby": "lobby-title", hidden: true },
@@ -45,14 +46,14 @@ export class LobbyView {
     if (arrived.length && i.isModerator) {
       this.dismissed = false;
       const names = arrived.map((entry) => entry.name).join(", ");
-      this.live.textContent = `${names} ${arrived.length === 1 ? "is" : "are"} waiting in the lobby.`;
+      this.live.textContent = t("lobby.arrived", { names, count: arrived.length });
     }
     renderList(this.list, lobby, {
       key: (entry) => entry.id,
       signature: (entry) => entry.name,
       build: (entry) => this._entry(entry),
     });
-    this.title.textContent = lobby.length === 1 ? "1 person is waiting" : `${lobby.length} people are waiting`;
+    this.title.textContent = t("lobby.title", { count: lobby.length });
     this.admitAll.hidden = lobby.length === 0;
     this.el.hidden = lobby.length === 0 || this.dismissed;
   }
@@ -74,10 +75,10 @@ export class LobbyView {
       "li.lobby-entry",
       { "data-testid": "lobby-entry", "data-lobby-id": entry.id },
       h("span.lobby-name", { text: entry.name }),
-      smallButton("Admit", { "data-testid": "admit-button", class: "small primary", "aria-label": `Admit ${entry.name}` }, () =>
+      smallButton(t("lobby.admit"), { "data-testid": "admit-button", class: "small primary", "aria-label": t("lobby.admit_label", { name: entry.name }) }, () =>
         this._run(() => i.admit(entry.id)),
       ),
-      smallButton("Deny", { "data-testid": "deny-button", "aria-label": `Turn ${entry.name} away` }, () => this._run(() => i.deny(entry.id))),
+      smallButton(t("lobby.deny"), { "data-testid": "deny-button", "aria-label": t("lobby.deny_label", { name: entry.name }) }, () => this._run(() => i.deny(entry.id))),
     );
   }
 

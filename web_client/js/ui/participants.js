@@ -2,14 +2,15 @@
 // and co-hosts get per-person actions (mute, lock, camera, screen, remove,
 // co-host). Only what our role allows is shown; the server decides anyway.
 
+import { t } from "../i18n.js";
 import { h, hueOf, icon, initials } from "./dom.js";
 import { CAMERA_OFF, HAND, LOCK, MIC_OFF, ROOM, SCREEN, SPOTLIGHT } from "./icons.js";
 import { confirmDialog, errorText, renderList, smallButton } from "./kit.js";
+import { roleLabel } from "./tiles.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
 /** @typedef {import("../protocol.js").Participant} Participant */
 
-export const ROLE_LABEL = /** @type {Record<string, string>} */ ({ host: "Host", co_host: "Co-host", participant: "" });
 
 export class ParticipantsView {
   /**
@@ -24,9 +25,9 @@ export class ParticipantsView {
       "div.panel-note.lobby-line",
       {},
       this.lobbyCount,
-      smallButton("Show", { "aria-label": "Show who is waiting in the lobby" }, onShowLobby),
+      smallButton(t("lobby.show"), { "i18n-aria-label": "lobby.show_label" }, onShowLobby),
     );
-    this.list = h("ul.participant-list", { "aria-label": "Participants" });
+    this.list = h("ul.participant-list", { "i18n-aria-label": "participants.label" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "participants-error" });
     body.append(this.lobbyLine, this.error, this.list);
     this.render();
@@ -42,7 +43,7 @@ export class ParticipantsView {
     });
     const waiting = i.isModerator ? i.lobby.length : 0;
     this.lobbyLine.hidden = waiting === 0;
-    this.lobbyCount.textContent = waiting === 1 ? "1 person is waiting in the lobby." : `${waiting} people are waiting in the lobby.`;
+    this.lobbyCount.textContent = t("participants.lobby_waiting", { count: waiting });
   }
 
   /**
@@ -57,13 +58,13 @@ export class ParticipantsView {
     /** @type {(Node | null)[]} */
     const inRoom = p.mode === "companion" || p.mode === "room";
     const marks = [
-      i.spotlight === p.id ? mark(SPOTLIGHT, "In the spotlight: shown large for everyone") : null,
-      inRoom ? mark(ROOM, p.mode === "room" ? `Room device of ${p.zone ?? "a meeting room"}` : `In ${p.zone ?? "a meeting room"}`) : null,
-      hand !== null ? mark(HAND, `Hand raised, number ${hand}`, String(hand)) : null,
-      p.mic_locked ? mark(LOCK, "Microphone locked by a host") : null,
-      p.audio_muted ? mark(MIC_OFF, "Microphone muted") : null,
-      p.video_muted ? mark(CAMERA_OFF, "Camera off") : null,
-      p.screen_sharing ? mark(SCREEN, "Sharing their screen") : null,
+      i.spotlight === p.id ? mark(SPOTLIGHT, t("participants.spotlight_mark")) : null,
+      inRoom ? mark(ROOM, t(p.mode === "room" ? "participants.room_device_of" : "participants.in_room", { room: p.zone ?? t("participants.a_meeting_room") })) : null,
+      hand !== null ? mark(HAND, t("participants.hand_mark", { position: hand }), String(hand)) : null,
+      p.mic_locked ? mark(LOCK, t("controls.mic_locked_label")) : null,
+      p.audio_muted ? mark(MIC_OFF, t("participants.mic_muted")) : null,
+      p.video_muted ? mark(CAMERA_OFF, t("prejoin.camera_off")) : null,
+      p.screen_sharing ? mark(SCREEN, t("participants.sharing")) : null,
     ];
     const avatar = h("span.participant-avatar", { "aria-hidden": "true", text: initials(p.name) });
     avatar.style.setProperty("--hue", String(hueOf(p.id)));
@@ -74,14 +75,14 @@ export class ParticipantsView {
         "div.participant-line",
         {},
         avatar,
-        h("span.participant-name", { text: self ? `${p.name} (you)` : p.name }),
-        ROLE_LABEL[role] ? h("span.role-label", { "data-role": role, text: ROLE_LABEL[role] }) : null,
-        p.connected === false ? h("span.role-label", { text: "Reconnecting…" }) : null,
+        h("span.participant-name", { text: self ? t("common.you_suffix", { name: p.name }) : p.name }),
+        roleLabel(role) ? h("span.role-label", { "data-role": role, text: roleLabel(role) }) : null,
+        p.connected === false ? h("span.role-label", { text: t("participants.reconnecting") }) : null,
         h("span.participant-marks", {}, ...marks),
       ),
     );
     const actions = this._actions(p);
-    if (actions.length) row.append(h("div.participant-actions", { role: "group", "aria-label": `Actions for ${p.name}` }, ...actions));
+    if (actions.length) row.append(h("div.participant-actions", { role: "group", "aria-label": t("participants.actions_for", { name: p.name }) }, ...actions));
     return row;
   }
 
@@ -98,29 +99,29 @@ export class ParticipantsView {
     const add = (/** @type {string} */ label, /** @type {string} */ testid, /** @type {string} */ aria, /** @type {() => Promise<unknown>} */ action, extra = "") =>
       buttons.push(smallButton(label, { "data-testid": testid, "aria-label": aria, class: `small ${extra}` }, () => this._run(action)));
     if (i.canModerate(p)) {
-      if (!p.audio_muted) add("Mute", "mute-participant-button", `Mute ${name}`, () => i.muteParticipant(p.id, false));
+      if (!p.audio_muted) add(t("participants.mute"), "mute-participant-button", t("participants.mute_label", { name }), () => i.muteParticipant(p.id, false));
       if (!p.mic_locked) {
-        add("Mute & lock", "mute-lock-participant-button", `Mute ${name} and lock their microphone`, () => i.muteParticipant(p.id, true));
+        add(t("participants.mute_lock"), "mute-lock-participant-button", t("participants.mute_lock_label", { name }), () => i.muteParticipant(p.id, true));
       } else {
-        add("Unlock mic", "unlock-mic-button", `Let ${name} unmute again`, () => i.unlockMicrophone(p.id));
+        add(t("participants.unlock"), "unlock-mic-button", t("participants.unlock_label", { name }), () => i.unlockMicrophone(p.id));
       }
-      if (!p.video_muted) add("Stop camera", "stop-camera-button", `Stop ${name}'s camera`, () => i.stopMedia(p.id, "camera"));
-      if (p.screen_sharing) add("Stop sharing", "stop-screen-button", `Stop ${name}'s screen share`, () => i.stopMedia(p.id, "screen"));
+      if (!p.video_muted) add(t("participants.stop_camera"), "stop-camera-button", t("participants.stop_camera_label", { name }), () => i.stopMedia(p.id, "camera"));
+      if (p.screen_sharing) add(t("controls.stop_sharing"), "stop-screen-button", t("participants.stop_screen_label", { name }), () => i.stopMedia(p.id, "screen"));
     }
     if (i.canSpotlight(p)) {
-      if (i.spotlight === p.id) add("End spotlight", "spotlight-button", `End the spotlight on ${name}`, () => i.setSpotlight(null));
-      else add("Spotlight", "spotlight-button", `Spotlight ${name}: show them large for everyone`, () => i.setSpotlight(p.id));
+      if (i.spotlight === p.id) add(t("participants.end_spotlight"), "spotlight-button", t("participants.end_spotlight_label", { name }), () => i.setSpotlight(null));
+      else add(t("participants.spotlight"), "spotlight-button", t("participants.spotlight_label", { name }), () => i.setSpotlight(p.id));
     }
     if (i.canChangeRole(p)) {
-      if (p.role === "co_host") add("Remove co-host", "remove-cohost-button", `Make ${name} a participant again`, () => i.setRole(p.id, "participant"));
-      else add("Make co-host", "make-cohost-button", `Make ${name} a co-host`, () => i.setRole(p.id, "co_host"));
+      if (p.role === "co_host") add(t("participants.remove_cohost"), "remove-cohost-button", t("participants.remove_cohost_label", { name }), () => i.setRole(p.id, "participant"));
+      else add(t("participants.make_cohost"), "make-cohost-button", t("participants.make_cohost_label", { name }), () => i.setRole(p.id, "co_host"));
     }
     if (i.canRemove(p)) {
-      add("Remove", "remove-participant-button", `Remove ${name} from the meeting`, async () => {
+      add(t("participants.remove"), "remove-participant-button", t("participants.remove_label", { name }), async () => {
         const sure = await confirmDialog({
-          title: `Remove ${name}?`,
-          message: `${name} will leave the meeting at once and cannot join it again.`,
-          confirmLabel: "Remove",
+          title: t("participants.remove_confirm_title", { name }),
+          message: t("participants.remove_confirm_text", { name }),
+          confirmLabel: t("participants.remove"),
           danger: true,
         });
         if (sure) await i.removeParticipant(p.id);

@@ -1,6 +1,7 @@
 // The form hosts and co-hosts prepare a poll with: question, 2-20 options,
 // kind (one choice, several, quiz with its correct answers), anonymous.
 
+import { t } from "../i18n.js";
 import { POLL_MAX_OPTIONS, POLL_MIN_OPTIONS } from "../protocol.js";
 import { h } from "./dom.js";
 import { errorText, smallButton } from "./kit.js";
@@ -16,37 +17,37 @@ export class PollForm {
     this.interaction = interaction;
     const id = `poll-form-${++formCount}`;
     this.question = /** @type {HTMLInputElement} */ (
-      h("input", { type: "text", id: `${id}-question`, "data-testid": "poll-question-input", maxlength: 500, placeholder: "e.g. Where shall we have lunch?" })
+      h("input", { type: "text", id: `${id}-question`, "data-testid": "poll-question-input", maxlength: 500, "i18n-placeholder": "pollform.question_placeholder" })
     );
     this.kind = /** @type {HTMLSelectElement} */ (
       h(
         "select",
         { id: `${id}-kind`, "data-testid": "poll-kind-select" },
-        h("option", { value: "single", text: "One choice" }),
-        h("option", { value: "multiple", text: "Several choices" }),
-        h("option", { value: "quiz", text: "Quiz (with correct answers)" }),
+        h("option", { value: "single", i18n: "polls.kind_single" }),
+        h("option", { value: "multiple", i18n: "polls.kind_multiple" }),
+        h("option", { value: "quiz", i18n: "pollform.kind_quiz" }),
       )
     );
     this.anonymous = /** @type {HTMLInputElement} */ (
       h("input", { type: "checkbox", id: `${id}-anonymous`, "data-testid": "poll-anonymous-checkbox" })
     );
     this.anonymousHint = h("span.field-hint");
-    this.options = h("ol.poll-form-options", { "aria-label": "Options" });
-    this.addOption = smallButton("Add option", { "data-testid": "poll-add-option-button" }, () => {
+    this.options = h("ol.poll-form-options", { "i18n-aria-label": "pollform.options" });
+    this.addOption = smallButton(t("pollform.add_option"), { "data-testid": "poll-add-option-button" }, () => {
       this._addOptionRow("");
       this._optionInputs().at(-1)?.focus();
     });
-    this.correctHint = h("p.field-hint", { text: "Tick the correct answers." });
+    this.correctHint = h("p.field-hint", { i18n: "pollform.tick_correct" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "poll-form-error" });
-    this.create = h("button.small.primary", { type: "submit", "data-testid": "poll-create-button", text: "Save draft" });
+    this.create = h("button.small.primary", { type: "submit", "data-testid": "poll-create-button", i18n: "pollform.save_draft" });
     this.el = h(
       "form.poll-form",
-      { "aria-label": "New poll" },
-      h("h3", { text: "New poll" }),
-      h("label.field", { for: `${id}-question` }, h("span", { text: "Question" }), this.question),
-      h("div.field", {}, h("span", { text: "Options" }), this.correctHint, this.options, this.addOption),
-      h("label.field", { for: `${id}-kind` }, h("span", { text: "Kind" }), this.kind),
-      h("label.check", { for: `${id}-anonymous` }, this.anonymous, h("span", { text: "Anonymous (nobody sees who voted for what)" })),
+      { "i18n-aria-label": "pollform.new_poll" },
+      h("h3", { i18n: "pollform.new_poll" }),
+      h("label.field", { for: `${id}-question` }, h("span", { i18n: "pollform.question" }), this.question),
+      h("div.field", {}, h("span", { i18n: "pollform.options" }), this.correctHint, this.options, this.addOption),
+      h("label.field", { for: `${id}-kind` }, h("span", { i18n: "pollform.kind" }), this.kind),
+      h("label.check", { for: `${id}-anonymous` }, this.anonymous, h("span", { i18n: "pollform.anonymous" })),
       this.anonymousHint,
       this.error,
       h("div.panel-actions", {}, this.create),
@@ -82,12 +83,12 @@ export class PollForm {
       "data-testid": "poll-option-input",
       maxlength: 200,
       value: text,
-      "aria-label": `Option ${number}`,
-      placeholder: `Option ${number}`,
+      "aria-label": t("pollform.option", { number }),
+      placeholder: t("pollform.option", { number }),
     });
-    const correct = h("input", { type: "checkbox", "data-testid": "poll-correct-checkbox", "aria-label": `Option ${number} is correct` });
-    const row = h("li.poll-form-option", {}, h("label.poll-correct", { title: "Correct answer" }, correct), input);
-    const remove = smallButton("×", { "aria-label": `Remove option ${number}`, title: "Remove this option", class: "small icon-text" }, () => {
+    const correct = h("input", { type: "checkbox", "data-testid": "poll-correct-checkbox", "aria-label": t("pollform.option_correct", { number }) });
+    const row = h("li.poll-form-option", {}, h("label.poll-correct", { "i18n-title": "pollform.correct_answer" }, correct), input);
+    const remove = smallButton("×", { "aria-label": t("pollform.remove_option", { number }), "i18n-title": "pollform.remove_this_option", class: "small icon-text" }, () => {
       row.remove();
       this._renumber();
     });
@@ -102,12 +103,12 @@ export class PollForm {
     const rows = [...this.options.children];
     rows.forEach((row, index) => {
       const n = index + 1;
-      row.querySelector('[data-testid="poll-option-input"]')?.setAttribute("aria-label", `Option ${n}`);
-      row.querySelector('[data-testid="poll-option-input"]')?.setAttribute("placeholder", `Option ${n}`);
-      row.querySelector('[data-testid="poll-correct-checkbox"]')?.setAttribute("aria-label", `Option ${n} is correct`);
+      row.querySelector('[data-testid="poll-option-input"]')?.setAttribute("aria-label", t("pollform.option", { number: n }));
+      row.querySelector('[data-testid="poll-option-input"]')?.setAttribute("placeholder", t("pollform.option", { number: n }));
+      row.querySelector('[data-testid="poll-correct-checkbox"]')?.setAttribute("aria-label", t("pollform.option_correct", { number: n }));
       const remove = /** @type {HTMLButtonElement | null} */ (row.querySelector("button"));
       if (remove) {
-        remove.setAttribute("aria-label", `Remove option ${n}`);
+        remove.setAttribute("aria-label", t("pollform.remove_option", { number: n }));
         remove.hidden = rows.length <= POLL_MIN_OPTIONS;
       }
     });
@@ -124,7 +125,7 @@ export class PollForm {
     }
     if (quiz) this.anonymous.checked = false;
     this.anonymous.disabled = quiz;
-    this.anonymousHint.textContent = quiz ? "A quiz cannot be anonymous: scores need names." : "";
+    this.anonymousHint.textContent = quiz ? t("pollform.quiz_not_anonymous") : "";
   }
 
   /** @private */
@@ -139,7 +140,7 @@ export class PollForm {
    */
   _read() {
     const question = this.question.value.trim();
-    if (!question) return { problem: "Write the question first." };
+    if (!question) return { problem: t("pollform.question_first") };
     const kind = /** @type {PollKind} */ (this.kind.value);
     /** @type {string[]} */
     const options = [];
@@ -152,11 +153,11 @@ export class PollForm {
       const box = /** @type {HTMLInputElement} */ (row.querySelector('[data-testid="poll-correct-checkbox"]'));
       if (box.checked) correct.push(`o${options.length}`); // ids are o1, o2, … in the order given
     }
-    if (options.length < POLL_MIN_OPTIONS) return { problem: `A poll needs at least ${POLL_MIN_OPTIONS} options.` };
+    if (options.length < POLL_MIN_OPTIONS) return { problem: t("pollform.min_options", { min: POLL_MIN_OPTIONS }) };
     if (new Set(options).size !== options.length) {
-      return { problem: "Two options are the same: make each one different." };
+      return { problem: t("pollform.duplicate") };
     }
-    if (kind === "quiz" && correct.length === 0) return { problem: "Tick at least one correct answer for the quiz." };
+    if (kind === "quiz" && correct.length === 0) return { problem: t("pollform.quiz_needs_correct") };
     const poll = { question, options, kind, anonymous: kind !== "quiz" && this.anonymous.checked };
     return { poll: kind === "quiz" ? { ...poll, correct_option_ids: correct } : poll };
   }

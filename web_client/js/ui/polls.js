@@ -2,6 +2,7 @@
 // polls and watch live results; everyone votes in open polls and sees results
 // once they are shared.
 
+import { formatNumber, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { download, errorText, renderList, smallButton } from "./kit.js";
 import { PollForm } from "./poll_form.js";
@@ -21,8 +22,10 @@ import { setBadge } from "./side_panel.js";
  * @property {Record<string, string>} sigs what each part shows now
  */
 
-const KIND_LABEL = { single: "One choice", multiple: "Several choices", quiz: "Quiz" };
-const STATE_LABEL = { draft: "Draft", open: "Open", closed: "Closed" };
+/** @param {string} kind */
+const kindLabel = (kind) => (["single", "multiple", "quiz"].includes(kind) ? t(`polls.kind_${kind}`) : kind);
+/** @param {string} state */
+const stateLabel = (state) => (["draft", "open", "closed"].includes(state) ? t(`polls.state_${state}`) : state);
 const STATE_ORDER = { open: 0, draft: 1, closed: 2 };
 
 export class PollsView {
@@ -39,9 +42,9 @@ export class PollsView {
     this.exports = h(
       "div.panel-actions.poll-exports",
       {},
-      h("span", { text: "Export results:" }),
-      smallButton("JSON", { "data-testid": "poll-export-json-button", "aria-label": "Export poll results as JSON" }, () => this._export("json")),
-      smallButton("CSV", { "data-testid": "poll-export-csv-button", "aria-label": "Export poll results as CSV" }, () => this._export("csv")),
+      h("span", { i18n: "polls.export" }),
+      smallButton("JSON", { "data-testid": "poll-export-json-button", "i18n-aria-label": "polls.export_json" }, () => this._export("json")),
+      smallButton("CSV", { "data-testid": "poll-export-csv-button", "i18n-aria-label": "polls.export_csv" }, () => this._export("csv")),
       this.exportError,
     );
     body.append(this.form.el, this.empty, this.list, this.exports);
@@ -71,8 +74,8 @@ export class PollsView {
     this.form.el.hidden = !isModerator;
     this.exports.hidden = !isModerator || !polls.some((poll) => poll.state !== "draft");
     this.empty.hidden = polls.length > 0;
-    this.empty.textContent = isModerator ? "No polls yet: prepare one above." : "No polls yet.";
-    setBadge(this.button, this.waitingForVote().length, "to answer");
+    this.empty.textContent = isModerator ? t("polls.empty_host") : t("polls.empty");
+    setBadge(this.button, this.waitingForVote().length, t("polls.to_answer"));
   }
 
   /** Open polls this person has not answered yet. */
@@ -108,7 +111,7 @@ export class PollsView {
   _update(card, poll) {
     const mod = this.interaction.isModerator;
     card.el.dataset.state = poll.state;
-    card.el.setAttribute("aria-label", `Poll: ${poll.question}`);
+    card.el.setAttribute("aria-label", t("polls.card_label", { question: poll.question }));
     this._part(card, "head", [poll.question, poll.kind, poll.anonymous, poll.state, poll.results_shared], () => this._head(poll));
     this._part(card, "choices", [poll.state, poll.voted, poll.my_choice, poll.options, poll.correct_option_ids], () =>
       this._choices(card, poll),
@@ -137,14 +140,14 @@ export class PollsView {
    * @private
    */
   _head(poll) {
-    const tags = [KIND_LABEL[poll.kind] ?? poll.kind, poll.anonymous ? "Anonymous" : "Named"];
-    if (poll.results_shared) tags.push("Results shared");
+    const tags = [kindLabel(poll.kind), poll.anonymous ? t("polls.anonymous") : t("polls.named")];
+    if (poll.results_shared) tags.push(t("polls.results_shared"));
     return [
       h("h3.poll-question", { text: poll.question }),
       h(
         "p.poll-meta",
         {},
-        h("span.poll-state", { "data-state": poll.state, text: STATE_LABEL[poll.state] ?? poll.state }),
+        h("span.poll-state", { "data-state": poll.state, text: stateLabel(poll.state) }),
         h("span", { text: ` · ${tags.join(" · ")}` }),
       ),
     ];
@@ -186,14 +189,14 @@ export class PollsView {
     const fieldset = h(
       "fieldset.poll-options",
       { disabled: locked },
-      h("legend.visually-hidden", { text: one ? "Choose one" : "Choose one or more" }),
+      h("legend.visually-hidden", { text: one ? t("polls.choose_one") : t("polls.choose_more") }),
       ...inputs.map(({ input, option }) =>
         h("label.poll-option", {}, input, h("span", { text: optionText(poll, option.id, option.text) })),
       ),
     );
     const nodes = [fieldset, h("p.poll-note", { text: voteNote(poll, one) })];
     if (open && !locked) {
-      const vote = smallButton(poll.voted ? "Change vote" : "Vote", { "data-testid": "poll-vote-button", class: "small primary" }, () =>
+      const vote = smallButton(poll.voted ? t("polls.change_vote") : t("polls.vote"), { "data-testid": "poll-vote-button", class: "small primary" }, () =>
         this._vote(card, poll, inputs.map((i) => i.input)),
       );
       nodes.push(h("div.panel-actions", {}, vote));
@@ -208,11 +211,11 @@ export class PollsView {
   _results(poll) {
     const results = poll.results;
     if (!results) {
-      if (poll.state === "closed" && !this.interaction.isModerator) return [h("p.poll-note", { text: "The poll is closed. The host has not shared the results." })];
+      if (poll.state === "closed" && !this.interaction.isModerator) return [h("p.poll-note", { text: t("polls.closed_not_shared") })];
       return [];
     }
     const live = poll.state === "open";
-    const title = this.interaction.isModerator && !poll.results_shared ? (live ? "Live results (only hosts see them)" : "Results (only hosts see them)") : live ? "Live results" : "Results";
+    const title = t(this.interaction.isModerator && !poll.results_shared ? (live ? "polls.live_results_hosts" : "polls.results_hosts") : live ? "polls.live_results" : "polls.results");
     const rows = results.options.map((row) =>
       h(
         "li.poll-result",
@@ -221,7 +224,7 @@ export class PollsView {
           "div.poll-result-line",
           {},
           h("span.poll-result-text", { text: `${row.correct ? "✓ " : ""}${row.text}` }),
-          h("span.poll-result-count", { text: `${row.votes} ${row.votes === 1 ? "vote" : "votes"} · ${formatPercent(row.percent)}` }),
+          h("span.poll-result-count", { text: `${t("polls.votes", { count: row.votes })} · ${formatPercent(row.percent)}` }),
         ),
         h("div.poll-bar", { role: "presentation" }, h("div.poll-bar-fill", { style: `width: ${clampPercent(row.percent)}%` })),
       ),
@@ -230,9 +233,9 @@ export class PollsView {
     return [
       h("h4.poll-results-title", { text: title }),
       h("ol.poll-result-list", {}, ...rows),
-      h("p.poll-voters", {}, h("span", { "data-testid": "poll-voter-count", text: String(results.voters) }), h("span", { text: results.voters === 1 ? " person voted" : " people voted" })),
+      h("p.poll-voters", {}, h("span", { "data-testid": "poll-voter-count", text: String(results.voters) }), h("span", { text: ` ${t("polls.voted_suffix", { count: results.voters })}` })),
       scores && scores.length
-        ? h("p.poll-note", { text: `${scores.filter((s) => s > 0).length} of ${scores.length} answered correctly.` })
+        ? h("p.poll-note", { text: t("polls.correct_count", { correct: scores.filter((s) => s > 0).length, total: scores.length }) })
         : null,
     ];
   }
@@ -253,14 +256,14 @@ export class PollsView {
     const i = this.interaction;
     const buttons = [];
     if (poll.state === "draft") {
-      buttons.push(smallButton("Launch", { "data-testid": "poll-launch-button", class: "small primary" }, () => run(() => i.launchPoll(id))));
-      buttons.push(smallButton("Delete", { "data-testid": "poll-delete-button", class: "small danger" }, () => run(() => i.deletePoll(id))));
+      buttons.push(smallButton(t("polls.launch"), { "data-testid": "poll-launch-button", class: "small primary" }, () => run(() => i.launchPoll(id))));
+      buttons.push(smallButton(t("common.delete"), { "data-testid": "poll-delete-button", class: "small danger" }, () => run(() => i.deletePoll(id))));
     }
     if (poll.state === "open") {
-      buttons.push(smallButton("Close poll", { "data-testid": "poll-close-button" }, () => run(() => i.closePoll(id))));
+      buttons.push(smallButton(t("polls.close"), { "data-testid": "poll-close-button" }, () => run(() => i.closePoll(id))));
     }
     if (poll.state !== "draft" && !poll.results_shared) {
-      buttons.push(smallButton("Share results", { "data-testid": "poll-share-button" }, () => run(() => i.sharePoll(id))));
+      buttons.push(smallButton(t("polls.share"), { "data-testid": "poll-share-button" }, () => run(() => i.sharePoll(id))));
     }
     return buttons;
   }
@@ -274,7 +277,7 @@ export class PollsView {
   async _vote(card, poll, inputs) {
     const chosen = inputs.filter((input) => input.checked).map((input) => input.value);
     if (chosen.length === 0) {
-      card.error.textContent = "Choose an option first.";
+      card.error.textContent = t("polls.choose_first");
       return;
     }
     card.error.textContent = "";
@@ -316,14 +319,12 @@ function takesOne(poll) {
  * @param {boolean} one
  */
 function voteNote(poll, one) {
-  if (poll.state === "closed") return poll.voted ? "The poll is closed. Thanks for voting." : "The poll is closed.";
-  const how = one ? "Choose one answer." : "Choose one or more answers.";
+  if (poll.state === "closed") return poll.voted ? t("polls.note_closed_thanks") : t("polls.note_closed");
+  const how = one ? t("polls.note_choose_one") : t("polls.note_choose_more");
   if (poll.anonymous) {
-    return poll.voted
-      ? "Your anonymous vote is counted. Your vote cannot be changed."
-      : `${how} This poll is anonymous: your vote cannot be changed.`;
+    return poll.voted ? t("polls.note_anonymous_voted") : `${how} ${t("polls.note_anonymous")}`;
   }
-  return poll.voted ? "You voted. You can change your vote while the poll is open." : `${how} You can change your vote while the poll is open.`;
+  return poll.voted ? t("polls.note_voted") : `${how} ${t("polls.note_can_change")}`;
 }
 
 /**
@@ -333,12 +334,12 @@ function voteNote(poll, one) {
  * @param {string} text
  */
 function optionText(poll, id, text) {
-  return poll.kind === "quiz" && poll.correct_option_ids?.includes(id) ? `${text} (correct)` : text;
+  return poll.kind === "quiz" && poll.correct_option_ids?.includes(id) ? t("polls.correct_option", { text }) : text;
 }
 
 /** @param {number} percent */
 function formatPercent(percent) {
-  return `${Math.round(Number(percent) || 0)}%`;
+  return formatNumber(Math.round(Number(percent) || 0) / 100, { style: "percent" });
 }
 
 /** @param {number} percent */

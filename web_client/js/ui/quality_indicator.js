@@ -4,6 +4,7 @@
 // is paused. The level is in the bars' count and in words (title, aria-label),
 // never in colour alone.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 
 /** @typedef {import("../connection_quality.js").Quality} Quality */
@@ -13,9 +14,9 @@ import { h } from "./dom.js";
 /** @typedef {import("./status.js").StatusArea} StatusArea */
 
 /** What a paused tile says instead of showing a frozen frame. */
-export const TILE_PAUSED_TEXT = "Video paused: your connection is poor";
+export const TILE_PAUSED_KEY = "quality.tile_paused";
 /** The page-level notice while any video is paused for us. */
-export const PAGE_PAUSED_TEXT = "Your connection is poor: some video is paused";
+export const PAGE_PAUSED_KEY = "quality.page_paused";
 
 /** @type {Record<Level, number>} bars lit per level */
 const BARS = { good: 3, fair: 2, poor: 1 };
@@ -57,7 +58,7 @@ export function showPaused(tileEl, paused) {
     return;
   }
   if (!notice) {
-    notice = h("div.tile-paused", { "data-testid": "video-paused", role: "status", text: TILE_PAUSED_TEXT });
+    notice = h("div.tile-paused", { "data-testid": "video-paused", role: "status", i18n: TILE_PAUSED_KEY });
     tileEl.append(notice);
   }
 }
@@ -68,9 +69,9 @@ export function showPaused(tileEl, paused) {
  * @param {string | null} name the participant, or null for ourselves
  */
 export function describe(quality, name) {
-  const whose = name === null ? "Your connection" : `Connection to ${name || "this participant"}`;
+  const whose = name === null ? t("quality.yours") : t("quality.theirs", { name: name || t("quality.this_participant") });
   const why = quality.reasons.length ? ` (${quality.reasons.join("; ")})` : "";
-  return `${whose}: ${quality.level}${why}`;
+  return `${whose}: ${t(`quality.level_${quality.level}`)}${why}`;
 }
 
 /**
@@ -84,7 +85,7 @@ export function wireConnectionQuality(session, gallery, status) {
   const quality = session.quality;
   const showPageNotice = () => {
     const present = new Set(session.participants.map((p) => p.id));
-    if (quality.paused.some((id) => present.has(id))) status.show("video_paused", "warning", PAGE_PAUSED_TEXT);
+    if (quality.paused.some((id) => present.has(id))) status.show("video_paused", "warning", t(PAGE_PAUSED_KEY));
     else status.clear("video_paused");
   };
   const onPaused = () => {

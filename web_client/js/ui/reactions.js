@@ -2,6 +2,7 @@
 // whoever reacted.
 
 import { REACTIONS } from "../protocol.js";
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 import { Popover, errorText } from "./kit.js";
 
@@ -10,17 +11,21 @@ import { Popover, errorText } from "./kit.js";
 /** How long a burst stays on a tile (the CSS animation lasts as long). */
 export const BURST_MS = 2500;
 
+/** Each reaction's catalog key (`reactions.<name>`). */
 const NAMES = /** @type {Record<string, string>} */ ({
-  "👍": "Thumbs up",
-  "👎": "Thumbs down",
-  "👏": "Clap",
-  "❤️": "Heart",
-  "😂": "Laughing",
-  "😮": "Surprised",
-  "🎉": "Party",
-  "🙏": "Thank you",
-  "👋": "Wave",
+  "👍": "thumbs_up",
+  "👎": "thumbs_down",
+  "👏": "clap",
+  "❤️": "heart",
+  "😂": "laughing",
+  "😮": "surprised",
+  "🎉": "party",
+  "🙏": "thank_you",
+  "👋": "wave",
 });
+
+/** @param {string} emoji @returns {string} its name in the current language */
+const nameOf = (emoji) => (NAMES[emoji] ? t(`reactions.${NAMES[emoji]}`) : emoji);
 
 export class ReactionsView {
   /**
@@ -34,7 +39,7 @@ export class ReactionsView {
         type: "button",
         "data-testid": "reaction-option",
         "data-emoji": emoji,
-        "aria-label": NAMES[emoji] ?? emoji,
+        "aria-label": nameOf(emoji),
         title: NAMES[emoji] ?? emoji,
         text: emoji,
       });
@@ -44,7 +49,7 @@ export class ReactionsView {
       });
       return option;
     });
-    const el = h("div.reaction-picker", { role: "group", "aria-label": "Send a reaction", "data-testid": "reaction-picker" }, ...options);
+    const el = h("div.reaction-picker", { role: "group", "i18n-aria-label": "reactions.picker_label", "data-testid": "reaction-picker" }, ...options);
     el.addEventListener("keydown", (event) => moveFocus(event, options));
     this.picker = new Popover(button, el);
   }
@@ -61,7 +66,7 @@ export class ReactionsView {
     const offset = Math.round(Math.random() * 40) - 20;
     const burst = h(
       "div.reaction-burst",
-      { "data-testid": "reaction-burst", "data-emoji": emoji, role: "img", "aria-label": `${name} reacted ${NAMES[emoji] ?? emoji}` },
+      { "data-testid": "reaction-burst", "data-emoji": emoji, role: "img", "aria-label": t("reactions.burst_label", { name, reaction: nameOf(emoji) }) },
       h("span", { text: emoji }),
     );
     burst.style.setProperty("--offset", `${offset}%`);

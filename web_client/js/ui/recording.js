@@ -2,6 +2,7 @@
 // host's download links (sections of the meeting menu). Loaded once media is
 // up; the notice before publishing is in recording_notice.js.
 
+import { formatTime, t } from "../i18n.js";
 import { h } from "./dom.js";
 import { errorText, renderList, smallButton } from "./kit.js";
 import { changeText } from "./recording_notice.js";
@@ -40,8 +41,8 @@ export class RecordingIndicator {
     this.el.hidden = !recording;
     if (recording) {
       this.el.dataset.state = recording.state;
-      this.label.textContent = recording.state === "paused" ? "Recording paused" : "Recording";
-      this.el.title = recording.state === "paused" ? "Recording is paused: nothing is recorded" : "This meeting is being recorded";
+      this.label.textContent = recording.state === "paused" ? t("recording.indicator_paused") : t("recording.indicator");
+      this.el.title = recording.state === "paused" ? t("recording.indicator_paused_title") : t("recording.consent_title");
     } else {
       delete this.el.dataset.state;
     }
@@ -49,21 +50,21 @@ export class RecordingIndicator {
   }
 }
 
-/** Clear texts for the server's recording errors (docs/protocol.md, "Recording"). */
-const ERROR_TEXTS = /** @type {Record<string, string>} */ ({
-  recording_disabled: "Recording is turned off on this server. Ask its administrator.",
-  recording_quota_exceeded: "The recordings storage is full. An administrator must delete old recordings before a new one can start.",
-  recording_failed: "The server could not write the recording.",
-  forbidden: "Only hosts and co-hosts may control the recording.",
+/** The server's recording errors, with a clearer text here than the general one (docs/protocol.md, "Recording"). */
+const ERROR_KEYS = /** @type {Record<string, string>} */ ({
+  recording_disabled: "error.recording_control_disabled",
+  recording_quota_exceeded: "error.recording_control_quota_exceeded",
+  recording_failed: "error.recording_control_failed",
+  forbidden: "error.recording_forbidden",
 });
 
 /**
  * @param {unknown} error
  */
 export function recordingErrorText(error) {
-  if (error instanceof ProtocolError && ERROR_TEXTS[error.code]) {
+  if (error instanceof ProtocolError && ERROR_KEYS[error.code]) {
     const extra = error.code === "recording_failed" && error.message ? ` (${error.message})` : "";
-    return ERROR_TEXTS[error.code] + extra;
+    return t(ERROR_KEYS[error.code]) + extra;
   }
   return errorText(error);
 }
@@ -75,10 +76,10 @@ export class RecordControls {
     this.interaction = interaction;
     const run = (/** @type {"start" | "pause" | "resume" | "stop"} */ action) => () => void this._run(action);
     this.buttons = {
-      start: smallButton("Start recording", { "data-testid": "record-start-button", class: "small danger" }, run("start")),
-      pause: smallButton("Pause", { "data-testid": "record-pause-button" }, run("pause")),
-      resume: smallButton("Resume", { "data-testid": "record-resume-button", class: "small primary" }, run("resume")),
-      stop: smallButton("Stop recording", { "data-testid": "record-stop-button" }, run("stop")),
+      start: smallButton(t("recording.start"), { "data-testid": "record-start-button", class: "small danger" }, run("start")),
+      pause: smallButton(t("recording.pause"), { "data-testid": "record-pause-button" }, run("pause")),
+      resume: smallButton(t("recording.resume"), { "data-testid": "record-resume-button", class: "small primary" }, run("resume")),
+      stop: smallButton(t("recording.stop"), { "data-testid": "record-stop-button" }, run("stop")),
     };
     this.state = h("p.field-hint", { "data-testid": "record-state" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "record-error" });
@@ -86,7 +87,7 @@ export class RecordControls {
     this.el = h(
       "div.menu-section",
       { "data-testid": "record-controls" },
-      h("h3", { text: "Recording" }),
+      h("h3", { i18n: "recording.indicator" }),
       this.state,
       h("div.record-buttons", {}, this.buttons.start, this.buttons.pause, this.buttons.resume, this.buttons.stop),
       this.error,
@@ -105,10 +106,10 @@ export class RecordControls {
     for (const button of Object.values(this.buttons)) button.disabled = this.busy;
     this.state.textContent =
       state === "recording"
-        ? "Recording: everyone's audio and video are recorded."
+        ? t("recording.state_recording")
         : state === "paused"
-          ? "Paused: nothing is recorded until you resume."
-          : "Not recording. Everyone is told when recording starts.";
+          ? t("recording.state_paused")
+          : t("recording.state_off");
   }
 
   /**
@@ -130,14 +131,9 @@ export class RecordControls {
   }
 }
 
-/** @type {Record<HostRecording["state"], string>} */
-const LINK_STATE_LABELS = {
-  recording: "Being recorded",
-  processing: "Processing: the composite video is being rendered",
-  ready: "Ready",
-  incomplete: "Incomplete: the server stopped while recording",
-  failed: "Failed",
-};
+/** @param {string} state a recording's state @returns {string} its label */
+const linkStateLabel = (state) =>
+  ["recording", "processing", "ready", "incomplete", "failed"].includes(state) ? t(`recording.link_state_${state}`) : state;
 
 /** The composite video first (the file most people want), then the rest in the server's order. */
 const FIRST_FILE = "composite.mp4";
@@ -171,11 +167,11 @@ export class RecordingLinks {
   /** @param {MeetingInteraction} interaction */
   constructor(interaction) {
     this.interaction = interaction;
-    this.button = smallButton("Show recordings", { "data-testid": "recording-links-button" }, () => void this.load());
+    this.button = smallButton(t("recording.show_links"), { "data-testid": "recording-links-button" }, () => void this.load());
     this.hint = h("p.field-hint", {
-      text: "Download links work for one hour, without an API key. Show the recordings again for fresh links.",
+      i18n: "recording.links_hint",
     });
-    this.list = h("ul.recording-links", { "data-testid": "recording-links-list", "aria-label": "Recordings of this meeting" });
+    this.list = h("ul.recording-links", { "data-testid": "recording-links-list", "i18n-aria-label": "recording.of_this_meeting" });
     this.note = h("p.field-hint", { "aria-live": "polite", "data-testid": "recording-links-status" });
     this.error = h("p.panel-error", { role: "alert", "data-testid": "recording-links-error" });
     this.busy = false;
@@ -184,7 +180,7 @@ export class RecordingLinks {
     this.el = h(
       "div.menu-section",
       { "data-testid": "recording-links" },
-      h("h3", { text: "Recordings of this meeting" }),
+      h("h3", { i18n: "recording.of_this_meeting" }),
       this.hint,
       this.button,
       this.note,
@@ -200,7 +196,7 @@ export class RecordingLinks {
     this.el.hidden = !host;
     if (!host && this.loaded) this._clear();
     this.button.disabled = this.busy;
-    this.button.textContent = this.busy ? "Loading…" : this.loaded ? "Refresh recordings" : "Show recordings";
+    this.button.textContent = this.busy ? t("common.loading") : this.loaded ? t("recording.refresh_links") : t("recording.show_links");
   }
 
   /** Ask the server for the recordings and their links, and show them. */
@@ -236,8 +232,8 @@ export class RecordingLinks {
    */
   _show(recordings) {
     this.note.textContent = recordings.length
-      ? `${recordings.length === 1 ? "1 recording" : `${recordings.length} recordings`}.`
-      : "No recordings of this meeting yet.";
+      ? t("recording.count", { count: recordings.length })
+      : t("recording.none_yet");
     renderList(this.list, recordings, {
       key: (r) => r.id,
       // The links are new on every load: rebuild each time.
@@ -254,9 +250,9 @@ export class RecordingLinks {
  */
 function buildLinkItem(recording) {
   const started = recording.started_at ? new Date(recording.started_at * 1000) : null;
-  const when = started ? started.toLocaleTimeString(undefined, { timeStyle: "short" }) : null;
+  const when = started ? formatTime(started) : null;
   const duration = recording.state === "recording" ? null : formatDuration(recording.duration);
-  const facts = [LINK_STATE_LABELS[recording.state] ?? recording.state, duration, when ? `started ${when}` : null];
+  const facts = [linkStateLabel(recording.state), duration, when ? t("recording.started_at", { time: when }) : null];
   const files = orderedFiles(recording.files);
   return h(
     "li.recording-link-item",
@@ -276,20 +272,20 @@ function buildLinkItem(recording) {
                 "data-testid": "recording-file-link",
                 "data-file": file.name,
                 text: file.name,
-                "aria-label": `Download ${file.name} (${formatBytes(file.size)})`,
+                "aria-label": t("recording.download_file", { name: file.name, size: formatBytes(file.size) }),
               }),
               h("span.recording-file-size", { text: ` ${formatBytes(file.size)}` }),
             ),
           ),
         )
-      : h("p.field-hint", { text: "No files yet." }),
+      : h("p.field-hint", { i18n: "recording.no_files" }),
     buildTranscriptLinks(recording),
     hostSharesSection(recording),
   );
 }
 
 /** @type {Record<string, string>} */
-const TRANSCRIPT_FORMAT_LABELS = { vtt: "Subtitles (WebVTT)", txt: "Text", json: "JSON" };
+const TRANSCRIPT_FORMAT_KEYS = { vtt: "transcript.format_vtt", txt: "transcript.format_txt", json: "transcript.format_json" };
 
 /**
  * The recording's transcript: its state, and once it is ready a signed link
@@ -302,19 +298,19 @@ function buildTranscriptLinks(recording) {
   const transcript = recording.transcript;
   if (!transcript) return null;
   const links = transcript.links ?? {};
-  const formats = Object.keys(TRANSCRIPT_FORMAT_LABELS).filter((format) => links[format]);
+  const formats = Object.keys(TRANSCRIPT_FORMAT_KEYS).filter((format) => links[format]);
   /** @type {Record<string, string>} */
   const states = {
-    disabled: "turned off",
-    pending: "waiting to be made",
-    transcribing: `being made (${Math.round((transcript.progress ?? 0) * 100)} %)`,
-    ready: "ready",
-    failed: "could not be made",
+    disabled: t("transcript.state_disabled"),
+    pending: t("transcript.state_pending"),
+    transcribing: t("transcript.state_transcribing", { percent: Math.round((transcript.progress ?? 0) * 100) }),
+    ready: t("transcript.state_ready"),
+    failed: t("transcript.state_failed"),
   };
   return h(
     "div.recording-transcript",
     { "data-testid": "recording-transcript", "data-state": transcript.state },
-    h("p.recording-link-facts", { text: `Transcript: ${states[transcript.state] ?? transcript.state}` }),
+    h("p.recording-link-facts", { text: t("transcript.state_line", { state: states[transcript.state] ?? transcript.state }) }),
     formats.length
       ? h(
           "ul.recording-files",
@@ -328,8 +324,8 @@ function buildTranscriptLinks(recording) {
                 download: `transcript.${format}`,
                 "data-testid": "recording-transcript-link",
                 "data-format": format,
-                text: TRANSCRIPT_FORMAT_LABELS[format],
-                "aria-label": `Download the transcript: ${TRANSCRIPT_FORMAT_LABELS[format]}`,
+                text: t(TRANSCRIPT_FORMAT_KEYS[format]),
+                "aria-label": t("transcript.download", { format: t(TRANSCRIPT_FORMAT_KEYS[format]) }),
               }),
             ),
           ),

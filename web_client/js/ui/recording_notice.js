@@ -2,6 +2,7 @@
 // meeting page loads: the notice before publishing in a meeting that is being
 // recorded (recording_consent.js decides when), and one sentence per change.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 
 /** @typedef {import("../protocol.js").RecordingStatus} RecordingStatus */
@@ -14,11 +15,9 @@ import { h } from "./dom.js";
  * @param {string | null} by
  */
 export function changeText(recording, previous, by) {
-  const who = by && by !== "api" ? `${by} ` : "";
-  if (!recording) return who ? `${who}stopped the recording.` : "Recording stopped.";
-  if (recording.state === "paused") return who ? `${who}paused the recording.` : "Recording paused.";
-  if (previous) return who ? `${who}resumed the recording.` : "Recording resumed.";
-  return who ? `${who}started recording this meeting.` : "This meeting is now being recorded.";
+  const who = by && by !== "api" ? by : "";
+  const change = !recording ? "stopped" : recording.state === "paused" ? "paused" : previous ? "resumed" : "started";
+  return who ? t(`recording.${change}_by`, { by: who }) : t(`recording.${change}`);
 }
 
 /**
@@ -29,18 +28,16 @@ export class ConsentView {
   /** @param {RecordingConsent} consent */
   constructor(consent) {
     this.consent = consent;
-    const proceed = h("button.primary", { type: "button", "data-testid": "recording-consent-continue", text: "Continue" });
-    const leave = h("button.secondary", { type: "button", "data-testid": "recording-consent-leave", text: "Leave" });
+    const proceed = h("button.primary", { type: "button", "data-testid": "recording-consent-continue", i18n: "recording.consent_continue" });
+    const leave = h("button.secondary", { type: "button", "data-testid": "recording-consent-leave", i18n: "controls.leave" });
     this.dialog = /** @type {HTMLDialogElement} */ (
       h(
         "dialog.confirm-dialog.recording-consent",
         { "data-testid": "recording-consent", "aria-labelledby": "recording-consent-title", "aria-describedby": "recording-consent-text" },
-        h("h2", { id: "recording-consent-title" }, h("span.recording-dot", { "aria-hidden": "true" }), " This meeting is being recorded"),
+        h("h2", { id: "recording-consent-title" }, h("span.recording-dot", { "aria-hidden": "true" }), " ", h("span", { i18n: "recording.consent_title" })),
         h("p", {
           id: "recording-consent-text",
-          text:
-            "Everyone's audio and video are recorded, yours too once you continue. " +
-            "Your camera and microphone are not shared until you choose Continue.",
+          i18n: "recording.consent_text",
         }),
         h("div.dialog-buttons", {}, leave, proceed),
       )

@@ -3,12 +3,13 @@
 // it does exactly what the button does, respects its disabled state, and does
 // nothing while the lazily loaded buttons (hand, chat) are not there yet.
 
+import { t } from "../i18n.js";
 import { h } from "./dom.js";
 
 /**
  * @typedef {object} Shortcut
  * @property {string} key what `aria-keyshortcuts` and the overlay say ("M", "Shift+L", "?")
- * @property {string} what what it does, for the overlay
+ * @property {string} what the catalog key of what it does, for the overlay (i18n.js)
  * @property {string} [testid] the button it clicks
  * @property {string} [watch] the button's attribute that shows the new state
  * @property {(button: HTMLElement) => string} [said] the new state, for screen readers
@@ -18,34 +19,34 @@ import { h } from "./dom.js";
 export const SHORTCUTS = [
   {
     key: "M",
-    what: "Mute or unmute your microphone",
+    what: "shortcuts.mic",
     testid: "mic-button",
     watch: "data-muted",
-    said: (b) => (b.dataset.muted === "true" ? "Microphone off" : "Microphone on"),
+    said: (b) => t(b.dataset.muted === "true" ? "shortcuts.mic_off" : "shortcuts.mic_on"),
   },
   {
     key: "V",
-    what: "Turn your camera on or off",
+    what: "shortcuts.camera",
     testid: "camera-button",
     watch: "data-enabled",
-    said: (b) => (b.dataset.enabled === "true" ? "Camera on" : "Camera off"),
+    said: (b) => t(b.dataset.enabled === "true" ? "shortcuts.camera_on" : "shortcuts.camera_off"),
   },
   {
     key: "H",
-    what: "Raise or lower your hand",
+    what: "shortcuts.hand",
     testid: "raise-hand-button",
     watch: "aria-pressed",
-    said: (b) => (b.getAttribute("aria-pressed") === "true" ? "Hand raised" : "Hand lowered"),
+    said: (b) => t(b.getAttribute("aria-pressed") === "true" ? "shortcuts.hand_raised" : "shortcuts.hand_lowered"),
   },
   {
     key: "C",
-    what: "Open or close the chat",
+    what: "shortcuts.chat",
     testid: "chat-button",
     watch: "aria-expanded",
-    said: (b) => (b.getAttribute("aria-expanded") === "true" ? "Chat open" : "Chat closed"),
+    said: (b) => t(b.getAttribute("aria-expanded") === "true" ? "shortcuts.chat_open" : "shortcuts.chat_closed"),
   },
-  { key: "Shift+L", what: "Leave the meeting", testid: "leave-button" },
-  { key: "?", what: "Show or hide this list of shortcuts" },
+  { key: "Shift+L", what: "shortcuts.leave", testid: "leave-button" },
+  { key: "?", what: "shortcuts.help" },
 ];
 
 /** Page states in which the meeting's controls are there to be used. */
@@ -107,7 +108,7 @@ export class Shortcuts {
     event.preventDefault();
     const button = /** @type {HTMLButtonElement | null} */ (this.doc.querySelector(`[data-testid="${shortcut.testid}"]`));
     if (!button || button.disabled || button.hidden) {
-      this.announce(`${shortcut.what}: not available right now`);
+      this.announce(t("shortcuts.unavailable", { what: t(shortcut.what) }));
       return;
     }
     if (shortcut.watch && shortcut.said) this._announceChange(button, shortcut.watch, shortcut.said);
@@ -155,21 +156,21 @@ export class Shortcuts {
    * @returns {HTMLDialogElement}
    */
   _buildHelp() {
-    const close = h("button.secondary", { type: "button", "data-testid": "shortcuts-close-button", text: "Close" });
+    const close = h("button.secondary", { type: "button", "data-testid": "shortcuts-close-button", i18n: "common.close" });
     const list = h(
       "dl.shortcut-list",
       {},
       ...SHORTCUTS.flatMap((s) => [
         h("dt", {}, h("kbd", { text: s.key })),
-        h("dd", { text: s.what }),
+        h("dd", { i18n: s.what }),
       ]),
     );
     const dialog = /** @type {HTMLDialogElement} */ (
       h(
         "dialog.confirm-dialog.shortcuts-dialog",
         { role: "dialog", "aria-modal": "true", "aria-labelledby": "shortcuts-title", "data-testid": "shortcuts-dialog" },
-        h("h2", { id: "shortcuts-title", text: "Keyboard shortcuts" }),
-        h("p", { text: "They work while the focus is not in a text field. Tab moves between the controls; Enter or Space uses one." }),
+        h("h2", { id: "shortcuts-title", i18n: "shortcuts.label" }),
+        h("p", { i18n: "shortcuts.intro" }),
         list,
         h("div.dialog-buttons", {}, close),
       )

@@ -32,7 +32,7 @@ export class StatusArea {
       return button;
     });
     if (options.dismissible) {
-      const close = h("button.status-dismiss", { type: "button", "aria-label": "Dismiss", title: "Dismiss", text: "×" });
+      const close = h("button.status-dismiss", { type: "button", "i18n-aria-label": "common.dismiss", "i18n-title": "common.dismiss", text: "×" });
       close.addEventListener("click", () => this.clear(key));
       buttons.push(close);
     }

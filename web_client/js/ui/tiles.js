@@ -1,12 +1,21 @@
 // One gallery tile: its elements, and what it shows about a participant (name,
 // role, microphone, presence mode and room, pin, spotlight, raised hand).
 
+import { t } from "../i18n.js";
 import { h, hueOf, icon, initials } from "./dom.js";
 import { HAND, LOCK, MIC_OFF, PIN, ROOM, SCREEN, SPOTLIGHT } from "./icons.js";
 
 /** @typedef {import("../protocol.js").Participant} Participant */
 
-const ROLE_LABEL = /** @type {Record<string, string>} */ ({ host: "Host", co_host: "Co-host" });
+/**
+ * The label of a role shown beside a name ("" for a participant).
+ * @param {string | undefined} role
+ */
+export function roleLabel(role) {
+  return role === "host" || role === "co_host" ? t(`role.${role}`) : "";
+}
+
+
 
 /**
  * @typedef {object} Tile
@@ -60,9 +69,9 @@ export function createTile(participant, onPin) {
   const labelEl = h(
     "div.tile-label",
     {},
-    h("span.tile-mic", { title: "Microphone muted", "aria-label": "Microphone muted" }, icon(MIC_OFF)),
-    h("span.tile-lock", { title: "Microphone locked by a host", "aria-label": "Microphone locked by a host" }, icon(LOCK)),
-    h("span.tile-spot", { title: "Spotlight: shown large for everyone", role: "img", "aria-label": "Spotlight" }, icon(SPOTLIGHT)),
+    h("span.tile-mic", { "i18n-title": "participants.mic_muted", "i18n-aria-label": "participants.mic_muted" }, icon(MIC_OFF)),
+    h("span.tile-lock", { "i18n-title": "controls.mic_locked_label", "i18n-aria-label": "controls.mic_locked_label" }, icon(LOCK)),
+    h("span.tile-spot", { "i18n-title": "tiles.spotlight_title", role: "img", "i18n-aria-label": "participants.spotlight" }, icon(SPOTLIGHT)),
     nameEl,
     roleEl,
   );
@@ -80,7 +89,7 @@ export function createTile(participant, onPin) {
     h("div.tile-avatar", {}, initialsEl),
     video,
     labelEl,
-    h("div.tile-badge", { text: "Reconnecting…" }),
+    h("div.tile-badge", { i18n: "participants.reconnecting" }),
     pin,
   );
   return { el, video, nameEl, initialsEl, roleEl, labelEl, pinButton: pin, participant };
@@ -103,12 +112,12 @@ export function updateTile(tile, participant, self) {
   data.micLocked = String(Boolean(participant.mic_locked));
   data.mode = participant.mode ?? "remote";
   data.zone = participant.zone ?? "";
-  tile.roleEl.textContent = ROLE_LABEL[participant.role ?? ""] ?? "";
-  tile.nameEl.textContent = self ? `${participant.name} (you)` : participant.name;
+  tile.roleEl.textContent = roleLabel(participant.role);
+  tile.nameEl.textContent = self ? t("common.you_suffix", { name: participant.name }) : participant.name;
   tile.initialsEl.textContent = initials(participant.name);
   tile.initialsEl.style.setProperty("--hue", String(hueOf(participant.id)));
   showRoomBadge(tile, participant);
-  setPinned(tile, data.pinned === "true", self ? "yourself" : participant.name);
+  setPinned(tile, data.pinned === "true", self ? t("tiles.yourself") : participant.name);
 }
 
 /**
@@ -124,11 +133,8 @@ function showRoomBadge(tile, participant) {
     badge?.remove();
     return;
   }
-  const zone = participant.zone || "Meeting room";
-  const title =
-    mode === "room"
-      ? `Room device: the camera and speakerphone of ${zone}`
-      : `In ${zone} with others (the room's speakerphone carries their sound)`;
+  const zone = participant.zone || t("tiles.meeting_room");
+  const title = t(mode === "room" ? "tiles.room_device" : "tiles.companion", { zone });
   if (!badge) {
     badge = h("span.room-badge", { "data-testid": "room-badge", role: "img" }, icon(ROOM), h("span.room-badge-name"));
     tile.labelEl.append(badge);
@@ -147,7 +153,7 @@ function showRoomBadge(tile, participant) {
 export function setPinned(tile, pinned, whom) {
   tile.el.dataset.pinned = String(pinned);
   tile.pinButton.setAttribute("aria-pressed", String(pinned));
-  const label = pinned ? `Unpin ${whom}` : `Pin ${whom} (show large for you)`;
+  const label = pinned ? t("tiles.unpin", { whom }) : t("tiles.pin", { whom });
   tile.pinButton.setAttribute("aria-label", label);
   tile.pinButton.title = label;
 }
@@ -185,8 +191,8 @@ export function showHand(tile, position) {
     tile.el.append(badge);
   }
   /** @type {HTMLElement} */ (badge.querySelector(".hand-number")).textContent = String(position);
-  badge.setAttribute("aria-label", `Hand raised, number ${position} in line`);
-  badge.title = `Hand raised: number ${position} in line`;
+  badge.setAttribute("aria-label", t("tiles.hand_label", { position }));
+  badge.title = t("tiles.hand_title", { position });
 }
 
 /**
