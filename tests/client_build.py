@@ -22,6 +22,7 @@ SOURCES = (
     "index.html",
     "room.html",
     "admin.html",
+    "share.html",
     "build.mjs",
     "package.json",
     "package-lock.json",

@@ -29,7 +29,12 @@ from conf_server.http import client_bundle, web_pages
 from conf_server.http.client_bundle import ASSETS, IMMUTABLE, load_bundle, source_digest
 
 Fetch = Callable[..., Awaitable[tuple[int, bytes, Any]]]
-PAGES = {"/": "js/landing.js", "/r/standup": "js/room.js", "/admin": "js/admin.js"}
+PAGES = {
+    "/": "js/landing.js",
+    "/r/standup": "js/room.js",
+    "/admin": "js/admin.js",
+    "/s/any-share-id": "js/share_page.js",
+}
 MODULE_SCRIPT = re.compile(r'<script type="module" src="([^"]+)"></script>')
 PRELOADS = re.compile(r'<link rel="modulepreload" href="([^"]+)">')
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
@@ -103,7 +108,7 @@ async def test_a_current_bundle_is_what_pages_load(
     assert "/static/" not in page
     (script,) = MODULE_SCRIPT.findall(page)
     assert script == ASSETS + manifest["entries"][entry]["file"]
-    assert re.fullmatch(r"/assets/js/[a-z]+-[A-Z0-9]{8}\.js", script)
+    assert re.fullmatch(r"/assets/js/[a-z_]+-[A-Z0-9]{8}\.js", script)
     assert PRELOADS.findall(page) == [ASSETS + f for f in manifest["entries"][entry]["imports"]]
     assert STYLESHEET.findall(page) == [ASSETS + manifest["entries"]["css/app.css"]["file"]]
     for url in [script, *PRELOADS.findall(page), *STYLESHEET.findall(page)]:

@@ -64,7 +64,9 @@ async def test_client_ids_and_check_in_codes_match_whole(make_member):
 # -- point 12 ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/r/standup", "/admin", "/static/js/room.js", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/", "/r/standup", "/admin", "/s/any-share-id", "/static/js/room.js", "/nope"]
+)
 async def test_every_response_has_the_security_headers(server, path):
     _, _, headers = await get(server, path)
     csp = headers["Content-Security-Policy"]
