@@ -153,6 +153,8 @@ async def test_events_default_to_every_type(server):
         "recording.ready",
         "recording.transcribed",
         "poll.closed",
+        "questionnaire.launched",
+        "questionnaire.closed",
         "chat.message",
         "meeting.summary",
     ]
