@@ -10,6 +10,7 @@ from signaling import MeetingNamespace, SocketEmitter, create_socket_server
 from signaling.connection_limits import ConnectionLimits, quiet_accept_errors, raise_fd_limit
 from signaling.log_filters import quiet_client_errors
 
+from .cluster.node_relay import NodeRelay
 from .cluster.shared_state import OriginPolicy, SharedState
 from .http import health, web_pages
 from .http.api import create_api
@@ -77,6 +78,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     service.node.forward_key = shared.shared_secret(
         "forward", database.setting("forward_secret", new_secret)
     ).encode()
+    if settings.relay_host is not None:
+        service.node.relay = NodeRelay(
+            settings.node_name,
+            shared.shared_secret("relay", database.setting("relay_secret", new_secret)).encode(),
+        )
     service.download_links = DownloadLinks(
         shared.shared_secret("download", database.setting("download_secret", new_secret))
     )
@@ -98,12 +104,16 @@ def create_app(settings: Settings | None = None) -> web.Application:
         service.recording.start()
         # Before this node hosts anything: finish the reports a crash cut off.
         await service.live_reports.start()
+        if service.node.relay is not None and settings.relay_host is not None:
+            await service.node.relay.start(settings.relay_host, settings.relay_port)
         await service.node.beat()
         service.node.start()
         await summaries.start()
         yield
         await summaries.close()
         await service.node.stop()
+        if service.node.relay is not None:
+            service.node.relay.close()
         await service.live_reports.stop()
         await service.close()
         await webhooks.close()

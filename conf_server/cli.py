@@ -228,6 +228,10 @@ def run_workers(settings: Settings, workers: int, argv: list[str]) -> int:
                 ),
             ],
             preexec_fn=_die_with_parent,
+            # A fixed relay port: each worker the next one (0 stays "any free").
+            env={**os.environ, "CONF_RELAY_PORT": str(settings.relay_port + index)}
+            if settings.relay_port
+            else None,
         )
 
     children = [start(index) for index in range(workers)]

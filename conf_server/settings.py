@@ -148,6 +148,12 @@ class Settings:
     #: A second port this node listens on for its own clients (``--workers``
     #: gives each worker one, next to the shared port).
     node_port: int | None = None
+    #: Where other nodes reach this node's media relay (issue 17: one room
+    #: across nodes): an address of this machine on the deployment's private
+    #: network. Unset: no relay. ``relay_port`` 0 takes a free port (each
+    #: worker its own); the address is announced in the heartbeat.
+    relay_host: str | None = None
+    relay_port: int = 0
     #: Processes to start on this machine (``--workers``); needs redis_url when
     #: more than one. Unset: one per core with Redis, else one.
     workers: int | None = None
@@ -283,6 +289,8 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if not 0 < settings.port < 65536:
         raise ConfigError(f"port must be between 1 and 65535, got {settings.port}")
+    if not 0 <= settings.relay_port < 65536:
+        raise ConfigError(f"relay_port must be between 0 and 65535, got {settings.relay_port}")
     if settings.node_port is not None and not 0 < settings.node_port < 65536:
         raise ConfigError(f"node_port must be between 1 and 65535, got {settings.node_port}")
     if settings.workers is not None and settings.workers < 1:

@@ -184,6 +184,9 @@ class RelayEndpoint(asyncio.DatagramProtocol):
     def peer(self, name: str) -> RelayPeer | None:
         return self._peers.get(name)
 
+    def peer_names(self) -> list[str]:
+        return list(self._peers)
+
     # -- routes and periodic work -----------------------------------------------
 
     def add_ticker(self, tick: Callable[[float], None]) -> None:

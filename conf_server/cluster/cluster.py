@@ -40,6 +40,10 @@ class NodeInfo:
     cpu_percent: float = 0.0
     draining: bool = False
     started_at: float = 0.0
+    #: Its media relay, "host:port" (None: it has none), and the relay's
+    #: epoch (new at each start: a peer that restarted gets new keys).
+    relay: str | None = None
+    relay_epoch: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

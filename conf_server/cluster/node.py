@@ -27,6 +27,7 @@ from conf_server.errors import ConfServerError
 from conf_server.settings import Settings
 
 from .cluster import Cluster, NodeInfo, least_loaded
+from .node_relay import NodeRelay
 from .store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class NodeAgent:
         #: When this process last placed each room on itself (see _check_rooms).
         self._placed_at: dict[str, float] = {}
         self._recordings_published = 0.0
+        #: The media relay to other nodes (``relay_host``); create_app sets it.
+        self.relay: NodeRelay | None = None
 
     # -- heartbeat -------------------------------------------------------------------
 
@@ -151,6 +154,8 @@ class NodeAgent:
             cpu_percent=round(self._rates[1], 1),
             draining=self.draining,
             started_at=self._started_at,
+            relay=self.relay.address if self.relay is not None else None,
+            relay_epoch=self.relay.epoch if self.relay is not None else "",
         )
 
     async def beat(self) -> bool:
@@ -193,6 +198,8 @@ class NodeAgent:
         if time.monotonic() - self._recordings_published >= RECORDINGS_PUBLISH_SECONDS:
             await self.publish_recordings()
         live = await self.cluster.nodes()
+        if self.relay is not None:
+            self.relay.sync(live)
         self.peer_urls.clear()
         self.peer_urls.update(node.url for node in live)
         placements = await self.cluster.placements()

@@ -98,6 +98,27 @@ class MeetingCollector(Collector):
             sum_value=stats.latency_sum,
         )
         yield from self._quality.collect(list(service.media.values()), time.monotonic())
+        yield from _relay_metrics(service)
+
+
+# (attribute of RelayStats, metric name, help)
+RELAY_COUNTERS = (
+    ("rtp_sent", "conf_relay_rtp_packets_sent", "RTP packets sent to other nodes' relays"),
+    ("rtp_received", "conf_relay_rtp_packets_received", "RTP packets from other nodes' relays"),
+    ("rejected", "conf_relay_datagrams_rejected",
+     "relay datagrams dropped: unknown sender, failed authentication or replay"),
+)  # fmt: skip
+
+
+def _relay_metrics(service: MeetingService) -> Iterator[Metric]:
+    relay = service.node.relay
+    if relay is None:
+        return
+    yield GaugeMetricFamily(
+        "conf_relay_peers", "other nodes this node has a media relay link with", len(relay.peers())
+    )
+    for attribute, name, doc in RELAY_COUNTERS:
+        yield CounterMetricFamily(name, doc, value=getattr(relay.stats, attribute))
 
 
 def setup_metrics(app: web.Application) -> None:

@@ -197,6 +197,12 @@ NODE_SCHEMA: dict[str, Any] = {
         "cpu_percent": {"type": "number", "description": "of one core"},
         "draining": {"type": "boolean"},
         "started_at": {"type": "number"},
+        "relay": {
+            "type": "string",
+            "nullable": True,
+            "description": "host:port of its media relay (relay_host), null without one",
+        },
+        "relay_epoch": {"type": "string", "description": "new at each start of its relay"},
     },
 }
 

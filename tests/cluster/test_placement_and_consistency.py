@@ -346,6 +346,22 @@ def three_free_ports() -> int:
     raise RuntimeError("no three consecutive free ports")
 
 
+def two_free_udp_ports() -> int:
+    """A UDP port whose next one is free too (for two workers' relays)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port < 65000:
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind(("127.0.0.1", port + 1))
+                return int(port)
+            except OSError:
+                continue
+    raise RuntimeError("no two consecutive free UDP ports")
+
+
 def children_of(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
@@ -370,9 +386,13 @@ class Workers:
         }
         self.log_path = tmp / "workers.log"
         self.children: list[int] = []
+        #: The workers' media relays: a fixed port, so each takes its own.
+        self.relay_port = two_free_udp_ports()
         environment = {
             **os.environ,
             **FAST_CLUSTER,
+            "CONF_RELAY_HOST": "127.0.0.1",
+            "CONF_RELAY_PORT": str(self.relay_port),
             "CONF_REDIS_PREFIX": prefix,
             "CONF_ADMIN_API_KEY": ADMIN_KEY,
         }
@@ -448,6 +468,10 @@ async def test_workers_share_one_port_and_stop_together(
     assert len(workers.children) == 2, workers.children
     seen = await registry_at(entry)
     assert {name: info["url"] for name, info in seen.items()} == node_url
+    assert {name: info["relay"] for name, info in seen.items()} == {
+        "w-1": f"127.0.0.1:{workers.relay_port}",
+        "w-2": f"127.0.0.1:{workers.relay_port + 1}",
+    }
 
     def client(url: str, name: str) -> NodeClient:
         made = NodeClient(url, name)
