@@ -222,28 +222,27 @@ class RelayEndpoint(asyncio.DatagramProtocol):
 
     def send_rtp(self, peer: RelayPeer, packet: bytes) -> bool:
         """Protect and send one RTP packet; False if it could not go."""
-        if self._transport is None:
-            return False
-        try:
-            protected = peer.outbound.protect(packet)
-        except pylibsrtp.Error:
-            self.stats.dropped += 1
-            return False
-        self._transport.sendto(protected, peer.address)
-        self.stats.rtp_sent += 1
-        return True
+        if self._send(peer, packet, peer.outbound.protect):
+            self.stats.rtp_sent += 1
+            return True
+        return False
 
     def send_rtcp(self, peer: RelayPeer, packet: bytes) -> bool:
         """Protect and send one RTCP packet (feedback for a relayed stream)."""
+        if self._send(peer, packet, peer.outbound.protect_rtcp):
+            self.stats.rtcp_sent += 1
+            return True
+        return False
+
+    def _send(self, peer: RelayPeer, packet: bytes, protect: Callable[[bytes], bytes]) -> bool:
         if self._transport is None:
             return False
         try:
-            protected = peer.outbound.protect_rtcp(packet)
+            protected = protect(packet)
         except pylibsrtp.Error:
             self.stats.dropped += 1
             return False
         self._transport.sendto(protected, peer.address)
-        self.stats.rtcp_sent += 1
         return True
 
     # -- receiving --------------------------------------------------------------
