@@ -12,7 +12,8 @@ hashing at once, and the short-lived session cookie a right password earns.
   time per link and per address (so a burst of guesses cannot all pass the
   limit before the first is counted).
 - The session: ``share_session``, a token signed with the deployment's
-  download secret for (share id, ``@share-session``), valid an hour, in a
+  download secret for (share id, ``@share-session``), valid an hour (the
+  download links' ``LINK_TTL``), in a
   cookie that is ``HttpOnly``, ``SameSite=Strict``, ``Secure`` on https and
   scoped to ``/api/v1/shares/<share id>``: it opens that share's video and
   transcript and nothing else, and only while the share is still active.
@@ -30,7 +31,6 @@ from typing import Any
 from aiohttp import web
 
 from conf_server.errors import ConfServerError
-from conf_server.integration.download_links import LINK_TTL
 from conf_server.integration.recording_shares import ShareBook
 from conf_server.meeting.meeting_creation import TooManyRequests
 from recording.library import RecordingLibrary
@@ -44,7 +44,6 @@ WRONG_PER_MINUTE = 5
 HASHING_AT_ONCE = 2
 SESSION_COOKIE = "share_session"
 SESSION_SCOPE = "@share-session"
-SESSION_SECONDS = LINK_TTL
 #: Links and addresses whose wrong tries are remembered (the oldest go first).
 MAX_TRACKED = 50_000
 
