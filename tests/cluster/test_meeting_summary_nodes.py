@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 from deployment import NodeClient, NodeProcess, http
+from media_node_client import MediaNodeClient
+from media_peers import CounterVideoTrack, ToneAudioTrack
 from redis_server import RedisServer
 from webhook_receiver import Receiver
 
@@ -114,3 +116,49 @@ async def test_two_nodes_that_both_saw_the_end_send_one_summary(tmp_path: Path) 
             await server.close()
         await receiver.stop()
         redis.stop()
+
+
+async def test_a_node_killed_while_the_summary_waits_sends_it_after_its_restart(
+    tmp_path: Path, redis: RedisServer, prefix: str
+) -> None:
+    """kill -9 between meeting.ended and the summary (the recording is still
+    being rendered): the node restarted under its name renders it and sends the
+    one summary; nothing else ever sends it."""
+    env = {"CONF_WEBHOOK_ALLOWED_NETWORKS": ALLOW_LOOPBACK}
+    node = NodeProcess(tmp_path, "node-k", redis.url, prefix, env=env)
+    receiver = await Receiver().start()
+    publisher = MediaNodeClient(node.url, "Pia")
+    restarted: NodeProcess | None = None
+    try:
+        await node.wait_ready()
+        status, hook = await http(
+            node.url, "POST", "/api/v1/admin/webhooks", json={"url": receiver.url}
+        )
+        assert status == 201, hook
+        joined = await publisher.join("kill-room")
+        meeting_id = joined["meeting"]["meeting_id"]
+        await publisher.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(440)})
+        await publisher.call("recording", {"action": "start"})
+        await asyncio.sleep(2.0)
+        await publisher.call("end_meeting")
+        ended = lambda: any(r.body["type"] == "meeting.ended" for r in receiver.requests)  # noqa: E731
+        await until(ended, 20, "no meeting.ended")
+        node.kill()
+        await node.wait_exit()
+        assert summaries(receiver) == [], "sent before the kill: the test proves nothing"
+
+        restarted = NodeProcess(tmp_path, "node-k", redis.url, prefix, env=env)
+        await restarted.wait_ready()
+        await until(lambda: summaries(receiver), 120, "no meeting.summary after the restart")
+        await asyncio.sleep(6.0)
+        (summary,) = summaries(receiver)
+        data = summary["data"]
+        assert data["meeting_id"] == meeting_id and data["complete"] is True
+        (recording,) = data["recordings"]
+        assert recording["state"] == "ready"
+    finally:
+        await publisher.close()
+        await receiver.stop()
+        for process in (node, restarted):
+            if process is not None:
+                process.stop()
