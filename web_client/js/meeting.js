@@ -47,6 +47,7 @@ const CHAT_KEEP = 500;
  *   resumed or stopped (`recording_changed`; by: a name, "api", or null when automatic)
  * - `mutedbyhost` {source, locked, by}
  * - `captions` {enabled, on}: a host turned live captions on or off, or we showed or hid them
+ * - `participation` {}: a host changed the participation-points setting (`participation`)
  * - `caption` {id, participantId, name, text, final}: words of a speaker (only while `on`)
  * - `ended` {reason: "removed" | "ended", message, by}
  */
@@ -101,6 +102,8 @@ export class MeetingInteraction extends EventTarget {
     this.language = null;
     /** @type {{id: number, text: string, by_id: string, by_name: string, at: number}[]} marked by hosts, oldest first */
     this.decisions = [];
+    /** @type {{enabled: boolean, visibility: "host" | "everyone" | "off", weights: Record<string, number>} | null} participation points (docs/protocol.md) */
+    this.participation = null;
   }
 
   /** Host or co-host. */
@@ -195,6 +198,7 @@ export class MeetingInteraction extends EventTarget {
       this.language = typeof meeting.language === "string" ? meeting.language : null;
       this.captionsOn = captionsOn && this.captionsEnabled;
       this.decisions = Array.isArray(meeting.decisions) ? meeting.decisions : [];
+      this.participation = meeting.participation ?? null;
     }
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
@@ -321,6 +325,24 @@ export class MeetingInteraction extends EventTarget {
 
   async nextHand() {
     return this._send("next_hand", {});
+  }
+
+  // -- participation points ---------------------------------------------------
+
+  /**
+   * Hosts and co-hosts: turn points on or off, choose who sees the leaderboard.
+   * @param {{enabled: boolean, visibility?: "host" | "everyone" | "off"}} changes
+   */
+  async setParticipation(changes) {
+    const result = await this._send("set_participation", changes);
+    this.participation = result.participation ?? this.participation;
+    this._emit("participation", {});
+    return result;
+  }
+
+  /** @returns {Promise<any>} the top 10, our own row and how many have points */
+  async leaderboard() {
+    return this._send("leaderboard", {});
   }
 
   // -- chat and reactions -----------------------------------------------------
@@ -589,6 +611,10 @@ export class MeetingInteraction extends EventTarget {
    * @private
    */
   _applySettings(settings) {
+    if (settings.participation && typeof settings.participation === "object") {
+      this.participation = settings.participation;
+      this._emit("participation", {});
+    }
     if (typeof settings.captions === "boolean" && settings.captions !== this.captionsEnabled) {
       this._setCaptions(settings.captions, settings.captions && this.captionsOn);
     }

@@ -8,7 +8,8 @@ import { CaptionsView } from "./ui/captions.js";
 import { ChatView } from "./ui/chat.js";
 import { DecisionsView } from "./ui/decisions.js";
 import { HandsView } from "./ui/hands.js";
-import { CAPTIONS, CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE } from "./ui/icons.js";
+import { LeaderboardView, ParticipationSettings } from "./ui/leaderboard.js";
+import { CAPTIONS, CHAT, HAND, HANDS_LIST, MORE, PEOPLE, POLL, SMILE, SPOTLIGHT } from "./ui/icons.js";
 import { LobbyView } from "./ui/lobby.js";
 import { MeetingMenu } from "./ui/meeting_menu.js";
 import { ParticipantsView } from "./ui/participants.js";
@@ -56,13 +57,14 @@ export function buildInteractionUi(session, places) {
     menu: barButton("meeting-menu-button", MORE, { key: "menu.button" }),
     captions: barButton("captions-button", CAPTIONS, { key: "captions.button" }),
     decisions: barButton("decisions-button", HANDS_LIST, { key: "panel.decisions" }),
+    leaderboard: barButton("leaderboard-button", SPOTLIGHT, { key: "panel.leaderboard" }),
   };
   buttons.menu.setAttribute("aria-label", t("menu.label"));
   buttons.menu.title = t("menu.title");
   buttons.chat.title = withKey(t("panel.chat"), "C");
   buttons.chat.setAttribute("aria-keyshortcuts", "C");
   // Before the shortcuts button room.js put there.
-  panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.decisions, buttons.menu);
+  panelButtons.prepend(buttons.captions, buttons.participants, buttons.chat, buttons.hands, buttons.polls, buttons.decisions, buttons.leaderboard, buttons.menu);
 
   const side = new SidePanel(sideRoot);
   const lobby = new LobbyView({ root: floatingRoot, interaction: i });
@@ -92,9 +94,16 @@ export function buildInteractionUi(session, places) {
     body: side.add("decisions", { key: "panel.decisions" }, "decisions-panel", buttons.decisions),
     interaction: i,
   });
+  const leaderboard = new LeaderboardView({
+    button: buttons.leaderboard,
+    body: side.add("leaderboard", { key: "panel.leaderboard" }, "leaderboard-panel", buttons.leaderboard),
+    interaction: i,
+    isOpen: () => side.isOpen("leaderboard"),
+  });
+  const participation = new ParticipationSettings({ interaction: i, onError: showError });
   const record = new RecordControls(i);
   const recordingLinks = new RecordingLinks(i);
-  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el] });
+  const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el, participation.el] });
   const indicator = new RecordingIndicator(places.indicatorRoot);
   const captions = new CaptionsView({
     button: buttons.captions,
@@ -105,6 +114,7 @@ export function buildInteractionUi(session, places) {
   });
   const reactions = new ReactionsView({ button: react, interaction: i, tileOf: (id) => gallery.tileElement(id), onError: showError });
   side.onChange((name) => {
+    leaderboard.toggled();
     if (name === "chat") chat.opened();
     if (name === "polls") status.clear("poll");
   });
@@ -132,6 +142,8 @@ export function buildInteractionUi(session, places) {
     chat.render();
     refreshPolls();
     decisions.render();
+    leaderboard.render();
+    participation.render();
     participants.render();
     menu.render();
     record.render();
@@ -160,6 +172,11 @@ export function buildInteractionUi(session, places) {
   on(i, "reaction", ({ participantId, emoji }) => reactions.burst(participantId, emoji, nameOf(participantId)));
   on(i, "polls", refreshPolls);
   on(i, "decisions", () => decisions.render());
+  on(i, "participation", () => {
+    leaderboard.render();
+    participation.render();
+    if (buttons.leaderboard.hidden && side.isOpen("leaderboard")) side.close();
+  });
   on(i, "settings", () => menu.render());
   on(i, "captions", () => menu.render());
   on(i, "lobby", ({ arrived }) => {
