@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from e2e_helpers import ServerProcess, screenshot, tid, wait_joined
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
 from shared_recording import SEGMENTS, TITLE, shared_recording
@@ -23,6 +23,17 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "open sesame, please"
 SEEN = 10_000  # ms
+
+
+async def watch(browser: Browser, link: str) -> tuple[BrowserContext, Page]:
+    """A fresh browser (no key, no cookie) that opens ``link`` with the password."""
+    context = await browser.new_context(locale="en-US")
+    page = await context.new_page()
+    await page.goto(link)
+    await page.fill(tid("share-password-input"), PASSWORD)
+    await page.click(tid("share-open-button"))
+    await expect(page.locator(tid("share-video"))).to_be_visible(timeout=SEEN)
+    return context, page
 
 
 async def test_a_share_link_asks_for_the_password_then_plays_the_recording(
@@ -153,12 +164,7 @@ async def test_an_admin_makes_a_link_on_the_admin_page_and_revokes_it(
     await screenshot(page, "recording-share-admin")
 
     # The link works in another browser (no admin key there).
-    viewer_context = await browser.new_context(locale="en-US")
-    viewer = await viewer_context.new_page()
-    await viewer.goto(link)
-    await viewer.fill(tid("share-password-input"), PASSWORD)
-    await viewer.click(tid("share-open-button"))
-    await expect(viewer.locator(tid("share-video"))).to_be_visible(timeout=SEEN)
+    viewer_context, viewer = await watch(browser, link)
 
     # Revoked on the admin page: the viewer's next request is refused.
     await item.locator(tid("share-revoke-button")).click()
@@ -204,12 +210,7 @@ async def test_a_host_makes_a_link_from_the_meeting_menu(browser: Browser, tmp_p
         link = await share.locator(tid("share-url")).input_value()
         await screenshot(host, "recording-share-host-menu")
 
-        viewer_context = await browser.new_context(locale="en-US")
-        viewer = await viewer_context.new_page()
-        await viewer.goto(link)
-        await viewer.fill(tid("share-password-input"), PASSWORD)
-        await viewer.click(tid("share-open-button"))
-        await expect(viewer.locator(tid("share-video"))).to_be_visible(timeout=SEEN)
+        viewer_context, viewer = await watch(browser, link)
         await expect(viewer.locator(tid("share-title"))).to_have_text(TITLE)
         await viewer_context.close()
 
