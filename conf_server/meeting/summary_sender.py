@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from conf_server.cluster.once_claims import MemoryOnceClaims, OnceClaims
 from conf_server.cluster.store import StoreUnavailable
-from conf_server.domain.meeting_state import CHAT_LOG
 from conf_server.integration.download_links import LINK_TTL
 from conf_server.integration.meeting_summary import (
     PendingSummary,
@@ -128,12 +127,18 @@ class SummarySender:
 
     async def check(self) -> list[str]:
         """Send every pending summary that is due; returns their event ids."""
+        pending = self._queue.pending()
+        if not pending:
+            return []
         sent = []
-        for pending in self._queue.pending():
+        # Read once per pass, not once per pending meeting (every metadata file).
+        recordings = await self._all_recordings()
+        for summary in pending:
+            mine = [r for r in recordings if r.get("meeting_id") == summary.meeting_id]
             try:
-                event_id = await self._try(pending)
+                event_id = await self._try(summary, mine)
             except StoreUnavailable:
-                logger.warning("store unavailable: the summary of %s waits", pending.meeting_id)
+                logger.warning("store unavailable: the summary of %s waits", summary.meeting_id)
                 continue
             if event_id is not None:
                 sent.append(event_id)
@@ -141,14 +146,14 @@ class SummarySender:
             self._queue.prune(time.time() - KEEP_SENT_SECONDS)
         return sent
 
-    async def _try(self, pending: PendingSummary) -> str | None:
+    async def _try(self, pending: PendingSummary, recordings: list[dict[str, Any]]) -> str | None:
         meeting_id = pending.meeting_id
-        report, live = await self._report(meeting_id)
-        recordings = await self._recordings(meeting_id)
         overdue = time.time() >= pending.due_at
+        if not overdue and any(processing(r) for r in recordings):
+            return None
+        report, live = await self._report(meeting_id)
         # Someone joined the emptied meeting again: it goes on, and so does the wait.
-        waiting = live or report is None or any(processing(r) for r in recordings)
-        if waiting and not overdue:
+        if not overdue and (live or report is None):
             return None
         node = self._service.settings.node_name
         if not await self._claims.claim(f"summary:{meeting_id}", node):
@@ -175,30 +180,27 @@ class SummarySender:
         return event_id
 
     async def _report(self, meeting_id: str) -> tuple[dict[str, Any] | None, bool]:
-        """The meeting's report as ``GET …/report`` gives it, without
-        recordings, and whether people are in the meeting (again)."""
+        """The meeting's report as ``GET …/report`` gives it, without chat
+        (the summary has none) and recordings, and whether people are in the
+        meeting (again)."""
         service = self._service
         state = await service.store.find(meeting_id)
         if state is not None:
-            report = build_report(state, await service.store.read(state.room, CHAT_LOG))
-            return report, not state.ended and bool(state.present_ids())
+            return build_report(state, []), not state.ended and bool(state.present_ids())
         archived = service.archive.get(meeting_id) if service.archive is not None else None
         return (None if archived is None else archived[0]), False
 
-    async def _recordings(self, meeting_id: str) -> list[dict[str, Any]]:
-        """The meeting's recordings: this node's as they are now, then those
-        other nodes hold (from the deployment's index)."""
-        here = [
-            recording_summary(record)
-            for record in self._service.recording.library_now().recordings()
-            if record.get("meeting_id") == meeting_id
-        ]
-        known = {r["id"] for r in here}
+    async def _all_recordings(self) -> list[dict[str, Any]]:
+        """Every recording: this node's as they are now, then those other
+        nodes hold (from the deployment's index), oldest first."""
+        here = [recording_summary(r) for r in self._service.recording.library_now().recordings()]
         if self._service.settings.redis_url:
-            elsewhere = await self._service.cluster.recordings()
-            here += [
-                r for r in elsewhere if r.get("meeting_id") == meeting_id and r["id"] not in known
-            ]
+            known = {r["id"] for r in here}
+            try:
+                elsewhere = await self._service.cluster.recordings()
+            except StoreUnavailable:
+                elsewhere = []  # this node's own are known; the others' wait for the next pass
+            here += [r for r in elsewhere if r["id"] not in known]
         return sorted(here, key=lambda r: r.get("started_at") or 0.0)
 
     def _signer(self) -> Any:

@@ -99,6 +99,9 @@ async def test_one_summary_after_the_recording_is_ready_and_transcribed(settings
             settings, webhook_allowed_networks=("127.0.0.0/8",), recording_host_download=True
         ) as server:
             meeting_id, secret = await recorded_meeting(server, receiver)
+            status, report = await call(server, "GET", f"/meetings/{meeting_id}/report", ADMIN_KEY)
+            assert status == 200
+            assert [d["text"] for d in report["decisions"]] == ["Roll back to v41 now"]
             event = await wait_for_summary(receiver)
             await asyncio.sleep(3 * 1.0 + 2.0)  # more than a check interval: no second one
             assert len(summaries(receiver)) == 1
