@@ -166,8 +166,9 @@ async def post_meeting(request: web.Request) -> web.Response:
     questionnaires = [_questionnaire(i, raw) for i, raw in enumerate(raw_questionnaires)]
     if not keyed and (room is not None or polls or questionnaires):
         raise Unauthorized(
-            "choosing the room name or preparing polls needs an API key"
-            " (Authorization: Bearer <key>); without one, leave out 'room' and 'polls'"
+            "choosing the room name or preparing polls or questionnaires needs an API key"
+            " (Authorization: Bearer <key>); without one, leave out 'room', 'polls' and"
+            " 'questionnaires'"
             " and get a random room name"
         )
     transcript = optional_field(body, "transcript", bool, None)

@@ -63,6 +63,40 @@ _POLL_DRAFT = {
     },
 }
 
+_QUESTION = {
+    "type": "object",
+    "required": ["kind", "prompt"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string", "enum": ["single", "multiple", "rating", "text"]},
+        "prompt": {"type": "string", "maxLength": 500},
+        "options": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 200},
+            "minItems": 2,
+            "maxItems": 20,
+            "description": "single and multiple only",
+        },
+        "max_length": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 500,
+            "description": "text only: the longest answer (default 200)",
+        },
+    },
+}
+
+_QUESTIONNAIRE_DRAFT = {
+    "type": "object",
+    "required": ["title", "questions"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string", "maxLength": 200},
+        "anonymous": {"type": "boolean"},
+        "questions": {"type": "array", "items": _QUESTION, "minItems": 1, "maxItems": 20},
+    },
+}
+
 _WEIGHT = {"type": "integer", "minimum": 0, "maximum": 100}
 _PARTICIPATION = {
     "type": "object",
@@ -114,6 +148,12 @@ _NEW_MEETING = {
             "type": "array",
             "items": _POLL_DRAFT,
             "description": "Draft polls; needs an API key",
+        },
+        "questionnaires": {
+            "type": "array",
+            "items": _QUESTIONNAIRE_DRAFT,
+            "description": "Draft questionnaires (docs/protocol.md, Questionnaires); needs an "
+            "API key; at most 20 per meeting",
         },
         "participation": _PARTICIPATION,
     },
@@ -249,7 +289,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                         ),
                         "401": json_response(
                             error,
-                            "unauthorized: 'room' or 'polls' without a key, a key that is "
+                            "unauthorized: 'room', 'polls' or 'questionnaires' without a key, "
+                            "a key that is "
                             "not valid, or no creation without a key on this server",
                         ),
                         "409": json_response(error, "room_in_use: the room has a meeting"),

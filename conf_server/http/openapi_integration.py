@@ -133,6 +133,20 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "questionnaires": {
+                "type": "array",
+                "description": "Every launched questionnaire, shaped like the polls' entries: "
+                "its results (QuestionnaireResults of docs/protocol.md: counts, means, free "
+                "texts, with names for named ones) and, only for named ones, who answered what",
+                "items": {
+                    "type": "object",
+                    "required": ["results"],
+                    "properties": {
+                        "results": {"type": "object"},
+                        "answers": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
             "chat": {"type": "array", "items": {"type": "object"}},
             "decisions": {
                 "type": "array",
@@ -323,13 +337,21 @@ def integration_paths() -> dict[str, Any]:
                         "in": "query",
                         "schema": {
                             "type": "string",
-                            "enum": ["attendance", "polls", "recordings", "participation"],
+                            "enum": [
+                                "attendance",
+                                "polls",
+                                "questionnaires",
+                                "recordings",
+                                "participation",
+                            ],
                         },
                         "description": "The CSV table: `recordings` is one row per recording "
                         "(recording_id, state, started_at, ended_at, duration, composite_state, "
                         "transcript_state, transcript_progress, transcript_url); "
                         "`participation` one row per person (rank, participant_id, name, "
-                        "user_id, points, then count and points of each category)",
+                        "user_id, points, then count and points of each category); "
+                        "`questionnaires` one row per option, rating value and free-text "
+                        "answer (never a name; docs/protocol.md, Questionnaires)",
                     },
                 ],
                 "responses": {

@@ -93,8 +93,25 @@ WEBHOOK_SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "description": "Per event type (docs/rest-api.md, Event types); "
                 "`recording.transcribed`: RecordingTranscribedData; "
-                "`meeting.summary`: MeetingSummaryData",
+                "`meeting.summary`: MeetingSummaryData; "
+                "`questionnaire.launched`, `questionnaire.closed`: QuestionnaireEventData",
             },
+        },
+    },
+    "QuestionnaireEventData": {
+        "type": "object",
+        "description": "`data` of `questionnaire.launched` (the form: `questionnaire` has "
+        "questionnaire_id, title, anonymous, state, results_shared, questions) and "
+        "`questionnaire.closed` (aggregates only: respondents, and per question the count "
+        "answered, option votes and percentages, or a rating's mean and distribution; never "
+        "free texts nor who answered what, which are in the report)",
+        "required": ["meeting_id", "room", "title", "chat_id", "questionnaire"],
+        "properties": {
+            "meeting_id": {"type": "string"},
+            "room": {"type": "string"},
+            "title": {"type": "string"},
+            "chat_id": {"type": "string", "nullable": True},
+            "questionnaire": {"type": "object"},
         },
     },
     "RecordingTranscribedData": {
