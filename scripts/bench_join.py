@@ -221,7 +221,9 @@ async def newcomer(
         await context.close()
 
 
-async def bench(runs: int, warm: bool, settle: float) -> None:
+async def bench(
+    runs: int, warm: bool, settle: float, others_window: tuple[int, int] = (1280, 720)
+) -> None:
     from e2e_helpers import wait_until
 
     timelines: list[dict[str, float]] = []
@@ -231,7 +233,7 @@ async def bench(runs: int, warm: bool, settle: float) -> None:
             room = f"join-{run}"
             pages = RoomPages(browser, url, room)
             try:
-                others = [await pages.open(name) for name in OTHERS]
+                others = [await pages.open(name, others_window) for name in OTHERS]
 
                 async def all_see_each_other(others: list[Any] = others) -> bool:
                     return all([await sees_remote_videos(page, 2) for page in others])
@@ -252,7 +254,8 @@ async def bench(runs: int, warm: bool, settle: float) -> None:
     names = sorted(seen, key=lambda name: _median(timelines, name))
     print(
         f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files,"
-        f" the others {settle:g} s in their meeting before the newcomer"
+        f" the others {settle:g} s in their meeting before the newcomer,"
+        f" their windows {others_window[0]}x{others_window[1]}"
     )
     print("| ms from navigation start (median) | step |\n|---|---|")
     for name in names:
@@ -269,6 +272,11 @@ def _seen_after_joined(marks: dict[str, float]) -> float:
     return last - marks.get("joined", float("nan"))
 
 
+def _window(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
 def _median(timelines: list[dict[str, float]], name: str) -> float:
     values = [marks[name] for marks in timelines if name in marks]
     return statistics.median(values) if values else float("nan")
@@ -281,4 +289,11 @@ if __name__ == "__main__":
         "--settle", type=float, default=15.0,
         help="seconds the three are in their meeting before the newcomer (default 15)",
     )  # fmt: skip
-    run_timing_benchmark(options, lambda args: bench(args.runs, args.warm, args.settle))
+    options.add_argument(
+        "--others-window", default="1280x720", type=_window,
+        help="the three others' window size WxH (default 1280x720); a small one (360x640, a"
+        " phone) keeps the load of standing in for three other computers off this machine",
+    )  # fmt: skip
+    run_timing_benchmark(
+        options, lambda args: bench(args.runs, args.warm, args.settle, args.others_window)
+    )

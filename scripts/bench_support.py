@@ -148,12 +148,14 @@ class RoomPages:
         self._room = room
         self._contexts: list[Any] = []
 
-    async def open(self, name: str) -> Any:
-        """A page that has joined ``room`` as ``name`` (autojoin)."""
+    async def open(self, name: str, viewport: tuple[int, int] = (1280, 720)) -> Any:
+        """A page that has joined ``room`` as ``name`` (autojoin), in a
+        window of ``viewport`` (width, height) CSS pixels."""
         from e2e_helpers import wait_joined
 
+        width, height = viewport
         context = await self._browser.new_context(
-            permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
+            permissions=["camera", "microphone"], viewport={"width": width, "height": height}
         )
         self._contexts.append(context)
         page = await context.new_page()
