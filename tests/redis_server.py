@@ -8,6 +8,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -69,3 +71,19 @@ class RedisServer:
     def resume(self) -> None:
         """Let a paused server go on (SIGCONT), its data intact."""
         os.kill(self._process.pid, signal.SIGCONT)
+
+
+@contextmanager
+def redis_url_for(store: str, directory: Path) -> Iterator[str | None]:
+    """The Redis URL of a test server's store: a fresh redis-server in
+    ``directory``/redis for ``store == "redis"`` (stopped afterwards), None
+    (the memory store) otherwise. For a fixture parametrized over both stores."""
+    if store != "redis":
+        yield None
+        return
+    (directory / "redis").mkdir()
+    redis = RedisServer(directory / "redis")
+    try:
+        yield redis.url
+    finally:
+        redis.stop()

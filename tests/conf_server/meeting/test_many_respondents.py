@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_server import RedisServer
+from redis_server import redis_url_for
 
 from conf_server import Settings
 
@@ -52,15 +52,8 @@ def store(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def redis_url(store: str, tmp_path: Path) -> Iterator[str | None]:
-    if store != "redis":
-        yield None
-        return
-    (tmp_path / "redis").mkdir()
-    redis = RedisServer(tmp_path / "redis")
-    try:
-        yield redis.url
-    finally:
-        redis.stop()
+    with redis_url_for(store, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from redis_server import RedisServer
+from redis_server import redis_url_for
 from server_keys import ADMIN_KEY
 
 from conf_server import Settings
@@ -29,15 +29,8 @@ WEIGHTS = {"attendance": 1, "votes": 2, "quiz": 5, "called_on": 3, "chat": 1, "c
 
 @pytest.fixture(params=["memory", "redis"])
 def redis_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
-    if request.param == "memory":
-        yield None
-        return
-    (tmp_path / "redis").mkdir()
-    redis = RedisServer(tmp_path / "redis")
-    try:
-        yield redis.url
-    finally:
-        redis.stop()
+    with redis_url_for(str(request.param), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
