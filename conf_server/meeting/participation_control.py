@@ -2,11 +2,12 @@
 
 A host or co-host turns points on and chooses who sees the leaderboard
 (``set_participation``); everyone hears the setting in ``meeting_updated``.
-``leaderboard`` answers the top :data:`TOP` and the asker's own row, to hosts
-and co-hosts whenever points are on, and to everyone else only when the
-visibility is ``everyone``; otherwise it is refused (``participation_off``,
-``leaderboard_hidden``). The scores (:func:`conf_server.domain.participation.scores`)
-walk the whole meeting state, so one room's are computed at most once per
+``leaderboard`` answers the top :data:`TOP` and the asker's own row: with
+visibility ``host`` to hosts and co-hosts, with ``everyone`` to everyone, with
+``off`` to nobody (the report still has the points); otherwise it is refused
+(``participation_off``, ``leaderboard_hidden``). The scores
+(:func:`conf_server.domain.participation_scores.scores`) walk the whole
+meeting state, so one room's are computed at most once per
 :data:`LEADERBOARD_SECONDS` on this node (a room lives on one node, so every
 asker of a room shares that cache), however many people ask.
 """
@@ -83,8 +84,10 @@ class ParticipationControl:
         if not record.enabled:
             raise LeaderboardHidden("participation points are off", "participation_off")
         moderator = is_moderator(state.roles.role_of(actor.id))
+        if record.visibility is Visibility.OFF:
+            raise LeaderboardHidden("the leaderboard is off (the report keeps the points)")
         if not moderator and record.visibility is not Visibility.EVERYONE:
-            raise LeaderboardHidden("the hosts do not show the leaderboard to everyone")
+            raise LeaderboardHidden("the hosts show the leaderboard to hosts and co-hosts only")
         member = state.members.get(actor.id)
         identity = member.identity if member is not None else None
         return {

@@ -153,7 +153,12 @@ async def test_a_host_turns_points_on_and_the_leaderboard_follows_what_people_di
     assert rejoined["people"] == 3
     assert counts(rejoined["me"])["called_on"] == 1 and counts(rejoined["me"])["votes"] == 2
 
-    # Off: nobody sees a board; the report keeps the points.
+    # Visibility off: not even a host sees the board.
+    await host.call("set_participation", {"enabled": True, "visibility": "off"})
+    assert (await host.error_of("leaderboard"))["code"] == "leaderboard_hidden"
+    assert (await again.error_of("leaderboard"))["code"] == "leaderboard_hidden"
+
+    # Points off: nobody sees a board; the report keeps the points.
     await host.call("set_participation", {"enabled": False})
     assert (await host.error_of("leaderboard"))["code"] == "participation_off"
     meeting_id = state.meeting_id

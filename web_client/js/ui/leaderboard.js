@@ -24,13 +24,14 @@ const CATEGORIES = ["attendance", "votes", "quiz", "called_on", "chat"];
 const VISIBILITIES = /** @type {const} */ (["host", "everyone", "off"]);
 
 /**
- * May we see the board now? Hosts and co-hosts whenever points are on,
- * everyone else when the hosts show it to everyone.
+ * May we see the board now? With points on: everyone when the hosts show it
+ * to everyone, hosts and co-hosts when they keep it to themselves, nobody
+ * when it is off.
  * @param {MeetingInteraction} interaction
  */
 export function leaderboardVisible(interaction) {
   const setting = interaction.participation;
-  if (!setting?.enabled) return false;
+  if (!setting?.enabled || setting.visibility === "off") return false;
   return interaction.isModerator || setting.visibility === "everyone";
 }
 
