@@ -129,6 +129,28 @@ async def server_and_chromium() -> AsyncIterator[tuple[Any, str]]:
                 shutil.copyfile(server.log_path, keep)
 
 
+@contextlib.asynccontextmanager
+async def niced_chromium(niceness: int) -> AsyncIterator[Any]:
+    """A second headless Chromium (the tests' flags) whose processes all run
+    at ``nice -n niceness``: pages that stand for other people's computers,
+    kept from competing with the page and the server being measured."""
+    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapper = Path(tmp) / "chromium"
+        wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(niceness)} {CHROMIUM} "$@"\n')
+        wrapper.chmod(0o755)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(wrapper), args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                await browser.close()
+
+
 async def sees_remote_videos(page: Any, count: int) -> bool:
     """True when ``page`` shows exactly ``count`` remote camera tiles and each
     has decoded a frame. Needs ``use_test_helpers("e2e")``."""
