@@ -5,6 +5,7 @@
 // nothing here is decided locally (not even the order of hands).
 
 import { ProtocolError } from "./protocol.js";
+import { QuestionnaireBook } from "./questionnaire_book.js";
 
 /** @typedef {import("./protocol.js").Meeting} Meeting */
 /** @typedef {import("./protocol.js").Hand} Hand */
@@ -56,6 +57,8 @@ export class MeetingInteraction extends EventTarget {
   constructor(request) {
     super();
     this._request = request;
+    /** The questionnaires (their own model and events: questionnaire_book.js). */
+    this.questionnaires = new QuestionnaireBook((event, payload) => this._send(event, payload));
     this.reset();
   }
 
@@ -200,6 +203,7 @@ export class MeetingInteraction extends EventTarget {
       this.decisions = Array.isArray(meeting.decisions) ? meeting.decisions : [];
       this.participation = meeting.participation ?? null;
     }
+    this.questionnaires.load(meeting?.questionnaires, meeting?.meeting_id ?? null);
     this._emit("meeting", {});
     this._emitLobby(previousLobby);
   }
@@ -210,6 +214,7 @@ export class MeetingInteraction extends EventTarget {
    * @param {any} payload
    */
   handle(event, payload) {
+    if (this.questionnaires.handle(event, payload)) return true;
     switch (event) {
       case "decisions":
         this.decisions = Array.isArray(payload.decisions) ? payload.decisions : [];

@@ -14,6 +14,7 @@ import { LobbyView } from "./ui/lobby.js";
 import { MeetingMenu } from "./ui/meeting_menu.js";
 import { ParticipantsView } from "./ui/participants.js";
 import { PollsView } from "./ui/polls.js";
+import { QuestionnairesView } from "./ui/questionnaire.js";
 import { ReactionsView } from "./ui/reactions.js";
 import { RecordControls, RecordingIndicator, RecordingLinks } from "./ui/recording.js";
 import { withKey } from "./ui/shortcuts.js";
@@ -88,7 +89,10 @@ export function buildInteractionUi(session, places) {
     nameOf,
     onError: showError,
   });
-  const polls = new PollsView({ button: buttons.polls, body: side.add("polls", { key: "panel.polls" }, "polls-panel", buttons.polls), interaction: i });
+  const pollsBody = side.add("polls", { key: "panel.polls" }, "polls-panel", buttons.polls);
+  const polls = new PollsView({ button: buttons.polls, body: pollsBody, interaction: i });
+  // Questionnaires share the polls panel (below the polls); they render on their own events.
+  const questionnaires = new QuestionnairesView({ body: pollsBody, interaction: i });
   const decisions = new DecisionsView({
     button: buttons.decisions,
     body: side.add("decisions", { key: "panel.decisions" }, "decisions-panel", buttons.decisions),
@@ -141,6 +145,7 @@ export function buildInteractionUi(session, places) {
     refreshHands();
     chat.render();
     refreshPolls();
+    questionnaires.render();
     decisions.render();
     leaderboard.render();
     participation.render();

@@ -17,6 +17,8 @@ export const SERVER_EVENTS = [
   "reaction",
   "poll_changed",
   "poll_deleted",
+  "questionnaire_changed",
+  "questionnaire_deleted",
   "meeting_updated",
   "meeting_state",
   "lobby_changed",
