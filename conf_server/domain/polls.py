@@ -50,6 +50,8 @@ from .errors import (
     PollNotOpen,
     UnknownOption,
 )
+from .life_cycle import LifeCycle
+from .life_cycle import PollState as PollState  # re-exported: callers import it from here
 from .text import describe_char, first_forbidden_char, has_visible_char
 
 MAX_QUESTION = 500
@@ -64,14 +66,6 @@ class PollKind(StrEnum):
     SINGLE = "single"
     MULTIPLE = "multiple"
     QUIZ = "quiz"
-
-
-class PollState(StrEnum):
-    """Where a poll is in its life: draft -> open -> closed."""
-
-    DRAFT = "draft"
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +122,7 @@ def clean_line(raw: str, what: str, limit: int) -> str:
     return text
 
 
-class Poll:
+class Poll(LifeCycle):
     """One poll of a meeting, with its votes.
 
     Raises :class:`InvalidAction` for a :class:`PollSpec` with a bad question,
@@ -136,12 +130,12 @@ class Poll:
     non-quiz poll, a quiz without a correct answer, or an anonymous quiz.
     """
 
+    noun = "poll"
+    closed_error = PollClosed
+
     def __init__(self, poll_id: str, spec: PollSpec) -> None:
+        super().__init__()
         self.id = poll_id
-        self.state = PollState.DRAFT
-        self.results_shared = False
-        self.launched_at: float | None = None
-        self.closed_at: float | None = None
         self._counts: dict[str, int] = {}
         self._voted: set[str] = set()  # anonymous polls only
         self._ballots: dict[str, tuple[str, ...]] = {}  # named polls only
@@ -181,31 +175,6 @@ class Poll:
         if self.state is not PollState.DRAFT:
             raise InvalidAction("only a draft poll can be edited")
         self._configure(spec)
-
-    def launch(self, now: float) -> None:
-        """Open a draft for votes at server time ``now``."""
-        if self.state is PollState.CLOSED:
-            raise PollClosed("the poll is closed and cannot be launched again")
-        if self.state is PollState.OPEN:
-            raise InvalidAction("the poll is already open")
-        self.state = PollState.OPEN
-        self.launched_at = now
-
-    def close(self, now: float) -> bool:
-        """Stop taking votes. Closing a closed poll changes nothing (returns False)."""
-        if self.state is PollState.DRAFT:
-            raise InvalidAction("a draft poll cannot be closed; launch it or delete it")
-        if self.state is PollState.CLOSED:
-            return False
-        self.state = PollState.CLOSED
-        self.closed_at = now
-        return True
-
-    def share_results(self) -> None:
-        """Let everyone see the aggregate results (live while open, or final)."""
-        if self.state is PollState.DRAFT:
-            raise InvalidAction("a draft poll has no results to share")
-        self.results_shared = True
 
     # -- voting ---------------------------------------------------------------------
 

@@ -50,15 +50,8 @@ from .errors import (
     QuestionnaireNotOpen,
     UnknownOption,
 )
-from .polls import (
-    MAX_OPTION_TEXT,
-    MAX_OPTIONS,
-    MAX_QUESTION,
-    MIN_OPTIONS,
-    PollOption,
-    PollState,
-    clean_line,
-)
+from .life_cycle import LifeCycle, PollState
+from .polls import MAX_OPTION_TEXT, MAX_OPTIONS, MAX_QUESTION, MIN_OPTIONS, PollOption, clean_line
 
 MAX_QUESTIONS = 20
 MAX_TITLE = 200
@@ -202,15 +195,15 @@ def _percent(count: int, of: int) -> float:
     return round(100.0 * count / of, 1) if of else 0.0
 
 
-class Questionnaire:
+class Questionnaire(LifeCycle):
     """One questionnaire of a meeting, with its sheets (see the module docstring)."""
 
+    noun = "questionnaire"
+    closed_error = QuestionnaireClosed
+
     def __init__(self, questionnaire_id: str, spec: QuestionnaireSpec) -> None:
+        super().__init__()
         self.id = questionnaire_id
-        self.state = QuestionnaireState.DRAFT
-        self.results_shared = False
-        self.launched_at: float | None = None
-        self.closed_at: float | None = None
         #: Named: participant id -> sheet. Anonymous: handle_key -> sheet.
         self._sheets: dict[str, dict[str, Answer]] = {}
         self._answered: set[str] = set()  # anonymous only
@@ -247,31 +240,6 @@ class Questionnaire:
         if self.state is not QuestionnaireState.DRAFT:
             raise InvalidAction("only a draft questionnaire can be edited")
         self._configure(spec)
-
-    def launch(self, now: float) -> None:
-        """Open a draft for answers; a questionnaire is launched once."""
-        if self.state is QuestionnaireState.CLOSED:
-            raise QuestionnaireClosed("the questionnaire is closed and cannot be launched again")
-        if self.state is QuestionnaireState.OPEN:
-            raise InvalidAction("the questionnaire is already open")
-        self.state = QuestionnaireState.OPEN
-        self.launched_at = now
-
-    def close(self, now: float) -> bool:
-        """Stop taking answers; closing a closed one changes nothing (False)."""
-        if self.state is QuestionnaireState.DRAFT:
-            raise InvalidAction("a draft questionnaire cannot be closed; launch or delete it")
-        if self.state is QuestionnaireState.CLOSED:
-            return False
-        self.state = QuestionnaireState.CLOSED
-        self.closed_at = now
-        return True
-
-    def share_results(self) -> None:
-        """Let everyone see the aggregate results."""
-        if self.state is QuestionnaireState.DRAFT:
-            raise InvalidAction("a draft questionnaire has no results to share")
-        self.results_shared = True
 
     # -- answering ----------------------------------------------------------------
 

@@ -8,7 +8,6 @@ docs/protocol.md, "Raised hands", "Chat and reactions", "Polls".
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -17,9 +16,11 @@ from conf_server.domain.errors import InvalidAction
 from conf_server.domain.meeting_state import CHAT_LOG, CHAT_TRANSCRIPT, MeetingState
 from conf_server.domain.polls import Poll, PollSpec
 
+from .coalesced_sends import CoalescedSends
 from .meeting_context import ActionHandler, MeetingContext
 from .meeting_views import meeting_summary, personal_poll_fields, poll_view, visible_to
 from .rooms import Participant
+from .viewer_sends import send_to_viewers
 
 Result = dict[str, Any] | None
 
@@ -33,7 +34,7 @@ class Interaction:
 
     def __init__(self, service: MeetingContext) -> None:
         self._service = service
-        self._pending_results: set[tuple[str, str]] = set()
+        self._coalesced = CoalescedSends(service, RESULTS_INTERVAL)
 
     def handlers(self) -> dict[str, ActionHandler]:
         return {
@@ -148,24 +149,20 @@ class Interaction:
         role (drafts and live results for hosts and co-hosts) and with their own
         vote. The role's view is built once; only the personal fields differ."""
         by_role = {role: poll_view(poll, role) for role in Role if visible_to(poll, role)}
-        for participant in self._service.participants(state.room):
-            view = by_role.get(state.roles.role_of(participant.id))
-            if participant.sid is not None and view is not None:
-                personal = {**view, **personal_poll_fields(poll, participant.id)}
-                await self._service.events.to_client(
-                    participant.sid, "poll_changed", {"poll": personal}
-                )
+        await send_to_viewers(
+            self._service,
+            state,
+            "poll_changed",
+            "poll",
+            by_role,
+            lambda viewer: personal_poll_fields(poll, viewer),
+        )
 
     def _results_moved(self, room: str, poll_id: str) -> None:
         """Coalesce result updates: one send per poll per RESULTS_INTERVAL."""
-        key = (room, poll_id)
-        if key not in self._pending_results:
-            self._pending_results.add(key)
-            self._service.tasks.spawn(self._send_results(room, poll_id))
+        self._coalesced.send_later((room, poll_id), lambda: self._send_results(room, poll_id))
 
     async def _send_results(self, room: str, poll_id: str) -> None:
-        await asyncio.sleep(RESULTS_INTERVAL)
-        self._pending_results.discard((room, poll_id))
         state = await self._service.store.get(room)
         if state is None:
             return

@@ -10,7 +10,6 @@ questionnaire per RESULTS_INTERVAL), and everyone once a host shares them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -20,6 +19,7 @@ from conf_server.domain.meeting_state import MeetingState
 from conf_server.domain.questionnaire_export import answers_csv, export, results_csv
 from conf_server.domain.questionnaires import Questionnaire, QuestionnaireSpec
 
+from .coalesced_sends import CoalescedSends
 from .interaction import RESULTS_INTERVAL
 from .meeting_context import ActionHandler, MeetingContext, RoomView
 from .meeting_views import meeting_summary
@@ -30,6 +30,7 @@ from .questionnaire_views import (
     questionnaire_visible_to,
 )
 from .rooms import Participant
+from .viewer_sends import send_to_viewers
 
 Result = dict[str, Any] | None
 
@@ -52,7 +53,7 @@ class QuestionnaireActions:
 
     def __init__(self, service: MeetingContext) -> None:
         self._service = service
-        self._pending_results: set[tuple[str, str]] = set()
+        self._coalesced = CoalescedSends(service, RESULTS_INTERVAL)
 
     def handlers(self) -> dict[str, ActionHandler]:
         return {
@@ -79,23 +80,21 @@ class QuestionnaireActions:
             for role in Role
             if questionnaire_visible_to(item, role) and (everyone or role is not Role.PARTICIPANT)
         }
-        for participant in self._service.participants(state.room):
-            view = by_role.get(state.roles.role_of(participant.id))
-            if participant.sid is not None and view is not None:
-                personal = {**view, **personal_questionnaire_fields(item, participant.id)}
-                await self._service.events.to_client(
-                    participant.sid, "questionnaire_changed", {"questionnaire": personal}
-                )
+        await send_to_viewers(
+            self._service,
+            state,
+            "questionnaire_changed",
+            "questionnaire",
+            by_role,
+            lambda viewer: personal_questionnaire_fields(item, viewer),
+        )
 
     def _results_moved(self, room: str, questionnaire_id: str) -> None:
-        key = (room, questionnaire_id)
-        if key not in self._pending_results:
-            self._pending_results.add(key)
-            self._service.tasks.spawn(self._send_results(room, questionnaire_id))
+        self._coalesced.send_later(
+            (room, questionnaire_id), lambda: self._send_results(room, questionnaire_id)
+        )
 
     async def _send_results(self, room: str, questionnaire_id: str) -> None:
-        await asyncio.sleep(RESULTS_INTERVAL)
-        self._pending_results.discard((room, questionnaire_id))
         state = await self._service.store.get(room)
         if state is None:
             return
