@@ -19,6 +19,7 @@ WEB_CLIENT = Path(__file__).resolve().parents[1] / "web_client"
 SOURCES = (
     "js",
     "css",
+    "locales",
     "index.html",
     "room.html",
     "admin.html",

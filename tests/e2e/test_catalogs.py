@@ -35,7 +35,10 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def catalogs() -> dict[str, dict[str, str]]:
-    found = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(LOCALES.glob("*.json"))}
+    found = {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(LOCALES.glob("*.json"))
+    }
     assert {"en", "de"} <= set(found), "English and German catalogs are required"
     return found
 
@@ -62,13 +65,19 @@ def has(catalog: dict[str, str], key: str) -> bool:
 def test_every_catalog_has_every_key_of_the_others() -> None:
     found = catalogs()
     every = set().union(*(set(catalog) for catalog in found.values()))
-    missing = {lang: sorted(every - set(catalog)) for lang, catalog in found.items() if every - set(catalog)}
+    missing = {
+        lang: sorted(every - set(catalog))
+        for lang, catalog in found.items()
+        if every - set(catalog)
+    }
     assert not missing, f"keys missing from catalogs: {missing}"
 
 
 def test_catalogs_are_flat_non_empty_strings() -> None:
     for lang, catalog in catalogs().items():
-        bad = [key for key, value in catalog.items() if not isinstance(value, str) or not value.strip()]
+        bad = [
+            key for key, value in catalog.items() if not isinstance(value, str) or not value.strip()
+        ]
         assert not bad, f"{lang}: keys without a text: {bad}"
         assert all(re.fullmatch(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+", key) for key in catalog), lang
         assert catalog["language.name"], f"{lang} names itself in language.name"
@@ -80,7 +89,9 @@ def test_translations_keep_the_placeholders() -> None:
     for lang, catalog in found.items():
         for key, text in catalog.items():
             if key in english:
-                assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), f"{lang}: {key}"
+                assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(english[key])), (
+                    f"{lang}: {key}"
+                )
 
 
 def test_every_key_the_pages_use_is_in_the_catalogs() -> None:
@@ -97,7 +108,10 @@ def test_the_scan_would_catch_a_missing_key(tmp_path: Path) -> None:
     catalog = catalogs()["de"]
     assert has(catalog, "chat.send")
     assert not has({k: v for k, v in catalog.items() if k != "chat.send"}, "chat.send")
-    source = 'h("button", { i18n: "chat.send" }); t("hands.raise"); setText(el, "room.participant_count", {count})'
+    source = (
+        'h("button", { i18n: "chat.send" }); t("hands.raise");'
+        ' setText(el, "room.participant_count", {count})'
+    )
     keys = {key for pattern in JS_KEY_PATTERNS for key in pattern.findall(source)}
     assert keys == {"chat.send", "hands.raise", "room.participant_count"}
 
@@ -142,7 +156,9 @@ def test_every_catalog_is_bundled() -> None:
 @pytest.mark.parametrize("lang", ["de"])
 def test_german_is_formal(lang: str) -> None:
     """The product speaks to customers with "Sie": no informal "du" forms."""
-    informal = re.compile(r"\b(du|dich|dir|dein|deine|deinen|deinem|deiner|euch|euer|eure)\b", re.IGNORECASE)
+    informal = re.compile(
+        r"\b(du|dich|dir|dein|deine|deinen|deinem|deiner|euch|euer|eure)\b", re.IGNORECASE
+    )
     catalog = catalogs()[lang]
     found = {key: text for key, text in catalog.items() if informal.search(text)}
     assert not found, found

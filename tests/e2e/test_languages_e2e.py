@@ -11,15 +11,20 @@ at whether the layout holds with the longer German words."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from client_build import copy_client
 from e2e_helpers import screenshot, tid, wait_joined
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
 
 from conf_server import Settings
+from conf_server.http import web_pages
 from recording.library import RecordingLibrary
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +32,9 @@ pytestmark = pytest.mark.e2e
 SEEN = 10_000  # ms
 
 
-async def new_page(browser: Browser, locale: str, contexts: list[BrowserContext], name: str) -> Page:
+async def new_page(
+    browser: Browser, locale: str, contexts: list[BrowserContext], name: str
+) -> Page:
     """A page in a fresh context of ``locale`` with camera and microphone allowed."""
     context = await browser.new_context(
         locale=locale,
@@ -108,7 +115,9 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await expect(guest.locator(".eyebrow")).to_have_text("Bereit zum Beitreten?")
     await expect(guest.locator(tid("join-button"))).to_have_text("Beitreten")
     await expect(guest.locator(".companion-check")).to_contain_text("Besprechungsraum")
-    await expect(guest.locator(tid("prejoin-mic-button"))).to_have_attribute("aria-label", "Mikrofon stummschalten")
+    await expect(guest.locator(tid("prejoin-mic-button"))).to_have_attribute(
+        "aria-label", "Mikrofon stummschalten"
+    )
     await screenshot(guest, "lang-de-prejoin")
 
     # The meeting.
@@ -119,7 +128,9 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await expect(guest.locator(tid("camera-button"))).to_contain_text("Kamera aus")
     await expect(guest.locator(tid("leave-button"))).to_contain_text("Verlassen")
     await expect(guest.locator(tid("participant-count"))).to_have_text("2 Teilnehmende")
-    await expect(guest.locator(tid("raise-hand-button"))).to_contain_text("Hand heben", timeout=SEEN)
+    await expect(guest.locator(tid("raise-hand-button"))).to_contain_text(
+        "Hand heben", timeout=SEEN
+    )
     assert await guest.title() == f"{room} · Besprechung"
     await wait_until_fits(guest)
     await screenshot(guest, "lang-de-meeting")
@@ -130,7 +141,9 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await guest.click(tid("chat-button"))
     # Muted, the longest German label; with the chat open the bar is at its fullest.
     await guest.click(tid("mic-button"))
-    await expect(guest.locator(tid("mic-button"))).to_have_attribute("aria-label", "Stummschaltung aufheben")
+    await expect(guest.locator(tid("mic-button"))).to_have_attribute(
+        "aria-label", "Stummschaltung aufheben"
+    )
     await wait_until_fits(guest)
     await guest.fill(f"{tid('chat-panel')} textarea", "Guten Morgen!")
     await guest.keyboard.press("Enter")
@@ -153,7 +166,9 @@ async def test_prejoin_meeting_and_lobby_in_german(
     waiting = await new_page(browser, "de-DE", contexts, "waiting")
     await waiting.goto(f"{conf_server.url}/r/{room}?name=Jörg&autojoin=1")
     await expect(waiting.locator(tid("waiting-screen"))).to_be_visible(timeout=SEEN)
-    await expect(waiting.locator("#waiting-title")).to_have_text("Warten auf Einlass durch die Moderation")
+    await expect(waiting.locator("#waiting-title")).to_have_text(
+        "Warten auf Einlass durch die Moderation"
+    )
     await expect(waiting.locator(tid("waiting-leave-button"))).to_have_text("Verlassen")
     await screenshot(waiting, "lang-de-lobby")
 
@@ -162,7 +177,9 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await host.evaluate("window.meeting.interaction.lockMeeting(true)")
     locked = await new_page(browser, "de-DE", contexts, "locked")
     await locked.goto(f"{conf_server.url}/r/{room}?name=Klaus&autojoin=1")
-    await expect(locked.locator(tid("status"))).to_contain_text("Die Besprechung ist gesperrt.", timeout=SEEN)
+    await expect(locked.locator(tid("status"))).to_contain_text(
+        "Die Besprechung ist gesperrt.", timeout=SEEN
+    )
     await screenshot(locked, "lang-de-error")
 
 
@@ -172,7 +189,9 @@ async def test_admin_page_in_german_with_german_dates(
     library = RecordingLibrary(settings.recordings_dir)
     # 2026-03-05 14:07 in the browser's time zone (the test's TZ, like Chromium's).
     started = time.mktime((2026, 3, 5, 14, 7, 0, 0, 0, -1))
-    record = library.create({"meeting_id": "m-de", "started_at": started, "room": "quartal", "title": "Quartalsbericht"})
+    record = library.create(
+        {"meeting_id": "m-de", "started_at": started, "room": "quartal", "title": "Quartalsbericht"}
+    )
     directory = library.directory(record["id"])
     assert directory is not None
     (directory / "track-001-camera.webm").write_bytes(b"x" * 2048)
@@ -194,3 +213,34 @@ async def test_admin_page_in_german_with_german_dates(
     await expect(row).to_contain_text("05.03.2026, 14:07")
     await expect(row).to_contain_text("Fertig")
     await screenshot(page, "lang-de-admin")
+
+
+async def test_source_modules_without_a_bundle_speak_german_too(
+    browser: Browser, contexts: list[BrowserContext], tmp_path: Path
+) -> None:
+    """Without a current bundle the pages load the source modules, which import
+    the catalogs as JSON modules from /static/locales/, under the pages' CSP."""
+    client_dir = copy_client(tmp_path / "web_client")  # no dist/: the sources are served
+    app = web.Application()
+    web_pages.add_client_routes(app, client_dir)
+
+    async def headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Content-Security-Policy"] = "; ".join(
+            (*web_pages.CSP, "connect-src 'self'")
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+
+    app.on_response_prepare.append(headers)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        page = await new_page(browser, "de-DE", contexts, "sources")
+        catalogs: list[str] = []
+        page.on(
+            "response", lambda r: catalogs.append(r.url) if "/static/locales/" in r.url else None
+        )
+        await page.goto(str(server.make_url("/")))
+        await expect(page.locator(tid("start-button"))).to_have_text("Besprechung starten")
+        assert any(url.endswith("/static/locales/de.json") for url in catalogs), catalogs
+    finally:
+        await server.close()

@@ -204,18 +204,6 @@ export function formatTime(value, options = { timeStyle: "short" }) {
 }
 
 /**
- * A duration as h:mm:ss or m:ss (the same in every language we have).
- * @param {number} seconds
- */
-export function formatDuration(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
-/**
  * Translate static HTML: each element under `root` with `data-i18n="key"`
  * gets that message as its text, `data-i18n-aria-label` (`-title`,
  * `-placeholder`, `-alt`) that attribute; `data-i18n-vars` (JSON) fills

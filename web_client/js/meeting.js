@@ -4,6 +4,7 @@
 // listens to its events and calls its methods. The server is the authority:
 // nothing here is decided locally (not even the order of hands).
 
+import { errorText } from "./i18n.js";
 import { ProtocolError } from "./protocol.js";
 import { QuestionnaireBook } from "./questionnaire_book.js";
 
@@ -281,7 +282,8 @@ export class MeetingInteraction extends EventTarget {
         }
         return true;
       case "captions_stopped":
-        this._setCaptions(this.captionsEnabled, false, String(payload.message ?? ""));
+        // In the page's language: the code's message, else the server's own.
+        this._setCaptions(this.captionsEnabled, false, errorText(String(payload.code ?? ""), String(payload.message ?? "")));
         return true;
       case "muted_by_host":
         if (payload.source === "microphone" && payload.locked) this.micLocked = true;

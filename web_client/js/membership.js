@@ -4,6 +4,7 @@
 // Server events that arrive before the acknowledgement are held back and
 // handed on after it. DOM-free; used by session.js.
 
+import { t } from "./i18n.js";
 import { joinFailureMessage, requestJoin } from "./join.js";
 import { followRedirects, passingTrouble, retryPauseMs } from "./node_redirect.js";
 import { ProtocolError } from "./protocol.js";
@@ -88,7 +89,7 @@ export class Membership {
           this.fail(joinFailureMessage(error), error instanceof ProtocolError ? error.code : undefined);
           return;
         }
-        core.notice("info", "server_busy", "The server is having trouble; retrying…");
+        core.notice("info", "server_busy", t("join.retrying"));
         await sleep(retryPauseMs(error, RETRY_PAUSE_MS));
       }
     }

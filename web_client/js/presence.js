@@ -3,6 +3,7 @@
 // or the room's own camera and speakerphone; and what that means for the
 // microphone and the speaker. DOM-free.
 
+import { t } from "./i18n.js";
 import { cleanName } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").PresenceMode} PresenceMode */
@@ -99,21 +100,10 @@ export function checkinLink(origin, room, code) {
  * @returns {{title: string, message: string, confirmLabel: string}}
  */
 export function echoWarning(device, zone) {
-  const where = zone ? `Others in ${zone}` : "Others in your meeting room";
-  if (device === "microphone") {
-    return {
-      title: "Turn your microphone on?",
-      message:
-        `${where} will hear an echo: the room's speakerphone already picks up your voice, and the ` +
-        "meeting would play it back a second time. Only turn it on if you have left the room.",
-      confirmLabel: "Turn microphone on",
-    };
-  }
+  const where = zone ? t("echo.others_in", { zone }) : t("echo.others_in_room");
   return {
-    title: "Turn your speaker on?",
-    message:
-      `${where} will hear an echo: the room's speakerphone already plays the meeting, and your ` +
-      "device would play it a second time (and may feed it back). Use headphones, or leave it off.",
-    confirmLabel: "Turn speaker on",
+    title: t(`echo.${device}_title`),
+    message: t(`echo.${device}_text`, { where }),
+    confirmLabel: t(`echo.${device}_confirm`),
   };
 }

@@ -2,7 +2,7 @@
 // peer connections of the current join (publish what we have, answer the
 // server's subscriber offers). DOM-free; used by session.js.
 
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 import { toDeviceError } from "./media.js";
 import { PeerPair } from "./peer_pair.js";
 import { ProtocolError } from "./protocol.js";
@@ -76,8 +76,9 @@ export class SessionMedia {
     on("connected", () => this._onMediaUp());
     on("failed", ({ why }) => this._onPeerFailed(why));
     on("error", ({ side, error }) => {
-      const what = side === "publish" ? "Could not send your audio/video" : "Could not receive the others' audio/video";
-      core.notice("error", `${side}_failed`, `${what}: ${error instanceof Error ? error.message : String(error)}`);
+      const what = side === "publish" ? t("media.send_failed") : t("media.receive_failed");
+      const why = error instanceof ProtocolError ? errorText(error.code, error.message) : error instanceof Error ? error.message : String(error);
+      core.notice("error", `${side}_failed`, `${what}: ${why}`);
     });
   }
 
@@ -296,10 +297,10 @@ export class SessionMedia {
     } catch (error) {
       if (error instanceof ProtocolError && error.code === "mic_locked") {
         this._interaction.micLocked = true;
-        this._core.notice("warning", "mic_locked", error.message);
+        this._core.notice("warning", "mic_locked", errorText(error.code, error.message));
         void this.setMicrophoneMuted(true);
       } else if (!(error instanceof ProtocolError && error.transient)) {
-        this._core.notice("warning", "mute", `Could not report the ${source} state: ${/** @type {Error} */ (error).message}`);
+        this._core.notice("warning", "mute", t(`media.mute_report_failed_${source}`, { reason: /** @type {Error} */ (error).message }));
       }
     }
   }
