@@ -116,7 +116,7 @@ def validate_chat_send(payload: Payload) -> Payload:
 
 def validate_mark_decision(payload: Payload) -> Payload:
     _no_extra(payload, {"text"})
-    return {"text": _text(payload, "text", MAX_POLL_TEXT)}
+    return {"text": _text(payload, "text", MAX_TEXT)}
 
 
 def validate_remove_decision(payload: Payload) -> Payload:

@@ -1,14 +1,14 @@
 """Decisions a meeting's hosts mark while it runs (the summary lists them).
 
-A host or co-host marks a decision with a short text (``mark_decision``) and
-may take one back (``remove_decision``). The text follows the chat's rules
-(:func:`conf_server.domain.chat.clean_message`: trimmed, not empty, newlines
-allowed, no control or invisible characters) with a shorter limit,
-``MAX_LENGTH``. A meeting keeps at most ``MAX_DECISIONS`` (``too_many_decisions``
-beyond; removing one makes room), and each marker may mark ``RATE_CAPACITY``
-per ``RATE_PERIOD`` seconds (``rate_limited``), so a host's script cannot
-flood the room or the summary. Ids grow by one and are never reused within
-a meeting, so a late ``remove_decision`` cannot hit a newer decision.
+A host or co-host marks a decision with a text (``mark_decision``) and may
+take one back (``remove_decision``). The text has the chat's rules and limits
+(:func:`conf_server.domain.chat.clean_message`: trimmed, not empty, at most
+2000 characters, newlines allowed, no control or invisible characters), and
+each marker the chat's rate limit (5 per 5 s, ``rate_limited``). A meeting
+keeps at most ``MAX_DECISIONS`` (``too_many_decisions`` beyond; removing one
+makes room), so a host's script cannot flood the room or the summary. Ids
+grow by one and are never reused within a meeting, so a late
+``remove_decision`` cannot hit a newer decision.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .chat import clean_message
+from .chat import MAX_LENGTH, RATE_CAPACITY, RATE_PERIOD, clean_message
 from .errors import DomainError, InvalidMessage, MessageTooLong, RateLimited
 from .ratelimit import RateLimiter
 
 MAX_DECISIONS = 50
-MAX_LENGTH = 500
-RATE_CAPACITY = 5
-RATE_PERIOD = 10.0
 
 
 class UnknownDecision(DomainError):

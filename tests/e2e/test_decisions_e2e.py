@@ -40,10 +40,10 @@ async def test_the_host_marks_a_decision_everyone_sees_it(open_page):
     # The count shows on the button while the panel is closed, too.
     await expect(guest.locator(f"{tid('decisions-button')} .control-badge")).to_have_text("1")
 
-    # Too long for the server: the host reads why, nothing is added.
+    # Too long for the server (the chat's 2000): the host reads why, nothing is added.
     # (the field's maxlength stops typing; a pasted or scripted text reaches the server)
     await host.locator(tid("decision-input")).evaluate("el => el.removeAttribute('maxlength')")
-    await host.fill(tid("decision-input"), "x" * 501)
+    await host.fill(tid("decision-input"), "x" * 2001)
     await host.click(tid("mark-decision-button"))
     await expect(host.locator(tid("decision-error"))).not_to_be_empty(timeout=SEEN)
     await expect(items).to_have_count(1)

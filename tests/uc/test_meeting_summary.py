@@ -174,7 +174,7 @@ async def test_meetings_without_an_end_get_no_summary_and_bad_decisions_are_refu
             await host.connect()
             await host.join("plain")
             errors = {}
-            for payload in ({"text": ""}, {"text": "x" * 501}, {"text": 5}, {"id": "1"}, {}):
+            for payload in ({"text": ""}, {"text": "x" * 2001}, {"text": 5}, {"id": "1"}, {}):
                 event = "remove_decision" if "id" in payload else "mark_decision"
                 ack = await host.call(event, payload, raw=True)
                 errors[str(payload)[:20]] = ack["error"]["code"]

@@ -6,15 +6,13 @@
 // chat the meeting came from.
 
 import { formatTime, t } from "../i18n.js";
+import { CHAT_MAX_LENGTH } from "../protocol.js";
 import { h } from "./dom.js";
 import { errorText, renderList, smallButton } from "./kit.js";
 import { setBadge } from "./side_panel.js";
 
 /** @typedef {import("../meeting.js").MeetingInteraction} MeetingInteraction */
 /** @typedef {{id: number, text: string, by_id: string, by_name: string, at: number}} Decision */
-
-/** The server's limit (docs/protocol.md): longer texts get message_too_long. */
-export const DECISION_MAX_LENGTH = 500;
 
 export class DecisionsView {
   /**
@@ -29,7 +27,7 @@ export class DecisionsView {
       h("textarea.chat-input", {
         "data-testid": "decision-input",
         rows: 2,
-        maxlength: DECISION_MAX_LENGTH,
+        maxlength: CHAT_MAX_LENGTH, // the chat's limit (docs/protocol.md, "Decisions")
         "i18n-placeholder": "decisions.placeholder",
         "i18n-aria-label": "decisions.input_label",
       })
