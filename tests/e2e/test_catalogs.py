@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,58 @@ def test_german_is_formal(lang: str) -> None:
     catalog = catalogs()[lang]
     found = {key: text for key, text in catalog.items() if informal.search(text)}
     assert not found, found
+
+
+I18N_SCRIPT = """
+import * as i18n from "./js/i18n.js";
+const out = {
+  pick: [
+    i18n.pickLanguage(["de-AT", "en"]),
+    i18n.pickLanguage(["fr-FR", "en-GB"]),
+    i18n.pickLanguage([]),
+  ],
+  one: i18n.t("room.participant_count", { count: 1 }),
+  missing: i18n.t("no.such.key"),
+  unknownCode: i18n.errorText("no_such_code", "the server's words"),
+};
+i18n.setLanguage("de");
+Object.assign(out, {
+  language: i18n.language(),
+  deOne: i18n.t("room.participant_count", { count: 1 }),
+  deMany: i18n.t("room.participant_count", { count: 1234 }),
+  deError: i18n.errorText("meeting_locked", "meeting is locked"),
+  deNumber: i18n.formatNumber(1234.5),
+  deDate: i18n.formatDateTime(Date.UTC(2026, 2, 5, 13, 7), { dateStyle: "long", timeZone: "UTC" }),
+});
+i18n.setLanguage("xx");
+out.afterUnknown = i18n.language();
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_i18n_module_picks_formats_and_maps_codes() -> None:
+    """js/i18n.js itself, in Node (DOM-free): the browser's languages pick a
+    catalog (de-AT is German, French falls back to English), plurals and
+    numbers follow the language, error codes map to the catalog, and an
+    unknown language or key changes nothing / shows the key."""
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", I18N_SCRIPT],
+        cwd=WEB_CLIENT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["pick"] == ["de", "en", "en"]
+    assert out["one"] == "1 participant"
+    assert out["missing"] == "no.such.key"
+    assert out["unknownCode"] == "the server's words"
+    assert out["language"] == "de"
+    assert out["deOne"] == "1 teilnehmende Person"
+    assert out["deMany"] == "1.234 Teilnehmende"
+    assert out["deError"] == "Die Besprechung ist gesperrt. Niemand kann mehr beitreten."
+    assert out["deNumber"] == "1.234,5"
+    assert out["deDate"] == "5. März 2026"
+    assert out["afterUnknown"] == "de"

@@ -128,7 +128,7 @@ function lookup(key) {
 export function t(key, vars) {
   let message;
   if (typeof vars?.count === "number") {
-    const category = new Intl.PluralRules(locale()).select(vars.count);
+    const category = intl((tag) => new Intl.PluralRules(tag)).select(vars.count);
     message = lookup(`${key}.${category}`) ?? lookup(`${key}.other`);
   }
   message ??= lookup(key) ?? key;
@@ -162,6 +162,21 @@ export function errorText(code, fallback, vars) {
 /** Error codes whose server message carries the reason (docs/protocol.md: "the message says why"). */
 const DETAILED = new Set(["invalid_action", "forbidden", "invalid_payload", "invalid_request", "invalid_token"]);
 
+/**
+ * An Intl formatter for {@link locale}, or for the bare language if the
+ * browser's tag is one Intl refuses (a RangeError must not break a page).
+ * @template T
+ * @param {(tag: string) => T} make
+ * @returns {T}
+ */
+function intl(make) {
+  try {
+    return make(locale());
+  } catch {
+    return make(current);
+  }
+}
+
 /** @param {Date | number | string} value */
 function toDate(value) {
   return value instanceof Date ? value : new Date(value);
@@ -173,7 +188,7 @@ function toDate(value) {
  * @param {Intl.NumberFormatOptions} [options]
  */
 export function formatNumber(value, options) {
-  return new Intl.NumberFormat(locale(), options).format(value);
+  return intl((tag) => new Intl.NumberFormat(tag, options)).format(value);
 }
 
 /**
@@ -182,7 +197,7 @@ export function formatNumber(value, options) {
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatDateTime(value, options = { dateStyle: "medium", timeStyle: "short" }) {
-  return new Intl.DateTimeFormat(locale(), options).format(toDate(value));
+  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
@@ -191,7 +206,7 @@ export function formatDateTime(value, options = { dateStyle: "medium", timeStyle
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatDate(value, options = { dateStyle: "medium" }) {
-  return new Intl.DateTimeFormat(locale(), options).format(toDate(value));
+  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
@@ -200,7 +215,7 @@ export function formatDate(value, options = { dateStyle: "medium" }) {
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatTime(value, options = { timeStyle: "short" }) {
-  return new Intl.DateTimeFormat(locale(), options).format(toDate(value));
+  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
