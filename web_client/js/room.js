@@ -175,7 +175,7 @@ function buildUi(session, room, hybrid) {
 function wireShortcuts() {
   const shortcuts = new Shortcuts(document);
   const button = barButton("shortcuts-button", KEYBOARD, t("shortcuts.button"));
-  button.setAttribute("aria-label", t("shortcuts.label"));
+  button.setAttribute("aria-label", t("a11y.shortcuts_button"));
   button.setAttribute("aria-keyshortcuts", "?");
   button.setAttribute("aria-haspopup", "dialog");
   button.title = t("shortcuts.title");

@@ -4,6 +4,7 @@
 // interaction's state when built, so nothing that happened before is lost.
 
 import { LANGUAGE_CHANGED, events, t } from "./i18n.js";
+import { Announcer } from "./ui/announcer.js";
 import { CaptionsView } from "./ui/captions.js";
 import { ChatView } from "./ui/chat.js";
 import { DecisionsView } from "./ui/decisions.js";
@@ -60,7 +61,7 @@ export function buildInteractionUi(session, places) {
     decisions: barButton("decisions-button", HANDS_LIST, { key: "panel.decisions" }),
     leaderboard: barButton("leaderboard-button", SPOTLIGHT, { key: "panel.leaderboard" }),
   };
-  buttons.menu.setAttribute("aria-label", t("menu.label"));
+  buttons.menu.setAttribute("aria-label", t("a11y.menu_button"));
   buttons.menu.title = t("menu.title");
   buttons.chat.title = withKey(t("panel.chat"), "C");
   buttons.chat.setAttribute("aria-keyshortcuts", "C");
@@ -109,6 +110,10 @@ export function buildInteractionUi(session, places) {
   const recordingLinks = new RecordingLinks(i);
   const menu = new MeetingMenu({ button: buttons.menu, interaction: i, room, sections: [record.el, recordingLinks.el, participation.el] });
   const indicator = new RecordingIndicator(places.indicatorRoot);
+  // Screen readers hear joins, leaves, called hands and opened polls (a11y).
+  const announcer = new Announcer(floatingRoot);
+  announcer.known(session.participants);
+  announcer.polls(i.polls, true);
   const captions = new CaptionsView({
     button: buttons.captions,
     area: places.captionsRoot,
@@ -163,6 +168,7 @@ export function buildInteractionUi(session, places) {
   on(i, "meeting", () => {
     captions.resend();
     for (const poll of i.polls) if (poll.state === "open" && poll.voted) announced.add(poll.poll_id);
+    announcer.polls(i.polls, true); // a11y: what was open at join is not news
     refresh();
   });
   on(i, "hands", () => {
@@ -172,10 +178,14 @@ export function buildInteractionUi(session, places) {
   on(i, "handcalled", ({ name, self }) => {
     const text = self ? t("hands.you_are_up", { name }) : t("hands.host_called", { name });
     status.show("hand-called", "info", text, { dismissible: true, timeoutMs: 8000 });
+    announcer.handCalled(name, self); // a11y
   });
   on(i, "chat", ({ message }) => chat.added(message));
   on(i, "reaction", ({ participantId, emoji }) => reactions.burst(participantId, emoji, nameOf(participantId)));
-  on(i, "polls", refreshPolls);
+  on(i, "polls", () => {
+    refreshPolls();
+    announcer.polls(i.polls); // a11y
+  });
   on(i, "decisions", () => decisions.render());
   on(i, "participation", () => {
     leaderboard.render();
@@ -207,6 +217,11 @@ export function buildInteractionUi(session, places) {
       hands.render();
     });
   }
+  on(session, "participants", ({ participants }) => announcer.known(participants)); // a11y
+  on(session, "participantjoined", ({ participant }) => {
+    if (participant.id !== session.participantId) announcer.joined(participant); // a11y
+  });
+  on(session, "participantleft", ({ participantId }) => announcer.left(participantId)); // a11y
   on(session, "state", ({ state }) => {
     if (state === "left" || state === "removed" || state === "ended") {
       side.close();

@@ -56,7 +56,8 @@ export class HandsView {
     this.raiseButton.setAttribute("aria-pressed", String(up));
     this.raiseButton.classList.toggle("active", up);
     setText(/** @type {HTMLElement} */ (this.raiseButton.querySelector(".control-label")), up ? "hands.lower" : "hands.raise");
-    this.raiseButton.setAttribute("aria-label", up ? t("hands.lower_label", { position: mine }) : t("hands.raise_label"));
+    // a11y: the name starts with the visible caption (WCAG 2.5.3, label in name).
+    this.raiseButton.setAttribute("aria-label", up ? t("a11y.lower_hand", { position: mine }) : t("hands.raise"));
     this.raiseButton.title = withKey(up ? t("hands.lower_title", { position: mine }) : t("hands.raise_label"), "H");
   }
 

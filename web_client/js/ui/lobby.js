@@ -19,7 +19,7 @@ export class LobbyView {
     this.title = h("h2", { id: "lobby-title" });
     this.list = h("ul.lobby-list");
     this.error = h("p.panel-error", { role: "alert", "data-testid": "lobby-error" });
-    const hide = smallButton(t("lobby.later"), { "i18n-aria-label": "lobby.later_label", "data-testid": "lobby-hide-button" }, () => {
+    const hide = smallButton(t("lobby.later"), { "i18n-title": "lobby.later_label", "data-testid": "lobby-hide-button" }, () => {
       this.dismissed = true;
       this.render();
     });
@@ -78,7 +78,7 @@ export class LobbyView {
       smallButton(t("lobby.admit"), { "data-testid": "admit-button", class: "small primary", "aria-label": t("lobby.admit_label", { name: entry.name }) }, () =>
         this._run(() => i.admit(entry.id)),
       ),
-      smallButton(t("lobby.deny"), { "data-testid": "deny-button", "aria-label": t("lobby.deny_label", { name: entry.name }) }, () => this._run(() => i.deny(entry.id))),
+      smallButton(t("lobby.deny"), { "data-testid": "deny-button", "aria-label": t("a11y.action_for", { action: t("lobby.deny"), name: entry.name }), title: t("lobby.deny_label", { name: entry.name }) }, () => this._run(() => i.deny(entry.id))),
     );
   }
 

@@ -97,7 +97,8 @@ export class ParticipantsView {
     /** @type {HTMLButtonElement[]} */
     const buttons = [];
     const add = (/** @type {string} */ label, /** @type {string} */ testid, /** @type {string} */ aria, /** @type {() => Promise<unknown>} */ action, extra = "") =>
-      buttons.push(smallButton(label, { "data-testid": testid, "aria-label": aria, class: `small ${extra}` }, () => this._run(action)));
+      // a11y: the name starts with the visible caption (WCAG 2.5.3, label in name); the long form is the tooltip.
+      buttons.push(smallButton(label, { "data-testid": testid, "aria-label": t("a11y.action_for", { action: label, name }), title: aria, class: `small ${extra}` }, () => this._run(action)));
     if (i.canModerate(p)) {
       if (!p.audio_muted) add(t("participants.mute"), "mute-participant-button", t("participants.mute_label", { name }), () => i.muteParticipant(p.id, false));
       if (!p.mic_locked) {

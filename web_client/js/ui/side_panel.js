@@ -30,6 +30,7 @@ export function barButton(testid, svg, label) {
       { type: "button", "data-testid": testid, "aria-label": text, title: text },
       icon(svg),
       caption,
+      " ", // a11y: the caption and the badge read as two words ("Chat 2"), as the name has them
       h("span.control-badge", { hidden: true, "aria-hidden": "true" }),
     )
   );
@@ -51,7 +52,8 @@ export function setBadge(button, count, what = "") {
   badge.hidden = count <= 0;
   badge.textContent = count > 99 ? "99+" : String(count);
   const label = button.querySelector(".control-label")?.textContent ?? "";
-  button.setAttribute("aria-label", count > 0 ? `${label} (${count}${what ? ` ${what}` : ""})` : label);
+  // a11y: the name holds the visible caption and number in order (WCAG 2.5.3, label in name).
+  button.setAttribute("aria-label", count > 0 ? t("a11y.badge", { label, count: badge.textContent, what }).trim() : label);
 }
 
 /**
