@@ -90,3 +90,43 @@ async def test_host_launches_participant_answers_and_edits_host_sees_results(ope
     shared = guest.locator(tid("questionnaire-results"))
     await expect(shared).to_contain_text("Busy", timeout=SEEN)
     await expect(shared).not_to_contain_text("Gus:")  # names only for hosts
+
+
+async def test_an_anonymous_answer_is_edited_with_the_handle_kept_in_the_tab(open_page):
+    host, _ = await join(open_page, "secret-survey", "Hana")
+    guest, _ = await join(open_page, "secret-survey", "Gus")
+    await expect(host.locator(tid("tile"))).to_have_count(2, timeout=SEEN)
+    await open_polls(host)
+    await host.fill(tid("questionnaire-title-input"), "Honest pulse")
+    await host.check(tid("questionnaire-anonymous-checkbox"))
+    await add_question(host, 0, "rating", "How was the week?")
+    await add_question(host, 1, "text", "Anything else?")
+    await host.click(tid("questionnaire-create-button"))
+    card = host.locator(tid("questionnaire"))
+    await card.locator(tid("questionnaire-launch-button")).click()
+
+    await open_polls(guest)
+    form = guest.locator(tid("questionnaire-answer-form"))
+    await form.get_by_label("Rating 5").check()
+    await form.locator(tid("questionnaire-text-input")).fill("All good")
+    await guest.click(tid("questionnaire-submit-button"))
+    results = host.locator(tid("questionnaire-results"))
+    await expect(results.locator(tid("questionnaire-mean"))).to_contain_text("5", timeout=SEEN)
+    # The server does not know what Gus answered: the form shows what this tab
+    # sent, and the tab holds the answer handle that lets Gus change it.
+    await expect(form.locator(tid("questionnaire-text-input"))).to_have_value("All good")
+    await expect(guest.locator(tid("questionnaire-note"))).to_contain_text(
+        "Anonymous", timeout=SEEN
+    )
+    handles = await guest.evaluate(
+        "Object.keys(sessionStorage).filter(k => k.startsWith('questionnaire-handle'))"
+    )
+    assert len(handles) == 1, handles
+    await form.get_by_label("Rating 1").check()
+    await form.locator(tid("questionnaire-text-input")).fill("Too busy")
+    await guest.click(tid("questionnaire-submit-button"))
+    await expect(results.locator(tid("questionnaire-mean"))).to_contain_text("1", timeout=SEEN)
+    await expect(results).to_contain_text("Too busy")
+    await expect(results).not_to_contain_text("All good")
+    await expect(results).not_to_contain_text("Gus")  # anonymous: no names, even for hosts
+    await expect(guest.locator(tid("questionnaire-error"))).to_be_empty()

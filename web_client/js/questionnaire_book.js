@@ -34,6 +34,8 @@ export class QuestionnaireBook extends EventTarget {
     this._items = new Map();
     /** @type {string | null} the meeting the answer handles belong to */
     this._meetingId = null;
+    /** @type {Map<string, Record<string, unknown>>} what this tab last sent, by id */
+    this._sent = new Map();
   }
 
   /** @returns {Questionnaire[]} */
@@ -53,6 +55,7 @@ export class QuestionnaireBook extends EventTarget {
    */
   load(list, meetingId) {
     this._items = new Map();
+    if (meetingId !== this._meetingId) this._sent = new Map();
     this._meetingId = meetingId;
     for (const item of Array.isArray(list) ? list : []) {
       if (item?.questionnaire_id) this._items.set(item.questionnaire_id, item);
@@ -117,6 +120,7 @@ export class QuestionnaireBook extends EventTarget {
     const payload = { questionnaire_id: id, answers, ...(handle ? { handle } : {}) };
     const result = await this._send("questionnaire_answer", payload);
     if (typeof result.handle === "string") this._keepHandle(id, result.handle);
+    this._sent.set(id, answers);
     if (result.questionnaire) this._put(result.questionnaire);
     return result;
   }
@@ -132,6 +136,16 @@ export class QuestionnaireBook extends EventTarget {
       content_type: String(result.content_type ?? "text/plain"),
       content: String(result.content ?? ""),
     };
+  }
+
+  /**
+   * What this tab last sent (the server does not say it back for an anonymous
+   * questionnaire, so the form shows it from here).
+   * @param {string} id
+   * @returns {Record<string, unknown> | null}
+   */
+  lastSent(id) {
+    return this._sent.get(id) ?? null;
   }
 
   /**

@@ -142,7 +142,7 @@ export class QuestionnairesView {
       return [h("ol.poll-draft-options", {}, ...item.questions.map((q) => h("li", { text: `${q.prompt} (${t(`questionnaire.kind_${q.kind}`)})` })))];
     }
     const open = item.state === "open";
-    const mine = item.my_answers ?? {};
+    const mine = item.my_answers ?? this.book.lastSent(item.questionnaire_id) ?? {};
     const form = /** @type {HTMLFormElement} */ (h("form.questionnaire-answers", { "data-testid": "questionnaire-answer-form" }));
     const fields = item.questions.map((question) => this._field(item, question, mine[question.id], !open));
     form.append(...fields);
