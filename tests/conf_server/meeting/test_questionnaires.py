@@ -285,3 +285,23 @@ async def test_ending_the_meeting_closes_open_questionnaires(room, server):
     state = await server.service.store.get(ROOM)
     if state is not None:  # the state may already be archived away
         assert state.questionnaires.get(qid).state.value == "closed"
+
+
+async def test_a_promoted_co_host_manages_questionnaires_and_sees_results(room):
+    host, ada, bob = room
+    qid = await launch(host)
+    await answer(bob, qid, {"q4": "hello"})
+    await host.call("set_role", {"participant_id": ada.participant_id, "role": "co_host"})
+    state = await ada.wait_event("meeting_state", lambda d: d["meeting"]["role"] == "co_host")
+    (listed,) = state["meeting"]["questionnaires"]
+    # A co-host sees live results, with the names of a named questionnaire.
+    assert listed["results"]["questions"][3]["answers"] == [
+        {"text": "hello", "participant_id": bob.participant_id, "name": "Bob"}
+    ]
+    draft = await ada.call("questionnaire_create", {"title": "Mine", "questions": QUESTIONS})
+    assert draft["questionnaire"]["state"] == "draft"
+    await ada.call("questionnaire_close", {"questionnaire_id": qid})
+    closed = await bob.wait_event(
+        "questionnaire_changed", lambda d: d["questionnaire"]["state"] == "closed"
+    )
+    assert closed["questionnaire"]["results"] is None  # not shared yet
