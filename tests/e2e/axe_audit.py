@@ -15,7 +15,8 @@ from typing import Any
 
 from playwright.async_api import Page
 
-AXE = Path(__file__).resolve().parents[2] / "web_client" / "node_modules" / "axe-core" / "axe.min.js"
+WEB_CLIENT = Path(__file__).resolve().parents[2] / "web_client"
+AXE = WEB_CLIENT / "node_modules" / "axe-core" / "axe.min.js"
 #: WCAG 2.0 and 2.1, levels A and AA.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: What fails the audit.
@@ -25,7 +26,7 @@ BLOCKING = {"serious", "critical"}
 @cache
 def _axe_source() -> str:
     if not AXE.exists():
-        raise AssertionError(f"{AXE} is missing: run `cd web_client && npm ci` (axe-core is a devDependency)")
+        raise AssertionError(f"{AXE} is missing: run `cd web_client && npm ci` (a devDependency)")
     return AXE.read_text()
 
 
