@@ -244,3 +244,31 @@ async def test_source_modules_without_a_bundle_speak_german_too(
         assert any(url.endswith("/static/locales/de.json") for url in catalogs), catalogs
     finally:
         await server.close()
+
+
+NO_SIDEWAYS_SCROLL = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+async def test_german_pages_fit_a_phone(
+    browser: Browser, conf_server: Any, contexts: list[BrowserContext]
+) -> None:
+    """The longer German words do not push a phone-sized page sideways."""
+    context = await browser.new_context(
+        locale="de-DE", permissions=["camera", "microphone"], viewport={"width": 390, "height": 844}
+    )
+    contexts.append(context)
+    page = await context.new_page()
+    await page.goto(f"{conf_server.url}/")
+    await expect(page.locator(tid("start-button"))).to_have_text("Besprechung starten")
+    assert await page.evaluate(NO_SIDEWAYS_SCROLL)
+    await screenshot(page, "lang-de-phone-landing")
+    await page.goto(f"{conf_server.url}/r/handy-de")
+    await expect(page.locator(tid("join-button"))).to_have_text("Beitreten")
+    assert await page.evaluate(NO_SIDEWAYS_SCROLL)
+    await screenshot(page, "lang-de-phone-prejoin")
+    await page.fill(tid("name-input"), "Bärbel")
+    await page.click(tid("join-button"))
+    await wait_joined(page)
+    await page.wait_for_function(BAR_FITS, timeout=SEEN)
+    assert await page.evaluate(NO_SIDEWAYS_SCROLL)
+    await screenshot(page, "lang-de-phone-meeting")
