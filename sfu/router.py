@@ -147,9 +147,10 @@ class Router:
         speakers silent past their hangover."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
-            now = time.monotonic()
             for transport in self.subscribe_transports:
-                transport.send_sender_reports(now)
+                for slot in transport.slots:
+                    slot.flush_report()
+            now = time.monotonic()
             for producer in self.producers.values():
                 if producer.dynacast is not None:
                     producer.update_layers(now)

@@ -16,7 +16,7 @@ from typing import Protocol
 from aiortc import RTCRtpTransceiver
 
 from . import aiortc_bridge as bridge
-from . import rtcp, rtp
+from . import rtp
 from .producer import Producer
 from .stats import SfuStats
 
@@ -61,8 +61,7 @@ class SendSlot:
         self._varying: str | None = None  # "audio_level" or "abs_send_time"
         self._octets = 0
         self._last_ntp = 0
-        self._report_lsr = 0
-        self._report_time: float | None = None
+        self._reported = 0
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = random.randrange(0, 0x8000)
@@ -170,19 +169,11 @@ class SendSlot:
         self._octets += len(data)
         return True
 
-    def sender_report(self) -> bytes:
-        """This slot's RTCP sender report (RFC 3550 6.4.1): the last packet's
-        NTP and RTP timestamps, packets and octets sent. Remembers when it
-        was made, to measure the round trip from the reports that answer it."""
-        ntp = self._last_ntp
-        self._report_lsr = (ntp >> 16) & 0xFFFFFFFF
-        self._report_time = time.monotonic()
-        return rtcp.sender_report(self.ssrc, ntp, self._last_ts, self.packets_sent, self._octets)
-
-    def round_trip(self, lsr: int, dlsr: int) -> float | None:
-        """The round trip (seconds) a receiver's report block about this slot
-        implies: time since the sender report it names (``lsr``), less the
-        receiver's delay ``dlsr`` (1/65536 s); None unless it names our last."""
-        if not dlsr or self._report_time is None or lsr != self._report_lsr:
-            return None
-        return time.monotonic() - self._report_time - dlsr / 65536
+    def flush_report(self) -> None:
+        """Put what was sent into the sender's RTCP sender reports (a few times a second)."""
+        if self.packets_sent != self._reported:
+            self._reported = self.packets_sent
+            bridge.set_sender_report(
+                self.transceiver.sender, self._last_ntp, self._last_ts,
+                self.packets_sent, self._octets,
+            )  # fmt: skip
