@@ -8,6 +8,8 @@
 // (docs/rest-api.md). DOM-free: results are data; ui/connectivity_panel.js
 // shows them.
 
+import { errorText, t } from "./i18n.js";
+
 /** @typedef {"udp" | "turn-udp" | "turn-tcp" | "turn-tls"} CheckName */
 /** @typedef {"ok" | "failed" | "not-configured"} CheckStatus */
 
@@ -265,13 +267,15 @@ export async function fetchIceServers(fetchImpl = fetch) {
   try {
     response = await fetchImpl("/api/v1/ice-servers", { cache: "no-store" });
   } catch (error) {
-    throw new IceServersUnavailable(`the server could not be reached (${error instanceof Error ? error.message : error})`);
+    throw new IceServersUnavailable(t("connectivity.why_unreachable", { detail: error instanceof Error ? error.message : String(error) }));
   }
   /** @type {any} */
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const retry = Number(body?.error?.retry_after);
-    throw new IceServersUnavailable(body?.error?.message ?? `HTTP ${response.status}`, Number.isFinite(retry) ? retry : null);
+    // The REST error's code in the page's language (rate_limited, store_unavailable, …).
+    const why = errorText(body?.error?.code, body?.error?.message ?? `HTTP ${response.status}`);
+    throw new IceServersUnavailable(why, Number.isFinite(retry) ? retry : null);
   }
   return Array.isArray(body?.ice_servers) ? body.ice_servers : [];
 }

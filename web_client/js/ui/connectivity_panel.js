@@ -92,7 +92,8 @@ export class ConnectivityPanel {
       this.root.dataset.verdict = outcome;
       this.summary.textContent = TEXT.summary[outcome];
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      // The sentence ends here, not in the reason (the catalog's messages end with a period).
+      const why = (error instanceof Error ? error.message : String(error)).replace(/\.\s*$/u, "");
       const retry = error instanceof IceServersUnavailable && error.retryAfter !== null ? TEXT.retryIn(error.retryAfter) : "";
       this.summary.textContent = TEXT.unavailable(why) + retry;
       this.list.hidden = true;
