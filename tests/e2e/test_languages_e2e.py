@@ -213,6 +213,11 @@ async def test_admin_page_in_german_with_german_dates(
     await expect(row).to_contain_text("05.03.2026, 14:07")
     await expect(row).to_contain_text("Fertig")
     await screenshot(page, "lang-de-admin")
+    # Switched on the page: the list is drawn again in English, with English dates.
+    await page.select_option("#admin-language", "en")
+    await expect(row).to_contain_text("Ready")
+    await expect(page.locator("h1")).to_have_text("Recordings")
+    await expect(row).to_contain_text("Mar 5, 2026")
 
 
 async def test_source_modules_without_a_bundle_speak_german_too(

@@ -5,11 +5,12 @@
 // transcript made.
 
 import { AdminApi, AdminApiError, KEY_STORAGE, adminErrorText, formatBytes, isChanging } from "./admin_api.js";
-import { t, translate } from "./i18n.js";
+import { LANGUAGE_CHANGED, events, t, translate } from "./i18n.js";
 import { recordingTitle, renderRecordings } from "./ui/admin_recordings.js";
 import { ShareAdminApi } from "./share_admin_api.js";
 import { confirmDialog } from "./ui/kit.js";
 import { h } from "./ui/dom.js";
+import { languageSwitch } from "./ui/language_switch.js";
 
 /** @typedef {import("./admin_api.js").Recording} Recording */
 /** @typedef {import("./admin_api.js").RecordingFile} RecordingFile */
@@ -76,6 +77,10 @@ class AdminPage {
     this.loading = false;
     /** A load was asked for while one was running: run it after. */
     this.loadAgain = false;
+    /** @type {Recording[]} what the list shows, drawn again in a newly chosen language */
+    this.shown = [];
+    $(".admin-header").append(languageSwitch("admin-language"));
+    events.addEventListener(LANGUAGE_CHANGED, () => this.show(this.shown));
 
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -244,6 +249,7 @@ class AdminPage {
 
   /** @param {Recording[]} recordings */
   show(recordings) {
+    this.shown = recordings;
     renderRecordings(this.list, recordings, {
       download: (recording, file, button) => void this.download(recording, file, button),
       remove: (recording, button) => void this.remove(recording, button),
