@@ -75,6 +75,8 @@ async def test_every_page_and_state_passes_axe(
     await open_panel(host, "chat")
     await host.fill(tid("chat-input"), "Hello, everyone")
     await host.keyboard.press("Enter")
+    # Audited with the message in the list (its items must stay list items).
+    await host.wait_for_selector(tid("chat-message"))
     await found.check(host, "chat panel open")
     await screenshot(host, "a11y-chat-panel")
 

@@ -21,7 +21,9 @@ export class ChatView {
     this.interaction = interaction;
     this.isOpen = isOpen;
     this.unread = 0;
-    this.log = h("ol.chat-log", { role: "log", "aria-live": "polite", "i18n-aria-label": "chat.messages_label" });
+    // A list that announces what is added (a "log" role on the <ol> would
+    // take away its list role, and its items would be orphans to a screen reader).
+    this.log = h("ol.chat-log", { "aria-live": "polite", "aria-relevant": "additions", "i18n-aria-label": "chat.messages_label" });
     this.empty = h("p.panel-empty", { i18n: "chat.empty" });
     this.input = /** @type {HTMLTextAreaElement} */ (
       h("textarea.chat-input", {
