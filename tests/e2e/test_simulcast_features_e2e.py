@@ -336,11 +336,15 @@ async def test_paging_and_pin_choose_the_layer_of_a_simulcast_camera(
     ada, ada_id = await join(open_page, room, "Ada")
     vic: AiortcViewer = await viewers("Vic")
     await vic.join(room)
-    await vic.set_view([ada_id], {ada_id: 180})
+    # First a large tile, so Ada's browser starts all three layers and keeps
+    # them (dynacast stops a layer nobody takes once its 10-s grace is over,
+    # and on a busy machine Chrome may not reach the top one before that).
+    await vic.set_view([ada_id], {ada_id: 720})
     await vic.watch(ada_id)
     await wait_for_top_layer(ada)
 
     # A small tile: the low layer, never the top.
+    await vic.set_view([ada_id], {ada_id: 180})
     await vic.wait_for_size(ada_id, 180)
     mark = len(vic.frames[ada_id])
     await asyncio.sleep(1.5)
