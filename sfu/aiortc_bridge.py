@@ -580,6 +580,13 @@ def _take_rtp_at_socket(transport: RTCDtlsTransport, handler: RtpHandler) -> boo
 RtcpHandler = Callable[[bytes], None]
 
 
+def _deliver_rtcp(handler: RtcpHandler, data: bytes) -> None:
+    try:
+        handler(data)
+    except Exception:  # a handler bug must not reach asyncio's transport
+        logger.exception("RTCP handler failed")
+
+
 def hook_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> None:
     """Also hand every decrypted incoming RTCP packet of ``transport`` to
     ``handler(data)`` (after aiortc has handled it); errors are logged."""
@@ -587,19 +594,9 @@ def hook_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> Non
 
     async def handle_rtcp_data(data: bytes) -> None:
         await original(data)
-        try:
-            handler(data)
-        except Exception:
-            logger.exception("RTCP handler failed")
+        _deliver_rtcp(handler, data)
 
     setattr(transport, "_handle_rtcp_data", handle_rtcp_data)  # noqa: B010 (private hook)
-
-
-def _deliver_rtcp(handler: RtcpHandler, data: bytes) -> None:
-    try:
-        handler(data)
-    except Exception:  # a handler bug must not reach asyncio's transport
-        logger.exception("RTCP handler failed")
 
 
 def take_incoming_rtcp(transport: RTCDtlsTransport, handler: RtcpHandler) -> None:

@@ -48,7 +48,9 @@ _PROFILE = pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM
 _KEY_BYTES = 28
 
 RtpRoute = Callable[[bytes], None]
-FeedbackRoute = Callable[[rtcp.Feedback], None]
+#: Called with a piece of feedback and the relay SSRC it was routed by (a FIR
+#: names several: its route is called once for each that is routed).
+FeedbackRoute = Callable[[rtcp.Feedback, int], None]
 
 #: How often the relayed tracks' periodic work runs (NACKs for gaps, and
 #: every so many rounds the publishers' sender reports): one task per node.
@@ -292,7 +294,7 @@ class RelayEndpoint(asyncio.DatagramProtocol):
                     self.stats.unrouted += 1
                     continue
                 try:
-                    route(feedback)
+                    route(feedback, ssrc)
                 except Exception:
                     logger.exception("relayed feedback from %s failed", peer.name)
 

@@ -28,7 +28,7 @@ from typing import Any
 from . import rtcp, rtp
 from .aiortc_bridge import Codec
 from .producer import Producer
-from .relay_link import RelayEndpoint, RelayPeer
+from .relay_link import RelayEndpoint, RelayPeer, RtpRoute
 from .settings import SfuSettings
 from .stats import SfuStats
 
@@ -166,18 +166,14 @@ class RelayOut:
 
     # -- feedback from the other node --------------------------------------------
 
-    def _on_feedback(self, feedback: rtcp.Feedback) -> None:
+    def _on_feedback(self, feedback: rtcp.Feedback, ssrc: int) -> None:
+        """The peer's feedback on the layer sent under ``ssrc``."""
         if self.closed:
             return
+        layer = self._layer_of[ssrc]
         if feedback.kind in ("pli", "fir"):
-            ssrcs = feedback.ssrcs if feedback.kind == "fir" else (feedback.media_ssrc,)
-            for ssrc in ssrcs:
-                if ssrc in self._layer_of:
-                    self.producer.request_keyframe(self._layer_of[ssrc])
+            self.producer.request_keyframe(layer)
         elif feedback.kind == "nack":
-            layer = self._layer_of.get(feedback.media_ssrc)
-            if layer is None:
-                return
             for sequence_number in feedback.lost:
                 cached = self.producer.cached(layer, sequence_number)
                 if cached is not None and self.endpoint.send_rtp(
@@ -250,7 +246,7 @@ class RelayIn:
         self.producer.on_close(lambda _producer: self._unroute())
         endpoint.add_ticker(self._tick)
 
-    def _route(self, index: int) -> Any:
+    def _route(self, index: int) -> RtpRoute:
         producer, layer = self.producer, self.producer.layers[index]
 
         def receive(packet: bytes) -> None:
@@ -265,10 +261,9 @@ class RelayIn:
     async def _send_pli(self, media_ssrc: int) -> bool:
         return self.endpoint.send_rtcp(self.peer, rtcp.pli(self._rtcp_ssrc, media_ssrc))
 
-    def _on_report(self, feedback: rtcp.Feedback) -> None:
-        for layer in self.producer.layers:
-            if layer.ssrc == feedback.sender_ssrc:
-                self.producer.set_sender_report(layer, feedback.ntp, feedback.rtp_timestamp)
+    def _on_report(self, feedback: rtcp.Feedback, ssrc: int) -> None:
+        layer = self.producer.layers[self.track.ssrcs.index(ssrc)]
+        self.producer.set_sender_report(layer, feedback.ntp, feedback.rtp_timestamp)
 
     def _tick(self, now: float) -> None:
         """NACK the gaps of every layer."""
@@ -290,7 +285,6 @@ class RelayIn:
         self.closed = True
         self.endpoint.remove_ticker(self._tick)
         for ssrc in self.track.ssrcs:
-            if self.peer.rtp_routes.get(ssrc) is not None:
-                del self.peer.rtp_routes[ssrc]
+            self.peer.rtp_routes.pop(ssrc, None)
             self.peer.report_routes.pop(ssrc, None)
         self.endpoint.release_ssrc(self.peer, self._rtcp_ssrc)
