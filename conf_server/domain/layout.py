@@ -12,6 +12,14 @@ it: in-room or remote, speaking or not. For a viewport of ``width`` x
    (ties go to fewer columns, then the first found), with ``gap`` pixels between
    tiles.
 
+Tiles are 16:9 (``aspect``) wherever the viewport is at least that wide: a
+laptop, a landscape phone, the recording's 1280x720 canvas. A narrower
+viewport (a portrait phone, a square window) may take narrower tiles, down to
+its own shape but never below ``portrait_aspect`` (9:16, a phone held
+upright): on a phone four people fill the screen in two columns of tall tiles
+instead of a strip of small 16:9 ones. The videos fill their tiles (the
+client crops a camera's sides, never a screen share).
+
 The web client mirrors this function in ``web_client/js/layout.js``; a test
 runs both on the same inputs and compares the answers, so they cannot drift.
 """
@@ -25,6 +33,8 @@ DEFAULT_PAGE_SIZE = 16
 DEFAULT_GAP = 8
 DEFAULT_ASPECT = 16 / 9
 DEFAULT_MIN_TILE_WIDTH = 160
+#: The narrowest tile shape (width / height) of a portrait viewport: a phone held upright.
+DEFAULT_PORTRAIT_ASPECT = 9 / 16
 
 
 @dataclass(frozen=True)
@@ -62,19 +72,38 @@ def best_grid(
     height: float,
     gap: float = DEFAULT_GAP,
     aspect: float = DEFAULT_ASPECT,
+    narrowest: float | None = None,
+    min_width: float = 0,
 ) -> Grid:
-    """The grid that gives ``count`` equal tiles of ``aspect`` the largest size
-    inside ``width`` x ``height`` with ``gap`` between tiles."""
+    """The grid that gives ``count`` equal tiles the largest area inside
+    ``width`` x ``height`` with ``gap`` between tiles, preferring tiles at least
+    ``min_width`` wide. A tile's shape (width / height) is ``aspect``, or with
+    ``narrowest`` anything from ``narrowest`` to ``aspect``: a tile fills its
+    cell as far as that range allows. (With one shape the largest tile is the
+    widest: the preference changes nothing then.)"""
     n = max(1, count)
+    lowest = aspect if narrowest is None else min(narrowest, aspect)
     best = Grid(1, n, 0, 0)
+    best_key = (False, 0, 0)
     for cols in range(1, n + 1):
         rows = math.ceil(n / cols)
         fit_width = (width - gap * (cols - 1)) / cols
         fit_height = (height - gap * (rows - 1)) / rows
         tile_width = math.floor(max(0.0, min(fit_width, fit_height * aspect)))
-        if tile_width > best.tile_width:
-            best = Grid(cols, rows, tile_width, math.floor(tile_width / aspect))
+        tile_height = math.floor(max(0.0, min(fit_height, tile_width / lowest)))
+        key = (tile_width >= min_width, tile_width * tile_height, tile_width)
+        if key > best_key:
+            best, best_key = Grid(cols, rows, tile_width, tile_height), key
     return best
+
+
+def narrowest_aspect(width: float, height: float, aspect: float, portrait_aspect: float) -> float:
+    """The narrowest tile shape a ``width`` x ``height`` viewport takes: its own
+    shape, between ``portrait_aspect`` and ``aspect`` (so ``aspect`` alone
+    wherever the viewport is at least that wide)."""
+    if height <= 0:
+        return aspect
+    return min(aspect, max(portrait_aspect, width / height))
 
 
 def gallery_layout(
@@ -85,14 +114,16 @@ def gallery_layout(
     min_tile_width: int = DEFAULT_MIN_TILE_WIDTH,
     gap: float = DEFAULT_GAP,
     aspect: float = DEFAULT_ASPECT,
+    portrait_aspect: float = DEFAULT_PORTRAIT_ASPECT,
 ) -> GalleryLayout:
     """Pages and grid for ``tile_count`` tiles (see the module docstring)."""
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
+    narrowest = narrowest_aspect(width, height, aspect, portrait_aspect)
     per_page = max(1, min(tile_count, page_size))
-    grid = best_grid(per_page, width, height, gap, aspect)
+    grid = best_grid(per_page, width, height, gap, aspect, narrowest, min_tile_width)
     while per_page > 1 and grid.tile_width < min_tile_width:
         per_page -= 1
-        grid = best_grid(per_page, width, height, gap, aspect)
+        grid = best_grid(per_page, width, height, gap, aspect, narrowest, min_tile_width)
     pages = max(1, math.ceil(tile_count / per_page))
     return GalleryLayout(per_page, pages, grid)

@@ -21,6 +21,10 @@ VIEWPORTS = [
     (1024, 768),  # 4:3 projector
     (3440, 1440),  # ultrawide
     (390, 700),  # phone portrait
+    (374, 672),  # a 390x844 phone's gallery (portrait tiles)
+    (344, 560),  # a 360x640 phone's gallery
+    (828, 310),  # an 844x390 phone's gallery, held sideways
+    (700, 900),  # a tall window: tiles between its own shape and 16:9
     (844, 340),  # phone landscape
     (800, 800),  # square
     (1264, 628),  # a 1280x720 browser window minus control bar and padding
@@ -72,6 +76,7 @@ def python_answer(count: int, width: float, height: float, options: dict[str, fl
         min_tile_width=int(options.get("minTileWidth", 160)),
         gap=options.get("gap", 8),
         aspect=options.get("aspect", 16 / 9),
+        portrait_aspect=options.get("portraitAspect", 9 / 16),
     )
     g = layout.grid
     return [layout.per_page, layout.pages, g.cols, g.rows, g.tile_width, g.tile_height]
@@ -90,6 +95,8 @@ def test_javascript_layout_equals_python_layout(tmp_path):
         cases.append([count, 1280, 720, {"gap": 0, "aspect": 4 / 3}])
         cases.append([count, 1280, 720, {"gap": 12, "minTileWidth": 240, "pageSize": 25}])
         cases.append([count, 300, 600, {"minTileWidth": 0, "pageSize": 49}])
+        cases.append([count, 360, 720, {"portraitAspect": 3 / 4, "minTileWidth": 120}])
+        cases.append([count, 360, 720, {"portraitAspect": 16 / 9}])  # 16:9 everywhere
     answers = run_node(tmp_path, cases)
     assert len(answers) == len(cases)
     mismatches = [
