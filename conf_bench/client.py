@@ -27,10 +27,17 @@ from sfu import rtp
 from . import simulcast_offer as offer_text
 from .layered_publisher import LayeredPublisher, Negotiated, SentLayer
 from .media import LayeredVideo, PreparedMedia, ReplayTrack
+from .voice_publisher import VoiceNegotiated, VoicePublisher
 
 PHASES = ("signaling", "offer", "ice", "dtls", "first_packet", "first_keyframe")
 
 Camera = Literal["replay", "simulcast", "top_layer"]
+#: ``"replay"``: Opus through aiortc (no audio level); ``"talking"`` /
+#: ``"silent"``: a :class:`~conf_bench.voice_publisher.VoicePublisher` with
+#: levels, silent ones sending as Opus DTX does.
+Microphone = Literal["replay", "talking", "silent"]
+#: ``wrong_node`` redirects a join follows (docs/protocol.md, *Several nodes*).
+MAX_REDIRECTS = 5
 
 
 async def _ignore_nack(sequence_number: int) -> None:
@@ -49,7 +56,9 @@ class BenchClient:
         self.layered = layered
         #: The camera's sender when it publishes layers itself (not "replay").
         self.layered_publisher: LayeredPublisher | None = None
-        self.sio = socketio.AsyncClient(reconnection=False)
+        #: The microphone's sender when it writes its packets itself (not "replay").
+        self.voice_publisher: VoicePublisher | None = None
+        self.sio = self._new_socket()
         self.participant_id = ""
         self.publish_pc = bridge.create_peer_connection(())
         self.subscribe_pc = bridge.create_peer_connection(())
@@ -62,11 +71,21 @@ class BenchClient:
         self._started = 0.0
         self._answering = asyncio.Lock()
         self.receive = True
+        #: The acoustic zone it joined in (``join.zone``), and the ids whose
+        #: video it shows (its last ``set_view``): what it should receive.
+        self.zone: str | None = None
+        self.view: list[str] = []
         self._dtls: Any = None
-        #: SSRCs seen since the last census (see LoadGenerator.stream_census).
+        #: SSRCs seen since the last census (see LoadGenerator.stream_census),
+        #: and those of them that carried video.
         self.ssrcs: set[bytes] = set()
-        self.sio.on("subscriber_offer", self._on_offer)
-        self.sio.on("publish_layers", self._on_publish_layers)
+        self.video_ssrcs: set[bytes] = set()
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("subscriber_offer", self._on_offer)
+        sio.on("publish_layers", self._on_publish_layers)
+        return sio
 
     async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call(event, payload, timeout=30)
@@ -78,14 +97,24 @@ class BenchClient:
         self.marks.setdefault(phase, time.monotonic() - self._started)
 
     async def join(
-        self, room: str, video: bool, audio: bool, receive: bool = True, camera: Camera = "replay"
+        self,
+        room: str,
+        video: bool,
+        audio: bool,
+        receive: bool = True,
+        camera: Camera = "replay",
+        microphone: Microphone = "replay",
+        fields: dict[str, Any] | None = None,
     ) -> None:
-        """Join, then publish the requested media; ``receive=False`` ignores offers."""
+        """Join, then publish the requested media; ``receive=False`` ignores offers.
+
+        ``fields`` go into the ``join`` message too (``zone``, ``mode``).
+        """
         self.receive = receive
         await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
         self._started = time.monotonic()
-        ack = await self.call(
-            "join", {"protocol": 1, "room": room, "name": self.name, "receive": receive}
+        ack = await self._join_following_redirects(
+            {"protocol": 1, "room": room, "name": self.name, "receive": receive, **(fields or {})}
         )
         self.participant_id = ack["participant_id"]
         self._mark("signaling")
@@ -97,9 +126,11 @@ class BenchClient:
         transceivers = []
         layered_mid: str | None = None
         for kind, source in kinds:
-            if kind == "video" and camera != "replay":
-                # aiortc negotiates; the LayeredPublisher writes the packets.
-                transceiver = bridge.add_send_transceiver(pc, "video")
+            if (kind == "video" and camera != "replay") or (
+                kind == "audio" and microphone != "replay"
+            ):
+                # aiortc negotiates; our own publisher writes the packets.
+                transceiver = bridge.add_send_transceiver(pc, kind)
                 transceivers.append((transceiver, source))
                 continue
             track = ReplayTrack(self.media.video if kind == "video" else self.media.audio)
@@ -120,6 +151,24 @@ class BenchClient:
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
         if layered_mid is not None:
             self._start_layers(answer["sdp"], layered_mid, layers, transceivers[0][0])
+        if audio and microphone != "replay":
+            self._start_voice(answer["sdp"], transceivers[-1][0], microphone == "talking")
+
+    async def _join_following_redirects(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``join``, sent again to the node a ``wrong_node`` names (at most
+        ``MAX_REDIRECTS`` times); ``self.url`` ends as the node that took it."""
+        for _ in range(MAX_REDIRECTS):
+            ack: dict[str, Any] = await self.sio.call("join", payload, timeout=30)
+            error = ack.get("error") or {}
+            if ack.get("ok") or error.get("code") != "wrong_node":
+                break
+            await self.sio.disconnect()
+            self.sio = self._new_socket()
+            self.url = str(error["url"]).rstrip("/")
+            await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
+        if not ack.get("ok"):
+            raise RuntimeError(f"join refused: {ack.get('error')}")
+        return ack
 
     def _layers(self, camera: Camera) -> list[SentLayer]:
         if self.layered is None:
@@ -152,6 +201,21 @@ class BenchClient:
         bridge.hook_incoming_rtcp(dtls, publisher.on_rtcp)
         publisher.start()
         self.layered_publisher = publisher
+
+    def _start_voice(self, answer: str, transceiver: Any, talking: bool) -> None:
+        mid = str(transceiver.mid)
+        ids = offer_text.answer_extension_ids(answer, mid)
+        nego = VoiceNegotiated(
+            mid=mid,
+            payload_type=offer_text.answer_payload_type(answer, mid),
+            ssrc=bridge.sender_ssrc(transceiver.sender),
+            mid_id=ids.get(bridge.URI_MID),
+            level_id=ids.get(bridge.URI_AUDIO_LEVEL),
+        )
+        dtls = bridge.dtls_transport_of(transceiver)
+        publisher = VoicePublisher(bridge.RtpSendPath(dtls), self.media.audio, nego, talking)
+        publisher.start()
+        self.voice_publisher = publisher
 
     async def _on_publish_layers(self, message: dict[str, Any]) -> None:
         publisher = self.layered_publisher
@@ -220,13 +284,21 @@ class BenchClient:
         self.ssrcs.add(data[8:12])
         if (data[1] & 0x7F) in self._video_payload_types:
             self.received_video += 1
+            self.video_ssrcs.add(data[8:12])
 
-    async def set_view(self, participant_ids: list[str]) -> None:
-        await self.call("set_view", {"video": participant_ids})
+    async def set_view(self, participant_ids: list[str], tile_height: int | None = None) -> None:
+        """Show the video of ``participant_ids``; with ``tile_height`` (device
+        pixels) every tile is that tall, so the SFU caps each one's layer."""
+        view: dict[str, Any] = {"video": participant_ids}
+        if tile_height is not None:
+            view["sizes"] = {pid: tile_height for pid in participant_ids}
+        await self.call("set_view", view)
 
     async def close(self) -> None:
         if self.layered_publisher is not None:
             await self.layered_publisher.close()
+        if self.voice_publisher is not None:
+            await self.voice_publisher.close()
         if self.sio.connected:
             with contextlib.suppress(Exception):  # leaving anyway
                 await self.call("leave", {})

@@ -16,9 +16,10 @@ from typing import Any
 
 from sfu import aiortc_bridge as bridge
 
-from .client import PHASES, BenchClient, Camera, RelayClient
+from .client import PHASES, BenchClient, Camera, Microphone, RelayClient
 from .layered_publisher import LayeredPublisher
 from .media import LayeredVideo, prepared_layers, prepared_media
+from .paged_expectation import paged_expectation
 
 JOIN_CONCURRENCY = 8
 
@@ -44,22 +45,31 @@ class LoadGenerator:
         receive: bool = True,
         camera: Camera = "replay",
         group: str = "",
+        microphone: Microphone = "replay",
+        fields: dict[str, Any] | None = None,
+        url: str = "",
     ) -> dict[str, Any]:
-        """Add ``count`` clients; wait until each reached phase ``wait`` (or 20 s)."""
+        """Add ``count`` clients; wait until each reached phase ``wait`` (or 20 s).
+
+        ``fields`` go into each ``join`` (``zone``, ``mode``); ``url`` is the
+        node they join through (default: the generator's server).
+        """
         gate = asyncio.Semaphore(JOIN_CONCURRENCY)
         if camera != "replay" and self._layered is None:
             self._layered = prepared_layers(self.cache_dir)
         new = [
-            BenchClient(self.url, f"load-{len(self.clients) + i}", self.media, self._layered)
+            BenchClient(url or self.url, f"load-{len(self.clients) + i}", self.media, self._layered)
             for i in range(count)
         ]
+        for client in new:
+            client.zone = (fields or {}).get("zone")
         self.clients.extend(new)
         if group:
             self.groups.setdefault(group, []).extend(new)
 
         async def start(client: BenchClient) -> None:
             async with gate:
-                await client.join(room, video, audio, receive, camera)
+                await client.join(room, video, audio, receive, camera, microphone, fields)
 
         await asyncio.gather(*(start(c) for c in new))
         deadline = time.monotonic() + 20
@@ -67,7 +77,12 @@ class LoadGenerator:
         while wait and time.monotonic() < deadline and not all(wait in c.marks for c in new):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         phases = {p: [c.marks[p] for c in new if p in c.marks] for p in PHASES}
-        return {"added": count, "phases": phases, "ids": [c.participant_id for c in new]}
+        return {
+            "added": count,
+            "phases": phases,
+            "ids": [c.participant_id for c in new],
+            "urls": [c.url for c in new],  # where each ended (wrong_node redirects)
+        }
 
     async def relay_add(self, count: int, publish: bool) -> dict[str, Any]:
         """Add MediaRelay baseline clients (publishers or subscribers)."""
@@ -85,9 +100,29 @@ class LoadGenerator:
         await asyncio.sleep(seconds)
         return {"streams": [len(c.ssrcs) for c in receivers]}
 
+    async def media_census(self, seconds: float = 1.0) -> dict[str, Any]:
+        """Per receiving client, how many video and audio streams it got in
+        the last ``seconds``: ``[{participant_id, video, audio}]``."""
+        receivers = [c for c in self.clients if c.receive]
+        for client in receivers:
+            client.ssrcs.clear()
+            client.video_ssrcs.clear()
+        await asyncio.sleep(seconds)
+        return {
+            "receivers": [
+                {
+                    "participant_id": c.participant_id,
+                    "video": len(c.video_ssrcs),
+                    "audio": len(c.ssrcs - c.video_ssrcs),
+                }
+                for c in receivers
+            ]
+        }
+
     def counts(self) -> dict[str, Any]:
         everyone: list[BenchClient | RelayClient] = [*self.clients, *self.relay_clients]
         layered = [c.layered_publisher for c in self.clients if c.layered_publisher is not None]
+        voices = [c.voice_publisher for c in self.clients if c.voice_publisher is not None]
         return {
             "received": sum(c.received for c in everyone),
             "received_video": sum(c.received_video for c in everyone),
@@ -96,6 +131,8 @@ class LoadGenerator:
             # (the one the SFU forwards to subscribers without a tile-size cap).
             "layered_sent": sum(p.packets_sent for p in layered),
             "layered_top_sent": sum(p.top_packets_sent for p in layered),
+            "voice_sent": sum(p.packets_sent for p in voices),
+            **paged_expectation(self.clients),
         }
 
     def set_sending(self, group: str, active: bool) -> dict[str, Any]:
@@ -138,12 +175,15 @@ class LoadGenerator:
             )
         return {"publishers": report}
 
-    async def set_view(self, visible: int) -> dict[str, Any]:
-        """Every receiving client shows the video of ``visible`` others (a gallery page)."""
+    async def set_view(self, visible: int, tile_height: int | None = None) -> dict[str, Any]:
+        """Every receiving client shows the video of ``visible`` others (a
+        gallery page: the ones after it in joining order), each tile
+        ``tile_height`` device pixels tall if given."""
         ids = [c.participant_id for c in self.clients]
         for index, client in enumerate(self.clients):
             if client.receive:
-                await client.set_view((ids[index + 1 :] + ids[:index])[:visible])
+                client.view = (ids[index + 1 :] + ids[:index])[:visible]
+                await client.set_view(client.view, tile_height)
         return {"ok": True}
 
     async def close_all(self) -> dict[str, Any]:
@@ -172,6 +212,8 @@ async def main() -> None:
                 result = await generator.relay_add(**command)
             elif op == "stream_census":
                 result = await generator.stream_census(**command)
+            elif op == "media_census":
+                result = await generator.media_census(**command)
             elif op == "counts":
                 result = generator.counts()
             elif op == "set_sending":

@@ -88,23 +88,32 @@ class ServerUnderTest(Pinned):
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
 
-    async def start(self, cpus: set[int], module: str = "conf_server") -> None:
-        args = [sys.executable, "-m", module, "--port", str(self.port)]
+    async def start(
+        self,
+        cpus: set[int],
+        module: str = "conf_server",
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start it on ``cpus``; ``args`` and ``env`` come after (and over) the defaults."""
+        command = [sys.executable, "-m", module, "--port", str(self.port)]
         if module == "conf_server":
-            args += ["--ice-address", "127.0.0.1", "--data-dir", str(self.data_dir)]
-            args += ["--log-level", "warning"]
+            command += ["--ice-address", "127.0.0.1", "--data-dir", str(self.data_dir)]
+            command += ["--log-level", "warning"]
+        command += args
         log = open(self.data_dir / f"{module}.log", "w")  # noqa: SIM115, ASYNC230
         # Scenario (a) goes up to 200 subscribers in one room. Every stream is
         # forwarded (audio_forward_speakers = 0): the replayed Opus carries no
         # audio level, so with speaker selection on, three publishers would
         # count as the room's speakers and the others' audio would go nowhere;
         # the scenarios measure the forwarding path with all of it.
-        env = {
+        environment = {
             **os.environ,
             "CONF_MAX_PARTICIPANTS_PER_ROOM": "1000",
             "CONF_AUDIO_FORWARD_SPEAKERS": "0",
+            **(env or {}),
         }
-        self.proc = await self.spawn(args, cpus, stdout=log, stderr=log, env=env)
+        self.proc = await self.spawn(command, cpus, stdout=log, stderr=log, env=environment)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:

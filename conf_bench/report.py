@@ -107,6 +107,15 @@ def summarize(results: dict[str, ScenarioResult]) -> dict[str, Any]:
         summary["mediarelay_cpu_ratio"] = round(theirs / ours, 1) if ours > 0 else None
     if "b_full_mesh" in results:
         summary["full_mesh_knee"] = results["b_full_mesh"].knee
+    hybrid = results.get("hybrid_meeting")
+    if hybrid is not None:
+        summary.update(
+            hybrid_knee_one_worker=hybrid.figures.get("knee_one_worker"),
+            hybrid_participants_per_core=hybrid.figures.get("participants_per_core"),
+            hybrid_knee_two_workers=hybrid.figures.get("knee_two_workers"),
+        )
+        if "two_workers_unavailable" in hybrid.figures:
+            summary["hybrid_two_workers"] = hybrid.figures["two_workers_unavailable"]
     simulcast = results.get("simulcast_cost")
     if simulcast is not None and simulcast.figures.get("per_subscribers"):
         steps = simulcast.figures["per_subscribers"]
@@ -177,9 +186,12 @@ def markdown(results: dict[str, ScenarioResult], summary: dict[str, Any]) -> str
 
 
 def _variant_lines(result: ScenarioResult) -> list[str]:
-    """A scenario measured several ways: each way's steps, then its figures."""
+    """A scenario measured several ways: each way's steps, then its figures
+    (a scenario with figures but one way: its figures)."""
     if not result.variants:
-        return []
+        if not result.figures:
+            return []
+        return ["", "```json", json.dumps(result.figures, indent=2), "```"]
     lines = ["", "| load | way | server CPU % | in pkt/s | out pkt/s | expected | loss % |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for step_index in range(max(len(v) for v in result.variants.values())):

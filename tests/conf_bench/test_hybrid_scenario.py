@@ -1,0 +1,90 @@
+"""conf-bench's hybrid-meeting scenario, one small step: a real conf-server and
+load generator (separate processes, ICE on 127.0.0.1), 11 participants each
+publishing a three-layer simulcast camera and an Opus microphone with audio
+levels (3 talking, the rest silent as with DTX), every third one in the
+acoustic zone, each showing a 9-tile page.
+
+Checks what the capacity figure rests on, not how fast anything is: every
+receiver got exactly its 9 tiles' video and exactly the voices it should hear
+(at most K = 3: the talkers outside its zone, never its own), nothing was lost
+on the receivers' side or dropped by the server, and the variant over two
+workers (real redis-server, ``--workers 2``) either says why it is not
+available or measured a step of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conf_bench import report
+from conf_bench.hybrid_scenario import (
+    MAX_LOSS_PERCENT,
+    NAME,
+    PAGE,
+    audible_talkers,
+    census_problems,
+    hybrid_capacity,
+)
+from conf_bench.scenarios import Context
+
+pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
+
+PARTICIPANTS = 11  # ten others: a full 9-tile page for everyone
+
+
+@pytest.fixture
+def cache_dir(request: pytest.FixtureRequest) -> Path:
+    if os.environ.get("CONF_TEST_NETNS") != "1":
+        pytest.skip("media test: runs in the private network namespace (scripts/test.sh)")
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    if cache is None:
+        return Path.home() / ".cache" / "conf-bench"  # conf-bench's own default
+    return Path(cache.mkdir("conf-bench-media"))
+
+
+def test_who_hears_whom() -> None:
+    """Talkers are participants 0 (the room device, in the zone), 1 and 2."""
+    assert [audible_talkers(i, PARTICIPANTS) for i in range(6)] == [2, 2, 2, 2, 3, 3]
+    assert audible_talkers(0, 1) == 0
+    census = [{"participant_id": "a", "video": PAGE, "audio": 3}]
+    assert census_problems(census, PARTICIPANTS, {"a": 4}) == []
+    assert census_problems(census, PARTICIPANTS, {"a": 3}) == [
+        "participant 3: 9 videos (want 9), 3 voices (want 2)"
+    ]
+
+
+async def test_small_meeting_gets_its_page_and_talkers_without_loss(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    lines: list[str] = []
+    ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lines.append)
+
+    result = await hybrid_capacity(ctx, [PARTICIPANTS], settle_s=3.0)
+
+    (row,) = result.figures["one_worker"]
+    assert row["participants"] == PARTICIPANTS
+    assert not [r for r in row["reasons"] if r.startswith("census")], row["reasons"]
+    assert row["delivered_pps"] > 0
+    assert row["expected_pps"] > 0
+    assert row["loss_percent"] < MAX_LOSS_PERCENT, lines
+    assert row["server_dropped"] == 0
+    assert row["repairs_failed"] == 0
+    assert len(row["worker_cpu_percent"]) == 1
+
+    if result.figures["knee_two_workers"] is None and "two_workers" not in result.figures:
+        reason = result.figures["two_workers_unavailable"]
+        assert reason.startswith("not available")
+        assert any("not available" in note for note in result.notes)
+    else:
+        (spread,) = result.figures["two_workers"]
+        assert len(spread["worker_cpu_percent"]) == 2
+        assert not [r for r in spread["reasons"] if r.startswith("census")], spread["reasons"]
+        assert spread["loss_percent"] < MAX_LOSS_PERCENT
+
+    results = {NAME: result}
+    summary = report.summarize(results)
+    assert "hybrid_knee_one_worker" in summary
+    assert '"one_worker"' in report.markdown(results, summary)
