@@ -1,7 +1,8 @@
 """The accessibility audit (issue 19) in real Chromium: axe-core (WCAG 2.0/2.1
 A and AA) finds no serious or critical violation on any page in any state —
 landing, pre-join, the meeting alone and with two others, with the chat, polls
-(a launched poll), participants panel and the meeting menu open, the lobby
+(a launched poll), participants panel and the meeting menu open, on a phone
+with the control bar's More menu and the chat sheet open, the lobby
 (the waiting person's page and the host's list), the admin page with the admin
 key, and a recording's share page. Screenshots of some states are kept in
 test-artifacts/ to be looked at (focus rings, nothing broken)."""
@@ -95,6 +96,21 @@ async def test_every_page_and_state_passes_axe(
     await found.check(host, "meeting menu open")
     await screenshot(host, "a11y-meeting-menu")
     await host.keyboard.press("Escape")
+
+    # A phone (issue 19.5): the control bar's More menu, then the chat as a sheet.
+    await host.click(tid("participants-button"))  # closes the people panel
+    await host.set_viewport_size({"width": 390, "height": 844})
+    await host.click(tid("more-button"))
+    await expect(host.locator(tid("more-menu"))).to_be_visible()
+    await found.check(host, "phone: More menu open")
+    await screenshot(host, "a11y-phone-more-menu")
+    if not await host.locator(tid("chat-button")).is_visible():
+        await host.click(tid("more-button"))
+    await host.click(tid("chat-button"))
+    await expect(host.locator(tid("chat-panel"))).to_be_visible()
+    await found.check(host, "phone: chat sheet open")
+    await host.click(f"{tid('chat-panel')} .panel-header button")
+    await host.set_viewport_size({"width": 1280, "height": 720})
 
     # The lobby: the waiting person's page and the host's list.
     await host.evaluate("window.meeting.interaction.configureMeeting({lobby_enabled: true})")

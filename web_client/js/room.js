@@ -1,6 +1,6 @@
 // Entry point of room.html (/r/{room}): wires the session to the UI modules.
 
-import { LANGUAGE_CHANGED, errorText, events, setText, t, translate } from "./i18n.js";
+import { LANGUAGE_CHANGED, errorText, events, setAttr, setText, t, translate } from "./i18n.js";
 import { clientId, hostKeyFor } from "./identity.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
@@ -174,11 +174,11 @@ function buildUi(session, room, hybrid) {
 /** Keyboard shortcuts (M, V, H, C, Shift+L) and their list (?), also opened from the control bar. */
 function wireShortcuts() {
   const shortcuts = new Shortcuts(document);
-  const button = barButton("shortcuts-button", KEYBOARD, t("shortcuts.button"));
-  button.setAttribute("aria-label", t("a11y.shortcuts_button"));
+  // Catalog keys, not texts: a language switch translates the button again.
+  const button = barButton("shortcuts-button", KEYBOARD, { key: "shortcuts.button" });
+  setAttr(setAttr(button, "aria-label", "a11y.shortcuts_button"), "title", "shortcuts.title");
   button.setAttribute("aria-keyshortcuts", "?");
   button.setAttribute("aria-haspopup", "dialog");
-  button.title = t("shortcuts.title");
   button.addEventListener("click", () => shortcuts.openHelp());
   $(".controls-panels").append(button);
 }

@@ -81,3 +81,19 @@ export function play(el, onBlocked) {
     });
   }
 }
+
+/** The id of the control bar's "More" menu (bar_fit.js), which its button `aria-controls`. */
+export const MORE_MENU_ID = "more-menu";
+
+/**
+ * Where a control is on screen: itself, or, while it sits in the control bar's
+ * closed "More" menu (bar_fit.js), the More button, to put the focus back on
+ * or to open a popover from.
+ * @param {HTMLElement} control
+ * @returns {HTMLElement}
+ */
+export function shownControl(control) {
+  const menu = control.closest(`#${MORE_MENU_ID}`);
+  if (!(menu instanceof HTMLElement) || !menu.hidden) return control;
+  return /** @type {HTMLElement | null} */ (document.querySelector(`[aria-controls="${MORE_MENU_ID}"]`)) ?? control;
+}

@@ -38,6 +38,8 @@ export const PEOPLE = svg(
 );
 export const HANDS_LIST = svg('<path d="M9 6h11M9 12h11M9 18h11"/><path d="M4 6h.01M4 12h.01M4 18h.01"/>');
 export const MORE = svg('<path d="M5 12h.01M12 12h.01M19 12h.01"/>');
+/** The control bar's "More" menu (bar_fit.js): three dots one above the other. */
+export const MENU = svg('<path stroke-width="3" d="M12 5h.01M12 12h.01M12 19h.01"/>');
 export const LOCK = svg('<rect x="5" y="11" width="14" height="10" rx="2"/><path d="M8 11V7a4 4 0 0 1 8 0v4"/>');
 export const CLOSE = svg('<path d="M6 6l12 12M18 6L6 18"/>');
 export const PIN = svg('<path d="M9 4h6l-1 5 3 3v2H7v-2l3-3z"/><path d="M12 14v7"/>');

@@ -1,7 +1,7 @@
 // Shared bits of the meeting-interaction views: keyed lists that keep focus,
 // error text, downloads, popovers and the confirmation dialog.
 
-import { h } from "./dom.js";
+import { h, shownControl } from "./dom.js";
 import { errorText as codeText, language, t } from "../i18n.js";
 import { ProtocolError } from "../protocol.js";
 
@@ -112,7 +112,7 @@ export class Popover {
     el.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         this.close();
-        anchor.focus();
+        shownControl(anchor).focus();
       }
     });
     document.addEventListener("pointerdown", (event) => {
@@ -133,12 +133,14 @@ export class Popover {
   open() {
     this.el.hidden = false;
     this.anchor.setAttribute("aria-expanded", "true");
-    const box = this.anchor.getBoundingClientRect();
+    // An anchor in the control bar's closed "More" menu: from the More button.
+    const box = shownControl(this.anchor).getBoundingClientRect();
     const width = this.el.offsetWidth;
     const left = Math.min(Math.max(8, box.left + box.width / 2 - width / 2), innerWidth - width - 8);
     this.el.style.left = `${Math.max(8, left)}px`;
     this.el.style.bottom = `${Math.max(8, innerHeight - box.top + 8)}px`;
-    /** @type {HTMLElement | null} */ (this.el.querySelector("button, input, select"))?.focus();
+    const first = [...this.el.querySelectorAll("button, input, select")].find((el) => el.getClientRects().length > 0);
+    /** @type {HTMLElement | undefined} */ (first)?.focus();
   }
 
   close() {

@@ -1,7 +1,8 @@
-// The side panel beside the gallery (over it on a phone): chat, participants,
-// raised hands, polls; one at a time, each opened by a button of the control bar.
+// The side panel beside the gallery (on a phone a sheet over the whole screen,
+// closed by its header's button): chat, participants, raised hands, polls; one
+// at a time, each opened by a button of the control bar.
 
-import { h, icon } from "./dom.js";
+import { h, icon, shownControl } from "./dom.js";
 import { CLOSE } from "./icons.js";
 import { setAttr, setText, t } from "../i18n.js";
 
@@ -76,7 +77,7 @@ export class SidePanel {
       if (event.key !== "Escape" || !this.current) return;
       const button = this._panels.get(this.current)?.button;
       this.close();
-      button?.focus();
+      if (button) shownControl(button).focus();
     });
   }
 
@@ -108,7 +109,7 @@ export class SidePanel {
     );
     close.addEventListener("click", () => {
       this.close();
-      button.focus();
+      shownControl(button).focus();
     });
     button.setAttribute("aria-expanded", "false");
     button.setAttribute("aria-controls", `panel-${name}`);
