@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,24 +48,27 @@ console.log(JSON.stringify(out));
 """
 
 
-def run_node(tmp_path: Path, cases: list[list[object]]) -> list[list[int]]:
+def run_node(
+    tmp_path: Path, cases: list[list[object]], module: Path = LAYOUT_JS, runner: str = RUNNER
+) -> Any:
+    """``runner`` (an ES module) in node on ``cases``, given ``module``'s URL
+    and the cases' file; its printed JSON."""
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is needed to check web_client/js/layout.js (Node 18 or newer)")
-    script = tmp_path / "mirror.mjs"
-    script.write_text(RUNNER)
+        pytest.fail(f"node is needed to check {module.name} (Node 18 or newer)")
+    script = tmp_path / "runner.mjs"
+    script.write_text(runner)
     data = tmp_path / "cases.json"
     data.write_text(json.dumps(cases))
     done = subprocess.run(
-        [node, str(script), LAYOUT_JS.as_uri(), str(data)],
+        [node, str(script), module.as_uri(), str(data)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    result: list[list[int]] = json.loads(done.stdout)
-    return result
+    return json.loads(done.stdout)
 
 
 def python_answer(count: int, width: float, height: float, options: dict[str, float]) -> list[int]:

@@ -7,13 +7,11 @@ which is what a phone shows."""
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from test_layout_mirror import run_node
 
 from conf_server.domain.layout import Grid, gallery_layout
 
@@ -120,26 +118,6 @@ console.log(JSON.stringify(out));
 """
 
 
-def arrange_in_node(tmp_path: Path, cases: list[list[object]]) -> list[dict[str, object]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is needed to run web_client/js/gallery_view.js (Node 18 or newer)")
-    script = tmp_path / "arrange.mjs"
-    script.write_text(RUNNER)
-    data = tmp_path / "cases.json"
-    data.write_text(json.dumps(cases))
-    done = subprocess.run(
-        [node, str(script), GALLERY_VIEW_JS.as_uri(), str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: list[dict[str, object]] = json.loads(done.stdout)
-    return result
-
-
 def test_the_web_client_places_phone_galleries_inside_without_overlap(tmp_path):
     sizes = [PORTRAIT["390x844 gallery"], PORTRAIT["360x640 gallery"], LANDSCAPE["844x390 gallery"]]
     cases: list[list[object]] = []
@@ -148,7 +126,7 @@ def test_the_web_client_places_phone_galleries_inside_without_overlap(tmp_path):
             cases.append([count, width, height, []])
             if count > 1:
                 cases.append([count, width, height, ["p0"]])  # one pinned: a stage and a strip
-    answers = arrange_in_node(tmp_path, cases)
+    answers = run_node(tmp_path, cases, GALLERY_VIEW_JS, RUNNER)
     for (count, width, height, stage), answer in zip(cases, answers, strict=True):
         placed = [tuple(box) for box in answer["boxes"]]  # type: ignore[attr-defined]
         context = f"{count} tiles in {width}x{height}, stage {stage}"
