@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -23,13 +23,24 @@ from .store import StoreUnavailable
 
 #: Seconds one Redis command may take before the store counts as unavailable.
 COMMAND_TIMEOUT = 1.0
+#: Connections one client keeps to Redis at most (redis-py's default too).
+MAX_CONNECTIONS = 100
+#: Seconds a command waits for a free connection when all are busy.
+CONNECTION_WAIT = 3.0
 
 
 def connect(url: str, **options: Any) -> Redis:
     """A client that fails fast instead of waiting minutes: one quick retry (a
     connection Redis closed while idle just reconnects), no health-check PING
-    before commands (against a frozen server it would add its own timeouts)."""
+    before commands (against a frozen server it would add its own timeouts).
+
+    Its pool makes a command wait for a free connection when
+    ``MAX_CONNECTIONS`` are busy: redis-py's default pool raises "Too many
+    connections" at once instead, so a burst of joins (a hundred Redis calls
+    in flight) failed with ``store_unavailable`` while Redis was fine."""
     settings: dict[str, Any] = {
+        "max_connections": MAX_CONNECTIONS,
+        "timeout": CONNECTION_WAIT,
         "decode_responses": True,
         "socket_timeout": COMMAND_TIMEOUT,
         "socket_connect_timeout": COMMAND_TIMEOUT,
@@ -39,7 +50,9 @@ def connect(url: str, **options: Any) -> Redis:
         "health_check_interval": 0,
     }
     settings.update(options)
-    return Redis.from_url(url, **settings)
+    client = Redis(connection_pool=BlockingConnectionPool.from_url(url, **settings))
+    client.auto_close_connection_pool = True  # as Redis.from_url: aclose() closes the pool
+    return client
 
 
 @asynccontextmanager
