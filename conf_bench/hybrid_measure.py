@@ -30,6 +30,8 @@ from .processes import LoadGenProcess, cpu_seconds, fd_count, rss_bytes
 
 #: Counters summed over workers (the latency histogram too, bucket by bucket).
 _SUMMED = "conf_"
+#: Gauges where the workers' worst counts, not their sum.
+_WORST = ("conf_event_loop_lag_seconds",)
 
 
 class Scraped(Protocol):
@@ -51,6 +53,10 @@ class Losses:
     #: CPU of each worker (% of one core), in the workers' order.
     worker_cpu_percent: list[float]
     load_average: float
+    #: How late the busiest worker's event loop woke up (its probe, at the end).
+    loop_lag_ms: float
+    #: Subscriber offers not answered in time or refused, since the start.
+    negotiation_failures: int
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +76,9 @@ async def _scrape_all(workers: list[Scraped]) -> dict[str, float]:
     total: dict[str, float] = {}
     for scraped in await asyncio.gather(*(w.scrape() for w in workers)):
         for name, value in scraped.items():
-            if name.startswith(_SUMMED):
+            if name in _WORST:
+                total[name] = max(total.get(name, 0.0), value)
+            elif name.startswith(_SUMMED):
                 total[name] = total.get(name, 0.0) + value
     return total
 
@@ -131,5 +139,7 @@ async def measure_window(
         kernel_udp_errors=kernel1 - kernel0,
         worker_cpu_percent=worker_cpu,
         load_average=os.getloadavg()[0],
+        loop_lag_ms=1000 * scrape1.get("conf_event_loop_lag_seconds", 0.0),
+        negotiation_failures=round(scrape1.get("conf_negotiation_failures_total", 0.0)),
     )
     return step, losses

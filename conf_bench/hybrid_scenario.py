@@ -63,6 +63,14 @@ MAX_CPU_PERCENT = 90.0
 #: A step past this is past the knee for sure: stop.
 SATURATED_LOSS_PERCENT = 5.0
 WORKERS = 2
+#: How a reason says the load generator, not the server, ran out of CPU.
+LOADGEN_LIMIT = "generator-bound"
+#: How a reason says the worker lost packets while waiting for a core (its
+#: event loop woke ``STARVED_LAG_MS`` late while it used under
+#: ``STARVED_CPU_PERCENT``): the machine's limit, not the meeting's.
+STARVED = "starved"
+STARVED_LAG_MS = 100.0
+STARVED_CPU_PERCENT = 60.0
 
 
 @dataclass
@@ -105,6 +113,8 @@ class Setup:
     notes: list[str] = field(default_factory=list)
     #: Participant id -> its index in the meeting (joining order of the scenario).
     index_of: dict[str, int] = field(default_factory=dict)
+    #: The server's log (its warnings are quoted when a step is not clean).
+    log: Path | None = None
 
 
 def _cpu_sets(workers: int) -> tuple[list[set[int]], set[int]]:
@@ -127,7 +137,7 @@ async def one_worker(ctx: Context) -> AsyncIterator[Setup]:
     try:
         await server.start(server_cpus, env=_SERVER_ENV)
         await loadgen.start(server.url, ctx.cache_dir, load_cpus)
-        yield Setup([server], [server.url], loadgen)
+        yield Setup([server], [server.url], loadgen, log=server.data_dir / "conf_server.log")
     finally:
         await _close(loadgen, server)
 
@@ -146,7 +156,9 @@ async def two_workers(ctx: Context) -> AsyncIterator[Setup]:
         await server.start(worker_cpus[0], args=args, env=env)
         workers: list[Worker] = await started_workers(server, WORKERS, worker_cpus)
         await loadgen.start(server.url, ctx.cache_dir, load_cpus)
-        setup = Setup(list(workers), [w.url for w in workers], loadgen)
+        setup = Setup(
+            list(workers), [w.url for w in workers], loadgen, log=directory / "conf_server.log"
+        )
         if worker_cpus[0] == worker_cpus[-1]:
             setup.notes.append(
                 f"the {WORKERS} workers share core {min(worker_cpus[0])} (this machine has "
@@ -216,6 +228,8 @@ def census_problems(
 def unclean(step: Step, losses: Losses, problems: list[str]) -> list[str]:
     """Why a step is not "carried without loss" (empty if it is)."""
     reasons = [f"census: {p}" for p in problems[:3]]
+    if len(problems) > 3:
+        reasons.append(f"census: {len(problems)} receivers in all")
     if losses.delivery_percent >= MAX_LOSS_PERCENT:
         reasons.append(f"receivers lost {losses.delivery_percent:.2f} %")
     if losses.inbound_percent >= MAX_LOSS_PERCENT:
@@ -224,11 +238,20 @@ def unclean(step: Step, losses: Losses, problems: list[str]) -> list[str]:
         reasons.append(
             f"server dropped {losses.server_dropped}, unrepaired {losses.repairs_failed}"
         )
+    if step.peer_connections < 2 * step.load:
+        reasons.append(f"{step.peer_connections} peer connections of {2 * step.load}")
     if losses.kernel_udp_errors:
         reasons.append(f"{losses.kernel_udp_errors} UDP buffer errors")
     busiest = max(losses.worker_cpu_percent)
     if busiest >= MAX_CPU_PERCENT:
         reasons.append(f"a worker at {busiest:.0f} % CPU")
+    if reasons and losses.loop_lag_ms >= STARVED_LAG_MS and busiest < STARVED_CPU_PERCENT:
+        # Late wake-ups without the CPU to show for them: the worker was
+        # runnable and waited for a core others held (a shared machine).
+        reasons.append(f"{STARVED}: loop {losses.loop_lag_ms:.0f} ms late at {busiest:.0f} % CPU")
+    if step.loadgen_cpu_percent >= MAX_CPU_PERCENT:
+        # Its losses are its own: the knee is then a lower bound.
+        reasons.append(f"{LOADGEN_LIMIT}: load generator at {step.loadgen_cpu_percent:.0f} % CPU")
     return reasons
 
 
@@ -252,9 +275,12 @@ async def _step(ctx: Context, setup: Setup, n: int, label: str) -> dict[str, Any
         f"% CPU, load generator {step.loadgen_cpu_percent:.0f} %, {step.received_pps:.0f} pkt/s "
         f"in, {step.forwarded_pps:.0f} out, delivered {step.delivered_pps:.0f} of "
         f"{step.expected_pps:.0f}, loss {losses.delivery_percent:.2f} % (inbound "
-        f"{losses.inbound_percent:.2f} %), load average {losses.load_average:.1f}"
+        f"{losses.inbound_percent:.2f} %), loop lag {losses.loop_lag_ms:.0f} ms, "
+        f"load average {losses.load_average:.1f}"
         + (f"; NOT CLEAN: {'; '.join(reasons)}" if reasons else "")
     )
+    if reasons:
+        reasons += _log_warnings(setup.log)
     return {
         "participants": n,
         "step": step,
@@ -286,6 +312,19 @@ async def _run_steps(
         if not measured[-1]["clean"]:
             break
     return measured
+
+
+def _log_warnings(log: Path | None, most: int = 3) -> list[str]:
+    """The server log's most frequent warnings and errors, counted."""
+    if log is None or not log.is_file():
+        return []
+    counted: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if " WARNING " in line or " ERROR " in line:
+            message = line.split(" ", 2)[-1][:160]
+            counted[message] = counted.get(message, 0) + 1
+    frequent = sorted(counted.items(), key=lambda item: -item[1])[:most]
+    return [f"server log ({count}x): {message}" for message, count in frequent]
 
 
 def knee(measured: list[dict[str, Any]]) -> int | None:
@@ -339,6 +378,9 @@ def _rows(measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "repairs_failed": losses.repairs_failed,
                 "kernel_udp_errors": losses.kernel_udp_errors,
                 "load_average": round(losses.load_average, 1),
+                "loop_lag_ms": round(losses.loop_lag_ms, 1),
+                "peer_connections": step.peer_connections,
+                "negotiation_failures": losses.negotiation_failures,
                 "clean": entry["clean"],
                 "reasons": entry["reasons"],
             }
@@ -369,6 +411,9 @@ async def hybrid_capacity(
         "talkers": TALKERS,
         "speakers_forwarded": K,
         "zone_every": ZONE_EVERY,
+        # On a shared machine the bench may run niced (docs/performance.md).
+        "nice": os.nice(0),
+        "cores": len(os.sched_getaffinity(0)),
         "knee_one_worker": result.knee,
         "participants_per_core": per_core(single, 1),
         "one_worker": _rows(single),
@@ -384,6 +429,8 @@ async def hybrid_capacity(
             figures["two_workers_unavailable"] = outcome["reason"]
             result.notes.append(f"room over {WORKERS} workers: {outcome['reason']}")
             ctx.log(f"  hybrid over {WORKERS} workers: {outcome['reason']}")
+    for flag, prefix in (("generator_bound", LOADGEN_LIMIT), ("starved", STARVED)):
+        figures[flag] = any(r.startswith(prefix) for entry in single for r in entry["reasons"])
     result.figures = figures
     if single and not single[-1]["clean"]:
         result.notes.append(f"1 worker, N={single[-1]['participants']}: {single[-1]['reasons']}")

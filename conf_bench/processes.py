@@ -28,6 +28,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def listens(port: int) -> bool:
+    """True if something accepts TCP connections on 127.0.0.1:``port``."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
 def cores() -> tuple[set[int], set[int]]:
     """(core for the server, cores for load generators); shared if only one core."""
     available = sorted(os.sched_getaffinity(0))
@@ -118,12 +128,9 @@ class ServerUnderTest(Pinned):
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:
                 raise RuntimeError(f"{module} exited; see {self.data_dir / f'{module}.log'}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
+            if await listens(self.port):
                 return
-            except OSError:
-                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)
         raise RuntimeError(f"{module} did not listen within 30 s")
 
     async def scrape(self) -> dict[str, float]:

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import ServerUnderTest, free_port
+from .processes import ServerUnderTest, free_port, listens
 
 
 class RedisProcess:
@@ -39,12 +39,9 @@ class RedisProcess:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
+            if await listens(self.port):
                 return
-            except OSError:
-                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
     async def close(self) -> None:
@@ -85,20 +82,10 @@ async def started_workers(
     node ports; pin worker k to ``cpus[k % len(cpus)]``."""
     for _ in range(300):
         workers = worker_processes(server.pid)
-        listening = [await _listens(w.url) for w in workers]
+        listening = [await listens(int(w.url.rsplit(":", 1)[1])) for w in workers]
         if len(workers) == count and all(listening):
             for index, worker in enumerate(workers):
                 os.sched_setaffinity(worker.pid, cpus[index % len(cpus)])
             return workers
         await asyncio.sleep(0.1)
     raise RuntimeError(f"conf-server did not start {count} workers within 30 s")
-
-
-async def _listens(url: str) -> bool:
-    port = int(url.rsplit(":", 1)[1])
-    try:
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except OSError:
-        return False
-    writer.close()
-    return True
