@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     service.node.forward_key = shared.shared_secret(
         "forward", database.setting("forward_secret", new_secret)
     ).encode()
+    service.spans.bus = shared.bus
     if settings.relay_host is not None:
         service.node.relay = NodeRelay(
             settings.node_name,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         await service.live_reports.start()
         if service.node.relay is not None and settings.relay_host is not None:
             await service.node.relay.start(settings.relay_host, settings.relay_port)
+            service.spans.listen()
         await service.node.beat()
         service.node.start()
         await summaries.start()

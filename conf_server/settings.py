@@ -154,6 +154,11 @@ class Settings:
     #: worker its own); the address is announced in the heartbeat.
     relay_host: str | None = None
     relay_port: int = 0
+    #: A room spreads over nodes (needs relays): a newcomer goes to the
+    #: least-loaded node already hosting the room that has fewer than this
+    #: many participants (in all its rooms), else to another node. 0: rooms
+    #: never span nodes.
+    room_span_load: int = 20
     #: Processes to start on this machine (``--workers``); needs redis_url when
     #: more than one. Unset: one per core with Redis, else one.
     workers: int | None = None
@@ -293,6 +298,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"relay_port must be between 0 and 65535, got {settings.relay_port}")
     if settings.node_port is not None and not 0 < settings.node_port < 65536:
         raise ConfigError(f"node_port must be between 1 and 65535, got {settings.node_port}")
+    if settings.room_span_load < 0:
+        raise ConfigError("room_span_load must not be negative")
     if settings.workers is not None and settings.workers < 1:
         raise ConfigError("workers must be at least 1")
     if (settings.workers or 1) > 1 and not settings.redis_url:

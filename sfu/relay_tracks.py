@@ -239,6 +239,9 @@ class RelayIn:
             stats=stats,
             app_data={**track.app_data, "relayed_from": track.origin},
         )
+        # The publisher's node decides which layers its publisher sends (its
+        # RelayOut wants them all); this copy never asks for fewer.
+        self.producer.dynacast = None
         for layer, ssrc in zip(self.producer.layers, track.ssrcs, strict=True):
             layer.bind(ssrc)
             peer.rtp_routes[ssrc] = self._route(layer.index)

@@ -332,25 +332,42 @@ class SocketEmitter:
 
     def __init__(self, server: socketio.AsyncServer) -> None:
         self._server = server
+        #: Rooms with sockets on other nodes too (rooms that span nodes).
+        self._spanning: set[str] = set()
 
-    # A room lives on one node, so its sockets are normally all connected here:
+    # A room normally lives on one node, so its sockets are all connected here:
     # then events skip the Redis round trip (``ignore_queue``) and still reach
-    # everybody while Redis is down. Only events for sockets elsewhere (from a
-    # REST call on another node) go through the client manager's queue.
+    # everybody while Redis is down. Events for sockets elsewhere (from a REST
+    # call on another node, or a participant of a room that spans nodes) go
+    # through the client manager's queue, and so do the events of a room that
+    # spans nodes: python-socketio delivers them here first, then publishes
+    # them (so this node's sockets get them in the order they were sent).
 
     def _local(self, group: str) -> bool:
         return bool(self._server.manager.rooms.get("/", {}).get(group))
+
+    def set_spanning(self, room: str, spanning: bool) -> None:
+        if spanning:
+            self._spanning.add(room)
+        else:
+            self._spanning.discard(room)
 
     async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None:
         await self._server.emit(event, data, to=sid, ignore_queue=self._local(sid))
 
     async def to_room(
-        self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
+        self,
+        room: str,
+        event: str,
+        data: dict[str, Any],
+        skip_sid: str | list[str] | None = None,
+        here_only: bool = False,
     ) -> None:
         group = room_group(room)
-        await self._server.emit(
-            event, data, room=group, skip_sid=skip_sid, ignore_queue=self._local(group)
-        )
+        if here_only and not self._local(group):
+            return
+        local = self._local(group) and (here_only or room not in self._spanning)
+        await self._server.emit(event, data, room=group, skip_sid=skip_sid, ignore_queue=local)
 
     # Membership changes are local too (the manager's ``basic_*`` methods): the
     # sockets of a room are connected to this node, and going through Redis

@@ -65,8 +65,21 @@ class EventSink(Protocol):
     async def to_client(self, sid: str, event: str, data: dict[str, Any]) -> None: ...
 
     async def to_room(
-        self, room: str, event: str, data: dict[str, Any], skip_sid: str | list[str] | None = None
-    ) -> None: ...
+        self,
+        room: str,
+        event: str,
+        data: dict[str, Any],
+        skip_sid: str | list[str] | None = None,
+        here_only: bool = False,
+    ) -> None:
+        """``event`` to every socket of ``room`` (on every node when the room
+        spans nodes, unless ``here_only``)."""
+        ...
+
+    def set_spanning(self, room: str, spanning: bool) -> None:
+        """Whether ``room`` has sockets on other nodes too (a room that spans
+        nodes): then its events must reach them."""
+        ...
 
     async def enter_room(self, sid: str, room: str) -> None: ...
 

@@ -1,8 +1,10 @@
 """The deployment's shared picture of itself: which nodes are alive and how
 busy they are (the node registry), which node hosts which room (the room
-directory), each hosted room's roster (so another node can take the room
-over when its node dies), and an index of every node's recordings (their
-files stay on the disk of the node that made them).
+directory: each room's owner, and the satellites of a room that spans
+nodes), each hosting node's roster of the room (so another node can take
+the room over when its node dies, and a resume finds its node), and an
+index of every node's recordings (their files stay on the disk of the node
+that made them).
 
 :class:`Cluster` is the interface; :class:`MemoryCluster` is the embedded
 default (one node: itself), :class:`conf_server.cluster.redis_cluster.RedisCluster`
@@ -15,7 +17,13 @@ Semantics every backend keeps:
 - :meth:`Cluster.claim` is compare-and-set: the room's owner becomes ``node``
   only if it still is ``expected`` (None: nobody), so two nodes placing or
   taking over one room at once agree on one owner.
-- :meth:`Cluster.release` forgets a room's owner only if it is still ``node``.
+- :meth:`Cluster.release` forgets a room's owner only if it is still ``node``
+  (and its satellites with it).
+- A room that spans nodes (issue 17) has one owner (its coordinator) and
+  satellites: :meth:`Cluster.span` adds one only while the room has an owner
+  that is another node; the owner is never also a satellite (a claim takes
+  the new owner out of the satellites); :meth:`Cluster.cede` hands the room
+  from its owner to one of its satellites.
 """
 
 from __future__ import annotations
@@ -105,18 +113,50 @@ class Cluster(Protocol):
         """Every hosted room and its node."""
         ...
 
+    async def hosts(self, room: str) -> list[str]:
+        """The nodes hosting ``room``: its owner first, then its satellites by
+        name; empty if the room is placed nowhere."""
+        ...
+
+    async def span(self, room: str, node: str) -> bool:
+        """Make ``node`` a satellite of ``room`` if the room has an owner; True
+        if ``node`` hosts the room after the call (as owner or satellite)."""
+        ...
+
+    async def unspan(self, room: str, node: str) -> None:
+        """``node`` no longer hosts ``room`` as a satellite; its roster of the
+        room goes with it."""
+        ...
+
+    async def cede(self, room: str, node: str, successor: str) -> str | None:
+        """The owner ``node`` hands ``room`` to its satellite ``successor``, if
+        ``node`` still owns it and ``successor`` is still a satellite; returns
+        the owner after the call. The successor's satellite roster becomes the
+        room's roster."""
+        ...
+
+    async def spans(self) -> dict[str, list[str]]:
+        """Every room that has satellites, and its satellites by name."""
+        ...
+
     async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
         """Keep ``node``'s roster of ``room`` (resume tokens included), only if
-        ``node`` owns the room (a node that lost it must not overwrite the
-        owner's); returns whether it was saved."""
+        ``node`` owns the room or is one of its satellites (a node that lost
+        it must not overwrite the others'); returns whether it was saved."""
         ...
 
     async def roster(self, room: str) -> list[dict[str, Any]]:
-        """The last roster saved for ``room`` (empty if none)."""
+        """The last roster the room's owner saved for ``room`` (empty if none)."""
+        ...
+
+    async def rosters(self, room: str) -> dict[str, list[dict[str, Any]]]:
+        """The rosters of every node hosting ``room`` (owner and satellites) that
+        saved one, by node."""
         ...
 
     async def drop_roster(self, room: str, node: str) -> None:
-        """Forget the roster of ``room`` if ``node`` owns the room or nobody does."""
+        """Forget the owner's roster of ``room`` if ``node`` owns the room or
+        nobody does."""
         ...
 
     async def publish_recordings(self, node: str, records: list[dict[str, Any]]) -> None:
@@ -139,7 +179,10 @@ class MemoryCluster:
     def __init__(self) -> None:
         self._nodes: dict[str, tuple[NodeInfo, float]] = {}
         self._owners: dict[str, str] = {}
+        self._satellites: dict[str, set[str]] = {}
         self._rosters: dict[str, list[dict[str, Any]]] = {}
+        #: Satellites' rosters: (room, node) -> roster.
+        self._satellite_rosters: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._recordings: dict[str, dict[str, Any]] = {}
 
     async def heartbeat(self, node: NodeInfo, ttl: float) -> None:
@@ -161,23 +204,77 @@ class MemoryCluster:
     async def claim(self, room: str, node: str, expected: str | None) -> str | None:
         if self._owners.get(room) == expected:
             self._owners[room] = node
+            self._drop_satellite(room, node)
         return self._owners.get(room)
 
     async def release(self, room: str, node: str) -> None:
         if self._owners.get(room) == node:
             del self._owners[room]
+            for satellite in self._satellites.pop(room, set()):
+                self._satellite_rosters.pop((room, satellite), None)
 
     async def placements(self) -> dict[str, str]:
         return dict(self._owners)
 
-    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
-        if self._owners.get(room) != node:
+    async def hosts(self, room: str) -> list[str]:
+        owner = self._owners.get(room)
+        if owner is None:
+            return []
+        return [owner, *sorted(self._satellites.get(room, ()))]
+
+    async def span(self, room: str, node: str) -> bool:
+        owner = self._owners.get(room)
+        if owner is None:
             return False
-        self._rosters[room] = [dict(entry) for entry in roster]
+        if owner != node:
+            self._satellites.setdefault(room, set()).add(node)
         return True
+
+    async def unspan(self, room: str, node: str) -> None:
+        self._drop_satellite(room, node)
+
+    def _drop_satellite(self, room: str, node: str) -> None:
+        satellites = self._satellites.get(room)
+        if satellites is not None:
+            satellites.discard(node)
+            if not satellites:
+                del self._satellites[room]
+        self._satellite_rosters.pop((room, node), None)
+
+    async def cede(self, room: str, node: str, successor: str) -> str | None:
+        if self._owners.get(room) == node and successor in self._satellites.get(room, ()):
+            roster = self._satellite_rosters.pop((room, successor), [])
+            self._drop_satellite(room, successor)
+            self._owners[room] = successor
+            self._rosters[room] = roster
+        return self._owners.get(room)
+
+    async def spans(self) -> dict[str, list[str]]:
+        return {room: sorted(nodes) for room, nodes in self._satellites.items()}
+
+    async def save_roster(self, room: str, roster: list[dict[str, Any]], node: str) -> bool:
+        copy = [dict(entry) for entry in roster]
+        if self._owners.get(room) == node:
+            self._rosters[room] = copy
+            return True
+        if node in self._satellites.get(room, ()):
+            self._satellite_rosters[(room, node)] = copy
+            return True
+        return False
 
     async def roster(self, room: str) -> list[dict[str, Any]]:
         return [dict(entry) for entry in self._rosters.get(room, [])]
+
+    async def rosters(self, room: str) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        owner = self._owners.get(room)
+        if owner is not None and room in self._rosters:
+            found[owner] = await self.roster(room)
+        for node in sorted(self._satellites.get(room, ())):
+            roster = self._satellite_rosters.get((room, node))
+            if roster is not None:
+                found[node] = [dict(entry) for entry in roster]
+        return found
 
     async def drop_roster(self, room: str, node: str) -> None:
         if self._owners.get(room) in (None, node):

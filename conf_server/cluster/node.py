@@ -1,13 +1,21 @@
 """This node's part in a deployment: heartbeat with load, room placement,
 takeover of dead nodes' rooms, and draining.
 
-A room lives on exactly one node (its media never crosses nodes). ``join``
-asks :meth:`NodeAgent.ensure_here` first: if the room lives elsewhere the
-client is sent there (``wrong_node``); if it lives nowhere, or on a node whose
-heartbeat has expired, it is placed on the least-loaded live node, which may
-be this one. Every node also sweeps the room directory once per heartbeat and
-takes over the rooms of dead nodes it is the best place for, so members who
-never come back are removed after the reconnect grace (no ghosts).
+A room has one owner node. ``join`` asks :meth:`NodeAgent.ensure_here`
+first: if the room lives elsewhere the client is sent there (``wrong_node``);
+if it lives nowhere, or on a node whose heartbeat has expired, it is placed on
+the least-loaded live node, which may be this one. Every node also sweeps the
+room directory once per heartbeat and takes over the rooms of dead nodes it
+is the best place for, so members who never come back are removed after the
+reconnect grace (no ghosts).
+
+With relays (``relay_host``) and ``room_span_load`` a room may span nodes
+(issue 17): a newcomer goes to the least-loaded node already hosting the
+room that carries fewer than ``room_span_load`` participants, else to
+another node, which becomes a *satellite* of the room (its own router for
+its participants; tracks cross between the nodes once). The owner stays the
+room's coordinator; when its last participant leaves it cedes the room to a
+satellite.
 
 Without Redis the cluster is a :class:`~conf_server.cluster.cluster.MemoryCluster`
 holding just this node, and all of this reduces to "every room is here".
@@ -84,6 +92,12 @@ class HostedRooms(Protocol):
         """Wait until the clients of moved rooms were told and let go."""
         ...
 
+    async def sync_spans(self, hosts: dict[str, list[str]], live: set[str] | None) -> None:
+        """Once per heartbeat round, when rooms may span nodes: the nodes
+        hosting each room of this node (owner first), and the live nodes
+        (None: right after a store outage, when nobody can be judged dead)."""
+        ...
+
     async def recordings(self) -> list[dict[str, Any]]:
         """Summaries of the recordings whose files are on this node."""
         ...
@@ -131,6 +145,16 @@ class NodeAgent:
         self._recordings_published = 0.0
         #: The media relay to other nodes (``relay_host``); create_app sets it.
         self.relay: NodeRelay | None = None
+        #: Participants a node may carry before a room it hosts spreads to
+        #: another node (0: rooms never span).
+        self.span_load = settings.room_span_load
+        #: Rooms this node hosts as a satellite (another node owns them).
+        self.satellite_rooms: set[str] = set()
+
+    @property
+    def spans_rooms(self) -> bool:
+        """May rooms span this node and others? (relays and a span load)"""
+        return self.span_load > 0 and self.relay is not None
 
     # -- heartbeat -------------------------------------------------------------------
 
@@ -203,12 +227,26 @@ class NodeAgent:
         self.peer_urls.clear()
         self.peer_urls.update(node.url for node in live)
         placements = await self.cluster.placements()
+        spans = await self.cluster.spans() if self.spans_rooms else {}
         now = time.monotonic()
         for room, placed in list(self._placed_at.items()):
             if now - placed > 60:
                 del self._placed_at[room]
+        live_names = {node.name for node in live} | {self.name}
         for room in self._rooms.hosted():
             owner = placements.get(room)
+            if owner is not None and owner != self.name and self.spans_rooms:
+                if self.name in spans.get(room, ()):
+                    continue  # a satellite of the room
+                # Dropped from the satellites (the owner took us for dead a
+                # moment): register again.
+                if (
+                    room in self.satellite_rooms
+                    and owner in live_names
+                    and await self.cluster.span(room, self.name)
+                ):
+                    spans.setdefault(room, []).append(self.name)
+                    continue
             if owner is None:
                 # Hosted here but in nobody's name (a release raced a join):
                 # claim it back, so the next join cannot place it elsewhere.
@@ -224,8 +262,27 @@ class NodeAgent:
                     await self._rooms.hand_over(room, target)
         # After an outage every node's heartbeat looks expired until all have
         # beaten again: wait one TTL before judging anybody dead.
-        if self._judges_deaths():
-            await self.take_over_dead_rooms(live, placements)
+        judges = self._judges_deaths()
+        if judges:
+            await self.take_over_dead_rooms(live, placements, spans)
+        if self.spans_rooms:
+            placements = await self.cluster.placements()
+            hosted = set(self._rooms.hosted())
+            hosts = {
+                room: [owner, *[n for n in spans.get(room, ()) if n != owner]]
+                for room, owner in placements.items()
+                if room in hosted
+            }
+            await self._rooms.sync_spans(hosts, live_names if judges else None)
+            if judges:
+                # Satellites that died: the owner adopted their members above
+                # (sync_spans); the directory forgets them.
+                for room, satellites in spans.items():
+                    if placements.get(room) != self.name:
+                        continue
+                    for node in satellites:
+                        if node not in live_names:
+                            await self.cluster.unspan(room, node)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -237,10 +294,22 @@ class NodeAgent:
 
     # -- placement -------------------------------------------------------------------
 
-    async def ensure_here(self, room: str) -> None:
+    async def ensure_here(self, room: str, resume_token: str | None = None) -> list[str]:
         """Return if ``room`` lives here (placing or taking it over if needed);
-        raise :class:`WrongNode` if a client should go elsewhere."""
-        owner = await self.cluster.owner(room)
+        raise :class:`WrongNode` if a client should go elsewhere. Returns the
+        nodes hosting the room, this one included (the owner first)."""
+        satellites: list[NodeInfo] = []
+        if self.spans_rooms:
+            hosts = await self.cluster.hosts(room)
+            live = {node.name: node for node in await self.cluster.nodes()}
+            live[self.name] = self.info()  # we are alive, whatever Redis last saw
+            if hosts and hosts[0] in live:
+                return await self._join_spanning(room, hosts, live, resume_token)
+            owner = hosts[0] if hosts else None
+            # A dead owner's live satellite hosts the room already: it takes over.
+            satellites = [live[n] for n in hosts[1:] if n in live]
+        else:
+            owner = await self.cluster.owner(room)
         if owner != self.name:
             live = {node.name: node for node in await self.cluster.nodes()}
             if owner is not None and owner in live:
@@ -250,7 +319,7 @@ class NodeAgent:
                 # owner may be alive and about to beat again.
                 raise StoreUnavailable("the deployment is recovering; try again in a moment")
             live[self.name] = self.info()  # we are alive, whatever Redis last saw
-            target = least_loaded(list(live.values()))
+            target = least_loaded(satellites) or least_loaded(list(live.values()))
             if target is None:
                 raise Draining("this server is shutting down and no other can take the meeting")
             owner = await self.cluster.claim(room, target.name, owner)
@@ -259,7 +328,67 @@ class NodeAgent:
                     raise Draining("the meeting is being moved; try again in a moment")
                 raise WrongNode(live[owner])
         self._placed_at[room] = time.monotonic()
+        self.satellite_rooms.discard(room)
         await self._adopt(room)
+        return await self.cluster.hosts(room) if self.spans_rooms else [self.name]
+
+    async def _join_spanning(
+        self, room: str, hosts: list[str], live: dict[str, NodeInfo], resume_token: str | None
+    ) -> list[str]:
+        """Placement of a join for a room whose owner is alive, when rooms may
+        span nodes: the node that has the participant of ``resume_token``,
+        else :meth:`host_for`; a node chosen that does not host the room yet
+        becomes a satellite of it before the client is sent there."""
+        target = None
+        if resume_token and len(hosts) > 1:
+            target = await self._node_of(room, resume_token, live)
+        if target is None:
+            target = self.host_for(hosts, live)
+        if target.name not in hosts and not await self.cluster.span(room, target.name):
+            raise Draining("the meeting is being moved; try again in a moment")
+        if target.name != self.name:
+            raise WrongNode(target)
+        self._placed_at[room] = time.monotonic()
+        if hosts[0] == self.name:
+            self.satellite_rooms.discard(room)
+            await self._adopt(room)
+            return hosts if self.name in hosts else [*hosts, self.name]
+        self.satellite_rooms.add(room)
+        return hosts if self.name in hosts else [*hosts, self.name]
+
+    async def _node_of(
+        self, room: str, resume_token: str, live: dict[str, NodeInfo]
+    ) -> NodeInfo | None:
+        """The live node whose roster of ``room`` has ``resume_token``."""
+        for name, roster in (await self.cluster.rosters(room)).items():
+            for entry in roster:
+                token = str(entry.get("resume_token") or "")
+                if token and secrets.compare_digest(token.encode(), resume_token.encode()):
+                    return live.get(name)
+        return None
+
+    def host_for(self, hosts: list[str], live: dict[str, NodeInfo]) -> NodeInfo:
+        """Where a newcomer to a room hosted by ``hosts`` (owner first, alive)
+        goes: the least-loaded hosting node with fewer than ``span_load``
+        participants (this node when it is within one participant of that
+        one: registry loads lag a heartbeat behind); if none, the least-loaded
+        other node with a relay; if none either, the least-loaded hosting node."""
+        hosting = [live[name] for name in hosts if name in live]
+        fits = [node for node in hosting if node.participants < self.span_load]
+        best = least_loaded(fits)
+        if best is not None:
+            me = next((node for node in fits if node.name == self.name), None)
+            if me is not None and not me.draining and me.participants <= best.participants + 1:
+                return me
+            return best
+        relaying = live[hosts[0]].relay is not None
+        others = [
+            node
+            for node in live.values()
+            if node.name not in hosts and node.relay is not None and node.relay_epoch
+        ]
+        target = least_loaded(others) if relaying else None
+        return target or least_loaded(hosting) or live[hosts[0]]
 
     async def _adopt(self, room: str) -> int | None:
         async with self._adopt_lock:
@@ -271,14 +400,21 @@ class NodeAgent:
         since = self._healthy_since
         return since is not None and time.monotonic() - since >= self._ttl
 
-    async def take_over_dead_rooms(self, nodes: list[NodeInfo], placements: dict[str, str]) -> None:
+    async def take_over_dead_rooms(
+        self,
+        nodes: list[NodeInfo],
+        placements: dict[str, str],
+        spans: dict[str, list[str]] | None = None,
+    ) -> None:
         """Claim the rooms of nodes whose heartbeat expired, where this node is
-        the least-loaded live node.
+        the least-loaded live node (of the room's live satellites, if it has
+        any: they host the room already).
 
         Rooms the directory gives to this very node but that are not here (this
         node restarted within the TTL under the same name) are adopted too, so
         their members get the reconnect grace instead of staying forever."""
         live = {node.name: node for node in nodes}
+        spans = spans or {}
         orphans = [(room, owner) for room, owner in placements.items() if owner not in live]
         now, hosted = time.monotonic(), set(self._rooms.hosted())
         for room, owner in placements.items():
@@ -289,22 +425,41 @@ class NodeAgent:
                     await self.release(room)
         for room, dead in orphans:
             live[self.name] = self.info()
-            target = least_loaded(list(live.values()))
+            satellites = [live[n] for n in spans.get(room, ()) if n in live]
+            target = least_loaded(satellites) or least_loaded(list(live.values()))
             if target is None or target.name != self.name:
                 continue
             if await self.cluster.claim(room, self.name, dead) != self.name:
                 continue
             logger.info("took over room %s from dead node %s", room, dead)
-            if await self._adopt(room) == 0:
+            self.satellite_rooms.discard(room)
+            if await self._adopt(room) == 0 and room not in self._rooms.hosted():
                 await self.release(room)  # nobody to wait for
 
     async def release(self, room: str) -> None:
-        """The room emptied here: the next join may place it anywhere."""
+        """The room emptied here: the next join may place it anywhere. A
+        satellite just stops hosting it; an owner whose room still has live
+        satellites cedes it to the least-loaded of them."""
         self._placed_at.pop(room, None)
         try:
             async with self._adopt_lock:  # joins place and adopt under it too
                 if room in self._rooms.hosted():
                     return  # a join brought it back meanwhile
+                self.satellite_rooms.discard(room)
+                if self.spans_rooms:
+                    hosts = await self.cluster.hosts(room)
+                    if self.name in hosts[1:]:
+                        await self.cluster.unspan(room, self.name)
+                        return
+                    if hosts[:1] == [self.name] and len(hosts) > 1:
+                        live = {node.name: node for node in await self.cluster.nodes()}
+                        successors = [live[n] for n in hosts[1:] if n in live]
+                        while (successor := least_loaded(successors)) is not None:
+                            owner = await self.cluster.cede(room, self.name, successor.name)
+                            if owner != self.name:
+                                logger.info("room %s: handed to node %s", room, owner)
+                                return
+                            successors.remove(successor)
                 await self.cluster.drop_roster(room, self.name)
                 await self.cluster.release(room, self.name)
         except ConfServerError as exc:
@@ -331,13 +486,36 @@ class NodeAgent:
             target = None
             try:
                 await self._rooms.save_roster(room)  # while the room is still ours
-                others = [n for n in await self.cluster.nodes() if n.name != self.name]
-                target = least_loaded(others)
-                if target is not None:
-                    owner = await self.cluster.claim(room, target.name, self.name)
-                    target = target if owner == target.name else None
+                target = await self._move_target(room)
             except ConfServerError as exc:
                 logger.warning("cannot move room %s: %s", room, exc.message)
             await self._rooms.hand_over(room, target)
         await self._rooms.moves_done()
         await self.stop()
+
+    async def _move_target(self, room: str) -> NodeInfo | None:
+        """Where a draining node's room goes: a satellite's members to another
+        node hosting the room; an owner's room to one of its satellites, else
+        to the least-loaded other node. Their members resume there with their
+        resume tokens (the roster this node saved stays until it is gone)."""
+        others = [n for n in await self.cluster.nodes() if n.name != self.name]
+        live = {node.name: node for node in others}
+        if self.spans_rooms:
+            hosts = await self.cluster.hosts(room)
+            if hosts and hosts[0] != self.name:
+                target = least_loaded([live[n] for n in hosts if n in live])
+                if target is None:
+                    target = least_loaded(others)
+                    if target is not None and not await self.cluster.span(room, target.name):
+                        target = None
+                return target
+            successors = [live[n] for n in hosts[1:] if n in live]
+            while (successor := least_loaded(successors)) is not None:
+                if await self.cluster.cede(room, self.name, successor.name) == successor.name:
+                    return successor
+                successors.remove(successor)
+        target = least_loaded(others)
+        if target is not None:
+            owner = await self.cluster.claim(room, target.name, self.name)
+            target = target if owner == target.name else None
+        return target

@@ -2,8 +2,9 @@
 default) or in Redis (``--redis-url``), chosen once, here.
 
 With Redis, the meeting store, the cluster (node registry, room directory,
-rosters) and Socket.IO's fan-out (python-socketio's ``AsyncRedisManager``) all
-use the same server, under one key prefix.
+rosters), the node bus (messages between nodes) and Socket.IO's fan-out
+(python-socketio's ``AsyncRedisManager``) all use the same server, under one
+key prefix.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from conf_server.settings import Settings
 
 from .cluster import Cluster, MemoryCluster
 from .node import node_url
+from .node_bus import MemoryNodeBus, NodeBus, RedisNodeBus
 from .once_claims import MemoryOnceClaims, OnceClaims, RedisOnceClaims
 from .redis_cluster import RedisCluster
 from .redis_connection import COMMAND_TIMEOUT, connect
@@ -38,6 +40,8 @@ class SharedState:
     _prefix: str = ""
     #: Once-only claims (which node sends a meeting's summary).
     once: OnceClaims = field(default_factory=MemoryOnceClaims)
+    #: Messages between nodes (rooms that span nodes).
+    bus: NodeBus = field(default_factory=MemoryNodeBus)
 
     @classmethod
     def connect(cls, settings: Settings) -> SharedState:
@@ -61,6 +65,7 @@ class SharedState:
             settings.redis_url,
             prefix,
             RedisOnceClaims(redis, prefix=prefix),
+            RedisNodeBus(redis, settings.redis_url, prefix),
         )
 
     def shared_secret(self, name: str, local: str) -> str:
@@ -82,6 +87,7 @@ class SharedState:
             client.close()
 
     async def close(self) -> None:
+        await self.bus.close()
         if self._redis is not None:
             await self._redis.aclose()
 

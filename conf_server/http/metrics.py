@@ -68,7 +68,7 @@ class MeetingCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         service = self._service
         media = service.media_stats()
-        participants = sum(len(r.participants) for r in service.directory.rooms.values())
+        participants = sum(len(r.local()) for r in service.directory.rooms.values())
         gauges = {
             "conf_rooms": ("rooms with at least one participant", media.get("rooms", 0)),
             "conf_participants": ("participants on this node", participants),
@@ -119,6 +119,22 @@ def _relay_metrics(service: MeetingService) -> Iterator[Metric]:
     )
     for attribute, name, doc in RELAY_COUNTERS:
         yield CounterMetricFamily(name, doc, value=getattr(relay.stats, attribute))
+    relays = service.spans.relays.values()
+    yield GaugeMetricFamily(
+        "conf_relay_tracks_out",
+        "published tracks of this node sent to other nodes, one per track and node",
+        sum(r.tracks_out() for r in relays),
+    )
+    yield GaugeMetricFamily(
+        "conf_relay_tracks_in",
+        "tracks other nodes relay to this node (producers of its routers)",
+        sum(r.tracks_in() for r in relays),
+    )
+    yield GaugeMetricFamily(
+        "conf_spanning_rooms",
+        "rooms of this node that have participants on other nodes too",
+        sum(1 for room in service.spans.peers if service.spans.spanning(room)),
+    )
 
 
 def setup_metrics(app: web.Application) -> None:

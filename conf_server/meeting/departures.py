@@ -86,8 +86,8 @@ class Departures:
         context = self._context
         self.cancel_grace(participant)
         room_id = participant.room
-        if context.participant(room_id, participant.id) is None:
-            return  # already gone
+        if context.participant(room_id, participant.id) is not participant:
+            return  # already gone (or a mirror: its own node removes it)
         # Out of the broadcast group before anything else is awaited: from here
         # on, whatever the room says is not for this socket.
         await self.detach(participant)
@@ -113,6 +113,7 @@ class Departures:
             # as soon as the store is back (never silently dropped).
             context.tasks.spawn(self._member_left_later(room_id, participant.id, reason))
         if room is None:
+            await context.spans.left(room_id)
             await context.close_room_media(room_id)
             await context.node.release(room_id)
         else:

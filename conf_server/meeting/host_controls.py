@@ -70,7 +70,19 @@ class HostControls:
     async def _moderate(
         self, actor: Participant, target: Participant, source: str, locked: bool
     ) -> None:
-        """Stop one source of ``target`` on the server and tell its owner."""
+        """Stop one source of ``target`` on the server and tell its owner (a
+        participant of another node: that node does)."""
+        if target.node is not None:
+            await self._service.spans.command(
+                target.room,
+                target.node,
+                "moderate",
+                participant_id=target.id,
+                source=source,
+                locked=locked,
+                by=actor.name,
+            )
+            return
         self._service.set_muted(target, source, True)
         await self._service.broadcast_update(target)
         if target.sid is not None:
@@ -131,7 +143,14 @@ class HostControls:
             authorize(state.roles, actor.id, Action.REMOVE, participant_id)
             member = state.members[participant_id]
             gone = state.access.ban(member.identity)
-        await self._service.deny_waiting(gone, "banned", "a host removed you from this meeting")
+        await self._service.deny_waiting(
+            gone, "banned", "a host removed you from this meeting", actor.room
+        )
+        if target.node is not None:
+            await self._service.spans.command(
+                actor.room, target.node, "remove", participant_id=target.id, by=actor.name
+            )
+            return None
         sid = target.sid
         if sid is not None:
             await self._service.events.to_client(
@@ -230,7 +249,9 @@ class HostControls:
             lobby = state.access.lobby
             entries = lobby.clear() if lobby_id is None else [lobby.deny(lobby_id)]
         await self._lobby_changed(state)
-        await self._service.deny_waiting(entries, "denied", "the host did not let you in")
+        await self._service.deny_waiting(
+            entries, "denied", "the host did not let you in", actor.room
+        )
         return None
 
     async def end_meeting(self, actor: Participant) -> Result:
@@ -243,7 +264,9 @@ class HostControls:
             self._service.publish_poll_closed(state, poll)
         for questionnaire in questionnaires:
             publish_questionnaire_closed(self._service, state, questionnaire)
-        await self._service.deny_waiting(waiting, "meeting_ended", "the meeting has ended")
+        await self._service.deny_waiting(
+            waiting, "meeting_ended", "the meeting has ended", actor.room
+        )
         await self._service.events.to_room(
             actor.room,
             "meeting_ended",
@@ -261,7 +284,11 @@ class HostControls:
         ``remove`` closes the group when the room empties, so no socket hears
         a later meeting of the same room. Lobby sockets were turned away
         already and close by themselves or after ``unjoined_socket_seconds``."""
+        # The other nodes hosting the room let their participants go.
+        await self._service.spans.to_peers(room, "end", by=ended.get("by", ""))
         for participant in self._service.participants(room):
+            if participant.node is not None:
+                continue
             sid = participant.sid
             await self._service.remove(participant, "meeting_ended")
             if sid is not None:

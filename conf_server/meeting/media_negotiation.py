@@ -96,8 +96,10 @@ class MediaNegotiation:
                 return send
 
             async def speaker_changed(participant_id: str) -> None:
+                # Each node finds the speaker among the tracks it has (all of
+                # them, in a room that spans nodes) and tells its own sockets.
                 await context.events.to_room(
-                    room_id, "active_speaker", {"participant_id": participant_id}
+                    room_id, "active_speaker", {"participant_id": participant_id}, here_only=True
                 )
 
             media = self.media[room_id] = RoomMedia(
@@ -205,6 +207,7 @@ class MediaNegotiation:
         """The room has nobody here any more: stop its recorder, captions and media."""
         self._context.recording.room_closed(room_id)
         self._context.captions.room_closed(room_id)
+        await self._context.spans.media_closed(room_id)
         media = self.media.pop(room_id, None)
         if media is not None:
             await media.close()

@@ -34,6 +34,39 @@ from .rooms import Participant, RoomDirectory
 ActionHandler = Callable[..., Awaitable[dict[str, Any] | None]]
 
 
+class Spans(Protocol):
+    """Rooms that span nodes, as the meeting's parts use them
+    (:class:`conf_server.meeting.room_span.RoomSpans`)."""
+
+    def spanning(self, room: str) -> bool:
+        """Does ``room`` have participants on other nodes too?"""
+        ...
+
+    def changed(self, room: str, peer: str | None = None) -> None:
+        """This node's participants of ``room`` changed: tell the other nodes."""
+        ...
+
+    def is_satellite(self, room: str) -> bool:
+        """Does another node own ``room`` (this one hosts some of its people)?"""
+        ...
+
+    async def left(self, room: str) -> None: ...
+
+    async def sync(self, hosts: dict[str, list[str]], live: set[str] | None) -> None: ...
+
+    def moved(self, room: str) -> None: ...
+
+    async def media_closed(self, room: str) -> None: ...
+
+    async def command(self, room: str, node: str, action: str, **args: Any) -> None:
+        """Ask ``node`` to act on its participants of ``room``."""
+        ...
+
+    async def to_peers(self, room: str, action: str, **args: Any) -> None:
+        """A command to every other node hosting ``room``."""
+        ...
+
+
 class MeetingBasics(Protocol):
     """What every part may use: settings, shared state, events, clock, tasks."""
 
@@ -51,6 +84,9 @@ class MeetingBasics(Protocol):
 
     @property
     def tasks(self) -> TaskGroup: ...
+
+    @property
+    def spans(self) -> Spans: ...
 
     def clock(self) -> float:
         """Wall-clock seconds that never step back."""
@@ -77,7 +113,7 @@ class RoomView(MeetingBasics, Protocol):
 
     async def meeting_view(self, state: MeetingState, viewer_id: str) -> dict[str, Any]: ...
 
-    def sync_flags(self, state: MeetingState) -> list[Participant]: ...
+    def sync_flags(self, state: MeetingState, tell_peers: bool = True) -> list[Participant]: ...
 
     async def save_roster(self, room_id: str) -> None: ...
 
@@ -97,7 +133,9 @@ class MeetingContext(RoomView, Protocol):
 
     async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None: ...
 
-    async def deny_waiting(self, entries: list[LobbyEntry], code: str, message: str) -> None: ...
+    async def deny_waiting(
+        self, entries: list[LobbyEntry], code: str, message: str, room: str | None = None
+    ) -> None: ...
 
     async def remove(self, participant: Participant, reason: str) -> None: ...
 

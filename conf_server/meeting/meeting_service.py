@@ -55,6 +55,7 @@ from .recording_control import RecordingControl
 from .room_broadcast import RoomBroadcast
 from .room_media import RoomMedia
 from .room_moves import RoomMoves, public_roster
+from .room_span import RoomSpans
 from .rooms import Participant, RoomDirectory
 
 
@@ -96,6 +97,8 @@ class MeetingService:
         self.store: MeetingStore = store if store is not None else MemoryStore()
         self.cluster: Cluster = cluster if cluster is not None else MemoryCluster()
         self.moves = RoomMoves(self)
+        #: Rooms of this node that span nodes (their control plane).
+        self.spans = RoomSpans(self)
         #: This node's part in the deployment (placement, heartbeat, takeover).
         self.node = NodeAgent(settings, self.cluster, self.moves)
         self.invites = invites
@@ -257,7 +260,16 @@ class MeetingService:
     async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None:
         await self.membership.admit_waiting(state, entries)
 
-    async def deny_waiting(self, entries: list[LobbyEntry], code: str, message: str) -> None:
+    async def deny_waiting(
+        self, entries: list[LobbyEntry], code: str, message: str, room: str | None = None
+    ) -> None:
+        """Turn people away from the lobby (those waiting on another node
+        hosting ``room`` there)."""
+        elsewhere = [e for e in entries if self.lobby.by_entry(e.id) is None]
+        if room is not None and elsewhere and self.spans.enabled:
+            await self.spans.to_peers(
+                room, "deny", entries=[e.to_dict() for e in elsewhere], code=code, message=message
+            )
         await self.lobby.deny(entries, code, message)
 
     async def detach(self, participant: Participant) -> None:
@@ -284,8 +296,8 @@ class MeetingService:
     async def meeting_view(self, state: MeetingState, viewer_id: str) -> dict[str, Any]:
         return await self.broadcast.meeting_view(state, viewer_id)
 
-    def sync_flags(self, state: MeetingState) -> list[Participant]:
-        return self.broadcast.sync_flags(state)
+    def sync_flags(self, state: MeetingState, tell_peers: bool = True) -> list[Participant]:
+        return self.broadcast.sync_flags(state, tell_peers)
 
     def publish_poll_closed(self, state: MeetingState, poll: Poll) -> None:
         self.records.publish_poll_closed(state, poll)
@@ -301,8 +313,13 @@ class MeetingService:
         room, else the hosting node's copy in the cluster; ``node`` names the
         hosting node (None: none)."""
         owner = await self.cluster.owner(room_id)
-        if owner is not None and owner != self.node.name:
-            roster = public_roster(await self.cluster.roster(room_id))
+        room = self.directory.rooms.get(room_id)
+        if owner is not None and owner != self.node.name and room is None:
+            if self.node.spans_rooms:
+                saved = await self.cluster.rosters(room_id)
+                roster = public_roster([entry for node in saved.values() for entry in node])
+            else:
+                roster = public_roster(await self.cluster.roster(room_id))
             state = await self.store.get(room_id) if roster else None
             meeting_id = state.meeting_id if state is not None else None
         else:
@@ -318,6 +335,7 @@ class MeetingService:
         self.departures.cancel_all_grace()
         await self.tasks.cancel_all()
         await self.moves.close()
+        await self.spans.close()
         self.recording.close()
         await self.captions.close()
         await self.negotiation.close()

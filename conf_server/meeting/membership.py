@@ -73,8 +73,10 @@ class Membership:
             if self._context.invites is None:
                 raise InvalidInvite("this server does not take invite tokens")
             invite = self._context.invites.verify(request.token, request.room)
-        # Else the client is sent to the room's node.
-        await self._context.node.ensure_here(request.room)
+        # Else the client is sent to the room's node (or, in a room that spans
+        # nodes, to the node of its resume token, or the one placement picks).
+        hosts = await self._context.node.ensure_here(request.room, request.resume_token)
+        self._context.spans.placed(request.room, hosts)
         try:
             return await self._join_here(request, invite)
         except Exception:
@@ -92,13 +94,21 @@ class Membership:
         )
         if resumed is not None:
             return await self._resume(request.sid, *resumed, request.receive)
+        if request.resume_token and self._context.spans.spanning(request.room):
+            # A participant of another node hosting the room, whose node is gone.
+            taken = await self._context.spans.take_over(
+                request.room, request.resume_token, request.sid
+            )
+            if taken is not None:
+                taken.name = name
+                return await self._resume(request.sid, taken, "", request.receive)
         if request.resume_token:
             logger.info("a resume token for room %s matched nobody: joining anew", request.room)
         # Before anything is created: a participant whose media could get no
         # port would sit in the meeting without sound or picture.
         directory = self._context.directory
         refuse_when_media_ports_full(
-            self._context.settings, sum(len(r.participants) for r in directory.rooms.values())
+            self._context.settings, sum(len(r.local()) for r in directory.rooms.values())
         )
         state = await self._context.store.get(request.room)
         if state is None:
@@ -228,6 +238,7 @@ class Membership:
         media.set_zone(participant.id, participant.zone)
         if receive:
             media.add_subscriber(participant.id)
+        await self._context.spans.entered(participant.room)
         await self._context.events.to_room(
             participant.room,
             "participant_joined",
@@ -313,6 +324,7 @@ class Membership:
         media.set_zone(participant.id, participant.zone)
         if receive:
             media.add_subscriber(participant.id)
+        await self._context.spans.entered(room)
         await self._context.broadcast_update(participant)
         state = await self._context.store.get(room)
         if state is None:  # cannot happen while the room has participants
@@ -321,11 +333,17 @@ class Membership:
         return await self._join_result(participant, state, resumed=True)
 
     async def admit_waiting(self, state: MeetingState, entries: list[LobbyEntry]) -> None:
-        """Let people in from the lobby (their lobby entries are already gone)."""
+        """Let people in from the lobby (their lobby entries are already gone);
+        those waiting on another node hosting the room are let in there."""
+        elsewhere = [e for e in entries if self._context.lobby.by_entry(e.id) is None]
+        if elsewhere and self._context.spans.enabled:
+            await self._context.spans.to_peers(
+                state.room, "admit", entries=[e.to_dict() for e in elsewhere]
+            )
         for entry in entries:
             waiting = self._context.lobby.by_entry(entry.id)
             if waiting is None:
-                continue  # they left meanwhile
+                continue  # they left meanwhile, or wait on another node
             try:
                 async with self._context.store.update(state.room) as current:
                     participant = self._admit(

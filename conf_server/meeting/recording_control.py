@@ -329,6 +329,8 @@ class RecordingControl:
             self.policy != "automatic"
             or state.room in self.recorders
             or state.meeting_id in self._stopped
+            # A room that spans nodes is recorded by its owner.
+            or self._service.spans.is_satellite(state.room)
         ):
             return
         try:

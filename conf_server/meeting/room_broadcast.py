@@ -51,11 +51,17 @@ class RoomBroadcast:
             self._context.settings.transcript_language,
         )
 
-    def sync_flags(self, state: MeetingState) -> list[Participant]:
+    def sync_flags(self, state: MeetingState, tell_peers: bool = True) -> list[Participant]:
         """Copy role and microphone lock from the meeting state onto this node's
-        participants; returns those that changed."""
+        participants; returns those that changed. In a room that spans nodes
+        the other nodes do the same for theirs (``tell_peers``)."""
         changed = []
+        spans = self._context.spans
+        if tell_peers and spans.spanning(state.room):
+            self._context.tasks.spawn(spans.to_peers(state.room, "sync"))
         for participant in self.participants(state.room):
+            if participant.node is not None:
+                continue
             role = state.roles.role_of(participant.id).value
             locked = mic_locked(state, participant.id)
             if (role, locked) != (participant.role, participant.mic_locked):

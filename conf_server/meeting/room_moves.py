@@ -37,7 +37,10 @@ def roster_entry(participant: Participant) -> dict[str, Any]:
 
 def public_roster(roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A saved roster as Participant objects (without resume tokens)."""
-    return [{k: v for k, v in entry.items() if k != "resume_token"} for entry in roster]
+    return [{k: v for k, v in entry.items() if k not in _PRIVATE} for entry in roster]
+
+
+_PRIVATE = frozenset({"resume_token", "sid"})
 
 
 class RoomMoves:
@@ -49,7 +52,7 @@ class RoomMoves:
 
     def load(self) -> tuple[int, int, int]:
         rooms = self._service.directory.rooms
-        participants = sum(len(room.participants) for room in rooms.values())
+        participants = sum(len(room.local()) for room in rooms.values())
         return len(self.hosted()), participants, self._service.sfu_stats.packets_forwarded
 
     def hosted(self) -> list[str]:
@@ -67,11 +70,16 @@ class RoomMoves:
     async def save_roster(self, room_id: str) -> None:
         """Write this node's roster of the room to the cluster (best effort: the
         next change writes it again)."""
-        roster = [roster_entry(p) for p in self._service.participants(room_id)]
+        room = self._service.directory.rooms.get(room_id)
+        roster = [roster_entry(p) for p in room.local()] if room else []
+        self._service.spans.changed(room_id)
         try:
             await self._service.cluster.save_roster(room_id, roster, self._service.node.name)
         except ConfServerError as exc:
             logger.warning("could not save the roster of %s: %s", room_id, exc.message)
+
+    async def sync_spans(self, hosts: dict[str, list[str]], live: set[str] | None) -> None:
+        await self._service.spans.sync(hosts, live)
 
     async def adopt(self, room_id: str) -> int | None:
         service = self._service
@@ -82,6 +90,17 @@ class RoomMoves:
             return 0
         saved = {entry["id"]: entry for entry in await service.cluster.roster(room_id)}
         present = state.present_ids()
+        if service.node.spans_rooms:
+            # Members on the room's other live nodes stay theirs.
+            live = {node.name for node in await service.cluster.nodes()}
+            rosters = await service.cluster.rosters(room_id)
+            elsewhere = {
+                entry.get("id")
+                for node, roster in rosters.items()
+                if node in live and node != service.node.name
+                for entry in roster
+            }
+            present = [p for p in present if p not in elsewhere]
         here = service.waiting_entries(room_id)
         if any(entry.id not in here for entry in state.access.lobby.waiting()):
             # Their sockets died with the old node; they join the lobby again.
@@ -116,7 +135,8 @@ class RoomMoves:
 
     async def hand_over(self, room_id: str, target: NodeInfo | None) -> None:
         service = self._service
-        participants = service.participants(room_id)
+        participants = [p for p in service.participants(room_id) if p.node is None]
+        service.spans.moved(room_id)
         if target is None:
             # Nowhere to go: the meeting ends here, and the sockets close (else
             # the process would wait for each client's ping timeout to exit).

@@ -1,4 +1,13 @@
-"""Rooms and participants: the meeting roster as plain objects, no I/O."""
+"""Rooms and participants: the meeting roster as plain objects, no I/O.
+
+A room that spans nodes (issue 17) holds, besides this node's own
+participants, *mirrors* of the participants on the other nodes hosting it
+(``Participant.node`` names their node): they are in the roster everybody
+sees and get events through their socket on that node, but this node never
+removes them, nor gives them media; their node's snapshots keep them current
+(conf_server/meeting/room_span.py). A room exists here while it has at least
+one participant of this node.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +52,9 @@ class Participant:
     mode: str = "remote"
     #: The physical room (acoustic zone) this participant sits in, if any.
     zone: str | None = None
+    #: None: on this node. Else a mirror of a participant on that node (a room
+    #: that spans nodes); ``sid`` is its socket there.
+    node: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The Participant object of docs/protocol.md."""
@@ -72,6 +84,13 @@ class Room:
 
     def roster(self) -> list[dict[str, Any]]:
         return [p.to_wire() for p in self.participants.values()]
+
+    def local(self) -> list[Participant]:
+        """This node's participants (not the mirrors of other nodes')."""
+        return [p for p in self.participants.values() if p.node is None]
+
+    def mirrors(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.node is not None]
 
 
 class RoomDirectory:
@@ -103,7 +122,7 @@ class RoomDirectory:
         room = self.rooms.get(room_id)
         if not resume_token or room is None:
             return None
-        for participant in room.participants.values():
+        for participant in room.local():
             if secrets.compare_digest(participant.resume_token, resume_token):
                 previous = participant.sid or ""
                 self._by_sid.pop(previous, None)
@@ -135,6 +154,54 @@ class RoomDirectory:
         self._by_sid[sid] = participant
         return participant
 
+    def find_mirror(self, room_id: str, resume_token: str) -> Participant | None:
+        """The mirror (participant of another node) whose resume token this is."""
+        room = self.rooms.get(room_id)
+        if not resume_token or room is None:
+            return None
+        for participant in room.mirrors():
+            if participant.resume_token and secrets.compare_digest(
+                participant.resume_token, resume_token
+            ):
+                return participant
+        return None
+
+    def set_mirrors(
+        self, room_id: str, node: str, entries: list[dict[str, Any]]
+    ) -> tuple[list[Participant], list[Participant]]:
+        """Make the mirrors of ``node`` in ``room_id`` exactly ``entries`` (its
+        participants, as its snapshot describes them); nothing if the room has
+        no participant here. Returns (mirrors added or changed, mirrors gone).
+        A participant of this node is never replaced by a mirror."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            return [], []
+        changed: list[Participant] = []
+        seen: set[str] = set()
+        for entry in entries:
+            participant_id = str(entry.get("id", ""))
+            current = room.participants.get(participant_id)
+            if not participant_id or (current is not None and current.node is None):
+                continue
+            seen.add(participant_id)
+            mirror = mirror_of(entry, room_id, node)
+            if current != mirror:
+                room.participants[participant_id] = mirror
+                changed.append(mirror)
+        gone = [p for p in room.mirrors() if p.node == node and p.id not in seen]
+        for participant in gone:
+            del room.participants[participant.id]
+        return changed, gone
+
+    def take_over(self, mirror: Participant, sid: str) -> Participant:
+        """A mirror's client came back to this node (its node is gone): it is
+        a participant of this node from now on, on socket ``sid``."""
+        mirror.node = None
+        mirror.sid = sid
+        mirror.connected = True
+        self._by_sid[sid] = mirror
+        return mirror
+
     def adopt(self, participant: Participant, meeting_id: str) -> None:
         """Add a participant taken over from another node (detached until its
         owner resumes with the resume token)."""
@@ -151,13 +218,36 @@ class RoomDirectory:
         participant.connected = False
 
     def remove(self, participant: Participant) -> Room | None:
-        """Take the participant out; returns the room, or None if the room is now empty."""
+        """Take the participant out; returns the room, or None if the room has
+        no participant of this node left (it is gone from here, mirrors too)."""
         self.detach(participant)
         room = self.rooms.get(participant.room)
         if room is None:
             return None
         room.participants.pop(participant.id, None)
-        if not room.participants:
+        if not room.local():
             del self.rooms[participant.room]
             return None
         return room
+
+
+def mirror_of(entry: dict[str, Any], room_id: str, node: str) -> Participant:
+    """A participant of ``node`` as its roster snapshot describes it."""
+    zone = entry.get("zone")
+    return Participant(
+        id=str(entry["id"]),
+        name=str(entry.get("name", "")),
+        room=room_id,
+        sid=str(entry["sid"]) if entry.get("sid") else None,
+        joined_at=float(entry.get("joined_at", 0.0)),
+        resume_token=str(entry.get("resume_token") or ""),
+        audio_muted=bool(entry.get("audio_muted", False)),
+        video_muted=bool(entry.get("video_muted", False)),
+        screen_sharing=bool(entry.get("screen_sharing", False)),
+        connected=bool(entry.get("connected", True)),
+        role=str(entry.get("role", "participant")),
+        mic_locked=bool(entry.get("mic_locked", False)),
+        mode=str(entry.get("mode", "remote")),
+        zone=str(zone) if zone is not None else None,
+        node=node,
+    )

@@ -20,6 +20,7 @@ from .meeting_context import HostingContext, MeetingContext, ReportsContext
 from .recording_control import RecordingControl
 from .room_media import RoomMedia
 from .room_moves import RoomMoves
+from .room_span import RoomSpans
 from .rooms import Participant
 
 
@@ -51,3 +52,6 @@ class ServiceContext(MeetingContext, HostingContext, ReportsContext, Protocol):
     async def detach(self, participant: Participant) -> None: ...
 
     async def archive_report(self, state: MeetingState) -> None: ...
+
+    @property
+    def spans(self) -> RoomSpans: ...

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,11 +16,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from deployment import FAST_CLUSTER, NodeClient, NodeProcess, http, registry, room_node
+from deployment import NodeClient, NodeProcess, Workers, alive, http, registry, room_node
 from media_node_client import MediaNodeClient
 from media_peers import CounterVideoTrack, collect_counters, is_increasing
-from redis_server import RedisServer, free_port
-from server_keys import ADMIN_KEY
+from redis_server import RedisServer
 
 StartNodes = Callable[..., Awaitable[list[NodeProcess]]]  # the start_nodes fixture
 
@@ -327,128 +321,6 @@ async def test_media_stays_on_the_node_that_hosts_the_room(
 
 
 # -- 5. --workers 2 ---------------------------------------------------------------------
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def three_free_ports() -> int:
-    for _ in range(50):
-        port = free_port()
-        if port < 65000 and port_free(port + 1) and port_free(port + 2):
-            return port
-    raise RuntimeError("no three consecutive free ports")
-
-
-def two_free_udp_ports() -> int:
-    """A UDP port whose next one is free too (for two workers' relays)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port < 65000:
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                    probe.bind(("127.0.0.1", port + 1))
-                return int(port)
-            except OSError:
-                continue
-    raise RuntimeError("no two consecutive free UDP ports")
-
-
-def children_of(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
-def alive(pid: int) -> bool:
-    """The process runs (a zombie does not count)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-class Workers:
-    """``conf-server --workers 2 --node-name w`` on a shared port with two node ports."""
-
-    def __init__(self, tmp: Path, redis_url: str, prefix: str) -> None:
-        self.port = three_free_ports()
-        self.entry = f"http://127.0.0.1:{self.port}"
-        self.node_url = {
-            "w-1": f"http://127.0.0.1:{self.port + 1}",
-            "w-2": f"http://127.0.0.1:{self.port + 2}",
-        }
-        self.log_path = tmp / "workers.log"
-        self.children: list[int] = []
-        #: The workers' media relays: a fixed port, so each takes its own.
-        self.relay_port = two_free_udp_ports()
-        environment = {
-            **os.environ,
-            **FAST_CLUSTER,
-            "CONF_RELAY_HOST": "127.0.0.1",
-            "CONF_RELAY_PORT": str(self.relay_port),
-            "CONF_REDIS_PREFIX": prefix,
-            "CONF_ADMIN_API_KEY": ADMIN_KEY,
-        }
-        with open(self.log_path, "w") as log:
-            self.parent = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "conf_server",
-                    "--workers",
-                    "2",
-                    "--port",
-                    str(self.port),
-                    "--redis-url",
-                    redis_url,
-                    "--data-dir",
-                    str(tmp / "data"),
-                    "--node-name",
-                    "w",
-                    "--ice-address",
-                    "127.0.0.1",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=environment,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    async def wait_ready(self) -> None:
-        try:
-            await until(lambda: registry_has(self.entry, ["w-1", "w-2"]), timeout=20)
-        except AssertionError:
-            raise AssertionError(f"workers did not come up:\n{self.log()}") from None
-        self.children = children_of(self.parent.pid)
-
-    async def terminate(self, within: float) -> int:
-        """SIGTERM to the parent; its exit code, or AssertionError after ``within`` s."""
-        self.parent.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.to_thread(self.parent.wait, within)
-        except subprocess.TimeoutExpired:
-            running = [pid for pid in self.children if alive(pid)]
-            raise AssertionError(
-                f"still running {within} s after SIGTERM (workers alive: {running}):\n{self.log()}"
-            ) from None
-
-    def stop(self) -> None:
-        if self.parent.poll() is None:
-            self.parent.kill()
-            self.parent.wait()
-        for pid in self.children:
-            if alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -222,6 +222,84 @@ async def test_only_the_owner_writes_or_drops_a_rooms_roster(cluster):
     assert await cluster.roster("r") == []
 
 
+# -- rooms across nodes: satellites ------------------------------------------------------
+
+
+async def test_a_room_gets_satellites_only_while_it_has_an_owner(cluster):
+    assert await cluster.hosts("r") == []
+    assert not await cluster.span("r", "b")  # placed nowhere: nothing to span
+    assert await cluster.hosts("r") == []
+    await cluster.claim("r", "a", None)
+    assert await cluster.span("r", "c")
+    assert await cluster.span("r", "b")
+    assert await cluster.span("r", "b")  # twice is once
+    assert await cluster.span("r", "a")  # the owner hosts it already: not a satellite
+    assert await cluster.hosts("r") == ["a", "b", "c"]
+    assert await cluster.spans() == {"r": ["b", "c"]}
+    await cluster.unspan("r", "c")
+    await cluster.unspan("r", "c")  # harmless
+    assert await cluster.hosts("r") == ["a", "b"]
+    await cluster.unspan("r", "b")
+    assert await cluster.spans() == {}
+    assert await cluster.placements() == {"r": "a"}
+
+
+async def test_satellites_keep_their_own_rosters(cluster):
+    await cluster.claim("r", "a", None)
+    await cluster.span("r", "b")
+    assert await cluster.save_roster("r", [{"id": "p_a"}], "a")
+    assert await cluster.save_roster("r", [{"id": "p_b"}], "b")
+    assert not await cluster.save_roster("r", [{"id": "p_c"}], "c")  # hosts nothing
+    assert await cluster.roster("r") == [{"id": "p_a"}]  # the owner's
+    assert await cluster.rosters("r") == {"a": [{"id": "p_a"}], "b": [{"id": "p_b"}]}
+    await cluster.unspan("r", "b")  # its roster goes with it
+    assert await cluster.rosters("r") == {"a": [{"id": "p_a"}]}
+    assert await cluster.rosters("nowhere") == {}
+
+
+async def test_the_owner_cedes_the_room_to_a_satellite(cluster):
+    await cluster.claim("r", "a", None)
+    await cluster.span("r", "b")
+    await cluster.span("r", "c")
+    await cluster.save_roster("r", [{"id": "p_a"}], "a")
+    await cluster.save_roster("r", [{"id": "p_b"}], "b")
+    assert await cluster.cede("r", "b", "c") == "a"  # only the owner cedes
+    assert await cluster.cede("r", "a", "x") == "a"  # only to a satellite
+    assert await cluster.cede("r", "a", "b") == "b"
+    assert await cluster.hosts("r") == ["b", "c"]
+    # The successor's roster is the room's roster now; the old owner's is gone.
+    assert await cluster.roster("r") == [{"id": "p_b"}]
+    assert await cluster.rosters("r") == {"b": [{"id": "p_b"}]}
+    assert await cluster.spans() == {"r": ["c"]}
+    assert await cluster.cede("r", "b", "c") == "c"
+    assert await cluster.spans() == {}
+    assert await cluster.roster("r") == []  # c had saved none
+
+
+async def test_a_satellite_that_claims_the_room_is_no_longer_a_satellite(cluster):
+    await cluster.claim("r", "a", None)
+    await cluster.span("r", "b")
+    await cluster.span("r", "c")
+    await cluster.save_roster("r", [{"id": "p_b"}], "b")
+    assert await cluster.claim("r", "b", "a") == "b"  # a died; b takes over
+    assert await cluster.hosts("r") == ["b", "c"]
+    assert await cluster.rosters("r") == {}  # b saves its roster as the owner next
+
+
+async def test_release_forgets_the_satellites_too(cluster):
+    await cluster.claim("r", "a", None)
+    await cluster.span("r", "b")
+    await cluster.save_roster("r", [{"id": "p_b"}], "b")
+    await cluster.release("r", "b")  # not the owner: nothing happens
+    assert await cluster.hosts("r") == ["a", "b"]
+    await cluster.release("r", "a")
+    assert await cluster.hosts("r") == []
+    assert await cluster.spans() == {}
+    await cluster.claim("r", "c", None)
+    assert await cluster.rosters("r") == {}
+    assert await cluster.hosts("r") == ["c"]
+
+
 async def test_ping_answers_when_the_backend_is_up(cluster):
     assert await cluster.ping() is None
 

@@ -1,0 +1,453 @@
+"""Rooms that span nodes (issue 17, point 3): the control plane on this node.
+
+A room may have participants on several nodes: its owner (the coordinator)
+and satellites (conf_server/cluster/node.py places them). Each node keeps its
+own participants and media; the nodes hosting a room keep each other up to
+date with *snapshots* over the node bus (conf_server/cluster/node_bus.py),
+one per (room, peer): this node's participants of the room (their Participant
+objects, socket ids and resume tokens) and the tracks it relays to that peer
+(:class:`~conf_server.meeting.room_relays.RoomRelays`). A snapshot is sent
+whenever either changes and once per heartbeat round (so a lost one is made
+good within a second); the receiver makes its *mirrors* of the sender's
+participants (conf_server/meeting/rooms.py) and the producers it relays here
+exactly what the snapshot lists. An empty snapshot says "I no longer host the
+room".
+
+What the mirrors give: everybody's roster shows everybody, and whatever this
+node sends to a participant of another node goes through the Socket.IO
+manager's Redis channel to its socket there (the events of a spanning room
+go that way too: ``EventSink.set_spanning``). Host actions on a participant of
+another node, and the end of the meeting, travel as *commands* to the node of
+that participant.
+
+When a node hosting the room dies, the owner (or the node that takes the
+room over) makes its mirrors of that node's participants participants of its
+own, detached, with the reconnect grace: they resume there with their resume
+tokens (their hands, votes and roles are in the store), and those who do not
+come back are removed after the grace. A client that resumes on another
+hosting node whose mirror it is takes its place there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, Protocol
+
+from conf_server.cluster.cluster import Cluster
+from conf_server.cluster.node import NodeAgent, WrongNode
+from conf_server.cluster.node_bus import MemoryNodeBus, NodeBus
+from conf_server.cluster.store import StoreUnavailable
+from conf_server.domain import LobbyEntry
+from conf_server.errors import ConfServerError
+
+from .meeting_context import MeetingContext
+from .room_media import RoomMedia
+from .room_relays import RoomRelays
+from .rooms import Participant
+
+logger = logging.getLogger(__name__)
+
+#: A peer whose snapshots stopped this many heartbeats ago, and that no longer
+#: hosts the room, is forgotten (its "I left" snapshot may have been lost).
+STALE_HEARTBEATS = 3
+
+
+class SpanContext(MeetingContext, Protocol):
+    """What the span control plane uses of the meeting service."""
+
+    @property
+    def cluster(self) -> Cluster: ...
+
+    @property
+    def node(self) -> NodeAgent: ...
+
+    def start_grace(self, participant: Participant) -> None: ...
+
+    def cancel_grace(self, participant: Participant) -> None: ...
+
+    async def close_room_media(self, room_id: str) -> None: ...
+
+    def waiting_entries(self, room_id: str) -> set[str]: ...
+
+
+def bus_entry(participant: Participant) -> dict[str, Any]:
+    """A participant as snapshots carry it (its socket id and resume token too)."""
+    return {
+        **participant.to_wire(),
+        "resume_token": participant.resume_token,
+        "sid": participant.sid,
+    }
+
+
+class RoomSpans:
+    """The rooms of this node that span nodes (see the module docstring)."""
+
+    def __init__(self, context: SpanContext) -> None:
+        self._context = context
+        #: Messages to other nodes; create_app sets the deployment's.
+        self.bus: NodeBus = MemoryNodeBus()
+        #: room -> other node hosting it -> when its last snapshot came.
+        self.peers: dict[str, dict[str, float]] = {}
+        #: room -> its relayed tracks.
+        self.relays: dict[str, RoomRelays] = {}
+        #: Snapshots to send: (room, peer).
+        self._dirty: set[tuple[str, str]] = set()
+        self._sender: asyncio.Task[None] | None = None
+
+    @property
+    def name(self) -> str:
+        return self._context.node.name
+
+    @property
+    def enabled(self) -> bool:
+        return self._context.node.spans_rooms
+
+    def spanning(self, room: str) -> bool:
+        return bool(self.peers.get(room))
+
+    def is_satellite(self, room: str) -> bool:
+        return room in self._context.node.satellite_rooms
+
+    def listen(self) -> None:
+        """Start taking this node's bus messages."""
+        self.bus.listen(self.name, self.received)
+
+    # -- this node's side ---------------------------------------------------------------
+
+    def placed(self, room: str, hosts: list[str]) -> None:
+        """A join for ``room`` is placed here; ``hosts`` are the nodes hosting it."""
+        others = [node for node in hosts if node != self.name]
+        if not others or not self.enabled:
+            return
+        peers = self.peers.setdefault(room, {})
+        now = time.monotonic()
+        for node in others:
+            peers.setdefault(node, now)
+        self._context.events.set_spanning(room, True)
+
+    async def entered(self, room: str) -> None:
+        """A participant of this node is in ``room`` now (its media exists):
+        show the other nodes' participants (from their saved rosters, until
+        their snapshots come) and relay this node's tracks to them."""
+        peers = self.peers.get(room)
+        if not peers or room not in self._context.directory.rooms:
+            return
+        known = {p.node for p in self._context.directory.rooms[room].mirrors()}
+        unseen = [node for node in peers if node not in known]
+        if unseen:
+            try:
+                rosters = await self._context.cluster.rosters(room)
+            except StoreUnavailable:
+                rosters = {}
+            for node in unseen:
+                if node in rosters:
+                    await self._mirror(room, node, rosters[node])
+        relays = self._relays(room)
+        if relays is not None:
+            with_participants = {p.node for p in self._context.directory.rooms[room].mirrors()}
+            for node in peers:
+                if node in with_participants:
+                    relays.want(node, True)
+        self.changed(room)
+
+    def changed(self, room: str, peer: str | None = None) -> None:
+        """This node's participants or tracks of ``room`` changed: the other
+        hosting nodes get a snapshot (coalesced, sent in the background)."""
+        peers = self.peers.get(room)
+        if not peers:
+            return
+        for node in [peer] if peer is not None else list(peers):
+            if node in peers:
+                self._dirty.add((room, node))
+        if self._dirty and (self._sender is None or self._sender.done()):
+            self._sender = self._context.tasks.spawn(self._send_dirty())
+
+    async def _send_dirty(self) -> None:
+        await asyncio.sleep(0)  # what this turn of the loop changes goes in one
+        while self._dirty:
+            room, peer = self._dirty.pop()
+            if peer in self.peers.get(room, {}):
+                await self._send_snapshot(room, peer)
+
+    async def _send_snapshot(self, room: str, peer: str) -> None:
+        here = self._context.directory.rooms.get(room)
+        relays = self.relays.get(room)
+        await self._send(
+            peer,
+            {
+                "type": "room",
+                "room": room,
+                "participants": [bus_entry(p) for p in here.local()] if here else [],
+                "tracks": relays.tracks_for(peer) if relays else [],
+            },
+        )
+
+    async def _send(self, peer: str, message: dict[str, Any]) -> None:
+        try:
+            await self.bus.send(peer, {**message, "from": self.name})
+        except ConfServerError as exc:
+            logger.warning("could not reach node %s: %s", peer, exc.message)
+
+    async def left(self, room: str) -> None:
+        """The room has no participant of this node any more: the other nodes
+        hosting it hear so (they drop their mirrors and relays)."""
+        peers = self.peers.pop(room, {})
+        self._context.events.set_spanning(room, False)
+        await self.media_closed(room)
+        for peer in peers:
+            await self._send(peer, {"type": "room", "room": room, "participants": [], "tracks": []})
+
+    def moved(self, room: str) -> None:
+        """The room's clients were sent to another node (drain): forget the
+        room here without telling the peers, whose mirrors keep the resume
+        tokens until the clients are back (or this node is gone)."""
+        self.peers.pop(room, None)
+        self._context.events.set_spanning(room, False)
+
+    async def media_closed(self, room: str) -> None:
+        relays = self.relays.pop(room, None)
+        if relays is not None:
+            await relays.close()
+
+    def _relays(self, room: str) -> RoomRelays | None:
+        relays = self.relays.get(room)
+        if relays is not None:
+            return relays
+        relay = self._context.node.relay
+        media: RoomMedia | None = self._context.media.get(room)
+        if relay is None or media is None:
+            return None
+        relays = self.relays[room] = RoomRelays(
+            media.router, relay.endpoint, self.name, lambda peer: self.changed(room, peer)
+        )
+        return relays
+
+    # -- what other nodes say ---------------------------------------------------------
+
+    async def received(self, message: dict[str, Any]) -> None:
+        room, sender, kind = message.get("room"), message.get("from"), message.get("type")
+        if not isinstance(room, str) or not isinstance(sender, str) or sender == self.name:
+            return
+        if kind == "room":
+            participants = message.get("participants")
+            tracks = message.get("tracks")
+            if isinstance(participants, list) and isinstance(tracks, list):
+                await self._snapshot(room, sender, participants, tracks)
+        elif kind == "command":
+            await self._command(room, sender, message)
+
+    async def _snapshot(
+        self, room: str, sender: str, participants: list[Any], tracks: list[Any]
+    ) -> None:
+        directory = self._context.directory
+        if room not in directory.rooms:
+            if room not in self.peers and (participants or tracks):
+                # Not (or no longer) hosting it: the sender stops relaying here.
+                await self._send(
+                    sender, {"type": "room", "room": room, "participants": [], "tracks": []}
+                )
+            return
+        peers = self.peers.setdefault(room, {})
+        new = sender not in peers
+        if not participants:
+            if not new:
+                await self._peer_gone(room, sender, adopt=False)
+            return
+        peers[sender] = time.monotonic()
+        self._context.events.set_spanning(room, True)
+        await self._mirror(room, sender, [e for e in participants if isinstance(e, dict)])
+        relays = self._relays(room)
+        if relays is not None:
+            if relays.want(sender, True) or new:
+                self.changed(room, sender)
+            await relays.apply(sender, [t for t in tracks if isinstance(t, dict)])
+        elif new:
+            self.changed(room, sender)
+
+    async def _mirror(self, room: str, node: str, entries: list[dict[str, Any]]) -> None:
+        changed, gone = self._context.directory.set_mirrors(room, node, entries)
+        media = self._context.media.get(room)
+        if media is None:
+            return
+        for mirror in changed:
+            media.set_zone(mirror.id, mirror.zone)
+        for mirror in gone:
+            await media.remove_participant(mirror.id)
+
+    async def _peer_gone(self, room: str, node: str, adopt: bool) -> None:
+        """``node`` no longer hosts ``room`` (it said so, or it is dead):
+        nothing crosses any more; with ``adopt`` its participants become this
+        node's, detached, with the reconnect grace (else they are dropped)."""
+        peers = self.peers.get(room, {})
+        peers.pop(node, None)
+        relays = self.relays.get(room)
+        if relays is not None:
+            await relays.drop_peer(node)
+        here = self._context.directory.rooms.get(room)
+        mirrors = [p for p in here.mirrors() if p.node == node] if here else []
+        if adopt and mirrors:
+            for mirror in mirrors:
+                mirror.node, mirror.sid, mirror.connected = None, None, False
+                self._context.start_grace(mirror)
+            logger.info("room %s: took %d participant(s) of node %s", room, len(mirrors), node)
+            for mirror in mirrors:
+                await self._context.broadcast_update(mirror)
+        elif mirrors:
+            await self._mirror(room, node, [])
+        if not peers:
+            self.peers.pop(room, None)
+            self._context.events.set_spanning(room, False)
+
+    async def sync(self, hosts: dict[str, list[str]], live: set[str] | None) -> None:
+        """Once per heartbeat round (see ``NodeAgent``): learn the room's hosting
+        nodes, let go of those that are gone (the owner takes the participants
+        of dead ones), relay what is missing, and send every peer a snapshot."""
+        now = time.monotonic()
+        stale = STALE_HEARTBEATS * self._context.settings.heartbeat_seconds
+        for room in list(self.peers):
+            if room not in self._context.directory.rooms:
+                await self.left(room)
+        for room in list(self._context.directory.rooms):
+            nodes = hosts.get(room, [])
+            owner = nodes[0] if nodes else None
+            others = [node for node in nodes if node != self.name]
+            if others:
+                self.placed(room, nodes)
+            peers = self.peers.get(room)
+            if not peers:
+                continue
+            for node, seen in list(peers.items()):
+                dead = live is not None and node not in live
+                if dead or (node not in others and now - seen > stale):
+                    await self._peer_gone(room, node, adopt=owner == self.name)
+                    if owner == self.name:
+                        await self._context.save_roster(room)
+            relays = self._relays(room)
+            if relays is not None:
+                relays.refresh()
+            self.changed(room)
+
+    # -- a participant of another node comes back here --------------------------------
+
+    async def take_over(self, room: str, resume_token: str, sid: str) -> Participant | None:
+        """The mirror whose resume token this is, made a participant of this
+        node, if its node is gone, draining or no longer hosts the room (else
+        :class:`WrongNode`: the client goes back to it); None if the token is
+        no mirror's."""
+        directory = self._context.directory
+        mirror = directory.find_mirror(room, resume_token)
+        if mirror is None or mirror.node is None:
+            return None
+        live = {node.name: node for node in await self._context.cluster.nodes()}
+        node = live.get(mirror.node)
+        hosts = await self._context.cluster.hosts(room)
+        if node is not None and not node.draining and mirror.node in hosts:
+            raise WrongNode(node)  # alive and hosting it: its place is there
+        logger.info("room %s: %s came back here from node %s", room, mirror.id, mirror.node)
+        return directory.take_over(mirror, sid)
+
+    # -- commands: host actions on participants of other nodes --------------------------
+
+    async def command(self, room: str, node: str, action: str, **args: Any) -> None:
+        """Ask ``node`` to act on its participants of ``room``."""
+        await self._send(node, {"type": "command", "room": room, "action": action, **args})
+
+    async def to_peers(self, room: str, action: str, **args: Any) -> None:
+        """A command to every other node hosting ``room`` (those that sent no
+        snapshot yet too: a node with only people in the lobby sends none)."""
+        peers = set(self.peers.get(room, {}))
+        with contextlib.suppress(StoreUnavailable):
+            peers.update(await self._context.cluster.hosts(room))
+        peers.discard(self.name)
+        for peer in sorted(peers):
+            await self.command(room, peer, action, **args)
+
+    async def _command(self, room: str, sender: str, message: dict[str, Any]) -> None:
+        context = self._context
+        action = message.get("action")
+        target = None
+        participant_id = message.get("participant_id")
+        if isinstance(participant_id, str):
+            target = context.participant(room, participant_id)
+            if target is None or target.node is not None:
+                return  # not (or no longer) here
+        by = str(message.get("by", ""))
+        if action == "moderate" and target is not None:
+            source = str(message.get("source", ""))
+            if source not in ("microphone", "camera", "screen"):
+                return
+            state = await context.store.get(room)
+            if state is not None:
+                context.sync_flags(state, tell_peers=False)
+            context.set_muted(target, source, True)
+            await context.broadcast_update(target)
+            if target.sid is not None:
+                await context.events.to_client(
+                    target.sid,
+                    "muted_by_host",
+                    {"source": source, "locked": bool(message.get("locked")), "by": by},
+                )
+        elif action == "remove" and target is not None:
+            sid = target.sid
+            if sid is not None:
+                await context.events.to_client(
+                    sid, "removed", {"message": f"{by} removed you from the meeting", "by": by}
+                )
+            await context.remove(target, "removed")
+            if sid is not None:
+                context.tasks.spawn(context.events.disconnect(sid))
+        elif action == "end":
+            for participant in list(self._local(room)):
+                sid = participant.sid
+                await context.remove(participant, "meeting_ended")
+                if sid is not None:
+                    await context.events.disconnect(sid)
+        elif action == "sync":
+            state = await context.store.get(room)
+            if state is not None:
+                for participant in context.sync_flags(state, tell_peers=False):
+                    await context.broadcast_update(participant)
+        elif action in ("admit", "deny"):
+            waiting = context.waiting_entries(room)
+            entries = [
+                entry
+                for entry in map(lobby_entry, message.get("entries") or [])
+                if entry is not None and entry.id in waiting
+            ]
+            if not entries:
+                return
+            if action == "admit":
+                state = await context.store.get(room)
+                if state is not None:
+                    await context.admit_waiting(state, entries)
+            else:
+                await context.deny_waiting(
+                    entries, str(message.get("code", "denied")), str(message.get("message", ""))
+                )
+
+    def _local(self, room: str) -> list[Participant]:
+        here = self._context.directory.rooms.get(room)
+        return here.local() if here else []
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+        for room in list(self.relays):
+            await self.media_closed(room)
+
+
+def lobby_entry(data: Any) -> LobbyEntry | None:
+    """A lobby entry from a command (None if it is not one)."""
+    try:
+        return LobbyEntry(
+            str(data["id"]),
+            str(data["name"]),
+            str(data["identity"]),
+            float(data["since"]),
+            int(data["seq"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

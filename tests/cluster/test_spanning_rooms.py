@@ -1,0 +1,245 @@
+"""One room across processes (issue 17, point 3): real ``conf-server`` nodes
+with media relays sharing a real ``redis-server``; a room whose participants
+sit on two nodes (``room_span_load`` 2: a node with two participants sends
+newcomers to another node). Everybody sees everybody and their events; host
+actions reach participants of the other node; real aiortc participants on
+each node receive every other participant's frames and tones, and each
+published track crosses once per remote node (``/metrics``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deployment import NodeClient, NodeProcess, Workers, http
+from media_node_client import MediaNodeClient
+from media_peers import (
+    CounterVideoTrack,
+    ToneAudioTrack,
+    collect_counters,
+    dominant_frequency,
+    is_increasing,
+)
+from redis_server import RedisServer
+
+StartNodes = Callable[..., Awaitable[list[NodeProcess]]]
+
+#: Relays on loopback; a node with two participants is "full" for placement.
+SPANNING = {"CONF_RELAY_HOST": "127.0.0.1", "CONF_ROOM_SPAN_LOAD": "2"}
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for client in made:
+        with contextlib.suppress(Exception):
+            await client.close()
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+def metric(text: str, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name} not in /metrics"
+    return float(found.group(1))
+
+
+async def metrics(url: str) -> str:
+    status, page = await http(url, "GET", "/metrics")
+    assert status == 200
+    return str(page)
+
+
+async def participants_of(url: str) -> float:
+    return metric(await metrics(url), "conf_participants")
+
+
+async def join_in_turn(members: list[Any], room: str, nodes: list[str]) -> None:
+    """Join one after the other, each once the registry shows every node's
+    load (placement reads it there)."""
+    for joined, member in enumerate(members, 1):
+        await member.join(room)
+
+        async def counted(joined: int = joined) -> bool:
+            total = 0
+            for url in nodes:
+                _, body = await http(url, "GET", "/api/v1/admin/nodes")
+                seen = {n["name"]: n["participants"] for n in body["nodes"]}
+                here = await participants_of(url)
+                if seen[body["this_node"]] != here:
+                    return False
+                total += int(here)
+            return total == joined
+
+        await until(counted)
+
+
+# -- roster, events and host actions across two nodes ---------------------------------
+
+
+async def test_a_room_spans_two_nodes_and_everybody_sees_everybody(
+    start_nodes: StartNodes, clients: list[Any]
+) -> None:
+    a, b = await start_nodes("node-a", "node-b", **SPANNING)
+    people = [NodeClient(a.url, name) for name in ("Ada", "Bob", "Cy", "Dee")]
+    clients.extend(people)
+    ada, bob, cy, dee = people
+    await join_in_turn(people, "big", [a.url, b.url])
+    # Ada and Bob fill node-a; Cy and Dee go to node-b, a satellite of the room.
+    assert [p.url for p in people] == [a.url, a.url, b.url, b.url]
+    for node in (a, b):
+        status, body = await http(node.url, "GET", "/api/v1/rooms/big")
+        assert status == 200
+        assert body["node"] == "node-a"
+        assert sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob", "Cy", "Dee"]
+    status, body = await http(a.url, "GET", "/api/v1/admin/nodes")
+    assert body["rooms"] == {"big": "node-a"}
+
+    # Everybody's roster has everybody (the last one from its join, the
+    # others from participant_joined, across nodes too).
+    async def all_seen() -> bool:
+        return all(len(p.participants) == 4 for p in people)
+
+    await until(all_seen)
+    for person in people:
+        assert sorted(p["name"] for p in person.participants.values()) == [
+            "Ada",
+            "Bob",
+            "Cy",
+            "Dee",
+        ]
+    # Only node-a's two and node-b's two are counted where they are.
+    assert await participants_of(a.url) == 2
+    assert await participants_of(b.url) == 2
+
+    # Hands and chat: state in the store, events to every node.
+    await dee.call("raise_hand")
+    for person in people:
+        await person.wait_event("hands_changed", lambda d: len(d["hands"]) == 1, timeout=5)
+    await ada.call("chat_send", {"text": "hello from node-a"})
+    for person in people:
+        await person.wait_event(
+            "chat_message", lambda d: d["message"]["text"] == "hello from node-a", timeout=5
+        )
+
+    # Ada is the host (she opened the room): she mutes Cy on the other node.
+    await ada.call("mute_participant", {"participant_id": cy.participant_id, "lock": False})
+    await cy.wait_event("muted_by_host", lambda d: d["source"] == "microphone", timeout=5)
+    for person in people:
+        await person.wait_for(
+            lambda person=person: person.participants[cy.participant_id]["audio_muted"], timeout=5
+        )
+
+    # A co-host on node-b gets the role on every node's roster.
+    await ada.call("set_role", {"participant_id": dee.participant_id, "role": "co_host"})
+    for person in people:
+        await person.wait_for(
+            lambda person=person: person.participants[dee.participant_id]["role"] == "co_host",
+            timeout=5,
+        )
+
+    # Ada removes Cy: node-b removes its participant; everybody hears it.
+    cy.auto_rejoin = False
+    await ada.call("remove_participant", {"participant_id": cy.participant_id})
+    await cy.wait_event("removed", timeout=5)
+    for person in (ada, bob, dee):
+        await person.wait_for(
+            lambda person=person: cy.participant_id not in person.participants, timeout=5
+        )
+    await until(lambda: _equals(participants_of(b.url), 1))
+
+    # Dee leaves: node-b hosts nobody of the room any more and lets it go.
+    await dee.call("leave")
+    dee.auto_rejoin = False
+    for person in (ada, bob):
+        await person.wait_for(
+            lambda person=person: dee.participant_id not in person.participants, timeout=5
+        )
+
+    async def a_alone() -> bool:
+        _, body = await http(a.url, "GET", "/api/v1/rooms/big")
+        return sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob"]
+
+    await until(a_alone)
+    assert metric(await metrics(b.url), "conf_spanning_rooms") == 0
+
+
+async def _equals(value: Awaitable[float], expected: float) -> bool:
+    return await value == expected
+
+
+# -- media across two workers --------------------------------------------------------
+
+
+@pytest.fixture
+async def spanning_workers(
+    tmp_path: Path, redis: RedisServer, prefix: str
+) -> AsyncIterator[Workers]:
+    started = Workers(tmp_path, redis.url, prefix, env={"CONF_ROOM_SPAN_LOAD": "2"})
+    try:
+        await started.wait_ready()
+        yield started
+    finally:
+        started.stop()
+
+
+TONES = {"Ada": 440.0, "Bob": 660.0, "Cy": 880.0, "Dee": 1100.0}
+
+
+async def test_with_two_workers_every_participant_gets_every_other_ones_media(
+    spanning_workers: Workers, clients: list[Any]
+) -> None:
+    workers = spanning_workers
+    people = [MediaNodeClient(workers.entry, name) for name in TONES]
+    clients.extend(people)
+    nodes = list(workers.node_url.values())
+    await join_in_turn(people, "hybrid", nodes)
+    # Two people on each worker (whichever the shared port gave them first).
+    assert [await participants_of(url) for url in nodes] == [2, 2]
+
+    for person in people:
+        await person.publish(
+            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
+        )
+    for person in people:
+        for other in people:
+            if other is person:
+                continue
+            await person.wait_for(
+                lambda person=person, other=other: (
+                    person.track_of(other.participant_id, "camera") is not None
+                    and person.track_of(other.participant_id, "microphone") is not None
+                ),
+                timeout=20,
+            )
+            counters = await collect_counters(
+                person.track_of(other.participant_id, "camera"), 10, timeout=20
+            )
+            assert is_increasing(counters), (person.name, other.name, counters)
+            frequency = await dominant_frequency(
+                person.track_of(other.participant_id, "microphone"), seconds=0.5, timeout=20
+            )
+            assert abs(frequency - TONES[other.name]) < 30, (person.name, other.name, frequency)
+
+    # Each worker publishes 2 people's 2 tracks, each sent once to the other
+    # worker, whatever the number of subscribers there; it gets as many.
+    for url in nodes:
+        page = await metrics(url)
+        assert metric(page, "conf_relay_tracks_out") == 4, url
+        assert metric(page, "conf_relay_tracks_in") == 4, url
+        assert metric(page, "conf_relay_rtp_packets_sent_total") > 0, url
+        assert metric(page, "conf_relay_datagrams_rejected_total") == 0, url
+        assert metric(page, "conf_participants") == 2, url
