@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -243,3 +244,113 @@ async def test_with_two_workers_every_participant_gets_every_other_ones_media(
         assert metric(page, "conf_relay_rtp_packets_sent_total") > 0, url
         assert metric(page, "conf_relay_datagrams_rejected_total") == 0, url
         assert metric(page, "conf_participants") == 2, url
+
+
+# -- a node of a spanning room dies -----------------------------------------------------
+
+
+class FrameClock:
+    """Reads a received video track without pause and notes when frames come."""
+
+    def __init__(self, track: Any) -> None:
+        self.arrivals: list[float] = []
+        self._task = asyncio.get_running_loop().create_task(self._read(track))
+
+    async def _read(self, track: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await track.recv()
+                self.arrivals.append(time.monotonic())
+
+    def longest_gap(self, since: float) -> float:
+        times = [t for t in self.arrivals if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def rejoin(
+    entry: str, old: MediaNodeClient, room: str, within: float
+) -> tuple[MediaNodeClient, dict[str, Any]]:
+    """A new client taking ``old``'s place with its resume token, through the
+    entry, retrying while the deployment notices the death; and its join
+    acknowledgement."""
+    deadline = time.monotonic() + within
+    while True:
+        client = MediaNodeClient(entry, old.name)
+        try:
+            return client, await client.join(room, resume_token=old.resume_token)
+        except Exception:
+            await client.close()
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_keeps_its_media(
+    start_nodes: StartNodes, clients: list[Any]
+) -> None:
+    a, b = await start_nodes("node-a", "node-b", **SPANNING)
+    # Everybody enters through node-b: Ada and Bob are placed on node-a (the
+    # tie goes by name), Cy and Dee on node-b, a satellite of the room.
+    people = [MediaNodeClient(b.url, name) for name in TONES]
+    clients.extend(people)
+    ada, bob, cy, dee = people
+    await join_in_turn(people, "crash", [a.url, b.url])
+    assert [p.base_url for p in people] == [a.url, a.url, b.url, b.url]
+    await ada.call("raise_hand")
+    for person in people:
+        await person.publish(
+            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
+        )
+    for person, other in ((cy, dee), (dee, cy), (cy, ada), (ada, cy)):
+        await person.wait_for(
+            lambda person=person, other=other: (
+                person.track_of(other.participant_id, "camera") is not None
+            ),
+            timeout=20,
+        )
+        await collect_counters(person.track_of(other.participant_id, "camera"), 5, timeout=20)
+    # node-b's own people watch each other through the failure.
+    watching = [
+        FrameClock(cy.track_of(dee.participant_id, "camera")),
+        FrameClock(dee.track_of(cy.participant_id, "camera")),
+    ]
+    await asyncio.sleep(1.0)
+
+    killed_at = time.monotonic()
+    a.kill()
+    rejoined = [await rejoin(b.url, old, "crash", within=10) for old in (ada, bob)]
+    back = [client for client, _ in rejoined]
+    clients.extend(back)
+    took = time.monotonic() - killed_at
+    assert took < 10, took
+    for old, (new, ack) in zip((ada, bob), rejoined, strict=True):
+        assert ack["resumed"] is True
+        assert new.participant_id == old.participant_id  # their own place back
+        assert new.base_url == b.url
+    # Their state is theirs still: Ada's hand is up.
+    hands = [h["participant_id"] for h in rejoined[0][1]["meeting"]["hands"]]
+    assert hands == [ada.participant_id]
+    status, body = await http(b.url, "GET", "/api/v1/rooms/crash")
+    assert status == 200 and body["node"] == "node-b"
+    assert sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob", "Cy", "Dee"]
+
+    # Media flows again.
+    new_ada = back[0]
+    await new_ada.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(440.0)})
+    await cy.wait_for(
+        lambda: any(
+            info["participant_id"] == ada.participant_id and info["source"] == "camera"
+            for info in cy.tracks.values()
+        ),
+        timeout=20,
+    )
+    counters = await collect_counters(cy.track_of(ada.participant_id, "camera"), 10, timeout=20)
+    assert is_increasing(counters)
+    for clock in watching:
+        gap = clock.longest_gap(killed_at - 0.5)
+        clock.stop()
+        assert gap < 1.0, f"node-b's own media stopped for {gap:.2f} s"
+    assert metric(await metrics(b.url), "conf_participants") == 4
