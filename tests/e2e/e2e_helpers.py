@@ -85,6 +85,12 @@ class ServerProcess:
                 str(tmp / "data"),
                 "--ice-address",
                 TEST_ADDRESS,
+                # No drain on SIGTERM (stop()): a test's meetings need not outlive
+                # it; the default 30 s held every stop to the 10-s kill while a
+                # page that just closed was still in its reconnect grace. A test
+                # that wants a drain passes its own (the last flag wins).
+                "--drain-seconds",
+                "0",
                 *extra,
             ],
             stdout=self._log,
