@@ -1,6 +1,7 @@
 """The accessibility audit (issue 19) in real Chromium: axe-core (WCAG 2.0/2.1
 A and AA) finds no serious or critical violation on any page in any state —
-landing, pre-join, the meeting alone and with two others, with the chat, polls
+landing, pre-join (with its device pickers), the meeting alone (and its
+devices dialog) and with two others, with the chat, polls
 (a launched poll), participants panel and the meeting menu open, on a phone
 with the control bar's More menu and the chat sheet open, the lobby
 (the waiting person's page and the host's list), the admin page with the admin
@@ -64,6 +65,12 @@ async def test_every_page_and_state_passes_axe(
     host = prejoin
     await wait_joined(host, timeout=JOINED)
     await found.check(host, "meeting alone")
+    # The device pickers, level meter and processing switches (issue 19.2).
+    await host.click(tid("devices-button"))
+    await expect(host.locator(tid("devices-dialog"))).to_be_visible()
+    await found.check(host, "devices dialog open")
+    await host.keyboard.press("Escape")
+    await expect(host.locator(tid("devices-dialog"))).to_be_hidden()
 
     ada = await open_page(ROOM, "Ada")
     bob = await open_page(ROOM, "Bob")

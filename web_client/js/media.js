@@ -21,6 +21,53 @@ export const MICROPHONE_CONSTRAINTS = {
   autoGainControl: true,
 };
 
+/**
+ * Which device to open and how: `deviceId` and, for the microphone, the
+ * browser's audio processing (devices.js).
+ * @typedef {object} DeviceRequest
+ * @property {string | null} [deviceId]
+ * @property {boolean} [exact] true: that device or none (a device the person
+ *   picked); false: that one if it is there, else the browser's choice (a remembered one)
+ * @property {Partial<import("./devices.js").AudioProcessing>} [processing]
+ */
+
+/**
+ * The camera's constraints for a request.
+ * @param {DeviceRequest} [request]
+ * @returns {MediaTrackConstraints}
+ */
+export function cameraConstraints(request = {}) {
+  return { ...CAMERA_CONSTRAINTS, ...deviceConstraint(request) };
+}
+
+/**
+ * The microphone's constraints for a request.
+ * @param {DeviceRequest} [request]
+ * @returns {MediaTrackConstraints}
+ */
+export function microphoneConstraints(request = {}) {
+  return { ...MICROPHONE_CONSTRAINTS, ...request.processing, ...deviceConstraint(request) };
+}
+
+/**
+ * Always `exact`: Chromium ignores an `ideal` deviceId while another device
+ * of the kind is open. A preferred device that is gone is retried without
+ * (`openOne`).
+ * @param {DeviceRequest} request
+ */
+function deviceConstraint({ deviceId }) {
+  return deviceId ? { deviceId: { exact: deviceId } } : {};
+}
+
+/**
+ * The same request without its device, if it only preferred one.
+ * @param {DeviceRequest | undefined} request
+ * @returns {DeviceRequest | null}
+ */
+function withoutPreferred(request) {
+  return request?.deviceId && !request.exact ? { ...request, deviceId: null } : null;
+}
+
 /** A device that could not be opened, with a sentence a person understands. */
 export class DeviceError extends Error {
   /**
@@ -50,10 +97,11 @@ export function canShareScreen() {
 /**
  * Open the wanted devices. A device that fails does not stop the other one.
  * @param {{microphone: boolean, camera: boolean}} wanted
+ * @param {{microphone?: DeviceRequest, camera?: DeviceRequest}} [requests] which devices, how
  * @returns {Promise<{microphone: MediaStreamTrack | null, camera: MediaStreamTrack | null,
  *   errors: DeviceError[]}>}
  */
-export async function openDevices(wanted) {
+export async function openDevices(wanted, requests = {}) {
   /** @type {{microphone: MediaStreamTrack | null, camera: MediaStreamTrack | null, errors: DeviceError[]}} */
   const result = { microphone: null, camera: null, errors: [] };
   if (!wanted.microphone && !wanted.camera) return result;
@@ -67,8 +115,8 @@ export async function openDevices(wanted) {
     // either is missing or blocked, so then ask for each on its own.
     try {
       const stream = await navigator.mediaDevices.getUserMedia({
-        audio: MICROPHONE_CONSTRAINTS,
-        video: CAMERA_CONSTRAINTS,
+        audio: microphoneConstraints(requests.microphone),
+        video: cameraConstraints(requests.camera),
       });
       result.microphone = stream.getAudioTracks()[0] ?? null;
       result.camera = stream.getVideoTracks()[0] ?? null;
@@ -80,7 +128,7 @@ export async function openDevices(wanted) {
   for (const device of /** @type {const} */ (["microphone", "camera"])) {
     if (!wanted[device]) continue;
     try {
-      result[device] = device === "camera" ? await openCamera() : await openMicrophone();
+      result[device] = device === "camera" ? await openCamera(requests.camera) : await openMicrophone(requests.microphone);
     } catch (error) {
       result.errors.push(toDeviceError(device, error));
     }
@@ -88,14 +136,20 @@ export async function openDevices(wanted) {
   return result;
 }
 
-/** @returns {Promise<MediaStreamTrack>} @throws {DeviceError} */
-export async function openCamera() {
-  return openOne("camera", { video: CAMERA_CONSTRAINTS });
+/**
+ * @param {DeviceRequest} [request]
+ * @returns {Promise<MediaStreamTrack>} @throws {DeviceError}
+ */
+export async function openCamera(request) {
+  return openOne("camera", request);
 }
 
-/** @returns {Promise<MediaStreamTrack>} @throws {DeviceError} */
-export async function openMicrophone() {
-  return openOne("microphone", { audio: MICROPHONE_CONSTRAINTS });
+/**
+ * @param {DeviceRequest} [request]
+ * @returns {Promise<MediaStreamTrack>} @throws {DeviceError}
+ */
+export async function openMicrophone(request) {
+  return openOne("microphone", request);
 }
 
 /**
@@ -121,11 +175,29 @@ export async function openScreen() {
 }
 
 /**
+ * @param {"camera" | "microphone"} device
+ * @param {DeviceRequest | undefined} request
+ * @returns {Promise<MediaStreamTrack>}
+ */
+async function openOne(device, request) {
+  const constraints = (/** @type {DeviceRequest | undefined} */ r) =>
+    device === "camera" ? { video: cameraConstraints(r) } : { audio: microphoneConstraints(r) };
+  try {
+    return await openWith(device, constraints(request));
+  } catch (error) {
+    // A remembered device that is not there (now): any other one.
+    const fallback = withoutPreferred(request);
+    if (!fallback || !(error instanceof DeviceError) || !["not_found", "failed"].includes(error.problem)) throw error;
+    return openWith(device, constraints(fallback));
+  }
+}
+
+/**
  * @param {Device} device
  * @param {MediaStreamConstraints} constraints
  * @returns {Promise<MediaStreamTrack>}
  */
-async function openOne(device, constraints) {
+async function openWith(device, constraints) {
   if (!canCapture()) throw new DeviceError(device, "unsupported");
   try {
     const stream = await navigator.mediaDevices.getUserMedia(constraints);

@@ -2,13 +2,16 @@
 
 import { LANGUAGE_CHANGED, errorText, events, setAttr, setText, t, translate } from "./i18n.js";
 import { clientId, hostKeyFor } from "./identity.js";
+import { DevicePreferences } from "./devices.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
 import { RecordingConsent } from "./recording_consent.js";
+import { RoomDevices } from "./room_devices.js";
 import { HybridRoom } from "./room_hybrid.js";
 import { MeetingSession } from "./session.js";
 import { AudioSink } from "./ui/audio.js";
 import { Controls } from "./ui/controls.js";
+import { DeviceSettings, DevicesDialog } from "./ui/device_settings.js";
 import { Gallery } from "./ui/gallery.js";
 import { KEYBOARD } from "./ui/icons.js";
 import { fitControlBar } from "./ui/bar_fit.js";
@@ -59,11 +62,15 @@ function main() {
   hideHostKey();
   /** @type {any} */ (window).meeting = session;
   const hybrid = new HybridRoom(session, params);
+  // The remembered camera and microphone (localStorage: nothing to wait for).
+  const prefs = new DevicePreferences(hybrid.presence.mode);
+  RoomDevices.prefer(session, prefs);
   // The camera and microphone first: the browser opens them while the page
   // is built and, with autojoin, while the join is on its way (issue 21).
   const devices = session.openDevices(hybrid.devices);
   if (autojoin) session.connect();
-  const ui = buildUi(session, room, hybrid);
+  const ui = buildUi(session, room, hybrid, prefs);
+  void devices.then(() => ui.devices.refresh());
   ui.prejoin.setPlace(hybrid.place); // shown again if a passcode or check-in code is asked for
   if (hybrid.presence.mode === "room") ui.prejoin.hidePlace();
 
@@ -88,6 +95,7 @@ function main() {
  * @property {HybridRoom} hybrid
  * @property {Controls} controls
  * @property {PrejoinView} prejoin
+ * @property {RoomDevices} devices which camera, microphone and speaker
  */
 
 /**
@@ -95,9 +103,10 @@ function main() {
  * @param {MeetingSession} session
  * @param {string} room
  * @param {HybridRoom} hybrid
+ * @param {DevicePreferences} prefs
  * @returns {Views}
  */
-function buildUi(session, room, hybrid) {
+function buildUi(session, room, hybrid, prefs) {
   const audio = new AudioSink($("#audio-sink"), {
     muted: !hybrid.speakerOn,
     onBlocked: () => {
@@ -110,7 +119,14 @@ function buildUi(session, room, hybrid) {
       });
     },
   });
+  const devices = new RoomDevices(session, hybrid, prefs, (level, key, text) =>
+    status.show(key, level, text, { dismissible: true }),
+  );
+  devices.wire(audio);
+  /** @type {DevicesDialog | null} made when first opened */
+  let devicesDialog = null;
   const views = {
+    devices,
     gallery: new Gallery($('[data-testid="gallery"]'), {
       pageSize: hybrid.pageSize,
       onView: (ids, details) => hybrid.viewSync.update(ids, details),
@@ -121,6 +137,10 @@ function buildUi(session, room, hybrid) {
       onMic: () => void hybrid.toggleMic(),
       onCamera: () => void session.setCameraEnabled(!session.cameraOn),
       onSpeaker: () => void hybrid.toggleSpeaker(),
+      onDevices: () => {
+        devicesDialog ??= new DevicesDialog(devices);
+        devicesDialog.open(views.controls.devices);
+      },
       onScreen: () => void (session.sharing ? session.stopScreenShare() : session.startScreenShare()),
       onLeave: () => void session.leave(),
     }),
@@ -136,6 +156,7 @@ function buildUi(session, room, hybrid) {
       onCompanion: (companion) => hybrid.setCompanion(companion),
     }),
   };
+  views.prejoin.attachDevices(new DeviceSettings($(".prejoin-devices"), devices));
   hybrid.wire({ gallery: views.gallery, audio, banner: $('[data-testid="checkin-banner"]'), room });
   hybrid.addEventListener("change", () => refreshControls(session, views));
   $(".room-name").textContent = room;

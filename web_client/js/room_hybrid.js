@@ -117,7 +117,7 @@ export class HybridRoom extends EventTarget {
       await session.setMicrophoneMuted(true);
       return;
     }
-    if (this.isCompanion && !(await this._confirmEcho("microphone"))) return;
+    if (this.isCompanion && !(await this.confirmEcho("microphone"))) return;
     await session.setMicrophoneMuted(false);
   }
 
@@ -127,7 +127,7 @@ export class HybridRoom extends EventTarget {
       this.setSpeaker(false);
       return;
     }
-    if (this.isCompanion && !(await this._confirmEcho("speaker"))) return;
+    if (this.isCompanion && !(await this.confirmEcho("speaker"))) return;
     this.setSpeaker(true);
   }
 
@@ -172,10 +172,11 @@ export class HybridRoom extends EventTarget {
   }
 
   /**
+   * In a meeting room: ask before the microphone or the speaker goes on here.
    * @param {"microphone" | "speaker"} device
-   * @private
+   * @returns {Promise<boolean>} true: go ahead
    */
-  _confirmEcho(device) {
+  confirmEcho(device) {
     return confirmDialog({ ...echoWarning(device, this.roomName || null), testid: "echo-warning" });
   }
 }

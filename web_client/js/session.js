@@ -32,7 +32,7 @@ export { RECONNECT_GIVE_UP_MS } from "./session_core.js";
  * - `participantleft` {participantId, reason}
  * - `trackadded` / `trackended` {RemoteTrack} (see subscriber.js)
  * - `localtrack` {source, track}: a local track started (track) or stopped (null)
- * - `localstate` {micMuted, cameraOn, sharing}
+ * - `localstate` {micMuted, cameraOn, sharing} (also after a switch of device)
  * - `activespeaker` {participantId}
  * - `mediaup` {}: a peer connection of the current join is up, or we publish nothing
  * - `notice` {level: "info" | "warning" | "error", code, message}
@@ -197,6 +197,51 @@ export class MeetingSession extends EventTarget {
    */
   setCameraEnabled(on) {
     return this._media.setCameraEnabled(on);
+  }
+
+  /**
+   * Which devices to open (call before `openDevices`): a wished device per
+   * capture (null: the browser's default) and the microphone's processing.
+   * @param {{camera?: import("./devices.js").DeviceWish | null, microphone?: import("./devices.js").DeviceWish | null,
+   *   processing?: import("./devices.js").AudioProcessing}} choice
+   */
+  preferDevices({ camera, microphone, processing }) {
+    if (camera !== undefined) this.media.wishes.camera = camera;
+    if (microphone !== undefined) this.media.wishes.microphone = microphone;
+    if (processing) this.media.processing = { ...processing };
+  }
+
+  /**
+   * The id of the camera or microphone in use (or to be opened when it is off).
+   * @param {"camera" | "microphone"} source
+   * @returns {string | null}
+   */
+  deviceOf(source) {
+    return this.media.deviceOf(source);
+  }
+
+  /** The microphone's echo cancellation, noise suppression and auto gain. */
+  get audioProcessing() {
+    return { ...this.media.processing };
+  }
+
+  /**
+   * Switch to another camera or microphone without leaving (`replaceTrack`).
+   * @param {"camera" | "microphone"} source
+   * @param {string} deviceId
+   * @returns {Promise<boolean>} false if that device could not be opened
+   */
+  useDevice(source, deviceId) {
+    return this._media.useDevice(source, deviceId);
+  }
+
+  /**
+   * Turn the browser's noise suppression, echo cancellation or auto gain on or off.
+   * @param {import("./devices.js").AudioProcessing} processing
+   * @returns {Promise<boolean>}
+   */
+  setAudioProcessing(processing) {
+    return this._media.setAudioProcessing(processing);
   }
 
   /** Share a screen, window or tab (the browser asks which). */

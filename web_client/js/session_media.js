@@ -2,6 +2,7 @@
 // peer connections of the current join (publish what we have, answer the
 // server's subscriber offers). DOM-free; used by session.js.
 
+import { fallbackDevices, listDevices } from "./devices.js";
 import { errorText, t } from "./i18n.js";
 import { toDeviceError } from "./media.js";
 import { PeerPair } from "./peer_pair.js";
@@ -14,6 +15,8 @@ import { ProtocolError } from "./protocol.js";
 /** @typedef {import("./meeting.js").MeetingInteraction} MeetingInteraction */
 /** @typedef {import("./roster.js").Roster} Roster */
 /** @typedef {import("./session_core.js").SessionCore} SessionCore */
+/** @typedef {import("./devices.js").AudioProcessing} AudioProcessing */
+/** @typedef {{source: Source, deviceId: string | null, label: string}} LostDevice */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
 
 /**
@@ -46,7 +49,9 @@ export class SessionMedia {
     /** device operations started and not yet finished */
     this._deviceOpsPending = 0;
     local.addEventListener("localtrack", (e) => core.emit("localtrack", /** @type {CustomEvent} */ (e).detail));
-    local.addEventListener("deviceended", (e) => this._onDeviceEnded(/** @type {CustomEvent} */ (e).detail.source));
+    local.addEventListener("deviceended", (e) => this._onDeviceEnded(/** @type {CustomEvent} */ (e).detail));
+    // A device unplugged whose capture the browser does not end by itself.
+    globalThis.navigator?.mediaDevices?.addEventListener?.("devicechange", () => void this._checkDevicesPresent());
   }
 
   get micMuted() {
@@ -178,12 +183,58 @@ export class SessionMedia {
    * @returns {Promise<boolean>} false if the camera could not be opened
    */
   setCameraEnabled(on) {
+    return this._deviceOp(() => this._cameraEnabled(on));
+  }
+
+  /**
+   * @param {boolean} on
+   * @private
+   */
+  async _cameraEnabled(on) {
+    const result = await this._openOrWarn("camera", () => this.local.setCameraOn(on));
+    if (!result) return false;
+    if (this._core.inRoom) await this.peers?.send("camera", result.track);
+    this.emitLocalState();
+    await this._reportMute("camera", !on);
+    return true;
+  }
+
+  /**
+   * Use another camera or microphone without leaving: a running capture is
+   * replaced on its sender (`replaceTrack`, no new `publish`); one that is
+   * off opens that device when turned on.
+   * @param {"microphone" | "camera"} source
+   * @param {string} deviceId
+   * @returns {Promise<boolean>} false if that device could not be opened (the old one runs on)
+   */
+  useDevice(source, deviceId) {
     return this._deviceOp(async () => {
-      const result = await this._openOrWarn("camera", () => this.local.setCameraOn(on));
+      const result = await this._openOrWarn(source, () => this.local.useDevice(source, deviceId));
       if (!result) return false;
-      if (this._core.inRoom) await this.peers?.send("camera", result.track);
+      if (result.track && this._core.inRoom) await this.peers?.send(source, result.track);
       this.emitLocalState();
-      await this._reportMute("camera", !on);
+      return true;
+    });
+  }
+
+  /**
+   * The browser's noise suppression, echo cancellation and automatic gain:
+   * a running microphone is opened again with them and replaced on its sender.
+   * @param {AudioProcessing} processing
+   * @returns {Promise<boolean>} false if the microphone could not be opened again (it is then off)
+   */
+  setAudioProcessing(processing) {
+    return this._deviceOp(async () => {
+      const result = await this._openOrWarn("microphone", () => this.local.setProcessing(processing));
+      if (!result) {
+        // The old capture was stopped for the new settings: the microphone is off now.
+        this.local.dropMicrophone();
+        this.emitLocalState();
+        await this._reportMute("microphone", true);
+        return false;
+      }
+      if (result.track && this._core.inRoom) await this.peers?.send("microphone", result.track);
+      this.emitLocalState();
       return true;
     });
   }
@@ -247,23 +298,64 @@ export class SessionMedia {
   }
 
   /**
-   * A capture ended by itself: treat it as switched off.
-   * @param {Source} source
+   * A capture ended by itself (unplugged, say): another device of its kind
+   * takes over, with a notice; with none left it is switched off.
+   * @param {LostDevice} lost
    * @private
    */
-  _onDeviceEnded(source) {
+  _onDeviceEnded({ source, deviceId, label }) {
     if (source === "screen") {
       void this.stopScreenShare();
-    } else if (source === "camera") {
-      this._core.notice("warning", "camera", t("devices.camera_stopped"));
-      void this.setCameraEnabled(false);
-    } else {
-      this._core.notice("warning", "microphone", t("devices.microphone_stopped"));
-      void this._deviceOp(async () => {
+      return;
+    }
+    void this._deviceOp(async () => {
+      const now = this.local.tracks[source];
+      // Handled already (an "ended" and a "devicechange" for one unplug), or switched off meanwhile.
+      if (!now || (now.readyState === "live" && now.getSettings().deviceId !== deviceId)) return;
+      const lostName = label || t("devices.unnamed");
+      const devices = await listDevices();
+      const candidates = fallbackDevices(devices[source], { lost: deviceId, wish: this.local.wishes[source] });
+      for (const other of candidates.slice(0, 3)) {
+        let track;
+        try {
+          track = await this.local.useDevice(source, other.deviceId);
+        } catch {
+          continue; // that one does not open either: the next
+        }
+        if (!track) return;
+        if (this._core.inRoom) await this.peers?.send(source, track);
+        this.emitLocalState();
+        const device = track.label || other.label || t("devices.unnamed");
+        this._core.notice("warning", source, t(`devices.${source}_switched`, { lost: lostName, device }));
+        return;
+      }
+      if (source === "camera") {
+        this._core.notice("warning", "camera", t("devices.camera_stopped"));
+        await this._cameraEnabled(false);
+      } else {
+        this._core.notice("warning", "microphone", t("devices.microphone_stopped"));
         this.local.dropMicrophone();
         this.emitLocalState();
         await this._reportMute("microphone", true);
-      });
+      }
+    });
+  }
+
+  /**
+   * After a `devicechange`: a capture whose device is no longer listed is
+   * treated as ended (browsers end most of them by themselves).
+   * @private
+   */
+  async _checkDevicesPresent() {
+    const devices = await listDevices();
+    for (const source of /** @type {const} */ (["camera", "microphone"])) {
+      const track = this.local.tracks[source];
+      const deviceId = track?.getSettings().deviceId;
+      // An empty list: no permission to see them, nothing to conclude.
+      if (!track || !deviceId || track.readyState !== "live" || !devices[source].length) continue;
+      if (!devices[source].some((d) => d.deviceId === deviceId)) {
+        this._onDeviceEnded({ source, deviceId, label: track.label });
+      }
     }
   }
 

@@ -1,4 +1,5 @@
-// Remote audio: one hidden <audio autoplay> per received audio track.
+// Remote audio: one hidden <audio autoplay> per received audio track, played
+// on the chosen speaker (`setSinkId`, where the browser has it).
 
 import { h, play } from "./dom.js";
 
@@ -15,6 +16,26 @@ export class AudioSink {
     this._onBlocked = options.onBlocked ?? (() => {});
     /** @type {Map<string, HTMLAudioElement>} by producer id */
     this._elements = new Map();
+    /** the output device ("": the system's default) */
+    this.sinkId = "";
+  }
+
+  /**
+   * Play everything on this output device ("": the system's default).
+   * @param {string} sinkId
+   * @returns {Promise<boolean>} false if the browser refused it (the sound stays where it was)
+   */
+  async setSinkId(sinkId) {
+    const elements = [...this._elements.values()];
+    try {
+      await Promise.all(elements.map((audio) => applySink(audio, sinkId)));
+    } catch (error) {
+      console.warn("could not switch the speaker:", error);
+      await Promise.all(elements.map((audio) => applySink(audio, this.sinkId).catch(() => {})));
+      return false;
+    }
+    this.sinkId = sinkId;
+    return true;
   }
 
   /**
@@ -31,6 +52,7 @@ export class AudioSink {
       })
     );
     audio.muted = this.muted;
+    if (this.sinkId) applySink(audio, this.sinkId).catch((error) => console.warn("could not set the speaker:", error));
     audio.srcObject = new MediaStream([track]);
     this.el.append(audio);
     this._elements.set(producerId, audio);
@@ -74,4 +96,13 @@ export class AudioSink {
   resume() {
     for (const audio of this._elements.values()) play(audio);
   }
+}
+
+/**
+ * @param {HTMLMediaElement} audio
+ * @param {string} sinkId
+ */
+async function applySink(audio, sinkId) {
+  const media = /** @type {HTMLMediaElement & {setSinkId?: (id: string) => Promise<void>, sinkId?: string}} */ (audio);
+  if (typeof media.setSinkId === "function" && media.sinkId !== sinkId) await media.setSinkId(sinkId);
 }

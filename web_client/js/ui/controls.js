@@ -1,8 +1,8 @@
-// The control bar: microphone, camera, speaker, screen share, leave.
+// The control bar: microphone, camera, speaker, devices, screen share, leave.
 
 import { t } from "../i18n.js";
 import { h, icon } from "./dom.js";
-import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP, SPEAKER, SPEAKER_OFF } from "./icons.js";
+import { CAMERA, CAMERA_OFF, LEAVE, LOCK, MIC, MIC_OFF, SCREEN, SCREEN_STOP, SLIDERS, SPEAKER, SPEAKER_OFF } from "./icons.js";
 import { withKey } from "./shortcuts.js";
 
 /**
@@ -10,6 +10,7 @@ import { withKey } from "./shortcuts.js";
  * @property {() => void} onMic
  * @property {() => void} onCamera
  * @property {() => void} onSpeaker
+ * @property {() => void} onDevices open the device pickers
  * @property {() => void} onScreen
  * @property {() => void} onLeave
  */
@@ -36,6 +37,8 @@ export class Controls {
     this.mic = button("mic-button", handlers.onMic);
     this.camera = button("camera-button", handlers.onCamera);
     this.speaker = button("speaker-button", handlers.onSpeaker);
+    this.devices = button("devices-button", handlers.onDevices);
+    this.devices.setAttribute("aria-haspopup", "dialog");
     this.screen = button("screen-button", handlers.onScreen);
     this.leave = button("leave-button", handlers.onLeave);
     this.leave.classList.add("danger");
@@ -43,7 +46,7 @@ export class Controls {
     this.mic.setAttribute("aria-keyshortcuts", "M");
     this.camera.setAttribute("aria-keyshortcuts", "V");
     this.leave.setAttribute("aria-keyshortcuts", "Shift+L");
-    root.append(this.mic, this.camera, this.speaker, this.screen, this.leave);
+    root.append(this.mic, this.camera, this.speaker, this.devices, this.screen, this.leave);
   }
 
   /** @param {ControlState} state */
@@ -73,6 +76,9 @@ export class Controls {
     this.speaker.title = state.speakerOn
       ? t("controls.speaker_stop_title")
       : t(typeof state.inRoom === "string" ? "controls.speaker_play_title_room" : "controls.speaker_play_title");
+
+    setContent(this.devices, SLIDERS, t("devices.button"));
+    this.devices.title = t("devices.button_title");
 
     setContent(this.screen, state.sharing ? SCREEN_STOP : SCREEN, state.sharing ? t("controls.stop_sharing") : t("controls.share_screen"));
     this.screen.setAttribute("aria-pressed", String(state.sharing));

@@ -51,3 +51,5 @@ export const PREV = svg('<path d="M15 5l-7 7 7 7"/>');
 export const CAPTIONS = svg('<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M10.5 10.5a2 2 0 1 0 0 3M17 10.5a2 2 0 1 0 0 3"/>');
 export const NEXT = svg('<path d="M9 5l7 7-7 7"/>');
 export const KEYBOARD = svg('<rect x="2" y="6" width="20" height="12" rx="2"/><path d="M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10"/>');
+/** Device settings: sliders. */
+export const SLIDERS = svg('<path d="M4 7h9M17 7h3M4 17h3M11 17h9"/><circle cx="15" cy="7" r="2"/><circle cx="9" cy="17" r="2"/>');

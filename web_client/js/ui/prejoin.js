@@ -54,6 +54,8 @@ export class PrejoinView {
     // "Check connection": whether this network lets media through, before joining.
     this.connectivity = new ConnectivityPanel(q(".connectivity"));
     this.video.muted = true;
+    /** @type {import("./device_settings.js").DeviceSettings | null} the camera, microphone and speaker pickers */
+    this.devices = null;
 
     this.micButton.addEventListener("click", handlers.onToggleMic);
     this.cameraButton.addEventListener("click", handlers.onToggleCamera);
@@ -168,8 +170,18 @@ export class PrejoinView {
     this.passcodeInput.select();
   }
 
+  /**
+   * The device pickers shown on this screen (their level meter runs while it is shown).
+   * @param {import("./device_settings.js").DeviceSettings} settings
+   */
+  attachDevices(settings) {
+    this.devices = settings;
+    settings.setActive(!this.root.hidden);
+  }
+
   show() {
     this.root.hidden = false;
+    this.devices?.setActive(true);
     if (!this.passcodeField.hidden) this.passcodeInput.focus();
     else if (!this.nameInput.value) this.nameInput.focus();
     else this.joinButton.focus();
@@ -177,6 +189,7 @@ export class PrejoinView {
 
   hide() {
     this.root.hidden = true;
+    this.devices?.setActive(false);
     this.video.srcObject = null;
   }
 
