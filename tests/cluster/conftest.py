@@ -4,10 +4,12 @@ nodes sharing it (tests/deployment.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deployment import NodeProcess, registry
@@ -48,3 +50,13 @@ async def start_nodes(tmp_path: Path, redis: RedisServer, prefix: str) -> AsyncI
     yield start
     for node in nodes:
         node.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Any]]:
+    """Every client a test makes goes in here and is closed afterwards."""
+    made: list[Any] = []
+    yield made
+    for client in made:
+        with contextlib.suppress(Exception):
+            await client.close()

@@ -7,39 +7,28 @@ clients that entered through different nodes; media never crosses nodes; and
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from deployment import NodeClient, NodeProcess, Workers, alive, http, registry, room_node
+from deployment import (
+    NodeClient,
+    NodeProcess,
+    Workers,
+    alive,
+    http,
+    metric,
+    registry,
+    room_node,
+    until,
+)
 from media_node_client import MediaNodeClient
 from media_peers import CounterVideoTrack, collect_counters, is_increasing
 from redis_server import RedisServer
 
 StartNodes = Callable[..., Awaitable[list[NodeProcess]]]  # the start_nodes fixture
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Any]]:
-    """Every client a test makes goes in here and is closed afterwards."""
-    made: list[Any] = []
-    yield made
-    for client in made:
-        with contextlib.suppress(Exception):
-            await client.close()
-
-
-async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 async def registry_at(url: str) -> dict[str, Any]:
@@ -55,13 +44,6 @@ async def registry_has(node: NodeProcess | str, names: list[str]) -> bool:
         return set(await registry_at(url)) >= set(names)
     except Exception:  # not up yet
         return False
-
-
-def metric(text: str, name: str) -> float:
-    """The value of one unlabelled sample of a Prometheus text page."""
-    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
-    assert found, f"{name} not in /metrics"
-    return float(found.group(1))
 
 
 def names_of(participants: list[dict[str, Any]]) -> list[str]:
