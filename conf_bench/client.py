@@ -36,6 +36,10 @@ Camera = Literal["replay", "simulcast", "top_layer"]
 #: ``"silent"``: a :class:`~conf_bench.voice_publisher.VoicePublisher` with
 #: levels, silent ones sending as Opus DTX does.
 Microphone = Literal["replay", "talking", "silent"]
+#: A receiver's socket buffer: 4 MB (the kernel's usual ``rmem_max``) holds
+#: seconds of a receiver's packets, so the generator waiting for a core on a
+#: shared machine does not count its own drops as the server's loss.
+RECEIVE_BUFFER = 4 * 2**20
 #: ``wrong_node`` redirects a join follows (docs/protocol.md, *Several nodes*).
 MAX_REDIRECTS = 5
 
@@ -277,7 +281,7 @@ class BenchClient:
                 self._mark("first_keyframe")
                 # From now on count at the socket: the generator must cost
                 # less than the SFU it loads.
-                bridge.count_rtp_at_socket(self._dtls, self._count_raw)
+                bridge.count_rtp_at_socket(self._dtls, self._count_raw, RECEIVE_BUFFER)
 
     def _count_raw(self, data: bytes) -> None:
         self.received += 1

@@ -70,6 +70,7 @@ import asyncio
 import contextvars
 import errno
 import logging
+import socket
 import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -805,14 +806,25 @@ def _unqueued_sendto(udp: Any) -> Callable[[bytes, Any], None]:
     return sendto
 
 
-def count_rtp_at_socket(transport: RTCDtlsTransport, count: Callable[[bytes], None]) -> bool:
+def count_rtp_at_socket(
+    transport: RTCDtlsTransport, count: Callable[[bytes], None], receive_buffer: int = 0
+) -> bool:
     """For load generators: hand incoming (still encrypted) RTP to ``count`` at the socket.
 
     Packets counted this way never reach aioice, DTLS or SRTP, so receiving
-    costs a function call; STUN and RTCP still go the normal way. Returns
-    False (and changes nothing) until the transport's ICE pair is nominated.
+    costs a function call; STUN and RTCP still go the normal way. With
+    ``receive_buffer`` (bytes; the kernel caps it at ``net.core.rmem_max``)
+    the socket's receive buffer is made that large, so a generator that
+    waits a moment for a core (a shared machine) does not lose what it
+    measures. Returns False (and changes nothing) until the transport's ICE
+    pair is nominated.
     """
-    return _route_at_socket(transport, on_rtp=count)
+    if not _route_at_socket(transport, on_rtp=count):
+        return False
+    if receive_buffer:
+        sock = _nominated_pair(transport).protocol.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    return True
 
 
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
