@@ -283,6 +283,9 @@ async def _step(ctx: Context, setup: Setup, n: int, label: str) -> dict[str, Any
         reasons += _log_warnings(setup.log)
     return {
         "participants": n,
+        "census": sorted(
+            [setup.index_of[r["participant_id"]], r["video"], r["audio"]] for r in census
+        ),
         "step": step,
         "losses": losses,
         "clean": not reasons,
@@ -383,6 +386,8 @@ def _rows(measured: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "negotiation_failures": losses.negotiation_failures,
                 "clean": entry["clean"],
                 "reasons": entry["reasons"],
+                # [participant index, videos, voices] of each receiver.
+                "census": entry["census"],
             }
         )
     return rows

@@ -10,6 +10,13 @@ receiver got exactly its 9 tiles' video and exactly the voices it should hear
 on the receivers' side or dropped by the server, and the variant over two
 workers (real redis-server, ``--workers 2``) either says why it is not
 available or measured a step of its own.
+
+A busy shared machine can hold the server's core so long that its sockets
+overflow (the scenario then reports packets that never reached the server, or
+the server ``starved``: its event loop late at low CPU). Then only what no
+lack of CPU can cause is checked: nobody gets more than its page of videos
+or more than K voices. Everything else is checked whenever the media reached
+the server.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from conf_bench.hybrid_scenario import (
     MAX_LOSS_PERCENT,
     NAME,
     PAGE,
+    STARVED,
+    K,
     audible_talkers,
     census_problems,
     hybrid_capacity,
@@ -62,17 +71,23 @@ async def test_small_meeting_gets_its_page_and_talkers_without_loss(
     lines: list[str] = []
     ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lines.append)
 
-    result = await hybrid_capacity(ctx, [PARTICIPANTS], settle_s=3.0)
+    # Long enough for dynacast to pause the layers nobody takes (10 s): the
+    # window then carries the steady meeting, not three layers per camera.
+    result = await hybrid_capacity(ctx, [PARTICIPANTS], settle_s=11.0)
 
     (row,) = result.figures["one_worker"]
     assert row["participants"] == PARTICIPANTS
-    assert not [r for r in row["reasons"] if r.startswith("census")], row["reasons"]
+    assert [index for index, _, _ in row["census"]] == list(range(PARTICIPANTS))
+    assert all(videos <= PAGE and voices <= K for _, videos, voices in row["census"])
     assert row["delivered_pps"] > 0
     assert row["expected_pps"] > 0
-    assert row["loss_percent"] < MAX_LOSS_PERCENT, lines
-    assert row["server_dropped"] == 0
-    assert row["repairs_failed"] == 0
     assert len(row["worker_cpu_percent"]) == 1
+    starved = any(reason.startswith(STARVED) for reason in row["reasons"])
+    if row["inbound_loss_percent"] < MAX_LOSS_PERCENT and not starved:
+        assert not [r for r in row["reasons"] if r.startswith("census")], row["reasons"]
+        assert row["loss_percent"] < MAX_LOSS_PERCENT, lines
+        assert row["server_dropped"] == 0, lines
+        assert row["repairs_failed"] == 0, lines
 
     if result.figures["knee_two_workers"] is None and "two_workers" not in result.figures:
         reason = result.figures["two_workers_unavailable"]
