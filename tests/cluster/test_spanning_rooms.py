@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import NodeClient, NodeProcess, Workers, http, metric, until
+from deployment import NodeClient, NodeProcess, Workers, children_of, http, metric, until
 from media_node_client import MediaNodeClient
 from media_peers import (
     CounterVideoTrack,
@@ -45,11 +47,16 @@ async def participants_of(url: str) -> float:
     return metric(await metrics(url), "conf_participants")
 
 
-async def join_in_turn(members: list[Any], room: str, nodes: list[str]) -> None:
+async def join_in_turn(
+    members: list[Any], room: str, nodes: list[str], receive: list[bool] | None = None
+) -> None:
     """Join one after the other, each once the registry shows every node's
     load (placement reads it there)."""
     for joined, member in enumerate(members, 1):
-        await member.join(room)
+        if receive is not None and not receive[joined - 1]:
+            await member.join(room, receive=False)
+        else:
+            await member.join(room)
 
         async def counted(joined: int = joined) -> bool:
             total = 0
@@ -240,6 +247,18 @@ class FrameClock:
                 frame = await track.recv()
                 self.frames.append((time.monotonic(), read_counter(frame)))
 
+    def debug(self, since: float) -> str:
+        frames = [f for f in self.frames if f[0] >= since]
+        pairs = list(itertools.pairwise(frames))
+        if not pairs:
+            return "no frames"
+        a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
+        c, d = max(pairs, key=lambda pair: (pair[1][1] - pair[0][1]) % 256)
+        return (
+            f"longest wait from {a[0] - since:.2f} to {b[0] - since:.2f}, counters {a[1]}->{b[1]};"
+            f" biggest skip at {c[0] - since:.2f}-{d[0] - since:.2f}: {c[1]}->{d[1]}"
+        )
+
     def longest_gap(self, since: float) -> tuple[float, float]:
         """Since ``since``: the longest wait between two frames (s), and the
         most media lost between two frames (s of video at 30 fps)."""
@@ -247,6 +266,24 @@ class FrameClock:
         waits = [b[0] - a[0] for a, b in itertools.pairwise(frames)]
         lost = [((b[1] - a[1]) % 256 - 1) / 30 for a, b in itertools.pairwise(frames)]
         return max(waits, default=0.0), max(lost, default=0.0)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+class LoopLag:
+    """The longest this test process's own event loop was late (s): frames
+    its receivers could not take meanwhile are lost here, not by the server."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+
+    async def _probe(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.05)
+            self.worst = max(self.worst, time.monotonic() - started - 0.05)
 
     def stop(self) -> None:
         self._task.cancel()
@@ -271,58 +308,57 @@ async def rejoin(
             await asyncio.sleep(0.3)
 
 
-async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_keeps_its_media(
-    start_nodes: StartNodes, clients: list[Any]
-) -> None:
-    a, b = await start_nodes("node-a", "node-b", **SPANNING)
-    # Everybody enters through node-b: Ada and Bob are placed on node-a (the
-    # tie goes by name), Cy and Dee on node-b, a satellite of the room.
-    people = [MediaNodeClient(b.url, name) for name in TONES]
-    clients.extend(people)
+async def failure_scene(people: list[MediaNodeClient], room: str, nodes: list[str]) -> list[Any]:
+    """Ada and Bob on the first node (they only send a tone), Cy and Dee on
+    the second (camera and tone; they watch each other); Bob's hand is up.
+    Returns the clocks of Cy's and Dee's video of each other. Few decoders:
+    the test process's own load must not be what loses frames."""
     ada, bob, cy, dee = people
-    await join_in_turn(people, "crash", [a.url, b.url])
-    assert [p.base_url for p in people] == [a.url, a.url, b.url, b.url]
-    await ada.call("raise_hand")
-    for person in people:
+    await join_in_turn(people, room, nodes, receive=[False, False, True, True])
+    assert [p.base_url for p in people] == [nodes[0], nodes[0], nodes[1], nodes[1]]
+    await bob.call("raise_hand")
+    for person in (ada, bob):
+        await person.publish({"microphone": ToneAudioTrack(TONES[person.name])})
+    for person in (cy, dee):
         await person.publish(
             {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
         )
-    for person, other in ((cy, dee), (dee, cy), (cy, ada), (ada, cy)):
+    for person, other in ((cy, dee), (dee, cy)):
         await person.wait_for(
             lambda person=person, other=other: (
                 person.track_of(other.participant_id, "camera") is not None
+                and person.track_of(ada.participant_id, "microphone") is not None
             ),
             timeout=20,
         )
         await collect_counters(person.track_of(other.participant_id, "camera"), 5, timeout=20)
-    # node-b's own people watch each other through the failure.
+    # Ada's tone crossed from the other node.
+    frequency = await dominant_frequency(cy.track_of(ada.participant_id, "microphone"), 0.5, 20)
+    assert abs(frequency - TONES["Ada"]) < 30, frequency
     watching = [
         FrameClock(cy.track_of(dee.participant_id, "camera")),
         FrameClock(dee.track_of(cy.participant_id, "camera")),
+        LoopLag(),
     ]
     await asyncio.sleep(1.0)
+    return watching
 
-    killed_at = time.monotonic()
-    a.kill()
-    rejoined = [await rejoin(b.url, old, "crash", within=10) for old in (ada, bob)]
-    back = [client for client, _ in rejoined]
-    clients.extend(back)
-    took = time.monotonic() - killed_at
-    assert took < 10, took
-    for old, (new, ack) in zip((ada, bob), rejoined, strict=True):
+
+async def after_failure(
+    rejoined: list[tuple[MediaNodeClient, dict[str, Any]]],
+    old: list[MediaNodeClient],
+    watching: list[Any],
+    killed_at: float,
+) -> None:
+    """The rejoined have their place and Bob's hand back; Ada's new camera
+    reaches Cy; Cy and Dee never lost 1 s of each other's video."""
+    ada, bob, cy, _ = old
+    for before, (new, ack) in zip(old, rejoined, strict=False):
         assert ack["resumed"] is True
-        assert new.participant_id == old.participant_id  # their own place back
-        assert new.base_url == b.url
-    # Their state is theirs still: Ada's hand is up.
+        assert new.participant_id == before.participant_id  # their own place back
     hands = [h["participant_id"] for h in rejoined[0][1]["meeting"]["hands"]]
-    assert hands == [ada.participant_id]
-    status, body = await http(b.url, "GET", "/api/v1/rooms/crash")
-    assert status == 200 and body["node"] == "node-b"
-    assert sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob", "Cy", "Dee"]
-
-    # Media flows again.
-    new_ada = back[0]
-    await new_ada.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(440.0)})
+    assert hands == [bob.participant_id]
+    await rejoined[0][0].publish({"camera": CounterVideoTrack()})
     await cy.wait_for(
         lambda: any(
             info["participant_id"] == ada.participant_id and info["source"] == "camera"
@@ -332,11 +368,76 @@ async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_kee
     )
     counters = await collect_counters(cy.track_of(ada.participant_id, "camera"), 10, timeout=20)
     assert is_increasing(counters)
-    for clock in watching:
+    *clocks, lag = watching
+    lag.stop()
+    # Media lost (frames that never came) is the measure; on a busy machine
+    # this process may stall too, and what it lost meanwhile is not the
+    # server's doing. Frames that came late but all came (a starved decoder
+    # here) are bounded more loosely.
+    allowed = 1.0 + lag.worst
+    for clock in clocks:
         wait, lost = clock.longest_gap(killed_at - 0.5)
         clock.stop()
-        print(f"longest wait {wait:.2f} s, most lost {lost:.2f} s")
-        assert lost < 1.0 and wait < 1.0, (
-            f"node-b's own media stopped: {wait:.2f} s, {lost:.2f} s lost"
+        assert lost < allowed and wait < 2 * allowed, (
+            f"the other node's media stopped: {wait:.2f} s, {lost:.2f} s lost "
+            f"({clock.debug(killed_at)}; this process stalled {lag.worst:.2f} s)"
         )
+
+
+async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_keeps_its_media(
+    start_nodes: StartNodes, clients: list[Any]
+) -> None:
+    a, b = await start_nodes("node-a", "node-b", **SPANNING)
+    # Everybody enters through node-b: Ada and Bob are placed on node-a (the
+    # tie goes by name), Cy and Dee on node-b, a satellite of the room.
+    people = [MediaNodeClient(b.url, name) for name in TONES]
+    clients.extend(people)
+    watching = await failure_scene(people, "crash", [a.url, b.url])
+
+    killed_at = time.monotonic()
+    a.kill()
+    rejoined = [await rejoin(b.url, old, "crash", within=10) for old in people[:2]]
+    clients.extend(client for client, _ in rejoined)
+    took = time.monotonic() - killed_at
+    assert took < 10, took
+    assert all(client.base_url == b.url for client, _ in rejoined)
+    status, body = await http(b.url, "GET", "/api/v1/rooms/crash")
+    assert status == 200 and body["node"] == "node-b"
+    assert sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob", "Cy", "Dee"]
+    await after_failure(rejoined, people, watching, killed_at)
     assert metric(await metrics(b.url), "conf_participants") == 4
+
+
+def worker_pid(workers: Workers, name: str) -> int:
+    """The process of worker ``name`` (its command line names it)."""
+    for pid in children_of(workers.parent.pid):
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if name.encode() in arguments:
+            return pid
+    raise AssertionError(f"no worker {name}")
+
+
+async def test_with_two_workers_kill_9_of_one_its_people_rejoin_within_10_s(
+    spanning_workers: Workers, clients: list[Any]
+) -> None:
+    workers = spanning_workers
+    first, second = workers.node_url["w-1"], workers.node_url["w-2"]
+    # Ada and Bob on w-1 (the owner), Cy and Dee on w-2 (a satellite).
+    people = [
+        MediaNodeClient(url, name)
+        for url, name in zip((first, first, second, second), TONES, strict=True)
+    ]
+    clients.extend(people)
+    watching = await failure_scene(people, "workers", [first, second])
+
+    killed_at = time.monotonic()
+    # The parent starts w-1 again under its name: Ada and Bob get their place
+    # back from it, or from w-2 if w-1 took longer than the registry's TTL.
+    os.kill(worker_pid(workers, "w-1"), signal.SIGKILL)
+    rejoined = [await rejoin(workers.entry, old, "workers", within=10) for old in people[:2]]
+    clients.extend(client for client, _ in rejoined)
+    took = time.monotonic() - killed_at
+    assert took < 10, took
+    await after_failure(rejoined, people, watching, killed_at)
+    totals = [metric(await metrics(url), "conf_participants") for url in (first, second)]
+    assert sum(totals) == 4, totals
