@@ -441,3 +441,47 @@ async def test_with_two_workers_kill_9_of_one_its_people_rejoin_within_10_s(
     await after_failure(rejoined, people, watching, killed_at)
     totals = [metric(await metrics(url), "conf_participants") for url in (first, second)]
     assert sum(totals) == 4, totals
+
+
+async def test_the_owner_records_the_tracks_of_the_other_nodes_people(
+    start_nodes: StartNodes, clients: list[Any]
+) -> None:
+    a, b = await start_nodes("node-a", "node-b", **SPANNING)
+    people = [MediaNodeClient(b.url, name) for name in TONES]
+    clients.extend(people)
+    ada, _bob, cy, _dee = people
+    # Nobody receives: the recorder on node-a is the only subscriber that matters.
+    await join_in_turn(people, "recorded", [a.url, b.url], receive=[False] * 4)
+    assert [p.base_url for p in people] == [a.url, a.url, b.url, b.url]
+    ack = await ada.call("recording", {"action": "start"})  # Ada: the host, on node-a
+    assert ack["recording"]["state"] == "recording"
+    for person in (ada, cy):
+        await person.publish(
+            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
+        )
+    await asyncio.sleep(3.0)
+    await ada.call("recording", {"action": "stop"})
+
+    async def recorded() -> dict[str, Any] | None:
+        _, listed = await http(a.url, "GET", "/api/v1/recordings")
+        for summary in listed["recordings"]:
+            _, record = await http(a.url, "GET", f"/api/v1/recordings/{summary['id']}")
+            if record["state"] in ("processing", "ready"):
+                return dict(record)
+        return None
+
+    record = None
+
+    async def finished() -> bool:
+        nonlocal record
+        record = await recorded()
+        return record is not None
+
+    await until(finished, timeout=20)
+    assert record is not None and record["node"] == "node-a"
+    tracks = {(t["participant_id"], t["kind"]): t for t in record["tracks"]}
+    # Cy's camera and microphone crossed from node-b and were recorded on node-a.
+    for kind in ("audio", "video"):
+        track = tracks[(cy.participant_id, kind)]
+        assert track["duration"] > 1.0, track
+        assert tracks[(ada.participant_id, kind)]["duration"] > 1.0
