@@ -101,13 +101,15 @@ class VoicePublisher:
             0x90, nego.payload_type, self._sequence,
             (self._timestamp_base + clock) & 0xFFFFFFFF, nego.ssrc,
         )  # fmt: skip
-        self._sequence = (self._sequence + 1) & 0xFFFF
         elements: list[tuple[int, bytes]] = []
         if nego.mid_id is not None:
             elements.append((nego.mid_id, nego.mid.encode()))
         if nego.level_id is not None:
             elements.append((nego.level_id, bytes((level,))))
+        # A frame that could not go (not connected yet, a full socket) takes
+        # no sequence number: the SFU sees no gap to ask about.
         if self._path.send(header + extension_block(elements) + payload):
+            self._sequence = (self._sequence + 1) & 0xFFFF
             self.packets_sent += 1
             self.voiced_sent += self.talking
 
