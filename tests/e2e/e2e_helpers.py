@@ -65,11 +65,15 @@ def _free_port() -> int:
 
 
 class ServerProcess:
-    """``python -m conf_server`` on a free port, ICE on the private test address."""
+    """``python -m conf_server`` on a free port, ICE on the private test address.
 
-    def __init__(self, tmp: Path, *extra: str) -> None:
+    ``wait=False`` returns once the process is started; its ``url`` then waits
+    until it listens, so a browser can start meanwhile (``open_page``)."""
+
+    def __init__(self, tmp: Path, *extra: str, wait: bool = True) -> None:
         self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._url = f"http://127.0.0.1:{self.port}"
+        self._listening = False
         self.log_path = tmp / "server.log"
         #: Its admin API key (environment only): failure diagnostics read the media report.
         self.admin_key = f"e2e-admin-{secrets.token_hex(16)}"
@@ -102,16 +106,29 @@ class ServerProcess:
                 "CONF_LOG_LEVEL": os.environ.get("E2E_LOG_LEVEL", "info"),
             },
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        self._deadline = time.monotonic() + 20
+        if wait:
+            self.wait_listening()
+
+    @property
+    def url(self) -> str:
+        """Its base URL, once it listens."""
+        self.wait_listening()
+        return self._url
+
+    def wait_listening(self) -> None:
+        """Return once it accepts connections (at once after the first time);
+        fail if it exits or does not listen within 20 s of its start."""
+        while not self._listening:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"conf-server exited: {self.log_path.read_text()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                    self._listening = True
             except OSError:
+                if time.monotonic() > self._deadline:
+                    raise RuntimeError("conf-server did not start listening within 20 s") from None
                 time.sleep(0.1)
-        raise RuntimeError("conf-server did not start listening within 20 s")
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of its log without access and ICE chatter."""
@@ -153,7 +170,9 @@ def failed(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def conf_server(test_network: None, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
-    server = ServerProcess(tmp_path)
+    # Not waited for here: the first use of its url waits (open_page starts
+    # the browser meanwhile).
+    server = ServerProcess(tmp_path, wait=False)
     yield server
     server.stop()
     if failed(request):
@@ -187,9 +206,12 @@ async def new_meeting_page(browser: Browser, contexts: list[Any], name: str) -> 
 
 @pytest.fixture
 async def open_page(
-    browser: Browser, conf_server: ServerProcess, request: pytest.FixtureRequest
+    conf_server: ServerProcess, browser: Browser, request: pytest.FixtureRequest
 ) -> AsyncIterator[PageFactory]:
-    """Open ``/r/{room}?name=…&autojoin=1`` in a fresh browser context."""
+    """Open ``/r/{room}?name=…&autojoin=1`` in a fresh browser context.
+
+    The server is started before the browser (fixtures set up in this order),
+    so both start at once."""
     contexts: list[Any] = []
     rooms: list[str] = []
 
