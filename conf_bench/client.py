@@ -161,6 +161,7 @@ class BenchClient:
     async def _join_following_redirects(self, payload: dict[str, Any]) -> dict[str, Any]:
         """``join``, sent again to the node a ``wrong_node`` names (at most
         ``MAX_REDIRECTS`` times); ``self.url`` ends as the node that took it."""
+        tried = [self.url]
         for _ in range(MAX_REDIRECTS):
             ack: dict[str, Any] = await self.sio.call("join", payload, timeout=30)
             error = ack.get("error") or {}
@@ -169,9 +170,10 @@ class BenchClient:
             await self.sio.disconnect()
             self.sio = self._new_socket()
             self.url = str(error["url"]).rstrip("/")
+            tried.append(self.url)
             await self.sio.connect(self.url, transports=["websocket"], wait_timeout=20)
         if not ack.get("ok"):
-            raise RuntimeError(f"join refused: {ack.get('error')}")
+            raise RuntimeError(f"join refused: {ack.get('error')} (sent along {tried})")
         return ack
 
     def _layers(self, camera: Camera) -> list[SentLayer]:

@@ -22,10 +22,11 @@ dropped or left unrepaired by the server, no UDP buffer error in the
 namespace, and no worker above ``MAX_CPU_PERCENT``.
 
 The variant **spread** runs the same meeting on ``conf-server --workers 2``
-with a real redis-server and the media relay, participants joining through
-the two workers' node URLs in turn (and following ``wrong_node`` as clients
-do). It needs rooms that span nodes (issue 17, point 3): as long as the
-second worker sends its joiners to the first, the variant reports that it is
+with a real redis-server, the media relays and ``room_span_load`` 1 (rooms
+spread over nodes from their second participant), participants joining
+through the two workers' node URLs in turn (and following ``wrong_node`` as
+clients do). It needs rooms that span nodes (issue 17, point 3): if the
+second worker sends its joiner to the first, the variant reports that it is
 not available, with the reason, and measures nothing.
 """
 
@@ -63,6 +64,12 @@ MAX_CPU_PERCENT = 90.0
 #: A step past this is past the knee for sure: stop.
 SATURATED_LOSS_PERCENT = 5.0
 WORKERS = 2
+#: Over 2 workers, participants join one at a time, a heartbeat apart: with
+#: several joins at once each worker judged the other less loaded from the
+#: registry's heartbeat-old loads, and sent joiners back and forth until
+#: they gave up after 5 redirects (placement's last resort, "the
+#: least-loaded hosting node", has no "within one participant" rule).
+SPREAD_JOIN_PAUSE_S = 1.2
 #: How a reason says the load generator, not the server, ran out of CPU.
 LOADGEN_LIMIT = "generator-bound"
 #: How a reason says the worker lost packets while waiting for a core (its
@@ -115,6 +122,8 @@ class Setup:
     index_of: dict[str, int] = field(default_factory=dict)
     #: The server's log (its warnings are quoted when a step is not clean).
     log: Path | None = None
+    #: Seconds between two joins, each alone (0: a step's newcomers together).
+    join_pause_s: float = 0.0
 
 
 def _cpu_sets(workers: int) -> tuple[list[set[int]], set[int]]:
@@ -152,12 +161,19 @@ async def two_workers(ctx: Context) -> AsyncIterator[Setup]:
     try:
         await redis.start()
         args = ("--workers", str(WORKERS), "--redis-url", redis.url)
-        env = {**_SERVER_ENV, "CONF_RELAY_HOST": "127.0.0.1"}
+        # room_span_load 1: a worker hosting anyone of the room sends the next
+        # newcomer to the other one, and then each takes its own joins: the
+        # room is spread evenly from its second participant on.
+        env = {**_SERVER_ENV, "CONF_RELAY_HOST": "127.0.0.1", "CONF_ROOM_SPAN_LOAD": "1"}
         await server.start(worker_cpus[0], args=args, env=env)
         workers: list[Worker] = await started_workers(server, WORKERS, worker_cpus)
         await loadgen.start(server.url, ctx.cache_dir, load_cpus)
         setup = Setup(
-            list(workers), [w.url for w in workers], loadgen, log=directory / "conf_server.log"
+            list(workers),
+            [w.url for w in workers],
+            loadgen,
+            log=directory / "conf_server.log",
+            join_pause_s=SPREAD_JOIN_PAUSE_S,
         )
         if worker_cpus[0] == worker_cpus[-1]:
             setup.notes.append(
@@ -192,8 +208,11 @@ async def _join(setup: Setup, first: int, last: int) -> list[str]:
     batches: dict[tuple[bool, bool, str], list[int]] = {}
     for index in range(first, last):
         url = setup.join_urls[index % len(setup.join_urls)]
-        batches.setdefault((*Member(index).kind(), url), []).append(index)
-    for (_zone, talking, url), indices in batches.items():
+        own = (index,) if setup.join_pause_s else ()  # a batch of its own
+        batches.setdefault((*Member(index).kind(), url, *own), []).append(index)
+    for (_zone, talking, url, *_), indices in batches.items():
+        if setup.index_of and setup.join_pause_s:
+            await asyncio.sleep(setup.join_pause_s)
         # Wait for the first video, unless nobody is there to send any.
         alone = not setup.index_of
         added = await setup.loadgen.command(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +66,22 @@ def test_who_hears_whom() -> None:
     ]
 
 
+def check_step(row: dict[str, Any], lines: list[str]) -> None:
+    """What one measured step of 11 participants must show."""
+    assert row["participants"] == PARTICIPANTS
+    assert [index for index, _, _ in row["census"]] == list(range(PARTICIPANTS))
+    assert all(videos <= PAGE and voices <= K for _, videos, voices in row["census"])
+    assert row["delivered_pps"] > 0
+    assert row["expected_pps"] > 0
+    starved = any(reason.startswith(STARVED) for reason in row["reasons"])
+    if row["inbound_loss_percent"] < MAX_LOSS_PERCENT and not starved:
+        assert row["peer_connections"] == 2 * PARTICIPANTS
+        assert not [r for r in row["reasons"] if r.startswith("census")], row["reasons"]
+        assert row["loss_percent"] < MAX_LOSS_PERCENT, lines
+        assert row["server_dropped"] == 0, lines
+        assert row["repairs_failed"] == 0, lines
+
+
 async def test_small_meeting_gets_its_page_and_talkers_without_loss(
     cache_dir: Path, tmp_path: Path
 ) -> None:
@@ -76,28 +93,18 @@ async def test_small_meeting_gets_its_page_and_talkers_without_loss(
     result = await hybrid_capacity(ctx, [PARTICIPANTS], settle_s=11.0)
 
     (row,) = result.figures["one_worker"]
-    assert row["participants"] == PARTICIPANTS
-    assert [index for index, _, _ in row["census"]] == list(range(PARTICIPANTS))
-    assert all(videos <= PAGE and voices <= K for _, videos, voices in row["census"])
-    assert row["delivered_pps"] > 0
-    assert row["expected_pps"] > 0
     assert len(row["worker_cpu_percent"]) == 1
-    starved = any(reason.startswith(STARVED) for reason in row["reasons"])
-    if row["inbound_loss_percent"] < MAX_LOSS_PERCENT and not starved:
-        assert not [r for r in row["reasons"] if r.startswith("census")], row["reasons"]
-        assert row["loss_percent"] < MAX_LOSS_PERCENT, lines
-        assert row["server_dropped"] == 0, lines
-        assert row["repairs_failed"] == 0, lines
+    check_step(row, lines)
 
-    if result.figures["knee_two_workers"] is None and "two_workers" not in result.figures:
-        reason = result.figures["two_workers_unavailable"]
-        assert reason.startswith("not available")
-        assert any("not available" in note for note in result.notes)
-    else:
+    if "two_workers" in result.figures:
         (spread,) = result.figures["two_workers"]
         assert len(spread["worker_cpu_percent"]) == 2
-        assert not [r for r in spread["reasons"] if r.startswith("census")], spread["reasons"]
-        assert spread["loss_percent"] < MAX_LOSS_PERCENT
+        check_step(spread, lines)
+    else:
+        reason = result.figures["two_workers_unavailable"]
+        assert reason.startswith("not available")
+        assert result.figures["knee_two_workers"] is None
+        assert any("not available" in note for note in result.notes)
 
     results = {NAME: result}
     summary = report.summarize(results)
