@@ -182,16 +182,23 @@ async def serve(settings: Settings) -> None:
         await signalled.wait()
         signalled.clear()
         drain = asyncio.ensure_future(service.node.drain(settings.drain_seconds))
-        # A terminal's Ctrl-C reaches the workers and their parent, which passes
-        # it on: a second signal within a second is that echo, not "stop now".
-        await asyncio.sleep(1.0)
-        signalled.clear()
-        second = asyncio.ensure_future(signalled.wait())
+        # A drain that is over at once (nothing hosted, --drain-seconds 0) ends
+        # the process at once, without waiting out the echo's second.
+        second = asyncio.ensure_future(_second_signal(signalled))
         await asyncio.wait({drain, second}, return_when=asyncio.FIRST_COMPLETED)
         for task in (drain, second):
             task.cancel()
     finally:
         await runner.cleanup()
+
+
+async def _second_signal(signalled: asyncio.Event) -> None:
+    """Return on a signal that comes more than a second after the first: a
+    terminal's Ctrl-C reaches the workers and their parent, which passes it on,
+    so a second signal within a second is that echo, not "stop now"."""
+    await asyncio.sleep(1.0)
+    signalled.clear()
+    await signalled.wait()
 
 
 def _die_with_parent() -> None:
