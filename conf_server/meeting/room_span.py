@@ -358,6 +358,8 @@ class RoomSpans:
     async def to_peers(self, room: str, action: str, **args: Any) -> None:
         """A command to every other node hosting ``room`` (those that sent no
         snapshot yet too: a node with only people in the lobby sends none)."""
+        if not self.enabled:
+            return
         peers = set(self.peers.get(room, {}))
         with contextlib.suppress(StoreUnavailable):
             peers.update(await self._context.cluster.hosts(room))
