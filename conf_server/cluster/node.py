@@ -372,7 +372,8 @@ class NodeAgent:
         goes: the least-loaded hosting node with fewer than ``span_load``
         participants (this node when it is within one participant of that
         one: registry loads lag a heartbeat behind); if none, the least-loaded
-        other node with a relay; if none either, the least-loaded hosting node."""
+        other node with a relay; if none either, this node if it hosts the
+        room, else the least-loaded hosting node."""
         hosting = [live[name] for name in hosts if name in live]
         fits = [node for node in hosting if node.participants < self.span_load]
         best = least_loaded(fits)
@@ -388,7 +389,14 @@ class NodeAgent:
             if node.name not in hosts and node.relay is not None and node.relay_epoch
         ]
         target = least_loaded(others) if relaying else None
-        return target or least_loaded(hosting) or live[hosts[0]]
+        if target is not None:
+            return target
+        # Every node is full: a hosting node keeps the join (judged from loads
+        # a heartbeat old, two nodes would send concurrent joins back and forth).
+        me = next((node for node in hosting if node.name == self.name), None)
+        if me is not None and not me.draining:
+            return me
+        return least_loaded(hosting) or live[hosts[0]]
 
     async def _adopt(self, room: str) -> int | None:
         async with self._adopt_lock:

@@ -60,10 +60,14 @@ def test_this_node_keeps_a_join_within_one_participant_of_the_best():
     assert here.host_for(["a", "b"], live(node("a", 3), node("b", 1))).name == "b"
 
 
-def test_with_every_node_full_the_least_loaded_hosting_node_takes_it():
-    here = agent("a")
-    nodes = live(node("a", 3), node("b", 2))
-    assert here.host_for(["a", "b"], nodes).name == "b"
+def test_with_every_node_full_a_hosting_node_keeps_the_join():
+    # Else two full nodes, each seeing the other's load a heartbeat late,
+    # could send concurrent joins back and forth.
+    nodes = live(node("a", 3), node("b", 2), node("c", 1))
+    assert agent("a").host_for(["a", "b"], {**nodes, "c": node("c", 1, relay=False)}).name == "a"
+    assert agent("b").host_for(["a", "b"], nodes).name == "c"  # another node is free
+    # A node that does not host the room sends it to the least-loaded one that does.
+    assert agent("d").host_for(["a", "b"], live(node("a", 3), node("b", 2))).name == "b"
 
 
 def test_no_other_node_when_the_owner_has_no_relay():
