@@ -50,7 +50,7 @@ def bundle_entry(source: str) -> dict[str, Any]:
     [("/r/preload-room", "js/room.js", 1), ("/", "js/landing.js", 0), ("/admin", "js/admin.js", 0)],
 )
 async def test_every_module_a_page_loads_was_announced_in_its_head(
-    browser: Any, conf_server: Any, path: str, source: str, at_least: int
+    conf_server: Any, browser: Any, path: str, source: str, at_least: int
 ) -> None:
     context = await browser.new_context(permissions=["camera", "microphone"])
     try:
@@ -72,7 +72,7 @@ async def test_every_module_a_page_loads_was_announced_in_its_head(
 
 
 async def test_the_room_page_runs_on_the_hashed_bundle_cached_for_a_year(
-    browser: Any, conf_server: Any
+    conf_server: Any, browser: Any
 ) -> None:
     context = await browser.new_context(permissions=["camera", "microphone"])
     responses: list[Any] = []

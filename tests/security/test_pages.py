@@ -171,7 +171,7 @@ async def violations(page: Page, messages: list[str]) -> list[str]:
 
 
 @pytest.mark.e2e
-async def test_the_web_client_works_under_the_policy(browser, conf_server):
+async def test_the_web_client_works_under_the_policy(conf_server, browser):
     contexts: list[Any] = []
     messages: list[str] = []
     try:
