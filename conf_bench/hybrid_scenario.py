@@ -326,9 +326,14 @@ async def _run_steps(
     measured: list[dict[str, Any]] = []
     current = joined
     for n in steps:
-        await _join(setup, current, n)
+        try:
+            await _join(setup, current, n)
+            await setup.loadgen.command("set_view", visible=PAGE, tile_height=TILE_HEIGHT)
+        except RuntimeError as exc:  # a join refused: the meeting could not grow
+            setup.notes.append(f"{label}: N={n} could not be reached: {exc}")
+            ctx.log(f"  hybrid {label} N={n}: could not be reached: {exc}")
+            break
         current = n
-        await setup.loadgen.command("set_view", visible=PAGE, tile_height=TILE_HEIGHT)
         await asyncio.sleep(settle_s)
         measured.append(await _step(ctx, setup, n, label))
         if not measured[-1]["clean"]:
@@ -364,7 +369,10 @@ async def _spread_steps(ctx: Context, steps: list[int], settle_s: float) -> dict
     async with two_workers(ctx) as setup:
         # The first participant of each worker is the check: a worker that
         # sends its joiner to the other one means rooms do not span yet.
-        ended = await _join(setup, 0, WORKERS)
+        try:
+            ended = await _join(setup, 0, WORKERS)
+        except RuntimeError as exc:
+            return {"available": False, "reason": f"not available: {exc}", "notes": setup.notes}
         if len(set(ended)) < WORKERS:
             return {
                 "available": False,
@@ -427,6 +435,7 @@ async def hybrid_capacity(
     result = ScenarioResult(NAME, [])
     async with one_worker(ctx) as setup:
         single = await _run_steps(ctx, setup, steps, "1 worker", settle_s)
+        result.notes += setup.notes
     result.steps = [entry["step"] for entry in single]
     result.knee = knee(single)
     figures: dict[str, Any] = {
