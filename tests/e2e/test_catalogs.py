@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from node_script import node_json
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_CLIENT = ROOT / "web_client"
@@ -197,16 +197,7 @@ def test_the_i18n_module_picks_formats_and_maps_codes() -> None:
     catalog (de-AT is German, French falls back to English), plurals and
     numbers follow the language, error codes map to the catalog, and an
     unknown language or key changes nothing / shows the key."""
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", I18N_SCRIPT],
-        cwd=WEB_CLIENT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = node_json(I18N_SCRIPT, WEB_CLIENT)
     assert out["pick"] == ["de", "en", "en"]
     assert out["one"] == "1 participant"
     assert out["missing"] == "no.such.key"

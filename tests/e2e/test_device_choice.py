@@ -8,9 +8,9 @@ doing it with Chromium's fake devices."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
+
+from node_script import node_json
 
 WEB_CLIENT = Path(__file__).resolve().parents[2] / "web_client"
 
@@ -72,16 +72,7 @@ console.log(JSON.stringify(out));
 
 
 def test_device_choice_rules() -> None:
-    done = subprocess.run(
-        ["node", "--input-type=module", "-e", SCRIPT],
-        cwd=WEB_CLIENT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = node_json(SCRIPT, WEB_CLIENT)
     assert out["byId"] == "laptop"
     assert out["byLabel"] == "poly-in"
     assert out["none"] is None and out["noWish"] is None
