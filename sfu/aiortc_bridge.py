@@ -32,11 +32,13 @@ What is used, and why:
   SFU never decodes; see ``disable_decoder``).
 * ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender by
   conf-bench's load generator, so the SFU's PLI/FIR reach its publishers.
-* ``RTCRtpSender._ssrc`` and its sender-report counters (``__ntp_timestamp``,
-  ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``, reached through
-  the sender's ``__dict__``, set a few times a second), so the RTCP sender
-  reports aiortc sends describe the packets we forwarded; its ``__lsr`` /
-  ``__lsr_time`` (``report_rtt``): the round trip from a subscriber's reports.
+* ``RTCRtpSender._ssrc``; its ``_run_rtcp`` replaced per subscribe sender
+  (``take_sender_reports``) by a task that only sets the ``__rtcp_started`` /
+  ``__rtcp_exited`` events ``stop()`` waits for, and its ``__cname``: the SFU
+  sends the sender reports of a subscribe transport's slots itself, in one
+  compound packet from the router's one ticker (``RtpSendPath.send_rtcp``
+  protects it with ``_tx_srtp.protect_rtcp``), instead of aiortc's timer and
+  coroutine send per sender.
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward
   (and its Opus gets ``nack`` feedback, which aiortc's codec table lacks).
@@ -690,37 +692,33 @@ def sender_ssrc(sender: RTCRtpSender) -> int:
     return int(sender._ssrc)
 
 
-_LSR = "_RTCRtpSender__lsr"
-_LSR_TIME = "_RTCRtpSender__lsr_time"
+_RTCP_STARTED = "_RTCRtpSender__rtcp_started"
+_RTCP_EXITED = "_RTCRtpSender__rtcp_exited"
+_CNAME = "_RTCRtpSender__cname"
 
 
-def report_rtt(sender: RTCRtpSender, lsr: int, dlsr: int) -> float | None:
-    """The round trip (seconds) a receiver report block about ``sender``'s
-    stream implies (RFC 3550 6.4.1): the time since the sender report it names
-    was sent, less the receiver's delay ``dlsr``; None unless it names the
-    last sender report this sender sent."""
+def take_sender_reports(sender: RTCRtpSender) -> None:
+    """Keep aiortc from sending RTCP for ``sender``: the SFU sends its sender
+    reports itself, every slot of a transport in one packet from one shared
+    ticker (``SubscribeTransport.send_sender_reports``), where aiortc runs a
+    timer and a coroutine send per sender every 0.5-1.5 s. Call before the
+    sender starts; its RTCP task then only waits to be stopped."""
     state = vars(sender)
-    sent = state.get(_LSR_TIME)
-    if not dlsr or sent is None or lsr != state.get(_LSR):
-        return None
-    return float(time.time() - sent - dlsr / 65536)
+
+    async def run_rtcp() -> None:
+        # What aiortc's stop() waits for: started, then exited once cancelled.
+        state[_RTCP_STARTED].set()
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            state[_RTCP_EXITED].set()
+
+    setattr(sender, "_run_rtcp", run_rtcp)  # noqa: B010 (private hook)
 
 
-_NTP = "_RTCRtpSender__ntp_timestamp"
-_RTP_TS = "_RTCRtpSender__rtp_timestamp"
-_PACKETS = "_RTCRtpSender__packet_count"
-_OCTETS = "_RTCRtpSender__octet_count"
-
-
-def set_sender_report(
-    sender: RTCRtpSender, ntp: int, rtp_timestamp: int, packets: int, octets: int
-) -> None:
-    """Set the counters aiortc puts in this sender's RTCP sender reports."""
-    state = vars(sender)
-    state[_NTP] = ntp
-    state[_RTP_TS] = rtp_timestamp
-    state[_PACKETS] = packets & 0xFFFFFFFF
-    state[_OCTETS] = octets & 0xFFFFFFFF
+def sender_cname(sender: RTCRtpSender) -> str:
+    """The CNAME aiortc gave ``sender`` (its peer connection's)."""
+    return str(vars(sender).get(_CNAME) or "")
 
 
 class RtpSendPath:
@@ -732,12 +730,13 @@ class RtpSendPath:
     asyncio. Resolved lazily, forgotten on any error or DTLS state change.
     """
 
-    __slots__ = ("_address", "_dtls", "_protect", "_sendto")
+    __slots__ = ("_address", "_dtls", "_protect", "_protect_rtcp", "_sendto")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
         self._sendto: Callable[[bytes, Any], object] | None = None
         self._protect: Callable[[bytes], bytes] = bytes
+        self._protect_rtcp: Callable[[bytes], bytes] = bytes
         self._address: Any = None
 
     @classmethod
@@ -770,6 +769,7 @@ class RtpSendPath:
         raw = getattr(udp.get_extra_info("socket"), "_sock", None)
         self._sendto = raw.sendto if raw is not None else _unqueued_sendto(udp)
         self._protect = dtls._tx_srtp.protect
+        self._protect_rtcp = dtls._tx_srtp.protect_rtcp
         self._address = pair.remote_addr
         return True
 
@@ -787,6 +787,21 @@ class RtpSendPath:
             return False  # the kernel buffer is full: drop, never queue
         except OSError:
             self._sendto = None  # closed or unreachable: resolve again next time
+            return False
+        return True
+
+    def send_rtcp(self, data: bytes) -> bool:
+        """Send one (compound) RTCP packet now, the same way as :meth:`send`."""
+        if self._sendto is None and not self._resolve():
+            return False
+        sendto = self._sendto
+        assert sendto is not None
+        try:
+            sendto(self._protect_rtcp(data), self._address)
+        except BlockingIOError:
+            return False
+        except OSError:
+            self._sendto = None
             return False
         return True
 

@@ -147,10 +147,9 @@ class Router:
         speakers silent past their hangover."""
         while True:
             await asyncio.sleep(self.settings.speaker_interval_s)
-            for transport in self.subscribe_transports:
-                for slot in transport.slots:
-                    slot.flush_report()
             now = time.monotonic()
+            for transport in self.subscribe_transports:
+                transport.send_sender_reports(now)
             for producer in self.producers.values():
                 if producer.dynacast is not None:
                     producer.update_layers(now)

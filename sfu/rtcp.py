@@ -188,6 +188,11 @@ def generic_nacks(
     ]
 
 
+PT_SDES = 202
+#: Sender reports put in one compound packet (28 bytes each: well under an MTU).
+MAX_SENDER_REPORTS = 40
+
+
 def sender_report(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets: int) -> bytes:
     """A sender report (PT 200, RFC 3550 6.4.1) without report blocks."""
     info = _SENDER_INFO.pack(
@@ -197,6 +202,14 @@ def sender_report(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets:
         octets & 0xFFFFFFFF,
     )
     return _HEADER.pack(0x80, PT_SR, 6) + _SSRC.pack(ssrc & 0xFFFFFFFF) + info
+
+
+def sdes_cname(ssrc: int, cname: str) -> bytes:
+    """An SDES packet (PT 202) with one chunk: ``ssrc``'s CNAME (at most 255 bytes)."""
+    name = cname.encode()[:255]
+    chunk = _SSRC.pack(ssrc & 0xFFFFFFFF) + bytes((1, len(name))) + name
+    chunk += bytes(4 - len(chunk) % 4)  # the item list ends with a zero byte, padded to 32 bits
+    return _HEADER.pack(0x81, PT_SDES, len(chunk) // 4) + chunk
 
 
 def pli(sender_ssrc: int, media_ssrc: int) -> bytes:

@@ -63,6 +63,11 @@ class RtpView:
         self.abs_send_time = (int(now * (1 << 18)) & 0xFFFFFF).to_bytes(3, "big")
 
 
+def ntp_now() -> int:
+    """The wallclock time now as a 64-bit NTP timestamp (RFC 3550 4)."""
+    return int((time.time() + _NTP_EPOCH_OFFSET) * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+
+
 def header_extensions(data: bytes) -> tuple[int, int, int]:
     """Return ``(profile, start, end)`` of the extension elements, or ``(0, 0, 0)``."""
     b0 = data[0]

@@ -16,7 +16,7 @@ from typing import Protocol
 from aiortc import RTCRtpTransceiver
 
 from . import aiortc_bridge as bridge
-from . import rtp
+from . import rtcp, rtp
 from .producer import Producer
 from .stats import SfuStats
 
@@ -60,8 +60,8 @@ class SendSlot:
         self._extensions = rtp.ExtensionTemplate([], None)
         self._varying: str | None = None  # "audio_level" or "abs_send_time"
         self._octets = 0
-        self._last_ntp = 0
-        self._reported = 0
+        self._report_lsr = 0
+        self._report_time: float | None = None
         self._seq_offset = 0
         self._ts_offset = 0
         self._last_seq = random.randrange(0, 0x8000)
@@ -164,16 +164,32 @@ class SendSlot:
                 self._last_seq = seq
                 self._last_ts = ts
                 self._last_wall = time.monotonic()
-                self._last_ntp = view.ntp
         self.packets_sent += 1
         self._octets += len(data)
         return True
 
-    def flush_report(self) -> None:
-        """Put what was sent into the sender's RTCP sender reports (a few times a second)."""
-        if self.packets_sent != self._reported:
-            self._reported = self.packets_sent
-            bridge.set_sender_report(
-                self.transceiver.sender, self._last_ntp, self._last_ts,
-                self.packets_sent, self._octets,
-            )  # fmt: skip
+    def sender_report(self) -> bytes:
+        """This slot's RTCP sender report (RFC 3550 6.4.1): packets and octets
+        sent, and the wallclock (NTP) time now with the RTP timestamp the
+        rewritten stream has now: the last packet's, moved on by the time
+        since it was sent at the codec's clock rate, as libwebrtc's sender
+        does and as :meth:`rebase` continues the stream after a pause or a
+        layer switch. (The last packet's own pair would describe the past:
+        stale by a whole pause on a paused slot.) Remembers when it was
+        made, to measure the round trip from the reports that answer it."""
+        now = time.monotonic()
+        ntp = rtp.ntp_now()
+        ts = self._last_ts
+        if self.codec is not None:
+            ts += int((now - self._last_wall) * self.codec.clock_rate)
+        self._report_lsr = (ntp >> 16) & 0xFFFFFFFF
+        self._report_time = now
+        return rtcp.sender_report(self.ssrc, ntp, ts, self.packets_sent, self._octets)
+
+    def round_trip(self, lsr: int, dlsr: int) -> float | None:
+        """The round trip (seconds) a receiver's report block about this slot
+        implies: time since the sender report it names (``lsr``), less the
+        receiver's delay ``dlsr`` (1/65536 s); None unless it names our last."""
+        if not dlsr or self._report_time is None or lsr != self._report_lsr:
+            return None
+        return time.monotonic() - self._report_time - dlsr / 65536

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -95,6 +96,7 @@ class SubscribeTransport:
         self._tasks = TaskGroup(f"subscribe transport {self.id}")
         self._watched: set[int] = set()
         self._send_path: bridge.RtpSendPath | None = None
+        self._next_reports = 0.0
         self.negotiation_failures = 0
         #: Resolved when this transport's connection is first up, or when it
         #: closes: what others' negotiations wait for (``yield_to``).
@@ -193,6 +195,7 @@ class SubscribeTransport:
             if slot.kind == kind and slot.consumer is None:
                 return slot
         transceiver = bridge.add_send_transceiver(self.pc, kind)
+        bridge.take_sender_reports(transceiver.sender)  # send_sender_reports sends them
         if self._send_path is None:
             # max-bundle: every slot goes out through the first transceiver's transport.
             self._send_path = bridge.RtpSendPath(bridge.dtls_transport_of(transceiver))
@@ -387,7 +390,7 @@ class SubscribeTransport:
                         continue
                     if slot.kind == "video":
                         self.estimate.on_loss(block.fraction_lost, now)
-                    rtt = bridge.report_rtt(slot.transceiver.sender, block.lsr, block.dlsr)
+                    rtt = slot.round_trip(block.lsr, block.dlsr)
                     if rtt is not None:
                         self.estimate.on_rtt(rtt)
             elif kind == "nack":
@@ -401,6 +404,24 @@ class SubscribeTransport:
                     slot = by_ssrc.get(ssrc)
                     if slot is not None and slot.consumer is not None:
                         slot.consumer.request_keyframe()
+
+    def send_sender_reports(self, now: float) -> None:
+        """Send the slots' RTCP sender reports when due (every 0.5-1.5 s,
+        RFC 3550's randomised interval): one compound packet per 40 slots
+        that have sent something, with the CNAME. Called from the router's
+        housekeeping, so a room has one ticker for all of them instead of a
+        timer per sender."""
+        if now < self._next_reports or self._send_path is None:
+            return
+        self._next_reports = now + 0.5 + random.random()
+        reports = [slot.sender_report() for slot in self.slots if slot.packets_sent]
+        if not reports:
+            return
+        first = self.slots[0]
+        sdes = rtcp.sdes_cname(first.ssrc, bridge.sender_cname(first.transceiver.sender))
+        step = rtcp.MAX_SENDER_REPORTS
+        for start in range(0, len(reports), step):
+            self._send_path.send_rtcp(b"".join(reports[start : start + step]) + sdes)
 
     def _on_nack(self, slot: SendSlot, sequence_number: int, now: float) -> None:
         self._stats.nacks_received += 1

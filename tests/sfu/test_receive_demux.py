@@ -4,6 +4,8 @@ peers through the real server."""
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import Any
 
 import aioice.stun
@@ -11,6 +13,20 @@ from aiortc import RTCRtpSender
 from media_peers import alice_sends_to_bob, collect_counters
 
 from sfu import aiortc_bridge as bridge
+from sfu import rtcp
+
+
+def senders_calling(monkeypatch: Any, method: str) -> list[RTCRtpSender]:
+    """Every aiortc sender that calls its coroutine ``method``, in call order."""
+    senders: list[RTCRtpSender] = []
+    original = getattr(RTCRtpSender, method)
+
+    async def spy(self: RTCRtpSender, *args: Any) -> None:
+        senders.append(self)
+        await original(self, *args)
+
+    monkeypatch.setattr(RTCRtpSender, method, spy)
+    return senders
 
 
 async def test_only_datagrams_that_start_like_stun_are_parsed_as_stun(
@@ -56,14 +72,7 @@ async def test_subscriber_rtcp_is_read_at_the_socket_never_by_aiortc(
     """The subscriber's receiver reports reach the SFU (which measures the
     round trip from them) through the socket route, and aiortc's RTCP
     handling of the server's senders never runs."""
-    handled_by_aiortc: list[Any] = []
-    original = RTCRtpSender._handle_rtcp_packet
-
-    async def counting(self: RTCRtpSender, packet: Any) -> None:
-        handled_by_aiortc.append(self)
-        await original(self, packet)
-
-    monkeypatch.setattr(RTCRtpSender, "_handle_rtcp_packet", counting)
+    handled_by_aiortc = senders_calling(monkeypatch, "_handle_rtcp_packet")
     _alice, bob = await alice_sends_to_bob(make_client, "light-rtcp", 10)
     subscriber = server.service.media["light-rtcp"].subscribers[bob.participant_id]
     dtls = bridge.dtls_transport_of(subscriber.slots[0].transceiver)
@@ -77,3 +86,45 @@ async def test_subscriber_rtcp_is_read_at_the_socket_never_by_aiortc(
     assert not [s for s in handled_by_aiortc if id(s) in server_senders]
     # The client's own senders (Alice publishing) still get aiortc's handling.
     assert handled_by_aiortc, "aiortc's RTCP handling ran nowhere: the spy is broken"
+
+
+async def test_sender_reports_go_out_together_without_a_timer_per_sender(
+    server, make_client, monkeypatch
+):
+    """aiortc's per-sender RTCP loop (a timer and a coroutine send each
+    0.5-1.5 s) never sends for the server's subscribe senders; the router's
+    one ticker sends each subscriber one compound packet with every slot's
+    sender report, which the client's aiortc reads (its receivers learn the
+    LSR they answer with, so the SFU measures the round trip)."""
+    aiortc_sent = senders_calling(monkeypatch, "_send_rtcp")
+    _alice, bob = await alice_sends_to_bob(make_client, "reports", 10)
+    subscriber = server.service.media["reports"].subscribers[bob.participant_id]
+    path = subscriber._send_path
+    sent: list[bytes] = []
+    sent_at: list[float] = []
+    send_rtcp = bridge.RtpSendPath.send_rtcp
+
+    def spy(self: bridge.RtpSendPath, data: bytes) -> bool:
+        if self is path:
+            sent.append(data)
+            sent_at.append(time.monotonic())
+        return send_rtcp(self, data)
+
+    monkeypatch.setattr(bridge.RtpSendPath, "send_rtcp", spy)
+    await bob.wait_for(lambda: len(sent) >= 3, timeout=20)
+
+    slots = {slot.ssrc for slot in subscriber.slots if slot.packets_sent}
+    assert len(slots) == 2  # Alice's camera and microphone
+    # One packet every 0.5-1.5 s (a loaded loop may be late, never early).
+    assert all(b - a >= 0.45 for a, b in itertools.pairwise(sent_at)), sent_at
+    for packet in sent:
+        reports = [f for f in rtcp.parse_feedback(packet) if f.kind == "sr"]
+        assert {f.sender_ssrc for f in reports} == slots
+    server_senders = {id(slot.transceiver.sender) for slot in subscriber.slots}
+    assert not [s for s in aiortc_sent if id(s) in server_senders]
+    assert aiortc_sent, "the client's own senders still report: the spy works"
+    # Bob's receivers got them: aiortc remembers each report's NTP middle bits.
+    remembered = set()
+    for transceiver in bob.subscribe_pc.getTransceivers():
+        remembered |= set(vars(transceiver.receiver)["_RTCRtpReceiver__lsr"])
+    assert slots <= remembered

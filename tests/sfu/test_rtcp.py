@@ -232,12 +232,15 @@ def test_parse_feedback_never_raises_on_mutated_compound_packets(
         assert isinstance(item, rtcp.Feedback)
 
 
-def test_sender_reports_read_back_by_us_and_by_aiortc():
-    """Sender reports the SFU builds (relays pass them on) parse as RFC 3550 says."""
-    from aiortc.rtp import RtcpPacket, RtcpSrPacket
+def test_sender_reports_and_cname_read_back_by_us_and_by_aiortc():
+    """The compound the SFU sends each subscriber (issue 17: one packet for all
+    its slots instead of one per sender) parses as RFC 3550 says."""
+    from aiortc.rtp import RtcpPacket, RtcpSdesPacket, RtcpSrPacket
 
-    compound = rtcp.sender_report(1111, (5 << 32) | 7, 90000, 12, 3400) + rtcp.sender_report(
-        2222, 1 << 40, 0xFFFFFFFF, 2**33, 5
+    compound = (
+        rtcp.sender_report(1111, (5 << 32) | 7, 90000, 12, 3400)
+        + rtcp.sender_report(2222, 1 << 40, 0xFFFFFFFF, 2**33, 5)
+        + rtcp.sdes_cname(1111, "a-cname-of-odd-length")
     )
     ours = rtcp.parse_feedback(compound)
     assert [(f.kind, f.sender_ssrc) for f in ours] == [("sr", 1111), ("sr", 2222)]
@@ -249,4 +252,6 @@ def test_sender_reports_read_back_by_us_and_by_aiortc():
     )
     assert ours[1].packet_count == 0  # 32-bit counters wrap
     theirs = RtcpPacket.parse(compound)
-    assert [type(p) for p in theirs] == [RtcpSrPacket, RtcpSrPacket]
+    assert [type(p) for p in theirs] == [RtcpSrPacket, RtcpSrPacket, RtcpSdesPacket]
+    assert theirs[2].chunks[0].items == [(1, b"a-cname-of-odd-length")]
+    assert len(rtcp.sdes_cname(1, "abc")) % 4 == 0
