@@ -28,10 +28,12 @@ the deployment's control plane carries the description).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +53,13 @@ RtpRoute = Callable[[bytes], None]
 #: Called with a piece of feedback and the relay SSRC it was routed by (a FIR
 #: names several: its route is called once for each that is routed).
 FeedbackRoute = Callable[[rtcp.Feedback, int], None]
+
+#: Bytes asked for the relay socket's receive and send buffers. One socket
+#: carries every relayed track of the node: at the kernel's default (~208 KB,
+#: about 90 full packets on loopback) a node whose loop is busy for tens of
+#: milliseconds loses relayed media. The kernel caps it at
+#: ``net.core.rmem_max`` / ``wmem_max`` (docs/operations.md).
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 #: How often the relayed tracks' periodic work runs (NACKs for gaps, and
 #: every so many rounds the publishers' sender reports): one task per node.
@@ -125,6 +134,9 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         self._peers: dict[str, RelayPeer] = {}
         self._by_address: dict[tuple[str, int], RelayPeer] = {}
         self._transport: asyncio.DatagramTransport | None = None
+        self._sendto: Callable[[bytes, tuple[str, int]], object] | None = None
+        #: The socket's receive buffer as the kernel granted it (bytes).
+        self.receive_buffer = 0
         self._tickers: set[Callable[[float], None]] = set()
         self._ticking: asyncio.Task[None] | None = None
 
@@ -135,6 +147,16 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
         self._transport = transport
+        sock = transport.get_extra_info("socket")
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+        self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        # Send on the raw non-blocking socket where asyncio lends it out: a
+        # full buffer then drops the packet (counted) instead of growing
+        # asyncio's send queue without bound behind a slow peer.
+        raw = getattr(sock, "_sock", None)
+        self._sendto = raw.sendto if raw is not None else transport.sendto
         self._ticking = asyncio.ensure_future(self._tick())
         address: tuple[str, int] = transport.get_extra_info("sockname")[:2]
         return address
@@ -146,6 +168,7 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+            self._sendto = None
         self._peers.clear()
         self._by_address.clear()
 
@@ -237,14 +260,13 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         return False
 
     def _send(self, peer: RelayPeer, packet: bytes, protect: Callable[[bytes], bytes]) -> bool:
-        if self._transport is None:
+        if self._sendto is None:
             return False
         try:
-            protected = protect(packet)
-        except pylibsrtp.Error:
+            self._sendto(protect(packet), peer.address)
+        except (pylibsrtp.Error, OSError):  # (a full buffer: BlockingIOError)
             self.stats.dropped += 1
             return False
-        self._transport.sendto(protected, peer.address)
         return True
 
     # -- receiving --------------------------------------------------------------
