@@ -20,10 +20,14 @@ paused too. The rules, per simulcast producer:
 * The allocator sees a paused layer at the rate it last arrived at
   (:meth:`Dynacast.candidate_bitrate`), but only above the layer a consumer
   forwards now: a step up may wait for a resume, a step down never does.
-  A layer that never arrived is never offered: every layer is sent in the
-  grace period, so one that did not come then is one the browser does not
-  make (Chrome sends two layers of a 640x360 camera), and asking for it
-  would only make the allocator wait for nothing.
+  A layer that never arrived is never offered (asking for it would only
+  make the allocator wait for nothing) and never paused: pausing what is not
+  sent saves nothing, and a browser that did not make it yet (Chrome sends
+  two layers of a 640x360 camera, and a busy or freshly started one may
+  send only the lowest for a while) must stay free to start it later. The
+  moment it arrives it is an ordinary layer. (It used to be paused after the
+  grace like any unwanted layer, and a camera whose upper layers were late
+  then stayed at its lowest for good.)
 * A resume that brings no packets within ``RESUME_TIMEOUT_S`` failed (the
   client ignores the request, or its own estimate keeps the layer off): the
   layer is not offered again for ``BACKOFF_S``, doubling up to
@@ -104,8 +108,8 @@ class Dynacast:
                 layer.unwanted_since = None
                 changed |= self._resume(layer, now)
                 continue
-            if not layer.publishing:
-                continue
+            if not layer.publishing or layer.rate <= 0:
+                continue  # (never arrived: see the module docstring)
             if layer.unwanted_since is None:
                 layer.unwanted_since = now
             if now - layer.unwanted_since >= PAUSE_AFTER_S and now - self._started >= GRACE_S:

@@ -121,8 +121,11 @@ def feed_all(publisher: Publisher, seconds: float) -> None:
 
 
 def pause_unwanted(producer: Producer) -> None:
-    """Look at the producer's layers once past its start-up grace, and again a
-    whole pause interval later: what nobody wanted meanwhile is paused."""
+    """Look at the producer's layers now (as the router's tick does while
+    they arrive: dynacast learns which layers come), once past its start-up
+    grace, and again a whole pause interval later: what nobody wanted
+    meanwhile is paused."""
+    producer.update_layers(time.monotonic())
     later = time.monotonic() + dynacast.GRACE_S + dynacast.PAUSE_AFTER_S + 1
     producer.update_layers(later - dynacast.PAUSE_AFTER_S)
     producer.update_layers(later)
@@ -193,13 +196,29 @@ async def test_without_dynacast_every_layer_is_always_sent(receiver: socket.sock
     assert sent == [] and producer.publishing_layers() == {"q": True, "h": True, "f": True}
 
 
-def test_a_layer_that_never_arrived_is_never_offered() -> None:
+def test_a_layer_that_never_arrived_is_never_offered_nor_paused() -> None:
     """A 640x360 camera: Chrome sends two of the three layers asked for. The
-    third is paused like any unwanted layer, but the allocator must not wait
-    for it to come back."""
+    allocator must not wait for the third, and pausing it would save nothing."""
     gate = Dynacast(3, 0.0)
     for step in range(40):
         gate.update({1}, [90_000, 300_000, 0], step * 0.5)
-    assert gate.publishing == (True, True, False)
+    assert gate.publishing == (True, True, True)
     assert gate.candidate_bitrate(2, 0, 1, 20.0) == 0
     assert gate.candidate_bitrate(2, 0, 0, 20.0) == 0
+
+
+def test_layers_a_camera_starts_late_are_not_paused_before_they_can_be_taken() -> None:
+    """A busy publisher sends only its lowest layer in the producer's first
+    seconds and its upper ones from 25 s on: they must still be free to come
+    (not paused while they had never arrived) and, once they arrive, be
+    wanted and kept like any layer. (Dynacast used to pause them at the end
+    of the grace, and such a camera stayed at its lowest layer for good.)"""
+    gate = Dynacast(3, 0.0)
+    for step in range(50):  # 25 s of the lowest layer only
+        gate.update(set(), [90_000, 0, 0], step * 0.5)
+    assert gate.publishing == (True, True, True)
+    gate.update(set(), RATES, 25.0)
+    assert not gate.update({2}, RATES, 25.5)  # the top wanted: nothing to tell
+    assert gate.publishing == (True, True, True)
+    settle(gate, {2}, 26.0, dynacast.PAUSE_AFTER_S + 1)
+    assert gate.publishing == (True, False, True)  # the middle, now known, is paused
