@@ -110,6 +110,7 @@ from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
 from .errors import MediaPortsFull
+from .udp_send import SendTo, unqueued_sendto
 
 logger = logging.getLogger(__name__)
 
@@ -739,7 +740,7 @@ class RtpSendPath:
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
-        self._sendto: Callable[[bytes, Any], object] | None = None
+        self._sendto: SendTo | None = None
         self._protect: Callable[[bytes], bytes] = bytes
         self._protect_rtcp: Callable[[bytes], bytes] = bytes
         self._address: Any = None
@@ -769,10 +770,7 @@ class RtpSendPath:
         pair = _nominated_pair(dtls)
         if pair is None:
             return False
-        udp = pair.protocol.transport
-        # asyncio's transport lends out its socket: send on it directly.
-        raw = getattr(udp.get_extra_info("socket"), "_sock", None)
-        self._sendto = raw.sendto if raw is not None else _unqueued_sendto(udp)
+        self._sendto = unqueued_sendto(pair.protocol.transport)
         self._protect = direct_protect(dtls._tx_srtp)
         self._protect_rtcp = dtls._tx_srtp.protect_rtcp
         self._address = pair.remote_addr
@@ -856,21 +854,6 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     # The closure holds the C state; keep its owner (which frees it) alive too.
     vars(protect_packet)["session"] = session
     return protect_packet
-
-
-def _unqueued_sendto(udp: Any) -> Callable[[bytes, Any], None]:
-    """``sendto`` through a transport that keeps its socket to itself (uvloop),
-    failing as a full socket would instead of letting the transport queue:
-    media that cannot go now is dropped, never sent late."""
-
-    def sendto(data: bytes, address: Any) -> None:
-        if udp.is_closing():
-            raise OSError(errno.EBADF, "the media socket is closed")
-        if udp.get_write_buffer_size():
-            raise BlockingIOError
-        udp.sendto(data, address)
-
-    return sendto
 
 
 def count_rtp_at_socket(

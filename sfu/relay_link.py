@@ -42,6 +42,7 @@ from typing import Any
 import pylibsrtp
 
 from . import rtcp
+from .udp_send import SendTo, unqueued_sendto
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         self._peers: dict[str, RelayPeer] = {}
         self._by_address: dict[tuple[str, int], RelayPeer] = {}
         self._transport: asyncio.DatagramTransport | None = None
-        self._sendto: Callable[[bytes, tuple[str, int]], object] | None = None
+        self._sendto: SendTo | None = None
         #: The socket's receive buffer as the kernel granted it (bytes).
         self.receive_buffer = 0
         self._tickers: set[Callable[[float], None]] = set()
@@ -152,11 +153,9 @@ class RelayEndpoint(asyncio.DatagramProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
         self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        # Send on the raw non-blocking socket where asyncio lends it out: a
-        # full buffer then drops the packet (counted) instead of growing
+        # A full buffer drops the packet (counted) instead of growing
         # asyncio's send queue without bound behind a slow peer.
-        raw = getattr(sock, "_sock", None)
-        self._sendto = raw.sendto if raw is not None else transport.sendto
+        self._sendto = unqueued_sendto(transport)
         self._ticking = asyncio.ensure_future(self._tick())
         address: tuple[str, int] = transport.get_extra_info("sockname")[:2]
         return address

@@ -3,7 +3,7 @@
 Every other test runs the server on asyncio's loop (the default, and
 pytest's). These tests run a whole meeting on uvloop in this process, so
 the SFU's socket-level receive path and its unqueued send path
-(``aiortc_bridge._unqueued_sendto``: uvloop keeps its sockets to itself) are
+(``sfu.udp_send.unqueued_sendto``: uvloop keeps its sockets to itself) are
 exercised with real aiortc peers.
 """
 
@@ -26,6 +26,7 @@ from running_server import running
 from conf_server import Settings
 from conf_server.cli import run_on_event_loop
 from sfu import aiortc_bridge
+from sfu.udp_send import unqueued_sendto
 
 
 def test_a_camera_and_a_microphone_reach_the_other_side_on_uvloop(settings: Settings) -> None:
@@ -63,7 +64,7 @@ def test_the_unqueued_send_delivers_and_fails_cleanly_once_the_socket_is_closed(
         transport, _ = await loop.create_datagram_endpoint(
             asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
         )
-        sendto = aiortc_bridge._unqueued_sendto(transport)
+        sendto = unqueued_sendto(transport)
         try:
             sendto(b"\x80" * 100, receiver.getsockname())
             data = await loop.run_in_executor(None, receiver.recv, 2048)
@@ -116,7 +117,7 @@ def test_the_send_path_drops_on_uvloop_when_the_receiver_cannot_keep_up(tmp_path
             asyncio.DatagramProtocol, sock=sender
         )
         try:
-            unqueued = types.SimpleNamespace(sendto=aiortc_bridge._unqueued_sendto(transport))
+            unqueued = types.SimpleNamespace(sendto=unqueued_sendto(transport))
             path = aiortc_bridge.RtpSendPath.on_socket(unqueued, address)
             results = [path.send(packet) for _ in range(5000)]
             assert results[0] is True
