@@ -299,6 +299,7 @@ class NodeAgent:
         raise :class:`WrongNode` if a client should go elsewhere. Returns the
         nodes hosting the room, this one included (the owner first)."""
         satellites: list[NodeInfo] = []
+        live: dict[str, NodeInfo] | None = None
         if self.spans_rooms:
             hosts = await self.cluster.hosts(room)
             live = {node.name: node for node in await self.cluster.nodes()}
@@ -311,7 +312,8 @@ class NodeAgent:
         else:
             owner = await self.cluster.owner(room)
         if owner != self.name:
-            live = {node.name: node for node in await self.cluster.nodes()}
+            if live is None:
+                live = {node.name: node for node in await self.cluster.nodes()}
             if owner is not None and owner in live:
                 raise WrongNode(live[owner])
             if owner is not None and not self._judges_deaths():

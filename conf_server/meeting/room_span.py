@@ -82,6 +82,14 @@ def bus_entry(participant: Participant) -> dict[str, Any]:
     }
 
 
+def _snapshot_message(
+    room: str, participants: list[dict[str, Any]], tracks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A snapshot of this node's side of ``room`` for one peer; an empty one
+    says "I no longer host the room"."""
+    return {"type": "room", "room": room, "participants": participants, "tracks": tracks}
+
+
 class RoomSpans:
     """The rooms of this node that span nodes (see the module docstring)."""
 
@@ -175,15 +183,9 @@ class RoomSpans:
     async def _send_snapshot(self, room: str, peer: str) -> None:
         here = self._context.directory.rooms.get(room)
         relays = self.relays.get(room)
-        await self._send(
-            peer,
-            {
-                "type": "room",
-                "room": room,
-                "participants": [bus_entry(p) for p in here.local()] if here else [],
-                "tracks": relays.tracks_for(peer) if relays else [],
-            },
-        )
+        participants = [bus_entry(p) for p in here.local()] if here else []
+        tracks = relays.tracks_for(peer) if relays else []
+        await self._send(peer, _snapshot_message(room, participants, tracks))
 
     async def _send(self, peer: str, message: dict[str, Any]) -> None:
         try:
@@ -198,7 +200,7 @@ class RoomSpans:
         self._context.events.set_spanning(room, False)
         await self.media_closed(room)
         for peer in peers:
-            await self._send(peer, {"type": "room", "room": room, "participants": [], "tracks": []})
+            await self._send(peer, _snapshot_message(room, [], []))
 
     def moved(self, room: str) -> None:
         """The room's clients were sent to another node (drain): forget the
@@ -246,9 +248,7 @@ class RoomSpans:
         if room not in directory.rooms:
             if room not in self.peers and (participants or tracks):
                 # Not (or no longer) hosting it: the sender stops relaying here.
-                await self._send(
-                    sender, {"type": "room", "room": room, "participants": [], "tracks": []}
-                )
+                await self._send(sender, _snapshot_message(room, [], []))
             return
         peers = self.peers.setdefault(room, {})
         new = sender not in peers
