@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deployment import NodeProcess, registry
+from deployment import NodeProcess, Workers, registry
 from redis_server import RedisServer
 
 StartNodes = Callable[..., Awaitable[list[NodeProcess]]]
@@ -60,3 +60,17 @@ async def clients() -> AsyncIterator[list[Any]]:
     for client in made:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+@pytest.fixture
+async def spanning_workers(
+    tmp_path: Path, redis: RedisServer, prefix: str
+) -> AsyncIterator[Workers]:
+    """``conf-server --workers 2`` whose rooms span the workers from a
+    node's third participant on (``room_span_load`` 2)."""
+    started = Workers(tmp_path, redis.url, prefix, env={"CONF_ROOM_SPAN_LOAD": "2"})
+    try:
+        await started.wait_ready()
+        yield started
+    finally:
+        started.stop()

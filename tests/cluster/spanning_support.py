@@ -1,0 +1,146 @@
+"""What the tests of rooms across nodes share (tests/cluster/test_spanning_*.py):
+the spanning settings, reading nodes' metrics, joining in turn as placement
+needs, the people's tones, and the clocks that measure a failure's gap."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from deployment import Workers, children_of, http, metric, until
+from media_node_client import MediaNodeClient
+from media_peers import read_counter
+
+#: Relays on loopback; a node with two participants is "full" for placement.
+SPANNING = {"CONF_RELAY_HOST": "127.0.0.1", "CONF_ROOM_SPAN_LOAD": "2"}
+
+
+async def metrics(url: str) -> str:
+    status, page = await http(url, "GET", "/metrics")
+    assert status == 200
+    return str(page)
+
+
+async def participants_of(url: str) -> float:
+    return metric(await metrics(url), "conf_participants")
+
+
+async def join_in_turn(
+    members: list[Any], room: str, nodes: list[str], receive: list[bool] | None = None
+) -> None:
+    """Join one after the other, each once the registry shows every node's
+    load (placement reads it there)."""
+    for joined, member in enumerate(members, 1):
+        if receive is not None and not receive[joined - 1]:
+            await member.join(room, receive=False)
+        else:
+            await member.join(room)
+
+        async def counted(joined: int = joined) -> bool:
+            total = 0
+            for url in nodes:
+                _, body = await http(url, "GET", "/api/v1/admin/nodes")
+                seen = {n["name"]: n["participants"] for n in body["nodes"]}
+                here = await participants_of(url)
+                if seen[body["this_node"]] != here:
+                    return False
+                total += int(here)
+            return total == joined
+
+        await until(counted)
+
+
+async def equals(value: Awaitable[float], expected: float) -> bool:
+    return await value == expected
+
+
+TONES = {"Ada": 440.0, "Bob": 660.0, "Cy": 880.0, "Dee": 1100.0}
+
+
+class FrameClock:
+    """Reads a received counter video without pause, noting when each frame
+    came and its counter."""
+
+    def __init__(self, track: Any) -> None:
+        self.frames: list[tuple[float, int]] = []
+        self._task = asyncio.get_running_loop().create_task(self._read(track))
+
+    async def _read(self, track: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                frame = await track.recv()
+                self.frames.append((time.monotonic(), read_counter(frame)))
+
+    def debug(self, since: float) -> str:
+        frames = [f for f in self.frames if f[0] >= since]
+        pairs = list(itertools.pairwise(frames))
+        if not pairs:
+            return "no frames"
+        a, b = max(pairs, key=lambda pair: pair[1][0] - pair[0][0])
+        c, d = max(pairs, key=lambda pair: (pair[1][1] - pair[0][1]) % 256)
+        return (
+            f"longest wait from {a[0] - since:.2f} to {b[0] - since:.2f}, counters {a[1]}->{b[1]};"
+            f" biggest skip at {c[0] - since:.2f}-{d[0] - since:.2f}: {c[1]}->{d[1]}"
+        )
+
+    def longest_gap(self, since: float) -> tuple[float, float]:
+        """Since ``since``: the longest wait between two frames (s), and the
+        most media lost between two frames (s of video at 30 fps)."""
+        frames = [f for f in self.frames if f[0] >= since]
+        waits = [b[0] - a[0] for a, b in itertools.pairwise(frames)]
+        lost = [((b[1] - a[1]) % 256 - 1) / 30 for a, b in itertools.pairwise(frames)]
+        return max(waits, default=0.0), max(lost, default=0.0)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+class LoopLag:
+    """The longest this test process's own event loop was late (s): frames
+    its receivers could not take meanwhile are lost here, not by the server."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+
+    async def _probe(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.05)
+            self.worst = max(self.worst, time.monotonic() - started - 0.05)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+async def rejoin(
+    entry: str, old: MediaNodeClient, room: str, within: float
+) -> tuple[MediaNodeClient, dict[str, Any]]:
+    """A new client taking ``old``'s place with its resume token, through the
+    entry, retrying while the deployment notices the death; and its join
+    acknowledgement."""
+    deadline = time.monotonic() + within
+    while True:
+        client = MediaNodeClient(entry, old.name)
+        try:
+            # Sending only: the test process decodes enough already.
+            return client, await client.join(room, resume_token=old.resume_token, receive=False)
+        except Exception:
+            await client.close()
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+def worker_pid(workers: Workers, name: str) -> int:
+    """The process of worker ``name`` (its command line names it)."""
+    for pid in children_of(workers.parent.pid):
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if name.encode() in arguments:
+            return pid
+    raise AssertionError(f"no worker {name}")
