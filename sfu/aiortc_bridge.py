@@ -105,7 +105,7 @@ from aiortc.rtcrtpparameters import (
     RTCRtpHeaderExtensionParameters,
     RTCRtpReceiveParameters,
 )
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_PLI, RtcpPsfbPacket, pack_remb_fci
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
@@ -888,14 +888,3 @@ async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> bool:
 
 def pli_packet(sender_ssrc: int, media_ssrc: int) -> bytes:
     return bytes(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=sender_ssrc, media_ssrc=media_ssrc))
-
-
-def remb_packet(sender_ssrc: int, bitrate: int, media_ssrcs: list[int]) -> bytes:
-    return bytes(
-        RtcpPsfbPacket(
-            fmt=RTCP_PSFB_APP,
-            ssrc=sender_ssrc,
-            media_ssrc=0,
-            fci=pack_remb_fci(bitrate, media_ssrcs),
-        )
-    )
