@@ -273,6 +273,9 @@ class NodeAgent:
                 for room, owner in placements.items()
                 if room in hosted
             }
+            for room, nodes in hosts.items():
+                if nodes[0] == self.name:
+                    self.satellite_rooms.discard(room)  # a satellite the room was ceded to
             await self._rooms.sync_spans(hosts, live_names if judges else None)
             if judges:
                 # Satellites that died: the owner adopted their members above

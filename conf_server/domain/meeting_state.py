@@ -109,6 +109,10 @@ class MeetingState:
     decisions: DecisionLog = field(default_factory=DecisionLog)
     #: Participation points: the host's setting and the counts it keeps.
     participation: Participation = field(default_factory=Participation)
+    #: The meeting records (``{"state": "recording" | "paused", "started_at"}``)
+    #: or not (None): the room-wide truth every node shows newcomers, and what
+    #: a new owner of a room that spans nodes continues (in a new part).
+    recording: dict[str, Any] | None = None
 
     @property
     def ended(self) -> bool:
@@ -172,6 +176,7 @@ class MeetingState:
             "captions": self.captions,
             "decisions": self.decisions.to_dict(),
             "participation": self.participation.to_dict(),
+            "recording": self.recording,
         }
 
     @classmethod
@@ -210,4 +215,17 @@ class MeetingState:
             participation=Participation.from_dict(data["participation"])
             if "participation" in data
             else Participation(),
+            recording=recording_status(data.get("recording")),
         )
+
+
+def recording_status(data: Any) -> dict[str, Any] | None:
+    """A stored recording status as :attr:`MeetingState.recording` holds it
+    (None for anything else)."""
+    if not isinstance(data, dict) or data.get("state") not in ("recording", "paused"):
+        return None
+    started_at = data.get("started_at")
+    return {
+        "state": data["state"],
+        "started_at": float(started_at) if isinstance(started_at, int | float) else None,
+    }

@@ -230,7 +230,7 @@ async def get_meeting(request: web.Request) -> web.StreamResponse:
             "transcript": state.transcript,
             "language": state.language,
             "participants": (await service.room_info(state.room))["participants"],
-            "recording": service.recording.status(state.room),
+            "recording": service.recording.room_status(state),
         }
     )
 

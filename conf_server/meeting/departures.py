@@ -140,6 +140,9 @@ class Departures:
                 state.reactions.forget_sender(participant_id)
                 if not state.present_ids():
                     state.emptied_at = context.clock()
+                    # Nobody on any node: the recording ended with the last
+                    # one (no later owner continues it).
+                    state.recording = None
         except NoMeeting:
             return
         context.live_reports.changed(room_id, urgent=True)

@@ -29,6 +29,7 @@ from signaling import EventSink
 from .publisher import EventPublisher
 from .room_media import RoomMedia
 from .rooms import Participant, RoomDirectory
+from .span_requests import SpanRequests
 
 #: A meeting action: called with the acting participant and the event's arguments.
 ActionHandler = Callable[..., Awaitable[dict[str, Any] | None]]
@@ -64,6 +65,15 @@ class Spans(Protocol):
 
     async def to_peers(self, room: str, action: str, **args: Any) -> None:
         """A command to every other node hosting ``room``."""
+        ...
+
+    @property
+    def requests(self) -> SpanRequests:
+        """Requests another node answers (and this node's answers to theirs)."""
+        ...
+
+    async def owner_elsewhere(self, room: str) -> str | None:
+        """The room's owner if it is another node, else None."""
         ...
 
 
@@ -143,9 +153,13 @@ class MeetingContext(RoomView, Protocol):
 
 
 class RecordingLibraryView(Protocol):
-    """The part of recording control that room moves reads."""
+    """The part of recording control that room moves uses."""
 
     def library_now(self) -> RecordingLibrary: ...
+
+    async def owned(self, rooms: set[str]) -> None:
+        """The rooms this node owns now (a new owner continues the recording)."""
+        ...
 
 
 class HostingContext(RoomView, Protocol):

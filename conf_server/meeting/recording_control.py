@@ -21,10 +21,11 @@ import asyncio
 import logging
 from typing import Any
 
+from conf_server.cluster.store import NoMeeting, StoreUnavailable
 from conf_server.domain import Action, Forbidden, Role, authorize
 from conf_server.domain.layout import best_grid
-from conf_server.domain.meeting_state import MeetingState
-from conf_server.errors import ConfServerError
+from conf_server.domain.meeting_state import MeetingState, recording_status
+from conf_server.errors import ConfServerError, InvalidRequest
 from conf_server.integration.recording_shares import SHARES_SCOPE, shares_route
 from recording.composite_worker import CompositeWorkers
 from recording.errors import QuotaExceeded
@@ -105,6 +106,13 @@ class RecordingControl:
         self.recorders: dict[str, RoomRecorder] = {}  # by room
         #: Meetings whose automatic recording a host stopped: not restarted.
         self._stopped: set[str] = set()
+        #: Rooms whose recording continues here in a new part: since when the
+        #: meeting records (what the status says, as before the move).
+        self._since: dict[str, float] = {}
+        #: Rooms of a spanning deployment this node owned at the last look.
+        self._owned: set[str] = set()
+        # A host on a satellite starts the recording here, on the owner.
+        service.spans.requests.handle("recording", self._requested)
         # The composite uses the live gallery's own layout function.
         self.composites = CompositeWorkers(self.library, best_grid, self._composite_finished)
         #: Stopped recordings whose composite is still to be rendered (started
@@ -193,14 +201,20 @@ class RecordingControl:
         return {"recording": self.recording, "recording_links": self.recording_links}
 
     def status(self, room: str) -> dict[str, Any] | None:
-        """The ``recording`` field of the Meeting object: null when not recording."""
+        """The recording of ``room`` on this node: null when it records none here."""
         recorder = self.recorders.get(room)
         if recorder is None:
             return None
         return {
             "state": "paused" if recorder.paused else "recording",
-            "started_at": recorder.record["started_at"],
+            "started_at": self._since.get(room, recorder.record["started_at"]),
         }
+
+    def room_status(self, state: MeetingState) -> dict[str, Any] | None:
+        """The ``recording`` field of the Meeting object (null when not
+        recording): this node's recorder, else the meeting state's, which the
+        recording node keeps for the nodes of a room that spans several."""
+        return self.status(state.room) or state.recording
 
     # -- the Socket.IO message ------------------------------------------------------------
 
@@ -247,7 +261,29 @@ class RecordingControl:
     # -- shared by the message and the REST API ----------------------------------------------
 
     async def apply(self, state: MeetingState, action: str, by: str) -> dict[str, Any] | None:
-        """Run one action on the recording of ``state``'s room; returns the new status."""
+        """Run one action on the recording of ``state``'s room; returns the new
+        status. A room that spans nodes is recorded by its owner (its relays
+        bring it every track): another node asks the owner to do it."""
+        owner = await self._service.spans.owner_elsewhere(state.room)
+        if owner is None:
+            return await self._apply_here(state, action, by)
+        answer = await self._service.spans.requests.ask(
+            owner, state.room, "recording", do=action, by=by
+        )
+        return recording_status((answer or {}).get("recording"))
+
+    async def _requested(self, room: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Another node of the room asks this one, its owner, to act on the
+        recording (its host's right to record was checked there)."""
+        action = args.get("do")
+        if action not in ACTIONS:
+            raise InvalidRequest(f"unknown recording action {action!r}")
+        state = await self._service.store.get(room)
+        if state is None:
+            raise MeetingNotLive("the meeting of this room is gone")
+        return {"recording": await self._apply_here(state, str(action), str(args.get("by", "")))}
+
+    async def _apply_here(self, state: MeetingState, action: str, by: str) -> dict[str, Any] | None:
         room = state.room
         recorder = self.recorders.get(room)
         if action == "start":
@@ -270,10 +306,24 @@ class RecordingControl:
             self._stopped.add(state.meeting_id)
             self._stop(room)
         status = self.status(room)
+        await self._remember(room)
         await self._service.events.to_room(
             room, "recording_changed", {"recording": status, "by": by}
         )
         return status
+
+    async def _remember(self, room: str) -> None:
+        """Keep the room's recording status in the meeting state: every node
+        shows it to newcomers, and a new owner continues the recording."""
+        try:
+            async with self._service.store.update(room) as state:
+                # What is true when written (two hosts' actions may cross);
+                # a room that left this node meanwhile is its new owner's.
+                if room in self._service.media:
+                    state.recording = self.status(room)
+        except (StoreUnavailable, NoMeeting) as exc:
+            # This node's own newcomers still see it (room_status).
+            logger.warning("room %s: the recording status is not shared: %s", room, exc.message)
 
     def _start(self, state: MeetingState) -> None:
         media = self._service.media.get(state.room)
@@ -304,6 +354,7 @@ class RecordingControl:
         logger.info("recording %s of room %s started", recorder.id, room)
 
     def _stop(self, room: str) -> None:
+        self._since.pop(room, None)
         recorder = self.recorders.pop(room, None)
         if recorder is None:
             return
@@ -323,8 +374,12 @@ class RecordingControl:
 
     async def room_entered(self, state: MeetingState) -> None:
         """Someone entered the room: under ``automatic``, make sure it records
-        (before their join acknowledgement says whether it does)."""
+        (before their join acknowledgement says whether it does); a meeting
+        that records and whose room came here (its owner died, drained or
+        handed it over) goes on recording here."""
         self._render_pending()
+        if state.recording is not None and not self._service.spans.is_satellite(state.room):
+            await self.continue_here(state)
         if (
             self.policy != "automatic"
             or state.room in self.recorders
@@ -338,9 +393,52 @@ class RecordingControl:
         except ConfServerError as exc:
             logger.error("automatic recording of room %s failed: %s", state.room, exc.message)
             return
+        await self._remember(state.room)
         await self._service.events.to_room(
             state.room, "recording_changed", {"recording": self.status(state.room), "by": None}
         )
+
+    async def continue_here(self, state: MeetingState) -> None:
+        """This node has the room's media and owns the room, whose meeting
+        records (``state.recording``) but not here: the recording goes on
+        here in a new part (paused if it was). The part before it, on the
+        room's previous node, was finalized there when the room left it (or
+        is what a dead node left). Nothing changes for the people: the
+        status stays what it was."""
+        room, wanted = state.room, state.recording
+        if wanted is None or room in self.recorders or room not in self._service.media:
+            return
+        try:
+            self._start(state)
+        except ConfServerError as exc:
+            logger.error("room %s: the recording cannot go on here: %s", room, exc.message)
+            await self._remember(room)
+            await self._service.events.to_room(
+                room, "recording_changed", {"recording": None, "by": None}
+            )
+            return
+        if wanted.get("started_at") is not None:
+            self._since[room] = float(wanted["started_at"])
+        if wanted["state"] == "paused":
+            self.recorders[room].pause()
+        logger.info("room %s: the recording goes on here (%s)", room, self.recorders[room].id)
+
+    async def owned(self, rooms: set[str]) -> None:
+        """Once per heartbeat round where rooms may span nodes: the rooms
+        this node owns. One it did not own at the last look (a satellite the
+        room was handed to, or that took it from a dead owner) continues the
+        meeting's recording (one store read per room that changed hands)."""
+        checked = self._owned & rooms
+        for room in sorted(rooms - self._owned):
+            if room not in self.recorders and room in self._service.media:
+                try:
+                    state = await self._service.store.get(room)
+                except StoreUnavailable:
+                    continue  # looked at again next round
+                if state is not None:
+                    await self.continue_here(state)
+            checked.add(room)
+        self._owned = checked
 
     def room_closed(self, room: str) -> None:
         """The room's media is about to close: finish its recording."""

@@ -47,7 +47,7 @@ class RoomBroadcast:
             state,
             viewer_id,
             history[-state.chat.max_history :],
-            self._context.recording.status(state.room),
+            self._context.recording.room_status(state),
             self._context.settings.transcript_language,
         )
 

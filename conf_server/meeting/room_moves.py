@@ -80,6 +80,9 @@ class RoomMoves:
 
     async def sync_spans(self, hosts: dict[str, list[str]], live: set[str] | None) -> None:
         await self._service.spans.sync(hosts, live)
+        name = self._service.node.name
+        owned = {room for room, nodes in hosts.items() if nodes[:1] == [name]}
+        await self._service.recording.owned(owned)
 
     async def adopt(self, room_id: str) -> int | None:
         service = self._service

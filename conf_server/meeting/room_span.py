@@ -47,6 +47,7 @@ from .meeting_context import MeetingContext
 from .room_media import RoomMedia
 from .room_relays import RoomRelays
 from .rooms import Participant
+from .span_requests import SpanRequests
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class RoomSpans:
         #: Snapshots to send: (room, peer).
         self._dirty: set[tuple[str, str]] = set()
         self._sender: asyncio.Task[None] | None = None
+        #: Requests that another node answers (the recording, on the owner).
+        self.requests = SpanRequests(self._send, lambda coro: self._context.tasks.spawn(coro))
 
     @property
     def name(self) -> str:
@@ -240,6 +243,8 @@ class RoomSpans:
                 await self._snapshot(room, sender, participants, tracks)
         elif kind == "command":
             await self._command(room, sender, message)
+        elif kind in ("request", "reply"):
+            await self.requests.received(room, sender, message)
 
     async def _snapshot(
         self, room: str, sender: str, participants: list[Any], tracks: list[Any]
@@ -349,6 +354,15 @@ class RoomSpans:
         logger.info("room %s: %s came back here from node %s", room, mirror.id, mirror.node)
         return directory.take_over(mirror, sid)
 
+    async def owner_elsewhere(self, room: str) -> str | None:
+        """The room's owner when it is another node (what runs once per room,
+        the recording, runs there); None when this node owns it or rooms do
+        not span nodes here."""
+        if not self.enabled:
+            return None
+        hosts = await self._context.cluster.hosts(room)
+        return hosts[0] if hosts and hosts[0] != self.name else None
+
     # -- commands: host actions on participants of other nodes --------------------------
 
     async def command(self, room: str, node: str, action: str, **args: Any) -> None:
@@ -435,6 +449,7 @@ class RoomSpans:
         return here.local() if here else []
 
     async def close(self) -> None:
+        self.requests.close()
         if self._sender is not None:
             self._sender.cancel()
         for room in list(self.relays):
