@@ -20,9 +20,10 @@ or one GCM check.
 
 What travels: RTP packets of relayed tracks, each layer under its own relay
 SSRC (chosen by the sender, unique on its side of the link), and RTCP
-feedback for them the other way (PLI/FIR, NACK). Which tracks to relay, and
-their SSRCs, is agreed elsewhere (:mod:`sfu.relay_tracks` describes a track;
-the deployment's control plane carries the description).
+feedback for them the other way (PLI/FIR, NACK, the simulcast layers
+wanted). Which tracks to relay, and their SSRCs, is agreed elsewhere
+(:mod:`sfu.relay_tracks` describes a track; the deployment's control plane
+carries the description).
 """
 
 from __future__ import annotations

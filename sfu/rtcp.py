@@ -2,6 +2,7 @@
 
 Pure bytes and :mod:`struct`: receiver reports (RFC 3550 6.4.2), generic NACK
 (RFC 4585 6.2.1), PLI (RFC 4585 6.3.1), REMB (draft-alvestrand-rmcat-remb-03),
+the layers a node relaying a simulcast track wants ("LAYR", between nodes only),
 and a walker over a decrypted compound packet that reports the feedback a
 sender has to act on. Nothing here raises on bytes from the network: a
 malformed packet ends the walk and what was read before it is kept.
@@ -37,7 +38,7 @@ _BLOCK = struct.Struct("!IIIIII")  # ssrc, fraction|lost, highest, jitter, lsr, 
 _SENDER_INFO = struct.Struct("!QIII")
 _NACK_ITEM = struct.Struct("!HH")
 
-FeedbackKind = Literal["rr", "sr", "nack", "pli", "fir", "remb", "transport_cc"]
+FeedbackKind = Literal["rr", "sr", "nack", "pli", "fir", "remb", "transport_cc", "layers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,8 @@ class Feedback:
     * ``remb``: ``bitrate`` (bit/s) and ``ssrcs`` it applies to.
     * ``transport_cc``: ``media_ssrc`` and ``packet`` (the whole RTCP packet,
       for :func:`sfu.transport_cc.parse_transport_cc`; decoded only on demand).
+    * ``layers``: ``media_ssrc`` (a relayed track's lowest layer) and
+      ``layers``, the indexes of the layers wanted (:func:`layers_wanted`).
     """
 
     kind: FeedbackKind
@@ -87,6 +90,7 @@ class Feedback:
     packet_count: int = 0
     octet_count: int = 0
     packet: bytes = b""
+    layers: tuple[int, ...] = ()
 
 
 # -- building -------------------------------------------------------------------
@@ -244,6 +248,20 @@ def remb(sender_ssrc: int, bitrate: int, media_ssrcs: Sequence[int]) -> bytes:
     return _HEADER.pack(0x80 | FMT_ALFB, PT_PSFB, len(body) // 4) + body
 
 
+def layers_wanted(sender_ssrc: int, media_ssrc: int, layers: Iterable[int]) -> bytes:
+    """Which simulcast layers of a relayed track the receiving node wants
+    (application-layer feedback, PSFB fmt 15, identifier "LAYR"; our own,
+    between nodes only: :mod:`sfu.relay_tracks`). ``media_ssrc`` is the
+    track's lowest layer; ``layers`` are indexes below 8, sent as a bit mask."""
+    mask = 0
+    for index in layers:
+        if 0 <= index < 8:
+            mask |= 1 << index
+    body = _TWO_SSRC.pack(sender_ssrc & 0xFFFFFFFF, media_ssrc & 0xFFFFFFFF)
+    body += b"LAYR" + bytes((mask, 0, 0, 0))
+    return _HEADER.pack(0x80 | FMT_ALFB, PT_PSFB, len(body) // 4) + body
+
+
 # -- reading --------------------------------------------------------------------
 
 
@@ -271,9 +289,17 @@ def _nack_lost(data: bytes, pos: int, end: int) -> tuple[int, ...]:
     return tuple(lost)
 
 
+def _application(data: bytes, pos: int, end: int, sender: int, media: int) -> Feedback | None:
+    """Application-layer feedback: REMB, or a relay's LAYR; others are not ours to read."""
+    if end - pos >= 8 and data[pos : pos + 4] == b"LAYR":
+        mask = data[pos + 4]
+        return Feedback("layers", sender, media, layers=tuple(i for i in range(8) if mask >> i & 1))
+    return _remb(data, pos, end, sender)
+
+
 def _remb(data: bytes, pos: int, end: int, sender: int) -> Feedback | None:
     if end - pos < 8 or data[pos : pos + 4] != b"REMB":
-        return None  # another application-layer feedback: not ours to read
+        return None
     count = data[pos + 4]
     exponent = data[pos + 5] >> 2
     mantissa = ((data[pos + 5] & 0x03) << 16) | (data[pos + 6] << 8) | data[pos + 7]
@@ -330,7 +356,7 @@ def _one(
         ssrcs = tuple(_SSRC.unpack_from(data, p)[0] for p in range(start + 8, end - 7, 8))
         return Feedback("fir", sender, media, ssrcs=ssrcs)
     if count == FMT_ALFB:
-        return _remb(data, start + 8, end, sender)
+        return _application(data, start + 8, end, sender, media)
     return None
 
 

@@ -217,7 +217,10 @@ class RoomMedia:
 
     def producer_added(self, producer: Producer) -> None:
         owner = producer.app_data["participant_id"]
-        if producer.dynacast is not None and self._publish_layers is not None:
+        relayed = "relayed_from" in producer.app_data
+        if producer.dynacast is not None and self._publish_layers is not None and not relayed:
+            # A relayed track's layers are the publishing node's to ask for
+            # (its dynacast hears this node's wishes over the relay).
             producer.on_layers_changed(self._layers_changed)
         # A newcomer's receiving connection comes up first; the others'
         # offers with its tracks follow (SubscribeTransport.yield_to).
