@@ -57,6 +57,10 @@ What is used, and why:
   ``demultiplex_by_first_byte``): datagrams whose first byte says DTLS or
   SRTP/SRTCP (RFC 7983) go to the connection's data queue without the STUN
   parse attempt aioice makes on every datagram; only 0-3 is parsed as STUN.
+* aioice's ``Connection.query_consent`` (the class, once per process):
+  replaced by ``sfu.ice_consent``'s, which retransmits each check and lets
+  consent expire only after 30 s without any answer (RFC 7675), instead of
+  after six checks in a row not answered within 0.5 s.
 * ``aioice.ice.get_host_addresses``: wrapped once per process when the
   deployment names the addresses ICE may gather on.
 * ``aioice.ice``'s module global ``asyncio`` (media port range, see
@@ -109,6 +113,7 @@ from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
+from . import ice_consent
 from .errors import MediaPortsFull
 from .udp_send import SendTo, unqueued_sendto
 
@@ -177,8 +182,10 @@ def demultiplex_by_first_byte() -> None:
 
 
 def create_peer_connection(ice_servers: Iterable[str]) -> RTCPeerConnection:
-    """A peer connection with one bundled transport and the deployment's ICE servers."""
+    """A peer connection with one bundled transport and the deployment's ICE
+    servers, whose consent checks a late answer does not end (sfu.ice_consent)."""
     demultiplex_by_first_byte()
+    ice_consent.install()
     servers = [RTCIceServer(urls=url) for url in ice_servers]
     return RTCPeerConnection(
         RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
