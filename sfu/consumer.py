@@ -100,13 +100,25 @@ class Consumer:
             # Not connected yet (or any more): start again cleanly when it is.
             self.current_layer = None
 
-    def _switch(self, layer: int, view: rtp.RtpView) -> None:
+    def skip(self, view: rtp.RtpView, layer: int) -> None:
+        """A packet of ``layer`` that goes to nobody (padding, a bandwidth
+        probe): where it is forwarded the packets after it move down a
+        number, so the subscriber sees no gap to NACK."""
+        if not self.paused and layer == self.current_layer:
+            self._skip(view)
+
+    def _skip(self, view: rtp.RtpView) -> None:
+        if self.slot.skip(view):
+            # Numbers sent before now map to other packets: not answered.
+            self._run_start = self.slot.next_sequence_number
+
+    def _switch(self, layer: int, view: rtp.RtpView, behind: int = 0) -> None:
         previous = self.current_layer
         if previous is not None and previous != layer:
             self.producer.layers[previous].detach(self)
             self.layer_switches += 1
         self.current_layer = layer
-        self.slot.rebase(view)
+        self.slot.rebase(view, behind)
         self._run_start = self.slot.next_sequence_number
 
     def _ask_keyframe_again(self) -> None:
@@ -226,8 +238,14 @@ class Consumer:
             views.append(view)
         if not views[0].keyframe:
             return False
-        self._switch(self.target_layer, views[0])
+        # The newest cached packet is now; the keyframe as long before it as
+        # it was taken (SendSlot.rebase).
+        behind = (views[-1].timestamp - views[0].timestamp) & 0xFFFFFFFF
+        self._switch(self.target_layer, views[0], behind if behind < 0x80000000 else 0)
         for view in views:
+            if view.padding and rtp.padding_only(view):
+                self._skip(view)  # a probe: no number for it
+                continue
             if not view.ntp:
                 view.stamp()  # cached while nobody took this layer
             if not self.slot.write(view):

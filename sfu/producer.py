@@ -132,6 +132,9 @@ class Producer:
         if stream is not None and not stream.on_packet(view.sequence_number, view.timestamp, now):
             self.duplicates += 1  # a retransmission of what already came
             return
+        if view.padding and rtp.padding_only(view):
+            self._skip_padding(view, layer, now)
+            return
         stats = self._stats
         size = len(view.data)
         stats.packets_received += 1
@@ -196,6 +199,17 @@ class Producer:
         for consumer in consumers:
             consumer.send(view, index)
             stats.observe_latency(time.perf_counter() - started)
+
+    def _skip_padding(self, view: rtp.RtpView, layer: ProducerLayer, now: float) -> None:
+        """A padding-only packet (a bandwidth probe) on ``layer``'s own
+        numbers: received (so it is no loss to NACK or report) and cached (a
+        replay from the cache finds no hole), never forwarded; each consumer
+        forwarding ``layer`` closes the number it leaves (Consumer.skip)."""
+        layer.cache.put(view)
+        layer.nacks.on_packet(view.sequence_number, now, False)
+        if not self.paused:
+            for consumer in layer.consumers:
+                consumer.skip(view, layer.index)
 
     def _on_keyframe(self, layer: ProducerLayer, view: rtp.RtpView) -> None:
         layer.keyframes += 1

@@ -33,6 +33,10 @@ class Downstream(Protocol):
 
     def send(self, view: rtp.RtpView, layer: int) -> None: ...
 
+    def skip(self, view: rtp.RtpView, layer: int) -> None:
+        """A packet of ``layer`` that is not forwarded (padding): its number goes unused."""
+        ...
+
     def resync(self) -> None: ...
 
     def wanted_layers(self) -> Collection[int]:
@@ -122,10 +126,20 @@ class ProducerLayer:
         return f"ProducerLayer({self.index}, rid={self.rid}, ssrc={self.ssrc})"
 
     def bind(self, ssrc: int) -> None:
-        """Learn the SSRC this layer arrives on (from the SDP or the first packet)."""
-        if self.ssrc != ssrc:
-            self.ssrc = ssrc
-            self.stream = ReceiveStream(ssrc, self.clock_rate)
+        """Learn the SSRC this layer arrives on (from the SDP or the first
+        packet), or that the publisher restarted it on another: its sequence
+        numbers and timestamps start anew, so every consumer of the layer
+        starts again too (rebased on the new stream's first (key)frame), or
+        its subscriber would see the jump as loss."""
+        if self.ssrc == ssrc:
+            return
+        restarted = self.ssrc is not None
+        self.ssrc = ssrc
+        self.stream = ReceiveStream(ssrc, self.clock_rate)
+        if restarted:
+            self.keyframe_sequence = None  # a number of the old stream
+            for consumer in self.consumers:
+                consumer.resync()
 
     def attach(self, consumer: Downstream) -> None:
         if consumer not in self.consumers:

@@ -279,9 +279,8 @@ class PublishTransport:
             self.unroutable_packets += 1  # e.g. RTX before its SSRC is known
             self._stats.packets_unroutable += 1
             return
-        if view.padding and view.payload_offset + data[-1] >= len(data):
-            self.padding_packets += 1  # a bandwidth probe: nothing to forward
-            return
+        if view.padding and rtp.padding_only(view):
+            self.padding_packets += 1  # a bandwidth probe: the producer forwards none of it
         producer.receive(view, layer, now)
         nacks = layer.nacks
         if nacks.fresh:

@@ -172,6 +172,12 @@ class RelayOut:
         if self.endpoint.send_rtp(self.peer, _with_ssrc(view.data, self._ssrc_bytes[layer])):
             self.packets_sent += 1
 
+    def skip(self, view: rtp.RtpView, layer: int) -> None:
+        """Padding: the other node gets its number in a packet of one padding
+        byte, so its subscribers see no gap there either (Producer.receive)."""
+        packet = view.data[: view.payload_offset] + b"\x01"
+        self.endpoint.send_rtp(self.peer, _with_ssrc(packet, self._ssrc_bytes[layer]))
+
     def resync(self) -> None:
         """Nothing to do: the other node asks for keyframes itself."""
 

@@ -190,6 +190,13 @@ def sender_reports(data: bytes) -> list[tuple[int, int, int]]:
     return reports
 
 
+def padding_only(view: RtpView) -> bool:
+    """True if the packet's padding (RFC 3550 5.1) takes its whole payload:
+    a bandwidth probe, nothing to decode."""
+    data = view.data
+    return bool(view.padding) and view.payload_offset + data[-1] >= len(data)
+
+
 def unwrap_rtx(view: RtpView, payload_type: int, ssrc: int) -> RtpView | None:
     """The packet an RTX packet (RFC 4588) carries: the original sequence number
     from the first two payload bytes, the media stream's payload type and SSRC,

@@ -107,14 +107,35 @@ class SendSlot:
             self._varying = None
             self._extensions = rtp.ExtensionTemplate(constant, None)
 
-    def rebase(self, view: rtp.RtpView) -> None:
-        """Map ``view`` onto the next outgoing sequence number and a plausible timestamp."""
+    def rebase(self, view: rtp.RtpView, behind: int = 0) -> None:
+        """Map ``view`` onto the next outgoing sequence number and a plausible
+        timestamp: the last one moved on by the time since it was sent.
+
+        ``behind``: how many ticks ``view`` was taken before the newest
+        packet of its stream (a keyframe replayed from the cache with what
+        followed it): the *newest* then lands on that timestamp and ``view``
+        this much earlier (never at or before the last one sent), so the
+        stream's timestamps keep pace with the wall clock instead of running
+        ahead by the replayed span at every replay.
+        """
         assert self.codec is not None
-        elapsed = time.monotonic() - self._last_wall
+        elapsed = int((time.monotonic() - self._last_wall) * self.codec.clock_rate)
         target_seq = (self._last_seq + 1) & 0xFFFF
-        target_ts = (self._last_ts + max(1, int(elapsed * self.codec.clock_rate))) & 0xFFFFFFFF
+        target_ts = (self._last_ts + max(1, elapsed - behind)) & 0xFFFFFFFF
         self._seq_offset = (target_seq - view.sequence_number) & 0xFFFF
         self._ts_offset = (target_ts - view.timestamp) & 0xFFFFFFFF
+
+    def skip(self, view: rtp.RtpView) -> bool:
+        """Leave ``view`` out (a packet that is not forwarded, e.g. padding)
+        without a gap: if it would have had the next outgoing number, the
+        packets after it move down by one. True if they did (then numbers
+        sent before map to other packets than :meth:`original_sequence` says).
+        A packet that comes out of order (after one that followed it went
+        out) leaves its gap: rare, and the receiver's NACK goes unanswered."""
+        if (view.sequence_number + self._seq_offset - self._last_seq) & 0xFFFF != 1:
+            return False
+        self._seq_offset = (self._seq_offset - 1) & 0xFFFF
+        return True
 
     @property
     def stats(self) -> SfuStats:

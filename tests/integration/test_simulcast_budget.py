@@ -11,12 +11,8 @@ REMB and the budget does not limit anything here: only tile sizes decide.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-import pytest
 
 from conf_bench.client import BenchClient
 from conf_bench.media import prepared_layers, prepared_media
@@ -24,13 +20,6 @@ from conf_bench.media import prepared_layers, prepared_media
 PUBLISHERS = 9
 #: A 3x3 page in a 1280x720 window: tiles of about 225 device pixels.
 SMALL_TILE = 225
-
-
-@pytest.fixture
-def cache_dir(request: pytest.FixtureRequest) -> Path:
-    if os.environ.get("CONF_TEST_NETNS") != "1":
-        pytest.skip("media test: runs in the private network namespace (scripts/test.sh)")
-    return Path(request.config.cache.mkdir("conf-bench-media"))
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float) -> float:
