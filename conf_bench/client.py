@@ -80,6 +80,10 @@ class BenchClient:
         self.zone: str | None = None
         self.view: list[str] = []
         self._dtls: Any = None
+        #: The publish connection's DTLS transport (once it publishes).
+        self._publish_dtls: Any = None
+        #: Why the signaling socket closed, if it did (``disconnect`` reason).
+        self.disconnected: str | None = None
         #: SSRCs seen since the last census (see LoadGenerator.stream_census),
         #: and those of them that carried video.
         self.ssrcs: set[bytes] = set()
@@ -89,6 +93,12 @@ class BenchClient:
         sio = socketio.AsyncClient(reconnection=False)
         sio.on("subscriber_offer", self._on_offer)
         sio.on("publish_layers", self._on_publish_layers)
+
+        async def on_disconnect(reason: Any = None) -> None:
+            if sio is self.sio:  # not the socket a wrong_node redirect left
+                self.disconnected = str(reason or "disconnected")
+
+        sio.on("disconnect", on_disconnect)
         return sio
 
     async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -202,7 +212,7 @@ class BenchClient:
             rid_id=ids.get(bridge.URI_RID) if rids else None,
             transport_cc_id=ids.get(bridge.URI_TRANSPORT_CC),
         )
-        dtls = bridge.dtls_transport_of(transceiver)
+        dtls = self._publish_dtls = bridge.dtls_transport_of(transceiver)
         publisher = LayeredPublisher(bridge.RtpSendPath(dtls), layers, nego)
         bridge.hook_incoming_rtcp(dtls, publisher.on_rtcp)
         publisher.start()
@@ -218,10 +228,28 @@ class BenchClient:
             mid_id=ids.get(bridge.URI_MID),
             level_id=ids.get(bridge.URI_AUDIO_LEVEL),
         )
-        dtls = bridge.dtls_transport_of(transceiver)
+        dtls = self._publish_dtls = bridge.dtls_transport_of(transceiver)
         publisher = VoicePublisher(bridge.RtpSendPath(dtls), self.media.audio, nego, talking)
         publisher.start()
         self.voice_publisher = publisher
+
+    def sending(self) -> dict[str, Any]:
+        """What its publishers have sent (cumulative) and the state of the
+        connections they send on: to tell why a receiver misses its media."""
+        camera, voice = self.layered_publisher, self.voice_publisher
+        publishers = [p for p in (camera, voice) if p is not None]
+        dtls = self._publish_dtls
+        return {
+            "participant_id": self.participant_id,
+            "camera_sent": camera.packets_sent if camera is not None else None,
+            "voice_sent": voice.packets_sent if voice is not None else None,
+            "refused": sum(p.refused for p in publishers),
+            "failures": [f for p in publishers if (f := p.failure) is not None],
+            "dtls": dtls.state if dtls is not None else None,
+            "ice": dtls.transport.state if dtls is not None else None,
+            "subscribe": self.subscribe_pc.connectionState,
+            "signaling": self.disconnected or ("up" if self.sio.connected else "down"),
+        }
 
     async def _on_publish_layers(self, message: dict[str, Any]) -> None:
         publisher = self.layered_publisher

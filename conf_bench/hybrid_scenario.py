@@ -44,6 +44,7 @@ from .hybrid_measure import Losses, Scraped, measure_window
 from .measure import Step
 from .processes import LoadGenProcess, ServerUnderTest
 from .scenarios import Context, ScenarioResult
+from .sender_check import sender_problems
 from .workers import RedisProcess, Worker, started_workers
 
 NAME = "hybrid_meeting"
@@ -59,6 +60,8 @@ ZONE_EVERY = 3
 #: After joins: the new cameras' unused layers are paused 10 s after they
 #: start (dynacast), so the window measures the steady meeting.
 SETTLE_S = 12.0
+#: The census counts the streams each receiver gets over this long.
+CENSUS_S = 1.0
 MAX_LOSS_PERCENT = 1.0
 MAX_CPU_PERCENT = 90.0
 #: A step past this is past the knee for sure: stop.
@@ -244,11 +247,17 @@ def census_problems(
     return problems
 
 
-def unclean(step: Step, losses: Losses, problems: list[str]) -> list[str]:
-    """Why a step is not "carried without loss" (empty if it is)."""
+def unclean(
+    step: Step, losses: Losses, problems: list[str], senders: list[str] | None = None
+) -> list[str]:
+    """Why a step is not "carried without loss" (empty if it is); ``senders``:
+    what the load generator's publishers show (``sender_problems``), said
+    when the census is wrong."""
     reasons = [f"census: {p}" for p in problems[:3]]
     if len(problems) > 3:
         reasons.append(f"census: {len(problems)} receivers in all")
+    if problems:
+        reasons += senders or []
     if losses.delivery_percent >= MAX_LOSS_PERCENT:
         reasons.append(f"receivers lost {losses.delivery_percent:.2f} %")
     if losses.inbound_percent >= MAX_LOSS_PERCENT:
@@ -278,12 +287,15 @@ async def _step(ctx: Context, setup: Setup, n: int, label: str) -> dict[str, Any
     """Measure the meeting of ``n``: census, then a window (a second one if the
     first is not clean: a busy machine's passing stall is not the knee)."""
     loadgen = setup.loadgen
-    census = (await loadgen.command("media_census"))["receivers"]
+    answer = await loadgen.command("media_census", seconds=CENSUS_S)
+    census = answer["receivers"]
     problems = census_problems(census, n, setup.index_of)
+    # The publishers' side of a wrong census: did they stop sending, and why?
+    senders = sender_problems(answer.get("senders", []), setup.index_of, CENSUS_S)
     attempts = []
     for _ in range(2):
         step, losses = await measure_window(setup.workers, loadgen, n, ctx.window_s)
-        reasons = unclean(step, losses, problems)
+        reasons = unclean(step, losses, problems, senders)
         attempts.append((step, losses, reasons))
         if not reasons or problems:
             break

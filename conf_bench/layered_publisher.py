@@ -102,6 +102,8 @@ class LayeredPublisher:
         #: SSRCs of ours the SFU has sent receiver reports for.
         self.reported_ssrcs: set[int] = set()
         self.keyframe_requests = 0
+        #: Packets ``RtpSendPath.send`` refused (not connected, a full socket).
+        self.refused = 0
         self._path = path
         self._nego = nego
         self._transport_sequence = 0
@@ -203,6 +205,8 @@ class LayeredPublisher:
             layer.sequence = (layer.sequence + 1) & 0xFFFF
             if self._path.send(header + self._extensions(layer) + chunk):
                 layer.packets_sent += 1
+            else:
+                self.refused += 1
 
     def _extensions(self, layer: SentLayer) -> bytes:
         nego = self._nego
@@ -216,11 +220,27 @@ class LayeredPublisher:
             elements.append((nego.transport_cc_id, self._transport_sequence.to_bytes(2, "big")))
         return extension_block(elements)
 
+    @property
+    def failure(self) -> str | None:
+        """Why the sending task ended, if it did (it runs until closed)."""
+        return task_failure(self._task)
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+
+def task_failure(task: asyncio.Task[None] | None) -> str | None:
+    """Why a publisher's sending ``task`` ended (None while it runs, or
+    before it started): its exception, or "stopped"."""
+    if task is None or not task.done():
+        return None
+    if task.cancelled():
+        return "cancelled"
+    exc = task.exception()
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "stopped"
 
 
 def _with_last(items: list[bytes]) -> Iterator[tuple[bool, bytes]]:

@@ -107,6 +107,7 @@ class LoadGenerator:
         for client in receivers:
             client.ssrcs.clear()
             client.video_ssrcs.clear()
+        before = [c.sending() for c in self.clients]
         await asyncio.sleep(seconds)
         return {
             "receivers": [
@@ -116,7 +117,10 @@ class LoadGenerator:
                     "audio": len(c.ssrcs - c.video_ssrcs),
                 }
                 for c in receivers
-            ]
+            ],
+            "senders": [
+                _sent_since(then, c.sending()) for then, c in zip(before, self.clients, strict=True)
+            ],
         }
 
     def counts(self) -> dict[str, Any]:
@@ -192,6 +196,15 @@ class LoadGenerator:
         closing = [c.close() for c in clients] + [c.close() for c in relays]
         await asyncio.gather(*closing, return_exceptions=True)
         return {"closed": len(clients) + len(relays)}
+
+
+def _sent_since(then: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """``BenchClient.sending`` now, its counters as the increase since ``then``."""
+    counters = ("camera_sent", "voice_sent", "refused")
+    return {
+        **now,
+        **{k: now[k] - then[k] for k in counters if now[k] is not None and then[k] is not None},
+    }
 
 
 async def main() -> None:

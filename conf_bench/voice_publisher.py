@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sfu import aiortc_bridge as bridge
 
-from .layered_publisher import MAX_LAG_S, extension_block
+from .layered_publisher import MAX_LAG_S, extension_block, task_failure
 from .media import EncodedStream
 
 _HEADER = struct.Struct("!BBHII")
@@ -64,6 +64,8 @@ class VoicePublisher:
         self.packets_sent = 0
         #: Packets sent while talking (the ones the SFU should forward).
         self.voiced_sent = 0
+        #: Frames ``RtpSendPath.send`` refused (not connected, a full socket).
+        self.refused = 0
         self._path = path
         self._stream = stream
         self._nego = nego
@@ -112,6 +114,13 @@ class VoicePublisher:
             self._sequence = (self._sequence + 1) & 0xFFFF
             self.packets_sent += 1
             self.voiced_sent += self.talking
+        else:
+            self.refused += 1
+
+    @property
+    def failure(self) -> str | None:
+        """Why the sending task ended, if it did (it runs until closed)."""
+        return task_failure(self._task)
 
     async def close(self) -> None:
         if self._task is not None:
