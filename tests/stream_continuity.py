@@ -93,7 +93,7 @@ def backward_timestamps(packets: list[Packet]) -> list[tuple[int, int]]:
     return out
 
 
-def timestamps_ahead(packets: list[Packet], clock_rate: int, settle_s: float = 1.0) -> float:
+def timestamps_ahead(packets: list[Packet], clock_rate: int, settle_s: float = 2.0) -> float:
     """How far (seconds) the stream's timestamps ran ahead of the wall clock.
 
     A packet's *lead* is its timestamp (in seconds, continued across wraps)
