@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sfu import timeline
+
 from .app import create_app
 from .errors import ConfigError
 from .http.keys import MEETINGS
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.join_timeline:
+        timeline.LOGGER.setLevel(logging.DEBUG)
     workers = settings.workers or ((os.cpu_count() or 1) if settings.redis_url else 1)
     if workers > 1:
         return run_workers(settings, workers, argv if argv is not None else sys.argv[1:])
@@ -175,6 +179,8 @@ async def serve(settings: Settings) -> None:
         flush=True,
     )
     loop = asyncio.get_running_loop()
+    # The loop's stalls explain waits no step of a join shows (join_timeline).
+    watchdog = asyncio.ensure_future(timeline.watch_stalls()) if timeline.enabled() else None
     signalled = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, signalled.set)
@@ -189,6 +195,8 @@ async def serve(settings: Settings) -> None:
         for task in (drain, second):
             task.cancel()
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         await runner.cleanup()
 
 

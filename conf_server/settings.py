@@ -105,6 +105,10 @@ class Settings:
     #: connections it cannot take without a log line: docs/performance.md,
     #: docs/operations.md).
     event_loop: str = "asyncio"
+    #: Log each join's steps with wall-clock times, and the event loop's
+    #: stalls (logger ``conf.timeline``, sfu/timeline.py): for finding where
+    #: a join's time goes (scripts/bench_join.py). Off in production.
+    join_timeline: bool = False
     #: Who may record: "disabled" (nobody), "hosts" (hosts and co-hosts start
     #: and stop it) or "automatic" (every meeting records from its first join).
     recording_policy: str = "hosts"

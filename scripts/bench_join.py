@@ -31,7 +31,10 @@ Chromium, in a private network namespace (needs root). Not a test:
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
+import time
+from pathlib import Path
 from typing import Any
 
 from bench_support import (
@@ -44,6 +47,7 @@ from bench_support import (
     timing_arguments,
     use_test_helpers,
 )
+from join_steps import busy_times, read_steps, server_marks
 
 use_test_helpers("e2e")
 
@@ -121,6 +125,12 @@ INSTRUMENT = """
       if (tile && tile.dataset.participantId !== me) painted.push(now);
     });
   };
+  const longTasks = (window.__longTasks = []);
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch {}
   new MutationObserver(() => {
     document.querySelectorAll("video").forEach(watch);
     if (document.body && document.body.dataset.state === "joined") mark("joined");
@@ -145,9 +155,20 @@ TIMELINE = """
     out["modules loaded later: last"] = Math.max(...later.map((e) => e.responseEnd));
   }
   out["DOMContentLoaded"] = nav.domContentLoadedEventEnd;
+  // The client's own marks of its steps (web_client/js/join_marks.js).
+  for (const mark of performance.getEntriesByType("mark")) {
+    const name = mark.name.startsWith("conf: ") ? mark.name.slice(6) : null;
+    if (name && !(name in out)) out[name] = mark.startTime;
+  }
   const painted = [...window.__painted].sort((a, b) => a - b);
   painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });
-  return { marks: out, modules: modules.length, origin: performance.timeOrigin };
+  return {
+    marks: out,
+    modules: modules.length,
+    origin: performance.timeOrigin,
+    longTasks: window.__longTasks,
+    participantId: window.meeting && window.meeting.participantId,
+  };
 }
 """
 
@@ -178,11 +199,15 @@ OTHERS = ("One", "Two", "Three")
 
 
 async def newcomer(
-    browser: Any, url: str, room: str, warm: bool, others: list[Any]
-) -> tuple[dict[str, float], int]:
+    browser: Any, url: str, room: str, warm: bool, others: list[Any], log: Path | None
+) -> tuple[dict[str, float], dict[str, float], int]:
     """One newcomer's timeline (ms from navigation start), with when each of
-    ``others`` painted its video, and the newcomer's module count."""
+    ``others`` painted its video and the server's steps (from its ``log``);
+    the busy times between steps; the newcomer's module count."""
     from e2e_helpers import wait_until
+
+    other_ids = [await other.evaluate("window.meeting.participantId") for other in others]
+    started = time.time() * 1000
 
     context = await browser.new_context(
         permissions=["camera", "microphone"], viewport={"width": 1280, "height": 720}
@@ -217,7 +242,10 @@ async def newcomer(
         origin = result["origin"]
         for rank, at in enumerate(sorted(t for t in seen if t is not None), 1):
             marks[f"others: newcomer's video painted ({rank} of {len(seen)})"] = at - origin
-        return marks, result["modules"]
+        steps = read_steps(log, started) if log is not None else []
+        marks.update(server_marks(steps, origin, result["participantId"], other_ids))
+        busy = busy_times(marks, result["longTasks"], steps, origin)
+        return marks, busy, result["modules"]
     finally:
         await context.close()
 
@@ -229,12 +257,16 @@ async def bench(
     others_window: tuple[int, int] = (1280, 720),
     others_nice: int | None = None,
 ) -> None:
-    async with server_and_chromium() as (browser, url):
+    # The server logs its steps of each join (sfu/timeline.py) for the table.
+    os.environ["CONF_JOIN_TIMELINE"] = "1"
+    logs: list[Path] = []
+    async with server_and_chromium(logs) as (browser, url):
+        log = logs[0] if logs else None
         if others_nice is None:
-            await _bench(browser, browser, url, runs, warm, settle, others_window)
+            await _bench(browser, browser, url, runs, warm, settle, others_window, log)
         else:
             async with niced_chromium(others_nice) as others_browser:
-                await _bench(browser, others_browser, url, runs, warm, settle, others_window)
+                await _bench(browser, others_browser, url, runs, warm, settle, others_window, log)
     if others_nice is not None:
         print(f"the others' browser at nice {others_nice}")
     print(machine())
@@ -248,10 +280,12 @@ async def _bench(
     warm: bool,
     settle: float,
     others_window: tuple[int, int],
+    log: Path | None,
 ) -> None:
     from e2e_helpers import wait_until
 
     timelines: list[dict[str, float]] = []
+    busy_runs: list[dict[str, float]] = []
     modules = 0
     for run in range(runs):
         room = f"join-{run}"
@@ -264,10 +298,11 @@ async def _bench(
 
             await wait_until(all_see_each_other, timeout=30)
             await asyncio.sleep(settle)
-            marks, modules = await newcomer(browser, url, room, warm, others)
+            marks, busy, modules = await newcomer(browser, url, room, warm, others, log)
         finally:
             await pages.close()
         timelines.append(marks)
+        busy_runs.append(busy)
         third = marks.get("remote video 3 painted", float("nan"))
         print(
             f"run {run + 1}: third remote video painted at {third:.0f} ms;"
@@ -284,6 +319,9 @@ async def _bench(
     print("| ms from navigation start (median) | step |\n|---|---|")
     for name in names:
         print(f"| {_median(timelines, name):.0f} | {name} |")
+    print("\n| ms busy (median) | between |\n|---|---|")
+    for name in dict.fromkeys(name for busy in busy_runs for name in busy):
+        print(f"| {_median(busy_runs, name):.0f} | {name} |")
     after = statistics.median(_seen_after_joined(marks) for marks in timelines)
     print(f"the last of the others painted the newcomer's video {after:.0f} ms after it joined")
 

@@ -103,16 +103,19 @@ def machine() -> str:
 
 
 @contextlib.asynccontextmanager
-async def server_and_chromium() -> AsyncIterator[tuple[Any, str]]:
+async def server_and_chromium(log_to: list[Path] | None = None) -> AsyncIterator[tuple[Any, str]]:
     """``(browser, url)``: a real ``conf-server`` process and headless Chromium
-    (the end-to-end tests' flags), both stopped on the way out. Needs
-    ``use_test_helpers("e2e")`` and the private network first."""
+    (the end-to-end tests' flags), both stopped on the way out; the server's
+    log file is appended to ``log_to`` if given (read it while it runs).
+    Needs ``use_test_helpers("e2e")`` and the private network first."""
     # Imported here: Playwright and Chromium are only needed by browser benchmarks.
     from e2e_helpers import CHROMIUM, CHROMIUM_ARGS, ServerProcess
     from playwright.async_api import async_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(Path(tmp))
+        if log_to is not None:
+            log_to.append(server.log_path)
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from . import rtp
+from . import rtp, timeline
 from .producer import Producer
 from .send_slot import SendSlot
 from .settings import SfuSettings
@@ -120,6 +120,8 @@ class Consumer:
         self.current_layer = layer
         self.slot.rebase(view, behind)
         self._run_start = self.slot.next_sequence_number
+        if previous is None and self.kind == "video":  # a start, not a switch
+            timeline.step(self.producer.owner, f"video: a subscriber starts on layer {layer}")
 
     def _ask_keyframe_again(self) -> None:
         now = time.monotonic()
@@ -253,6 +255,7 @@ class Consumer:
                 return False
             self.packets_sent += 1
         self.replays += 1
+        timeline.step(self.producer.owner, "video: that start came from the cache")
         return True
 
     def _restart(self) -> None:

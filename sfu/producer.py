@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from . import rtp
+from . import rtp, timeline
 from .aiortc_bridge import Codec
 from .dynacast import Dynacast
 from .producer_layer import Downstream, ProducerLayer
@@ -213,6 +213,7 @@ class Producer:
 
     def _on_keyframe(self, layer: ProducerLayer, view: rtp.RtpView) -> None:
         layer.keyframes += 1
+        timeline.step(self.owner, f"video layer {layer.index}: keyframe received")
         size = rtp.vp8_keyframe_size(view.data, view.payload_offset)
         if size is not None:
             layer.width, layer.height = size
@@ -239,6 +240,11 @@ class Producer:
         return mean
 
     # -- keyframes ------------------------------------------------------------
+
+    @property
+    def owner(self) -> str:
+        """Whose track this is (its participant id), for the timeline."""
+        return str(self.app_data.get("participant_id", self.id))
 
     def request_keyframe(self, layer: int | None = None) -> None:
         """Ask the publisher for a keyframe on ``layer`` (all layers: None), at
@@ -271,6 +277,7 @@ class Producer:
             wait = target.last_keyframe_request + self._settings.keyframe_interval_s - now
             if wait <= 0:
                 target.last_keyframe_request = now
+                timeline.step(self.owner, f"video: keyframe asked, layer {target.index}")
                 self._tasks.spawn(self._request_keyframe(target, target.ssrc))
             elif target.index not in self._pending_keyframes:
                 self._pending_keyframes[target.index] = asyncio.get_running_loop().call_later(

@@ -26,7 +26,7 @@ from typing import Any
 from aiortc import RTCSessionDescription
 
 from . import aiortc_bridge as bridge
-from . import rtcp, rtp, simulcast_sdp
+from . import rtcp, rtp, simulcast_sdp, timeline
 from .announced_address import announce_address
 from .errors import MediaPortsFull, NegotiationError, TransportClosed, UnsupportedCodec
 from .ice import add_remote_candidate
@@ -346,6 +346,7 @@ class PublishTransport:
             self._by_ssrc.pop(layer.ssrc, None)  # the browser restarted the stream
         layer.bind(view.ssrc)
         self._by_ssrc[view.ssrc] = route
+        timeline.step(producer.owner, f"{producer.kind} layer {layer.index}: first packet")
         return route
 
     async def _send_pli(self, media_ssrc: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from aiortc import RTCSessionDescription
 
 from . import aiortc_bridge as bridge
-from . import rtcp
+from . import rtcp, timeline
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
 from .announced_address import announce_address
 from .bandwidth_estimate import DownlinkEstimate, LinkCapacity, ProvenRate
@@ -125,6 +125,11 @@ class SubscribeTransport:
         #: the browser's estimate only grows when more arrives.
         self.probe = BandwidthProbe()
         self._tasks.spawn(self._allocate_periodically())
+
+    @property
+    def _who(self) -> str:
+        """Whose transport this is, for the timeline."""
+        return str(self.app_data.get("participant_id", self.id))
 
     @property
     def connection_state(self) -> str:
@@ -248,6 +253,7 @@ class SubscribeTransport:
         arrivals = {a for a in self._arrivals if not a.done()}
         self._arrivals.clear()
         if arrivals:
+            timeline.step(self._who, "subscriber: offer waits for a newcomer")
             await asyncio.wait(arrivals, timeout=ARRIVAL_PRIORITY_S)
 
     async def _negotiate(self) -> None:
@@ -285,8 +291,10 @@ class SubscribeTransport:
                 self._dirty = True
 
     async def _negotiate_once(self) -> None:
+        timeline.step(self._who, "subscriber: making an offer")
         offer = bridge.with_audio_nack(await self.pc.createOffer())
         await bridge.set_local_description(self.pc, offer, self._ports)
+        timeline.step(self._who, "subscriber: offer made")
         # Only slots that got a mid are in this offer: one added while the
         # offer was being made (someone joined meanwhile) waits for the next.
         offered = [s for s in self.slots if s.mid is not None]
@@ -300,6 +308,7 @@ class SubscribeTransport:
         if self._settings.announced_address is not None:
             offer_sdp = announce_address(offer_sdp, self._settings.announced_address)
         await self._send_offer(self.revision, offer_sdp, offered)
+        timeline.step(self._who, f"subscriber: offer {self.revision} sent")
         if not self._first_offer_sent.done():
             self._first_offer_sent.set_result(None)
         answer_sdp = await asyncio.wait_for(
@@ -315,6 +324,7 @@ class SubscribeTransport:
             applied.set_exception(error)
             raise error from exc
         applied.set_result(None)
+        timeline.step(self._who, f"subscriber: answer {self.revision} applied")
         self._watch_connection()
         for slot in offered:
             slot.configure()
@@ -331,6 +341,7 @@ class SubscribeTransport:
                 code="stale_answer",
             )
         check_media_lines(sdp, require_media=False)
+        timeline.step(self._who, f"subscriber: answer {revision} received")
         applied = self._applied
         self._answer.set_result(sdp)
         if applied is not None:
@@ -356,6 +367,7 @@ class SubscribeTransport:
         def on_state() -> None:
             if self._send_path is not None:
                 self._send_path.reset()
+            timeline.step(self._who, f"subscriber: DTLS {transport.state}")
             if transport.state in ("connected", "failed") and not self.first_connected.done():
                 # Failed: nobody should wait for it any longer either.
                 self.first_connected.set_result(None)

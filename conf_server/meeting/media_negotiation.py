@@ -18,6 +18,7 @@ from sfu import (
     SfuStats,
     SubscribeTransport,
     check_media_ports,
+    timeline,
 )
 from sfu.settings import DEFAULT_SIMULCAST_LAYERS, SIMULCAST_REFERENCE
 
@@ -114,6 +115,7 @@ class MediaNegotiation:
 
     async def publish(self, sid: str, sdp: str, sources: dict[str, str]) -> dict[str, Any]:
         participant = self._context.participant_by_sid(sid)
+        timeline.step(participant.id, "publish received")
         media = self.room_media(participant.room)
         try:
             answer = await media.publish(participant.id, sdp, sources)
@@ -127,6 +129,7 @@ class MediaNegotiation:
         if sharing != participant.screen_sharing:
             participant.screen_sharing = sharing
             await self._context.broadcast_update(participant)
+        timeline.step(participant.id, "publish answered")
         return {"sdp": answer}
 
     async def publisher_ice(

@@ -24,6 +24,7 @@ from sfu import (
     SfuSettings,
     SfuStats,
     SubscribeTransport,
+    timeline,
 )
 from sfu.send_slot import SendSlot
 from sfu.tasks import TaskGroup
@@ -239,6 +240,7 @@ class RoomMedia:
             "source": producer.app_data.get("source"),
             "layers": producer.publishing_layers(),
         }
+        timeline.step(producer.owner, f"publish_layers {payload['layers']}")
         self._tasks.spawn(self._publish_layers(producer.app_data["participant_id"], payload))
 
     def producer_closed(self, producer: Producer) -> None:

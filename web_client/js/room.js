@@ -2,6 +2,7 @@
 
 import { LANGUAGE_CHANGED, errorText, events, setAttr, setText, t, translate } from "./i18n.js";
 import { clientId, hostKeyFor } from "./identity.js";
+import { markStep } from "./join_marks.js";
 import { DevicePreferences } from "./devices.js";
 import { canShareScreen } from "./media.js";
 import { cleanName, isValidRoom } from "./protocol.js";
@@ -40,6 +41,7 @@ const status = new StatusArea($('[data-testid="status"]'));
 main();
 
 function main() {
+  markStep("page: script runs");
   translate(document);
   const room = roomFromPath(location.pathname);
   if (room === null) {
@@ -70,6 +72,7 @@ function main() {
   const devices = session.openDevices(hybrid.devices);
   if (autojoin) session.connect();
   const ui = buildUi(session, room, hybrid, prefs);
+  markStep("page: views built");
   void devices.then(() => ui.devices.refresh());
   ui.prejoin.setPlace(hybrid.place); // shown again if a passcode or check-in code is asked for
   if (hybrid.presence.mode === "room") ui.prejoin.hidePlace();
