@@ -5,7 +5,9 @@ its views, and sends ``join`` without waiting for the devices: it receives the
 others while its camera is still opening, and publishes once it is open. The
 chat, polls and menus are a chunk loaded once media is up (or 1.5 s after
 joining). The subscriber offer that comes with the join is answered before
-the page publishes (the server handles a socket's messages in order). Real
+the page publishes (the server handles a socket's messages in order), but
+the publish does not wait for the answer's acknowledgement, and with the
+camera open it goes out before the page builds the meeting views. Real
 Chromium, its ``getUserMedia`` held back until the test lets it go.
 """
 
@@ -119,6 +121,112 @@ async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
         await wait_until(lambda: sees_video(ada, 1), timeout=15)
         sent = await late.evaluate("window.__sent")
         assert sent.index("join") < sent.index("subscriber_answer") < sent.index("publish"), sent
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+#: Adds "(meeting shown)" to the recorded events when the page shows the meeting.
+MARK_SHOWN = """
+new MutationObserver(() => {
+  const sent = window.__sent;
+  if (document.body?.dataset.state === "joined" && sent && !sent.includes("(meeting shown)")) {
+    sent.push("(meeting shown)");
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+"""
+
+
+async def test_a_newcomer_sends_its_publish_offer_before_it_builds_the_meeting_views(
+    browser: Any, conf_server: Any
+) -> None:
+    """With its camera open when it joins, the page makes and sends its
+    publish offer before it builds the gallery and shows the meeting: that
+    work holds the page's thread for 100-300 ms (more on a busy machine),
+    and the offer needs the thread between its steps (issue 21)."""
+    contexts: list[Any] = []
+    try:
+        ada = await new_meeting_page(browser, contexts, "Ada")
+        await ada.goto(f"{conf_server.url}/r/views-after?name=Ada&autojoin=1")
+        await wait_joined(ada)
+        late = await new_meeting_page(browser, contexts, "Late")
+        await late.context.add_init_script(RECORD_SENT_EVENTS + MARK_SHOWN)
+        await late.goto(f"{conf_server.url}/r/views-after?name=Late")
+        preview = "v => Boolean(v.srcObject && v.srcObject.getVideoTracks().length)"
+        await wait_until(lambda: late.eval_on_selector(tid("preview-video"), preview), 15)
+        await late.click(tid("join-button"))
+        await wait_joined(late)
+        await wait_until(lambda: sees_video(ada, 1), timeout=15)
+        sent = await late.evaluate("window.__sent")
+        assert sent.index("subscriber_answer") < sent.index("publish"), sent
+        assert sent.index("publish") < sent.index("(meeting shown)"), sent
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+#: Records the Socket.IO events the page sends, and holds back the server's
+#: acknowledgement of the first ``subscriber_answer`` for 3 s (a server slow
+#: to apply it), noting when it was handed to the page.
+HOLD_ANSWER_ACK = r"""
+(() => {
+  const sent = (window.__sent = []);
+  const Original = window.WebSocket;
+  const onmessage = Object.getOwnPropertyDescriptor(Original.prototype, "onmessage");
+  let answerId = null;
+  window.WebSocket = function (...args) {
+    const socket = new Original(...args);
+    const send = socket.send.bind(socket);
+    socket.send = (data) => {
+      const match = typeof data === "string" && /^42(\d*)\["([a-z_]+)"/.exec(data);
+      if (match) {
+        sent.push(match[2]);
+        if (match[2] === "subscriber_answer" && answerId === null) answerId = match[1];
+      }
+      return send(data);
+    };
+    Object.defineProperty(socket, "onmessage", {
+      configurable: true,
+      get: () => onmessage.get.call(socket),
+      set: (handler) => onmessage.set.call(socket, (event) => {
+        const text = typeof event.data === "string" ? event.data : "";
+        const held = answerId !== null && text.startsWith(`43${answerId}[`);
+        if (!held) return handler.call(socket, event);
+        answerId = "handed on";
+        setTimeout(() => {
+          sent.push("(subscriber_answer acknowledged)");
+          handler.call(socket, event);
+        }, 3000);
+      }),
+    });
+    return socket;
+  };
+  window.WebSocket.prototype = Original.prototype;
+  Object.setPrototypeOf(window.WebSocket, Original);
+})();
+"""
+
+
+async def test_a_newcomer_publishes_without_waiting_for_its_answer_to_be_acknowledged(
+    browser: Any, conf_server: Any
+) -> None:
+    """The publish follows the subscriber answer at once: waiting for the
+    server's acknowledgement of the answer (which comes once the server has
+    applied it) cost a round trip and the server's work (issue 21)."""
+    contexts: list[Any] = []
+    try:
+        ada, late = await ada_then_late(
+            browser, conf_server, contexts, "answer-not-acked", HOLD_ANSWER_ACK
+        )
+        await wait_until(lambda: sees_video(ada, 1), timeout=15)
+        await wait_until(lambda: sees_video(late, 1), timeout=15)
+        acked_event = "(subscriber_answer acknowledged)"
+        await wait_until(
+            lambda: late.evaluate(f"window.__sent.includes({acked_event!r})"), timeout=15
+        )
+        sent = await late.evaluate("window.__sent")
+        acked = sent.index(acked_event)
+        assert sent.index("subscriber_answer") < sent.index("publish") < acked, sent
     finally:
         for context in contexts:
             await context.close()

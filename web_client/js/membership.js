@@ -6,6 +6,7 @@
 
 import { t } from "./i18n.js";
 import { joinFailureMessage, requestJoin } from "./join.js";
+import { markStep } from "./join_marks.js";
 import { followRedirects, passingTrouble, retryPauseMs } from "./node_redirect.js";
 import { ProtocolError } from "./protocol.js";
 import { simulcastLayers } from "./publisher.js";
@@ -13,6 +14,8 @@ import { CONNECT_WAIT_MS, RECONNECT_GIVE_UP_MS, RETRY_PAUSE_MS, sleep } from "./
 
 /** How long the views wait, at most, for the answer to the join's subscriber offer. */
 const ANSWER_FIRST_WAIT_MS = 1500;
+/** How long the views wait, at most, for the publish offer to go out (when nothing else holds it). */
+const PUBLISH_FIRST_WAIT_MS = 500;
 
 /** @typedef {import("./join.js").JoinFields} JoinFields */
 /** @typedef {import("./join.js").LobbyWait} LobbyWait */
@@ -136,6 +139,7 @@ export class Membership {
       this._held = null;
       throw error;
     }
+    markStep("join acknowledged");
     if (!["joining", "reconnecting", "waiting"].includes(core.state)) {
       // Left or gave up while the join was on its way.
       this._held = null;
@@ -159,26 +163,44 @@ export class Membership {
     } finally {
       if (entry === this._entries) this._offersPass = false;
     }
-    if (entry !== this._entries) return; // superseded: the newer one applies its own acknowledgement
+    if (!this._goesOn(entry)) return;
+    this._applyMeeting(result);
+    markStep("meeting applied");
+    // Publishing before the views (issue 21): building them takes the page's
+    // thread for 100-300 ms (seconds on a busy machine), and the browser's
+    // offer needs that thread between its steps. The views wait until the
+    // offer is out, at most PUBLISH_FIRST_WAIT_MS, and not at all while
+    // publishing waits for something else (the camera still opening, the
+    // recording notice). The interaction views are not loaded yet, so the
+    // meeting state above cost little.
+    await this._media.publish(PUBLISH_FIRST_WAIT_MS);
+    if (!this._goesOn(entry)) return;
     const held = this._held ?? [];
     this._held = null;
-    if (!core.inRoom) {
-      if (["joining", "waiting"].includes(core.state)) {
-        // The socket went down while we answered: nothing resumes a join
-        // that was not shown yet, so it is tried again (join() retries).
-        this._media.closePeers();
-        throw new ProtocolError("node_unreachable", "The connection to the server was lost while joining.");
-      }
-      return; // left, failed or was removed meanwhile: torn down already
-    }
-    this._applyMeeting(result);
-    // Publishing starts before the views are built: the browser makes its
-    // offer meanwhile (the interaction views are not loaded yet, so the
-    // meeting state above cost little).
-    this._media.publish();
     this._showMeeting();
+    markStep("meeting shown");
     for (const message of held) this._dispatch(message);
     await this._media.syncMuteState(this._roster.get(result.participant_id));
+  }
+
+  /**
+   * After a wait in `enter()`: may this join go on? Not when a newer one
+   * took over, nor when it was left, failed or removed meanwhile; a socket
+   * lost meanwhile throws, so that `join()` tries again (nothing resumes a
+   * join that was not shown yet).
+   * @param {number} entry the `enter()` call's number
+   * @returns {boolean}
+   * @private
+   */
+  _goesOn(entry) {
+    if (entry !== this._entries) return false; // superseded: the newer one applies its own acknowledgement
+    if (this._core.inRoom) return true;
+    this._held = null;
+    if (["joining", "waiting"].includes(this._core.state)) {
+      this._media.closePeers();
+      throw new ProtocolError("node_unreachable", "The connection to the server was lost while joining.");
+    }
+    return false; // left, failed or was removed meanwhile: torn down already
   }
 
   /**

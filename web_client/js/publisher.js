@@ -1,5 +1,6 @@
 // The publish connection: the client offers, the server answers. DOM-free.
 
+import { markStep } from "./join_marks.js";
 import { preferForwardedCodec } from "./peer.js";
 
 /** @typedef {import("./protocol.js").Source} Source */
@@ -140,6 +141,10 @@ export class Publisher {
     /** @type {Promise<void> | null} a negotiation queued but not started */
     this._queued = null;
     this._offerSent = false;
+    /** @type {() => void} resolves `offerSent()` */
+    this._offerSentNow = () => {};
+    /** @type {Promise<void>} */
+    this._firstOffer = new Promise((resolve) => (this._offerSentNow = resolve));
     /** @type {object[]} candidates gathered before the first `publish` went out */
     this._pendingCandidates = [];
     /** @type {Promise<void>} changes of a sender's parameters, one at a time
@@ -274,7 +279,13 @@ export class Publisher {
   close() {
     if (this.closed) return;
     this.closed = true;
+    this._offerSentNow(); // none will be
     this.pc.close();
+  }
+
+  /** Resolves once the first offer is on its way to the server (or this is closed). */
+  offerSent() {
+    return this._firstOffer;
   }
 
   /** @private */
@@ -292,8 +303,10 @@ export class Publisher {
     let answer;
     try {
       const pending = this._request("publish", { sdp, sources });
+      markStep("publish: offer sent");
       // `publish` is on the wire now; candidates may follow it.
       this._offerSent = true;
+      this._offerSentNow();
       this._flushCandidates();
       answer = await pending;
     } catch (error) {

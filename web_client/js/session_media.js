@@ -5,8 +5,10 @@
 import { fallbackDevices, listDevices } from "./devices.js";
 import { errorText, t } from "./i18n.js";
 import { toDeviceError } from "./media.js";
+import { markStep } from "./join_marks.js";
 import { PeerPair } from "./peer_pair.js";
 import { ProtocolError } from "./protocol.js";
+import { sleep } from "./session_core.js";
 
 /** @typedef {import("./protocol.js").Participant} Participant */
 /** @typedef {import("./protocol.js").Source} Source */
@@ -73,6 +75,7 @@ export class SessionMedia {
     this.closePeers();
     const peers = new PeerPair({ iceServers: this._core.iceServers, request: this._request, simulcast: this._core.simulcast });
     this.peers = peers;
+    markStep("peer connections made");
     const core = this._core;
     const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
       peers.addEventListener(type, (e) => handler(/** @type {CustomEvent} */ (e).detail));
@@ -91,8 +94,11 @@ export class SessionMedia {
    * Publish what we have once the devices being opened are (the join did
    * not wait for them) and the publish gate allows. Called after `start()`,
    * once the join acknowledgement is applied (the gate reads the meeting).
+   * Resolves once the publish offer is on its way (at most `limitMs`
+   * later), or at once when publishing waits for a device or the person.
+   * @param {number} [limitMs] 0: at once
    */
-  publish() {
+  async publish(limitMs = 0) {
     const peers = this.peers;
     if (!peers) return;
     const gate = this._publishGate() ?? true;
@@ -100,10 +106,18 @@ export class SessionMedia {
     // server handles a socket's messages in order, and our receiving
     // connection matters more than our sending one (issue 21).
     const answered = peers.subscriber.answerSent();
-    const allowed = Promise.all([this.devicesSettled(), gate, answered]).then(([, ok]) => ok);
-    void peers.publishAll(this.local, allowed).then((published) => {
-      if (!published && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
+    const ready = Promise.all([this.devicesSettled(), gate, answered]);
+    const allowed = ready.then(([, ok]) => {
+      markStep("publish: allowed");
+      return ok;
     });
+    const published = peers.publishAll(this.local, allowed).then((sent) => {
+      if (!sent && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
+    });
+    if (limitMs <= 0) return;
+    // Settled already (microtasks away), or waiting for a device or the person?
+    const readyNow = await Promise.race([ready.then(() => true, () => true), sleep(0).then(() => false)]);
+    if (readyNow) await Promise.race([peers.publisher.offerSent(), published.catch(() => {}), sleep(limitMs)]);
   }
 
   /**

@@ -1,5 +1,7 @@
 // The subscribe connection: the server offers, the client answers. DOM-free.
 
+import { markStep } from "./join_marks.js";
+
 /** @typedef {import("./protocol.js").Track} Track */
 /** @typedef {import("./protocol.js").SubscriberOffer} SubscriberOffer */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
@@ -33,6 +35,8 @@ export class Subscriber extends EventTarget {
     /** @type {SubscriberOffer | null} */
     this._latest = null;
     this._running = false;
+    /** an offer is being answered and its answer is not sent yet */
+    this._answering = false;
     /** @type {(() => void)[]} waiting for an answer to be sent (`answerSent`) */
     this._sentWaiters = [];
     /** Candidates found before the server has applied an answer. */
@@ -85,7 +89,9 @@ export class Subscriber extends EventTarget {
    * @returns {Promise<void>}
    */
   answerSent() {
-    if (!this._running) return Promise.resolve();
+    // Not until the server acknowledges the answer: that waits for the
+    // server to apply it, and our publish would wait with it (issue 21).
+    if (!this._answering && !this._latest) return Promise.resolve();
     return new Promise((resolve) => this._sentWaiters.push(resolve));
   }
 
@@ -93,7 +99,7 @@ export class Subscriber extends EventTarget {
   close() {
     if (this.closed) return;
     this.closed = true;
-    this._flushSentWaiters(); // nothing more will be sent
+    this._answerDone(); // nothing more will be sent
     this.pc.close();
     this._mapTracks([]);
   }
@@ -105,20 +111,30 @@ export class Subscriber extends EventTarget {
       while (this._latest && !this.closed) {
         const offer = this._latest;
         this._latest = null;
+        this._answering = true;
         try {
           await this._answer(offer);
         } catch (error) {
           if (!this.closed) this._emit("error", { error });
+        } finally {
+          this._answerDone();
         }
       }
     } finally {
       this._running = false;
-      this._flushSentWaiters();
+      this._answerDone();
     }
   }
 
-  /** @private */
-  _flushSentWaiters() {
+  /**
+   * The answer to the offer being handled is on its way (or its handling
+   * ended): whoever waits for that goes on, unless a newer offer is waiting
+   * for its own answer.
+   * @private
+   */
+  _answerDone() {
+    this._answering = false;
+    if (this._latest && !this.closed) return;
     for (const resolve of this._sentWaiters.splice(0)) resolve();
   }
 
@@ -135,10 +151,12 @@ export class Subscriber extends EventTarget {
     const answer = /** @type {RTCSessionDescription} */ (pc.localDescription).sdp;
     try {
       const sent = this._request("subscriber_answer", { revision, sdp: answer });
-      this._flushSentWaiters();
+      markStep("subscriber: answer sent");
+      this._answerDone();
       // The tiles and sinks for the tracks are made while the answer
       // travels, not before it (issue 21: the connection comes up sooner).
       this._mapTracks(Array.isArray(tracks) ? tracks : []);
+      markStep("subscriber: tracks shown");
       await sent;
       if (!this._answered) {
         this._answered = true;
