@@ -22,6 +22,7 @@ from conf_server.domain.meeting_state import MeetingState, Member
 from conf_server.errors import ConfServerError
 from conf_server.integration.invites import InvalidInvite, Invite
 from conf_server.integration.turn_credentials import client_ice_servers
+from sfu import timeline
 from signaling import PROTOCOL_VERSION
 from signaling.text import InvalidText, clean_name
 
@@ -68,6 +69,7 @@ class Membership:
         self._context = context
 
     async def join(self, request: JoinRequest) -> dict[str, Any]:
+        timeline.step(request.sid, "join received")
         invite = None
         if request.token is not None:
             if self._context.invites is None:
@@ -78,7 +80,9 @@ class Membership:
         hosts = await self._context.node.ensure_here(request.room, request.resume_token)
         self._context.spans.placed(request.room, hosts)
         try:
-            return await self._join_here(request, invite)
+            result = await self._join_here(request, invite)
+            timeline.step(request.sid, "join acknowledged")
+            return result
         except Exception:
             # A refused join claims nothing: if nobody is here (no member, nobody
             # in the lobby), the room goes back to the directory at once.
@@ -231,13 +235,18 @@ class Membership:
         """After admission: media, the others' notice, and the join result
         (after the first subscriber offer if ``offer_first``)."""
         assert participant.sid is not None
-        await self._context.events.enter_room(participant.sid, participant.room)
-        await self._context.store.expire(state.room, None)
-        await self._still_here(participant, participant.sid)
+        timeline.step(participant.id, f"admitted as {participant.sid}")
+        # The subscriber first: its offer is made (createOffer, ICE gathering)
+        # while the awaits below run, not after them (issue 21). A removal
+        # meanwhile closes it with the participant's other media.
         media = self._context.room_media(participant.room)
         media.set_zone(participant.id, participant.zone)
         if receive:
             media.add_subscriber(participant.id)
+        timeline.step(participant.id, "join: subscriber added")
+        await self._context.events.enter_room(participant.sid, participant.room)
+        await self._context.store.expire(state.room, None)
+        await self._still_here(participant, participant.sid)
         await self._context.spans.entered(participant.room)
         await self._context.events.to_room(
             participant.room,
@@ -245,8 +254,10 @@ class Membership:
             {"participant": participant.to_wire()},
             skip_sid=participant.sid,
         )
+        timeline.step(participant.id, "join: participant_joined sent")
         await self._context.recording.room_entered(state)
         await self._context.save_roster(participant.room)
+        timeline.step(participant.id, "join: roster saved")
         self._context.live_reports.changed(participant.room, urgent=True)
         if state.present_ids() == [participant.id]:
             self._context.publisher.publish("meeting.started", meeting_summary(state))
@@ -268,6 +279,7 @@ class Membership:
         transport = self._context.room_media(participant.room).subscribers.get(participant.id)
         if transport is not None:
             await transport.first_offer_sent(FIRST_OFFER_WAIT_S)
+        timeline.step(participant.id, "join: first offer out")
 
     async def _join_result(
         self, participant: Participant, state: MeetingState, resumed: bool
