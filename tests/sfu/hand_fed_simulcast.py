@@ -54,15 +54,19 @@ class Publisher:
         self.producer.receive(rtp.parse(header + payload), self.producer.layers[layer])
 
 
-def received(sock: socket.socket) -> list[tuple[int, int]]:
-    """(sequence number, layer) of every packet that arrived."""
+def datagrams(sock: socket.socket) -> list[bytes]:
+    """Every packet that arrived (read until the socket's timeout)."""
     out = []
     while True:
         try:
-            data = sock.recv(2048)
+            out.append(sock.recv(2048))
         except TimeoutError:
             return out
-        out.append((struct.unpack_from("!H", data, 2)[0], data[-1]))
+
+
+def received(sock: socket.socket) -> list[tuple[int, int]]:
+    """(sequence number, layer) of every packet that arrived."""
+    return [(struct.unpack_from("!H", data, 2)[0], data[-1]) for data in datagrams(sock)]
 
 
 async def consumer_of(publisher: Publisher, receiver: socket.socket) -> Consumer:

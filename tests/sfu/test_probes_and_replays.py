@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 
-from hand_fed_simulcast import SSRCS, Publisher, consumer_of
+from hand_fed_simulcast import SSRCS, Publisher, consumer_of, datagrams
 
 from sfu import rtp
 
@@ -33,13 +33,7 @@ def probe(publisher: Publisher, layer: int) -> None:
 
 def arrivals(sock: socket.socket) -> list[tuple[int, int]]:
     """(sequence number, timestamp) of every packet that arrived."""
-    out = []
-    while True:
-        try:
-            data = sock.recv(2048)
-        except TimeoutError:
-            return out
-        out.append(struct.unpack_from("!HI", data, 2))
+    return [struct.unpack_from("!HI", data, 2) for data in datagrams(sock)]
 
 
 async def test_padding_leaves_no_gap_and_no_wrong_retransmission(
