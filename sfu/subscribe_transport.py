@@ -136,9 +136,16 @@ class SubscribeTransport:
         state: str = self.pc.connectionState
         return state
 
+    @property
+    def connection_lost(self) -> bool:
+        """The peer connection shut itself down under us: aiortc does so once
+        its DTLS transport closed (the client closed its side, or ICE consent
+        expired). Nothing can be added to it or sent on it any more."""
+        return not self.closed and self.pc.connectionState == "closed"
+
     def consume(self, producer: Producer, app_data: dict[str, Any] | None = None) -> Consumer:
         """Start sending ``producer`` to this participant (after the next negotiation)."""
-        if self.closed:
+        if self.closed or self.connection_lost:
             raise TransportClosed("the subscribe transport is closed")
         existing = self.consumers.get(producer.id)
         if existing is not None:

@@ -227,7 +227,10 @@ class RoomMedia:
         # offers with its tracks follow (SubscribeTransport.yield_to).
         newcomer = self.subscribers.get(owner)
         for participant_id, transport in self.subscribers.items():
-            if participant_id != owner and not transport.closed:
+            # A receive connection that closed under its participant (the
+            # client closed it, or ICE consent expired) takes no new tracks:
+            # adding them would fail this publish for a stranger's connection.
+            if participant_id != owner and not transport.closed and not transport.connection_lost:
                 if newcomer is not None:
                     transport.yield_to(newcomer)
                 self._consume(participant_id, transport, producer)
