@@ -12,6 +12,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 from deployment import Workers, children_of, http, metric, until
 from media_node_client import MediaNodeClient
 from media_peers import read_counter
@@ -144,3 +146,38 @@ def worker_pid(workers: Workers, name: str) -> int:
         if name.encode() in arguments:
             return pid
     raise AssertionError(f"no worker {name}")
+
+
+# -- recordings of a spanning room (tests/cluster/test_spanning_recording.py) -----------
+
+
+async def meeting_recordings(url: str, meeting_id: str) -> list[dict[str, Any]]:
+    """The meeting's recordings as the node at ``url`` lists them, oldest first."""
+    status, body = await http(url, "GET", f"/api/v1/recordings?meeting_id={meeting_id}")
+    assert status == 200, body
+    return sorted(body["recordings"], key=lambda r: r.get("started_at") or 0)
+
+
+def recorded_file(data_dir: Path, record: dict[str, Any], participant_id: str, kind: str) -> Path:
+    """The file of one participant's recorded ``kind`` track, on the disk of
+    the node whose data dir is ``data_dir``."""
+    track = next(
+        t for t in record["tracks"] if t["participant_id"] == participant_id and t["kind"] == kind
+    )
+    return data_dir / "recordings" / record["id"] / track["name"]
+
+
+def recorded_counters(path: Path) -> list[int]:
+    """The counter of every frame of a recorded video file (decoded with PyAV)."""
+    with av.open(str(path)) as container:
+        return [read_counter(frame) for frame in container.decode(video=0)]
+
+
+def recorded_tone(path: Path) -> float:
+    """The strongest frequency of a recorded audio file (decoded with PyAV)."""
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].sample_rate
+        chunks = [f.to_ndarray()[0].astype(np.float64) for f in container.decode(audio=0)]
+    signal = np.concatenate(chunks)
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(signal.size)))
+    return float(np.fft.rfftfreq(signal.size, 1 / rate)[int(np.argmax(spectrum))])
