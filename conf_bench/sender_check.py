@@ -39,6 +39,10 @@ def _silent(sender: dict[str, Any]) -> list[str]:
     ]
 
 
+def _participants(count: int) -> str:
+    return f"{count} participant" + ("" if count == 1 else "s")
+
+
 def _listed(indices: list[int]) -> str:
     shown = ", ".join(str(i) for i in sorted(indices)[:MOST_LISTED])
     more = len(indices) - MOST_LISTED
@@ -67,17 +71,17 @@ def sender_problems(
         if sender.get("refused"):
             refused.append(index)
     reasons = [
-        f"load generator: {len(indices)} participants' {what} sent nothing in "
-        f"{seconds:g} s ({state}): {_listed(indices)}"
+        f"load generator: the {what} of {_participants(len(indices))} sent nothing "
+        f"in {seconds:g} s ({state}): {_listed(indices)}"
         for (what, state), indices in sorted(silent.items(), key=lambda kv: -len(kv[1]))
     ]
     reasons += [
-        f"load generator: {len(indices)} participants {state}: {_listed(indices)}"
+        f"load generator: {_participants(len(indices))} {state}: {_listed(indices)}"
         for state, indices in sorted(unwell.items(), key=lambda kv: -len(kv[1]))
     ]
     if refused:
         reasons.append(
-            f"load generator: the send path refused packets of {len(refused)} "
-            f"participants (not connected or a full socket): {_listed(refused)}"
+            f"load generator: the send path refused packets of {_participants(len(refused))} "
+            f"(not connected or a full socket): {_listed(refused)}"
         )
     return reasons

@@ -31,19 +31,19 @@ def test_publishers_that_sent_nothing_are_named_with_their_connections() -> None
         sender("stranger", camera=0),  # not in this meeting's index: ignored
     ]
     assert sender_problems(senders, index_of, 1.0) == [
-        "load generator: 2 participants' camera and microphone sent nothing in 1 s "
-        "(publish dtls closed, ice closed; receive failed): 0, 1",
-        "load generator: 1 participants' microphone sent nothing in 1 s (publish dtls "
-        "connected, ice completed; task ended: ValueError: packet is too long): 2",
+        "load generator: the camera and microphone of 2 participants sent nothing "
+        "in 1 s (publish dtls closed, ice closed; receive failed): 0, 1",
+        "load generator: the microphone of 1 participant sent nothing in 1 s (publish "
+        "dtls connected, ice completed; task ended: ValueError: packet is too long): 2",
     ]
 
 
 def test_refused_sends_and_a_lost_signaling_socket_are_said() -> None:
     senders = [sender("a", refused=4), sender("b", signaling="transport close")]
     assert sender_problems(senders, {"a": 0, "b": 1}, 1.0) == [
-        "load generator: 1 participants publish dtls connected, ice completed; "
+        "load generator: 1 participant publish dtls connected, ice completed; "
         "signaling transport close: 1",
-        "load generator: the send path refused packets of 1 participants (not "
+        "load generator: the send path refused packets of 1 participant (not "
         "connected or a full socket): 0",
     ]
 
