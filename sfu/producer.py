@@ -175,8 +175,11 @@ class Producer:
         talker = self.talker
         # Ranked or not, decided on this packet: a first syllable goes out
         # with it (the ranking may resume consumers right here). Sinks (the
-        # recorder) take every packet.
-        consumers = layer.consumers if talker is None or talker.heard(view.audio_level, now) else ()
+        # recorder) and relays to other nodes take every packet.
+        if talker is None or talker.heard(view.audio_level, now):
+            consumers = layer.consumers
+        else:
+            consumers = layer.every_packet
         to_sinks = bool(self.sinks) and layer.index == self._sink_layer
         if not consumers and not to_sinks:
             return  # e.g. a simulcast layer nobody gets now: never stamped

@@ -110,6 +110,11 @@ class ProducerLayer:
         self.sender_report: SenderReport | None = None
         #: Consumers that forward this layer now, or wait for its next keyframe.
         self.consumers: list[Downstream] = []
+        #: Those of :attr:`consumers` that take a talker's packets whether or
+        #: not speaker selection ranks it (a relay to another node, which
+        #: ranks the room's talkers itself: a packet held back here would be
+        #: a gap there, NACKed and counted as lost).
+        self.every_packet: list[Downstream] = []
         self.last_keyframe_request = -1e9
         #: A keyframe was asked for while the publisher could not be told (its
         #: connection not up, or this layer's SSRC not known yet): the request
@@ -145,10 +150,13 @@ class ProducerLayer:
         if consumer not in self.consumers:
             # A new list: the producer may be iterating the old one right now.
             self.consumers = [*self.consumers, consumer]
+            if getattr(consumer, "takes_every_packet", False):
+                self.every_packet = [*self.every_packet, consumer]
 
     def detach(self, consumer: Downstream) -> None:
         if consumer in self.consumers:
             self.consumers = [c for c in self.consumers if c is not consumer]
+            self.every_packet = [c for c in self.every_packet if c is not consumer]
 
     def stable_bitrate(self, now: float) -> int:
         """The layer's bitrate once it has arrived for ``STABLE_AFTER_S``, else 0."""

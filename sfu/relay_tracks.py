@@ -126,6 +126,11 @@ def _with_ssrc(packet: bytes, ssrc: bytes) -> bytes:
 class RelayOut:
     """Sends one producer's packets to one peer node (a :class:`~sfu.producer_layer.Downstream`)."""
 
+    #: A talker's audio crosses whether or not this node's speaker selection
+    #: ranks it: the other node ranks its own listeners' speakers, and a
+    #: packet held back would be a gap there (NACKed, counted as lost).
+    takes_every_packet = True
+
     def __init__(
         self, endpoint: RelayEndpoint, peer: RelayPeer, producer: Producer, origin: str
     ) -> None:
