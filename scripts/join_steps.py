@@ -30,6 +30,28 @@ GAPS = (
 )
 
 
+#: Spans reported per run (then the median): (from, to) marks of one join.
+SPANS = (
+    ("join sent", "join acknowledged"),
+    ("server: join received", "server: join acknowledged"),
+    ("join acknowledged", "subscriber: answer sent"),
+    ("subscriber: answer sent", "publish: offer sent"),
+    ("subscriber: answer sent", "joined"),
+    ("subscriber: answer sent", "receiving: DTLS connected"),
+    ("publish: offer sent", "server: publish received"),
+    ("server: publish received", "server: publish answered"),
+    ("publish: offer sent", "publishing: DTLS connected"),
+    ("publishing: DTLS connected", "others: newcomer's video painted (3 of 3)"),
+    ("join sent", "remote video 3 painted"),
+    ("join sent", "others: newcomer's video painted (3 of 3)"),
+)
+
+
+def spans(marks: dict[str, float]) -> dict[str, float]:
+    """The ``SPANS`` of one run's marks (ms), those whose two marks are there."""
+    return {f"span: {a} → {b}": marks[b] - marks[a] for a, b in SPANS if a in marks and b in marks}
+
+
 @dataclass(frozen=True)
 class ServerStep:
     at: float  # epoch ms

@@ -109,7 +109,9 @@ class PublishTransport:
         if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp:
             raise NegotiationError("the offer is not an SDP offer with media", code="invalid_sdp")
         check_media_lines(offer_sdp)
+        who = str(self.app_data.get("participant_id", self.id))
         async with self._lock:
+            timeline.step(who, "publish: applying the offer")
             try:
                 await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             except Exception as exc:  # aiortc raises many types for malformed SDP
@@ -139,9 +141,12 @@ class PublishTransport:
                     self._hooked.add(id(transport))
                     bridge.hook_incoming_rtp(transport, self._on_rtp)
                     bridge.hook_incoming_rtcp(transport, self._on_rtcp)
+            timeline.step(who, "publish: offer applied")
             try:
                 answer = await self.pc.createAnswer()
+                timeline.step(who, "publish: answer made")
                 await bridge.set_local_description(self.pc, answer, self._ports)
+                timeline.step(who, "publish: answer set (gathered)")
             except MediaPortsFull:
                 await self._start_over()
                 raise
