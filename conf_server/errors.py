@@ -27,3 +27,10 @@ class NotFound(ConfServerError):
 class InvalidRequest(ConfServerError):
     code = "invalid_request"
     status = 400
+
+
+class NodeUnreachable(ConfServerError):
+    """Another node of the deployment, which must answer this, does not."""
+
+    code = "node_unreachable"
+    status = 503

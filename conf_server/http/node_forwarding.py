@@ -16,7 +16,7 @@ from aiohttp import web
 
 from conf_server.cluster.cluster import NodeInfo
 from conf_server.domain.meeting_state import MeetingState
-from conf_server.errors import ConfServerError, NotFound
+from conf_server.errors import NodeUnreachable, NotFound
 
 from .keys import MEETINGS
 
@@ -53,11 +53,6 @@ _RELAYED_HEADERS = (
     "Retry-After",
 )
 _CHUNK = 256 * 1024
-
-
-class NodeUnreachable(ConfServerError):
-    code = "node_unreachable"
-    status = 503
 
 
 def _signature(key: bytes, node: str, request: web.Request) -> str:

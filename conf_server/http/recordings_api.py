@@ -24,7 +24,7 @@ import os
 
 from aiohttp import web
 
-from conf_server.errors import ConfServerError, NotFound
+from conf_server.errors import ConfServerError, NodeUnreachable, NotFound
 from conf_server.integration.api_keys import Unauthorized
 from conf_server.meeting.recording_control import ACTIONS, recording_summary
 from conf_server.meeting.transcript_links import TRANSCRIPT_FORMATS
@@ -33,13 +33,7 @@ from recording.library import RecordingLibrary
 from .api_auth import caller
 from .file_download import send_file
 from .keys import MEETINGS
-from .node_forwarding import (
-    NodeUnreachable,
-    forwarded,
-    live_node,
-    meeting_here,
-    relay,
-)
+from .node_forwarding import forwarded, live_node, meeting_here, relay
 from .request_body import InvalidRequest, read_json_object, reject_unknown_fields
 
 

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from conf_server.errors import ConfServerError
+from conf_server.errors import ConfServerError, NodeUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,9 @@ Send = Callable[[str, dict[str, Any]], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 
 
-class NodeUnreachable(ConfServerError):
-    """The node that must do it did not answer in time."""
+class OwnerUnreachable(NodeUnreachable):
+    """The node that must do it did not answer in time (try again)."""
 
-    code = "node_unreachable"
-    status = 503
     retry_after = 2.0
 
 
@@ -99,7 +97,7 @@ class SpanRequests:
             try:
                 reply = await asyncio.wait_for(future, timeout)
             except TimeoutError:
-                raise NodeUnreachable(
+                raise OwnerUnreachable(
                     f"node {node}, which does this for the meeting, did not answer; try again"
                 ) from None
         finally:

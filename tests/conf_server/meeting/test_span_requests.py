@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from conf_server.cluster.node_bus import LocalBusHub
-from conf_server.errors import ConfServerError
-from conf_server.meeting.span_requests import NodeUnreachable, RemoteError, SpanRequests
+from conf_server.errors import ConfServerError, NodeUnreachable
+from conf_server.meeting.span_requests import RemoteError, SpanRequests
 from sfu.tasks import TaskGroup
 
 
