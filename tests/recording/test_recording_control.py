@@ -196,3 +196,16 @@ def test_a_recording_left_unfinished_is_marked_incomplete_never_deleted(tmp_path
     assert library.get(finished)["state"] == "ready"
     assert library.purge_expired() == []
     assert sorted(library.purge_expired(now=10**12)) == sorted([unfinished, finished, elsewhere])
+
+
+async def test_the_recording_ends_for_good_when_the_meeting_empties(server, make_member):
+    """The meeting state keeps whether the meeting records (so a node that
+    takes a room over records on); the last person leaving clears it, so
+    whoever opens the meeting again finds it not recording."""
+    host = await make_member("Hana", room="rec-empty")
+    assert (await host.call("recording", {"action": "start"}))["recording"] is not None
+    await host.call("leave")
+    again = await make_member("Hana", room="rec-empty")
+    assert again.meeting["recording"] is None
+    status, body, _ = await api(server, "GET", f"/meetings/{again.meeting['meeting_id']}")
+    assert status == 200 and body["recording"] is None
