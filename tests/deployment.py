@@ -87,7 +87,7 @@ class NodeProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    async def wait_ready(self, timeout: float = 20.0) -> None:
+    async def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -234,6 +234,8 @@ class NodeClient(SignalingClientBase):
     def _follow(self, event: str, data: Any) -> None:
         if event == "room_moved":
             self._recover(data["url"])
+        elif event == "lobby_admitted":
+            self._joined(data)  # the join acknowledgement, as docs/protocol.md says
 
     def _on_disconnect(self, sio: socketio.AsyncClient) -> None:
         if sio is self.sio and not self._closing:

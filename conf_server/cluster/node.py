@@ -346,7 +346,7 @@ class NodeAgent:
         becomes a satellite of it before the client is sent there."""
         target = None
         if resume_token and len(hosts) > 1:
-            target = await self._node_of(room, resume_token, live)
+            target = await self._node_of(room, resume_token, hosts, live)
         if target is None:
             target = self.host_for(hosts, live)
         if target.name not in hosts and not await self.cluster.span(room, target.name):
@@ -362,14 +362,20 @@ class NodeAgent:
         return hosts if self.name in hosts else [*hosts, self.name]
 
     async def _node_of(
-        self, room: str, resume_token: str, live: dict[str, NodeInfo]
+        self, room: str, resume_token: str, hosts: list[str], live: dict[str, NodeInfo]
     ) -> NodeInfo | None:
-        """The live node whose roster of ``room`` has ``resume_token``."""
+        """The live, not draining node whose roster of ``room`` has
+        ``resume_token``; if that node is dead or draining, the least-loaded
+        other hosting node (its mirror there keeps the place: a node new to
+        the room would take the client for a newcomer)."""
         for name, roster in (await self.cluster.rosters(room)).items():
             for entry in roster:
                 token = str(entry.get("resume_token") or "")
                 if token and secrets.compare_digest(token.encode(), resume_token.encode()):
-                    return live.get(name)
+                    node = live.get(name)
+                    if node is not None and not node.draining:
+                        return node
+                    return least_loaded([live[n] for n in hosts if n in live and n != name])
         return None
 
     def host_for(self, hosts: list[str], live: dict[str, NodeInfo]) -> NodeInfo:

@@ -37,6 +37,11 @@ class RoomBroadcast:
         ]
 
     async def to_moderators(self, state: MeetingState, event: str, data: dict[str, Any]) -> None:
+        if state.room not in self._context.directory.rooms:
+            # Nobody of the room here (a guest waits in its lobby on a node
+            # that hosts none of its people yet): the hosting nodes tell theirs.
+            await self._context.spans.to_peers(state.room, "moderators", event=event, data=data)
+            return
         for sid in self.moderator_sids(state):
             await self._context.events.to_client(sid, event, data)
 

@@ -44,12 +44,17 @@ from conf_server.domain import LobbyEntry
 from conf_server.errors import ConfServerError
 
 from .meeting_context import MeetingContext
+from .meeting_views import is_moderator
 from .room_media import RoomMedia
 from .room_relays import RoomRelays
 from .rooms import Participant
 from .span_requests import SpanRequests
 
 logger = logging.getLogger(__name__)
+
+#: Events a node with nobody of a room asks the hosting nodes to pass on to
+#: their hosts and co-hosts (``moderators`` command).
+PEER_NOTICES = frozenset({"lobby_changed"})
 
 #: A peer whose snapshots stopped this many heartbeats ago, and that no longer
 #: hosts the room, is forgotten (its "I left" snapshot may have been lost).
@@ -105,6 +110,8 @@ class RoomSpans:
         #: Snapshots to send: (room, peer).
         self._dirty: set[tuple[str, str]] = set()
         self._sender: asyncio.Task[None] | None = None
+        #: Rooms whose people this node sent to other nodes (``moved``).
+        self._moved: set[str] = set()
         #: Requests that another node answers (the recording, on the owner).
         self.requests = SpanRequests(self._send, lambda coro: self._context.tasks.spawn(coro))
 
@@ -130,6 +137,7 @@ class RoomSpans:
 
     def placed(self, room: str, hosts: list[str]) -> None:
         """A join for ``room`` is placed here; ``hosts`` are the nodes hosting it."""
+        self._moved.discard(room)
         others = [node for node in hosts if node != self.name]
         if not others or not self.enabled:
             return
@@ -208,8 +216,10 @@ class RoomSpans:
     def moved(self, room: str) -> None:
         """The room's clients were sent to another node (drain): forget the
         room here without telling the peers, whose mirrors keep the resume
-        tokens until the clients are back (or this node is gone)."""
+        tokens until the clients are back (or this node is gone); their
+        snapshots get no "not hosting" answer either (``_moved``)."""
         self.peers.pop(room, None)
+        self._moved.add(room)
         self._context.events.set_spanning(room, False)
 
     async def media_closed(self, room: str) -> None:
@@ -251,6 +261,8 @@ class RoomSpans:
     ) -> None:
         directory = self._context.directory
         if room not in directory.rooms:
+            if room in self._moved:
+                return  # sent away (drain): silence keeps their places on the sender
             if room not in self.peers and (participants or tracks):
                 # Not (or no longer) hosting it: the sender stops relaying here.
                 await self._send(sender, _snapshot_message(room, [], []))
@@ -369,6 +381,15 @@ class RoomSpans:
         """Ask ``node`` to act on its participants of ``room``."""
         await self._send(node, {"type": "command", "room": room, "action": action, **args})
 
+    async def look_up(self, room: str) -> None:
+        """Learn the nodes hosting ``room`` now: people let in from the lobby
+        enter long after their join was placed, and this node may have let
+        go of the room's peers meanwhile (nobody of it was here)."""
+        if not self.enabled:
+            return
+        with contextlib.suppress(StoreUnavailable):
+            self.placed(room, await self._context.cluster.hosts(room))
+
     async def to_peers(self, room: str, action: str, **args: Any) -> None:
         """A command to every other node hosting ``room`` (those that sent no
         snapshot yet too: a node with only people in the lobby sends none)."""
@@ -400,11 +421,12 @@ class RoomSpans:
                 context.sync_flags(state, tell_peers=False)
             context.set_muted(target, source, True)
             await context.broadcast_update(target)
+            # The lock as the store has it now: the asking node's copy of this
+            # participant may predate it (mute all with the lock).
+            locked = bool(message.get("locked")) or (source == "microphone" and target.mic_locked)
             if target.sid is not None:
                 await context.events.to_client(
-                    target.sid,
-                    "muted_by_host",
-                    {"source": source, "locked": bool(message.get("locked")), "by": by},
+                    target.sid, "muted_by_host", {"source": source, "locked": locked, "by": by}
                 )
         elif action == "remove" and target is not None:
             sid = target.sid
@@ -426,6 +448,17 @@ class RoomSpans:
             if state is not None:
                 for participant in context.sync_flags(state, tell_peers=False):
                     await context.broadcast_update(participant)
+        elif action == "moderators" and message.get("event") in PEER_NOTICES:
+            # A node with nobody of the room (a guest waits in its lobby) asks
+            # the hosting nodes to tell their hosts and co-hosts.
+            state = await context.store.get(room)
+            data = message.get("data")
+            if state is not None and isinstance(data, dict):
+                for participant in self._local(room):
+                    if participant.sid is not None and is_moderator(
+                        state.roles.role_of(participant.id)
+                    ):
+                        await context.events.to_client(participant.sid, str(message["event"]), data)
         elif action in ("admit", "deny"):
             waiting = context.waiting_entries(room)
             entries = [

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,13 @@ import av
 import numpy as np
 from deployment import Workers, children_of, http, metric, until
 from media_node_client import MediaNodeClient
-from media_peers import read_counter
+from media_peers import (
+    CounterVideoTrack,
+    ToneAudioTrack,
+    collect_counters,
+    dominant_frequency,
+    read_counter,
+)
 
 #: Relays on loopback; a node with two participants is "full" for placement.
 SPANNING = {"CONF_RELAY_HOST": "127.0.0.1", "CONF_ROOM_SPAN_LOAD": "2"}
@@ -43,18 +49,7 @@ async def join_in_turn(
         else:
             await member.join(room)
 
-        async def counted(joined: int = joined) -> bool:
-            total = 0
-            for url in nodes:
-                _, body = await http(url, "GET", "/api/v1/admin/nodes")
-                seen = {n["name"]: n["participants"] for n in body["nodes"]}
-                here = await participants_of(url)
-                if seen[body["this_node"]] != here:
-                    return False
-                total += int(here)
-            return total == joined
-
-        await until(counted)
+        await loads_shown(nodes, joined)
 
 
 async def equals(value: Awaitable[float], expected: float) -> bool:
@@ -148,6 +143,24 @@ def worker_pid(workers: Workers, name: str) -> int:
     raise AssertionError(f"no worker {name}")
 
 
+async def loads_shown(nodes: list[str], total: int) -> None:
+    """Wait until the registry shows each node's own participants, ``total``
+    in all (placement reads the loads there, a heartbeat late)."""
+
+    async def counted() -> bool:
+        found = 0
+        for url in nodes:
+            _, body = await http(url, "GET", "/api/v1/admin/nodes")
+            seen = {n["name"]: n["participants"] for n in body["nodes"]}
+            here = await participants_of(url)
+            if seen[body["this_node"]] != here:
+                return False
+            found += int(here)
+        return found == total
+
+    await until(counted)
+
+
 # -- recordings of a spanning room (tests/cluster/test_spanning_recording.py) -----------
 
 
@@ -181,3 +194,82 @@ def recorded_tone(path: Path) -> float:
     signal = np.concatenate(chunks)
     spectrum = np.abs(np.fft.rfft(signal * np.hanning(signal.size)))
     return float(np.fft.rfftfreq(signal.size, 1 / rate)[int(np.argmax(spectrum))])
+
+
+async def two_on_each(
+    make: Callable[[str, str], Any],
+    nodes: list[str],
+    room: str,
+    clients: list[Any],
+    receive: list[bool] | None = None,
+) -> list[Any]:
+    """Ada, Bob, Cy and Dee (``make(nodes[0], name)``, closed after the test)
+    join ``room`` in turn: Ada and Bob on the first node, the room's owner;
+    Cy and Dee on the second, a satellite."""
+    people = [make(nodes[0], name) for name in TONES]
+    clients.extend(people)
+    await join_in_turn(people, room, nodes, receive)
+    placed = [getattr(person, "base_url", None) or person.url for person in people]
+    assert placed == [nodes[0], nodes[0], nodes[1], nodes[1]], placed
+    return people
+
+
+def assert_media_kept(clocks: list[FrameClock], lag: LoopLag, since: float, whose: str) -> None:
+    """No clock lost 1 s of video since ``since``. Media lost (frames that
+    never came) is the measure; on a busy machine this process may stall
+    too, and what it lost meanwhile is not the server's doing. Frames that
+    came late but all came (a starved decoder here) are bounded more loosely."""
+    lag.stop()
+    allowed = 1.0 + lag.worst
+    for clock in clocks:
+        wait, lost = clock.longest_gap(since - 0.5)
+        clock.stop()
+        assert lost < allowed and wait < 2 * allowed, (
+            f"{whose} media stopped: {wait:.2f} s, {lost:.2f} s lost "
+            f"({clock.debug(since)}; this process stalled {lag.worst:.2f} s)"
+        )
+
+
+async def failure_scene(
+    people: list[MediaNodeClient], room: str, nodes: list[str], watchers: int = 1
+) -> list[Any]:
+    """Ada and Bob on the first node, Cy and Dee on the second; Bob's hand is
+    up. The pair on ``nodes[watchers]`` sends camera and tone and watches
+    each other; the other pair sends a tone only and receives nothing.
+    Returns the clocks of the watchers' video of each other, then a
+    :class:`LoopLag`. Few decoders: the test process's own load must not be
+    what loses frames."""
+    ada, bob, cy, dee = people
+    pairs = [(ada, bob), (cy, dee)]
+    watching, sending = pairs[watchers], pairs[1 - watchers]
+    receive = [index // 2 == watchers for index in range(4)]
+    await join_in_turn(people, room, nodes, receive=receive)
+    assert [p.base_url for p in people] == [nodes[0], nodes[0], nodes[1], nodes[1]]
+    await bob.call("raise_hand")
+    for person in sending:
+        await person.publish({"microphone": ToneAudioTrack(TONES[person.name])})
+    for person in watching:
+        await person.publish(
+            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
+        )
+    heard = sending[0]
+    first, second = watching
+    for person, other in ((first, second), (second, first)):
+        await person.wait_for(
+            lambda person=person, other=other: (
+                person.track_of(other.participant_id, "camera") is not None
+                and person.track_of(heard.participant_id, "microphone") is not None
+            ),
+            timeout=20,
+        )
+        await collect_counters(person.track_of(other.participant_id, "camera"), 5, timeout=20)
+    # The other pair's tone crossed from the other node.
+    tone = await dominant_frequency(first.track_of(heard.participant_id, "microphone"), 0.5, 20)
+    assert abs(tone - TONES[heard.name]) < 30, tone
+    clocks = [
+        FrameClock(first.track_of(second.participant_id, "camera")),
+        FrameClock(second.track_of(first.participant_id, "camera")),
+        LoopLag(),
+    ]
+    await asyncio.sleep(1.0)
+    return clocks

@@ -27,9 +27,9 @@ from media_peers import (
 from spanning_support import (
     SPANNING,
     TONES,
-    FrameClock,
-    LoopLag,
+    assert_media_kept,
     equals,
+    failure_scene,
     join_in_turn,
     metrics,
     participants_of,
@@ -181,42 +181,6 @@ async def test_with_two_workers_every_participant_gets_every_other_ones_media(
 # -- a node of a spanning room dies -----------------------------------------------------
 
 
-async def failure_scene(people: list[MediaNodeClient], room: str, nodes: list[str]) -> list[Any]:
-    """Ada and Bob on the first node (they only send a tone), Cy and Dee on
-    the second (camera and tone; they watch each other); Bob's hand is up.
-    Returns the clocks of Cy's and Dee's video of each other. Few decoders:
-    the test process's own load must not be what loses frames."""
-    ada, bob, cy, dee = people
-    await join_in_turn(people, room, nodes, receive=[False, False, True, True])
-    assert [p.base_url for p in people] == [nodes[0], nodes[0], nodes[1], nodes[1]]
-    await bob.call("raise_hand")
-    for person in (ada, bob):
-        await person.publish({"microphone": ToneAudioTrack(TONES[person.name])})
-    for person in (cy, dee):
-        await person.publish(
-            {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES[person.name])}
-        )
-    for person, other in ((cy, dee), (dee, cy)):
-        await person.wait_for(
-            lambda person=person, other=other: (
-                person.track_of(other.participant_id, "camera") is not None
-                and person.track_of(ada.participant_id, "microphone") is not None
-            ),
-            timeout=20,
-        )
-        await collect_counters(person.track_of(other.participant_id, "camera"), 5, timeout=20)
-    # Ada's tone crossed from the other node.
-    frequency = await dominant_frequency(cy.track_of(ada.participant_id, "microphone"), 0.5, 20)
-    assert abs(frequency - TONES["Ada"]) < 30, frequency
-    watching = [
-        FrameClock(cy.track_of(dee.participant_id, "camera")),
-        FrameClock(dee.track_of(cy.participant_id, "camera")),
-        LoopLag(),
-    ]
-    await asyncio.sleep(1.0)
-    return watching
-
-
 async def after_failure(
     rejoined: list[tuple[MediaNodeClient, dict[str, Any]]],
     old: list[MediaNodeClient],
@@ -242,19 +206,7 @@ async def after_failure(
     counters = await collect_counters(cy.track_of(ada.participant_id, "camera"), 10, timeout=20)
     assert is_increasing(counters)
     *clocks, lag = watching
-    lag.stop()
-    # Media lost (frames that never came) is the measure; on a busy machine
-    # this process may stall too, and what it lost meanwhile is not the
-    # server's doing. Frames that came late but all came (a starved decoder
-    # here) are bounded more loosely.
-    allowed = 1.0 + lag.worst
-    for clock in clocks:
-        wait, lost = clock.longest_gap(killed_at - 0.5)
-        clock.stop()
-        assert lost < allowed and wait < 2 * allowed, (
-            f"the other node's media stopped: {wait:.2f} s, {lost:.2f} s lost "
-            f"({clock.debug(killed_at)}; this process stalled {lag.worst:.2f} s)"
-        )
+    assert_media_kept(clocks, lag, killed_at, "the other node's")
 
 
 async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_keeps_its_media(
