@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
+from bytecode_cache import let_started_processes_keep_bytecode
 from client_build import WEB_CLIENT, build_client
 from meeting_client import MeetingClient
 from running_server import RunningServer
@@ -21,6 +22,8 @@ from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
 from conf_server.http.client_bundle import load_bundle
+
+let_started_processes_keep_bytecode()
 
 
 @pytest.fixture(scope="session", autouse=True)
