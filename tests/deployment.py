@@ -424,7 +424,7 @@ class Workers:
         return self.log_path.read_text()
 
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine takes long to start
         while True:
             with contextlib.suppress(Exception):  # not up yet
                 status, body = await http(self.entry, "GET", "/api/v1/admin/nodes")
