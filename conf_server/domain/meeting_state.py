@@ -113,6 +113,9 @@ class MeetingState:
     #: or not (None): the room-wide truth every node shows newcomers, and what
     #: a new owner of a room that spans nodes continues (in a new part).
     recording: dict[str, Any] | None = None
+    #: A host stopped the recording: under the ``automatic`` policy it is not
+    #: started again, by this node or by a new owner of the room.
+    recording_stopped: bool = False
 
     @property
     def ended(self) -> bool:
@@ -177,6 +180,7 @@ class MeetingState:
             "decisions": self.decisions.to_dict(),
             "participation": self.participation.to_dict(),
             "recording": self.recording,
+            "recording_stopped": self.recording_stopped,
         }
 
     @classmethod
@@ -216,6 +220,7 @@ class MeetingState:
             if "participation" in data
             else Participation(),
             recording=recording_status(data.get("recording")),
+            recording_stopped=bool(data.get("recording_stopped", False)),
         )
 
 

@@ -306,21 +306,24 @@ class RecordingControl:
             self._stopped.add(state.meeting_id)
             self._stop(room)
         status = self.status(room)
-        await self._remember(room)
+        await self._remember(room, stopped=action == "stop")
         await self._service.events.to_room(
             room, "recording_changed", {"recording": status, "by": by}
         )
         return status
 
-    async def _remember(self, room: str) -> None:
+    async def _remember(self, room: str, stopped: bool = False) -> None:
         """Keep the room's recording status in the meeting state: every node
-        shows it to newcomers, and a new owner continues the recording."""
+        shows it to newcomers, and a new owner continues the recording (or,
+        ``stopped`` by a host, does not start it again)."""
         try:
             async with self._service.store.update(room) as state:
                 # What is true when written (two hosts' actions may cross);
                 # a room that left this node meanwhile is its new owner's.
                 if room in self._service.media:
                     state.recording = self.status(room)
+                if stopped:
+                    state.recording_stopped = True
         except (StoreUnavailable, NoMeeting) as exc:
             # This node's own newcomers still see it (room_status).
             logger.warning("room %s: the recording status is not shared: %s", room, exc.message)
@@ -384,6 +387,7 @@ class RecordingControl:
             self.policy != "automatic"
             or state.room in self.recorders
             or state.meeting_id in self._stopped
+            or state.recording_stopped
             # A room that spans nodes is recorded by its owner.
             or self._service.spans.is_satellite(state.room)
         ):

@@ -79,6 +79,12 @@ async def test_policy_disabled_refuses_and_automatic_records_from_the_first_join
         await host.call("recording", {"action": "stop"})
         other = await member(server, "Olga", "auto")
         assert other.meeting["recording"] is None  # a host stopped it: not restarted
+        # Nor by a node that did not see the stop (a new owner of the room
+        # after a handover or a failure): the meeting state says so.
+        server.service.recording._stopped.clear()
+        third = await member(server, "Tom", "auto")
+        assert third.meeting["recording"] is None
+        await third.close()
         await host.close()
         await other.close()
         (record,) = server.service.recording.library.recordings()
