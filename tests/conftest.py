@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestServer
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 
-from bytecode_cache import let_started_processes_keep_bytecode
+# Imported first: from here on bytecode is kept (bytecode_cache.py).
+import bytecode_cache  # noqa: F401
 from client_build import WEB_CLIENT, build_client
 from meeting_client import MeetingClient
 from running_server import RunningServer
@@ -22,8 +23,6 @@ from signaling_client import SignalingClient
 
 from conf_server import Settings, create_app
 from conf_server.http.client_bundle import load_bundle
-
-let_started_processes_keep_bytecode()
 
 
 @pytest.fixture(scope="session", autouse=True)
