@@ -71,6 +71,9 @@ async def test_the_watchdog_logs_a_stall_of_the_event_loop(caplog):
     time.sleep(0.3)  # noqa: ASYNC251 (the stall being shown: the loop runs nothing else)
     await asyncio.sleep(0.05)
     watchdog.cancel()
-    stalls = [what for _, who, what in steps_of(caplog) if who == "loop"]
-    lengths = [int(m[1]) for m in (re.match(r"stalled (\d+) ms$", w) for w in stalls) if m]
-    assert len(lengths) == len(stalls) and max(lengths, default=0) >= 250, stalls
+    of_loop = [what for _, who, what in steps_of(caplog) if who == "loop"]
+    lengths = [int(m[1]) for m in (re.match(r"stalled (\d+) ms$", w) for w in of_loop) if m]
+    assert max(lengths, default=0) >= 250, of_loop
+    # The sampler saw where the loop was stuck: in this test's sleep.
+    stuck = [w for w in of_loop if w.startswith("stuck ")]
+    assert any("test_join_timeline.py" in w for w in stuck), of_loop
