@@ -11,6 +11,7 @@ node switches between. Real ``conf-server`` nodes with media relays, a real
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -353,6 +354,19 @@ async def shown_height(track: Any, seconds: float = 1.0) -> int:
     return height
 
 
+async def reaches_height(track: Any, height: int, within: float = 15.0) -> None:
+    """Read a received video until its frames are ``height`` tall (at most
+    ``within`` s: a step up waits for a keyframe and for the receiver's
+    bandwidth estimate to allow it)."""
+
+    async def read() -> None:
+        while (await track.recv()).height != height:
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(read(), within)
+
+
 async def test_simulcast_crosses_the_relay_and_a_viewer_on_the_other_node_switches_layers(
     start_nodes: StartNodes, clients: list[Any], bench_cache: Path
 ) -> None:
@@ -381,7 +395,7 @@ async def test_simulcast_crosses_the_relay_and_a_viewer_on_the_other_node_switch
         await cy.call(
             "set_view", {"video": [ada.participant_id], "sizes": {ada.participant_id: height}}
         )
-        await shown_height(track, 3.0)  # the switch waits for a keyframe
+        await reaches_height(track, height)  # at a keyframe, once the estimate allows
         return await shown_height(track, 1.0)
 
     # Cy gets the layer his tile needs, relayed from the other node, up and
