@@ -13,10 +13,10 @@ browsers' media). There is no handshake: each direction of each node pair has
 its own key, derived from the deployment's shared secret, both node names and
 the sending process's *epoch* (random per start), so a restarted node never
 reuses a key stream, and a node that does not know the secret can neither
-send nor read. A datagram from an address that is not a known peer, one that
-does not authenticate, or a replay is dropped and counted
-(:attr:`RelayStats.rejected`): it costs the receiver one dictionary lookup,
-or one GCM check.
+send nor read. A datagram from an address that is not a known peer or one
+that does not authenticate is dropped and counted (:attr:`RelayStats.rejected`),
+a copy of one already received too (:attr:`RelayStats.replayed`): it costs
+the receiver one dictionary lookup, or one GCM check.
 
 What travels: RTP packets of relayed tracks, each layer under its own relay
 SSRC (chosen by the sender, unique on its side of the link), and RTCP
@@ -97,8 +97,13 @@ class RelayStats:
     rtp_received: int = 0
     rtcp_sent: int = 0
     rtcp_received: int = 0
-    #: Datagrams dropped: unknown sender address, failed authentication, replay.
+    #: Datagrams dropped: unknown sender address, failed authentication.
     rejected: int = 0
+    #: Dropped by the replay check: a copy of an index already received, or
+    #: one too old for the window. Normal in small numbers (a NACK's answer
+    #: that crosses an original which was only late); a forged copy lands
+    #: here too, as harmless as any other copy.
+    replayed: int = 0
     #: Authentic packets for an SSRC nobody routes (a track just closed).
     unrouted: int = 0
     #: Sends the kernel refused (full buffer): dropped, never queued.
@@ -282,8 +287,8 @@ class RelayEndpoint(asyncio.DatagramProtocol):
             return
         try:
             plain = peer.inbound.unprotect(data)
-        except pylibsrtp.Error:
-            self.stats.rejected += 1
+        except pylibsrtp.Error as exc:
+            self._count_refused(exc)
             return
         self.stats.rtp_received += 1
         route = peer.rtp_routes.get(int.from_bytes(plain[8:12], "big"))
@@ -295,11 +300,19 @@ class RelayEndpoint(asyncio.DatagramProtocol):
         except Exception:
             logger.exception("relayed RTP from %s failed", peer.name)
 
+    def _count_refused(self, exc: pylibsrtp.Error) -> None:
+        # libsrtp checks the index before it authenticates: "replay check
+        # failed (bad index | index too old)".
+        if "replay" in str(exc):
+            self.stats.replayed += 1
+        else:
+            self.stats.rejected += 1
+
     def _rtcp_received(self, peer: RelayPeer, data: bytes) -> None:
         try:
             plain = peer.inbound.unprotect_rtcp(data)
-        except pylibsrtp.Error:
-            self.stats.rejected += 1
+        except pylibsrtp.Error as exc:
+            self._count_refused(exc)
             return
         self.stats.rtcp_received += 1
         for feedback in rtcp.parse_feedback(plain):

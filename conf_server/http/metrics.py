@@ -106,7 +106,9 @@ RELAY_COUNTERS = (
     ("rtp_sent", "conf_relay_rtp_packets_sent", "RTP packets sent to other nodes' relays"),
     ("rtp_received", "conf_relay_rtp_packets_received", "RTP packets from other nodes' relays"),
     ("rejected", "conf_relay_datagrams_rejected",
-     "relay datagrams dropped: unknown sender, failed authentication or replay"),
+     "relay datagrams dropped: unknown sender or failed authentication"),
+    ("replayed", "conf_relay_datagrams_replayed",
+     "relay datagrams dropped as copies of ones already received (a NACK answer, late original)"),
 )  # fmt: skip
 
 

@@ -237,7 +237,9 @@ async def test_the_link_takes_only_authentic_fresh_packets_from_known_nodes(node
     forger = RelayEndpoint("node-a", b"not the deployment's secret!!!!!", a.endpoint.epoch)
     await forger.start(*a.address)
     forged_peer = forger.add_peer("node-b", b.address, b.endpoint.epoch)
-    packet = bytes([0x80, 96, 0, 1, 0, 0, 0, 1]) + out.ssrcs[0].to_bytes(4, "big") + bytes(50)
+    # (An SSRC of its own: libsrtp checks the index before it authenticates,
+    # so a forgery of an index the stream already had counts as a copy.)
+    packet = bytes([0x80, 96, 0, 1, 0, 0, 0, 1]) + (0x0BADF00D).to_bytes(4, "big") + bytes(50)
     forger.send_rtp(forged_peer, packet)
     forger.send_rtcp(forged_peer, rtcp.pli(1, out.ssrcs[0]))
 
@@ -255,10 +257,13 @@ async def test_the_link_takes_only_authentic_fresh_packets_from_known_nodes(node
     raw.close()
 
     for _ in range(100):
-        if b.endpoint.stats.rejected >= 4:
+        if b.endpoint.stats.rejected >= 3 and b.endpoint.stats.replayed >= 1:
             break
         await asyncio.sleep(0.02)
-    assert b.endpoint.stats.rejected == 4  # stranger, forged RTP, forged RTCP, replay
+    assert b.endpoint.stats.rejected == 3  # stranger, forged RTP, forged RTCP
+    # The copy, counted apart: copies are also what a NACK answer crossing a
+    # late original makes, so "rejected" stays a count of foreign datagrams.
+    assert b.endpoint.stats.replayed == 1
     assert b.endpoint.stats.unrouted == 1  # the authentic copy: no track has that SSRC
 
 
