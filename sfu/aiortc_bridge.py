@@ -445,18 +445,43 @@ def with_audio_nack(description: RTCSessionDescription) -> RTCSessionDescription
 
     A browser's NetEq asks for lost audio (and keeps 5 s of NACK history)
     only when the description it receives offers NACK for the codec, so a
-    subscriber can ask the SFU to resend an Opus packet it missed. The SDP
-    goes through aiortc's own parser and writer, as ``setLocalDescription``
-    would take it anyway.
+    subscriber can ask the SFU to resend an Opus packet it missed.
+
+    Done on the text, one line added after each Opus ``a=rtpmap`` that has
+    no plain ``nack`` yet: a subscriber's offer has two m-sections per
+    participant, each join renegotiates every subscriber, and parsing and
+    writing the whole offer once more took as long as aiortc's own
+    ``createOffer`` (13 ms for a 50-person room, per subscriber, per join).
     """
-    parsed = sdp.SessionDescription.parse(description.sdp)
-    for media in parsed.media:
-        if media.kind != "audio":
-            continue
-        for codec in media.rtp.codecs:
-            if codec.mimeType.lower() == "audio/opus" and not _has_nack(codec.rtcpFeedback):
-                codec.rtcpFeedback = [*codec.rtcpFeedback, RTCRtcpFeedback(type="nack")]
-    return RTCSessionDescription(str(parsed), description.type)
+    out: list[str] = []
+    audio = False
+    #: Opus payload type -> where its a=rtpmap line is in ``out``.
+    opus: dict[str, int] = {}
+    nacked: set[str] = set()
+    for line in description.sdp.split("\r\n"):
+        if line.startswith("m="):
+            _add_nack_lines(out, opus, nacked)
+            audio, opus, nacked = line.startswith("m=audio"), {}, set()
+        elif audio and line.startswith("a=rtpmap:"):
+            payload_type, _, encoding = line[9:].partition(" ")
+            if encoding.lower().startswith("opus/"):
+                opus[payload_type] = len(out)
+        elif audio and line.startswith("a=rtcp-fb:"):
+            payload_type, _, feedback = line[10:].partition(" ")
+            if feedback.strip() == "nack":
+                nacked.add(payload_type)
+        out.append(line)
+    _add_nack_lines(out, opus, nacked)
+    return RTCSessionDescription("\r\n".join(out), description.type)
+
+
+def _add_nack_lines(lines: list[str], opus: dict[str, int], nacked: set[str]) -> None:
+    """Put ``a=rtcp-fb:<pt> nack`` after the rtpmap of each Opus payload type
+    of the m-section just written to ``lines`` that lacks it (the last first,
+    so the earlier places stay where they are)."""
+    for payload_type, at in sorted(opus.items(), key=lambda item: -item[1]):
+        if payload_type not in nacked:
+            lines.insert(at + 1, f"a=rtcp-fb:{payload_type} nack")
 
 
 def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:

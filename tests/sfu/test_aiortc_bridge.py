@@ -9,7 +9,7 @@ from typing import Any
 
 import pylibsrtp
 import pytest
-from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver, sdp
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from sfu import aiortc_bridge
@@ -186,8 +186,6 @@ a=ssrc:3735928559 msid:- 8a7c4f3e-5b1d-4c2a-9e6f-0d1b2c3d4e5f
 
 
 def _opus_of(description: str) -> Any:
-    from aiortc import sdp
-
     media = next(m for m in sdp.SessionDescription.parse(description).media if m.kind == "audio")
     return next(c for c in media.rtp.codecs if c.mimeType.lower() == "audio/opus")
 
@@ -228,6 +226,38 @@ async def test_the_subscribe_offer_offers_nack_on_opus_and_aiortc_keeps_it():
         assert added == {f"a=rtcp-fb:{opus.payloadType} nack"}
         await pc.setLocalDescription(offer)
         assert _opus_of(pc.localDescription.sdp).rtcpFeedback == opus.rtcpFeedback
+    finally:
+        await pc.close()
+
+
+async def test_every_audio_section_of_a_big_subscribe_offer_gets_nack_once():
+    """The offer of a subscriber in a big room: one line per audio section,
+    in that section (the text is edited, not rewritten), and aiortc keeps
+    each."""
+    pc = aiortc_bridge.create_peer_connection(())
+    try:
+        for _ in range(3):
+            aiortc_bridge.add_send_transceiver(pc, "audio")
+            aiortc_bridge.add_send_transceiver(pc, "video")
+        plain = await pc.createOffer()
+        offer = aiortc_bridge.with_audio_nack(plain)
+        assert aiortc_bridge.with_audio_nack(offer).sdp == offer.sdp
+        sections = offer.sdp.split("\r\nm=")[1:]
+        for section in sections:
+            lines = section.split("\r\n")
+            if lines[0].startswith("audio"):
+                (rtpmap,) = [line for line in lines if "opus/" in line.lower()]
+                payload_type = rtpmap.split(":")[1].split()[0]
+                nack = f"a=rtcp-fb:{payload_type} nack"
+                assert lines.count(nack) == 1 and lines.index(nack) == lines.index(rtpmap) + 1
+        added = len(offer.sdp.splitlines()) - len(plain.sdp.splitlines())
+        assert added == 3
+        await pc.setLocalDescription(offer)
+        parsed = sdp.SessionDescription.parse(pc.localDescription.sdp)
+        for media in parsed.media:
+            if media.kind == "audio":
+                opus = next(c for c in media.rtp.codecs if c.mimeType.lower() == "audio/opus")
+                assert ("nack", None) in [(f.type, f.parameter) for f in opus.rtcpFeedback]
     finally:
         await pc.close()
 
