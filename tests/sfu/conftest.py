@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from relay_nodes import Node, link, start_node
 
 
 @pytest.fixture
@@ -16,3 +17,15 @@ def receiver() -> Iterator[socket.socket]:
     sock.settimeout(0.01)
     yield sock
     sock.close()
+
+
+@pytest.fixture
+async def nodes() -> AsyncIterator[tuple[Node, Node]]:
+    """Two linked nodes (tests/sfu/relay_nodes.py), closed after the test."""
+    a, b = await start_node("node-a"), await start_node("node-b")
+    link(a, b)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()

@@ -5,7 +5,7 @@ relay ranks its own listeners' speakers and must get every packet: one held
 back is a gap there, NACKed and counted as lost.
 
 Two routers in one process stand for two nodes, linked by real relay
-endpoints on loopback (tests/sfu/test_relay.py). The talker's microphone is a
+endpoints on loopback (tests/sfu/relay_nodes.py). The talker's microphone is a
 real Producer fed by hand with Opus-sized packets carrying RFC 6464 levels,
 its arrival times passed in (past the hangover without waiting for it).
 """
@@ -15,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import AsyncIterator
 
-import pytest
-from test_relay import Node, link, start_node
+from relay_nodes import Node
 
 from sfu import SfuSettings, rtp
 from sfu import aiortc_bridge as bridge
@@ -30,17 +28,6 @@ from sfu.stats import SfuStats
 SSRC = 4242
 LEVEL_ID = 1
 VOICED, SILENT = 10, 127  # -dBov: loud speech, digital silence (DTX)
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[tuple[Node, Node]]:
-    a, b = await start_node("node-a"), await start_node("node-b")
-    link(a, b)
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
 
 
 class Microphone:

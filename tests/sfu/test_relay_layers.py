@@ -3,7 +3,7 @@ no subscriber on the other node takes is paused at the publisher, and comes
 back when one needs it.
 
 Two routers in one process stand for two nodes, linked by real relay
-endpoints on loopback (tests/sfu/test_relay.py). The publisher is a real
+endpoints on loopback (tests/sfu/relay_nodes.py). The publisher is a real
 Producer fed by hand on node A (tests/sfu/hand_fed_simulcast.py); on node B
 the relayed copy's consumer sends to a loopback socket. Time is passed to
 dynacast as the router's tick does, moved past its grace instead of waited.
@@ -14,29 +14,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from types import SimpleNamespace
 
-import pytest
 from hand_fed_simulcast import Publisher, consumer_of
-from test_relay import Node, link, start_node
+from relay_nodes import Node
 
 from sfu import dynacast, rtcp
 from sfu.producer import Producer
 from sfu.relay_tracks import RelayOut
 
 LATER = dynacast.GRACE_S + dynacast.PAUSE_AFTER_S + 1
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[tuple[Node, Node]]:
-    a, b = await start_node("node-a"), await start_node("node-b")
-    link(a, b)
-    try:
-        yield a, b
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def until(check: Callable[[], bool], what: str) -> None:
