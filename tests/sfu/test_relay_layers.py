@@ -55,6 +55,14 @@ def tick(producer: Producer, at: float) -> None:
     producer.update_layers(at)
 
 
+def past_the_pause(producer: Producer, now: float) -> None:
+    """The router's ticks from ``now`` until past dynacast's grace and pause
+    interval: what nobody wanted meanwhile is paused."""
+    tick(producer, now)
+    tick(producer, now + LATER - dynacast.PAUSE_AFTER_S)
+    tick(producer, now + LATER)
+
+
 async def test_layers_nobody_on_the_other_node_takes_are_paused_at_the_publisher(
     nodes: tuple[Node, Node], receiver: socket.socket
 ) -> None:
@@ -80,14 +88,10 @@ async def test_layers_nobody_on_the_other_node_takes_are_paused_at_the_publisher
     # Node B's dynacast gives up the two upper layers; node A hears it and
     # its publisher is told to stop them, as in a room on one node.
     now = time.monotonic()
-    tick(copy, now)
-    tick(copy, now + LATER - dynacast.PAUSE_AFTER_S)
-    tick(copy, now + LATER)
+    past_the_pause(copy, now)
     assert copy.publishing_layers() == {"q": True, "h": False, "f": False}
     await until(lambda: out.peer_wants == frozenset({0}), "node A hearing node B's wish")
-    tick(source, now)
-    tick(source, now + LATER - dynacast.PAUSE_AFTER_S)
-    tick(source, now + LATER)
+    past_the_pause(source, now)
     assert sent == [{"q": True, "h": False, "f": False}]
 
     # The tile grows: node B wants the top layer, and the publisher is asked
@@ -113,9 +117,7 @@ async def test_a_lost_word_is_repeated_and_a_node_that_wants_every_layer_pauses_
     # (no consumer there yet: its dynacast has paused nothing in its grace).
     await until(lambda: out.peer_wants is not None, "node B's periodic word")
     assert out.peer_wants == frozenset({0, 1, 2})
-    now = time.monotonic()
-    tick(source, now)
-    tick(source, now + LATER)
+    past_the_pause(source, time.monotonic())
     assert sent == []  # wanted over there: nothing paused here
 
 
