@@ -163,9 +163,13 @@ class Router:
     def stats(self) -> dict[str, int]:
         """Counts of live media objects (tests and /metrics use them)."""
         consumers = sum(len(t.consumers) for t in self.subscribe_transports)
+        transports = [*self.publish_transports, *self.subscribe_transports]
         return {
             "publish_transports": len(self.publish_transports),
             "subscribe_transports": len(self.subscribe_transports),
+            # A transport whose connection closed under it (the client ended
+            # it, or ICE consent expired) stays until its participant leaves.
+            "open_peer_connections": sum(1 for t in transports if t.pc.connectionState != "closed"),
             "producers": len(self.producers),
             "consumers": consumers,
         }

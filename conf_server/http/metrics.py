@@ -75,8 +75,8 @@ class MeetingCollector(Collector):
             "conf_producers": ("published tracks", media.get("producers", 0)),
             "conf_consumers": ("forwarded copies of tracks", media.get("consumers", 0)),
             "conf_peer_connections": (
-                "open peer connections",
-                media.get("publish_transports", 0) + media.get("subscribe_transports", 0),
+                "open peer connections (not those closed under a participant still here)",
+                media.get("open_peer_connections", 0),
             ),
             "conf_event_loop_lag_seconds": ("how late the event loop woke up", self._loop_lag[0]),
         }

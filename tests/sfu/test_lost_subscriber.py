@@ -15,6 +15,10 @@ async def test_a_dead_subscriber_connection_does_not_stop_others_publishing(serv
     room = server.service.media["lost-subscriber"]
     await bob.subscribe_pc.close()  # Bob's side ends it; his signaling stays
     await bob.wait_for(lambda: room.subscribers[bob.participant_id].connection_state == "closed")
+    # /metrics no longer counts it as open (it did: every transport counted).
+    stats = server.service.media_stats()
+    assert stats["subscribe_transports"] == 2
+    assert stats["open_peer_connections"] == stats["publish_transports"] + 1
 
     carol = await make_client("Carol")
     await carol.join("lost-subscriber")
