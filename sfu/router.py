@@ -163,7 +163,10 @@ class Router:
     def stats(self) -> dict[str, int]:
         """Counts of live media objects (tests and /metrics use them)."""
         consumers = sum(len(t.consumers) for t in self.subscribe_transports)
-        transports = [*self.publish_transports, *self.subscribe_transports]
+        transports: list[PublishTransport | SubscribeTransport] = [
+            *self.publish_transports,
+            *self.subscribe_transports,
+        ]
         return {
             "publish_transports": len(self.publish_transports),
             "subscribe_transports": len(self.subscribe_transports),
