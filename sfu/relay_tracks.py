@@ -220,8 +220,10 @@ class RelayOut:
         is paused by the producer's dynacast in due course."""
         self.peer_wants = frozenset(i for i in layers if i < len(self.ssrcs)) | {0}
         dynacast = self.producer.dynacast
+        if dynacast is None:
+            return
         for index in sorted(self.peer_wants):
-            if dynacast is not None and not dynacast.publishing[index]:
+            if not dynacast.publishing[index]:
                 self.producer.request_keyframe(index)
 
     def _tick(self, now: float) -> None:
