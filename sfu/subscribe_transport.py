@@ -369,6 +369,12 @@ class SubscribeTransport:
             return
         self._watched.add(id(transport))
         bridge.take_incoming_rtcp(transport, self._on_rtcp)
+        if timeline.enabled():  # the ICE steps of a join, for scripts/bench_join.py
+            ice = transport.transport
+
+            @ice.on("statechange")
+            def on_ice_state() -> None:
+                timeline.step(self._who, f"subscriber: ICE {ice.state}")
 
         @transport.on("statechange")
         def on_state() -> None:
