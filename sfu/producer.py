@@ -132,7 +132,7 @@ class Producer:
         if stream is not None and not stream.on_packet(view.sequence_number, view.timestamp, now):
             self.duplicates += 1  # a retransmission of what already came
             return
-        if view.padding and rtp.padding_only(view):
+        if view.padding_only:
             self._skip_padding(view, layer, now)
             return
         stats = self._stats

@@ -284,7 +284,7 @@ class PublishTransport:
             self.unroutable_packets += 1  # e.g. RTX before its SSRC is known
             self._stats.packets_unroutable += 1
             return
-        if view.padding and rtp.padding_only(view):
+        if view.padding_only:
             self.padding_packets += 1  # a bandwidth probe: the producer forwards none of it
         producer.receive(view, layer, now)
         nacks = layer.nacks

@@ -30,6 +30,7 @@ class RtpView:
         "marker",
         "ntp",
         "padding",
+        "padding_only",
         "payload",
         "payload_offset",
         "payload_type",
@@ -43,6 +44,10 @@ class RtpView:
         self.data = data
         self.payload_offset = payload_offset
         self.padding = b0 & 0x20
+        #: The padding (RFC 3550 5.1) takes the whole payload: a bandwidth
+        #: probe, nothing to decode or forward. Found once here, where the
+        #: packet's first check (the padding bit) is cheapest.
+        self.padding_only: bool = bool(self.padding) and payload_offset + data[-1] >= len(data)
         self.marker = b1 & 0x80
         self.payload_type = b1 & 0x7F
         self.sequence_number: int = seq
@@ -188,13 +193,6 @@ def sender_reports(data: bytes) -> list[tuple[int, int, int]]:
             reports.append(_SR.unpack_from(data, pos + 4))
         pos += length
     return reports
-
-
-def padding_only(view: RtpView) -> bool:
-    """True if the packet's padding (RFC 3550 5.1) takes its whole payload:
-    a bandwidth probe, nothing to decode."""
-    data = view.data
-    return bool(view.padding) and view.payload_offset + data[-1] >= len(data)
 
 
 def unwrap_rtx(view: RtpView, payload_type: int, ssrc: int) -> RtpView | None:
