@@ -245,7 +245,7 @@ class Consumer:
         behind = (views[-1].timestamp - views[0].timestamp) & 0xFFFFFFFF
         self._switch(self.target_layer, views[0], behind if behind < 0x80000000 else 0)
         for view in views:
-            if view.padding and rtp.padding_only(view):
+            if view.padding_only:
                 self._skip(view)  # a probe: no number for it
                 continue
             if not view.ntp:
