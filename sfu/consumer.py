@@ -29,6 +29,10 @@ class Consumer:
     arrives, and switches there, so the subscriber sees one continuous stream.
     """
 
+    #: A subscriber gets a talker's audio only while speaker selection ranks
+    #: it (:class:`sfu.producer_layer.Downstream`).
+    takes_every_packet = False
+
     def __init__(
         self,
         producer: Producer,

@@ -31,6 +31,10 @@ class Downstream(Protocol):
     cycle.
     """
 
+    #: Takes a talker's packets whether or not speaker selection ranks it
+    #: (:attr:`ProducerLayer.every_packet`): a relay to another node does.
+    takes_every_packet: bool
+
     def send(self, view: rtp.RtpView, layer: int) -> None: ...
 
     def skip(self, view: rtp.RtpView, layer: int) -> None:
@@ -150,7 +154,7 @@ class ProducerLayer:
         if consumer not in self.consumers:
             # A new list: the producer may be iterating the old one right now.
             self.consumers = [*self.consumers, consumer]
-            if getattr(consumer, "takes_every_packet", False):
+            if consumer.takes_every_packet:
                 self.every_packet = [*self.every_packet, consumer]
 
     def detach(self, consumer: Downstream) -> None:

@@ -129,7 +129,7 @@ class RelayOut:
     #: A talker's audio crosses whether or not this node's speaker selection
     #: ranks it: the other node ranks its own listeners' speakers, and a
     #: packet held back would be a gap there (NACKed, counted as lost).
-    takes_every_packet = True
+    takes_every_packet: bool = True
 
     def __init__(
         self, endpoint: RelayEndpoint, peer: RelayPeer, producer: Producer, origin: str
