@@ -57,6 +57,8 @@ class Microphone:
 class Listener:
     """A consumer on the publishing node (its packets follow the ranking)."""
 
+    takes_every_packet = False  # a subscriber: only what speaker selection ranks
+
     def __init__(self) -> None:
         self.numbers: list[int] = []
 
