@@ -38,6 +38,7 @@ from typing import Any
 
 from . import rtcp, rtp
 from .aiortc_bridge import Codec
+from .every import Every
 from .producer import Producer
 from .relay_link import RelayEndpoint, RelayPeer, RtpRoute
 from .settings import SfuSettings
@@ -144,7 +145,7 @@ class RelayOut:
         self._ssrc_bytes = [s.to_bytes(4, "big") for s in self.ssrcs]
         self._layer_of = {ssrc: index for index, ssrc in enumerate(self.ssrcs)}
         self._reported: list[int | None] = [None] * len(self.ssrcs)
-        self._next_report = 0.0
+        self._reports = Every(SENDER_REPORT_EVERY_S)
         #: The layers the peer's subscribers and recorder want (None: every
         #: layer, until the peer has said).
         self.peer_wants: frozenset[int] | None = None
@@ -229,9 +230,8 @@ class RelayOut:
     def _tick(self, now: float) -> None:
         """Pass the publisher's sender reports on (the other node's recorder
         aligns audio and video with them)."""
-        if now < self._next_report:
+        if not self._reports.due(now):
             return
-        self._next_report = now + SENDER_REPORT_EVERY_S
         for index, layer in enumerate(self.producer.layers):
             report = layer.sender_report
             if report is None or report.ntp == self._reported[index]:
@@ -286,7 +286,7 @@ class RelayIn:
         )
         # This copy's dynacast decides what this node wants; the publisher's
         # node hears it (module docstring) and decides what the publisher sends.
-        self._next_layers = 0.0
+        self._layers_word = Every(LAYERS_EVERY_S)
         self.producer.on_layers_changed(lambda _producer: self._send_layers())
         for layer, ssrc in zip(self.producer.layers, track.ssrcs, strict=True):
             layer.bind(ssrc)
@@ -325,8 +325,7 @@ class RelayIn:
 
     def _tick(self, now: float) -> None:
         """NACK the gaps of every layer; repeat which layers are wanted."""
-        if now >= self._next_layers:
-            self._next_layers = now + LAYERS_EVERY_S
+        if self._layers_word.due(now):
             self._send_layers()
         for layer in self.producer.layers:
             if layer.ssrc is None:
