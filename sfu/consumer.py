@@ -100,9 +100,11 @@ class Consumer:
             self._switch(layer, view)
         if self.slot.write(view):
             self.packets_sent += 1
-        else:
+        elif not self.slot.connected:
             # Not connected yet (or any more): start again cleanly when it is.
             self.current_layer = None
+        # Else the socket could not take it: lost with its number kept
+        # (SendSlot.write), the subscriber NACKs it; the stream goes on.
 
     def skip(self, view: rtp.RtpView, layer: int) -> None:
         """A packet of ``layer`` that goes to nobody (padding, a bandwidth
@@ -254,10 +256,11 @@ class Consumer:
                 continue
             if not view.ntp:
                 view.stamp()  # cached while nobody took this layer
-            if not self.slot.write(view):
+            if self.slot.write(view):
+                self.packets_sent += 1
+            elif not self.slot.connected:
                 self.current_layer = None
                 return False
-            self.packets_sent += 1
         self.replays += 1
         timeline.step(self.producer.owner, "video: that start came from the cache")
         return True

@@ -4,7 +4,8 @@ A slot outlives the consumers it carries: when a producer goes away its slot
 is handed to the next producer of the same kind, so the SDP does not grow
 without end. The slot keeps the outgoing sequence numbers and timestamps
 continuous across such hand-overs and across pauses, so a receiver never sees
-a jump it would treat as loss.
+a jump it would treat as loss. A packet lost on its way out (the socket's
+buffer full) is loss, and keeps its number: the receiver asks for it again.
 """
 
 from __future__ import annotations
@@ -163,7 +164,16 @@ class SendSlot:
         return self._extensions.plain
 
     def write(self, view: rtp.RtpView, retransmission: bool = False) -> bool:
-        """Rewrite and send one packet; False when the transport is not connected."""
+        """Rewrite and send one packet; True if it went out.
+
+        False when the transport is not connected (then the packet takes no
+        number), or when the connected transport's socket could not take it
+        (its send buffer full): then the packet is lost as on the network and
+        keeps its number, so the subscriber sees the gap and NACKs it, and
+        the consumer answers from the producer's cache (``retransmit``).
+        Giving its number to the next packet would leave the subscriber
+        nothing to ask for.
+        """
         codec = self.codec
         if codec is None:
             return False
@@ -173,21 +183,24 @@ class SendSlot:
             view, codec.payload_type, seq, ts, self.ssrc, self._extension_block(view)
         )
         stats = self._stats
-        if not self._send(data):
-            stats.packets_dropped += 1
-            return False
-        stats.packets_forwarded += 1
-        stats.bytes_forwarded += len(data)
-        if retransmission:
-            stats.retransmissions += 1
+        sent = self._send(data)
+        if sent:
+            stats.packets_forwarded += 1
+            stats.bytes_forwarded += len(data)
+            self.packets_sent += 1
+            self._octets += len(data)
+            if retransmission:
+                stats.retransmissions += 1
+                return True
         else:
-            if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
-                self._last_seq = seq
-                self._last_ts = ts
-                self._last_wall = time.monotonic()
-        self.packets_sent += 1
-        self._octets += len(data)
-        return True
+            stats.packets_dropped += 1
+            if retransmission or not self._path.connected:
+                return False  # a resend the subscriber asks for again; or no number
+        if ((seq - self._last_seq) & 0xFFFF) < 0x8000:
+            self._last_seq = seq
+            self._last_ts = ts
+            self._last_wall = time.monotonic()
+        return sent
 
     def sender_report(self) -> bytes:
         """This slot's RTCP sender report (RFC 3550 6.4.1): packets and octets
