@@ -104,8 +104,6 @@ class RecordingControl:
             settings.recording_retention_days,
         )
         self.recorders: dict[str, RoomRecorder] = {}  # by room
-        #: Meetings whose automatic recording a host stopped: not restarted.
-        self._stopped: set[str] = set()
         #: Rooms whose recording continues here in a new part: since when the
         #: meeting records (what the status says, as before the move).
         self._since: dict[str, float] = {}
@@ -303,30 +301,42 @@ class RecordingControl:
                 raise RecordingStateError("the recording is not paused", "not_paused")
             recorder.resume()
         else:
-            self._stopped.add(state.meeting_id)
+            await self._share_stop(room)
             self._stop(room)
         status = self.status(room)
-        await self._remember(room, stopped=action == "stop")
+        if action != "stop":
+            await self._remember(room)
         await self._service.events.to_room(
             room, "recording_changed", {"recording": status, "by": by}
         )
         return status
 
-    async def _remember(self, room: str, stopped: bool = False) -> None:
+    async def _remember(self, room: str) -> None:
         """Keep the room's recording status in the meeting state: every node
-        shows it to newcomers, and a new owner continues the recording (or,
-        ``stopped`` by a host, does not start it again)."""
+        shows it to newcomers, and a new owner continues the recording."""
         try:
             async with self._service.store.update(room) as state:
                 # What is true when written (two hosts' actions may cross);
                 # a room that left this node meanwhile is its new owner's.
                 if room in self._service.media:
                     state.recording = self.status(room)
-                if stopped:
-                    state.recording_stopped = True
         except (StoreUnavailable, NoMeeting) as exc:
             # This node's own newcomers still see it (room_status).
             logger.warning("room %s: the recording status is not shared: %s", room, exc.message)
+
+    async def _share_stop(self, room: str) -> None:
+        """A host stops the recording: written into the meeting state
+        (:attr:`MeetingState.recording_stopped`, the one record of it) before
+        the recorder goes, so that no node starts it again (``automatic``,
+        or a new owner of the room), and a join that looks meanwhile still
+        sees the recorder (:meth:`room_entered`). :class:`StoreUnavailable`
+        goes up: the stop did not happen, the host tries again (as when the
+        store fails a moment earlier, when the action reads the state)."""
+        try:
+            async with self._service.store.update(room) as state:
+                state.recording, state.recording_stopped = None, True
+        except NoMeeting:
+            pass  # the meeting is over: nothing starts its recording again
 
     def _start(self, state: MeetingState) -> None:
         media = self._service.media.get(state.room)
@@ -381,16 +391,25 @@ class RecordingControl:
         that records and whose room came here (its owner died, drained or
         handed it over) goes on recording here."""
         self._render_pending()
-        if state.recording is not None and not self._service.spans.is_satellite(state.room):
+        # A room that spans nodes is recorded by its owner.
+        if state.room in self.recorders or self._service.spans.is_satellite(state.room):
+            return
+        automatic = self.policy == "automatic" and not state.recording_stopped
+        if state.recording is None and not automatic:
+            return
+        # The joiner's state was read before the awaits of its join. A host's
+        # stop is written before its recorder goes, and there was none when
+        # this read began: the store has any stop made here by now.
+        try:
+            fresh = await self._service.store.get(state.room)
+        except StoreUnavailable:
+            fresh = state
+        if fresh is None or state.room in self.recorders:
+            return
+        state = fresh
+        if state.recording is not None:
             await self.continue_here(state)
-        if (
-            self.policy != "automatic"
-            or state.room in self.recorders
-            or state.meeting_id in self._stopped
-            or state.recording_stopped
-            # A room that spans nodes is recorded by its owner.
-            or self._service.spans.is_satellite(state.room)
-        ):
+        if self.policy != "automatic" or state.recording_stopped or state.room in self.recorders:
             return
         try:
             self._start(state)

@@ -80,8 +80,8 @@ async def test_policy_disabled_refuses_and_automatic_records_from_the_first_join
         other = await member(server, "Olga", "auto")
         assert other.meeting["recording"] is None  # a host stopped it: not restarted
         # Nor by a node that did not see the stop (a new owner of the room
-        # after a handover or a failure): the meeting state says so.
-        server.service.recording._stopped.clear()
+        # after a handover or a failure): the meeting state says so, and it
+        # is the one record of the stop.
         third = await member(server, "Tom", "auto")
         assert third.meeting["recording"] is None
         await third.close()
@@ -89,6 +89,27 @@ async def test_policy_disabled_refuses_and_automatic_records_from_the_first_join
         await other.close()
         (record,) = server.service.recording.library.recordings()
         assert record["state"] == "ready"
+
+
+async def test_a_join_that_read_the_meeting_before_a_stop_does_not_record_again(settings):
+    """A join reads the meeting state, then awaits other work before it
+    looks at the recording: a host's stop may come in between. The join
+    then holds a state that still says "recording" (which a new owner of the
+    room would continue) and "not stopped" (which ``automatic`` would start):
+    neither may start the stopped recording again."""
+    async with running(settings, recording_policy="automatic") as server:
+        host = await member(server, "Hana", "stale")
+        assert host.meeting["recording"]["state"] == "recording"
+        control, store = server.service.recording, server.service.store
+        before_stop = await store.get("stale")
+        assert before_stop is not None and before_stop.recording is not None
+        await host.call("recording", {"action": "stop"})
+        await control.room_entered(before_stop)  # that join, looking now
+        assert control.status("stale") is None
+        after = await store.get("stale")
+        assert after is not None and after.recording is None and after.recording_stopped
+        await host.close()
+        assert len(control.library.recordings()) == 1
 
 
 async def test_rest_control_of_a_meetings_recording(server, make_member):
