@@ -17,11 +17,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from conf_server.domain.resume_tokens import holder_of
 from conf_server.errors import ConfServerError
 
 
 def new_participant_id() -> str:
     return "p_" + secrets.token_hex(8)
+
+
+def _token_of(participant: Participant) -> str:
+    return participant.resume_token
 
 
 class RoomFull(ConfServerError):
@@ -122,16 +127,16 @@ class RoomDirectory:
         room = self.rooms.get(room_id)
         if not resume_token or room is None:
             return None
-        for participant in room.local():
-            if secrets.compare_digest(participant.resume_token, resume_token):
-                previous = participant.sid or ""
-                self._by_sid.pop(previous, None)
-                participant.sid = sid
-                participant.name = name
-                participant.connected = True
-                self._by_sid[sid] = participant
-                return participant, previous
-        return None
+        participant = holder_of(room.local(), resume_token, _token_of)
+        if participant is None:
+            return None
+        previous = participant.sid or ""
+        self._by_sid.pop(previous, None)
+        participant.sid = sid
+        participant.name = name
+        participant.connected = True
+        self._by_sid[sid] = participant
+        return participant, previous
 
     def join(
         self, room_id: str, name: str, sid: str, participant_id: str | None = None
@@ -159,12 +164,7 @@ class RoomDirectory:
         room = self.rooms.get(room_id)
         if not resume_token or room is None:
             return None
-        for participant in room.mirrors():
-            if participant.resume_token and secrets.compare_digest(
-                participant.resume_token, resume_token
-            ):
-                return participant
-        return None
+        return holder_of(room.mirrors(), resume_token, _token_of)
 
     def set_mirrors(
         self, room_id: str, node: str, entries: list[dict[str, Any]]
