@@ -31,6 +31,7 @@ import socket
 import time
 from typing import Any, Protocol
 
+from conf_server.domain.resume_tokens import entry_token, holder_of
 from conf_server.errors import ConfServerError
 from conf_server.settings import Settings
 
@@ -369,13 +370,11 @@ class NodeAgent:
         other hosting node (its mirror there keeps the place: a node new to
         the room would take the client for a newcomer)."""
         for name, roster in (await self.cluster.rosters(room)).items():
-            for entry in roster:
-                token = str(entry.get("resume_token") or "")
-                if token and secrets.compare_digest(token.encode(), resume_token.encode()):
-                    node = live.get(name)
-                    if node is not None and not node.draining:
-                        return node
-                    return least_loaded([live[n] for n in hosts if n in live and n != name])
+            if holder_of(roster, resume_token, entry_token) is not None:
+                node = live.get(name)
+                if node is not None and not node.draining:
+                    return node
+                return least_loaded([live[n] for n in hosts if n in live and n != name])
         return None
 
     def host_for(self, hosts: list[str], live: dict[str, NodeInfo]) -> NodeInfo:
