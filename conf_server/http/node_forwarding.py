@@ -65,7 +65,10 @@ def forwarded(request: web.Request) -> bool:
     value = request.headers.get(FORWARDED_HEADER, "")
     node, _, signature = value.partition(".")
     key = request.config_dict[MEETINGS].node.forward_key
-    return bool(signature) and hmac.compare_digest(signature, _signature(key, node, request))
+    # Bytes: compare_digest raises on str with non-ASCII, and the header may
+    # hold anything (a public route reads it; surrogate-escaped bytes too).
+    given = signature.encode("utf-8", "surrogateescape")
+    return bool(signature) and hmac.compare_digest(given, _signature(key, node, request).encode())
 
 
 async def live_node(request: web.Request, name: str | None) -> NodeInfo | None:

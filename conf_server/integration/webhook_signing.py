@@ -45,4 +45,10 @@ def verify_signature(
         return False
     expected = sign(secret, sent_at, body)
     candidates = (part.strip() for part in header.split(","))
-    return any(hmac.compare_digest(expected, c) for c in candidates if c.startswith("v1="))
+    # As bytes: compare_digest raises on str with non-ASCII, and a header holds anything.
+    wanted = expected.encode()
+    return any(
+        hmac.compare_digest(wanted, c.encode("utf-8", "surrogateescape"))
+        for c in candidates
+        if c.startswith("v1=")
+    )
