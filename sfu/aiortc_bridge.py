@@ -30,6 +30,9 @@ What is used, and why:
 * ``RTCRtpReceiver.receive``: run with the ``threading`` name of
   ``aiortc.rtcrtpreceiver`` standing for a decoder thread that never starts (the
   SFU never decodes; see ``disable_decoder``).
+* ``aiortc.rtcrtpreceiver``'s module global ``RemoteBitrateEstimator``:
+  swapped for a function giving None while ``add_send_transceiver`` adds a
+  subscriber's slot, whose receiver never receives anything (see there).
 * ``RTCRtpSender._send_keyframe`` / ``_retransmit``: replaced per sender by
   conf-bench's load generator, so the SFU's PLI/FIR reach its publishers.
 * ``RTCRtpSender._ssrc``; its ``_run_rtcp`` replaced per subscribe sender
@@ -45,9 +48,33 @@ What is used, and why:
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward
   (and its Opus gets ``nack`` feedback, which aiortc's codec table lacks).
-* ``aiortc.sdp`` (public but undocumented): the subscribe offer is parsed and
-  written again to give its Opus ``nack`` feedback, since aiortc builds every
-  offer from a process-wide codec table that must not change.
+* ``aiortc.sdp`` (public but undocumented): the subscribe offer's Opus gets
+  ``nack`` feedback (``with_audio_nack``), since aiortc builds every offer
+  from a process-wide codec table that must not change.
+* ``RTCPeerConnection.__certificates`` (``create_peer_connection``): each
+  certificate's ``getFingerprints`` is computed once and kept on the
+  instance. aiortc computes three digests of the certificate for every
+  m-section, twice per offer (``createOffer`` and ``setLocalDescription``):
+  at 108 m-sections a fifth of a subscriber's renegotiation (issue 17).
+* ``aiortc.rtcpeerconnection.wrap_session_description`` and
+  ``aiortc.sdp.SessionDescription.parse`` (the module global and the class
+  method, once per process; ``create_offer`` / ``set_local_offer``): while
+  ``create_offer`` runs ``createOffer``, the description object aiortc
+  writes the offer from is kept; ``set_local_offer`` hands that object (with
+  the same Opus ``nack`` feedback as the text) to ``setLocalDescription``,
+  whose parse of that very text object returns it instead of parsing the
+  text aiortc has just written (a third of a subscriber's renegotiation at
+  108 m-sections). Both hooks pass everything else through; if either is
+  not reached, ``setLocalDescription`` parses the same text as before.
+* ``aiortc.rtcpeerconnection``'s module global ``copy`` and ``aiortc.sdp``'s
+  ``ipaddress_to_sdp`` (once per process, with the hooks above):
+  ``setRemoteDescription`` deep-copies the common codec of every m-section
+  (38 µs each with ``copy.deepcopy``); the stand-in ``copy`` module copies an
+  ``RTCRtpCodecParameters`` field by field (its feedback list and parameters
+  dict new, their values immutable), anything else with ``copy.deepcopy``.
+  The SDP writer turns every ``c=`` and ``a=rtcp`` address into text through
+  ``ipaddress`` (4 µs each, two per m-section per description written); that
+  pure function is memoised.
 * aioice's ``StunProtocol.datagram_received`` of the nominated pair
   (``_route_at_socket``): besides the decryption above,
   load generators count RTP there (``count_rtp_at_socket``): SRTP leaves RTP
@@ -77,17 +104,21 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import errno
+import functools
 import logging
 import socket
 import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 import aioice.ice
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpreceiver
+import aiortc.sdp
 import pylibsrtp
 from aiortc import (
     MediaStreamTrack,
@@ -101,7 +132,7 @@ from aiortc import (
 )
 from aiortc.codecs import get_capabilities
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsFingerprint, RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as _DtlsState
 from aiortc.rtcrtpparameters import (
     RTCRtcpFeedback,
@@ -183,13 +214,32 @@ def demultiplex_by_first_byte() -> None:
 
 def create_peer_connection(ice_servers: Iterable[str]) -> RTCPeerConnection:
     """A peer connection with one bundled transport and the deployment's ICE
-    servers, whose consent checks a late answer does not end (sfu.ice_consent)."""
+    servers, whose consent checks a late answer does not end (sfu.ice_consent),
+    and whose descriptions cost aiortc less work (the certificate's
+    fingerprints kept, ``_hand_offers_over``)."""
     demultiplex_by_first_byte()
     ice_consent.install()
+    _hand_offers_over()
     servers = [RTCIceServer(urls=url) for url in ice_servers]
-    return RTCPeerConnection(
+    pc = RTCPeerConnection(
         RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
     )
+    for certificate in vars(pc).get("_RTCPeerConnection__certificates", ()):
+        _keep_fingerprints(certificate)
+    return pc
+
+
+def _keep_fingerprints(certificate: RTCCertificate) -> None:
+    """Compute ``certificate``'s fingerprints once: aiortc asks for them for
+    every m-section of every offer, twice, and digests the certificate three
+    times each time. The certificate never changes; each call still gets new
+    objects, as aiortc's own method gives."""
+    kept = [(f.algorithm, f.value) for f in certificate.getFingerprints()]
+
+    def fingerprints() -> list[RTCDtlsFingerprint]:
+        return [RTCDtlsFingerprint(algorithm=a, value=v) for a, v in kept]
+
+    setattr(certificate, "getFingerprints", fingerprints)  # noqa: B010 (private hook)
 
 
 _T = TypeVar("_T")
@@ -484,6 +534,153 @@ def _add_nack_lines(lines: list[str], opus: dict[str, int], nacked: set[str]) ->
             lines.insert(at + 1, f"a=rtcp-fb:{payload_type} nack")
 
 
+@dataclass(frozen=True)
+class LocalOffer:
+    """An offer of ours (``create_offer``): its text, with the Opus ``nack``
+    lines, and aiortc's own description object of that text when it could
+    be kept (None otherwise: ``set_local_offer`` then lets aiortc parse it)."""
+
+    description: RTCSessionDescription
+    parsed: sdp.SessionDescription | None
+
+
+#: While ``create_offer`` runs ``createOffer``: where the description object goes.
+_kept_offer: contextvars.ContextVar[list[sdp.SessionDescription] | None] = contextvars.ContextVar(
+    "sfu_kept_offer", default=None
+)
+#: While ``set_local_offer`` runs ``setLocalDescription``: ``[text, object]``,
+#: the text emptied once its parse was answered with the object.
+_handed_offer: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "sfu_handed_offer", default=None
+)
+_wrap_session_description = aiortc.rtcpeerconnection.wrap_session_description
+_parse_session_description = vars(sdp.SessionDescription)["parse"].__func__
+
+
+def _keeping_wrap(description: sdp.SessionDescription | None) -> RTCSessionDescription | None:
+    kept = _kept_offer.get()
+    if kept is not None and description is not None:
+        kept.append(description)
+    wrapped: RTCSessionDescription | None = _wrap_session_description(description)
+    return wrapped
+
+
+def _handing_parse(cls: Any, text: str) -> sdp.SessionDescription:
+    handed = _handed_offer.get()
+    if handed is not None and handed[0] is text:
+        # This very string object came out of create_offer with this object.
+        handed[0] = None
+        parsed: sdp.SessionDescription = handed[1]
+        return parsed
+    result: sdp.SessionDescription = _parse_session_description(cls, text)
+    return result
+
+
+def _copy_codec(codec: Any, memo: Any = None) -> Any:
+    """``copy.deepcopy(codec)`` for aiortc's codec parameters, without
+    ``deepcopy``'s generic walk: the same fields, a new feedback list of new
+    entries and a new parameters dict (its values are ints, strings or None,
+    which copying leaves shared anyway). Anything else, or a codec holding
+    anything else, goes to ``copy.deepcopy``."""
+    if (
+        type(codec) is RTCRtpCodecParameters
+        and all(type(f) is RTCRtcpFeedback for f in codec.rtcpFeedback)
+        and all(v is None or type(v) in (int, str) for v in codec.parameters.values())
+    ):
+        return RTCRtpCodecParameters(
+            mimeType=codec.mimeType,
+            clockRate=codec.clockRate,
+            channels=codec.channels,
+            payloadType=codec.payloadType,
+            rtcpFeedback=[RTCRtcpFeedback(f.type, f.parameter) for f in codec.rtcpFeedback],
+            parameters=dict(codec.parameters),
+        )
+    return copy.deepcopy(codec, memo)
+
+
+def _copy_module() -> types.ModuleType:
+    """The ``copy`` module as ``aiortc.rtcpeerconnection`` sees it: the real
+    one except for ``deepcopy`` (``_copy_codec``)."""
+    stand_in = types.ModuleType(copy.__name__, copy.__doc__)
+    stand_in.__dict__.update(vars(copy))
+    stand_in.__dict__.update(deepcopy=_copy_codec, sfu_stand_in=True)
+    return stand_in
+
+
+def _hand_offers_over() -> None:
+    """Install (once per process) the pass-through hooks of ``create_offer``
+    / ``set_local_offer``, and the cheaper codec copy and address writing
+    that aiortc's offers and answers use (see the module's docstring)."""
+    module: Any = aiortc.rtcpeerconnection
+    if module.wrap_session_description is not _keeping_wrap:
+        module.wrap_session_description = _keeping_wrap
+    if not getattr(vars(module)["copy"], "sfu_stand_in", False):
+        setattr(module, "copy", _copy_module())  # noqa: B010 (private hook)
+    description: Any = sdp.SessionDescription
+    if vars(description)["parse"].__func__ is not _handing_parse:
+        description.parse = classmethod(_handing_parse)
+    writer: Any = aiortc.sdp
+    if not hasattr(writer.ipaddress_to_sdp, "cache_info"):
+        writer.ipaddress_to_sdp = functools.lru_cache(maxsize=64)(writer.ipaddress_to_sdp)
+
+
+async def create_offer(pc: RTCPeerConnection) -> LocalOffer:
+    """``pc.createOffer()`` with Opus ``nack`` (``with_audio_nack``), keeping
+    aiortc's description object of the offer for ``set_local_offer``.
+
+    ``createOffer`` builds that object and writes it out as text; its
+    ``setLocalDescription`` then parses the text back into an equal object.
+    At two m-sections per participant that parse is the largest single cost
+    of a subscriber's renegotiation (16 ms of 57 at 108 m-sections, issue
+    17). The object gets the same ``nack`` feedback the text gets, on a copy
+    of the codec (aiortc's codec table and the transceiver's list stay as
+    they are). tests/sfu/test_offer_cost.py checks that both ways set the
+    same description.
+    """
+    _hand_offers_over()
+    kept: list[sdp.SessionDescription] = []
+    token = _kept_offer.set(kept)
+    try:
+        plain = await pc.createOffer()  # no await inside: nothing else runs meanwhile
+    finally:
+        _kept_offer.reset(token)
+    offer = with_audio_nack(plain)
+    if len(kept) != 1 or kept[0].type != "offer":
+        return LocalOffer(offer, None)
+    parsed = kept[0]
+    for media in parsed.media:
+        if media.kind == "audio":
+            media.rtp.codecs = [_with_nack(codec) for codec in media.rtp.codecs]
+    return LocalOffer(offer, parsed)
+
+
+def _with_nack(codec: RTCRtpCodecParameters) -> RTCRtpCodecParameters:
+    """An Opus codec with plain ``nack`` feedback first (where the text has
+    it: right after the rtpmap line), as a copy; others as they are."""
+    if codec.mimeType.lower() != "audio/opus" or _has_nack(codec.rtcpFeedback):
+        return codec
+    return replace(
+        codec,
+        rtcpFeedback=[RTCRtcpFeedback(type="nack"), *codec.rtcpFeedback],
+        parameters=dict(codec.parameters),
+    )
+
+
+async def set_local_offer(
+    pc: RTCPeerConnection, offer: LocalOffer, ports: PortPool | None = None
+) -> None:
+    """``set_local_description(pc, offer.description, ports)``, aiortc taking
+    the kept description object instead of parsing the offer's text again."""
+    if offer.parsed is None:
+        await set_local_description(pc, offer.description, ports)
+        return
+    token = _handed_offer.set([offer.description.sdp, offer.parsed])
+    try:
+        await set_local_description(pc, offer.description, ports)
+    finally:
+        _handed_offer.reset(token)
+
+
 def prefer_forwarded_codec(transceiver: RTCRtpTransceiver) -> None:
     """Offer only the forwarded codec (no RTX) on a subscribe transceiver."""
     wanted = {m.lower() for m in FORWARDED_MIME_TYPES[transceiver.kind]}
@@ -506,9 +703,28 @@ def header_extension_ids(transceiver: RTCRtpTransceiver) -> dict[str, int]:
     return {ext.uri: ext.id for ext in transceiver._headerExtensions}
 
 
+def _no_estimator() -> None:
+    return None
+
+
 def add_send_transceiver(pc: RTCPeerConnection, kind: str) -> RTCRtpTransceiver:
-    """A sendonly transceiver whose sender the SFU feeds with rewritten packets."""
-    transceiver = pc.addTransceiver(PlaceholderTrack(kind), direction="sendonly")
+    """A sendonly transceiver whose sender the SFU feeds with rewritten packets.
+
+    Its receiver (aiortc makes one for every transceiver) never receives:
+    it is made without the remote bitrate estimator aiortc gives every video
+    receiver, as an audio receiver is. That estimator is 1 000 small objects
+    (96 KB): one per video slot of every subscriber, 2 450 in a 50-person
+    room, which made each full garbage collection of the worker take half a
+    second (docs/performance.md, issue 17).
+    """
+    names = vars(aiortc.rtcrtpreceiver)
+    estimator = names["RemoteBitrateEstimator"]
+    # addTransceiver has no await: nothing else runs while the name is swapped.
+    names["RemoteBitrateEstimator"] = _no_estimator
+    try:
+        transceiver = pc.addTransceiver(PlaceholderTrack(kind), direction="sendonly")
+    finally:
+        names["RemoteBitrateEstimator"] = estimator
     prefer_forwarded_codec(transceiver)
     return transceiver
 

@@ -76,8 +76,13 @@ def check_media_lines(sdp: str, require_media: bool = True) -> None:
             )
     mids = _check_mids(sections)
     _check_bundle(session, mids)
-    for line in [*session, *(line for section in sections for line in section)]:
-        _check_address(line)
+    # Only c= and a=rtcp lines carry an address, and a description repeats
+    # the same few (a subscriber's answer: two per m-section, two per
+    # participant): each distinct one is checked once.
+    checked: set[str] = set()
+    for line in lines:
+        if line.startswith(("c=", "a=rtcp:")):
+            _check_address(line, checked)
 
 
 def _attribute(line: str) -> tuple[str | None, str | None]:
@@ -92,7 +97,11 @@ def _check_mids(sections: list[list[str]]) -> set[str]:
     """The mids of the m-sections; raises on two in one section or one in two."""
     mids: set[str] = set()
     for section in sections:
-        found = [value for name, value in map(_attribute, section) if name == "mid"]
+        found = [
+            value
+            for name, value in map(_attribute, (x for x in section if x.startswith("a=mid")))
+            if name == "mid"
+        ]
         if len(found) > 1:
             raise NegotiationError("an m-section has more than one a=mid", code="invalid_sdp")
         if not found or found[0] is None:
@@ -119,13 +128,15 @@ def _check_bundle(session: list[str], mids: set[str]) -> None:
             )
 
 
-def _check_address(line: str) -> None:
+def _check_address(line: str, checked: set[str]) -> None:
+    """Raise unless ``line``'s connection address (if it has one) is an IP
+    address; ``checked``: addresses already found good (this one is added)."""
     if line.startswith("c="):
         address: str | None = line[2:]
     else:
         name, value = _attribute(line)
         address = value.split(" ", 1)[1] if name == "rtcp" and value and " " in value else None
-    if address is None:
+    if address is None or address in checked:
         return
     found = CONNECTION_ADDRESS.fullmatch(address)
     try:
@@ -134,3 +145,4 @@ def _check_address(line: str) -> None:
         raise NegotiationError(
             f"not an IP connection address: {line[:80]!r}", code="invalid_sdp"
         ) from None
+    checked.add(address)

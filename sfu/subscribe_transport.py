@@ -299,8 +299,8 @@ class SubscribeTransport:
 
     async def _negotiate_once(self) -> None:
         timeline.step(self._who, "subscriber: making an offer")
-        offer = bridge.with_audio_nack(await self.pc.createOffer())
-        await bridge.set_local_description(self.pc, offer, self._ports)
+        offer = await bridge.create_offer(self.pc)
+        await bridge.set_local_offer(self.pc, offer, self._ports)
         timeline.step(self._who, "subscriber: offer made")
         # Only slots that got a mid are in this offer: one added while the
         # offer was being made (someone joined meanwhile) waits for the next.
