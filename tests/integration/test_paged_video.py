@@ -78,9 +78,14 @@ async def test_twenty_people_nine_tile_page_forwards_nine_videos(server, bench_m
         after = sent(server, "paged", viewer.participant_id)
         moving = {pid for pid in ids if after[pid] > before[pid]}
         assert moving == set(first_page)
-        # Audio of the speakers keeps flowing (50 packets/s each), whatever the page.
-        audio = (viewer.received - viewer.received_video) - audio_before
-        assert audio > SPEAKERS * 30, audio
+
+        # Audio of the speakers keeps flowing (50 packets/s each), whatever the page:
+        # 30 packets of each arrive (within 1 s on a quiet machine; the bound is
+        # for a loaded one, where this one process of 21 peers gets behind).
+        def audio_received() -> int:
+            return (viewer.received - viewer.received_video) - audio_before
+
+        await wait_until(lambda: audio_received() > SPEAKERS * 30, 10)
         speakers_after = sent(server, "paged", viewer.participant_id, "audio")
         speaking = {pid for pid in ids if speakers_after[pid] > speakers_before[pid]}
         assert len(speaking) == SPEAKERS, speaking
