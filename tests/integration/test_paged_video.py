@@ -80,7 +80,7 @@ async def test_twenty_people_nine_tile_page_forwards_nine_videos(server, bench_m
         assert moving == set(first_page)
 
         # Audio of the speakers keeps flowing (50 packets/s each), whatever the page:
-        # 30 packets of each arrive (within 1 s on a quiet machine; the bound is
+        # their 90 packets arrive (within 1 s on a quiet machine; the bound is
         # for a loaded one, where this one process of 21 peers gets behind).
         def audio_received() -> int:
             return (viewer.received - viewer.received_video) - audio_before
