@@ -54,7 +54,10 @@ class Caller:
 
 
 def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    # aiohttp hands a header's non-UTF-8 bytes over as lone surrogates
+    # (surrogateescape): hash the bytes as sent, so such a key is simply
+    # unknown instead of failing to encode (a 500 on every keyed route).
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class ApiKeys:

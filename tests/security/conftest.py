@@ -411,6 +411,7 @@ class Fuzz:
                 log_signature(record),
                 f"after {what}\n{logging.Formatter().format(record)[-3000:]}",
             )
+        status: int | str
         try:
             status = self.run(self._healthz(), timeout=15)
         except Exception as exc:
@@ -498,7 +499,7 @@ class Fuzz:
             out.write(json.dumps(line) + "\n")
 
 
-def fuzz_server_settings(data_dir: Path) -> Settings:
+def fuzz_server_settings(data_dir: Path, **changes: Any) -> Settings:
     """Settings of a fuzz server: loopback ICE, keys for every scope, every
     rate limit scaled up and the deadline of sockets that never join pushed
     back where settings allow it (the fuzzers do not test those, their own
@@ -511,14 +512,15 @@ def fuzz_server_settings(data_dir: Path) -> Settings:
         admin_api_key=ADMIN_KEY,
         integration_api_keys=(INTEGRATION_KEY,),
     )
-    generous = {
+    generous: dict[str, Any] = {
         "rate_limit_scale": 1000.0,
         # The socket that never joins is one of the fuzzers' actors.
         "unjoined_socket_seconds": 3600.0,
         # Anonymous bodies should reach validation, not the creation limit.
         "anonymous_meetings_per_hour": 1_000_000,
     }
-    return replace(base, **{k: v for k, v in generous.items() if k in names})
+    known = {k: v for k, v in generous.items() if k in names}
+    return replace(base, **{**known, **changes})
 
 
 class ServerThread:
@@ -586,7 +588,9 @@ def fuzz(
     errors = ServerErrors({client.thread.ident or 0, threading.main_thread().ident or 0})
     root = logging.getLogger()
     root.addHandler(errors)
-    server = ServerThread(fuzz_server_settings(tmp_path_factory.mktemp("fuzz") / "data"))
+    # A module may change settings with a FUZZ_SETTINGS dict (e.g. trusted_proxies).
+    changes = getattr(request.module, "FUZZ_SETTINGS", {})
+    server = ServerThread(fuzz_server_settings(tmp_path_factory.mktemp("fuzz") / "data", **changes))
     url = server.start()
 
     async def session() -> aiohttp.ClientSession:

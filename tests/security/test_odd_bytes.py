@@ -1,0 +1,461 @@
+"""Odd bytes at every entry point (docs/security.md, "Odd bytes"): an
+attacker's sweep, the same every run, that the random fuzzers may miss.
+
+Every public and keyed entry point gets: header values of raw bytes that are
+no UTF-8 (sent over a bare TCP connection, as no HTTP client library sends
+them), non-ASCII, lone surrogates (as JSON escapes, and percent-encoded in
+paths and queries), NUL, 64 KiB values, numbers as strings, arrays and
+objects where strings belong. The answer must be a clear error with a
+documented code (or a normal answer): never HTTP 500 or ``internal_error``,
+never a hung request or message, never a traceback in the log; and the
+server (the socket, the room) goes on serving.
+
+One server (the ``fuzz`` fixture), few connections: a few seconds in all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import socketio
+from server_keys import ADMIN_KEY
+
+from security.conftest import ACK_TIMEOUT, Fuzz, emit, rest_errors
+from security.test_fuzz_socketio import World
+from signaling.protocol import VALIDATORS
+
+#: The sweep's server believes X-Forwarded-For from loopback, so that header is parsed.
+FUZZ_SETTINGS = {"trusted_proxies": ("127.0.0.1",)}
+#: Header values: bytes that are no UTF-8 (aiohttp hands them over as lone
+#: surrogates; the second is a surrogate in UTF-8), and UTF-8 beyond ASCII.
+ODD_HEADER_BYTES = (b"\xff\xfe", b"\xed\xb3\xbf", "\u00e9\u20ac\U0001f600".encode())
+#: A header line far over aiohttp's limit (8 KiB): refused before any handler.
+HUGE_HEADER = b"User-Agent: " + b"y" * 65536
+#: Headers the server reads (``<v>`` stands for the odd value).
+ODD_HEADERS = (
+    b"Authorization: Bearer <v>",
+    b"Authorization: <v>",
+    b"Cookie: conf_share_session=<v>",
+    b"Cookie: <v>=<v>",
+    b"X-Forwarded-For: <v>",
+    b"X-Forwarded-For: 10.0.0.1, <v>",
+    b"X-Forwarded-For: fe80::1%<v>",
+    b"X-Conf-Forwarded-By: n.<v>",
+    b"Range: bytes=<v>",
+    b"If-Range: <v>",
+    b"If-None-Match: <v>",
+    b"Accept-Encoding: <v>",
+    b"Accept-Language: <v>",
+    b"Origin: http://<v>",
+    b"Host: <v>",
+    b"User-Agent: <v>",
+)
+#: Query and path values as sent on the wire (percent-encoded or raw).
+ODD_URL_VALUES = (
+    b"%ff%fe",
+    b"%ed%b3%bf",  # a lone surrogate in (invalid) UTF-8
+    b"\xff",
+    b"%00",
+    b"%C3%A9",
+    b"%2e%2e%2f",
+    b"12345",
+    b"%5B%5D",
+    b"x" * 4000,
+)
+#: JSON values for any field: lone surrogates (sent as JSON escapes), NUL,
+#: non-ASCII, 64 KiB, numbers as strings and other wrong types.
+ODD_JSON: tuple[Any, ...] = (
+    "\udcff",
+    "a\x00b",
+    "\u202e\U0001f600",
+    "x" * 65536,
+    "12345",
+    12345,
+    True,
+    None,
+    [["x"]],
+    {"a": ["b"]},
+)
+#: The odd values of the Socket.IO sweep: wrong types in general are the
+#: random fuzzer's (test_fuzz_socketio.py); these are the text cases.
+ODD_MESSAGE_VALUES: tuple[Any, ...] = ("\udcff", "a\x00b", "x" * 65536, "12345", [["x"]])
+#: Pages and routes outside the OpenAPI document.
+PAGES = ("/", "/r/room", "/s/share", "/admin", "/static/js/room.js", "/assets/x.js")
+SOCKET_IO = "/socket.io/?EIO=4&transport=polling"
+
+
+# --- raw HTTP ----------------------------------------------------------------------------------
+
+
+async def raw_http(url: str, request: bytes) -> tuple[int | None, bytes]:
+    """Send ``request`` as it is over a fresh connection; the status (None:
+    no answer in time or none at all) and the body."""
+    parts = urlsplit(url)
+    try:
+        async with asyncio.timeout(ACK_TIMEOUT):
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            try:
+                writer.write(request)
+                await writer.drain()
+                answer = await reader.read()
+            finally:
+                writer.close()
+    except (TimeoutError, ConnectionError):
+        return None, b""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    fields = head.split(b" ", 2)
+    return (int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None), body
+
+
+def request_bytes(
+    method: str, target: bytes, headers: list[bytes], body: bytes = b"", key: bool = True
+) -> bytes:
+    """An HTTP/1.1 request; ``key``: with the admin key (unless ``headers``
+    bring an Authorization of their own)."""
+    lines = [method.encode() + b" " + target + b" HTTP/1.1"]
+    if not any(h.lower().startswith(b"host:") for h in headers):
+        lines.append(b"Host: 127.0.0.1")
+    if key and not any(h.lower().startswith(b"authorization:") for h in headers):
+        lines.append(b"Authorization: Bearer " + ADMIN_KEY.encode())
+    lines += [b"Connection: close", b"Content-Type: application/json"]
+    lines.append(b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join([*lines, *headers]) + b"\r\n\r\n" + body
+
+
+def check_http(fuzz: Fuzz, what: str, status: int | None, body: bytes, api: bool) -> None:
+    """Answered, below 500 (or a documented 5xx), and under ``/api/v1`` a
+    documented error body."""
+    if status is None:
+        fuzz.unanswered("HTTP: no answer", what)
+        return
+    fuzz.answers[str(status)] += 1
+    code = None
+    if api and status >= 400 and body.startswith(b"{"):
+        try:
+            code = json.loads(body)["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            fuzz.violation(f"HTTP {status}: not the JSON error body", f"{what} -> {body[:300]!r}")
+            return
+    if code == "internal_error" or (status >= 500 and (str(status), code) not in rest_errors()):
+        fuzz.violation(f"HTTP {status} {code}", f"{what} -> {body[:300]!r}")
+
+
+async def routes(fuzz: Fuzz) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) of every route of the OpenAPI document."""
+    async with fuzz.http.get(f"{fuzz.url}/api/v1/openapi.json") as response:
+        document = await response.json()
+    found = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                found.append((method.upper(), path, operation))
+    return found
+
+
+def filled(template: str, value: bytes = b"x1") -> bytes:
+    """``template`` with every ``{parameter}`` replaced by ``value``."""
+    out, rest = b"", template
+    while "{" in rest:
+        before, _, after = rest.partition("{")
+        out += before.encode() + value
+        rest = after.partition("}")[2]
+    return out + rest.encode()
+
+
+def test_odd_header_bytes_on_every_route(fuzz: Fuzz) -> None:
+    api = fuzz.run(routes(fuzz))
+    targets = [(m, filled(p), True) for m, p, _ in api]
+    targets += [("GET", page.encode(), False) for page in PAGES]
+    targets.append(("GET", SOCKET_IO.encode(), False))
+    for method, target, is_api in targets:
+        body = b"{}" if method in ("POST", "PUT", "PATCH") else b""
+        lines = [h.replace(b"<v>", v) for h in ODD_HEADERS for v in ODD_HEADER_BYTES]
+        for line in [*lines, HUGE_HEADER]:
+            request = request_bytes(method, target, [line], body)
+            status, answer = fuzz.run(raw_http(fuzz.url, request))
+            fuzz.cases += 1
+            check_http(fuzz, f"{method} {target!r} with {line[:80]!r}", status, answer, is_api)
+        fuzz.check_server(f"odd headers on {method} {target!r}")
+    fuzz.finish()
+
+
+def keyless(operation: dict[str, Any]) -> bool:
+    """May the route answer without an API key (or with a download token)?"""
+    security = operation.get("security", [{}])
+    names = {p["name"] for p in operation.get("parameters", [])}
+    return {} in security or "download_token" in names
+
+
+def test_odd_query_and_path_values_on_every_route(fuzz: Fuzz) -> None:
+    api = fuzz.run(routes(fuzz))
+    for method, path, operation in api:
+        names = [p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"]
+        keys = (True, False) if keyless(operation) else (True,)
+        for value in ODD_URL_VALUES:
+            targets = [filled(path, value)] if "{" in path else []
+            targets += [filled(path) + b"?" + n.encode() + b"=" + value for n in [*names, "x"]]
+            for target in targets:
+                for key in keys:
+                    request = request_bytes(method, target, [], key=key)
+                    status, answer = fuzz.run(raw_http(fuzz.url, request))
+                    fuzz.cases += 1
+                    what = f"{method} {target[:120]!r} key={key}"
+                    check_http(fuzz, what, status, answer, True)
+        fuzz.check_server(f"odd query and path values on {method} {path}")
+    for page in ("/r/", "/s/", "/static/js/", "/assets/"):
+        for value in ODD_URL_VALUES:
+            target = page.encode() + value + b"?name=" + value + b"&token=" + value
+            status, answer = fuzz.run(raw_http(fuzz.url, request_bytes("GET", target, [])))
+            fuzz.cases += 1
+            check_http(fuzz, f"GET {target[:120]!r}", status, answer, False)
+    fuzz.check_server("odd page paths")
+    fuzz.finish()
+
+
+# --- JSON bodies -------------------------------------------------------------------------------
+
+PERSON = {"user_id": "u1", "name": "Ada"}
+#: A valid body for every route that takes one (path parameters filled with x1).
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/meetings"): {"title": "Odd", "passcode": "1234", "language": "en"},
+    ("POST", "/api/v1/admin/webhooks"): {
+        "url": "http://127.0.0.1:9/hook",
+        "events": ["meeting.started"],
+    },
+    ("POST", "/api/v1/admin/keys"): {"name": "odd", "scope": "integration"},
+    ("POST", "/api/v1/escalations"): {
+        "chat_id": "c1",
+        "title": "Odd",
+        "initiator": PERSON,
+        "participants": [PERSON],
+    },
+    ("POST", "/api/v1/meetings/{meeting_id}/recording"): {"action": "stop"},
+    ("POST", "/api/v1/recordings/{recording_id}/shares"): {
+        "password": "secret-password",
+        "expires_in": 3600,
+    },
+    ("POST", "/api/v1/shares/{share_id}/session"): {"password": "secret-password"},
+}
+
+
+def variants(body: dict[str, Any], odd_values: tuple[Any, ...] = ODD_JSON) -> list[tuple[str, Any]]:
+    """``body`` with one value (nested ones too) replaced by each odd value,
+    and a few odd keys added; (what changed, the new body)."""
+    out: list[tuple[str, Any]] = []
+
+    def walk(value: Any, rebuild: Any, where: str) -> None:
+        for odd in odd_values:
+            out.append((f"{where}={odd!r:.40}", rebuild(odd)))
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                walk(inner, lambda v, n=name: rebuild({**value, n: v}), f"{where}.{name}")
+        elif isinstance(value, list) and value:
+            walk(value[0], lambda v: rebuild([v, *value[1:]]), f"{where}[0]")
+
+    for name, value in body.items():
+        walk(value, lambda v, n=name: {**body, n: v}, name)
+    for key in ("\udcff", "\x00", "k" * 5000):
+        out.append((f"key {key!r:.20}", {**body, key: "v"}))
+    return out
+
+
+def test_odd_json_values_in_every_request_body(fuzz: Fuzz) -> None:
+    api = {(m, p): op for m, p, op in fuzz.run(routes(fuzz)) if "requestBody" in op}
+    assert set(api) == set(BODIES), "a route takes a body that this sweep does not know"
+    for (method, path), body in BODIES.items():
+        keys = (True, False) if keyless(api[method, path]) else (True,)
+        for change, changed in variants(body):
+            # ensure_ascii: lone surrogates go as \\udcff escapes (valid JSON text).
+            payload = json.dumps(changed).encode()
+            for key in keys:
+                request = request_bytes(method, filled(path), [], payload, key=key)
+                status, answer = fuzz.run(raw_http(fuzz.url, request))
+                fuzz.cases += 1
+                check_http(fuzz, f"{method} {path} {change} key={key}", status, answer, True)
+        fuzz.check_server(f"odd JSON values to {method} {path}")
+    fuzz.finish()
+
+
+# --- Socket.IO ---------------------------------------------------------------------------------
+
+
+def base_payloads(world: World) -> dict[str, dict[str, Any]]:
+    """A plausible payload for every message (most pass validation and reach
+    the meeting's logic, where an odd value then sits in one field)."""
+    pid = world.ids.get("member", "p_0")
+    poll = {"question": "Q?", "options": ["a", "b"], "kind": "single", "anonymous": False}
+    sheet = {
+        "title": "T",
+        "anonymous": False,
+        "questions": [{"kind": "text", "prompt": "Why?", "max_length": 100}],
+    }
+    ice = {
+        "candidate": "candidate:1 1 udp 2130706431 127.0.0.1 9 typ host",
+        "sdp_mid": "0",
+        "sdp_mline_index": 0,
+    }
+    about = {"participant_id": pid}
+    return {
+        "join": {"protocol": 1, "room": world.room, "name": "Eve", "receive": False},
+        "publish": {"sdp": "v=0\r\n", "sources": {"0": "microphone"}},
+        "publisher_ice": ice,
+        "subscriber_ice": ice,
+        "subscriber_answer": {"revision": 1, "sdp": "v=0\r\n"},
+        "mute": {"source": "microphone", "muted": True},
+        "set_view": {"video": [pid], "sizes": {pid: 320}, "pinned": []},
+        "leave": {},
+        "raise_hand": {},
+        "lower_hand": about,
+        "lower_all_hands": {},
+        "next_hand": {},
+        "chat_send": {"text": "hello"},
+        "react": {"emoji": "\U0001f44d"},
+        "mark_decision": {"text": "We ship"},
+        "remove_decision": {"id": 1},
+        "mute_participant": {**about, "lock": False},
+        "mute_all": {"lock": False},
+        "unlock_microphone": about,
+        "stop_media": {**about, "source": "camera"},
+        "remove_participant": about,
+        "set_role": {**about, "role": "participant"},
+        "lock_meeting": {"locked": False},
+        "configure_meeting": {"passcode": "1234", "lobby_enabled": False},
+        "admit": {"lobby_id": pid},
+        "deny": {"lobby_id": pid},
+        "end_meeting": {},
+        "spotlight": about,
+        "recording_links": {},
+        "recording": {"action": "stop"},
+        "set_captions": {"enabled": False},
+        "captions": {"on": False},
+        "set_participation": {"enabled": False, "visibility": "host", "weights": {"votes": 1}},
+        "leaderboard": {},
+        "poll_create": poll,
+        "poll_edit": {"poll_id": "p1", **poll},
+        "poll_delete": {"poll_id": "p1"},
+        "poll_launch": {"poll_id": "p1"},
+        "poll_close": {"poll_id": "p1"},
+        "poll_share": {"poll_id": "p1"},
+        "poll_vote": {"poll_id": "p1", "option_ids": ["o1"]},
+        "poll_export": {"format": "json", "ballots": False},
+        "questionnaire_create": sheet,
+        "questionnaire_edit": {"questionnaire_id": "qn1", **sheet},
+        "questionnaire_delete": {"questionnaire_id": "qn1"},
+        "questionnaire_launch": {"questionnaire_id": "qn1"},
+        "questionnaire_close": {"questionnaire_id": "qn1"},
+        "questionnaire_share": {"questionnaire_id": "qn1"},
+        "questionnaire_answer": {"questionnaire_id": "qn1", "answers": {"q1": "x"}, "handle": "h"},
+        "questionnaire_export": {"format": "json", "answers": False},
+    }
+
+
+#: Messages whose success changes who is where: sent odd only (a base
+#: payload that succeeds would end the sweep's meeting).
+CHANGES_THE_WORLD = frozenset(
+    {"leave", "end_meeting", "remove_participant", "set_role", "lock_meeting", "configure_meeting"}
+)
+
+
+def test_every_socketio_message_has_a_base_payload() -> None:
+    world = World(None)
+    assert set(base_payloads(world)) == set(VALIDATORS)
+
+
+async def still_works(world: World) -> str | None:
+    """Do the sweep's sockets still work: the member's hand goes up and down,
+    and the loner gets an answer? None, or what failed."""
+    for actor, event, payload in (
+        ("member", "raise_hand", {}),
+        ("member", "lower_hand", {}),
+        ("loner", "chat_send", {"text": "hi"}),
+    ):
+        outcome, ack = await world.send(actor, event, payload)
+        wanted_ok = actor == "member"
+        if outcome != "ack" or not isinstance(ack, dict) or ack.get("ok") is not wanted_ok:
+            return f"{actor} {event}: {outcome} {ack!r:.200}"
+    return None
+
+
+def test_odd_values_in_every_field_of_every_socketio_message(fuzz: Fuzz) -> None:
+    world = World(fuzz)
+    try:
+        fuzz.run(world.ensure())
+        for event, base in base_payloads(world).items():
+            # The host's messages pass the validators and the permission
+            # checks to the meeting's logic; a socket that never joined is
+            # refused after validation (not_joined), so it only sends join.
+            actor = "loner" if event == "join" else "host"
+            for change, payload in variants(base, ODD_MESSAGE_VALUES) or [
+                ("no fields", {"x": "\udcff"})
+            ]:
+                fuzz.cases += 1
+                what = f"{actor} sent {event} with {change}"
+                outcome, ack = fuzz.run(world.send(actor, event, payload))
+                fuzz.check_ack(event, what, outcome, ack)
+                if outcome != "ack" or (
+                    ack.get("ok") and (event in CHANGES_THE_WORLD or event == "join")
+                ):
+                    world.dirty = True
+                    fuzz.run(world.ensure())
+            broken = fuzz.run(still_works(world))
+            if broken is not None:
+                fuzz.violation(f"{event}: the sockets stopped working", broken)
+                world.dirty = True
+                fuzz.run(world.ensure())
+            fuzz.check_server(f"odd values in {event}")
+    finally:
+        fuzz.run(world.close())
+    fuzz.finish()
+
+
+async def connect_with(fuzz: Fuzz, auth: Any, headers: dict[str, str]) -> str:
+    """Connect a Socket.IO client with ``auth`` and ``headers``; whether it
+    got in, was refused, or neither (the failure's text)."""
+    # The fuzz session: a refused client would leave a session of its own unclosed.
+    sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=fuzz.http)
+    try:
+        await sio.connect(
+            fuzz.url, transports=["websocket"], auth=auth, headers=headers, wait_timeout=10
+        )
+    except socketio.exceptions.ConnectionError as exc:
+        return f"refused: {exc}"
+    try:
+        outcome, _ = await emit(sio, "raise_hand", {}, ACK_TIMEOUT)
+        return "connected" if outcome == "ack" else f"no answer: {outcome}"
+    finally:
+        await sio.disconnect()
+
+
+def test_odd_socketio_connections(fuzz: Fuzz) -> None:
+    headers: tuple[dict[str, str], ...] = (
+        {},
+        {"X-Forwarded-For": "\u00e9"},
+        {"Origin": "http://\u00e9"},
+        {"Cookie": "io=\u00e9"},
+    )
+    auths = (None, {"token": "\udcff"}, {"a": "x" * 65536}, {"a": [["x"]]}, {"\x00": 1})
+    for header in headers:
+        for auth in auths:
+            fuzz.cases += 1
+            result = fuzz.run(connect_with(fuzz, auth, header))
+            fuzz.answers[result.partition(":")[0]] += 1
+            what = f"{auth!r:.60} {header} {result}"
+            if result.startswith("no answer"):
+                fuzz.violation("Socket.IO connect: no answer", what)
+            elif "Origin" not in header and result != "connected":
+                # The server reads no auth; such headers change nothing either.
+                fuzz.violation("Socket.IO connect: refused", what)
+    # The handshake's query string, with raw and percent-encoded odd bytes.
+    for value in ODD_URL_VALUES:
+        target = b"/socket.io/?EIO=4&transport=polling&t=" + value + b"&sid=" + value
+        status, answer = fuzz.run(raw_http(fuzz.url, request_bytes("GET", target, [])))
+        fuzz.cases += 1
+        check_http(fuzz, f"GET {target[:100]!r}", status, answer, False)
+        target = b"/socket.io/?EIO=" + quote(value.decode("latin-1")).encode()
+        status, answer = fuzz.run(raw_http(fuzz.url, request_bytes("GET", target, [])))
+        check_http(fuzz, f"GET {target[:100]!r}", status, answer, False)
+    fuzz.check_server("odd Socket.IO connections")
+    fuzz.finish()
