@@ -28,7 +28,12 @@ from aiohttp import web
 from aiohttp.helpers import ETAG_ANY, ETag
 
 CHUNK = 256 * 1024
-_BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
+#: ASCII digits only (RFC 9110's DIGIT): ``\d`` would take any script's.
+_BYTE_RANGE = re.compile(r"([0-9]*)-([0-9]*)")
+#: Positions of more digits than this lie beyond any file; they are read as
+#: this (int() refuses strings of over 4,300 digits, and a Range header may
+#: hold 8,000).
+_FAR = 10**18
 
 
 class Unsatisfiable(Exception):
@@ -62,13 +67,19 @@ def _one_range(text: str, size: int) -> tuple[int, int] | None:
         raise Unsatisfiable(f"malformed byte range {text!r}")
     first, last = match[1], match[2]
     if not first:  # the last `last` bytes
-        suffix = int(last)
+        suffix = _position(last)
         return (max(0, size - suffix), size - 1) if suffix > 0 else None
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _position(first)
+    end = _position(last) if last else size - 1
     if end < start:
         raise Unsatisfiable(f"malformed byte range {text!r} (its end is before its start)")
     return (start, min(end, size - 1)) if start < size else None
+
+
+def _position(digits: str) -> int:
+    """A byte position of a Range header; a number beyond any file is :data:`_FAR`."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _FAR
 
 
 def _matches(etags: tuple[ETag, ...], value: str, *, weak: bool) -> bool:

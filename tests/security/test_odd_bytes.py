@@ -20,10 +20,14 @@ import json
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import aiohttp
 import socketio
+from running_server import RunningServer
 from server_keys import ADMIN_KEY
 
+from conf_server.http.share_access import SESSION_COOKIE
 from security.conftest import ACK_TIMEOUT, Fuzz, emit, rest_errors
+from security.test_files import TRACK, fake_recording
 from security.test_fuzz_socketio import World
 from signaling.protocol import VALIDATORS
 
@@ -38,7 +42,7 @@ HUGE_HEADER = b"User-Agent: " + b"y" * 65536
 ODD_HEADERS = (
     b"Authorization: Bearer <v>",
     b"Authorization: <v>",
-    b"Cookie: conf_share_session=<v>",
+    b"Cookie: share_session=<v>",
     b"Cookie: <v>=<v>",
     b"X-Forwarded-For: <v>",
     b"X-Forwarded-For: 10.0.0.1, <v>",
@@ -459,3 +463,86 @@ def test_odd_socketio_connections(fuzz: Fuzz) -> None:
         check_http(fuzz, f"GET {target[:100]!r}", status, answer, False)
     fuzz.check_server("odd Socket.IO connections")
     fuzz.finish()
+
+
+# --- a real recording, its download and its share link -----------------------------------------
+
+#: Range header values: digits beyond Python's int() limit (4,300), digits
+#: that are no ASCII (U+0661 ARABIC-INDIC ONE), and other odd bytes.
+ODD_RANGES = (
+    b"bytes=" + b"9" * 5000 + b"-",
+    b"bytes=-" + b"9" * 5000,
+    b"bytes=0-" + b"9" * 5000,
+    b"bytes=0-99999999999999999999999999",
+    "bytes=\u0661-\u0662".encode(),
+    b"bytes=\xff-",
+    b"bytes=" + b"0-1," * 2000,
+)
+
+
+async def test_odd_bytes_reach_a_real_download_and_share_link(server: RunningServer) -> None:
+    recording_id = fake_recording(server.service.recording.library)
+    admin = f"Bearer {ADMIN_KEY}"
+    async with aiohttp.ClientSession(headers={"Authorization": admin}) as http:
+        async with http.post(
+            f"{server.url}/api/v1/recordings/{recording_id}/shares",
+            json={"password": "secret-password", "expires_in": 3600},
+        ) as response:
+            assert response.status == 201, await response.text()
+            share_id = (await response.json())["share_id"]
+        async with http.post(
+            f"{server.url}/api/v1/shares/{share_id}/session", json={"password": "secret-password"}
+        ) as response:
+            assert response.status == 200, await response.text()
+            cookie = response.cookies[SESSION_COOKIE].value
+    file_path = f"/api/v1/recordings/{recording_id}/files/{TRACK}".encode()
+    requests: list[tuple[bytes, list[bytes], bytes]] = []
+    for value in ODD_RANGES:
+        requests.append((file_path, [b"Range: " + value], b""))
+    for value in ODD_HEADER_BYTES:
+        requests += [
+            (file_path, [b"Range: bytes=0-1", b"If-Range: " + value], b""),
+            (file_path, [b"If-None-Match: " + value, b"If-Match: " + value], b""),
+            (file_path, [b"If-Modified-Since: " + value], b""),
+        ]
+        for what in ("video", "transcript"):
+            target = f"/api/v1/shares/{share_id}/{what}".encode()
+            requests += [
+                (target, [b"Cookie: " + SESSION_COOKIE.encode() + b"=" + value], b""),
+                (
+                    target,
+                    [
+                        b"Cookie: " + SESSION_COOKIE.encode() + b"=" + cookie.encode(),
+                        b"Range: bytes=" + value,
+                    ],
+                    b"",
+                ),
+            ]
+    for value in ODD_URL_VALUES:
+        requests.append((file_path + b"?download_token=" + value, [], b""))
+    session = f"/api/v1/shares/{share_id}/session".encode()
+    for odd in ODD_JSON:
+        requests.append((session, [], json.dumps({"password": odd}).encode()))
+    failures = []
+    for target, headers, body in requests:
+        method = "POST" if body else "GET"
+        key = target.startswith(b"/api/v1/recordings") and b"download_token" not in target
+        status, answer = await raw_http(
+            server.url, request_bytes(method, target, headers, body, key=key)
+        )
+        if status is None or status >= 500 or b"internal_error" in answer:
+            failures.append(
+                (target[:100], [h[:80] for h in headers], body[:60], status, answer[:200])
+            )
+    assert not failures, failures
+    # Still serving: the right cookie gets the transcript's answer (none here).
+    status, answer = await raw_http(
+        server.url,
+        request_bytes(
+            "GET",
+            f"/api/v1/shares/{share_id}/transcript".encode(),
+            [b"Cookie: " + SESSION_COOKIE.encode() + b"=" + cookie.encode()],
+            key=False,
+        ),
+    )
+    assert status == 404 and b"no_transcript" in answer, (status, answer)
