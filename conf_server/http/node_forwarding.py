@@ -110,9 +110,21 @@ async def meeting_here(request: web.Request, not_found: str) -> MeetingState | w
     return state if forwarded is None else forwarded
 
 
+def _sendable(value: str) -> str:
+    """A header value as the HTTP client can send it on. Bytes that were no
+    UTF-8 reach us as lone surrogates (surrogateescape), which aiohttp's client
+    silently drops (``bytes=0\xff-9`` would go on as ``bytes=0-9``) or fails to
+    encode: they go on as U+FFFD, so the other node refuses what this one would."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 async def relay(request: web.Request, node: NodeInfo) -> web.StreamResponse:
     """Send ``request`` to ``node`` and stream its answer back."""
-    headers = {name: request.headers[name] for name in _PASSED_HEADERS if name in request.headers}
+    headers = {
+        name: _sendable(request.headers[name])
+        for name in _PASSED_HEADERS
+        if name in request.headers
+    }
     agent = request.config_dict[MEETINGS].node
     headers[FORWARDED_HEADER] = f"{agent.name}.{_signature(agent.forward_key, agent.name, request)}"
     url = node.url + request.rel_url.path_qs
