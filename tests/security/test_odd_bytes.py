@@ -28,7 +28,7 @@ from server_keys import ADMIN_KEY
 from conf_server.http.share_access import SESSION_COOKIE
 from security.conftest import ACK_TIMEOUT, Fuzz, emit, rest_errors
 from security.test_files import TRACK, fake_recording
-from security.test_fuzz_socketio import World
+from security.test_fuzz_socketio import World, message_fields
 from signaling.protocol import VALIDATORS
 
 #: The sweep's server believes X-Forwarded-For from loopback, so that header is parsed.
@@ -245,9 +245,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def variants(body: dict[str, Any], odd_values: tuple[Any, ...] = ODD_JSON) -> list[tuple[str, Any]]:
+def variants(
+    body: dict[str, Any], odd_values: tuple[Any, ...] = ODD_JSON, optional: tuple[str, ...] = ()
+) -> list[tuple[str, Any]]:
     """``body`` with one value (nested ones too) replaced by each odd value,
-    and a few odd keys added; (what changed, the new body)."""
+    each ``optional`` field added with each odd value, and a few odd keys
+    added; (what changed, the new body)."""
     out: list[tuple[str, Any]] = []
 
     def walk(value: Any, rebuild: Any, where: str) -> None:
@@ -261,6 +264,8 @@ def variants(body: dict[str, Any], odd_values: tuple[Any, ...] = ODD_JSON) -> li
 
     for name, value in body.items():
         walk(value, lambda v, n=name: {**body, n: v}, name)
+    for name in optional:
+        out += [(f"{name}={odd!r:.40}", {**body, name: odd}) for odd in odd_values]
     for key in ("\udcff", "\x00", "k" * 5000):
         out.append((f"key {key!r:.20}", {**body, key: "v"}))
     return out
@@ -392,9 +397,11 @@ def test_odd_values_in_every_field_of_every_socketio_message(fuzz: Fuzz) -> None
             # checks to the meeting's logic; a socket that never joined is
             # refused after validation (not_joined), so it only sends join.
             actor = "loner" if event == "join" else "host"
-            for change, payload in variants(base, ODD_MESSAGE_VALUES) or [
-                ("no fields", {"x": "\udcff"})
-            ]:
+            # The fields the random fuzzer knows and the base leaves out
+            # (join's resume_token, token, zone, ...), tried one at a time.
+            optional = tuple(sorted(set(message_fields(world)[event]) - set(base)))
+            odd = variants(base, ODD_MESSAGE_VALUES, optional)
+            for change, payload in odd:
                 fuzz.cases += 1
                 what = f"{actor} sent {event} with {change}"
                 outcome, ack = fuzz.run(world.send(actor, event, payload))
