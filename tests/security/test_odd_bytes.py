@@ -566,3 +566,58 @@ async def test_odd_bytes_reach_a_real_download_and_share_link(server: RunningSer
         ),
     )
     assert status == 404 and b"no_transcript" in answer, (status, answer)
+
+
+async def lobby_sweep(fuzz: Fuzz) -> list[tuple[str, str, Any]]:
+    """A guest waiting in a meeting's lobby sends every message (its base
+    payload and each field as ``a\\x00b``); then the host admits it and it
+    raises its hand. (what, outcome, acknowledgement) of every message."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with fuzz.http.post(
+        f"{fuzz.url}/api/v1/meetings", json={"lobby_enabled": True}, headers=headers
+    ) as response:
+        meeting = await response.json()
+    sockets = []
+    for _ in range(2):
+        sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=fuzz.http)
+        await sio.connect(fuzz.url, transports=["websocket"], wait_timeout=10)
+        sockets.append(sio)
+    host, guest = sockets
+    join = {"protocol": 1, "room": meeting["room"], "receive": False}
+    results: list[tuple[str, str, Any]] = []
+    try:
+        await host.call("join", {**join, "name": "Host", "host_key": meeting["host_key"]})
+        waiting = await guest.call("join", {**join, "name": "Guest"})
+        assert waiting.get("waiting") is True, waiting
+        world = World(None)
+        world.room = meeting["room"]
+        for event, base in base_payloads(world).items():
+            if event == "leave":
+                continue  # it would leave the lobby
+            for change, payload in [("base", base), *variants(base, ("a\x00b",))]:
+                outcome, ack = await emit(guest, event, payload, ACK_TIMEOUT)
+                results.append((f"waiting guest sent {event} with {change}", outcome, ack))
+        admitted = await host.call("admit", {"lobby_id": waiting["lobby_id"]})
+        results.append(("host admitted the guest", "ack", admitted))
+        for _ in range(50):  # the guest is in once its lobby_admitted came
+            outcome, ack = await emit(guest, "raise_hand", {}, ACK_TIMEOUT)
+            if not (isinstance(ack, dict) and ack.get("error", {}).get("code") == "in_lobby"):
+                break
+            await asyncio.sleep(0.05)
+        results.append(("admitted guest raised its hand", outcome, ack))
+    finally:
+        for sio in sockets:
+            await sio.disconnect()
+    return results
+
+
+def test_odd_messages_from_the_lobby(fuzz: Fuzz) -> None:
+    results = fuzz.run(lobby_sweep(fuzz))
+    for what, outcome, ack in results:
+        fuzz.cases += 1
+        fuzz.check_ack(what.split(" with ")[0], what, outcome, ack)
+    last = results[-1]
+    if not (isinstance(last[2], dict) and last[2].get("ok") is True):
+        fuzz.violation("the admitted guest cannot act", repr(last)[:300])
+    fuzz.check_server("odd messages from the lobby")
+    fuzz.finish()
