@@ -16,15 +16,18 @@ One server (the ``fuzz`` fixture), few connections: a few seconds in all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+import pytest
 import socketio
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
 
+from conf_server import Settings
 from conf_server.http.share_access import SESSION_COOKIE
 from security.conftest import ACK_TIMEOUT, Fuzz, emit, rest_errors
 from security.test_files import TRACK, fake_recording
@@ -500,6 +503,13 @@ ODD_RANGES = (
 )
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The ``server`` fixture's settings, X-Forwarded-For believed from loopback
+    (share links audit the client address)."""
+    return dataclasses.replace(settings, trusted_proxies=("127.0.0.1",))
+
+
 async def test_odd_bytes_reach_a_real_download_and_share_link(server: RunningServer) -> None:
     recording_id = fake_recording(server.service.recording.library)
     admin = f"Bearer {ADMIN_KEY}"
@@ -543,6 +553,14 @@ async def test_odd_bytes_reach_a_real_download_and_share_link(server: RunningSer
     session = f"/api/v1/shares/{share_id}/session".encode()
     for odd in ODD_JSON:
         requests.append((session, [], json.dumps({"password": odd}).encode()))
+    share_cookie = b"Cookie: " + SESSION_COOKIE.encode() + b"=" + cookie.encode()
+    for value in ODD_HEADER_BYTES:  # audited with the client address
+        for forwarded in (b"X-Forwarded-For: " + value, b"X-Forwarded-For: fe80::1%" + value):
+            for password in ("secret-password", "wrong-password"):
+                body = json.dumps({"password": password}).encode()
+                requests.append((session, [forwarded], body))
+            video = f"/api/v1/shares/{share_id}/video".encode()
+            requests.append((video, [forwarded, share_cookie], b""))
     failures = []
     for target, headers, body in requests:
         method = "POST" if body else "GET"
