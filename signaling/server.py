@@ -164,8 +164,11 @@ class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         """python-engineio's handler; requests it would answer with a 500 or a
-        logged traceback get 400: a body it cannot decode, or a request for a
-        session that closed meanwhile (its ``_get_socket`` raises KeyError)."""
+        logged traceback get 400: a body it cannot decode, a request for a
+        session that closed meanwhile (its ``_get_socket`` raises KeyError),
+        or a WebSocket upgrade whose key is no ASCII."""
+        if not _websocket_key_usable(request):
+            return web.Response(status=400, text="Handshake error: Sec-WebSocket-Key")
         try:
             response: web.StreamResponse = await super().handle_request(request)
         except MalformedPayload:
@@ -201,6 +204,17 @@ class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         if event == "connect" and len(args) >= 2 and result in (None, True):
             self.guard.opened(args[0], args[1])
         return result
+
+
+def _websocket_key_usable(request: web.Request) -> bool:
+    """False for a WebSocket upgrade whose ``Sec-WebSocket-Key`` is not ASCII:
+    aiohttp's handshake decodes it with ``base64.b64decode``, which raises
+    ValueError for such a string (aiohttp catches only ``binascii.Error``), so
+    the upgrade failed with a 500 and a traceback, after python-engineio had
+    already made the session. Other malformed keys get aiohttp's own 400."""
+    if request.headers.get("Upgrade", "").strip().lower() != "websocket":
+        return True
+    return request.headers.get("Sec-WebSocket-Key", "").isascii()
 
 
 class MeetingSocketServer(socketio.AsyncServer):  # type: ignore[misc]

@@ -101,6 +101,34 @@ SOCKET_IO = "/socket.io/?EIO=4&transport=polling"
 # --- raw HTTP ----------------------------------------------------------------------------------
 
 
+async def raw_upgrade(url: str, target: bytes, headers: list[bytes]) -> int | None:
+    """A WebSocket upgrade request sent as it is; the status of its answer's
+    head (None: none in time), then the connection is dropped."""
+    parts = urlsplit(url)
+    lines = [
+        b"GET " + target + b" HTTP/1.1",
+        b"Host: 127.0.0.1",
+        b"Upgrade: websocket",
+        b"Connection: Upgrade",
+        b"Sec-WebSocket-Version: 13",
+        *headers,
+    ]
+    if not any(h.lower().startswith(b"sec-websocket-key:") for h in headers):
+        lines.append(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+    try:
+        async with asyncio.timeout(ACK_TIMEOUT):
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            try:
+                writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+                head = await reader.readuntil(b"\r\n\r\n")
+            finally:
+                writer.close()
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+        return None
+    fields = head.split(b" ", 2)
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
 async def raw_http(url: str, request: bytes) -> tuple[int | None, bytes]:
     """Send ``request`` as it is over a fresh connection; the status (None:
     no answer in time or none at all) and the body."""
@@ -484,6 +512,20 @@ def test_odd_socketio_connections(fuzz: Fuzz) -> None:
         target = b"/socket.io/?EIO=" + quote(value.decode("latin-1")).encode()
         status, answer = fuzz.run(raw_http(fuzz.url, request_bytes("GET", target, [])))
         check_http(fuzz, f"GET {target[:100]!r}", status, answer, False)
+    # The WebSocket upgrade, with odd bytes in its own headers and in the others.
+    upgrade = [
+        b"Sec-WebSocket-Key: <v>",
+        b"Sec-WebSocket-Protocol: <v>",
+        b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=<v>",
+        b"Sec-WebSocket-Extensions: <v>",
+        *ODD_HEADERS,
+    ]
+    target = b"/socket.io/?EIO=4&transport=websocket"
+    for line in [h.replace(b"<v>", v) for h in upgrade for v in ODD_HEADER_BYTES]:
+        fuzz.cases += 1
+        status = fuzz.run(raw_upgrade(fuzz.url, target, [line]))
+        if status is None or status >= 500:
+            fuzz.violation(f"WebSocket upgrade answered {status}", repr(line[:100]))
     fuzz.check_server("odd Socket.IO connections")
     fuzz.finish()
 
