@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import http_exceptions
+from aiohttp import http_exceptions, web
 
 
 class ClientErrorFilter(logging.Filter):
@@ -23,7 +23,12 @@ class ClientErrorFilter(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         # A client that closes its connection while aiohttp writes the answer
         # (ClientConnectionResetError is a ConnectionResetError) is the same.
-        malformed_http = isinstance(exc, http_exceptions.HttpProcessingError | ConnectionResetError)
+        # A body that does not decode as its Content-Encoding says (aiohttp
+        # reads the rest of an unread body after answering, and logs this).
+        malformed_http = isinstance(
+            exc,
+            http_exceptions.HttpProcessingError | ConnectionResetError | web.RequestPayloadError,
+        )
         gone_session = str(record.msg).startswith("Invalid session")
         # python-engineio logs each kind of bad request (every one a 400: a
         # foreign origin, an unknown transport or EIO version, ...) at ERROR

@@ -71,6 +71,10 @@ async def _read_limited(request: web.Request) -> bytes:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except web.RequestPayloadError:
+        # The body does not decode as its Content-Encoding says (gzip that is
+        # no gzip, ...), or it ended before its declared length.
+        raise InvalidJson("the request body cannot be read (its Content-Encoding?)") from None
     if len(raw) > MAX_BODY:
         raise too_large
     return raw

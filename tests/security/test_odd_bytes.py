@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import json
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -150,7 +151,12 @@ async def raw_http(url: str, request: bytes) -> tuple[int | None, bytes]:
 
 
 def request_bytes(
-    method: str, target: bytes, headers: list[bytes], body: bytes = b"", key: bool = True
+    method: str,
+    target: bytes,
+    headers: list[bytes],
+    body: bytes = b"",
+    key: bool = True,
+    content_type: bytes = b"application/json",
 ) -> bytes:
     """An HTTP/1.1 request; ``key``: with the admin key (unless ``headers``
     bring an Authorization of their own)."""
@@ -159,7 +165,7 @@ def request_bytes(
         lines.append(b"Host: 127.0.0.1")
     if key and not any(h.lower().startswith(b"authorization:") for h in headers):
         lines.append(b"Authorization: Bearer " + ADMIN_KEY.encode())
-    lines += [b"Connection: close", b"Content-Type: application/json"]
+    lines += [b"Connection: close", b"Content-Type: " + content_type]
     lines.append(b"Content-Length: " + str(len(body)).encode())
     return b"\r\n".join([*lines, *headers]) + b"\r\n\r\n" + body
 
@@ -329,6 +335,43 @@ def test_odd_json_values_in_every_request_body(fuzz: Fuzz) -> None:
                 fuzz.cases += 1
                 check_http(fuzz, f"{method} {path} {change} key={key}", status, answer, True)
         fuzz.check_server(f"odd JSON values to {method} {path}")
+    fuzz.finish()
+
+
+#: Content-Type values, and Content-Encoding values with bodies that do not
+#: match them (a gzip bomb: 36 KiB that inflate to 8 MiB).
+ODD_CONTENT_TYPES = (
+    b"application/json; charset=\xff",
+    b"application/json; charset=latin-1",
+    b"application/json\xff",
+    b"\xff/\xff",
+    "application/json; charset=\u00e9".encode(),
+    b'application/json; boundary="\xff',
+    b"application/json; " + b"a=b; " * 1000,
+)
+ODD_ENCODINGS = (
+    (b"gzip", b"not gzip"),
+    (b"deflate", b"\xff" * 100),
+    (b"br", b"\x00" * 100),
+    (b"gzip", gzip.compress(b"{" * (8 * 1024 * 1024), 1)),
+    (b"\xff", b"{}"),
+    (b"gzip, gzip, gzip", gzip.compress(gzip.compress(gzip.compress(b"{}")))),
+)
+
+
+def test_odd_content_types_and_encodings(fuzz: Fuzz) -> None:
+    for path in ("/api/v1/meetings", "/api/v1/shares/x1/session", "/api/v1/admin/keys"):
+        for content_type in ODD_CONTENT_TYPES:
+            request = request_bytes("POST", path.encode(), [], b"{}", content_type=content_type)
+            status, answer = fuzz.run(raw_http(fuzz.url, request))
+            fuzz.cases += 1
+            check_http(fuzz, f"POST {path} as {content_type[:60]!r}", status, answer, True)
+        for encoding, body in ODD_ENCODINGS:
+            request = request_bytes("POST", path.encode(), [b"Content-Encoding: " + encoding], body)
+            status, answer = fuzz.run(raw_http(fuzz.url, request))
+            fuzz.cases += 1
+            check_http(fuzz, f"POST {path} encoded {encoding!r}", status, answer, True)
+    fuzz.check_server("odd content types and encodings")
     fuzz.finish()
 
 
