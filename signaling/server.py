@@ -164,15 +164,18 @@ class GuardedEngineServer(engineio.AsyncServer):  # type: ignore[misc]
 
     async def handle_request(self, request: web.Request) -> web.StreamResponse:
         """python-engineio's handler; requests it would answer with a 500 or a
-        logged traceback get 400: a body it cannot decode, a request for a
-        session that closed meanwhile (its ``_get_socket`` raises KeyError),
-        or a WebSocket upgrade whose key is no ASCII."""
+        logged traceback get 400: a body it cannot decode (or that does not
+        decode as its Content-Encoding says), a request for a session that
+        closed meanwhile (its ``_get_socket`` raises KeyError), or a WebSocket
+        upgrade whose key is no ASCII."""
         if not _websocket_key_usable(request):
             return web.Response(status=400, text="Handshake error: Sec-WebSocket-Key")
         try:
             response: web.StreamResponse = await super().handle_request(request)
         except MalformedPayload:
             return web.Response(status=400, text="Malformed engine.io payload")
+        except web.RequestPayloadError:  # the body does not decode as its Content-Encoding says
+            return web.Response(status=400, text="Undecodable request body")
         except KeyError:
             return web.Response(status=400, text="Session is disconnected")
         return response

@@ -19,6 +19,7 @@ from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import NodeUnreachable, NotFound
 
 from .keys import MEETINGS
+from .request_body import read_body
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ async def relay(request: web.Request, node: NodeInfo) -> web.StreamResponse:
     agent = request.config_dict[MEETINGS].node
     headers[FORWARDED_HEADER] = f"{agent.name}.{_signature(agent.forward_key, agent.name, request)}"
     url = node.url + request.rel_url.path_qs
-    body = await request.read()
+    body = await read_body(request)
     timeout = aiohttp.ClientTimeout(total=None, connect=5, sock_read=30)
     response: web.StreamResponse | None = None
     try:

@@ -25,6 +25,7 @@ __all__ = [
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "optional_field",
+    "read_body",
     "read_json_object",
     "reject_unknown_fields",
 ]
@@ -58,6 +59,16 @@ def optional_field(body: dict[str, Any], name: str, kind: type, default: Any) ->
     return value
 
 
+async def read_body(request: web.Request) -> bytes:
+    """The whole body as its ``Content-Encoding`` decodes; 400 ``invalid_json``
+    when it does not (gzip that is no gzip, ...), instead of aiohttp's
+    ``RequestPayloadError`` (a 500)."""
+    try:
+        return await request.read()
+    except web.RequestPayloadError:
+        raise InvalidJson("the request body does not decode as its Content-Encoding says") from None
+
+
 def _too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body is larger than {MAX_BODY // 1024} KiB")
 
@@ -68,13 +79,9 @@ async def _read_limited(request: web.Request) -> bytes:
     try:
         # Cached by aiohttp, so a node that forwards the request re-sends it;
         # aiohttp stops reading at client_max_size (1 MiB) by itself.
-        raw = await request.read()
+        raw = await read_body(request)
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
-    except web.RequestPayloadError:
-        # The body does not decode as its Content-Encoding says (gzip that is
-        # no gzip, ...), or it ended before its declared length.
-        raise InvalidJson("the request body cannot be read (its Content-Encoding?)") from None
     if len(raw) > MAX_BODY:
         raise too_large
     return raw

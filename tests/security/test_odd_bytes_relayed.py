@@ -6,6 +6,8 @@ header (here 416 for a malformed range), never internal_error."""
 
 from __future__ import annotations
 
+from deployment import http
+
 from security.test_files import CONTENT, TRACK, two_nodes
 from security.test_odd_bytes import raw_http, request_bytes
 
@@ -31,3 +33,22 @@ async def test_a_relayed_request_with_header_bytes_that_are_no_utf8_is_answered(
         assert relayed[0] == wanted, (header, relayed)
         if wanted == 200:
             assert CONTENT[:1000] in relayed[1]
+
+
+async def test_a_relayed_body_that_does_not_decode_is_invalid_json(two_nodes):
+    a, b, recording_id = two_nodes
+    status, share = await http(
+        a.url,
+        "POST",
+        f"/api/v1/recordings/{recording_id}/shares",
+        json={"password": "secret-password", "expires_in": 3600},
+    )
+    assert status == 201, share
+    # Opening a share relays before it reads the password (b has no such recording).
+    target = f"/api/v1/shares/{share['share_id']}/session".encode()
+    for node in (a, b):
+        request = request_bytes(
+            "POST", target, [b"Content-Encoding: gzip"], b"no gzip at all", key=False
+        )
+        status, answer = await raw_http(node.url, request)
+        assert status == 400 and b"invalid_json" in answer, (node.url, status, answer)
