@@ -15,6 +15,7 @@ from signaling.protocol import is_room_name
 from . import (
     admin_api,
     escalations_api,
+    expect_header,
     ice_servers_api,
     media_debug_api,
     meetings_api,
@@ -28,6 +29,10 @@ from .keys import MEETINGS, SETTINGS
 from .openapi import openapi_document
 
 logger = logging.getLogger(__name__)
+
+# Before any route is made (the composition root imports this module before it
+# builds the application): see expect_header.py.
+expect_header.install()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
