@@ -30,9 +30,9 @@ from server_keys import ADMIN_KEY
 
 from conf_server import Settings
 from conf_server.http.share_access import SESSION_COOKIE
-from security.conftest import ACK_TIMEOUT, Fuzz, emit, rest_errors
+from security.conftest import ACK_TIMEOUT, Fuzz, deep_json, emit, rest_errors
 from security.test_files import TRACK, fake_recording
-from security.test_fuzz_socketio import World, message_fields
+from security.test_fuzz_socketio import World, message_fields, send_websocket
 from signaling.protocol import VALIDATORS
 
 #: The sweep's server believes X-Forwarded-For from loopback, so that header is
@@ -573,6 +573,18 @@ def test_odd_socketio_connections(fuzz: Fuzz) -> None:
         target = b"/socket.io/?EIO=" + quote(value.decode("latin-1")).encode()
         status, answer = fuzz.run(raw_http(fuzz.url, request_bytes("GET", target, [])))
         check_http(fuzz, f"GET {target[:100]!r}", status, answer, False)
+    # Socket.IO packets naming odd namespaces and events, with odd auth.
+    for frames in (
+        ["40/\udcff,", "40/\u00e9,", "40/" + "x" * 65536 + ","],
+        ['42/\udcff,["x",{}]', '421["\udcff",{}]', '422["' + "e" * 65536 + '",{}]'],
+        ['40{"token":"\udcff"}', '40{"\udcff":1}', "40" + deep_json(100)],
+        ['421["join",{"protocol":1,"room":"r","name":"\udcff"}]', "41/\udcff,"],
+        # The same as JSON escapes (valid UTF-8 on the wire; the text above is not).
+        ['421["\\udcff",{}]', '40{"token":"\\udcff"}', '40{"\\udcff":1}'],
+        ['421["join",{"protocol":1,"room":"r","name":"\\udcff"}]'],
+    ):
+        fuzz.cases += 1
+        fuzz.run(send_websocket(fuzz, ["4" + frame for frame in frames]))
     # The WebSocket upgrade, with odd bytes in its own headers and in the others.
     upgrade = [
         b"Sec-WebSocket-Key: <v>",
@@ -632,6 +644,9 @@ async def test_odd_bytes_reach_a_real_download_and_share_link(server: RunningSer
     requests: list[tuple[bytes, list[bytes], bytes]] = []
     for value in ODD_RANGES:
         requests.append((file_path, [b"Range: " + value], b""))
+        # aiohttp serves the static files (and parses their Range) itself.
+        requests.append((b"/static/js/room.js", [b"Range: " + value], b""))
+        requests.append((b"/vendor/socket.io.esm.min.js", [b"Range: " + value], b""))
     for value in ODD_HEADER_BYTES:
         requests += [
             (file_path, [b"Range: bytes=0-1", b"If-Range: " + value], b""),
