@@ -509,6 +509,12 @@ class NodeAgent:
                 logger.warning("cannot move room %s: %s", room, exc.message)
             await self._rooms.hand_over(room, target)
         await self._rooms.moves_done()
+        # What it recorded is listed on every node while it is gone, as it
+        # is now: a recording the move just finished was in the deployment's
+        # index as running at best (it is republished every few seconds, never
+        # while draining), or not at all.
+        with contextlib.suppress(ConfServerError):
+            await self.publish_recordings()
         await self.stop()
 
     async def _move_target(self, room: str) -> NodeInfo | None:

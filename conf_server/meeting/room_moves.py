@@ -17,6 +17,7 @@ from typing import Any
 
 from conf_server.cluster.cluster import NodeInfo
 from conf_server.errors import ConfServerError
+from sfu.settings import SfuSettings
 
 from .meeting_context import HostingContext
 from .recording_control import recording_summary
@@ -27,6 +28,11 @@ logger = logging.getLogger(__name__)
 #: Seconds the draining node keeps its old sockets open after ``room_moved``,
 #: so the notice reaches the clients before the connection closes.
 MOVE_NOTICE_SECONDS = 2.0
+
+#: How long a draining owner records on after the node it handed the room to
+#: started recording it: that part starts at the first keyframe it asks for,
+#: which a publisher's keyframe throttle may hold back for an interval.
+SUCCESSION_OVERLAP_SECONDS = SfuSettings().keyframe_interval_s + 0.1
 
 
 def roster_entry(participant: Participant) -> dict[str, Any]:
@@ -139,6 +145,9 @@ class RoomMoves:
     async def hand_over(self, room_id: str, target: NodeInfo | None) -> None:
         service = self._service
         participants = [p for p in service.participants(room_id) if p.node is None]
+        # A target that hosts the room too records on before the recording
+        # stops here (asked while the room's peers are still known).
+        succeeded = target is not None and await service.spans.handing_over(room_id, target.name)
         service.spans.moved(room_id)
         if target is None:
             # Nowhere to go: the meeting ends here, and the sockets close (else
@@ -164,6 +173,10 @@ class RoomMoves:
         for participant in participants:
             service.cancel_grace(participant)
             service.directory.remove(participant)
+        if succeeded:
+            # Media still arrives here: this part ends once the next one has
+            # surely begun (SUCCESSION_OVERLAP_SECONDS).
+            await asyncio.sleep(SUCCESSION_OVERLAP_SECONDS)
         await service.close_room_media(room_id)
         logger.info("moved room %s to node %s", room_id, target.name)
 

@@ -41,6 +41,7 @@ from conf_server.cluster.node import NodeAgent, WrongNode
 from conf_server.cluster.node_bus import MemoryNodeBus, NodeBus
 from conf_server.cluster.store import StoreUnavailable
 from conf_server.domain import LobbyEntry
+from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
 
 from .meeting_context import MeetingContext
@@ -60,6 +61,18 @@ PEER_NOTICES = frozenset({"lobby_changed"})
 #: hosts the room, is forgotten (its "I left" snapshot may have been lost).
 STALE_HEARTBEATS = 3
 
+#: How long a draining owner waits for the node it hands a room to to take
+#: up the recording (:meth:`RoomSpans.handing_over`) before it stops its own.
+SUCCESSION_SECONDS = 2.0
+
+
+class OwnerDuties(Protocol):
+    """What a room's owner runs for the whole room: the recording."""
+
+    async def continue_here(self, state: MeetingState) -> None:
+        """The room is this node's now and its meeting records: record on here."""
+        ...
+
 
 class SpanContext(MeetingContext, Protocol):
     """What the span control plane uses of the meeting service."""
@@ -77,6 +90,9 @@ class SpanContext(MeetingContext, Protocol):
     async def close_room_media(self, room_id: str) -> None: ...
 
     def waiting_entries(self, room_id: str) -> set[str]: ...
+
+    @property
+    def recording(self) -> OwnerDuties: ...
 
 
 def bus_entry(participant: Participant) -> dict[str, Any]:
@@ -114,6 +130,7 @@ class RoomSpans:
         self._moved: set[str] = set()
         #: Requests that another node answers (the recording, on the owner).
         self.requests = SpanRequests(self._send, lambda coro: self._context.tasks.spawn(coro))
+        self.requests.handle("succeed", self._succeed)
 
     @property
     def name(self) -> str:
@@ -212,6 +229,34 @@ class RoomSpans:
         await self.media_closed(room)
         for peer in peers:
             await self._send(peer, _snapshot_message(room, [], []))
+
+    async def handing_over(self, room: str, node: str) -> bool:
+        """This node, the room's owner, hands the room to ``node``, a node
+        hosting the room too and its owner now (a drain ceded it): ``node``
+        takes up the recording now (a new part), before this node's part
+        ends with the room's media here. Otherwise it would only notice at its next
+        heartbeat round, and the recording would miss that long (plus a
+        keyframe). Best effort: without an answer the heartbeat does it.
+        True if ``node`` records the room now."""
+        if not self.enabled or self.is_satellite(room) or node not in self.peers.get(room, {}):
+            return False
+        try:
+            answer = await self.requests.ask(node, room, "succeed", timeout=SUCCESSION_SECONDS)
+        except ConfServerError as exc:
+            logger.warning("room %s: node %s did not take the room up: %s", room, node, exc.message)
+            return False
+        return bool((answer or {}).get("recording"))
+
+    async def _succeed(self, room: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The room's draining owner made this node the owner (``handing_over``)."""
+        context = self._context
+        hosts = await context.cluster.hosts(room)
+        if hosts[:1] != [self.name] or room not in context.media:
+            return {"recording": False}  # not (or no longer) ours: the heartbeat decides
+        state = await context.store.get(room)
+        if state is not None:
+            await context.recording.continue_here(state)
+        return {"recording": state is not None and state.recording is not None}
 
     def moved(self, room: str) -> None:
         """The room's clients were sent to another node (drain): forget the
