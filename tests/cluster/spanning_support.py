@@ -115,6 +115,39 @@ class LoopLag:
         self._task.cancel()
 
 
+class BandwidthPauses:
+    """Samples a node's ``conf_video_consumers_bandwidth_paused`` while a
+    failure's gap is measured: a subscriber's video the node pauses because
+    it thinks the downlink cannot take it is lost there for reasons of its
+    own (the subscriber's estimate), not the failure's. Only said in the
+    message of a failed bound, which stays as it is."""
+
+    def __init__(self, url: str, every: float = 0.25) -> None:
+        self.url = url
+        self.every = every
+        #: (monotonic time, video tracks paused) of each sample that found some.
+        self.paused: list[tuple[float, int]] = []
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # the node may be busy or going
+                count = metric(await metrics(self.url), "conf_video_consumers_bandwidth_paused")
+                if count:
+                    self.paused.append((time.monotonic(), int(count)))
+            await asyncio.sleep(self.every)
+
+    def describe(self, since: float) -> str:
+        self._task.cancel()
+        seen = [f"{at - since:+.2f} s: {count}" for at, count in self.paused]
+        if not seen:
+            return "the node paused no video for bandwidth"
+        return "the node paused video for bandwidth (" + ", ".join(seen) + ")"
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
 async def rejoin(
     entry: str, old: MediaNodeClient, room: str, within: float
 ) -> tuple[MediaNodeClient, dict[str, Any]]:
@@ -214,19 +247,27 @@ async def two_on_each(
     return people
 
 
-def assert_media_kept(clocks: list[FrameClock], lag: LoopLag, since: float, whose: str) -> None:
+def assert_media_kept(
+    clocks: list[FrameClock],
+    lag: LoopLag,
+    since: float,
+    whose: str,
+    pauses: BandwidthPauses | None = None,
+) -> None:
     """No clock lost 1 s of video since ``since``. Media lost (frames that
     never came) is the measure; on a busy machine this process may stall
     too, and what it lost meanwhile is not the server's doing. Frames that
-    came late but all came (a starved decoder here) are bounded more loosely."""
+    came late but all came (a starved decoder here) are bounded more loosely.
+    ``pauses``: the watchers' node's pauses for bandwidth, for the message."""
     lag.stop()
     allowed = 1.0 + lag.worst
+    why = "" if pauses is None else f"; {pauses.describe(since)}"
     for clock in clocks:
         wait, lost = clock.longest_gap(since - 0.5)
         clock.stop()
         assert lost < allowed and wait < 2 * allowed, (
             f"{whose} media stopped: {wait:.2f} s, {lost:.2f} s lost "
-            f"({clock.debug(since)}; this process stalled {lag.worst:.2f} s)"
+            f"({clock.debug(since)}; this process stalled {lag.worst:.2f} s{why})"
         )
 
 

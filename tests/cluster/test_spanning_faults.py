@@ -22,6 +22,7 @@ from media_peers import (
 from spanning_support import (
     SPANNING,
     TONES,
+    BandwidthPauses,
     assert_media_kept,
     failure_scene,
     join_in_turn,
@@ -50,6 +51,7 @@ async def test_kill_9_of_a_satellite_its_people_come_back_on_the_owner_whose_med
     clients.extend(people)
     ada, bob, cy, dee = people
     *watching, lag = await failure_scene(people, "satellite", [a.url, b.url], watchers=0)
+    pauses = BandwidthPauses(a.url)
     await cy.call("raise_hand")
     await ada.call("set_role", {"participant_id": dee.participant_id, "role": "co_host"})
 
@@ -96,7 +98,7 @@ async def test_kill_9_of_a_satellite_its_people_come_back_on_the_owner_whose_med
     assert is_increasing(counters)
 
     # The owner's own people never lost each other's video meanwhile.
-    assert_media_kept(watching, lag, killed_at, "the owner's own")
+    assert_media_kept(watching, lag, killed_at, "the owner's own", pauses)
 
 
 async def test_draining_a_satellite_and_then_the_owner_moves_their_people_to_the_room(

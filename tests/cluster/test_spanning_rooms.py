@@ -27,6 +27,7 @@ from media_peers import (
 from spanning_support import (
     SPANNING,
     TONES,
+    BandwidthPauses,
     assert_media_kept,
     equals,
     failure_scene,
@@ -186,6 +187,7 @@ async def after_failure(
     old: list[MediaNodeClient],
     watching: list[Any],
     killed_at: float,
+    pauses: BandwidthPauses,
 ) -> None:
     """The rejoined have their place and Bob's hand back; Ada's new camera
     reaches Cy; Cy and Dee never lost 1 s of each other's video."""
@@ -206,7 +208,7 @@ async def after_failure(
     counters = await collect_counters(cy.track_of(ada.participant_id, "camera"), 10, timeout=20)
     assert is_increasing(counters)
     *clocks, lag = watching
-    assert_media_kept(clocks, lag, killed_at, "the other node's")
+    assert_media_kept(clocks, lag, killed_at, "the other node's", pauses)
 
 
 async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_keeps_its_media(
@@ -218,6 +220,7 @@ async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_kee
     people = [MediaNodeClient(b.url, name) for name in TONES]
     clients.extend(people)
     watching = await failure_scene(people, "crash", [a.url, b.url])
+    pauses = BandwidthPauses(b.url)
 
     killed_at = time.monotonic()
     a.kill()
@@ -229,7 +232,7 @@ async def test_kill_9_of_the_owner_its_people_rejoin_on_the_other_node_which_kee
     status, body = await http(b.url, "GET", "/api/v1/rooms/crash")
     assert status == 200 and body["node"] == "node-b"
     assert sorted(p["name"] for p in body["participants"]) == ["Ada", "Bob", "Cy", "Dee"]
-    await after_failure(rejoined, people, watching, killed_at)
+    await after_failure(rejoined, people, watching, killed_at, pauses)
     assert metric(await metrics(b.url), "conf_participants") == 4
 
 
@@ -245,6 +248,7 @@ async def test_with_two_workers_kill_9_of_one_its_people_rejoin_within_10_s(
     ]
     clients.extend(people)
     watching = await failure_scene(people, "workers", [first, second])
+    pauses = BandwidthPauses(second)
 
     killed_at = time.monotonic()
     # The parent starts w-1 again under its name: Ada and Bob get their place
@@ -254,7 +258,7 @@ async def test_with_two_workers_kill_9_of_one_its_people_rejoin_within_10_s(
     clients.extend(client for client, _ in rejoined)
     took = time.monotonic() - killed_at
     assert took < 10, took
-    await after_failure(rejoined, people, watching, killed_at)
+    await after_failure(rejoined, people, watching, killed_at, pauses)
     totals = [metric(await metrics(url), "conf_participants") for url in (first, second)]
     assert sum(totals) == 4, totals
 
