@@ -126,9 +126,13 @@ class DownlinkEstimate:
 
     # -- outputs --------------------------------------------------------------
 
-    def estimate(self, now: float) -> int:
-        """Bit/s the allocator may spend on this subscriber at ``now``."""
-        value = self._remb_based(now)
+    def estimate(self, now: float, uncovered: int = 0) -> int:
+        """Bit/s the allocator may spend on this subscriber at ``now``.
+
+        ``uncovered``: what is sent without abs-send-time (the audio), which the
+        browser's REMB does not measure, so it is added to a REMB-based value
+        (the loss-based cap covers everything sent)."""
+        value = self._remb_based(now) + (uncovered if self._remb is not None else 0)
         if self._loss_cap is not None:
             value = min(value, self._loss_cap)
         return int(min(max(value, self.floor), self.ceiling))

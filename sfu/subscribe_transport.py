@@ -527,7 +527,9 @@ class SubscribeTransport:
             # selection), not for every silent microphone in the room.
             free = min(self._settings.audio_forward_speakers, audible + silenced) - audible
             reserve += AUDIO_RESERVE * max(0, free)
-        estimate = self.estimate.estimate(now)
+        # The REMB measures the video only (only video carries abs-send-time):
+        # the audio's reserve comes on top of it, as on top of the proven video.
+        estimate = self.estimate.estimate(now, uncovered=reserve)
         sent = sum(slot.octets_sent for slot in self.slots)
         loss = self.estimate.loss if self.estimate.reported else None
         capacity = self._capacity.update(sent, loss, now)
@@ -535,10 +537,11 @@ class SubscribeTransport:
             # A full link: spend a little under what it delivered, however
             # far the loss-based cut has fallen meanwhile.
             estimate = max(estimate, int(CAPACITY_SHARE * capacity))
-        proven = self._proven.update(sent, loss, now)
+        video_sent = sum(slot.octets_sent for slot in self.slots if slot.kind == "video")
+        proven = self._proven.update(video_sent, loss, now)
         if proven is not None:
             # What the link carried cleanly a moment ago, however low the REMB.
-            estimate = max(estimate, proven)
+            estimate = max(estimate, reserve + proven)
         budget = estimate - self._retransmitted.bitrate(now)
         previous = self.allocation
         wanting = previous is not None and (bool(previous.paused) or previous.deficient)

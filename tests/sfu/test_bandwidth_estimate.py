@@ -29,6 +29,17 @@ def test_remb_is_followed_within_floor_and_ceiling():
     assert est.remb == 90_000_000
 
 
+def test_the_audio_the_remb_does_not_measure_comes_on_top_of_it():
+    # Only video carries abs-send-time, so a REMB measures the video: the
+    # audio sent beside it (``uncovered``) is added, once there is a REMB.
+    est = DownlinkEstimate(initial=800_000, floor=50_000, ceiling=5_000_000)
+    assert est.estimate(0.0, uncovered=120_000) == 800_000  # no REMB yet
+    est.on_remb(300_000, 1.0)
+    assert est.estimate(1.5, uncovered=120_000) == 420_000
+    est.on_loss(percent(20), 2.0)  # the loss-based cap covers everything sent
+    assert est.estimate(2.0, uncovered=120_000) <= est.estimate(2.0, uncovered=10_000_000)
+
+
 def test_a_high_remb_that_stops_coming_decays_to_the_conservative_value():
     est = DownlinkEstimate(initial=1_000_000)
     est.on_remb(5_000_000, 0.0)
