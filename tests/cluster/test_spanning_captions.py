@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from deployment import NodeClient, NodeProcess, metric, until
 from media_node_client import MediaNodeClient
-from spanning_support import SPANNING, join_in_turn, metrics
+from spanning_support import SPANNING, metrics, two_on_each
 from spoken_words import ALICE_VOICE, needs_espeak, synthesize, words_of
 from word_error import word_error_rate
 
@@ -66,12 +66,11 @@ async def test_people_on_one_node_read_the_captions_of_a_speaker_on_another(
     a, b = await start_nodes("node-a", "node-b", **SPANNING)
     # Through node-b: Ada (the host) and Bob go to node-a, the owner; Cy
     # (who speaks) and Dee to node-b, a satellite.
-    cy = MediaNodeClient(b.url, "Cy")
-    ada, bob, dee = (NodeClient(b.url, name) for name in ("Ada", "Bob", "Dee"))
-    people = [ada, bob, cy, dee]
-    clients.extend(people)
-    await join_in_turn(people, "captioned", [a.url, b.url], receive=[False] * 4)
-    assert [ada.url, bob.url, cy.base_url, dee.url] == [a.url, a.url, b.url, b.url]
+    people = await two_on_each(
+        lambda _, name: (MediaNodeClient if name == "Cy" else NodeClient)(b.url, name),
+        [a.url, b.url], "captioned", clients, receive=[False] * 4,
+    )  # fmt: skip
+    ada, bob, cy, dee = people
 
     assert (await ada.call("set_captions", {"enabled": True}))["captions"] is True
     await dee.wait_event("meeting_updated", lambda d: d.get("captions") is True, timeout=15)

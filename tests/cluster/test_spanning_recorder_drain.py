@@ -17,12 +17,12 @@ from media_peers import CounterVideoTrack, ToneAudioTrack, is_increasing
 from spanning_support import (
     SPANNING,
     TONES,
-    join_in_turn,
     meeting_recordings,
     metrics,
     recorded_counters,
     recorded_file,
     recorded_tone,
+    two_on_each,
 )
 
 StartNodes = Callable[..., Awaitable[list[NodeProcess]]]
@@ -56,12 +56,11 @@ async def test_the_recording_node_drains_and_the_recording_goes_on_on_the_other_
     a, b = await start_nodes("node-a", "node-b", **SPANNING)
     # Through node-b: Ada (the host) and Bob go to node-a, the owner, which
     # records; Cy (camera and tone) and Dee to node-b, a satellite.
-    cy = MediaNodeClient(b.url, "Cy")
-    ada, bob, dee = (NodeClient(b.url, name) for name in ("Ada", "Bob", "Dee"))
-    people = [ada, bob, cy, dee]
-    clients.extend(people)
-    await join_in_turn(people, "drained", [a.url, b.url], receive=[False] * 4)
-    assert [ada.url, bob.url, cy.base_url, dee.url] == [a.url, a.url, b.url, b.url]
+    people = await two_on_each(
+        lambda _, name: (MediaNodeClient if name == "Cy" else NodeClient)(b.url, name),
+        [a.url, b.url], "drained", clients, receive=[False] * 4,
+    )  # fmt: skip
+    ada, bob, cy, dee = people
     ids = {p.name: p.participant_id for p in people}
     await cy.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES["Cy"])})
 
