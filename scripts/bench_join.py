@@ -48,6 +48,7 @@ from bench_support import (
     use_test_helpers,
 )
 from join_steps import busy_times, read_steps, server_marks, spans
+from page_trace import TRACE_CATEGORIES, main_thread_report
 
 use_test_helpers("e2e")
 
@@ -122,7 +123,11 @@ INSTRUMENT = """
     video.requestVideoFrameCallback((now) => {
       const tile = video.closest('[data-testid="tile"]');
       const me = window.meeting && window.meeting.participantId;
-      if (tile && tile.dataset.participantId !== me) painted.push(now);
+      if (tile && tile.dataset.participantId !== me) {
+        painted.push(now);
+        // On the trace's clock too (--trace): where its window ends.
+        performance.mark(`bench: remote video ${painted.length} painted`, { startTime: now });
+      }
     });
   };
   const longTasks = (window.__longTasks = []);
@@ -199,11 +204,19 @@ OTHERS = ("One", "Two", "Three")
 
 
 async def newcomer(
-    browser: Any, url: str, room: str, warm: bool, others: list[Any], log: Path | None
+    browser: Any,
+    url: str,
+    room: str,
+    warm: bool,
+    others: list[Any],
+    log: Path | None,
+    trace: Path | None = None,
 ) -> tuple[dict[str, float], dict[str, float], int]:
     """One newcomer's timeline (ms from navigation start), with when each of
     ``others`` painted its video and the server's steps (from its ``log``);
-    the busy times between steps; the newcomer's module count."""
+    the busy times between steps; the newcomer's module count. With
+    ``trace``, a Chromium trace of the newcomer's page is written there and
+    its main thread's work is printed (scripts/page_trace.py)."""
     from e2e_helpers import wait_until
 
     other_ids = [await other.evaluate("window.meeting.participantId") for other in others]
@@ -222,6 +235,8 @@ async def newcomer(
         for other in others:
             await other.evaluate(WATCH_NEWCOMER)
         page = await context.new_page()
+        if trace is not None:
+            await browser.start_tracing(page=page, path=str(trace), categories=TRACE_CATEGORIES)
         await page.goto(f"{url}/r/{room}?name=Late&autojoin=1")
 
         async def three_painted() -> bool:  # (the page's CSP forbids wait_for_function)
@@ -229,6 +244,9 @@ async def newcomer(
             return painted >= 3
 
         await wait_until(three_painted, timeout=30, step=0.05)
+        if trace is not None:
+            await browser.stop_tracing()
+            print(main_thread_report(trace, "name=Late"), flush=True)
         result = await page.evaluate(TIMELINE)
         marks: dict[str, float] = result["marks"]
 
@@ -256,6 +274,7 @@ async def bench(
     settle: float,
     others_window: tuple[int, int] = (1280, 720),
     others_nice: int | None = None,
+    trace: Path | None = None,
 ) -> None:
     # The server logs its steps of each join (sfu/timeline.py) for the table.
     os.environ["CONF_JOIN_TIMELINE"] = "1"
@@ -263,10 +282,12 @@ async def bench(
     async with server_and_chromium(logs) as (browser, url):
         log = logs[0] if logs else None
         if others_nice is None:
-            await _bench(browser, browser, url, runs, warm, settle, others_window, log)
+            await _bench(browser, browser, url, runs, warm, settle, others_window, log, trace)
         else:
             async with niced_chromium(others_nice) as others_browser:
-                await _bench(browser, others_browser, url, runs, warm, settle, others_window, log)
+                await _bench(
+                    browser, others_browser, url, runs, warm, settle, others_window, log, trace
+                )
     if others_nice is not None:
         print(f"the others' browser at nice {others_nice}")
     print(machine())
@@ -281,6 +302,7 @@ async def _bench(
     settle: float,
     others_window: tuple[int, int],
     log: Path | None,
+    trace: Path | None,
 ) -> None:
     from e2e_helpers import wait_until
 
@@ -298,15 +320,21 @@ async def _bench(
 
             await wait_until(all_see_each_other, timeout=30)
             await asyncio.sleep(settle)
-            marks, busy, modules = await newcomer(browser, url, room, warm, others, log)
+            marks, busy, modules = await newcomer(
+                browser, url, room, warm, others, log, _trace_file(trace, run, runs)
+            )
         finally:
             await pages.close()
         timelines.append(marks)
         busy_runs.append(busy)
         third = marks.get("remote video 3 painted", float("nan"))
+        first_two = (marks.get(f"remote video {n} painted", float("nan")) for n in (1, 2))
+        videos = "/".join(f"{at:.0f}" for at in first_two)
+        dtls = marks.get("receiving: DTLS connected", float("nan"))
         print(
-            f"run {run + 1}: third remote video painted at {third:.0f} ms;"
-            f" the others saw the newcomer {_seen_after_joined(marks):.0f} ms after it joined",
+            f"run {run + 1}: third remote video painted at {third:.0f} ms (the first two {videos},"
+            f" receiving DTLS connected {dtls:.0f}); the others saw the newcomer"
+            f" {_seen_after_joined(marks):.0f} ms after it joined",
             flush=True,
         )
     seen = {name for marks in timelines for name in marks}
@@ -331,6 +359,13 @@ def _seen_after_joined(marks: dict[str, float]) -> float:
     the newcomer's join was acknowledged ("joined")."""
     last = max((v for k, v in marks.items() if k.startswith("others:")), default=float("nan"))
     return last - marks.get("joined", float("nan"))
+
+
+def _trace_file(trace: Path | None, run: int, runs: int) -> Path | None:
+    """``trace`` itself for a single run, else ``trace`` with the run's number."""
+    if trace is None or runs == 1:
+        return trace
+    return trace.with_name(f"{trace.stem}-{run + 1}{trace.suffix}")
 
 
 def _window(text: str) -> tuple[int, int]:
@@ -361,7 +396,15 @@ if __name__ == "__main__":
         " stand for other people's computers, so they should not take CPU from the newcomer"
         " and the server",
     )  # fmt: skip
+    options.add_argument(
+        "--trace", type=Path, default=None, metavar="FILE",
+        help="record a Chromium trace of the newcomer's page to FILE (FILE-N.json per run when"
+        " --runs > 1) and print what its main thread did up to the third remote video; tracing"
+        " slows the page: take the timings from runs without it",
+    )  # fmt: skip
     run_timing_benchmark(
         options,
-        lambda args: bench(args.runs, args.warm, args.settle, args.others_window, args.others_nice),
+        lambda args: bench(
+            args.runs, args.warm, args.settle, args.others_window, args.others_nice, args.trace
+        ),
     )

@@ -38,6 +38,7 @@ SPANS = (
     ("subscriber: answer sent", "publish: offer sent"),
     ("subscriber: answer sent", "joined"),
     ("subscriber: answer sent", "receiving: DTLS connected"),
+    ("receiving: DTLS connected", "remote video 3 painted"),
     ("publish: offer sent", "server: publish received"),
     ("server: publish received", "server: publish answered"),
     ("publish: offer sent", "publishing: DTLS connected"),
