@@ -209,3 +209,47 @@ def test_the_i18n_module_picks_formats_and_maps_codes() -> None:
     assert out["deNumber"] == "1.234,5"
     assert out["deDate"] == "5. März 2026"
     assert out["afterUnknown"] == "de"
+
+
+PLAIN_NUMBERS_SCRIPT = """
+const tags = ["en", "en-US", "en-GB", "en-IN", "en-CA", "de", "de-DE", "de-AT", "de-CH", "de-LI"];
+// (Node 21 and later have a navigator of their own, read-only.)
+const setLanguages = (languages) => Object.defineProperty(globalThis, "navigator", {
+  value: { languages }, configurable: true, writable: true,
+});
+const i18n = await import("./js/i18n.js");
+const out = { wrong: [], extension: null };
+for (const tag of tags) {
+  setLanguages([tag]);
+  i18n.setLanguage(tag.split("-")[0]);
+  const numbers = new Intl.NumberFormat(tag);
+  const plurals = new Intl.PluralRules(tag);
+  const catalog = i18n.CATALOGS[i18n.language()];
+  for (let n = 0; n <= 1200; n += 1) {
+    if (i18n.formatNumber(n) !== numbers.format(n)) out.wrong.push([tag, n, i18n.formatNumber(n)]);
+    const key = "room.participant_count";
+    const message = catalog[`${key}.${plurals.select(n)}`] ?? catalog[`${key}.other`];
+    const expected = message.replace("{count}", numbers.format(n));
+    const got = i18n.t(key, { count: n });
+    if (got !== expected) out.wrong.push([tag, n, got, expected]);
+  }
+  for (const n of [-1, -0, 1.5, 0.25, 1234567]) {
+    if (i18n.formatNumber(n) !== numbers.format(n)) out.wrong.push([tag, n, i18n.formatNumber(n)]);
+  }
+}
+setLanguages(["en-u-nu-arab"]);
+i18n.setLanguage("en");
+out.extension = [i18n.formatNumber(7), new Intl.NumberFormat("en-u-nu-arab").format(7)];
+console.log(JSON.stringify(out));
+"""
+
+
+def test_small_numbers_and_plurals_need_no_intl_object_and_say_the_same() -> None:
+    """js/i18n.js writes whole numbers 0-999 and picks the plural form of a
+    whole count without making an Intl object for English and German (the
+    first one a page makes costs it 20-40 ms while it joins, issue 21): the
+    result is Intl's own for every regional locale of those languages, and a
+    tag that asks for other digits (``-u-nu-…``) still goes through Intl."""
+    out = node_json(PLAIN_NUMBERS_SCRIPT, WEB_CLIENT)
+    assert out["wrong"] == []
+    assert out["extension"][0] == out["extension"][1] != "7"

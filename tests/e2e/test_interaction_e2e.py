@@ -412,6 +412,11 @@ async def test_passcode_is_asked_for_and_retried(open_page):
     await expect(field).to_be_visible(timeout=SEEN)
     await expect(field).to_have_value("0000")
     await expect(guest.locator(".prejoin-hint")).to_contain_text("not right")
+    # Joining from the link, the screen's pickers and panel were not built: now they are.
+    prejoin = guest.locator("#prejoin")
+    await expect(prejoin.locator(tid("camera-select"))).to_be_visible()
+    await expect(prejoin.locator(tid("connectivity-check-button"))).to_be_visible()
+    await expect(guest.locator("#prejoin-language")).to_be_visible()
     await field.fill("4711")
     await guest.click(tid("join-button"))
     await wait_joined(guest)

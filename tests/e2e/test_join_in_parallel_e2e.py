@@ -232,6 +232,123 @@ async def test_a_newcomer_publishes_without_waiting_for_its_answer_to_be_acknowl
             await context.close()
 
 
+#: Holds the page's first ``{event}`` back for 2.5 s on its way to the server
+#: (a slow connection): the other connection comes up first.
+HOLD_FIRST = r"""
+(() => {
+  const Original = window.WebSocket;
+  let held = false;
+  window.WebSocket = function (...args) {
+    const socket = new Original(...args);
+    const send = socket.send.bind(socket);
+    socket.send = (data) => {
+      if (!held && typeof data === "string" && /^42\d*\["{event}"/.test(data)) {
+        held = true;
+        setTimeout(() => send(data), 2500);
+        return;
+      }
+      return send(data);
+    };
+    return socket;
+  };
+  window.WebSocket.prototype = Original.prototype;
+  Object.setPrototypeOf(window.WebSocket, Original);
+})();
+"""
+
+#: The page's own marks of its steps (web_client/js/join_marks.js), first of each, ms.
+PAGE_MARKS = """() => {
+  const marks = {};
+  for (const { name, startTime } of performance.getEntriesByType("mark")) {
+    const step = name.slice("conf: ".length);
+    if (name.startsWith("conf: ") && !(step in marks)) marks[step] = startTime;
+  }
+  return marks;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("held", "last_up", "first_up"),
+    [
+        ("subscriber_answer", "receiving connection up", "publishing connection up"),
+        ("publish", "publishing connection up", "receiving connection up"),
+    ],
+)
+async def test_the_interaction_views_are_built_once_media_is_up(
+    browser: Any, conf_server: Any, held: str, last_up: str, first_up: str
+) -> None:
+    """The chat, polls, menus and recording controls are built once both
+    connections are up (the others' video to us, ours to them), not when
+    the first of them is: building them takes the page's thread (30-60 ms, a
+    few hundred on a busy machine), which the other connection's first
+    frames or its set-up need then (issue 21)."""
+    contexts: list[Any] = []
+    try:
+        room = f"views-after-{held.replace('_', '-')}"
+        _, late = await ada_then_late(
+            browser, conf_server, contexts, room, HOLD_FIRST.replace("{event}", held)
+        )
+        await late.wait_for_selector(tid("chat-button"), timeout=20_000)
+        await wait_until(lambda: sees_video(late, 1), timeout=15)
+        marks = await late.evaluate(PAGE_MARKS)
+        assert marks[first_up] < marks[last_up], marks  # as set up: one connection held back
+        assert marks["meeting shown"] < marks["interaction views built"], marks
+        assert marks[last_up] < marks["interaction views built"], marks
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+#: Notes when the page makes each kind of Intl object (the first of a page
+#: loads the browser's locale data: 20-40 ms of its thread).
+RECORD_INTL = """
+(() => {
+  const made = (window.__intl = []);
+  const kinds = ["NumberFormat", "PluralRules", "DateTimeFormat", "DisplayNames", "ListFormat"];
+  for (const name of kinds) {
+    const Original = Intl[name];
+    if (!Original) continue;
+    Intl[name] = new Proxy(Original, {
+      construct(target, args, newTarget) {
+        made.push([name, performance.now()]);
+        return Reflect.construct(target, args, newTarget === Intl[name] ? target : newTarget);
+      },
+    });
+  }
+})();
+"""
+
+
+async def test_a_page_joining_from_its_link_skips_what_it_does_not_show_yet(
+    browser: Any, conf_server: Any
+) -> None:
+    """With ``autojoin`` the pre-join screen stays hidden: its device pickers,
+    "Check connection" panel and language switch are not built and its
+    preview plays nothing; and no Intl object is made before the meeting is
+    shown and the others' media is up (issue 21: each is page work on the
+    way to the first remote video). Shown later (a passcode asked for), the
+    screen builds them then: tests/e2e/test_interaction_e2e.py."""
+    contexts: list[Any] = []
+    try:
+        _, late = await ada_then_late(
+            browser, conf_server, contexts, "nothing-hidden-built", RECORD_INTL
+        )
+        await wait_until(lambda: sees_video(late, 1), timeout=15)
+        await late.wait_for_selector(tid("chat-button"), timeout=15_000)
+        marks = await late.evaluate(PAGE_MARKS)
+        made = await late.evaluate("window.__intl")
+        until = max(marks["meeting shown"], marks["receiving connection up"])
+        assert [entry for entry in made if entry[1] < until] == [], (made, marks)
+        prejoin = late.locator("#prejoin")
+        for part in ("device-settings", "connectivity-check-button"):
+            assert await prejoin.locator(tid(part)).count() == 0, part
+        assert await late.locator("#prejoin-language").count() == 0
+        assert await late.eval_on_selector(tid("preview-video"), "v => v.srcObject") is None
+    finally:
+        for context in contexts:
+            await context.close()
+
+
 async def ada_then_late(
     browser: Any, conf_server: Any, contexts: list[Any], room: str, script: str
 ) -> tuple[Any, Any]:

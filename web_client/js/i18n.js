@@ -128,7 +128,7 @@ function lookup(key) {
 export function t(key, vars) {
   let message;
   if (typeof vars?.count === "number") {
-    const category = intl((tag) => new Intl.PluralRules(tag)).select(vars.count);
+    const category = pluralCategory(vars.count);
     message = lookup(`${key}.${category}`) ?? lookup(`${key}.other`);
   }
   message ??= lookup(key) ?? key;
@@ -162,19 +162,58 @@ export function errorText(code, fallback, vars) {
 /** Error codes whose server message carries the reason (docs/protocol.md: "the message says why"). */
 const DETAILED = new Set(["invalid_action", "forbidden", "invalid_payload", "invalid_request", "invalid_token"]);
 
+/** @type {Map<string, unknown>} the Intl objects made so far (see {@link intl}) */
+const formatters = new Map();
+
 /**
  * An Intl formatter for {@link locale}, or for the bare language if the
  * browser's tag is one Intl refuses (a RangeError must not break a page).
+ * Kept per locale and `key` (the kind and options): making one costs far
+ * more than using it.
  * @template T
+ * @param {string} key
  * @param {(tag: string) => T} make
  * @returns {T}
  */
-function intl(make) {
-  try {
-    return make(locale());
-  } catch {
-    return make(current);
+function intl(key, make) {
+  const tag = locale();
+  const cacheKey = `${tag}\0${key}`;
+  let made = formatters.get(cacheKey);
+  if (made === undefined) {
+    try {
+      made = make(tag);
+    } catch {
+      made = make(current);
+    }
+    formatters.set(cacheKey, made);
   }
+  return /** @type {T} */ (made);
+}
+
+/**
+ * Catalog languages whose whole numbers 0-999 are plain ASCII digits in every
+ * regional locale (no grouping, Latin digits), and whose plural rule for a
+ * whole number is "one" for 1, else "other" (CLDR: `one: i = 1 and v = 0`).
+ * For those, {@link t} needs no Intl object at all: the first one a page
+ * makes loads the browser's locale data, 20-40 ms of the page's thread
+ * while it joins (issue 21). A language added later is not in here until
+ * checked (tests/e2e/test_catalogs.py compares with Intl).
+ */
+const PLAIN_NUMBERS = new Set(["en", "de"]);
+
+/** @returns {boolean} whether {@link PLAIN_NUMBERS} applies now (no Unicode extension in the tag, e.g. `-u-nu-arab`) */
+function plainNumbers() {
+  return PLAIN_NUMBERS.has(current) && !locale().toLowerCase().includes("-u-");
+}
+
+/**
+ * The plural category of `count` for the current language.
+ * @param {number} count
+ * @returns {string}
+ */
+function pluralCategory(count) {
+  if (Number.isInteger(count) && count >= 0 && plainNumbers()) return count === 1 ? "one" : "other";
+  return intl("plural", (tag) => new Intl.PluralRules(tag)).select(count);
 }
 
 /** @param {Date | number | string} value */
@@ -188,7 +227,10 @@ function toDate(value) {
  * @param {Intl.NumberFormatOptions} [options]
  */
 export function formatNumber(value, options) {
-  return intl((tag) => new Intl.NumberFormat(tag, options)).format(value);
+  if (options === undefined && Number.isInteger(value) && value >= 0 && value < 1000 && !Object.is(value, -0) && plainNumbers()) {
+    return String(value);
+  }
+  return intl(`number ${JSON.stringify(options ?? {})}`, (tag) => new Intl.NumberFormat(tag, options)).format(value);
 }
 
 /**
@@ -197,7 +239,7 @@ export function formatNumber(value, options) {
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatDateTime(value, options = { dateStyle: "medium", timeStyle: "short" }) {
-  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
+  return intl(`date ${JSON.stringify(options)}`, (tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
@@ -206,7 +248,7 @@ export function formatDateTime(value, options = { dateStyle: "medium", timeStyle
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatDate(value, options = { dateStyle: "medium" }) {
-  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
+  return intl(`date ${JSON.stringify(options)}`, (tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
@@ -215,7 +257,7 @@ export function formatDate(value, options = { dateStyle: "medium" }) {
  * @param {Intl.DateTimeFormatOptions} [options]
  */
 export function formatTime(value, options = { timeStyle: "short" }) {
-  return intl((tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
+  return intl(`date ${JSON.stringify(options)}`, (tag) => new Intl.DateTimeFormat(tag, options)).format(toDate(value));
 }
 
 /**
@@ -237,10 +279,18 @@ export function translate(root) {
     } catch {
       vars = undefined;
     }
-    if (el.dataset.i18n) el.textContent = t(el.dataset.i18n, vars);
+    // Only what differs is written: the page's HTML is in English already,
+    // and every write invalidates style (a page joining from its link does
+    // this before it connects).
+    if (el.dataset.i18n) {
+      const text = t(el.dataset.i18n, vars);
+      if (el.textContent !== text) el.textContent = text;
+    }
     for (const name of ATTRIBUTES) {
       const key = el.getAttribute(`data-i18n-${name}`);
-      if (key) el.setAttribute(name, t(key, vars));
+      if (!key) continue;
+      const text = t(key, vars);
+      if (el.getAttribute(name) !== text) el.setAttribute(name, text);
     }
   }
 }

@@ -1,6 +1,7 @@
 // The two peer connections of one join: publish (ours) and subscribe (the
 // others'), with their health watched. DOM-free.
 
+import { markStep } from "./join_marks.js";
 import { watchConnection } from "./peer.js";
 import { ProtocolError } from "./protocol.js";
 import { Publisher } from "./publisher.js";
@@ -12,7 +13,7 @@ import { Subscriber } from "./subscriber.js";
 /**
  * Events (CustomEvent, detail in braces):
  * - `trackadded` / `trackended` {RemoteTrack} (see subscriber.js)
- * - `connected` {}: a connection is up (media flows)
+ * - `connected` {side: "publish" | "subscribe"}: a connection is up (media flows)
  * - `failed` {why}: a connection failed or never came up
  * - `error` {side: "publish" | "subscribe", error}: a negotiation was refused
  */
@@ -39,12 +40,36 @@ export class PeerPair extends EventTarget {
     this.subscriber.addEventListener("error", (e) =>
       this._onError("subscribe", /** @type {CustomEvent} */ (e).detail.error),
     );
-    this._unwatch = [this.publisher.pc, this.subscriber.pc].map((pc) =>
+    const sides = /** @type {const} */ ([["publish", this.publisher.pc], ["subscribe", this.subscriber.pc]]);
+    this._unwatch = sides.map(([side, pc]) =>
       watchConnection(pc, {
-        onConnected: () => this._emit("connected", {}),
+        onConnected: () => {
+          markStep(side === "subscribe" ? "receiving connection up" : "publishing connection up");
+          this._emit("connected", { side });
+        },
         onFailed: (why) => this._emit("failed", { why }),
       }),
     );
+  }
+
+  /**
+   * Whether the receiving connection is still to come up with tracks to
+   * bring (the others' video): it has tracks and is new or connecting.
+   * @returns {boolean}
+   */
+  get receivingPending() {
+    const state = this.subscriber.pc.connectionState;
+    return this.subscriber.tracks.length > 0 && (state === "new" || state === "connecting");
+  }
+
+  /**
+   * Whether the publishing connection is still to come up with what we
+   * publish: something is published and it is new or connecting.
+   * @returns {boolean}
+   */
+  get publishingPending() {
+    const state = this.publisher.pc.connectionState;
+    return this.publisher.publishedSources.length > 0 && (state === "new" || state === "connecting");
   }
 
   /**

@@ -30,8 +30,17 @@ import { StatusArea } from "./ui/status.js";
 /** @typedef {import("./protocol.js").Participant} Participant */
 
 const NAME_KEY = "conf.display-name";
-/** How long after joining the chat, polls and menus load when media is not up by then. */
+/**
+ * How long after joining the chat, polls and menus load when media is not
+ * up by then: nothing is on its way (e.g. publishing waits for the person),
+ * or at the latest INTERACTION_UI_MEDIA_WAIT_MS while media is still coming
+ * up (a slow network or a busy machine).
+ */
 const INTERACTION_UI_AT_LATEST_MS = 1500;
+const INTERACTION_UI_MEDIA_WAIT_MS = 6000;
+/** Once media is up, how long they wait at most for the others' first frames, then for an idle moment. */
+const INTERACTION_UI_FRAMES_WAIT_MS = 500;
+const INTERACTION_UI_IDLE_WAIT_MS = 500;
 
 const $ = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
 
@@ -159,7 +168,7 @@ function buildUi(session, room, hybrid, prefs) {
       onCompanion: (companion) => hybrid.setCompanion(companion),
     }),
   };
-  views.prejoin.attachDevices(new DeviceSettings($(".prejoin-devices"), devices));
+  views.prejoin.attachDevices(() => new DeviceSettings($(".prejoin-devices"), devices));
   hybrid.wire({ gallery: views.gallery, audio, banner: $('[data-testid="checkin-banner"]'), room });
   hybrid.addEventListener("change", () => refreshControls(session, views));
   $(".room-name").textContent = room;
@@ -225,9 +234,12 @@ function wireRecordingNotice(session, ask) {
 
 /**
  * Hands, chat, reactions, polls, people, the host menu, the lobby and the
- * recording controls load once media is up (or INTERACTION_UI_AT_LATEST_MS
- * after joining), so that they cost a joining page nothing before it sees
- * and hears the others (issue 21).
+ * recording controls load once media is up (both connections, or those
+ * with something to carry), when the others' first frames are painted
+ * and the page is idle; else INTERACTION_UI_AT_LATEST_MS after joining.
+ * Building them takes the page's thread for 50-80 ms (a few hundred on a
+ * busy machine): before, it held up the joining page's first remote
+ * frames and its publishing (issue 21).
  * @param {MeetingSession} session
  * @param {Parameters<typeof import("./room_meeting.js").buildInteractionUi>[1]} places
  */
@@ -237,7 +249,10 @@ function loadInteractionUi(session, places) {
     if (requested) return;
     requested = true;
     import("./room_meeting.js")
-      .then(({ buildInteractionUi }) => buildInteractionUi(session, places))
+      .then(({ buildInteractionUi }) => {
+        buildInteractionUi(session, places);
+        markStep("interaction views built");
+      })
       .catch((error) => {
         console.error("could not load the meeting's interaction views:", error);
         status.show("interaction", "error", t("room.interaction_failed"), {
@@ -245,12 +260,25 @@ function loadInteractionUi(session, places) {
         });
       });
   };
-  // After media is up, when the page is idle: the first remote frames paint first.
   const whenIdle = () =>
-    "requestIdleCallback" in window ? requestIdleCallback(load, { timeout: 1000 }) : setTimeout(load, 200);
-  session.addEventListener("mediaup", whenIdle, { once: true });
+    "requestIdleCallback" in window ? requestIdleCallback(load, { timeout: INTERACTION_UI_IDLE_WAIT_MS }) : setTimeout(load, 200);
+  /** Media came up (our publishing connection may come up before the others' media, or after). */
+  let up = false;
+  const afterFrames = () => {
+    if (requested || !up || session.state !== "joined") return; // the tiles are there once joined
+    void places.gallery.whenVideosShown(INTERACTION_UI_FRAMES_WAIT_MS).then(whenIdle);
+  };
+  session.addEventListener("mediaup", () => {
+    up = !session.mediaPending;
+    afterFrames();
+  });
   on(session, "state", ({ state }) => {
-    if (state === "joined") setTimeout(load, INTERACTION_UI_AT_LATEST_MS);
+    if (state !== "joined" || requested) return;
+    afterFrames();
+    setTimeout(() => {
+      if (!session.mediaPending) load();
+    }, INTERACTION_UI_AT_LATEST_MS);
+    setTimeout(load, INTERACTION_UI_MEDIA_WAIT_MS);
   });
 }
 

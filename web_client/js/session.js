@@ -34,7 +34,8 @@ export { RECONNECT_GIVE_UP_MS } from "./session_core.js";
  * - `localtrack` {source, track}: a local track started (track) or stopped (null)
  * - `localstate` {micMuted, cameraOn, sharing} (also after a switch of device)
  * - `activespeaker` {participantId}
- * - `mediaup` {}: a peer connection of the current join is up, or we publish nothing
+ * - `mediaup` {side: "publish" | "subscribe"}: a peer connection of the current join is up, or
+ *   ("publish") we publish nothing; `mediaPending` says whether more is still to come up
  * - `notice` {level: "info" | "warning" | "error", code, message}
  *
  * Hands, chat, polls, the lobby and host controls live in `interaction`
@@ -76,9 +77,9 @@ export class MeetingSession extends EventTarget {
       interaction: this.interaction,
       roster: this._roster,
       publishGate: () => this.publishGate?.(),
-      onMediaUp: () => {
+      onMediaUp: (side) => {
         this._reconnect.onMediaUp();
-        core.emit("mediaup", {});
+        core.emit("mediaup", { side });
       },
       onPeerFailed: (why) => this._reconnect.onPeerFailed(why),
     });
@@ -153,6 +154,15 @@ export class MeetingSession extends EventTarget {
 
   get sharing() {
     return this._media.sharing;
+  }
+
+  /**
+   * Whether media is still to come up: the receiving connection has the
+   * others' tracks to bring, or the publishing one ours, and is not up yet.
+   */
+  get mediaPending() {
+    const peers = this._media.peers;
+    return peers !== null && (peers.receivingPending || peers.publishingPending);
   }
 
   get audioAllowed() {

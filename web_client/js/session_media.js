@@ -29,7 +29,7 @@ import { sleep } from "./session_core.js";
  * @property {MeetingInteraction} interaction read for the host's microphone lock
  * @property {Roster} roster our own tile shows a mute at once
  * @property {() => Promise<boolean> | undefined} publishGate asked after each join before publishing
- * @property {() => void} onMediaUp media flows, or there is none to wait for
+ * @property {(side: "publish" | "subscribe") => void} onMediaUp media flows on that connection, or ("publish") we publish nothing
  * @property {(why: string) => void} onPeerFailed a connection failed or never came up
  */
 
@@ -81,7 +81,7 @@ export class SessionMedia {
       peers.addEventListener(type, (e) => handler(/** @type {CustomEvent} */ (e).detail));
     on("trackadded", (track) => core.emit("trackadded", track));
     on("trackended", (track) => core.emit("trackended", track));
-    on("connected", () => this._onMediaUp());
+    on("connected", ({ side }) => this._onMediaUp(side));
     on("failed", ({ why }) => this._onPeerFailed(why));
     on("error", ({ side, error }) => {
       const what = side === "publish" ? t("media.send_failed") : t("media.receive_failed");
@@ -112,7 +112,7 @@ export class SessionMedia {
       return ok;
     });
     const published = peers.publishAll(this.local, allowed).then((sent) => {
-      if (!sent && peers === this.peers) this._onMediaUp(); // receive-only: nothing to wait for
+      if (!sent && peers === this.peers) this._onMediaUp("publish"); // receive-only: nothing to wait for
     });
     if (limitMs <= 0) return;
     // Settled already (microtasks away), or waiting for a device or the person?

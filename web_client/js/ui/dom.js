@@ -37,15 +37,24 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** @type {Map<string, Element>} each icon's markup parsed once (see {@link icon}) */
+const parsedIcons = new Map();
+
 /**
- * An inline SVG icon from a static template (see icons.js).
+ * An inline SVG icon from a static template (see icons.js): a copy of the
+ * icon parsed the first time (the control bar redraws its icons often).
  * @param {string} svg
  * @returns {Element}
  */
 export function icon(svg) {
-  const template = document.createElement("template");
-  template.innerHTML = svg.trim();
-  return /** @type {Element} */ (template.content.firstElementChild);
+  let parsed = parsedIcons.get(svg);
+  if (!parsed) {
+    const template = document.createElement("template");
+    template.innerHTML = svg.trim();
+    parsed = /** @type {Element} */ (template.content.firstElementChild);
+    parsedIcons.set(svg, parsed);
+  }
+  return /** @type {Element} */ (parsed.cloneNode(true));
 }
 
 /**

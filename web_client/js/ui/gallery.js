@@ -64,6 +64,8 @@ export class Gallery {
     this._view = null;
     /** @type {Set<string>} whose video the server paused for us (our connection is too poor) */
     this._paused = new Set();
+    /** true while `reset()` adds and removes tiles: it lays them out once, after */
+    this._layoutHeld = false;
     this.nav = new PageNav((delta) => this.showPage(this.page + delta));
     container.after(this.nav.el);
     // Page Up / Page Down while a tile's button has the focus.
@@ -91,10 +93,17 @@ export class Gallery {
       this.selfId = selfId;
     }
     const wanted = new Set(participants.map((p) => p.id));
-    for (const id of [...this._tiles.keys()]) {
-      if (!wanted.has(id)) this.remove(id);
+    // One layout for them all: each relayout reads the container's size,
+    // a forced style and layout after the tiles just added (issue 21).
+    this._layoutHeld = true;
+    try {
+      for (const id of [...this._tiles.keys()]) {
+        if (!wanted.has(id)) this.remove(id);
+      }
+      for (const participant of participants) this.upsert(participant);
+    } finally {
+      this._layoutHeld = false;
     }
-    for (const participant of participants) this.upsert(participant);
     this._view = null; // a fresh join: the server needs our view again
     this.relayout();
   }
@@ -285,9 +294,29 @@ export class Gallery {
    * @param {string | null} participantId
    */
   setSpotlight(participantId) {
+    if (participantId === this._spotlight) return; // told again with every meeting update
     this._spotlight = participantId;
     for (const [id, tile] of this._tiles) setSpotlight(tile, id === participantId);
     this.relayout();
+  }
+
+  /**
+   * Resolves once each remote camera on this page of the gallery has
+   * painted a frame, or after `timeoutMs`: what waits for it (the chat,
+   * polls and menus) does not hold up the others' first frames (issue 21).
+   * @param {number} timeoutMs
+   * @returns {Promise<void>}
+   */
+  whenVideosShown(timeoutMs) {
+    const videos = [...this._tiles.values()]
+      .filter((tile) => tile.participant.id !== this.selfId && !tile.el.hidden && tile.el.dataset.videoOff === "false")
+      .map((tile) => tile.video)
+      .filter((video) => typeof video.requestVideoFrameCallback === "function");
+    const painted = videos.map((video) => new Promise((resolve) => video.requestVideoFrameCallback(() => resolve(undefined))));
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    const limit = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    return Promise.race([Promise.all(painted), limit]).then(() => clearTimeout(timer));
   }
 
   /** The tile key we pinned, or null. */
@@ -318,6 +347,7 @@ export class Gallery {
 
   /** Place the tiles of the current page (equal, 16:9, as large as the space allows). */
   relayout() {
+    if (this._layoutHeld) return;
     const width = this.el.clientWidth - 2 * GAP_PX;
     const height = this.el.clientHeight - 2 * GAP_PX;
     const keys = this._keys();

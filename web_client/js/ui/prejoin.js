@@ -50,12 +50,18 @@ export class PrejoinView {
     this.zoneInput = /** @type {HTMLInputElement} */ (q('[data-testid="zone-input"]'));
     this.checkinInput = /** @type {HTMLInputElement} */ (q('[data-testid="checkin-input"]'));
     q(".prejoin-room").textContent = room;
-    this.form.prepend(languageSwitch("prejoin-language"));
-    // "Check connection": whether this network lets media through, before joining.
-    this.connectivity = new ConnectivityPanel(q(".connectivity"));
+    this._connectivityRoot = q(".connectivity");
+    /** @type {ConnectivityPanel | null} "Check connection" (made when the screen is first shown) */
+    this.connectivity = null;
     this.video.muted = true;
     /** @type {import("./device_settings.js").DeviceSettings | null} the camera, microphone and speaker pickers */
     this.devices = null;
+    /** @type {(() => import("./device_settings.js").DeviceSettings) | null} makes {@link devices} */
+    this._makeDevices = null;
+    /** @type {MediaStreamTrack | null} the camera shown in the preview (while shown) */
+    this._previewTrack = null;
+    /** @type {string | null} the microphone and camera state the toggles show */
+    this._localState = null;
 
     this.micButton.addEventListener("click", handlers.onToggleMic);
     this.cameraButton.addEventListener("click", handlers.onToggleCamera);
@@ -171,16 +177,36 @@ export class PrejoinView {
   }
 
   /**
-   * The device pickers shown on this screen (their level meter runs while it is shown).
-   * @param {import("./device_settings.js").DeviceSettings} settings
+   * The device pickers shown on this screen (their level meter runs while it
+   * is shown), made when the screen is first shown.
+   * @param {() => import("./device_settings.js").DeviceSettings} make
    */
-  attachDevices(settings) {
-    this.devices = settings;
-    settings.setActive(!this.root.hidden);
+  attachDevices(make) {
+    this._makeDevices = make;
+    if (!this.root.hidden) this._buildExtras();
+  }
+
+  /**
+   * The language switch, "Check connection" and the device pickers: only
+   * for a screen that is shown. A page that joins from its link
+   * (`autojoin`) never shows it unless the join asks for a passcode or a
+   * check-in code, and does not build them while it joins (issue 21).
+   * @private
+   */
+  _buildExtras() {
+    if (this.connectivity) return;
+    this.form.prepend(languageSwitch("prejoin-language"));
+    this.connectivity = new ConnectivityPanel(this._connectivityRoot);
+    if (this._makeDevices) {
+      this.devices = this._makeDevices();
+      this.devices.setActive(!this.root.hidden);
+    }
   }
 
   show() {
     this.root.hidden = false;
+    this._buildExtras();
+    this.setPreview(this._previewTrack);
     this.devices?.setActive(true);
     if (!this.passcodeField.hidden) this.passcodeInput.focus();
     else if (!this.nameInput.value) this.nameInput.focus();
@@ -199,17 +225,28 @@ export class PrejoinView {
     this.joinButton.textContent = busy ? "Joining…" : "Join";
   }
 
-  /** @param {MediaStreamTrack | null} track */
+  /**
+   * The camera preview; while the screen is hidden (joining from the link)
+   * the track is only kept: no video plays where nobody sees it (issue 21).
+   * @param {MediaStreamTrack | null} track
+   */
   setPreview(track) {
+    this._previewTrack = track;
+    this.preview.dataset.videoOff = String(!track);
+    if (this.root.hidden) return;
+    const current = /** @type {MediaStream | null} */ (this.video.srcObject)?.getVideoTracks()[0] ?? null;
+    if (current === track) return;
     this.video.srcObject = track ? new MediaStream([track]) : null;
     if (track) play(this.video);
-    this.preview.dataset.videoOff = String(!track);
   }
 
   /**
    * @param {{micMuted: boolean, cameraOn: boolean, audioAllowed: boolean}} state
    */
   setLocalState({ micMuted, cameraOn, audioAllowed }) {
+    const shown = `${micMuted} ${cameraOn} ${audioAllowed}`;
+    if (shown === this._localState) return; // called at every change of the controls
+    this._localState = shown;
     this.micButton.replaceChildren(icon(micMuted ? MIC_OFF : MIC));
     this.micButton.dataset.off = String(micMuted);
     const micKey = micMuted ? "controls.unmute_mic" : "controls.mute_mic";
