@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from caption_checks import check_captions
 from deployment import NodeClient, NodeProcess, metric, until
 from media_node_client import MediaNodeClient
 from spanning_support import SPANNING, metrics, two_on_each
-from spoken_words import ALICE_VOICE, needs_espeak, synthesize, words_of
-from word_error import word_error_rate
+from spoken_words import ALICE_VOICE, needs_espeak, synthesize
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "recording"))
 from speaking_track import Line, SpeakingTrack
@@ -100,16 +100,7 @@ async def test_people_on_one_node_read_the_captions_of_a_speaker_on_another(
         return [c for c in captions_of(bob) if c["final"]]
 
     await bob.wait_for(lambda: len(finals()) >= len(SENTENCES), timeout=60)
-    captions = captions_of(bob)
-    assert {c["participant_id"] for c in captions} == {cy.participant_id}
-    assert {c["name"] for c in captions} == {"Cy"}
-    # Words come while the sentence is spoken: a partial caption before each final.
-    for final in finals():
-        before = [c for c in captions[: captions.index(final)] if c["id"] == final["id"]]
-        assert before and not any(c["final"] for c in before), final
-    heard = [w for c in finals() for w in words_of(c["text"])]
-    said = [w for text in SENTENCES for w in words_of(text)]
-    rate = word_error_rate(said, heard)
+    heard, rate = check_captions(captions_of(bob), cy.participant_id, "Cy", SENTENCES)
     print(f"captions on node-a of Cy on node-b: {' '.join(heard)} (word error rate {rate:.2f})")
     assert rate <= MAX_WER
     # Only who turned them on gets them, on either node; node-b captioned nothing.
