@@ -216,6 +216,10 @@ class RecordingControl:
 
     # -- the Socket.IO message ------------------------------------------------------------
 
+    def records(self, room: str) -> bool:
+        """Does this node record ``room`` now (a recorder runs here)?"""
+        return room in self.recorders
+
     async def recording(self, actor: Participant, action: str) -> dict[str, Any] | None:
         state = await self._service.store.get(actor.room)
         if state is None:

@@ -73,6 +73,10 @@ class OwnerDuties(Protocol):
         """The room is this node's now and its meeting records: record on here."""
         ...
 
+    def records(self, room: str) -> bool:
+        """Does this node record ``room`` now?"""
+        ...
+
 
 class SpanContext(MeetingContext, Protocol):
     """What the span control plane uses of the meeting service."""
@@ -240,6 +244,8 @@ class RoomSpans:
         True if ``node`` records the room now."""
         if not self.enabled or self.is_satellite(room) or node not in self.peers.get(room, {}):
             return False
+        if not self._context.recording.records(room):
+            return False  # nothing to take up: the drain goes on at once, as before
         try:
             answer = await self.requests.ask(node, room, "succeed", timeout=SUCCESSION_SECONDS)
         except ConfServerError as exc:
