@@ -1,10 +1,11 @@
 """What every live-caption test checks of the captions one listener got from
 one speaker: all of them theirs (id and name), words shown while a sentence
 is spoken (a partial caption before each final), and how well the finals
-match what was said."""
+match what was said; and which caption worker processes run."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from spoken_words import words_of
@@ -25,3 +26,21 @@ def check_captions(
     heard = [w for c in finals for w in words_of(c["text"])]
     said = [w for text in sentences for w in words_of(text)]
     return heard, word_error_rate(said, heard)
+
+
+def caption_workers_of(parent_pid: int) -> list[int]:
+    """Process ids of the live caption workers (``python -m
+    recording.caption_worker``) that ``parent_pid`` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == parent_pid and state != "Z" and "recording.caption_worker" in command:
+            found.append(int(entry.name))
+    return found

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from caption_checks import check_captions
+from caption_checks import caption_workers_of, check_captions
 from deployment import NodeClient, NodeProcess, metric, until
 from media_node_client import MediaNodeClient
 from spanning_support import SPANNING, metrics, two_on_each
@@ -40,19 +40,7 @@ MAX_WER = 0.6
 
 def caption_workers(node: NodeProcess) -> list[int]:
     """Process ids of the caption workers ``node`` runs (its children)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        state, parent = stat.rsplit(")", 1)[1].split()[:2]
-        if int(parent) == node.proc.pid and state != "Z" and "caption_worker" in command:
-            found.append(int(entry.name))
-    return found
+    return caption_workers_of(node.proc.pid)
 
 
 def captions_of(person: NodeClient) -> list[dict[str, Any]]:

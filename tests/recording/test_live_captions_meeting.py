@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 
 import pytest
 from api_client import call
-from caption_checks import check_captions
+from caption_checks import caption_workers_of, check_captions
 from meeting_client import ProtocolError
 from running_server import running
 from speaking_track import Line, SpeakingTrack
@@ -36,19 +35,7 @@ MAX_WER = 0.6
 
 def caption_processes() -> list[int]:
     """Process ids of this process's children running the caption worker."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        state, parent = stat.rsplit(")", 1)[1].split()[:2]
-        if int(parent) == os.getpid() and state != "Z" and "recording.caption_worker" in command:
-            found.append(int(entry.name))
-    return found
+    return caption_workers_of(os.getpid())
 
 
 async def wait_no_caption_process(seconds: float = 10.0) -> None:
