@@ -22,6 +22,7 @@ as a JSON line; ``CONF_FUZZ_EXAMPLES`` changes the profile's base count.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -43,6 +44,7 @@ import socketio
 from aiohttp import web
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
+from redis_server import redis_url_for
 from server_keys import ADMIN_KEY
 
 from conf_server import Settings, create_app
@@ -384,6 +386,8 @@ class Fuzz:
     silent: int = 0
     started: float = field(default_factory=time.monotonic)
     found: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: The redis-server holding the server's state (``FUZZ_STORE = "redis"``), else None.
+    redis_url: str | None = None
 
     def run(self, coro: Awaitable[T], timeout: float = 60.0) -> T:
         return self.client.run(coro, timeout)
@@ -588,9 +592,17 @@ def fuzz(
     errors = ServerErrors({client.thread.ident or 0, threading.main_thread().ident or 0})
     root = logging.getLogger()
     root.addHandler(errors)
-    # A module may change settings with a FUZZ_SETTINGS dict (e.g. trusted_proxies).
-    changes = getattr(request.module, "FUZZ_SETTINGS", {})
-    server = ServerThread(fuzz_server_settings(tmp_path_factory.mktemp("fuzz") / "data", **changes))
+    # A module may change settings with a FUZZ_SETTINGS dict (e.g. trusted_proxies),
+    # and keep the server's state in a real redis-server with FUZZ_STORE = "redis".
+    changes = dict(getattr(request.module, "FUZZ_SETTINGS", {}))
+    directory = tmp_path_factory.mktemp("fuzz")
+    store = contextlib.ExitStack()
+    redis_url = store.enter_context(
+        redis_url_for(getattr(request.module, "FUZZ_STORE", "memory"), directory)
+    )
+    if redis_url is not None:
+        changes["redis_url"] = redis_url
+    server = ServerThread(fuzz_server_settings(directory / "data", **changes))
     url = server.start()
 
     async def session() -> aiohttp.ClientSession:
@@ -599,9 +611,10 @@ def fuzz(
     http = client.run(session())
     target = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_fuzz_")
     try:
-        yield Fuzz(target, url, client, errors, http)
+        yield Fuzz(target, url, client, errors, http, redis_url=redis_url)
     finally:
         client.run(http.close())
         server.stop()
         client.stop()
         root.removeHandler(errors)
+        store.close()
