@@ -93,12 +93,9 @@ class Membership:
     async def _join_here(self, request: JoinRequest, invite: Invite | None) -> dict[str, Any]:
         """``join`` once the room lives on this node."""
         name, mode, zone = request.name, request.mode, request.zone
-        resumed = self._context.directory.resume(
-            request.room, name, request.sid, request.resume_token
-        )
-        if resumed is not None:
-            return await self._resume(request.sid, *resumed, request.receive)
-        if request.resume_token and self._context.spans.spanning(request.room):
+        directory = self._context.directory
+        resumed = directory.resume(request.room, name, request.sid, request.resume_token)
+        if resumed is None and request.resume_token and self._context.spans.spanning(request.room):
             # A participant of another node hosting the room, whose node is gone.
             taken = await self._context.spans.take_over(
                 request.room, request.resume_token, request.sid
@@ -106,11 +103,14 @@ class Membership:
             if taken is not None:
                 taken.name = name
                 return await self._resume(request.sid, taken, "", request.receive)
+            # Adopted while take_over looked (its node was found gone): ours now.
+            resumed = directory.resume(request.room, name, request.sid, request.resume_token)
+        if resumed is not None:
+            return await self._resume(request.sid, *resumed, request.receive)
         if request.resume_token:
             logger.info("a resume token for room %s matched nobody: joining anew", request.room)
         # Before anything is created: a participant whose media could get no
         # port would sit in the meeting without sound or picture.
-        directory = self._context.directory
         refuse_when_media_ports_full(
             self._context.settings, sum(len(r.local()) for r in directory.rooms.values())
         )

@@ -48,7 +48,7 @@ from .meeting_context import MeetingContext
 from .meeting_views import is_moderator
 from .room_media import RoomMedia
 from .room_relays import RoomRelays
-from .rooms import Participant
+from .rooms import Participant, RoomDirectory
 from .span_requests import SpanRequests
 
 logger = logging.getLogger(__name__)
@@ -175,23 +175,43 @@ class RoomSpans:
         peers = self.peers.get(room)
         if not peers or room not in self._context.directory.rooms:
             return
-        known = {p.node for p in self._context.directory.rooms[room].mirrors()}
-        unseen = [node for node in peers if node not in known]
-        if unseen:
-            try:
-                rosters = await self._context.cluster.rosters(room)
-            except StoreUnavailable:
-                rosters = {}
-            for node in unseen:
-                if node in rosters:
-                    await self._mirror(room, node, rosters[node])
+        await self._show_saved_rosters(room, list(peers))
+        here = self._context.directory.rooms.get(room)
+        if here is None:
+            return  # this node's people of the room left meanwhile
         relays = self._relays(room)
         if relays is not None:
-            with_participants = {p.node for p in self._context.directory.rooms[room].mirrors()}
+            with_participants = {p.node for p in here.mirrors()}
             for node in peers:
                 if node in with_participants:
                     relays.want(node, True)
         self.changed(room)
+
+    async def _show_saved_rosters(self, room: str, peers: list[str]) -> None:
+        """Mirrors of the people of ``peers`` that sent no snapshot yet, from
+        their saved rosters. A saved roster is older than any snapshot and may
+        be a gone node's (a drained satellite's stays listed until the owner's
+        sweep unspans it), so it only adds people the room has no place for
+        here yet: a person a snapshot shows on one node never becomes a mirror
+        of another (the room moved b to a to here: b's roster still lists
+        those who went to a, and their places here would go with b)."""
+        directory = self._context.directory
+        unseen = [node for node in peers if node not in _nodes_of(directory, room)]
+        if not unseen:
+            return
+        try:
+            rosters = await self._context.cluster.rosters(room)
+        except StoreUnavailable:
+            return
+        here = directory.rooms.get(room)
+        if here is None:
+            return
+        # A snapshot that came while the rosters were read is newer than they are.
+        shown = _nodes_of(directory, room)
+        for node in unseen:
+            if node in rosters and node not in shown:
+                new = [e for e in rosters[node] if str(e.get("id", "")) not in here.participants]
+                await self._mirror(room, node, new)
 
     def changed(self, room: str, peer: str | None = None) -> None:
         """This node's participants or tracks of ``room`` changed: the other
@@ -311,9 +331,13 @@ class RoomSpans:
         self, room: str, sender: str, participants: list[Any], tracks: list[Any]
     ) -> None:
         directory = self._context.directory
+        if room in self._moved:
+            # Sent away (drain): silence keeps their places on the sender. The
+            # room is still here while its people are being let go, and an
+            # answer then would be a snapshot without them: the sender would
+            # drop their mirrors, and take them for newcomers when they come.
+            return
         if room not in directory.rooms:
-            if room in self._moved:
-                return  # sent away (drain): silence keeps their places on the sender
             if room not in self.peers and (participants or tracks):
                 # Not (or no longer) hosting it: the sender stops relaying here.
                 await self._send(sender, _snapshot_message(room, [], []))
@@ -404,14 +428,20 @@ class RoomSpans:
         """The mirror whose resume token this is, made a participant of this
         node, if its node is gone, draining or no longer hosts the room (else
         :class:`WrongNode`: the client goes back to it); None if the token is
-        no mirror's."""
+        no mirror's (any more)."""
         directory = self._context.directory
+        if directory.find_mirror(room, resume_token) is None:
+            return None
+        live = {node.name: node for node in await self._context.cluster.nodes()}
+        hosts = await self._context.cluster.hosts(room)
+        # Found again after those awaits: a snapshot may have put a new mirror
+        # in the old one's place (made this node's, the old one would be a
+        # participant outside the room), or this node adopted it meanwhile
+        # (its node was found gone: the caller resumes it as one of its own).
         mirror = directory.find_mirror(room, resume_token)
         if mirror is None or mirror.node is None:
             return None
-        live = {node.name: node for node in await self._context.cluster.nodes()}
         node = live.get(mirror.node)
-        hosts = await self._context.cluster.hosts(room)
         if node is not None and not node.draining and mirror.node in hosts:
             raise WrongNode(node)  # alive and hosting it: its place is there
         logger.info("room %s: %s came back here from node %s", room, mirror.id, mirror.node)
@@ -538,6 +568,12 @@ class RoomSpans:
             self._sender.cancel()
         for room in list(self.relays):
             await self.media_closed(room)
+
+
+def _nodes_of(directory: RoomDirectory, room: str) -> set[str | None]:
+    """The other nodes of whose people ``room`` has mirrors here."""
+    here = directory.rooms.get(room)
+    return {p.node for p in here.mirrors()} if here is not None else set()
 
 
 def lobby_entry(data: Any) -> LobbyEntry | None:
