@@ -293,6 +293,34 @@ class Allocator:
         self.last = result
         return result
 
+    def keep_budget(self, audio_reserve: int, demands: Sequence[TrackDemand]) -> int | None:
+        """The budget at which :meth:`update` would change nothing: every layer
+        the last allocation chose (at today's rates), the lowest layer of each
+        demand new since, and the audio reserve; tracks it paused stay paused.
+        None before the first allocation.
+
+        For holding the allocation while a low estimate is not trusted yet
+        (:class:`sfu.bandwidth_estimate.StartHold`).
+        """
+        if self.last is None:
+            return None
+        previous = self.last.layers
+        total = 0
+        for demand in demands:
+            live = live_layers(demand.layers)
+            if not live:
+                continue
+            if demand.key not in previous:
+                total += live[0].bitrate
+                continue
+            chosen = previous[demand.key]
+            if chosen is not None:
+                # The chosen layer, or the next live one below it if it no
+                # longer arrives.
+                kept = [layer for layer in live if layer.index <= chosen] or live[:1]
+                total += kept[-1].bitrate
+        return total + max(audio_reserve, 0)
+
     def resume_budget(self, audio_reserve: int, demands: Sequence[TrackDemand]) -> int | None:
         """The budget at which :meth:`update` would bring back a paused track.
 

@@ -6,12 +6,22 @@ when abs-send-time and goog-remb are negotiated (they are, on the SFU's
 subscribe transports) and reports its result as REMB, so the SFU gets a
 delay-based figure without running GoogCC's send side in Python. Receiver
 reports add the loss-based half, in the style of GoogCC's loss controller.
+
+A receiver's first estimates are low: its estimator starts from what arrived
+in its first seconds and grows from there within seconds, and aiortc's
+covers one stream (a REMB per video receiver, summed here). So in a
+subscriber's **start phase** a budget below what it is sent pauses or lowers
+nothing for ``START_HOLD_S`` (:class:`StartHold`), unless the smoothed loss
+reaches ``SHORT_LINK_LOSS``; once the link has proven it carries what it is
+sent (:class:`ProvenRate`), or a low budget has lasted the hold, the start
+phase is over and a drop acts at once.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 
 #: Loss above this cuts the loss-based cap (GoogCC's 10 %).
 LOSS_HIGH = 0.10
@@ -38,7 +48,9 @@ class DownlinkEstimate:
     clamped to ``floor`` .. ``ceiling``; it covers everything sent to the
     subscriber (video, audio and retransmissions).
 
-    REMB-based value: ``initial`` until the first REMB, then the last REMB. A
+    REMB-based value: ``initial`` until the first REMB, then the REMB figure
+    (:attr:`remb`: the last REMB, or the sum of the last of each disjoint set
+    of streams, see :meth:`on_remb`). A
     REMB older than ``stale_after`` seconds (the browser stopped sending it,
     or its reports are lost) decays with half-life ``stale_half_life`` towards
     ``min(last REMB, conservative)`` (``conservative`` defaults to
@@ -80,8 +92,11 @@ class DownlinkEstimate:
         self.conservative = min(
             max(self.initial if conservative is None else conservative, floor), ceiling
         )
+        #: The sum of the latest REMB of each set of streams (see on_remb).
         self._remb: int | None = None
         self._remb_at = 0.0
+        #: Set of streams -> (its latest REMB, when it came).
+        self._remb_parts: dict[frozenset[int], tuple[int, float]] = {}
         self._loss_cap: float | None = None
         self._last_cut = -math.inf
         self._last_loss_report: float | None = None
@@ -90,11 +105,28 @@ class DownlinkEstimate:
 
     # -- inputs ---------------------------------------------------------------
 
-    def on_remb(self, bitrate: int, now: float) -> None:
-        """The subscriber's browser reported ``bitrate`` (bit/s) as its receive estimate."""
+    def on_remb(self, bitrate: int, now: float, ssrcs: Iterable[int] = ()) -> None:
+        """The subscriber reported ``bitrate`` (bit/s) as its receive estimate
+        for the streams ``ssrcs`` (none listed: for everything).
+
+        A REMB limits the streams it lists. A browser runs one estimator for
+        the whole connection and lists every stream; aiortc runs one per video
+        receiver, and each of its REMBs lists one stream. So a REMB replaces
+        the earlier ones that share a stream with it, and REMBs about disjoint
+        sets add up; a set not reported on for ``stale_after`` seconds (its
+        stream ended or was paused) no longer counts.
+        """
         if bitrate < 0:
             return
-        self._remb = bitrate
+        streams = frozenset(ssrcs)
+        parts = {
+            key: (value, at)
+            for key, (value, at) in self._remb_parts.items()
+            if key and streams and not key & streams and now - at <= self.stale_after
+        }
+        parts[streams] = (bitrate, now)
+        self._remb_parts = parts
+        self._remb = sum(value for value, _at in parts.values())
         self._remb_at = now
 
     def on_loss(self, fraction_lost: int, now: float) -> None:
@@ -154,7 +186,8 @@ class DownlinkEstimate:
 
     @property
     def remb(self) -> int | None:
-        """The last REMB value as received; None before the first."""
+        """The REMB figure: the latest REMB, or the sum of the latest of each
+        disjoint set of streams (:meth:`on_remb`); None before the first."""
         return self._remb
 
     def _remb_based(self, now: float) -> float:
@@ -300,3 +333,86 @@ class ProvenRate:
         while best and now - best[0][0] > self.remember:
             best.popleft()
         return best[0][1] if best else None
+
+
+#: How long a subscriber's estimate must stay below what it is sent, in its
+#: start phase, before that low estimate pauses or lowers video.
+START_HOLD_S = 2.5
+#: Smoothed loss (0..1) that shows a link really is short: ends the start
+#: phase at once. Above GoogCC's 2 %, under which loss is normal, and half its
+#: 10 % cut: a loaded machine's occasional drop must not end the hold; a link
+#: that cannot take what it is sent loses far more.
+SHORT_LINK_LOSS = 0.05
+
+
+class StartHold:
+    """A subscriber's first low estimates are not believed at once.
+
+    A receiver's first REMBs come out far below what its link carries:
+    libwebrtc's and aiortc's receive-side estimators start from what arrived
+    in their first seconds, and grow from there (aiortc's by 8 % a second, up
+    to 1.5 x what arrives); the REMBs of a receiver's other streams come a
+    moment later (:meth:`DownlinkEstimate.on_remb`). Acting on them paused
+    video of aiortc viewers on clean loopback links (issue 17: 20-60 kbit/s
+    REMBs against three cameras), then brought it back at a keyframe a
+    round or more later.
+
+    So in the **start phase** a budget below ``keep`` (what the last
+    allocation sends, :meth:`sfu.allocation.Allocator.keep_budget`) is raised
+    to ``keep``: nothing is paused or lowered. The start phase ends for good,
+    and the estimate rules as before, when
+
+    * the link proved it carries what it is sent (``proven`` >= ``keep``,
+      :class:`ProvenRate`), or
+    * the budget stayed below ``keep`` for ``hold`` seconds in a row (a budget
+      that comes back up restarts the count), or
+    * the smoothed loss reached ``short_loss`` while the budget was low: the
+      link really is short.
+
+    Like LiveKit's StreamAllocator, which lowers its committed channel
+    capacity only once several estimates agree or NACKs show congestion, but
+    only at the start: later a drop pauses video at once, as before.
+    """
+
+    def __init__(self, hold: float = START_HOLD_S, short_loss: float = SHORT_LINK_LOSS) -> None:
+        self.hold = hold
+        self.short_loss = short_loss
+        #: The start phase is over: budgets pass unchanged.
+        self.over = False
+        self._low_since: float | None = None
+        #: Allocation rounds whose budget was raised (for tests and stats).
+        self.held = 0
+
+    def budget(
+        self,
+        now: float,
+        budget: int,
+        keep: int | None,
+        proven: int | None,
+        loss: float | None,
+    ) -> int:
+        """The budget to allocate with at ``now``.
+
+        ``budget``: from the estimate (bit/s); ``keep``: the budget that
+        changes nothing (None: no allocation yet); ``proven``: what the link
+        carried cleanly, the audio reserve included (None: nothing proven);
+        ``loss``: the smoothed loss (None before the first report).
+        """
+        if self.over or keep is None:
+            return budget
+        if proven is not None and proven >= keep:
+            self.over = True
+            return budget
+        if budget >= keep:
+            self._low_since = None
+            return budget
+        if loss is not None and loss >= self.short_loss:
+            self.over = True
+            return budget
+        if self._low_since is None:
+            self._low_since = now
+        if now - self._low_since >= self.hold:
+            self.over = True
+            return budget
+        self.held += 1
+        return keep
