@@ -8,6 +8,8 @@ from collections import Counter
 
 from media_peers import CounterVideoTrack, ToneAudioTrack, collect_counters, is_increasing
 
+from sfu import Consumer, SubscribeTransport
+
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
@@ -151,6 +153,31 @@ async def test_resume_while_old_socket_is_still_open_takes_it_over(server, make_
     assert len(server.service.directory.rooms["takeover"].participants) == 2
 
 
+#: Speakers whose audio a subscriber gets at a time (audio_forward_speakers' default).
+K = 3
+#: How long a look at which audio flows lasts (50 packets of each stream).
+WINDOW_S = 1.0
+
+
+def audio_report(transport: SubscribeTransport, grown: set[Consumer] | None) -> str:
+    """Each consumer of a subscriber as the test saw it (``grown``: those whose
+    packets_sent grew in the last window), for a failure message."""
+    lines = [
+        f"{len(transport.consumers)} consumers,"
+        f" negotiation failures {transport.negotiation_failures}"
+    ]
+    for consumer in transport.consumers.values():
+        slot = consumer.slot
+        lines.append(
+            f"  {consumer.producer.app_data.get('participant_id')}:"
+            f" ready={slot.ready} connected={slot.connected}"
+            f" packets_sent={consumer.packets_sent}"
+            f" grew={'?' if grown is None else consumer in grown}"
+            f" paused={consumer.paused} silenced={consumer.silenced} hidden={consumer.hidden}"
+        )
+    return "\n".join(lines)
+
+
 async def test_many_joining_at_once_all_reach_an_existing_viewer(server, make_client):
     """Joins that land while the viewer's offer is being made must not be lost."""
     viewer = await make_client("Viewer")
@@ -162,20 +189,50 @@ async def test_many_joining_at_once_all_reach_an_existing_viewer(server, make_cl
         await client.publish({"microphone": ToneAudioTrack()})
 
     await asyncio.gather(*(arrive(p) for p in publishers))
-    transport = server.service.media["rush"].subscribers[viewer.participant_id]
+    media = server.service.media["rush"]
+    transport = media.subscribers[viewer.participant_id]
 
-    # Ten talk at once, so the viewer gets the first three speakers (speaker
-    # selection, audio_forward_speakers = 3). None of the ten is lost: each
-    # was negotiated, and what holds seven back is the selection alone.
-    def everyone_arrived() -> bool:
+    # None of the ten is lost: each was negotiated (its slot's answer
+    # applied), is connected and reached the viewer's client.
+    def all_negotiated() -> bool:
         consumers = list(transport.consumers.values())
-        flowing = [c for c in consumers if c.packets_sent > 0]
         return (
             len(consumers) == 10
             and all(c.slot.ready and c.slot.connected for c in consumers)
-            and len(flowing) == 3
-            and all(c.paused == c.silenced and not c.hidden for c in consumers)
+            and all(viewer.track_of(p.participant_id, "microphone") for p in publishers)
         )
 
-    await viewer.wait_for(everyone_arrived, timeout=20)
-    assert transport.negotiation_failures == 0
+    # Ten talk at once, so the viewer hears K of them at a time (speaker
+    # selection), and what holds the others back is the selection alone.
+    # Which K may change: the ten tones are equally loud, and under load a
+    # speaker just admitted whose packets stall for 0.5 s gives its place
+    # to another (sfu/speaker_selection.py: its smoothed loudness is still
+    # rising). So what flows is measured over a window, not since the start.
+    def selected() -> set[Consumer]:
+        consumers = transport.consumers.values()
+        if not all(c.paused == c.silenced and not c.hidden for c in consumers):
+            return set()
+        return {c for c in consumers if not c.silenced}
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    grown: set[Consumer] | None = None
+    try:
+        await viewer.wait_for(all_negotiated, timeout=deadline - loop.time())
+        while True:
+            before = {c: c.packets_sent for c in transport.consumers.values()}
+            chosen = selected()
+            await asyncio.sleep(WINDOW_S)
+            grown = {c for c, sent in before.items() if c.packets_sent > sent}
+            if len(chosen) == K and selected() == chosen == grown and all_negotiated():
+                break
+            if loop.time() > deadline:
+                raise TimeoutError
+    except TimeoutError:
+        raise AssertionError(
+            f"all ten negotiated and at the viewer: {all_negotiated()};"
+            f" {len(selected())} selected ({K} wanted, paused only if silenced);"
+            f" speaker ranking changes: {media.router.speakers.changes}\n"
+            f"{audio_report(transport, grown)}"
+        ) from None
+    assert transport.negotiation_failures == 0, audio_report(transport, grown)
