@@ -113,9 +113,7 @@ class Departures:
             # as soon as the store is back (never silently dropped).
             context.tasks.spawn(self._member_left_later(room_id, participant.id, reason))
         if room is None:
-            await context.spans.left(room_id)
-            await context.close_room_media(room_id)
-            await context.node.release(room_id)
+            await context.spans.emptied(room_id)
         else:
             await context.save_roster(room_id)
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from conf_server.cluster.cluster import NodeInfo
 from conf_server.errors import ConfServerError
-from sfu.settings import SfuSettings
 
 from .meeting_context import HostingContext
 from .recording_control import recording_summary
+from .room_span import SUCCESSION_OVERLAP_SECONDS
 from .rooms import Participant
 
 logger = logging.getLogger(__name__)
@@ -28,11 +28,6 @@ logger = logging.getLogger(__name__)
 #: Seconds the draining node keeps its old sockets open after ``room_moved``,
 #: so the notice reaches the clients before the connection closes.
 MOVE_NOTICE_SECONDS = 2.0
-
-#: How long a draining owner records on after the node it handed the room to
-#: started recording it: that part starts at the first keyframe it asks for,
-#: which a publisher's keyframe throttle may hold back for an interval.
-SUCCESSION_OVERLAP_SECONDS = SfuSettings().keyframe_interval_s + 0.1
 
 
 def roster_entry(participant: Participant) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from conf_server.cluster.store import StoreUnavailable
 from conf_server.domain import LobbyEntry
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
+from sfu.settings import SfuSettings
 
 from .meeting_context import MeetingContext
 from .meeting_views import is_moderator
@@ -61,9 +62,15 @@ PEER_NOTICES = frozenset({"lobby_changed"})
 #: hosts the room, is forgotten (its "I left" snapshot may have been lost).
 STALE_HEARTBEATS = 3
 
-#: How long a draining owner waits for the node it hands a room to to take
-#: up the recording (:meth:`RoomSpans.handing_over`) before it stops its own.
+#: How long an owner that hands a room over (a drain, or its last people
+#: left) waits for the next owner to take up the recording
+#: (:meth:`RoomSpans.handing_over`) before it stops its own.
 SUCCESSION_SECONDS = 2.0
+
+#: How long the old owner records on after the node it handed the room to
+#: started recording it: that part starts at the first keyframe it asks for,
+#: which a publisher's keyframe throttle may hold back for an interval.
+SUCCESSION_OVERLAP_SECONDS = SfuSettings().keyframe_interval_s + 0.1
 
 
 class OwnerDuties(Protocol):
@@ -75,6 +82,10 @@ class OwnerDuties(Protocol):
 
     def records(self, room: str) -> bool:
         """Does this node record ``room`` now?"""
+        ...
+
+    def room_closed(self, room: str) -> None:
+        """Finish this node's recording of ``room``."""
         ...
 
 
@@ -132,6 +143,9 @@ class RoomSpans:
         self._sender: asyncio.Task[None] | None = None
         #: Rooms whose people this node sent to other nodes (``moved``).
         self._moved: set[str] = set()
+        #: Rooms with nobody here any more whose recording a new owner takes
+        #: up (``emptied``): their relays stay until its part has begun.
+        self._handing: set[str] = set()
         #: Requests that another node answers (the recording, on the owner).
         self.requests = SpanRequests(self._send, lambda coro: self._context.tasks.spawn(coro))
         self.requests.handle("succeed", self._succeed)
@@ -234,8 +248,13 @@ class RoomSpans:
 
     async def _send_snapshot(self, room: str, peer: str) -> None:
         here = self._context.directory.rooms.get(room)
+        if here is None:
+            # Nobody of the room here: ``left`` says so, once this node is
+            # done with the room (``emptied`` keeps the others' relays coming
+            # while the next owner takes the recording up).
+            return
         relays = self.relays.get(room)
-        participants = [bus_entry(p) for p in here.local()] if here else []
+        participants = [bus_entry(p) for p in here.local()]
         tracks = relays.tracks_for(peer) if relays else []
         await self._send(peer, _snapshot_message(room, participants, tracks))
 
@@ -254,9 +273,41 @@ class RoomSpans:
         for peer in peers:
             await self._send(peer, _snapshot_message(room, [], []))
 
+    async def emptied(self, room: str) -> None:
+        """This node's last participant of ``room`` left: the others hear it,
+        the room's media here closes and the node lets the room go (an owner
+        cedes it to a satellite). An owner that records a room that spans
+        nodes cedes it first and has the new owner take the recording up
+        (``handing_over``), and keeps the media coming through the relays,
+        and its own part, :data:`SUCCESSION_OVERLAP_SECONDS` longer: the two
+        parts overlap, as in a drain, instead of missing a heartbeat."""
+        context = self._context
+        if not (self.spanning(room) and context.recording.records(room)):
+            await self.left(room)
+            await context.close_room_media(room)
+            await context.node.release(room)
+            return
+        self._handing.add(room)
+        try:
+            await context.node.release(room)
+            with contextlib.suppress(StoreUnavailable):
+                hosts = await context.cluster.hosts(room)
+                if hosts and hosts[0] != self.name and await self.handing_over(room, hosts[0]):
+                    await asyncio.sleep(SUCCESSION_OVERLAP_SECONDS)
+        finally:
+            self._handing.discard(room)
+        if room in context.directory.rooms:
+            # A join brought the room back here meanwhile (a satellite now):
+            # its media stays, the recording is the new owner's.
+            context.recording.room_closed(room)
+            return
+        await self.left(room)
+        await context.close_room_media(room)
+
     async def handing_over(self, room: str, node: str) -> bool:
         """This node, the room's owner, hands the room to ``node``, a node
-        hosting the room too and its owner now (a drain ceded it): ``node``
+        hosting the room too and its owner now (a drain ceded it, or this
+        node's last people left: :meth:`emptied`): ``node``
         takes up the recording now (a new part), before this node's part
         ends with the room's media here. Otherwise it would only notice at its next
         heartbeat round, and the recording would miss that long (plus a
@@ -274,8 +325,16 @@ class RoomSpans:
         return bool((answer or {}).get("recording"))
 
     async def _succeed(self, room: str, args: dict[str, Any]) -> dict[str, Any]:
-        """The room's draining owner made this node the owner (``handing_over``)."""
+        """The room's owner, draining or left by its last people, made this
+        node the owner (``handing_over``)."""
         context = self._context
+        sender = args.get("from")
+        peers = self.peers.get(room, {})
+        if isinstance(sender, str) and sender in peers:
+            # What this node relays to it feeds its part until that part ends,
+            # though it no longer hosts the room: no sweep here may let go of
+            # it as stale meanwhile.
+            peers[sender] = time.monotonic()
         hosts = await context.cluster.hosts(room)
         if hosts[:1] != [self.name] or room not in context.media:
             return {"recording": False}  # not (or no longer) ours: the heartbeat decides
@@ -400,7 +459,7 @@ class RoomSpans:
         now = time.monotonic()
         stale = STALE_HEARTBEATS * self._context.settings.heartbeat_seconds
         for room in list(self.peers):
-            if room not in self._context.directory.rooms:
+            if room not in self._context.directory.rooms and room not in self._handing:
                 await self.left(room)
         for room in list(self._context.directory.rooms):
             nodes = hosts.get(room, [])
