@@ -8,13 +8,13 @@ delay-based figure without running GoogCC's send side in Python. Receiver
 reports add the loss-based half, in the style of GoogCC's loss controller.
 
 A receiver's first estimates are low: its estimator starts from what arrived
-in its first seconds and grows from there within seconds, and aiortc's
-covers one stream (a REMB per video receiver, summed here). So in a
-subscriber's **start phase** a budget below what it is sent pauses or lowers
-nothing for ``START_HOLD_S`` (:class:`StartHold`), unless the smoothed loss
-reaches ``SHORT_LINK_LOSS``; once the link has proven it carries what it is
-sent (:class:`ProvenRate`), or a low budget has lasted the hold, the start
-phase is over and a drop acts at once.
+in its first seconds and grows from there, and aiortc's covers one stream (a
+REMB per video receiver, summed here). So in a subscriber's **start phase**
+a budget below what it is sent pauses or lowers nothing until it has stayed
+low for ``START_HOLD_S`` or the smoothed loss reaches ``SHORT_LINK_LOSS``
+(:class:`StartHold`); once the subscriber's own estimate has covered what it
+is sent for ``START_HOLD_S``, or a low budget has lasted it, the start phase
+is over and a drop acts at once.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ class DownlinkEstimate:
         self._last_loss_report: float | None = None
         self._loss: float | None = None
         self._rtt: float | None = None
+        #: The start phase (see :meth:`held_budget`).
+        self.start = StartHold()
 
     # -- inputs ---------------------------------------------------------------
 
@@ -168,6 +170,14 @@ class DownlinkEstimate:
         if self._loss_cap is not None:
             value = min(value, self._loss_cap)
         return int(min(max(value, self.floor), self.ceiling))
+
+    def held_budget(self, now: float, budget: int, keep: int | None, uncovered: int = 0) -> int:
+        """``budget`` through the start hold (:class:`StartHold`, :attr:`start`):
+        ``keep`` instead while this subscriber's first low estimates are not
+        believed yet. ``keep``: the budget that changes nothing (None: no
+        allocation yet); ``uncovered`` as for :meth:`estimate`."""
+        own = self.estimate(now, uncovered) if self._remb is not None else None
+        return self.start.budget(now, budget, keep, own, self.loss if self.reported else None)
 
     @property
     def rtt(self) -> float | None:
@@ -360,12 +370,15 @@ class StartHold:
     So in the **start phase** a budget below ``keep`` (what the last
     allocation sends, :meth:`sfu.allocation.Allocator.keep_budget`) is raised
     to ``keep``: nothing is paused or lowered. The start phase ends for good,
-    and the estimate rules as before, when
+    and the budget rules as before, when
 
-    * the link proved it carries what it is sent (``proven`` >= ``keep``,
-      :class:`ProvenRate`), or
+    * the subscriber's own estimate (its REMB) stayed at ``keep`` or above
+      for ``hold`` seconds in a row: it is trusted from then on, its drops
+      included (a moment is not enough: on a loaded machine the publishers'
+      rates, and so ``keep``, dip and jump back), or
     * the budget stayed below ``keep`` for ``hold`` seconds in a row (a budget
-      that comes back up restarts the count), or
+      that comes back up, e.g. through the proven rate, restarts the count),
+      or
     * the smoothed loss reached ``short_loss`` while the budget was low: the
       link really is short.
 
@@ -380,6 +393,7 @@ class StartHold:
         #: The start phase is over: budgets pass unchanged.
         self.over = False
         self._low_since: float | None = None
+        self._covered_since: float | None = None
         #: Allocation rounds whose budget was raised (for tests and stats).
         self.held = 0
 
@@ -388,19 +402,23 @@ class StartHold:
         now: float,
         budget: int,
         keep: int | None,
-        proven: int | None,
+        estimate: int | None,
         loss: float | None,
     ) -> int:
         """The budget to allocate with at ``now``.
 
-        ``budget``: from the estimate (bit/s); ``keep``: the budget that
-        changes nothing (None: no allocation yet); ``proven``: what the link
-        carried cleanly, the audio reserve included (None: nothing proven);
-        ``loss``: the smoothed loss (None before the first report).
+        ``budget``: what the allocation would get (bit/s); ``keep``: the
+        budget that changes nothing (None: no allocation yet); ``estimate``:
+        the subscriber's own estimate (None before its first REMB); ``loss``:
+        the smoothed loss (None before the first report).
         """
         if self.over or keep is None:
             return budget
-        if proven is not None and proven >= keep:
+        if estimate is None or estimate < keep:
+            self._covered_since = None
+        elif self._covered_since is None:
+            self._covered_since = now
+        elif now - self._covered_since >= self.hold:
             self.over = True
             return budget
         if budget >= keep:

@@ -23,7 +23,7 @@ from . import aiortc_bridge as bridge
 from . import rtcp, timeline
 from .allocation import Allocation, Allocator, LayerInfo, TrackDemand
 from .announced_address import announce_address
-from .bandwidth_estimate import DownlinkEstimate, LinkCapacity, ProvenRate, StartHold
+from .bandwidth_estimate import DownlinkEstimate, LinkCapacity, ProvenRate
 from .bandwidth_probe import BandwidthProbe
 from .bitrate_meter import BitrateMeter
 from .consumer import Consumer
@@ -118,8 +118,6 @@ class SubscribeTransport:
         # subscriber's video must not wait, paused, while its browser's first
         # REMBs are far too low.
         self._proven = ProvenRate()
-        #: The first low estimates pause nothing for a while (issue 17).
-        self._start = StartHold()
         self._retransmitted = BitrateMeter()
         self.retransmissions_refused = 0
         #: While some video is paused for bandwidth or below what its tile could
@@ -555,9 +553,9 @@ class SubscribeTransport:
         probing = self.probe.budget(now, estimate, self.estimate.loss, wanting, one_step)
         if probing is not None:
             budget = max(budget, probing)
+        # The first low estimates pause nothing for a while (issue 17).
         keep = self._allocator.keep_budget(reserve, demands)
-        carried = None if proven is None else reserve + proven
-        budget = self._start.budget(now, budget, keep, carried, loss)
+        budget = self.estimate.held_budget(now, budget, keep, uncovered=reserve)
         allocation = self._allocator.update(max(0, budget), reserve, demands)
         self.allocation = allocation
         self._apply(allocation)

@@ -117,11 +117,41 @@ def test_loss_ends_the_hold_at_once():
     assert hold.over
 
 
-def test_a_proven_rate_that_covers_what_is_sent_ends_the_start_phase():
+def test_the_subscribers_own_estimate_reaching_what_it_is_sent_ends_the_start_phase():
     hold = StartHold(hold=2.5)
-    assert hold.budget(0.0, KEEP, KEEP, KEEP, 0.0) == KEEP
+    assert hold.budget(0.0, KEEP // 2, KEEP, KEEP // 3, 0.0) == KEEP
+    assert hold.budget(0.5, KEEP, KEEP, KEEP, 0.0) == KEEP  # its REMB caught up
+    assert hold.budget(1.0, KEEP, KEEP, KEEP // 2, 0.0) == KEEP  # for a moment only
+    assert hold.budget(1.5, KEEP, KEEP, KEEP, 0.0) == KEEP
+    assert hold.budget(3.5, KEEP, KEEP, KEEP, 0.0) == KEEP
+    assert not hold.over
+    assert hold.budget(4.0, KEEP, KEEP, KEEP, 0.0) == KEEP  # 2.5 s in a row
     assert hold.over
-    assert hold.budget(0.5, KEEP // 2, KEEP, None, 0.0) == KEEP // 2  # a drop acts at once
+    assert hold.budget(4.5, KEEP // 2, KEEP, KEEP // 2, 0.0) == KEEP // 2  # a drop acts at once
+
+
+def test_a_budget_raised_by_the_proven_rate_does_not_end_the_start_phase():
+    # The proven rate lifts the budget over what is sent, then a lossy report
+    # forgets it: the REMB still has not caught up, so the hold covers it.
+    hold = StartHold(hold=2.5)
+    assert hold.budget(0.0, KEEP, KEEP, KEEP // 3, 0.0) == KEEP
+    assert hold.budget(3.0, KEEP // 2, KEEP, KEEP // 3, 0.03) == KEEP
+    assert not hold.over
+
+
+def test_the_downlink_estimate_holds_a_budget_only_after_its_first_remb_is_low():
+    est = DownlinkEstimate(initial=100_000 * K, ceiling=100_000 * K)
+    # Before any REMB the estimate is no limit, and nothing ends the start phase.
+    assert est.held_budget(0.0, KEEP, KEEP, uncovered=AUDIO) == KEEP
+    assert not est.start.over
+    est.on_remb(60 * K, 1.0, [1])
+    assert est.held_budget(1.0, 60 * K + AUDIO, KEEP, uncovered=AUDIO) == KEEP
+    est.on_remb(60 * K, 1.1, [2])
+    est.on_remb(60 * K, 1.2, [3])  # the three cameras' REMBs add up to what is sent
+    assert est.held_budget(1.5, KEEP, KEEP, uncovered=AUDIO) == KEEP
+    assert not est.start.over
+    assert est.held_budget(4.0, KEEP, KEEP, uncovered=AUDIO) == KEEP
+    assert est.start.over
 
 
 def test_nothing_is_held_before_the_first_allocation():
