@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 #: How often a node republishes the index entries of its recordings.
 RECORDINGS_PUBLISH_SECONDS = 5.0
 
+#: How long a node stays listed as a satellite of a room it has nobody of
+#: (its lobby guests were turned away, or a client sent here never came)
+#: before it stops hosting the room: a join placed here may be on its way.
+STRAY_SPAN_SECONDS = 10.0
+
 
 class WrongNode(ConfServerError):
     """The room lives on another node; the client should go there."""
@@ -151,6 +156,9 @@ class NodeAgent:
         self.span_load = settings.room_span_load
         #: Rooms this node hosts as a satellite (another node owns them).
         self.satellite_rooms: set[str] = set()
+        #: Rooms listing this node as a satellite with nobody of them here:
+        #: since when (see :meth:`_let_go_of_strays`).
+        self._strays: dict[str, float] = {}
 
     @property
     def spans_rooms(self) -> bool:
@@ -234,6 +242,8 @@ class NodeAgent:
             if now - placed > 60:
                 del self._placed_at[room]
         live_names = {node.name for node in live} | {self.name}
+        if self.spans_rooms:
+            await self._let_go_of_strays(spans)
         for room in self._rooms.hosted():
             owner = placements.get(room)
             if owner is not None and owner != self.name and self.spans_rooms:
@@ -287,6 +297,26 @@ class NodeAgent:
                     for node in satellites:
                         if node not in live_names:
                             await self.cluster.unspan(room, node)
+
+    async def _let_go_of_strays(self, spans: dict[str, list[str]]) -> None:
+        """Stop hosting, as a satellite, the rooms this node has had nobody
+        of (participants or lobby guests) for :data:`STRAY_SPAN_SECONDS`: a
+        guest who waited here was turned away, or a client placed here never
+        came. Listed, the node would stay among the room's hosts, and the
+        others would keep sending it snapshots, for the room's whole life."""
+        now, hosted = time.monotonic(), set(self._rooms.hosted())
+        strays = {
+            room for room, nodes in spans.items() if self.name in nodes and room not in hosted
+        }
+        for room in set(self._strays) - strays:
+            del self._strays[room]
+        for room in sorted(strays):
+            first = self._strays.setdefault(room, now)
+            # A join placed here lately may be on its way.
+            if now - max(first, self._placed_at.get(room, first)) >= STRAY_SPAN_SECONDS:
+                del self._strays[room]
+                logger.info("room %s: nobody of it here any more; no longer hosting it", room)
+                await self.release(room)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -534,6 +564,14 @@ class NodeAgent:
                         target = None
                 return target
             successors = [live[n] for n in hosts[1:] if n in live]
+            if self._judges_deaths():
+                # Satellites gone from the registry (drained or dead) leave
+                # the room's hosts with this node, which would have unspanned
+                # them at its next sweep: else they, and their saved rosters,
+                # stay listed until the next owner's first sweep.
+                for gone in hosts[1:]:
+                    if gone not in live:
+                        await self.cluster.unspan(room, gone)
             while (successor := least_loaded(successors)) is not None:
                 if await self.cluster.cede(room, self.name, successor.name) == successor.name:
                     return successor

@@ -28,14 +28,23 @@ class Departures:
     async def leave(self, sid: str) -> None:
         context = self._context
         if sid in context.lobby:
-            await context.lobby.leave(sid)
+            await self._leave_lobby(sid)
             return
         await self.remove(context.participant_by_sid(sid), "left")
+
+    async def _leave_lobby(self, sid: str) -> None:
+        """A guest gives up waiting; a node with nobody of the room left
+        (participants or guests) lets the room go, as when its last
+        participant leaves: a satellite stops hosting it."""
+        context = self._context
+        room_id = await context.lobby.leave(sid)
+        if room_id not in context.directory.rooms and room_id not in context.lobby.rooms():
+            await context.node.release(room_id)
 
     async def disconnected(self, sid: str, network_loss: bool) -> None:
         context = self._context
         if sid in context.lobby:
-            await context.lobby.leave(sid)
+            await self._leave_lobby(sid)
             return
         participant = context.directory.by_sid(sid)
         if participant is None:

@@ -76,12 +76,13 @@ class LobbyWaiting:
                     waiting.sid, "lobby_denied", {"code": code, "message": message}
                 )
 
-    async def leave(self, sid: str) -> None:
-        """The socket gives up waiting (left or disconnected)."""
+    async def leave(self, sid: str) -> str:
+        """The socket gives up waiting (left or disconnected); returns its room."""
         waiting = self._waiting.pop(sid)
         try:
             async with self._context.store.update(waiting.room) as state:
                 state.access.lobby.leave(waiting.entry_id)
         except NoMeeting:
-            return
+            return waiting.room
         await self._context.to_moderators(state, "lobby_changed", lobby_payload(state))
+        return waiting.room
