@@ -13,7 +13,11 @@ The rules, per audio source (a :class:`Talker`):
   A packet without a level (a client that did not negotiate the extension)
   counts as voiced: nobody is silenced for lacking it.
 * A voiced source that is not ranked joins the ranking on that very packet
-  (no timer tick between a first syllable and the subscribers), at the end.
+  (no timer tick between a first syllable and the subscribers), at the end,
+  its smoothed loudness starting from that packet's rather than from
+  silence: a speaker just admitted whose next packets come late (a network
+  hiccup, the server's loop busy) keeps its place against an equally loud
+  newcomer, instead of losing it because its loudness was still rising.
   The first ``slots`` places are the room's *admitted* speakers.
 * A ranked source that is not admitted moves into the admitted places, on
   its voiced packet, in place of the quietest admitted one that has been
@@ -145,6 +149,7 @@ class SpeakerSelection(Generic[T]):
         changed = False
         if not talker.ranked:
             talker.ranked = True
+            talker.loudness = max(talker.loudness, loud)
             self.ranking.append(talker)
             changed = True
         # Whoever is past the hangover goes now, not at the next sweep.

@@ -155,6 +155,20 @@ def test_a_newcomer_must_be_clearly_louder_than_the_one_it_replaces():
     assert room.admitted == ["b"]
 
 
+def test_a_speaker_just_admitted_keeps_its_place_when_its_packets_come_late():
+    """Its loudness starts from its first voiced packet, not from silence: a
+    gap in its packets (nothing arrives, not even noise) right after its
+    first syllable does not let an equally loud newcomer take its place;
+    a clearly louder one still may."""
+    room = Room(slots=3)
+    room.step({"a": VOICE, "b": VOICE, "c": VOICE}, 3 * PACKET_S)
+    room.step({"a": VOICE, "b": VOICE}, REPLACE_AFTER_S + 0.1)  # c's packets are late
+    room.packet("d", VOICE)
+    assert room.admitted == ["a", "b", "c"]
+    room.packet("d", VOICE - 10)  # 10 dB louder than c
+    assert room.admitted == ["a", "b", "d"]
+
+
 def test_a_newcomer_replaces_the_quietest_of_the_quiet():
     room = Room(slots=2)
     room.step({"a": VOICE, "b": VOICE}, 0.2)
