@@ -182,6 +182,18 @@ async def test_prejoin_meeting_and_lobby_in_german(
     )
     await screenshot(locked, "lang-de-error")
 
+    # A passcode asked for after a join from the link: the pre-join screen
+    # shown then speaks German too, its button included ("Join" before).
+    await host.evaluate("window.meeting.interaction.lockMeeting(false)")
+    await host.evaluate("window.meeting.interaction.configureMeeting({passcode: '4711'})")
+    asked = await new_page(browser, "de-DE", contexts, "asked")
+    await asked.goto(f"{conf_server.url}/r/{room}?name=Lena&autojoin=1")
+    await expect(asked.locator(tid("passcode-input"))).to_be_visible(timeout=SEEN)
+    await expect(asked.locator(tid("join-button"))).to_have_text("Beitreten")
+    await asked.fill(tid("passcode-input"), "4711")
+    await asked.click(tid("join-button"))
+    await wait_joined(asked)
+
 
 async def test_admin_page_in_german_with_german_dates(
     server: RunningServer, settings: Settings, browser: Browser, contexts: list[BrowserContext]

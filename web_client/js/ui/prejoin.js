@@ -2,7 +2,7 @@
 // we are (remote, or in a meeting room: which one, or its check-in code), "Join".
 
 import { cleanCheckin } from "../presence.js";
-import { setAttr, t } from "../i18n.js";
+import { setAttr, setText, t } from "../i18n.js";
 import { cleanName } from "../protocol.js";
 import { ConnectivityPanel } from "./connectivity_panel.js";
 import { icon, play } from "./dom.js";
@@ -222,7 +222,9 @@ export class PrejoinView {
   /** @param {boolean} busy */
   setBusy(busy) {
     this.joinButton.disabled = busy;
-    this.joinButton.textContent = busy ? "Joining…" : "Join";
+    // From the catalog (it was English on every page): the button shows it
+    // again when a passcode is asked for after a join from the link.
+    setText(this.joinButton, busy ? "room.joining" : "prejoin.join_button");
   }
 
   /**
