@@ -152,14 +152,31 @@ async def test_prejoin_meeting_and_lobby_in_german(
     await screenshot(guest, "lang-de-meeting-chat")
     await guest.click(tid("mic-button"))
 
+    host_tile = guest.locator(f'{tid("tile")}[data-name="Ada"]')
+    own_name = guest.locator(f'{tid("tile")}[data-self="true"] .tile-name')
+    await expect(host_tile.locator(".tile-role")).to_have_text("Moderation")
+    await expect(own_name).to_have_text("Bärbel Groß (Sie)")
+
     # Switched in the meeting: the bar speaks English at once, and the choice is kept.
     await guest.select_option("#meeting-language", "en")
     await expect(guest.locator(tid("mic-button"))).to_contain_text("Mute")
     await expect(guest.locator(tid("participant-count"))).to_have_text("2 participants")
     await expect(guest.locator(tid("raise-hand-button"))).to_contain_text("Raise hand")
     assert await guest.evaluate("localStorage.getItem('conf-server.language')") == "en"
+    # The tiles too, though nobody on them changed (they kept the old
+    # language until then): role, "(you)", the pin buttons' labels.
+    await expect(host_tile.locator(".tile-role")).to_have_text("Host", timeout=2000)
+    await expect(own_name).to_have_text("Bärbel Groß (you)", timeout=2000)
+    await expect(host_tile.locator(tid("pin-button"))).to_have_attribute(
+        "aria-label", "Pin Ada (show large for you)", timeout=2000
+    )
     await guest.select_option("#meeting-language", "de")
     await expect(guest.locator(tid("mic-button"))).to_contain_text("Stummschalten")
+    await expect(host_tile.locator(".tile-role")).to_have_text("Moderation", timeout=2000)
+    await expect(own_name).to_have_text("Bärbel Groß (Sie)", timeout=2000)
+    await expect(
+        guest.locator(f'{tid("tile")}[data-self="true"] {tid("pin-button")}')
+    ).to_have_attribute("aria-label", "sich selbst anheften (für Sie groß anzeigen)", timeout=2000)
 
     # The lobby: a host turns it on; a German newcomer waits, in German.
     await host.evaluate("window.meeting.interaction.configureMeeting({lobby_enabled: true})")

@@ -6,7 +6,7 @@
 
 import { DEFAULT_PAGE_SIZE } from "../layout.js";
 import { arrangeGallery, participantOfKey, screenKey } from "../gallery_view.js";
-import { t } from "../i18n.js";
+import { LANGUAGE_CHANGED, events, t } from "../i18n.js";
 import { play } from "./dom.js";
 import { PageNav } from "./page_nav.js";
 import { showPaused, showQuality } from "./quality_indicator.js";
@@ -14,10 +14,12 @@ import {
   compareTiles,
   createScreenTile,
   createTile,
+  pinWhom,
   setPinned,
   setSpeaking,
   setSpotlight,
   showHand,
+  translateTile,
   updateTile,
 } from "./tiles.js";
 
@@ -78,6 +80,32 @@ export class Gallery {
     new ResizeObserver(() => this.relayout()).observe(container);
     // The same CSS size is more device pixels on another screen: the sizes we report change.
     watchPixelRatio(() => this.relayout());
+    // The tiles' texts are written once per change of a participant, so a
+    // switch of the page's language must write them again.
+    events.addEventListener(LANGUAGE_CHANGED, () => this.translate());
+  }
+
+  /**
+   * Write the tiles' texts again in the current language (after a switch):
+   * texts only, no layout, the videos untouched.
+   */
+  translate() {
+    for (const [id, tile] of this._tiles) translateTile(tile, id === this.selfId);
+    for (const [id, screen] of this._screens) {
+      const text = screen.el.querySelector(".tile-name");
+      if (text) text.textContent = this._screenLabel(id);
+      setPinned(screen, this._pinned === screenKey(id), t("tiles.this_screen"));
+    }
+  }
+
+  /**
+   * The label of a participant's screen share tile.
+   * @param {string} participantId
+   * @private
+   */
+  _screenLabel(participantId) {
+    if (participantId === this.selfId) return t("tiles.your_screen");
+    return t("tiles.screen_of", { name: this._tiles.get(participantId)?.participant.name ?? "" });
   }
 
   /**
@@ -217,7 +245,7 @@ export class Gallery {
     const pinned = this._pinned === screenKey(participantId);
     this.removeScreen(participantId);
     const name = this._tiles.get(participantId)?.participant.name ?? "";
-    const label = participantId === this.selfId ? t("tiles.your_screen") : t("tiles.screen_of", { name });
+    const label = this._screenLabel(participantId);
     const screen = createScreenTile(participantId, label, name, key, () => this.togglePin(screenKey(participantId)));
     const lastScreen = [...this._screens.values()].at(-1)?.el;
     if (lastScreen) lastScreen.after(screen.el);
@@ -365,7 +393,7 @@ export class Gallery {
     this.el.dataset.count = String(keys.length);
     this.el.dataset.page = String(this.page);
     this.el.dataset.pages = String(this.pages);
-    for (const [id, tile] of this._tiles) setPinned(tile, this._pinned === id, id === this.selfId ? "yourself" : tile.participant.name);
+    for (const [id, tile] of this._tiles) setPinned(tile, this._pinned === id, pinWhom(tile, id === this.selfId));
     for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), t("tiles.this_screen"));
     this.nav.update(this.page, this.pages);
     // Not laid out yet (hidden): every tile counts as shown, sizes unknown.

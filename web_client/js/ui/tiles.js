@@ -1,7 +1,7 @@
 // One gallery tile: its elements, and what it shows about a participant (name,
 // role, microphone, presence mode and room, pin, spotlight, raised hand).
 
-import { t } from "../i18n.js";
+import { setAttr, t } from "../i18n.js";
 import { h, hueOf, icon, initials } from "./dom.js";
 import { HAND, LOCK, MIC_OFF, PIN, ROOM, SCREEN, SPOTLIGHT } from "./icons.js";
 
@@ -112,12 +112,35 @@ export function updateTile(tile, participant, self) {
   data.micLocked = String(Boolean(participant.mic_locked));
   data.mode = participant.mode ?? "remote";
   data.zone = participant.zone ?? "";
-  tile.roleEl.textContent = roleLabel(participant.role);
-  tile.nameEl.textContent = self ? t("common.you_suffix", { name: participant.name }) : participant.name;
   tile.initialsEl.textContent = initials(participant.name);
   tile.initialsEl.style.setProperty("--hue", String(hueOf(participant.id)));
+  translateTile(tile, self);
+}
+
+/**
+ * Write the tile's texts that come from the catalog: the role, the "(you)"
+ * suffix, the room badge and the pin button's label. Also after a language
+ * switch (Gallery), which changes nothing else on the tile: some are built
+ * of two messages ("Pin yourself", a room badge's default room name), so
+ * `data-i18n` keys that `translate()` redoes would not cover them all.
+ * @param {Tile} tile
+ * @param {boolean} self
+ */
+export function translateTile(tile, self) {
+  const participant = tile.participant;
+  tile.roleEl.textContent = roleLabel(participant.role);
+  tile.nameEl.textContent = self ? t("common.you_suffix", { name: participant.name }) : participant.name;
   showRoomBadge(tile, participant);
-  setPinned(tile, data.pinned === "true", self ? t("tiles.yourself") : participant.name);
+  setPinned(tile, tile.el.dataset.pinned === "true", pinWhom(tile, self));
+}
+
+/**
+ * Whom a tile's pin button names: "yourself" on our own tile.
+ * @param {Tile} tile
+ * @param {boolean} self
+ */
+export function pinWhom(tile, self) {
+  return self ? t("tiles.yourself") : tile.participant.name;
 }
 
 /**
@@ -191,8 +214,9 @@ export function showHand(tile, position) {
     tile.el.append(badge);
   }
   /** @type {HTMLElement} */ (badge.querySelector(".hand-number")).textContent = String(position);
-  badge.setAttribute("aria-label", t("tiles.hand_label", { position }));
-  badge.title = t("tiles.hand_title", { position });
+  // With their keys, so a language switch translates them (i18n.js: translate).
+  setAttr(badge, "aria-label", "tiles.hand_label", { position });
+  setAttr(badge, "title", "tiles.hand_title", { position });
 }
 
 /**
