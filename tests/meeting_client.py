@@ -10,7 +10,13 @@ import contextlib
 from typing import Any
 
 import socketio
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 
 #: How long ``connect`` waits for the server's answer to the namespace CONNECT
 #: before python-socketio gives up with "Unexpected connection error", and how
@@ -66,7 +72,12 @@ _EVENTS = (
 
 
 class MeetingClient:
-    def __init__(self, base_url: str, name: str) -> None:
+    def __init__(self, base_url: str, name: str, max_bundle: bool = False) -> None:
+        """``max_bundle``: the receiving connection bundles as docs/architecture.md
+        asks clients to (``max-bundle``, as the web client does). aiortc's
+        default (``balanced``) loses a track when one offer brings the first
+        two m-sections of a kind that is not the first m-section's: the second
+        is left on the first's own transport, which bundling then stops."""
         self.name = name
         self.participant_id: str | None = None
         self.resume_token: str | None = None
@@ -75,7 +86,8 @@ class MeetingClient:
         self.tracks: dict[str, dict[str, Any]] = {}  # by mid: the Track objects
         self.remote_tracks: dict[str, Any] = {}  # by mid: aiortc receiver tracks
         self.publish_pc: RTCPeerConnection | None = None
-        self.subscribe_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
+        self.subscribe_pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
         self.offers_answered = 0
         self.auto_answer = True
         self._changed = asyncio.Event()
