@@ -50,29 +50,58 @@ async def listed_as(url: str, meeting_id: str, states: list[tuple[str, str]]) ->
     return found
 
 
-async def test_the_recording_node_drains_and_the_recording_goes_on_on_the_other_node(
-    start_nodes: StartNodes, clients: list[Any], tmp_path: Path
-) -> None:
+async def recorded_across_nodes(
+    start_nodes: StartNodes, clients: list[Any], room: str
+) -> tuple[NodeProcess, NodeProcess, list[Any], dict[str, Any]]:
+    """Nodes a and b, and ``room`` spanning them, recorded by its owner a for
+    2 s: through node-b, Ada (the host) and Bob go to node-a, the owner, Cy
+    (camera with a frame counter, and tone) and Dee to node-b, a satellite,
+    whose tracks node-a receives through the relay. Returns (a, b, [Ada, Bob,
+    Cy, Dee], the recording's state as started)."""
     a, b = await start_nodes("node-a", "node-b", **SPANNING)
-    # Through node-b: Ada (the host) and Bob go to node-a, the owner, which
-    # records; Cy (camera and tone) and Dee to node-b, a satellite.
     people = await two_on_each(
         lambda _, name: (MediaNodeClient if name == "Cy" else NodeClient)(b.url, name),
-        [a.url, b.url], "drained", clients, receive=[False] * 4,
+        [a.url, b.url], room, clients, receive=[False] * 4,
     )  # fmt: skip
-    ada, bob, cy, dee = people
-    ids = {p.name: p.participant_id for p in people}
+    ada, _, cy, dee = people
     await cy.publish({"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES["Cy"])})
 
     async def relayed_to_a() -> bool:
         return metric(await metrics(a.url), "conf_relay_tracks_in") == 2
 
     await until(relayed_to_a, timeout=20)
-    started = (await ada.call("recording", {"action": "start"}))["recording"]
+    started: dict[str, Any] = (await ada.call("recording", {"action": "start"}))["recording"]
     assert started["state"] == "recording"
-    meeting_id = dee.meeting["meeting_id"]
-    await listed_as(a.url, meeting_id, [("node-a", "recording")])
+    await listed_as(a.url, dee.meeting["meeting_id"], [("node-a", "recording")])
     await asyncio.sleep(2.0)
+    return a, b, people, started
+
+
+def assert_parts_meet(tmp_path: Path, first: Any, second: Any, publisher: str) -> None:
+    """node-a's part ``first`` and node-b's part ``second`` both hold the
+    publisher's counter camera and tone, and no frame is missing between
+    them (the second began before the first ended)."""
+    counters = []
+    for node, record in (("node-a", first), ("node-b", second)):
+        video = recorded_counters(recorded_file(tmp_path / node, record, publisher, "video"))
+        assert len(video) >= 2 * FPS and is_increasing(video), (node, video[:40])
+        tone = recorded_tone(recorded_file(tmp_path / node, record, publisher, "audio"))
+        assert abs(tone - TONES["Cy"]) < 30, (node, tone)
+        counters.append(video)
+    # Frames after the first part's last one, up to the second's first (mod
+    # 256: the counter wraps every 8.5 s; below 0, the parts overlap).
+    missing = (counters[1][0] - counters[0][-1] - 1 + 128) % 256 - 128
+    print(f"frames missing between the parts: {missing}")
+    assert missing <= 0, (counters[0][-5:], counters[1][:5])
+
+
+async def test_the_recording_node_drains_and_the_recording_goes_on_on_the_other_node(
+    start_nodes: StartNodes, clients: list[Any], tmp_path: Path
+) -> None:
+    a, b, people, started = await recorded_across_nodes(start_nodes, clients, "drained")
+    ada, bob, _, dee = people
+    ids = {p.name: p.participant_id for p in people}
+    meeting_id = dee.meeting["meeting_id"]
 
     # node-a drains: after its drain time it hands the room to node-b.
     a.terminate()
@@ -98,15 +127,4 @@ async def test_the_recording_node_drains_and_the_recording_goes_on_on_the_other_
 
     # Both parts hold Cy's camera and tone, and nothing of it is missing
     # between them: the second began before the first ended.
-    counters = []
-    for node, record in (("node-a", first), ("node-b", second)):
-        video = recorded_counters(recorded_file(tmp_path / node, record, ids["Cy"], "video"))
-        assert len(video) >= 2 * FPS and is_increasing(video), (node, video[:40])
-        tone = recorded_tone(recorded_file(tmp_path / node, record, ids["Cy"], "audio"))
-        assert abs(tone - TONES["Cy"]) < 30, (node, tone)
-        counters.append(video)
-    # Frames after the first part's last one, up to the second's first (mod
-    # 256: the counter wraps every 8.5 s; below 0, the parts overlap).
-    missing = (counters[1][0] - counters[0][-1] - 1 + 128) % 256 - 128
-    print(f"frames missing between the parts: {missing}")
-    assert missing <= 0, (counters[0][-5:], counters[1][:5])
+    assert_parts_meet(tmp_path, first, second, ids["Cy"])
