@@ -554,8 +554,9 @@ class SubscribeTransport:
         if probing is not None:
             budget = max(budget, probing)
         # The first low estimates pause nothing for a while (issue 17).
-        keep = self._allocator.keep_budget(reserve, demands)
-        budget = self.estimate.held_budget(now, budget, keep, uncovered=reserve)
+        if not self.estimate.start.over:  # no pass over the demands after it
+            keep = self._allocator.keep_budget(reserve, demands)
+            budget = self.estimate.held_budget(now, budget, keep, uncovered=reserve)
         allocation = self._allocator.update(max(0, budget), reserve, demands)
         self.allocation = allocation
         self._apply(allocation)

@@ -29,6 +29,7 @@ import logging
 import secrets
 import socket
 import time
+from collections.abc import Container, Iterable
 from typing import Any, Protocol
 
 from conf_server.domain.resume_tokens import entry_token, holder_of
@@ -294,9 +295,16 @@ class NodeAgent:
                 for room, satellites in spans.items():
                     if placements.get(room) != self.name:
                         continue
-                    for node in satellites:
-                        if node not in live_names:
-                            await self.cluster.unspan(room, node)
+                    await self._unspan_gone(room, satellites, live_names)
+
+    async def _unspan_gone(
+        self, room: str, satellites: Iterable[str], live: Container[str]
+    ) -> None:
+        """Take the satellites of ``room`` that are not ``live`` (gone from
+        the registry: drained or dead) off the room's hosts."""
+        for node in satellites:
+            if node not in live:
+                await self.cluster.unspan(room, node)
 
     async def _let_go_of_strays(self, spans: dict[str, list[str]]) -> None:
         """Stop hosting, as a satellite, the rooms this node has had nobody
@@ -569,9 +577,7 @@ class NodeAgent:
                 # the room's hosts with this node, which would have unspanned
                 # them at its next sweep: else they, and their saved rosters,
                 # stay listed until the next owner's first sweep.
-                for gone in hosts[1:]:
-                    if gone not in live:
-                        await self.cluster.unspan(room, gone)
+                await self._unspan_gone(room, hosts[1:], live)
             while (successor := least_loaded(successors)) is not None:
                 if await self.cluster.cede(room, self.name, successor.name) == successor.name:
                     return successor
