@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The floor under a forwarded packet's cost on this machine (issue 17, point 1).
+
+Every forwarded packet needs, whatever language forwards it, one SRTP protect
+and one datagram handed to the kernel. This measures those two alone, as CPU
+time of the sending process per 1 200-byte packet, fanned out to 24 loopback
+receivers (a 25-person mesh) that a child process drains:
+
+- ``sendto``: Python's ``socket.sendto`` per packet (what the SFU does now);
+- ``sendmmsg``: one ``sendmmsg(2)`` call (through ctypes) per 24 packets: the
+  kernel's own cost, what a compiled fan-out would pay;
+- ``protect``: pylibsrtp's ``Session.protect`` and the SFU's direct call
+  (``sfu.aiortc_bridge.direct_protect``), AEAD_AES_256_GCM as browsers
+  negotiate with the SFU.
+
+On loopback the kernel delivers each datagram into the receiver's socket in
+the sender's system call, so ``sendto``'s figure includes the receive side
+(in a real deployment the NIC takes it instead). The figures are what
+docs/performance.md (*Cheaper packets*) compares with conf-bench's cost per
+forwarded packet. Not a test: ``.venv/bin/python scripts/bench_send_floor.py
+[--packets 240000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import ctypes.util
+import os
+import socket
+import statistics
+import time
+from collections.abc import Callable
+
+import pylibsrtp
+
+from sfu.aiortc_bridge import direct_protect
+
+FANOUT = 24
+PACKET = bytes([0x80, 96]) + bytes(10) + bytes(1188)  # 1 200 bytes
+BURST_PAUSE_S = 0.0005  # between bursts, so the drain keeps up (not counted: CPU time)
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", ctypes.c_void_p),
+        ("msg_namelen", ctypes.c_uint32),
+        ("msg_iov", ctypes.POINTER(_Iovec)),
+        ("msg_iovlen", ctypes.c_size_t),
+        ("msg_control", ctypes.c_void_p),
+        ("msg_controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+    ]
+
+
+class _Mmsghdr(ctypes.Structure):
+    _fields_ = [("msg_hdr", _Msghdr), ("msg_len", ctypes.c_uint)]
+
+
+def _receivers() -> list[socket.socket]:
+    socks = []
+    for _ in range(FANOUT):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    return socks
+
+
+def _drain_forever(socks: list[socket.socket]) -> None:
+    import select
+
+    buffer = bytearray(2048)
+    while True:
+        ready, _, _ = select.select(socks, [], [])
+        for sock in ready:
+            try:
+                while True:
+                    sock.recv_into(buffer)
+            except BlockingIOError:
+                pass
+
+
+def _receive_errors() -> int:
+    with open("/proc/net/snmp") as snmp:
+        rows = [line.split() for line in snmp if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
+def _per_packet(send_burst: Callable[[], int], packets: int) -> tuple[float, int]:
+    """CPU µs of this process per packet sent, and the receive-buffer drops."""
+    errors = _receive_errors()
+    sent = 0
+    cpu = 0.0
+    while sent < packets:
+        started = time.process_time()
+        sent += send_burst()
+        cpu += time.process_time() - started
+        time.sleep(BURST_PAUSE_S)
+    return cpu * 1e6 / sent, _receive_errors() - errors
+
+
+def _python_sendto(sock: socket.socket, addresses: list[tuple[str, int]]) -> Callable[[], int]:
+    sendto = sock.sendto
+
+    def burst() -> int:
+        for address in addresses:
+            sendto(PACKET, address)
+        return len(addresses)
+
+    return burst
+
+
+def _ctypes_sendmmsg(sock: socket.socket, addresses: list[tuple[str, int]]) -> Callable[[], int]:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    sendmmsg = libc.sendmmsg
+    sendmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Mmsghdr), ctypes.c_uint, ctypes.c_int]
+    payload = ctypes.create_string_buffer(PACKET, len(PACKET))
+    iovecs = (_Iovec * FANOUT)()
+    names = []
+    messages = (_Mmsghdr * FANOUT)()
+    for i, (host, port) in enumerate(addresses):
+        # struct sockaddr_in: family, port (network order), address, zero padding
+        name = ctypes.create_string_buffer(
+            socket.AF_INET.to_bytes(2, "little") + port.to_bytes(2, "big")
+            + socket.inet_aton(host) + bytes(8), 16
+        )  # fmt: skip
+        names.append(name)
+        iovecs[i].iov_base = ctypes.addressof(payload)
+        iovecs[i].iov_len = len(PACKET)
+        header = messages[i].msg_hdr
+        header.msg_name = ctypes.addressof(name)
+        header.msg_namelen = 16
+        header.msg_iov = ctypes.pointer(iovecs[i])
+        header.msg_iovlen = 1
+    fd = sock.fileno()
+
+    def burst() -> int:
+        count = sendmmsg(fd, messages, FANOUT, 0)
+        if count < 0:
+            raise OSError(ctypes.get_errno(), "sendmmsg failed")
+        return int(count)
+
+    burst.keep = (payload, iovecs, names, messages)  # type: ignore[attr-defined]
+    return burst
+
+
+def _protect_cost(protect: Callable[[bytes], bytes]) -> float:
+    """CPU µs per protect call, over one sequence-number cycle (a fresh session:
+    libsrtp refuses a number it has protected before)."""
+    packets = [PACKET[:2] + seq.to_bytes(2, "big") + PACKET[4:] for seq in range(0x10000)]
+    started = time.process_time()
+    for packet in packets:
+        protect(packet)
+    return (time.process_time() - started) * 1e6 / len(packets)
+
+
+def _gcm_session() -> pylibsrtp.Session:
+    policy = pylibsrtp.Policy(
+        bytes(range(44)),
+        pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+        srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM,
+    )
+    return pylibsrtp.Session(policy)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packets", type=int, default=240_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    receivers = _receivers()
+    addresses = [sock.getsockname() for sock in receivers]
+    child = os.fork()
+    if child == 0:
+        _drain_forever(receivers)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    bursts = {
+        "sendto (Python, per packet)": _python_sendto(sender, addresses),
+        "sendmmsg (one call per 24 packets)": _ctypes_sendmmsg(sender, addresses),
+    }
+    try:
+        results: dict[str, list[float]] = {name: [] for name in bursts}
+        drops = dict.fromkeys(bursts, 0)
+        for _ in range(args.rounds):  # interleaved, so drift hits both alike
+            for name, burst in bursts.items():
+                cost, dropped = _per_packet(burst, args.packets)
+                results[name].append(cost)
+                drops[name] += dropped
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+    protects: dict[str, Callable[[], Callable[[bytes], bytes]]] = {
+        "Session.protect (AEAD_AES_256_GCM)": lambda: _gcm_session().protect,
+        "direct_protect (AEAD_AES_256_GCM)": lambda: direct_protect(_gcm_session()),
+    }
+    for name, make in protects.items():
+        results[name] = [_protect_cost(make()) for _ in range(args.rounds)]
+        drops[name] = 0
+
+    print(f"1 200-byte packets, {FANOUT} loopback receivers, CPU µs of the sender per packet")
+    print(f"{'':40} {'median':>8} {'min':>8} {'max':>8}  receive drops")
+    for name, costs in results.items():
+        print(
+            f"{name:40} {statistics.median(costs):8.2f} {min(costs):8.2f} {max(costs):8.2f}"
+            f"  {drops[name]}"
+        )
+
+
+if __name__ == "__main__":
+    main()
