@@ -32,7 +32,7 @@ from sfu import Consumer, SubscribeTransport
 #: The server and every client share one loop on a loaded 2-core machine.
 WAIT_S = 45.0
 #: Each publisher's tone, so the viewer's ear can tell whose voice arrived.
-TONES = {"P1": 440.0, "P2": 660.0, "L": 550.0, "Q": 770.0}
+TONES = {"P1": 440.0, "P2": 660.0, "L": 550.0, "Q": 770.0, "N": 880.0}
 #: How far the strongest frequency heard may be from the tone sent (Hz; the
 #: FFT's bins over 0.5 s are 2 Hz wide).
 PITCH_TOLERANCE = 20.0
@@ -248,3 +248,26 @@ async def test_join_and_leave_while_the_offer_is_out_leaves_nothing_dangling(
     mids = {t.mid for t in viewer.subscribe_pc.getTransceivers()}
     assert mids == set(viewer.tracks), "a transceiver at the viewer carries no track"
     assert transport.negotiation_failures == 0, "a negotiation failed (see the log)"
+
+
+async def test_a_newcomer_that_never_answers_is_still_seen_and_heard_by_the_others(
+    server: RunningServer, viewer: MeetingClient, make_client: MakeClient
+) -> None:
+    """The others' offers with a newcomer's tracks wait for the newcomer's
+    receiving connection to come up (``SubscribeTransport.yield_to``), but
+    only so long: a newcomer whose page never answers its subscriber offer
+    (a frozen tab, a receiving connection that cannot be made) still
+    publishes, and everyone else gets its camera and voice."""
+    room = "never-answers"
+    await seat_viewer(viewer, make_client, room)
+    newcomer = await make_client("N")
+    newcomer.auto_answer = False
+    await newcomer.join(room)
+    await newcomer.publish(
+        {"camera": CounterVideoTrack(), "microphone": ToneAudioTrack(TONES["N"])}
+    )
+    mine = subscriber(server, room, newcomer)
+    assert mine.arriving, "the newcomer's receiving connection is up: nothing was waited for"
+
+    await receives(viewer, subscriber(server, room, viewer), newcomer)
+    assert mine.arriving and not mine.first_connected.done()
