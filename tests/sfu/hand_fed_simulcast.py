@@ -53,6 +53,15 @@ class Publisher:
         header = struct.pack("!BBHII", 0x80, 0x80 | 96, seq, seq * 3000, SSRCS[layer])
         self.producer.receive(rtp.parse(header + payload), self.producer.layers[layer])
 
+    def probe(self, layer: int) -> None:
+        """A padding-only packet (a bandwidth probe) on ``layer``'s own SSRC
+        and next number."""
+        seq = self.seq[layer]
+        self.seq[layer] = (seq + 1) & 0xFFFF
+        header = struct.pack("!BBHII", 0xA0, 96, seq, seq * 3000, SSRCS[layer])
+        packet = header + bytes(99) + b"\x64"  # 100 bytes of padding, the last says so
+        self.producer.receive(rtp.parse(packet), self.producer.layers[layer])
+
 
 def datagrams(sock: socket.socket) -> list[bytes]:
     """Every packet that arrived (read until the socket's timeout)."""
