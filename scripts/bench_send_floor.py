@@ -11,7 +11,12 @@ receivers (a 25-person mesh) that a child process drains:
   kernel's own cost, what a compiled fan-out would pay;
 - ``protect``: pylibsrtp's ``Session.protect`` and the SFU's direct call
   (``sfu.aiortc_bridge.direct_protect``), AEAD_AES_256_GCM as browsers
-  negotiate with the SFU.
+  negotiate with the SFU;
+- ``the SFU's fan-out``: the same packets through the SFU's own forwarding
+  code (a real ``Producer`` fed by hand, a ``Consumer`` and ``SendSlot`` per
+  receiver, ``RtpSendPath`` with the direct protect call), once without the
+  protect call: what is left after the floor is the Python per-subscriber
+  work that a compiled fan-out would have to take over.
 
 On loopback the kernel delivers each datagram into the receiver's socket in
 the sender's system call, so ``sendto``'s figure includes the receive side
@@ -24,17 +29,27 @@ forwarded packet. Not a test: ``.venv/bin/python scripts/bench_send_floor.py
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ctypes
 import ctypes.util
 import os
 import socket
 import statistics
+import struct
 import time
 from collections.abc import Callable
 
 import pylibsrtp
+from aiortc import RTCPeerConnection
 
+from sfu import aiortc_bridge as bridge
+from sfu import rtp
 from sfu.aiortc_bridge import direct_protect
+from sfu.consumer import Consumer
+from sfu.producer import Producer
+from sfu.send_slot import SendSlot
+from sfu.settings import SfuSettings
+from sfu.stats import SfuStats
 
 FANOUT = 24
 PACKET = bytes([0x80, 96]) + bytes(10) + bytes(1188)  # 1 200 bytes
@@ -92,16 +107,19 @@ def _receive_errors() -> int:
     return int(rows[1][rows[0].index("RcvbufErrors")])
 
 
-def _per_packet(send_burst: Callable[[], int], packets: int) -> tuple[float, int]:
+async def _per_packet(send_burst: Callable[[], int], packets: int) -> tuple[float, int]:
     """CPU µs of this process per packet sent, and the receive-buffer drops."""
     errors = _receive_errors()
     sent = 0
     cpu = 0.0
     while sent < packets:
         started = time.process_time()
-        sent += send_burst()
+        count = send_burst()
         cpu += time.process_time() - started
-        time.sleep(BURST_PAUSE_S)
+        if count <= 0:
+            raise RuntimeError("a burst sent nothing: the measurement would never end")
+        sent += count
+        await asyncio.sleep(BURST_PAUSE_S)
     return cpu * 1e6 / sent, _receive_errors() - errors
 
 
@@ -160,6 +178,55 @@ def _protect_cost(protect: Callable[[bytes], bytes]) -> float:
     return (time.process_time() - started) * 1e6 / len(packets)
 
 
+class _Fanout:
+    """One hand-fed VP8 producer and a consumer per receiver, as the SFU
+    forwards (``protect``: whether each path protects with its own session)."""
+
+    def __init__(
+        self, sock: socket.socket, addresses: list[tuple[str, int]], protect: bool
+    ) -> None:
+        async def no_keyframe_request(ssrc: int) -> bool:
+            return True
+
+        settings = SfuSettings()
+        self.producer = Producer(
+            kind="video", codec=_VP8, mid="0", ssrc=0x1001, audio_level_id=None,
+            settings=settings, send_keyframe_request=no_keyframe_request, stats=SfuStats(),
+        )  # fmt: skip
+        self._pc = RTCPeerConnection()
+        self.consumers = []
+        for address in addresses:
+            path = bridge.RtpSendPath.on_socket(
+                sock, address, direct_protect(_gcm_session()) if protect else bytes
+            )
+            slot = SendSlot(bridge.add_send_transceiver(self._pc, "video"), SfuStats(), path)
+            slot.codec = _VP8
+            consumer = Consumer(self.producer, slot, settings)
+            consumer.resume()
+            self.consumers.append(consumer)
+        self._seq = 0
+        self._frame(keyframe=True)
+
+    def _frame(self, keyframe: bool = False) -> None:
+        """One 1 200-byte VP8 packet (a keyframe's start, or a delta frame's)."""
+        self._seq = (self._seq + 1) & 0xFFFF
+        descriptor_and_tag = b"\x10" + (
+            b"\x00\x00\x00\x9d\x01\x2a\xa0\x00\x5a\x00" if keyframe else b"\x01\x00\x00"
+        )
+        header = struct.pack("!BBHII", 0x80, 0x80 | 96, self._seq, self._seq * 3000, 0x1001)
+        body = descriptor_and_tag + bytes(1200 - 12 - len(descriptor_and_tag))
+        self.producer.receive(rtp.parse(header + body), self.producer.layers[0])
+
+    def burst(self) -> int:
+        """One incoming packet, forwarded to every consumer."""
+        before = sum(c.packets_sent for c in self.consumers)
+        self._frame()
+        return sum(c.packets_sent for c in self.consumers) - before
+
+
+_VP8 = bridge.Codec("video/VP8", 90000, 96)
+
+
 def _gcm_session() -> pylibsrtp.Session:
     policy = pylibsrtp.Policy(
         bytes(range(44)),
@@ -169,40 +236,29 @@ def _gcm_session() -> pylibsrtp.Session:
     return pylibsrtp.Session(policy)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--packets", type=int, default=240_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
-    receivers = _receivers()
-    addresses = [sock.getsockname() for sock in receivers]
-    child = os.fork()
-    if child == 0:
-        _drain_forever(receivers)
+async def measure(addresses: list[tuple[str, int]], packets: int, rounds: int) -> None:
+    """Send to ``addresses`` every way, ``rounds`` times interleaved; print the table."""
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     bursts = {
         "sendto (Python, per packet)": _python_sendto(sender, addresses),
         "sendmmsg (one call per 24 packets)": _ctypes_sendmmsg(sender, addresses),
+        "the SFU's fan-out, protect included": _Fanout(sender, addresses, True).burst,
+        "the SFU's fan-out, no protect": _Fanout(sender, addresses, False).burst,
     }
-    try:
-        results: dict[str, list[float]] = {name: [] for name in bursts}
-        drops = dict.fromkeys(bursts, 0)
-        for _ in range(args.rounds):  # interleaved, so drift hits both alike
-            for name, burst in bursts.items():
-                cost, dropped = _per_packet(burst, args.packets)
-                results[name].append(cost)
-                drops[name] += dropped
-    finally:
-        os.kill(child, 9)
-        os.waitpid(child, 0)
+    results: dict[str, list[float]] = {name: [] for name in bursts}
+    drops = dict.fromkeys(bursts, 0)
+    for _ in range(rounds):  # interleaved, so drift hits all alike
+        for name, burst in bursts.items():
+            cost, dropped = await _per_packet(burst, packets)
+            results[name].append(cost)
+            drops[name] += dropped
     protects: dict[str, Callable[[], Callable[[bytes], bytes]]] = {
         "Session.protect (AEAD_AES_256_GCM)": lambda: _gcm_session().protect,
         "direct_protect (AEAD_AES_256_GCM)": lambda: direct_protect(_gcm_session()),
     }
     for name, make in protects.items():
-        results[name] = [_protect_cost(make()) for _ in range(args.rounds)]
+        results[name] = [_protect_cost(make()) for _ in range(rounds)]
         drops[name] = 0
 
     print(f"1 200-byte packets, {FANOUT} loopback receivers, CPU µs of the sender per packet")
@@ -212,6 +268,23 @@ def main() -> None:
             f"{name:40} {statistics.median(costs):8.2f} {min(costs):8.2f} {max(costs):8.2f}"
             f"  {drops[name]}"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--packets", type=int, default=240_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    receivers = _receivers()
+    child = os.fork()
+    if child == 0:
+        _drain_forever(receivers)
+    try:
+        addresses = [sock.getsockname() for sock in receivers]
+        asyncio.run(measure(addresses, args.packets, args.rounds))
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
 
 
 if __name__ == "__main__":
