@@ -62,6 +62,16 @@ class Publisher:
         packet = header + bytes(99) + b"\x64"  # 100 bytes of padding, the last says so
         self.producer.receive(rtp.parse(packet), self.producer.layers[layer])
 
+    def probes_between_frames(self, layer: int) -> None:
+        """On ``layer``: a keyframe and a frame, two probes, two frames (six
+        numbers, four packets to forward)."""
+        self.send(layer, keyframe=True)
+        self.send(layer)
+        self.probe(layer)
+        self.probe(layer)
+        self.send(layer)
+        self.send(layer)
+
 
 def datagrams(sock: socket.socket) -> list[bytes]:
     """Every packet that arrived (read until the socket's timeout)."""

@@ -30,12 +30,7 @@ async def test_padding_leaves_no_gap_and_no_wrong_retransmission(
 ) -> None:
     publisher = Publisher()
     consumer = await consumer_of(publisher, receiver)
-    publisher.send(0, keyframe=True)
-    publisher.send(0)
-    publisher.probe(0)
-    publisher.probe(0)
-    publisher.send(0)
-    publisher.send(0)
+    publisher.probes_between_frames(0)
     got = arrivals(receiver)
     assert len(got) == 4
     assert all((b[0] - a[0]) & 0xFFFF == 1 for a, b in itertools.pairwise(got)), got

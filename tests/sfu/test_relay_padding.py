@@ -50,12 +50,7 @@ async def test_probes_on_one_node_leave_no_gap_for_a_subscriber_on_the_other(
     viewer = await consumer_of(SimpleNamespace(producer=copy), receiver)  # type: ignore[arg-type]
     viewer.set_target_layer(0)
 
-    publisher.send(0, keyframe=True)
-    publisher.send(0)
-    publisher.probe(0)
-    publisher.probe(0)
-    publisher.send(0)
-    publisher.send(0)
+    publisher.probes_between_frames(0)
 
     got = await arrivals(receiver, 4)
     assert len(got) == 4, f"the subscriber on node B got {got}"
