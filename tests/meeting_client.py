@@ -72,12 +72,14 @@ _EVENTS = (
 
 
 class MeetingClient:
-    def __init__(self, base_url: str, name: str, max_bundle: bool = False) -> None:
+    def __init__(self, base_url: str, name: str, max_bundle: bool = True) -> None:
         """``max_bundle``: the receiving connection bundles as docs/architecture.md
-        asks clients to (``max-bundle``, as the web client does). aiortc's
-        default (``balanced``) loses a track when one offer brings the first
-        two m-sections of a kind that is not the first m-section's: the second
-        is left on the first's own transport, which bundling then stops."""
+        asks clients to (``max-bundle``, as the web client does); the default.
+        aiortc's own default (``balanced``, ``max_bundle=False``) loses a track
+        when one offer brings the first two m-sections of a kind that is not
+        the first m-section's: the second is left on the first's own
+        transport, which bundling then stops. A test whose joins happen to
+        share an offer would fail for the client's sake."""
         self.name = name
         self.participant_id: str | None = None
         self.resume_token: str | None = None

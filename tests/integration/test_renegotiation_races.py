@@ -60,10 +60,11 @@ def subscriber(server: RunningServer, room: str, viewer: MeetingClient) -> Subsc
 @pytest.fixture
 async def viewer(server: RunningServer) -> AsyncIterator[MeetingClient]:
     """The client whose answers are held back. It bundles as a browser does
-    (max-bundle): aiortc's default loses the second of two audio tracks that
-    first arrive in one offer (tests/meeting_client.py), which would fail
-    these tests for the client's sake whenever two joins share an offer."""
-    client = MeetingClient(server.url, "Viewer", max_bundle=True)
+    (max-bundle, MeetingClient's default): aiortc's own default loses the
+    second of two audio tracks that first arrive in one offer
+    (tests/meeting_client.py), which would fail these tests for the client's
+    sake whenever two joins share an offer."""
+    client = MeetingClient(server.url, "Viewer")
     await client.connect()
     yield client
     await client.close()
