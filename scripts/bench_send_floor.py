@@ -54,6 +54,7 @@ from sfu.stats import SfuStats
 FANOUT = 24
 PACKET = bytes([0x80, 96]) + bytes(10) + bytes(1188)  # 1 200 bytes
 BURST_PAUSE_S = 0.0005  # between bursts, so the drain keeps up (not counted: CPU time)
+_VP8 = bridge.Codec("video/VP8", 90000, 96)
 
 
 class _Iovec(ctypes.Structure):
@@ -222,9 +223,6 @@ class _Fanout:
         before = sum(c.packets_sent for c in self.consumers)
         self._frame()
         return sum(c.packets_sent for c in self.consumers) - before
-
-
-_VP8 = bridge.Codec("video/VP8", 90000, 96)
 
 
 def _gcm_session() -> pylibsrtp.Session:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-import struct
 from types import SimpleNamespace
 
-from hand_fed_simulcast import Publisher, consumer_of, datagrams
+from hand_fed_simulcast import Publisher, consumer_of, received
 from relay_nodes import Node
 
 from sfu.relay_tracks import RelayOut
@@ -32,12 +31,12 @@ async def arrivals(sock: socket.socket, count: int) -> list[int]:
     the wait is over), and of any that come right after them."""
     numbers: list[int] = []
     for _ in range(int(WAIT_S / 0.05)):
-        numbers += [struct.unpack_from("!H", data, 2)[0] for data in datagrams(sock)]
+        numbers += [seq for seq, _ in received(sock)]
         if len(numbers) >= count:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.2)
-    return numbers + [struct.unpack_from("!H", data, 2)[0] for data in datagrams(sock)]
+    return numbers + [seq for seq, _ in received(sock)]
 
 
 async def test_probes_on_one_node_leave_no_gap_for_a_subscriber_on_the_other(
