@@ -54,6 +54,7 @@ class TrackRecorder:
         self._last_ts: int | None = None
         self._extended = 0
         self._base: int | None = None  # extended timestamp at timeline 0
+        self._squeezed = False  # frames from before the start were put at its beginning
         self._ssrc: int | None = None
         self.started_at: float | None = None  # timeline seconds of the first frame
         self.error: str | None = None
@@ -106,24 +107,40 @@ class TrackRecorder:
 
     def _write(self, timestamp: int, data: bytes, keyframe: bool) -> None:
         extended = self._extend(timestamp)
-        if self.writer is None and not self._open(extended, timestamp, data):
+        if self._base is None:
+            self._anchor(extended, timestamp)
+        assert self._base is not None
+        pts = extended - self._base
+        if pts < 0 and self.kind == "audio":
+            return  # captured before recording started: not part of the recording
+        last = None if self.writer is None else self.writer.last_pts
+        floor = 0 if last is None else last + self.clock_rate // 1000  # WebM keeps ms
+        if pts < 0 or (self._squeezed and pts < floor):
+            # A video frame captured before recording started (it was on its
+            # way): the picture needs it, so it goes at the start, each one a
+            # millisecond after the last. Moving the whole track later instead would
+            # put this person's video after their audio and everyone else.
+            pts, self._squeezed = floor, True
+        if self.writer is None and not self._open(pts, data):
             return
-        assert self.writer is not None and self._base is not None
+        assert self.writer is not None
         try:
-            self.writer.write(data, extended - self._base, keyframe)
+            self.writer.write(data, pts, keyframe)
         except Exception as exc:  # a full disk, say: stop this track, log once
             logger.exception("writing %s failed; this track stops here", self.name)
             self.error = str(exc)
             self.close()
 
-    def _open(self, extended: int, timestamp: int, data: bytes) -> bool:
+    def _anchor(self, extended: int, timestamp: int) -> None:
+        """Fix where this track's timestamps sit on the timeline, from its first frame."""
+        offset = self.recorder.timeline_position(self.producer, timestamp, self.clock_rate)
+        self._base = extended - round(offset * self.clock_rate)
+
+    def _open(self, pts: int, data: bytes) -> bool:
         """Start the file with this (first) frame; False if it cannot start one."""
         size = keyframe_size(data) if self.kind == "video" else (0, 0)
         if size is None:
             return False  # video files start with a keyframe (it has the size)
-        offset = self.recorder.timeline_position(self.producer, timestamp, self.clock_rate)
-        # Captured before recording started (it was on its way): put it at 0.
-        self._base = extended - max(0, round(offset * self.clock_rate))
         try:
             self.writer = TrackWriter(self.recorder.directory / self.name, self.kind, *size)
         except Exception as exc:
@@ -131,7 +148,7 @@ class TrackRecorder:
             self.error = str(exc)
             self.close()
             return False
-        self.started_at = (extended - self._base) / self.clock_rate
+        self.started_at = pts / self.clock_rate
         self.recorder.track_started(self)
         return True
 

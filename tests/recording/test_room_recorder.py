@@ -12,6 +12,9 @@ from recorded_media import BeepAudioTrack, audio_samples, video_frames
 from recording.library import RecordingLibrary
 from recording.room_recorder import RoomRecorder
 
+#: How far a track's length may be from the recording's on a loaded machine.
+EDGE_S = 0.75
+
 
 async def test_tracks_are_recorded_aligned_and_nothing_while_paused(server, make_client, tmp_path):
     alice, bob = await make_client("Alice"), await make_client("Bob")
@@ -46,13 +49,18 @@ async def test_tracks_are_recorded_aligned_and_nothing_while_paused(server, make
     frames = video_frames(directory / tracks["camera"]["name"])
     times = [t for t, _ in frames]
     assert is_increasing([c for _, c in frames])
-    assert abs((times[-1] - times[0]) - wall) < 0.05 * wall
+    # Each track spans the recording, pause included (a dropped pause would be
+    # 1.5 s short, a wrong clock rate seconds off). Its edges move with load:
+    # frames on their way at the start go at its beginning, those on their way
+    # at the stop are not in it, and this test's aiortc publisher stamps its
+    # sender reports late when busy. Hence EDGE_S, not a percentage.
+    assert abs((times[-1] - times[0]) - wall) < EDGE_S, (times[0], times[-1], wall)
     paused = [t for t in times if pause_start + 0.2 < t < pause_end - 0.2]
     assert not paused, (pause_start, pause_end, paused)
     assert [t for t in times if t < pause_start] and [t for t in times if t > pause_end]
 
     start, samples = audio_samples(directory / tracks["microphone"]["name"])
-    assert abs(samples.size / 48000 - wall) < 0.05 * wall
+    assert abs(samples.size / 48000 - wall) < EDGE_S, (start, samples.size / 48000, wall)
     quiet_from, quiet_to = (int((t - start) * 48000) for t in (pause_start + 0.2, pause_end - 0.2))
     in_pause = samples[quiet_from:quiet_to]
     assert in_pause.size > 0 and abs(in_pause).max() == 0

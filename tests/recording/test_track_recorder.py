@@ -87,8 +87,38 @@ async def test_pause_drops_everything_and_resume_waits_for_a_keyframe(tmp_path):
     assert track["start"] == 0.0  # captured before the start: placed at 0
     decoded = decode(tmp_path / record["id"] / track["name"])
     assert [read_counter(f) for f in decoded] == [*range(15), *range(40, 60)]
-    assert abs(float(decoded[15].time) - 40 / 30) < 0.002  # RTP timing kept across the gap
+    # RTP timing kept across the gap (WebM keeps milliseconds)
+    assert abs(float(decoded[15].time - decoded[14].time) - 26 / 30) < 0.002
     assert record["state"] == "ready" and record["tracks"][0]["frames"] == 35
+
+
+async def test_frames_that_were_on_their_way_go_at_the_start_and_the_rest_keep_their_times(
+    tmp_path,
+):
+    # The sender report came at once: frame 15 was captured just now. Frames
+    # 0-14 (half a second older) were held up on the way and arrive after
+    # recording started, with the rest. Their own times are before the start:
+    # they go at its beginning, and frame 30 stays half a second in, where the
+    # clock puts it and the same person's audio (not one late frame's delay later).
+    packets = vp8_packets(45)
+    producer = camera()
+    timestamps = list(dict.fromkeys(p[1] for p in packets))
+    ntp = int((time.time() + NTP_EPOCH_OFFSET) * (1 << 32))
+    producer.set_sender_report(producer.layers[0], ntp, timestamps[15])
+    library = RecordingLibrary(tmp_path)
+    recorder = RoomRecorder(library, FakeRouter(producer), {"room": "r"})  # type: ignore[arg-type]
+    recorder.start()
+    await asyncio.sleep(0.5)
+    push(producer, packets)
+    record = recorder.stop()
+
+    (track,) = record["tracks"]
+    assert track["start"] == 0.0 and track["frames"] == 45
+    decoded = decode(tmp_path / record["id"] / track["name"])
+    assert [read_counter(f) for f in decoded] == list(range(45))  # none lost
+    times = [float(f.time) for f in decoded]
+    assert times[:16] == sorted(set(times[:16])) and times[15] < 0.03  # at the start, in order
+    assert abs(times[30] - 0.5) < 0.02, times[30]  # its own time, not 1.0
 
 
 async def test_a_track_that_cannot_be_written_stops_alone_and_fails_the_recording(tmp_path):
