@@ -82,6 +82,10 @@ class Settings:
     #: speakers (the loudest, with a hangover; Opus DTX keeps the silent
     #: ones nearly free). 0: everyone's audio, always.
     audio_forward_speakers: int = 3
+    #: Free receiving m-sections of each kind every subscriber offer carries:
+    #: a newcomer's tracks start on them at once, without a new offer and
+    #: answer. 0: every new track waits for the next negotiation.
+    spare_slots: int = 1
     #: How long a participant whose connection dropped keeps its place.
     reconnect_grace_seconds: float = 20.0
     max_participants_per_room: int = 100
@@ -321,6 +325,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("summary_wait_max_seconds must not be negative")
     if settings.audio_forward_speakers < 0:
         raise ConfigError("audio_forward_speakers must not be negative (0: forward everyone)")
+    if not 0 <= settings.spare_slots <= MAX_SPARE_SLOTS:
+        raise ConfigError(f"spare_slots must be between 0 and {MAX_SPARE_SLOTS}")
     if settings.max_video_bitrate < 50_000:
         raise ConfigError("max_video_bitrate must be at least 50000 bit/s")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -417,6 +423,9 @@ def _check_transcripts(settings: Settings) -> None:
 
 RECORDING_POLICIES = ("disabled", "hosts", "automatic")
 EVENT_LOOPS = ("uvloop", "asyncio")
+#: More spare m-sections would only make every offer bigger: one of each kind
+#: covers a newcomer's camera and microphone.
+MAX_SPARE_SLOTS = 4
 
 
 __all__ = ["Settings", "load_settings"]

@@ -55,6 +55,10 @@ class SfuSettings:
     audio_packet_cache_size: int = 64
     #: How long the SFU waits for a subscriber's SDP answer.
     negotiation_timeout_s: float = 15.0
+    #: Free slots of each kind every subscriber offer carries, so a newcomer's
+    #: tracks go out at once, on slots the subscriber has already answered
+    #: for, instead of after the next offer and answer (issue 21).
+    spare_slots: int = 1
     #: Active-speaker decision period and loudness threshold (0..127, 127 = loudest).
     speaker_interval_s: float = 0.3
     speaker_threshold: int = 40

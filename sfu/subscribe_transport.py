@@ -4,7 +4,10 @@ everything it should receive.
 The server offers. Whenever the set of consumers changes, the transport
 renegotiates: one negotiation at a time, each offer carrying a revision number
 the answer must echo. A consumer starts when the answer that describes it has
-been applied.
+been applied. Every offer carries spare slots (``SfuSettings.spare_slots`` of
+each kind): a new consumer takes one that is already answered for and starts
+at once, and the next offer only brings a new spare (issue 21: the others see
+a newcomer without waiting for their own answers).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ class SubscribeTransport:
         self.slots: list[SendSlot] = []
         self.pc = bridge.create_peer_connection(settings.ice_servers)
         self.revision = 0
+        self._track_lists = 0
         self._settings = settings
         #: The room's speaker ranking (None: every audio is forwarded).
         self._speakers = speakers
@@ -203,9 +207,20 @@ class SubscribeTransport:
                 self._renegotiate()
 
     def _free_slot(self, kind: str) -> SendSlot:
-        for slot in self.slots:
-            if slot.kind == kind and slot.consumer is None:
-                return slot
+        # An answered slot first: its consumer can start at once.
+        free = [s for s in self.slots if s.kind == kind and s.consumer is None]
+        for slot in sorted(free, key=lambda s: not s.ready):
+            return slot
+        return self._add_slot(kind)
+
+    def _keep_spare_slots(self) -> None:
+        """Give the next offer ``spare_slots`` free slots of each kind."""
+        for kind in ("audio", "video"):
+            free = sum(1 for s in self.slots if s.kind == kind and s.consumer is None)
+            for _ in range(self._settings.spare_slots - free):
+                self._add_slot(kind)
+
+    def _add_slot(self, kind: str) -> SendSlot:
         transceiver = bridge.add_send_transceiver(self.pc, kind)
         bridge.take_sender_reports(transceiver.sender)  # send_sender_reports sends them
         if self._send_path is None:
@@ -214,6 +229,13 @@ class SubscribeTransport:
         slot = SendSlot(transceiver, self._stats, self._send_path)
         self.slots.append(slot)
         return slot
+
+    def next_track_list(self) -> int:
+        """A number for a list of this transport's tracks sent now, with an
+        offer or alone: the client keeps the list with the highest number
+        (one sent alone may overtake the list of an offer it is answering)."""
+        self._track_lists += 1
+        return self._track_lists
 
     # -- negotiation --------------------------------------------------------------
 
@@ -230,6 +252,11 @@ class SubscribeTransport:
         if self._negotiator is None or self._negotiator.done() or self._first_offer_sent.done():
             return
         await asyncio.wait({self._first_offer_sent}, timeout=limit_s)
+
+    @property
+    def negotiating(self) -> bool:
+        """An offer is being made or is out, or another one is due."""
+        return self._dirty or not (self._negotiator is None or self._negotiator.done())
 
     @property
     def arriving(self) -> bool:
@@ -299,6 +326,7 @@ class SubscribeTransport:
 
     async def _negotiate_once(self) -> None:
         timeline.step(self._who, "subscriber: making an offer")
+        self._keep_spare_slots()
         offer = await bridge.create_offer(self.pc)
         await bridge.set_local_offer(self.pc, offer, self._ports)
         timeline.step(self._who, "subscriber: offer made")

@@ -63,6 +63,7 @@ _EVENTS = (
     "participant_updated",
     "participant_left",
     "subscriber_offer",
+    "subscriber_tracks",
     "active_speaker",
     "meeting_updated",
     "caption",
@@ -91,6 +92,9 @@ class MeetingClient:
         policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
         self.subscribe_pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
         self.offers_answered = 0
+        #: The newest track list received (docs/protocol.md, spare m-sections):
+        #: its ``tracks_version`` and its tracks.
+        self._track_list: tuple[int, list[dict[str, Any]]] = (0, [])
         self.auto_answer = True
         self._changed = asyncio.Event()
         self._open_socket(base_url)
@@ -108,6 +112,8 @@ class MeetingClient:
             update_roster(self.participants, event, data)
             if event == "subscriber_offer" and self.auto_answer:
                 await self.answer_offer(data)
+            elif event == "subscriber_tracks" and self._keep_track_list(data, restart=False):
+                self._map_tracks()
             self._changed.set()
 
         return handler
@@ -168,15 +174,28 @@ class MeetingClient:
         pc = self.subscribe_pc
         await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
-        self.tracks = {t["mid"]: t for t in offer["tracks"]}
-        for transceiver in pc.getTransceivers():
-            if transceiver.mid in self.tracks:
-                self.remote_tracks[transceiver.mid] = transceiver.receiver.track
+        self._keep_track_list(offer, restart=offer["revision"] == 1)
+        self._map_tracks()
         await self.call(
             "subscriber_answer",
             {"revision": offer["revision"], "sdp": pc.localDescription.sdp},
         )
         self.offers_answered += 1
+
+    def _keep_track_list(self, track_list: dict[str, Any], restart: bool) -> bool:
+        """Keep ``track_list`` if it is newer than the one kept (as the web client does)."""
+        version = track_list.get("tracks_version", 0)
+        if not restart and version <= self._track_list[0]:
+            return False
+        self._track_list = (version, track_list["tracks"])
+        return True
+
+    def _map_tracks(self) -> None:
+        """Map the newest track list onto the receiving connection's mids."""
+        self.tracks = {t["mid"]: t for t in self._track_list[1]}
+        for transceiver in self.subscribe_pc.getTransceivers():
+            if transceiver.mid in self.tracks:
+                self.remote_tracks[transceiver.mid] = transceiver.receiver.track
 
     def track_of(self, participant_id: str, source: str) -> Any | None:
         for mid, info in self.tracks.items():

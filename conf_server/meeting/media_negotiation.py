@@ -56,6 +56,7 @@ def sfu_settings(settings: Settings) -> SfuSettings:
         simulcast_layers=DEFAULT_SIMULCAST_LAYERS if settings.simulcast else (),
         dynacast=settings.dynacast,
         audio_forward_speakers=settings.audio_forward_speakers,
+        spare_slots=settings.spare_slots,
     )
 
 
@@ -110,6 +111,7 @@ class MediaNegotiation:
                 self.sfu_stats,
                 to_participant("media_quality"),
                 to_participant("publish_layers"),
+                to_participant("subscriber_tracks"),
             )
         return media
 

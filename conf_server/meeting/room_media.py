@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 OfferCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 SpeakerCallback = Callable[[str], Coroutine[Any, Any, None]]
+#: ``tracks_changed(participant_id, payload)``: tell one participant which
+#: track each of its receiving mids carries now (``subscriber_tracks``).
+TracksCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 #: ``quality_changed(participant_id, payload)``: tell one participant its media quality.
 QualityCallback = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 #: ``publish_layers(participant_id, payload)``: tell a publisher which camera
@@ -63,6 +66,7 @@ class RoomMedia:
         stats: SfuStats,
         quality_changed: QualityCallback | None = None,
         publish_layers: LayersCallback | None = None,
+        tracks_changed: TracksCallback | None = None,
     ) -> None:
         self.router = Router(settings, self, stats)
         self.publishers: dict[str, PublishTransport] = {}
@@ -79,6 +83,8 @@ class RoomMedia:
         self._quality_changed = quality_changed
         self._quality_sent: dict[str, dict[str, Any]] = {}
         self._publish_layers = publish_layers
+        self._tracks_changed = tracks_changed
+        self._track_lists_due: set[str] = set()
         self._tasks = TaskGroup("room media")
         if quality_changed is not None:
             self._tasks.spawn(self._report_quality())
@@ -92,10 +98,8 @@ class RoomMedia:
             return existing
 
         async def send_offer(revision: int, sdp: str, slots: list[SendSlot]) -> None:
-            tracks = [self._describe(slot) for slot in slots if slot.consumer is not None]
-            await self._send_offer(
-                participant_id, {"revision": revision, "sdp": sdp, "tracks": tracks}
-            )
+            payload = {"revision": revision, "sdp": sdp, **self._track_list(transport, slots)}
+            await self._send_offer(participant_id, payload)
 
         transport = self.router.create_subscribe_transport(
             send_offer, {"participant_id": participant_id}
@@ -110,6 +114,32 @@ class RoomMedia:
         consumer = transport.consume(producer)
         self._prefer(viewer, transport, consumer)
         transport.set_hidden(consumer, not self._shows(viewer, producer))
+        if consumer.slot.ready:
+            # On a spare slot the client has answered for: the media goes
+            # out now, and the client learns whose it is without an offer.
+            self._send_track_list_soon(viewer)
+
+    def _track_list(self, transport: SubscribeTransport, slots: list[SendSlot]) -> dict[str, Any]:
+        """``tracks`` (what each offered slot carries) and its ``tracks_version``."""
+        tracks = [self._describe(slot) for slot in slots if slot.consumer is not None]
+        return {"tracks": tracks, "tracks_version": transport.next_track_list()}
+
+    def _send_track_list_soon(self, viewer: str) -> None:
+        if self._tracks_changed is None or viewer in self._track_lists_due:
+            return
+        self._track_lists_due.add(viewer)
+        self._tasks.spawn(self._send_track_list(viewer))
+
+    async def _send_track_list(self, viewer: str) -> None:
+        assert self._tracks_changed is not None
+        await asyncio.sleep(0)  # the other tracks of the same publish join this list
+        self._track_lists_due.discard(viewer)
+        transport = self.subscribers.get(viewer)
+        if transport is None or transport.closed:
+            return
+        offered = [slot for slot in transport.slots if slot.mid is not None]
+        payload = {"revision": transport.revision, **self._track_list(transport, offered)}
+        await self._tracks_changed(viewer, payload)
 
     def _prefer(self, viewer: str, transport: SubscribeTransport, consumer: Consumer) -> None:
         """Tell the SFU how much one video matters to ``viewer`` and how big it shows."""

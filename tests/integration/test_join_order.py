@@ -2,18 +2,29 @@
 offered its tracks (issue 21, point 3): their renegotiations would otherwise
 take the server's loop during the newcomer's ICE and DTLS handshakes. The wait
 is bounded, so a newcomer whose connection never comes up delays nobody for
-long. Real aiortc peers and the in-process server."""
+long. Real aiortc peers and the in-process server, without spare m-sections
+(``spare_slots = 0``): with them the others get a newcomer's tracks before
+any offer (tests/integration/test_spare_slots.py), and the offers this file
+watches only bring new spares."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
+import pytest
 from media_peers import CounterVideoTrack, collect_counters
 
+from conf_server import Settings
 from sfu import consumer as consumer_module
 from sfu import subscribe_transport
 from sfu.allocation import Allocation
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, spare_slots=0)
 
 
 def offers_naming(client: Any, participant_id: str) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ negotiation are folded into the next offer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from media_peers import (
 from meeting_client import MeetingClient
 from running_server import RunningServer
 
+from conf_server import Settings
 from sfu import Consumer, SubscribeTransport
 
 #: Bound for anything to happen (a join, an offer, media): a hang, not a speed.
@@ -55,6 +57,14 @@ def subscriber(server: RunningServer, room: str, viewer: MeetingClient) -> Subsc
     """The server's subscribe transport of ``viewer``."""
     transport: SubscribeTransport = server.service.media[room].subscribers[id_of(viewer)]
     return transport
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Without spare m-sections (``spare_slots = 0``): every new track waits
+    for a negotiation, as when a subscriber's spares are taken, the races
+    this file is about. tests/integration/test_spare_slots.py: with them."""
+    return dataclasses.replace(settings, spare_slots=0)
 
 
 @pytest.fixture

@@ -120,6 +120,11 @@ export class PeerPair extends EventTarget {
     this.subscriber.handleOffer(offer);
   }
 
+  /** @param {import("./protocol.js").SubscriberTracks} message */
+  handleTracks(message) {
+    this.subscriber.handleTracks(message);
+  }
+
   /** @param {{mid?: unknown, layers?: unknown}} message the server's `publish_layers` */
   setPublishLayers(message) {
     this.publisher.setLayers(message.mid, message.layers);

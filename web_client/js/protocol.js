@@ -162,6 +162,16 @@ export const POLL_MAX_OPTIONS = 20;
  * @property {number} revision
  * @property {string} sdp
  * @property {Track[]} tracks
+ * @property {number} [tracks_version]
+ */
+
+/**
+ * A `subscriber_tracks`: the tracks of the m-sections offered so far, sent
+ * alone when a track starts on a spare m-section already answered for.
+ * @typedef {object} SubscriberTracks
+ * @property {number} revision
+ * @property {Track[]} tracks
+ * @property {number} [tracks_version]
  */
 
 /**

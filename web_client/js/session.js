@@ -331,6 +331,10 @@ export class MeetingSession extends EventTarget {
       this._media.setPublishLayers(payload);
       return;
     }
+    if (event === "subscriber_tracks") {
+      this._media.handleTracks(payload);
+      return;
+    }
     if (event === "subscriber_offer") this._media.handleOffer(payload);
     else if (!this._roster.handle(event, payload)) return;
     if (this._core.inRoom || event === "removed" || event === "meeting_ended") this.interaction.handle(event, payload);

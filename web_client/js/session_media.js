@@ -139,6 +139,11 @@ export class SessionMedia {
     if (this._core.inRoom) this.peers?.handleOffer(offer);
   }
 
+  /** @param {Record<string, any>} message a `subscriber_tracks` */
+  handleTracks(message) {
+    if (this._core.inRoom) this.peers?.handleTracks(/** @type {any} */ (message));
+  }
+
   /** @param {Record<string, any>} message a `publish_layers` */
   setPublishLayers(message) {
     this.peers?.setPublishLayers(message);

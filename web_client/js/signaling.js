@@ -10,6 +10,7 @@ export const SERVER_EVENTS = [
   "participant_updated",
   "participant_left",
   "subscriber_offer",
+  "subscriber_tracks",
   "active_speaker",
   "hands_changed",
   "hand_called",

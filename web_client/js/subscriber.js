@@ -4,6 +4,7 @@ import { markStep } from "./join_marks.js";
 
 /** @typedef {import("./protocol.js").Track} Track */
 /** @typedef {import("./protocol.js").SubscriberOffer} SubscriberOffer */
+/** @typedef {import("./protocol.js").SubscriberTracks} SubscriberTracks */
 /** @typedef {(event: string, payload: object) => Promise<Record<string, any>>} Request */
 
 /**
@@ -32,6 +33,12 @@ export class Subscriber extends EventTarget {
     this._request = request;
     /** @type {Map<string, RemoteTrack>} current tracks by mid */
     this._tracks = new Map();
+    /**
+     * The newest track list received, from an offer or a `subscriber_tracks`
+     * (`version` null: the server numbers none).
+     * @type {{version: number | null, tracks: Track[]}}
+     */
+    this._trackList = { version: null, tracks: [] };
     /** @type {SubscriberOffer | null} */
     this._latest = null;
     this._running = false;
@@ -95,6 +102,33 @@ export class Subscriber extends EventTarget {
     return new Promise((resolve) => this._sentWaiters.push(resolve));
   }
 
+  /**
+   * A `subscriber_tracks`: a track started on an m-section we have answered
+   * for already; show it now, no offer is coming for it.
+   * @param {SubscriberTracks} message
+   */
+  handleTracks(message) {
+    if (this.closed || !this._keepTrackList(message, false)) return;
+    this._mapTracks(this._trackList.tracks);
+  }
+
+  /**
+   * Keep `list` if it is newer than the list kept: a list sent alone may
+   * overtake the list of the offer being answered. A new connection's first
+   * offer (`restart`) starts the numbering afresh. True if it was kept.
+   * @param {{tracks?: unknown, tracks_version?: unknown}} list
+   * @param {boolean} restart
+   * @returns {boolean}
+   * @private
+   */
+  _keepTrackList(list, restart) {
+    const version = Number.isInteger(list.tracks_version) ? /** @type {number} */ (list.tracks_version) : null;
+    const kept = this._trackList.version;
+    if (!restart && version !== null && kept !== null && version <= kept) return false;
+    this._trackList = { version, tracks: Array.isArray(list.tracks) ? list.tracks : [] };
+    return true;
+  }
+
   /** Close the connection; every current track ends. */
   close() {
     if (this.closed) return;
@@ -142,7 +176,8 @@ export class Subscriber extends EventTarget {
    * @param {SubscriberOffer} offer
    * @private
    */
-  async _answer({ revision, sdp, tracks }) {
+  async _answer(offer) {
+    const { revision, sdp } = offer;
     const pc = this.pc;
     await pc.setRemoteDescription({ type: "offer", sdp });
     if (this.closed) return;
@@ -155,7 +190,10 @@ export class Subscriber extends EventTarget {
       this._answerDone();
       // The tiles and sinks for the tracks are made while the answer
       // travels, not before it (issue 21: the connection comes up sooner).
-      this._mapTracks(Array.isArray(tracks) ? tracks : []);
+      // The newest list is mapped again: one sent alone meanwhile may name
+      // an m-section that only this offer brings.
+      this._keepTrackList(offer, revision === 1);
+      this._mapTracks(this._trackList.tracks);
       markStep("subscriber: tracks shown");
       await sent;
       if (!this._answered) {
