@@ -51,6 +51,8 @@ def test_precedence_toml_then_environment_then_flags(tmp_path):
         ({"CONF_RTC_PORTS": "80-90"}, "1024 <= LOW"),
         ({"CONF_INVITE_SECRET": "short"}, "at least 32 characters"),
         ({"CONF_EMPTY_MEETING_TTL_SECONDS": "-1"}, "must not be negative"),
+        ({"CONF_SPARE_SLOTS": "-1"}, "spare_slots must be between 0 and 4"),
+        ({"CONF_SPARE_SLOTS": "5"}, "spare_slots must be between 0 and 4"),
     ],
 )
 def test_bad_values_are_config_errors(env, message):
