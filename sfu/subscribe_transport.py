@@ -207,10 +207,9 @@ class SubscribeTransport:
                 self._renegotiate()
 
     def _free_slot(self, kind: str) -> SendSlot:
-        # An answered slot first: its consumer can start at once.
         free = [s for s in self.slots if s.kind == kind and s.consumer is None]
-        for slot in sorted(free, key=lambda s: not s.ready):
-            return slot
+        if free:
+            return min(free, key=lambda s: not s.ready)  # an answered one starts at once
         return self._add_slot(kind)
 
     def _keep_spare_slots(self) -> None:
@@ -252,6 +251,11 @@ class SubscribeTransport:
         if self._negotiator is None or self._negotiator.done() or self._first_offer_sent.done():
             return
         await asyncio.wait({self._first_offer_sent}, timeout=limit_s)
+
+    @property
+    def offered_slots(self) -> list[SendSlot]:
+        """The slots some offer has carried (they have a mid)."""
+        return [s for s in self.slots if s.mid is not None]
 
     @property
     def negotiating(self) -> bool:
@@ -332,7 +336,7 @@ class SubscribeTransport:
         timeline.step(self._who, "subscriber: offer made")
         # Only slots that got a mid are in this offer: one added while the
         # offer was being made (someone joined meanwhile) waits for the next.
-        offered = [s for s in self.slots if s.mid is not None]
+        offered = self.offered_slots
         if len(offered) < len(self.slots):
             self._dirty = True
         self.revision += 1

@@ -137,7 +137,7 @@ class RoomMedia:
         transport = self.subscribers.get(viewer)
         if transport is None or transport.closed:
             return
-        offered = [slot for slot in transport.slots if slot.mid is not None]
+        offered = transport.offered_slots
         payload = {"revision": transport.revision, **self._track_list(transport, offered)}
         await self._tracks_changed(viewer, payload)
 
