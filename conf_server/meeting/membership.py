@@ -352,9 +352,6 @@ class Membership:
             await self._context.spans.to_peers(
                 state.room, "admit", entries=[e.to_dict() for e in elsewhere]
             )
-        if any(self._context.lobby.by_entry(e.id) is not None for e in entries):
-            # They enter a room that may span nodes: its hosts as they are now.
-            await self._context.spans.look_up(state.room)
         for entry in entries:
             waiting = self._context.lobby.by_entry(entry.id)
             if waiting is None:

@@ -186,6 +186,15 @@ class RoomSpans:
         """A participant of this node is in ``room`` now (its media exists):
         show the other nodes' participants (from their saved rosters, until
         their snapshots come) and relay this node's tracks to them."""
+        if room not in self._context.directory.rooms:
+            return
+        if not self.peers.get(room):
+            # The join was placed with the room's hosts, but a heartbeat round
+            # that came before it reached the directory found nobody of the
+            # room here and let go of them (``sync``): learn them again, or
+            # this person's ``participant_joined`` would stay on this node and
+            # the others' people would never see them (mirrors bring no events).
+            await self.look_up(room)
         peers = self.peers.get(room)
         if not peers or room not in self._context.directory.rooms:
             return
@@ -522,9 +531,9 @@ class RoomSpans:
         await self._send(node, {"type": "command", "room": room, "action": action, **args})
 
     async def look_up(self, room: str) -> None:
-        """Learn the nodes hosting ``room`` now: people let in from the lobby
-        enter long after their join was placed, and this node may have let
-        go of the room's peers meanwhile (nobody of it was here)."""
+        """Learn the nodes hosting ``room`` now: someone enters it here after
+        this node let go of its peers (nobody of the room was here), as people
+        let in from the lobby long after their join was placed do."""
         if not self.enabled:
             return
         with contextlib.suppress(StoreUnavailable):

@@ -61,7 +61,11 @@ def questionnaire_tally(item: dict[str, Any]) -> tuple[int, dict[str, int], floa
 
 async def everybody_sees(people: list[NodeClient], count: int) -> None:
     for person in people:
-        await person.wait_for(lambda person=person: len(person.participants) == count, timeout=10)
+        try:
+            await person.wait_for(lambda person=person: len(person.participants) == count, 10)
+        except TimeoutError:
+            seen = {p.name: sorted(q["name"] for q in p.participants.values()) for p in people}
+            raise AssertionError(f"{person.name} does not see {count}: {seen}") from None
 
 
 async def ended_everywhere(nodes: list[NodeProcess], room: str) -> None:

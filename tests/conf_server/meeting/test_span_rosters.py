@@ -2,8 +2,10 @@
 (conf_server/meeting/room_span.py) when a room moved twice, b to a, then a
 to c (tests/cluster/test_spanning_faults.py, where it went wrong under load):
 a saved roster is older than any snapshot, so it only fills gaps; a client
-that takes its mirror's place gets the place the room holds; and a node that
-sends its people away says nothing more of the room to the others.
+that takes its mirror's place gets the place the room holds; a node that
+sends its people away says nothing more of the room to the others; and a
+node's first person of the room enters it as one that spans nodes though a
+heartbeat let go of the peers while the join was on its way.
 
 The real ``RoomSpans``, ``RoomDirectory`` and in-memory cluster; the meeting
 service around them is reduced to what they use of it.
@@ -245,4 +247,32 @@ async def test_a_node_that_sends_its_people_away_leaves_the_peers_snapshots_unan
     # were gone by then), c dropped the mirror of Ada, and Ada, resuming on c
     # a moment later, matched nobody and joined anew.
     assert bus.sent == []
+    await spans.close()
+
+
+async def test_the_first_person_here_enters_a_room_whose_peers_a_heartbeat_let_go_meanwhile(
+    tasks: TaskGroup,
+) -> None:
+    """Cy's join (or his admission from the lobby) is placed on the satellite
+    b, which then reads and writes the meeting in the store. A heartbeat round
+    in between finds nobody of the room on b and lets go of a (a CI run of
+    tests/cluster/test_spanning_features.py saw it under load)."""
+    cluster = Cluster()
+    assert await cluster.claim(ROOM, "a", None) == "a" and await cluster.span(ROOM, "b")
+    await cluster.save_roster(ROOM, [entry("Ada"), entry("Bob")], "a")
+    spans, directory, bus = spans_of("b", cluster, tasks)
+    spans.placed(ROOM, await cluster.hosts(ROOM))
+    await spans.sync({ROOM: ["a", "b"]}, {"a", "b"})
+    assert not spans.spanning(ROOM)  # nobody of the room here: b let go of a
+    directory.join(ROOM, "Cy", "sid-cy")
+    await spans.entered(ROOM)
+    # The room spans nodes again before Cy's participant_joined goes out:
+    # it reaches Ada and Bob on a. Before, it stayed on b, and a mirrored Cy
+    # from b's next snapshot without a word: Ada and Bob never saw him.
+    assert spans.spanning(ROOM) and ROOM in spans._context.events.spanning
+    assert nodes_of(directory) == {"Cy": None, "Ada": "a", "Bob": "a"}
+    for _ in range(3):
+        await asyncio.sleep(0)  # the snapshot sender's turns
+    sent = [message for node, message in bus.sent if node == "a"]
+    assert [p["name"] for p in sent[-1]["participants"]] == ["Cy"]
     await spans.close()
