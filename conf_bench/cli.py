@@ -54,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-spread", action="store_true",
                         help="hybrid scenario: skip the variant over 2 workers")  # fmt: skip
     parser.add_argument("--window", type=float, default=None, help="seconds per load step")
-    parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "conf-bench",
-                        help="where the pre-encoded media is kept")  # fmt: skip
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="where the pre-encoded media is kept "
+                        "(default ~/.cache/conf-bench, or under $XDG_CACHE_HOME)")  # fmt: skip
     return parser
 
 
@@ -75,8 +76,9 @@ def log(message: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    from .media import prepared_layers, prepared_media
+    from .media import DEFAULT_CACHE_DIR, prepared_layers, prepared_media
 
+    args.cache_dir = args.cache_dir or DEFAULT_CACHE_DIR
     started = time.monotonic()
     log("preparing media (encoded once, then cached)")
     prepared_media(args.cache_dir)

@@ -12,17 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import hashlib
 import math
+import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
 
-CACHE_NAME = "bench-media-v1.pickle"
+#: Where conf-bench keeps the encoded media (the tests keep theirs in
+#: pytest's cache, tests/conftest.py).
+DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "conf-bench"
+#: The cached files are named by this module's source: media encoded by other
+#: code (other sizes, bitrates, patterns) is never taken for this code's.
+SOURCE_KEY = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+CACHE_NAME = f"bench-media-{SOURCE_KEY}.pickle"
 WIDTH, HEIGHT, FPS = 640, 480, 30
 VIDEO_BITRATE = 1_000_000
 SECONDS = 10
@@ -129,21 +139,37 @@ def _encode_audio() -> EncodedStream:
 
 def prepared_media(cache_dir: Path) -> PreparedMedia:
     """The benchmark media, from the cache or encoded now (once) and cached."""
-    path = cache_dir / CACHE_NAME
+    return _cached(
+        cache_dir / CACHE_NAME,
+        lambda: PreparedMedia(video=_encode_video(), audio=_encode_audio()),
+    )
+
+
+T = TypeVar("T")
+
+
+def _cached(path: Path, make: Callable[[], T]) -> T:
+    """What ``make()`` returns, kept in ``path`` as a pickle: read back when it
+    is there, else made now and written. The file appears whole or not at all
+    (written under this process's own name, then renamed), so runs on one
+    machine at the same time never read another's half-written file."""
     if path.is_file():
-        with open(path, "rb") as fh:
-            media: PreparedMedia = pickle.load(fh)
-            return media
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    media = PreparedMedia(video=_encode_video(), audio=_encode_audio())
-    tmp = path.with_suffix(".tmp")
+        try:
+            with open(path, "rb") as fh:
+                kept: T = pickle.load(fh)
+                return kept
+        except Exception:  # a damaged file (whatever pickle raises for it): made anew
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = make()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
-        pickle.dump(media, fh)
+        pickle.dump(made, fh)
     tmp.replace(path)
-    return media
+    return made
 
 
-SIMULCAST_CACHE_NAME = "bench-simulcast-v1.pickle"
+SIMULCAST_CACHE_NAME = f"bench-simulcast-{SOURCE_KEY}.pickle"
 #: A keyframe every 2 s in each layer (what browsers do between PLIs is longer;
 #: the SFU asks for one whenever a subscriber needs it).
 SIMULCAST_GOP = 2 * FPS
@@ -181,12 +207,10 @@ class LayeredVideo:
 
 def prepared_layers(cache_dir: Path) -> LayeredVideo:
     """The simulcast camera, from the cache or encoded now (once, a few seconds) and cached."""
-    path = cache_dir / SIMULCAST_CACHE_NAME
-    if path.is_file():
-        with open(path, "rb") as fh:
-            layered: LayeredVideo = pickle.load(fh)
-            return layered
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    return _cached(cache_dir / SIMULCAST_CACHE_NAME, _encode_layers)
+
+
+def _encode_layers() -> LayeredVideo:
     streams = tuple(
         # A coarser pattern and less grain than the 640x480 media: otherwise
         # libvpx overshoots the layer bitrates (3.6 Mbit/s at 720p instead of 1.2).
@@ -201,12 +225,7 @@ def prepared_layers(cache_dir: Path) -> LayeredVideo:
         )
         for spec in SIMULCAST_LAYERS
     )
-    layered = LayeredVideo(SIMULCAST_LAYERS, streams)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(layered, fh)
-    tmp.replace(path)
-    return layered
+    return LayeredVideo(SIMULCAST_LAYERS, streams)
 
 
 class ReplayTrack(MediaStreamTrack):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -34,6 +35,28 @@ def current_client_bundle() -> None:
         build_client(WEB_CLIENT)
         if load_bundle(WEB_CLIENT) is None:
             pytest.fail("web_client/dist is still not current after `npm run build`")
+
+
+@pytest.fixture(scope="session")
+def bench_media_dir(request: pytest.FixtureRequest) -> Path:
+    """Where the tests keep conf-bench's pre-encoded media: pytest's cache, so
+    a clean checkout's run is its own (encoding takes a few seconds); with
+    ``-p no:cacheprovider``, conf-bench's own cache."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        from conf_bench.media import DEFAULT_CACHE_DIR
+
+        return DEFAULT_CACHE_DIR
+    return Path(cache.mkdir("conf-bench-media"))
+
+
+@pytest.fixture
+def media_cache_dir(bench_media_dir: Path) -> Path:
+    """``bench_media_dir`` for the media tests that run only in the private
+    network namespace (scripts/test.sh); skipped elsewhere."""
+    if os.environ.get("CONF_TEST_NETNS") != "1":
+        pytest.skip("media test: runs in the private network namespace (scripts/test.sh)")
+    return bench_media_dir
 
 
 @pytest.fixture

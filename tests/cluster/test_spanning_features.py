@@ -335,15 +335,6 @@ async def test_a_camera_turned_off_and_on_on_one_node_stops_and_resumes_on_the_o
 # -- simulcast over the relay --------------------------------------------------------
 
 
-@pytest.fixture
-def bench_cache(request: pytest.FixtureRequest) -> Path:
-    """Where conf-bench keeps its pre-encoded media (encoded once)."""
-    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
-    if cache is None:
-        return Path.home() / ".cache" / "conf-bench"  # conf-bench's own default
-    return Path(cache.mkdir("conf-bench-media"))
-
-
 async def shown_height(track: Any, seconds: float = 1.0) -> int:
     """The height of the frames a received video has after ``seconds`` of it."""
     height = 0
@@ -372,11 +363,11 @@ async def reaches_height(track: Any, height: int, within: float = 15.0) -> None:
 
 
 async def test_simulcast_crosses_the_relay_and_a_viewer_on_the_other_node_switches_layers(
-    start_nodes: StartNodes, clients: list[Any], bench_cache: Path
+    start_nodes: StartNodes, clients: list[Any], bench_media_dir: Path
 ) -> None:
     a, b = await start_nodes("node-a", "node-b", **SPANNING)
     nodes = [a.url, b.url]
-    media, layered = prepared_media(bench_cache), prepared_layers(bench_cache)
+    media, layered = prepared_media(bench_media_dir), prepared_layers(bench_media_dir)
     # Ada publishes three pre-encoded VP8 layers (180p, 360p, 720p, a
     # keyframe every 2 s) on node-a, where nobody watches; Cy watches her
     # from node-b and decodes what he gets.

@@ -23,7 +23,6 @@ machine lost while the meeting was still joining.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +44,6 @@ from conf_bench.scenarios import Context
 pytestmark = [pytest.mark.media, pytest.mark.timeout(300)]
 
 PARTICIPANTS = 11  # ten others: a full 9-tile page for everyone
-
-
-@pytest.fixture
-def cache_dir(request: pytest.FixtureRequest) -> Path:
-    if os.environ.get("CONF_TEST_NETNS") != "1":
-        pytest.skip("media test: runs in the private network namespace (scripts/test.sh)")
-    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
-    if cache is None:
-        return Path.home() / ".cache" / "conf-bench"  # conf-bench's own default
-    return Path(cache.mkdir("conf-bench-media"))
 
 
 def test_who_hears_whom() -> None:
@@ -89,10 +78,10 @@ def check_step(row: dict[str, Any], lines: list[str]) -> None:
 
 
 async def test_small_meeting_gets_its_page_and_talkers_without_loss(
-    cache_dir: Path, tmp_path: Path
+    media_cache_dir: Path, tmp_path: Path
 ) -> None:
     lines: list[str] = []
-    ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lines.append)
+    ctx = Context(tmp_path / "work", media_cache_dir, window_s=1.5, log=lines.append)
 
     # Long enough for dynacast to pause the layers nobody takes (10 s): the
     # window then carries the steady meeting, not three layers per camera.

@@ -12,7 +12,6 @@ The pre-encoded media is kept in pytest's cache, so only the first run encodes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -27,18 +26,11 @@ SUBSCRIBERS = 2
 PUBLISHERS = 2
 
 
-@pytest.fixture
-def cache_dir(request: pytest.FixtureRequest) -> Path:
-    if os.environ.get("CONF_TEST_NETNS") != "1":
-        pytest.skip("media test: runs in the private network namespace (scripts/test.sh)")
-    return Path(request.config.cache.mkdir("conf-bench-media"))
-
-
 async def test_smallest_step_binds_three_layers_and_reports_both_costs(
-    cache_dir: Path, tmp_path: Path
+    media_cache_dir: Path, tmp_path: Path
 ) -> None:
     lines: list[str] = []
-    ctx = Context(tmp_path / "work", cache_dir, window_s=1.5, log=lines.append)
+    ctx = Context(tmp_path / "work", media_cache_dir, window_s=1.5, log=lines.append)
 
     result = await simulcast_cost(ctx, [SUBSCRIBERS], publishers=PUBLISHERS)
 

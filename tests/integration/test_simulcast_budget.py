@@ -38,8 +38,8 @@ async def sent_rate(transport, seconds: float) -> float:
     return 8 * (sum(slot.octets_sent for slot in transport.slots) - before) / seconds
 
 
-async def test_small_tiles_get_small_layers_and_a_pin_brings_one_up(server, cache_dir):
-    media, layered = prepared_media(cache_dir), prepared_layers(cache_dir)
+async def test_small_tiles_get_small_layers_and_a_pin_brings_one_up(server, media_cache_dir):
+    media, layered = prepared_media(media_cache_dir), prepared_layers(media_cache_dir)
     publishers = [BenchClient(server.url, f"cam-{i}", media, layered) for i in range(PUBLISHERS)]
     viewer = BenchClient(server.url, "viewer", media)
     gate = asyncio.Semaphore(3)

@@ -115,10 +115,10 @@ async def show_when_keyframe_is(
 
 
 async def test_one_subscriber_sees_one_unbroken_stream_through_switches_pages_and_mutes(
-    server: Any, cache_dir: Path
+    server: Any, media_cache_dir: Path
 ) -> None:
     room = "unbroken"
-    media, layered = prepared_media(cache_dir), prepared_layers(cache_dir)
+    media, layered = prepared_media(media_cache_dir), prepared_layers(media_cache_dir)
     camera = BenchClient(server.url, "camera", media, layered)
     viewer = RecordingSubscriber(server.url, "viewer", media)
     events: list[str] = []
@@ -185,13 +185,13 @@ async def test_one_subscriber_sees_one_unbroken_stream_through_switches_pages_an
 
 
 async def test_a_newcomer_and_a_handed_over_slot_see_unbroken_streams(
-    server: Any, cache_dir: Path
+    server: Any, media_cache_dir: Path
 ) -> None:
     """A newcomer starts from the replayed cached keyframe; when the camera
     leaves and another participant's camera takes over the slot, the
     subscriber's stream on that slot goes on unbroken."""
     room = "newcomer"
-    media, layered = prepared_media(cache_dir), prepared_layers(cache_dir)
+    media, layered = prepared_media(media_cache_dir), prepared_layers(media_cache_dir)
     first = BenchClient(server.url, "first camera", media, layered)
     second = BenchClient(server.url, "second camera", media, layered)
     viewer = RecordingSubscriber(server.url, "viewer", media)
@@ -237,7 +237,7 @@ def microphone_of(server: Any, room: str, client: BenchClient) -> Producer:
 
 
 async def test_a_talker_leaving_and_reentering_the_loudest_keeps_one_unbroken_stream(
-    server: Any, cache_dir: Path
+    server: Any, media_cache_dir: Path
 ) -> None:
     """Four talkers, three places (``audio_forward_speakers``): a talker who
     falls silent leaves the places and the fourth takes one; talking again,
@@ -245,7 +245,7 @@ async def test_a_talker_leaving_and_reentering_the_loudest_keeps_one_unbroken_st
     microphone (whose publisher goes on sending) leaves and comes back the
     same way. The listener's stream of each talker never skips a number."""
     room = "talkers"
-    media = prepared_media(cache_dir)
+    media = prepared_media(media_cache_dir)
     talkers = [BenchClient(server.url, f"talker-{i}", media) for i in range(4)]
     listener = RecordingSubscriber(server.url, "listener", media)
     events: list[str] = []
@@ -339,14 +339,14 @@ class ProbingPublisher(LayeredPublisher):
 
 
 async def test_padding_from_a_publisher_leaves_no_gap_and_no_loss(
-    server: Any, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    server: Any, media_cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Padding-only packets (bandwidth probes) on a camera's own stream are not
     forwarded, yet the subscriber sees no gap where they were, and the SFU
     does not count them as lost (it would NACK them, and its receiver reports
     would tell the publisher's estimator of a loss that never happened)."""
     room = "probing"
-    media, layered = prepared_media(cache_dir), prepared_layers(cache_dir)
+    media, layered = prepared_media(media_cache_dir), prepared_layers(media_cache_dir)
     monkeypatch.setattr(conf_bench.client, "LayeredPublisher", ProbingPublisher)
     camera = BenchClient(server.url, "camera", media, layered)
     viewer = RecordingSubscriber(server.url, "viewer", media)
@@ -361,14 +361,14 @@ async def test_padding_from_a_publisher_leaves_no_gap_and_no_loss(
 
 
 async def test_a_publisher_restarting_its_stream_on_a_new_ssrc_leaves_no_gap(
-    server: Any, cache_dir: Path
+    server: Any, media_cache_dir: Path
 ) -> None:
     """A publisher may restart a stream on a new SSRC (new sequence numbers,
     new timestamps) under the same mid: the SFU binds it to the same layer,
     and the subscriber's slot goes on unbroken from the new stream's first
     keyframe."""
     room = "restart"
-    media, layered = prepared_media(cache_dir), prepared_layers(cache_dir)
+    media, layered = prepared_media(media_cache_dir), prepared_layers(media_cache_dir)
     camera = BenchClient(server.url, "camera", media, layered)
     viewer = RecordingSubscriber(server.url, "viewer", media)
     try:
