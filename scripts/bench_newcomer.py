@@ -68,15 +68,14 @@ async def one_newcomer(load: LoadGenerator, room: str, receivers: list[Any]) -> 
     first_of_newcomer.clear()
     started = time.monotonic()
     newcomer_since[0] = started
+    # The newcomer stays: the next one must not find its slots free.
     await load.add(room, 1, video=True, audio=False, wait="")
-    newcomer = load.clients[-1]
     deadline = started + ARRIVAL_LIMIT_S
     # Polling: the times are set by packet callbacks of many clients.
     while time.monotonic() < deadline and not all(id(r) in first_of_newcomer for r in receivers):  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     newcomer_since[0] = float("inf")
     times = [first_of_newcomer.get(id(r), float("inf")) - started for r in receivers]
-    del newcomer  # it stays: the next one must not find its slots free
     await asyncio.sleep(2.0)  # the renegotiations it caused are over
     return times
 

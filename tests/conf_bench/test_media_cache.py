@@ -1,4 +1,4 @@
-"""The pre-encoded benchmark media is kept once per machine (conf_bench/media.py):
+"""The pre-encoded benchmark media is kept between runs (conf_bench/media.py):
 a kept file is read back, and a damaged one is made anew."""
 
 from __future__ import annotations
