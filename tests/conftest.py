@@ -17,6 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent / "e2e"))
 # Imported first: from here on bytecode is kept (bytecode_cache.py).
 import bytecode_cache  # noqa: F401
 from client_build import WEB_CLIENT, build_client
+
+# A hung asyncio test prints what it waits on before pytest-timeout fails it.
+from hang_report import pytest_timeout_cancel_timer, pytest_timeout_set_timer  # noqa: F401
 from meeting_client import MeetingClient
 from running_server import RunningServer
 from server_keys import ADMIN_KEY
