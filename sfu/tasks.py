@@ -9,6 +9,30 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: Seconds between cancellations of a task that went on after the last one.
+RECANCEL_SECONDS = 0.5
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel ``tasks`` and wait until every one of them has ended.
+
+    A task that goes on after its cancellation is cancelled again every
+    ``RECANCEL_SECONDS``. On Python 3.11 ``asyncio.wait_for`` loses a
+    cancellation that arrives as the operation it waits for completes (fixed
+    in 3.12), and redis-py sends every command under ``wait_for``: one cancel
+    of a task busy with Redis is lost more often than not, and an ``await``
+    of that task after it never returned (a server's shutdown hung for good).
+    The tasks' exceptions are retrieved, not raised: they are being stopped.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: no "never retrieved" warning
+
 
 class TaskGroup:
     """A set of fire-and-forget tasks that are all cancelled by ``cancel_all``."""
@@ -32,9 +56,5 @@ class TaskGroup:
         return len(self._tasks)
 
     async def cancel_all(self) -> None:
-        tasks = [t for t in self._tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from conf_server.domain.resume_tokens import entry_token, holder_of
 from conf_server.errors import ConfServerError
 from conf_server.settings import Settings
+from sfu.tasks import cancel_and_wait
 
 from .cluster import Cluster, NodeInfo, least_loaded
 from .node_relay import NodeRelay
@@ -328,8 +329,7 @@ class NodeAgent:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)  # (a single cancel may be lost: see there)
             self._task = None
         with contextlib.suppress(ConfServerError):  # else the heartbeat's TTL takes us out
             await self.cluster.leave(self.name)

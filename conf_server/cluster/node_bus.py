@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from sfu.tasks import cancel_and_wait
+
 from .redis_connection import COMMAND_TIMEOUT, connect, guarded
 
 logger = logging.getLogger(__name__)
@@ -99,8 +101,7 @@ class LocalBusHub:
         self._queues.pop(name, None)
         task = self._tasks.pop(name, None)
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
 
 class LocalNodeBus:
@@ -195,6 +196,5 @@ class RedisNodeBus:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)  # (a single cancel may be lost: see there)
             self._task = None

@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 
 from conf_server.meeting.meeting_service import MeetingService
 from sfu.stats import LATENCY_BUCKETS
+from sfu.tasks import cancel_and_wait
 
 from .keys import MEETINGS
 from .media_metrics import MediaQualityCollector
@@ -153,7 +154,7 @@ def setup_metrics(app: web.Application) -> None:
         registry.register(MeetingCollector(app[MEETINGS], loop_lag))
         task = asyncio.get_running_loop().create_task(_measure_lag(loop_lag))
         yield
-        task.cancel()
+        await cancel_and_wait(task)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/metrics", metrics)

@@ -30,6 +30,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from conf_server.errors import ConfServerError, NotFound
+from sfu.tasks import cancel_and_wait
 
 from .database import Database
 from .webhook_addresses import AddressPolicy, CheckedResolver, refused_reason
@@ -213,9 +214,7 @@ class WebhookDispatcher:
         tasks = [task for _, task in self._in_flight.values()]
         if self._worker is not None:
             tasks.append(self._worker)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(*tasks)
         self.store.release(in_flight, time.time())  # the next start sends them at once
         self._in_flight.clear()
         self._worker = None

@@ -44,7 +44,6 @@ archive:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -59,6 +58,7 @@ from conf_server.integration.reports import (
     interrupted_report,
     polls_csv,
 )
+from sfu.tasks import cancel_and_wait
 
 from .meeting_context import ReportsContext
 
@@ -195,9 +195,7 @@ class LiveReports:
         """Stop the ticks, saving what changed since the last one."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         try:
             await self.tick()

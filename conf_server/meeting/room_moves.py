@@ -17,6 +17,7 @@ from typing import Any
 
 from conf_server.cluster.cluster import NodeInfo
 from conf_server.errors import ConfServerError
+from sfu.tasks import cancel_and_wait
 
 from .meeting_context import HostingContext
 from .recording_control import recording_summary
@@ -189,6 +190,5 @@ class RoomMoves:
 
     async def close(self) -> None:
         """Shutting down: stop what is still pending."""
-        for task in self._closing:
-            task.cancel()
-        await self.moves_done()
+        closing, self._closing = self._closing, []
+        await cancel_and_wait(*closing)

@@ -44,6 +44,7 @@ from conf_server.domain import LobbyEntry
 from conf_server.domain.meeting_state import MeetingState
 from conf_server.errors import ConfServerError
 from sfu.settings import SfuSettings
+from sfu.tasks import cancel_and_wait
 
 from .meeting_context import MeetingContext
 from .meeting_views import is_moderator
@@ -633,7 +634,7 @@ class RoomSpans:
     async def close(self) -> None:
         self.requests.close()
         if self._sender is not None:
-            self._sender.cancel()
+            await cancel_and_wait(self._sender)
         for room in list(self.relays):
             await self.media_closed(room)
 

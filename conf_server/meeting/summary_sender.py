@@ -44,6 +44,7 @@ from conf_server.integration.meeting_summary import (
 )
 from conf_server.integration.reports import build_report
 from conf_server.integration.webhooks import WebhookDispatcher
+from sfu.tasks import cancel_and_wait
 
 from .recording_control import recording_summary
 from .transcript_links import signed_transcript_links
@@ -110,9 +111,7 @@ class SummarySender:
     async def close(self) -> None:
         self.closed = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _run(self) -> None:
