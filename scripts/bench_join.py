@@ -31,9 +31,11 @@ Chromium, in a private network namespace (needs root). Not a test:
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +119,17 @@ INSTRUMENT = """
   window.WebSocket.prototype = OriginalSocket.prototype;
   Object.setPrototypeOf(window.WebSocket, OriginalSocket);
   const painted = (window.__painted = []);
+  // Whose video each was, and its first frame's size (--save).
+  const paintedBy = (window.__paintedBy = []);
   const watch = (video) => {
     if (video.__watched || !video.requestVideoFrameCallback) return;
     video.__watched = true;
-    video.requestVideoFrameCallback((now) => {
+    video.requestVideoFrameCallback((now, frame) => {
       const tile = video.closest('[data-testid="tile"]');
       const me = window.meeting && window.meeting.participantId;
       if (tile && tile.dataset.participantId !== me) {
         painted.push(now);
+        paintedBy.push([now, tile.dataset.participantId, frame.width, frame.height]);
         // On the trace's clock too (--trace): where its window ends.
         performance.mark(`bench: remote video ${painted.length} painted`, { startTime: now });
       }
@@ -173,6 +178,7 @@ TIMELINE = """
     origin: performance.timeOrigin,
     longTasks: window.__longTasks,
     participantId: window.meeting && window.meeting.participantId,
+    paintedBy: window.__paintedBy,
   };
 }
 """
@@ -211,10 +217,12 @@ async def newcomer(
     others: list[Any],
     log: Path | None,
     trace: Path | None = None,
-) -> tuple[dict[str, float], dict[str, float], int]:
+) -> tuple[dict[str, float], dict[str, float], int, dict[str, Any]]:
     """One newcomer's timeline (ms from navigation start), with when each of
     ``others`` painted its video and the server's steps (from its ``log``);
-    the busy times between steps; the newcomer's module count. With
+    the busy times between steps; the newcomer's module count; the run's
+    details for ``--save`` (whose video painted when, at what size, and every
+    server step of the join, on the newcomer's clock). With
     ``trace``, a Chromium trace of the newcomer's page is written there and
     its main thread's work is printed (scripts/page_trace.py)."""
     from e2e_helpers import wait_until
@@ -263,70 +271,91 @@ async def newcomer(
         steps = read_steps(log, started) if log is not None else []
         marks.update(server_marks(steps, origin, result["participantId"], other_ids))
         busy = spans(marks) | busy_times(marks, result["longTasks"], steps, origin)
-        return marks, busy, result["modules"]
+        names = dict(zip(other_ids, OTHERS, strict=True))
+        details = {
+            "marks": marks,
+            "newcomer": result["participantId"],
+            "others": names,
+            "painted": [
+                {"at": at, "who": names.get(who, who), "width": width, "height": height}
+                for at, who, width, height in result["paintedBy"]
+            ],
+            "server_steps": [
+                [round(step.at - origin, 1), names.get(step.who, step.who), step.what]
+                for step in steps
+            ],
+        }
+        return marks, busy, result["modules"], details
     finally:
         await context.close()
 
 
-async def bench(
-    runs: int,
-    warm: bool,
-    settle: float,
-    others_window: tuple[int, int] = (1280, 720),
-    others_nice: int | None = None,
-    trace: Path | None = None,
-) -> None:
+@dataclass(frozen=True)
+class JoinBench:
+    """What one benchmark run does (the command line's options)."""
+
+    runs: int = 5
+    warm: bool = False
+    settle: float = 15.0
+    others_window: tuple[int, int] = (1280, 720)
+    others_nice: int | None = None
+    trace: Path | None = None
+    save: Path | None = None
+
+
+async def bench(options: JoinBench) -> None:
     # The server logs its steps of each join (sfu/timeline.py) for the table.
     os.environ["CONF_JOIN_TIMELINE"] = "1"
     logs: list[Path] = []
     async with server_and_chromium(logs) as (browser, url):
         log = logs[0] if logs else None
-        if others_nice is None:
-            await _bench(browser, browser, url, runs, warm, settle, others_window, log, trace)
+        if options.others_nice is None:
+            await _bench(browser, browser, url, options, log)
         else:
-            async with niced_chromium(others_nice) as others_browser:
-                await _bench(
-                    browser, others_browser, url, runs, warm, settle, others_window, log, trace
-                )
-    if others_nice is not None:
-        print(f"the others' browser at nice {others_nice}")
+            async with niced_chromium(options.others_nice) as others_browser:
+                await _bench(browser, others_browser, url, options, log)
+    if options.others_nice is not None:
+        print(f"the others' browser at nice {options.others_nice}")
     print(machine())
 
 
 async def _bench(
-    browser: Any,
-    others_browser: Any,
-    url: str,
-    runs: int,
-    warm: bool,
-    settle: float,
-    others_window: tuple[int, int],
-    log: Path | None,
-    trace: Path | None,
+    browser: Any, others_browser: Any, url: str, options: JoinBench, log: Path | None
 ) -> None:
     from e2e_helpers import wait_until
 
     timelines: list[dict[str, float]] = []
     busy_runs: list[dict[str, float]] = []
+    saved: list[dict[str, Any]] = []
     modules = 0
-    for run in range(runs):
+    for run in range(options.runs):
         room = f"join-{run}"
         pages = RoomPages(others_browser, url, room)
         try:
-            others = [await pages.open(name, others_window) for name in OTHERS]
+            others = [await pages.open(name, options.others_window) for name in OTHERS]
 
             async def all_see_each_other(others: list[Any] = others) -> bool:
                 return all([await sees_remote_videos(page, 2) for page in others])
 
             await wait_until(all_see_each_other, timeout=30)
-            await asyncio.sleep(settle)
-            marks, busy, modules = await newcomer(
-                browser, url, room, warm, others, log, _trace_file(trace, run, runs)
+            await asyncio.sleep(options.settle)
+            marks, busy, modules, details = await newcomer(
+                browser,
+                url,
+                room,
+                options.warm,
+                others,
+                log,
+                _trace_file(options.trace, run, options.runs),
             )
         finally:
             await pages.close()
         timelines.append(marks)
         busy_runs.append(busy)
+        if options.save is not None:
+            saved.append(details)
+            # Written after each run: kept if the benchmark is stopped.
+            options.save.write_text(json.dumps(saved, indent=1))
         third = marks.get("remote video 3 painted", float("nan"))
         first_two = (marks.get(f"remote video {n} painted", float("nan")) for n in (1, 2))
         videos = "/".join(f"{at:.0f}" for at in first_two)
@@ -340,9 +369,10 @@ async def _bench(
     seen = {name for marks in timelines for name in marks}
     names = sorted(seen, key=lambda name: _median(timelines, name))
     print(
-        f"\n{'cold' if not warm else 'warm'} cache, {runs} runs, {modules} JavaScript files,"
-        f" the others {settle:g} s in their meeting before the newcomer,"
-        f" their windows {others_window[0]}x{others_window[1]}"
+        f"\n{'warm' if options.warm else 'cold'} cache, {options.runs} runs,"
+        f" {modules} JavaScript files,"
+        f" the others {options.settle:g} s in their meeting before the newcomer,"
+        f" their windows {options.others_window[0]}x{options.others_window[1]}"
     )
     print("| ms from navigation start (median) | step |\n|---|---|")
     for name in names:
@@ -402,9 +432,22 @@ if __name__ == "__main__":
         " --runs > 1) and print what its main thread did up to the third remote video; tracing"
         " slows the page: take the timings from runs without it",
     )  # fmt: skip
+    options.add_argument(
+        "--save", type=Path, default=None, metavar="FILE",
+        help="write each run's details to FILE (JSON): its timeline, whose video painted when"
+        " and at what size, and every server step of the join on the newcomer's clock",
+    )  # fmt: skip
     run_timing_benchmark(
         options,
         lambda args: bench(
-            args.runs, args.warm, args.settle, args.others_window, args.others_nice, args.trace
+            JoinBench(
+                args.runs,
+                args.warm,
+                args.settle,
+                args.others_window,
+                args.others_nice,
+                args.trace,
+                args.save,
+            )
         ),
     )
