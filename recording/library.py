@@ -50,8 +50,14 @@ class MetadataError(Exception):
 
 
 def new_recording_id() -> str:
-    """An unguessable id (128 random bits)."""
-    return secrets.token_urlsafe(16)
+    """An unguessable id (16 random bytes, URL-safe) that starts with a letter or digit:
+    one starting with ``-`` reads as an option on a command line, and the
+    report's CSV writes such a cell with a leading ``'`` (its guard against
+    formulas), so the id there would not match the API's."""
+    while True:
+        recording_id = secrets.token_urlsafe(16)
+        if recording_id[0].isalnum():
+            return recording_id
 
 
 def _lstat(path: Path) -> os.stat_result | None:
