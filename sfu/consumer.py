@@ -27,6 +27,9 @@ class Consumer:
     the subscriber's budget or tile asks for another (``set_target_layer``),
     it keeps forwarding the current one until a keyframe of the target
     arrives, and switches there, so the subscriber sees one continuous stream.
+    An upgrade decided before the first picture does not hold that picture
+    back: the lower layer asked for first still starts the stream if its
+    keyframe comes (or is cached) first, and the switch up follows.
     """
 
     #: A subscriber gets a talker's audio only while speaker selection ranks
@@ -69,6 +72,12 @@ class Consumer:
         #: The layer the subscriber should get; starts at the lowest (the
         #: allocator raises it within its first round).
         self.target_layer = 0
+        #: While nothing is forwarded: a layer below the target that was asked
+        #: for first, whose keyframe may start the stream (then the switch up
+        #: follows). When the allocator raises the target before a slow
+        #: publisher's first keyframe came, the keyframe of the layer asked
+        #: for on creation may come (or be cached) first.
+        self._start_layer: int | None = None
         #: First outgoing sequence number of the current layer's run: NACKs for
         #: packets before it concern another layer and are not answered.
         self._run_start = 0
@@ -90,12 +99,13 @@ class Consumer:
         if self.paused:
             return
         if layer != self.current_layer:
-            if layer != self.target_layer:
+            if layer != self.target_layer and layer != self._start_layer:
                 return  # the old layer after a switch, until it is detached
             if self.kind == "video" and not view.keyframe:
                 # Waiting to start or to switch: a lost (or ignored) request
                 # must not leave it waiting for good.
-                self._ask_keyframe_again()
+                if layer == self.target_layer:
+                    self._ask_keyframe_again()
                 return
             self._switch(layer, view)
         if self.slot.write(view):
@@ -123,6 +133,9 @@ class Consumer:
         if previous is not None and previous != layer:
             self.producer.layers[previous].detach(self)
             self.layer_switches += 1
+        start, self._start_layer = self._start_layer, None
+        if start is not None and start != layer:  # started on the target itself
+            self.producer.layers[start].detach(self)
         self.current_layer = layer
         self.slot.rebase(view, behind)
         self._run_start = self.slot.next_sequence_number
@@ -140,10 +153,17 @@ class Consumer:
         layer = max(0, min(layer, len(self.producer.layers) - 1))
         if layer == self.target_layer or self.closed:
             return
-        old = self.target_layer
+        old, old_start = self.target_layer, self._start_layer
         self.target_layer = layer
-        if old != self.current_layer:
-            self.producer.layers[old].detach(self)
+        if self.current_layer is None:
+            # Not started: the lowest layer asked for below the new target
+            # may still start the stream.
+            below = [x for x in (old_start, old) if x is not None and x < layer]
+            self._start_layer = min(below) if below else None
+        keep = (layer, self.current_layer, self._start_layer)
+        for gone in (old, old_start):
+            if gone is not None and gone not in keep:
+                self.producer.layers[gone].detach(self)
         self.producer.layers[layer].attach(self)
         if layer != self.current_layer and not self.paused:
             self._last_keyframe_ask = time.monotonic()
@@ -178,7 +198,10 @@ class Consumer:
         if self.closed or self.hidden or self.bandwidth_paused or self.kind != "video":
             return ()
         current = self.current_layer
-        if current is None or current == self.target_layer:
+        if current is None:
+            start = self._start_layer
+            return (self.target_layer,) if start is None else (start, self.target_layer)
+        if current == self.target_layer:
             return (self.target_layer,)
         return (current, self.target_layer)
 
@@ -223,12 +246,24 @@ class Consumer:
                 self.producer.request_keyframe(self.target_layer)
 
     def _replay_latest_keyframe(self) -> bool:
-        """Send the target layer's latest keyframe and every packet after it
-        from the producer's cache, if the keyframe is at most
-        ``REPLAY_MAX_AGE_S`` old and all of it is still there."""
+        """Start from the latest cached keyframe of the target layer or else
+        of the layer it may start on (then the target's keyframe is still
+        asked for, for the switch up). False if neither could start it."""
+        if self._replay_from(self.target_layer):
+            return True
+        start = self._start_layer
+        if start is None or not self._replay_from(start):
+            return False
+        self.producer.request_keyframe(self.target_layer)
+        return True
+
+    def _replay_from(self, index: int) -> bool:
+        """Send ``index``'s latest keyframe and every packet after it from the
+        producer's cache, if the keyframe is at most ``REPLAY_MAX_AGE_S`` old
+        and all of it is still there."""
         if self.kind != "video" or self.producer.paused:
             return False  # nothing of a paused source goes out, not even from the cache
-        layer = self.producer.layers[self.target_layer]
+        layer = self.producer.layers[index]
         start, stream = layer.keyframe_sequence, layer.stream
         if start is None or stream is None:
             return False
@@ -249,7 +284,8 @@ class Consumer:
         # The newest cached packet is now; the keyframe as long before it as
         # it was taken (SendSlot.rebase).
         behind = (views[-1].timestamp - views[0].timestamp) & 0xFFFFFFFF
-        self._switch(self.target_layer, views[0], behind if behind < 0x80000000 else 0)
+        start_layer = self._start_layer
+        self._switch(index, views[0], behind if behind < 0x80000000 else 0)
         for view in views:
             if view.padding_only:
                 self._skip(view)  # a probe: no number for it
@@ -260,6 +296,8 @@ class Consumer:
                 self.packets_sent += 1
             elif not self.slot.connected:
                 self.current_layer = None
+                if index != self.target_layer:
+                    self._start_layer = start_layer  # still attached: it may start later
                 return False
         self.replays += 1
         timeline.step(self.producer.owner, "video: that start came from the cache")

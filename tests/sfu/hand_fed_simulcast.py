@@ -88,12 +88,17 @@ def received(sock: socket.socket) -> list[tuple[int, int]]:
     return [(struct.unpack_from("!H", data, 2)[0], data[-1]) for data in datagrams(sock)]
 
 
-async def consumer_of(publisher: Publisher, receiver: socket.socket) -> Consumer:
+async def consumer_of(
+    publisher: Publisher, receiver: socket.socket, resume: bool = True
+) -> Consumer:
+    """A consumer of ``publisher`` sending to ``receiver``; forwarding (resumed)
+    unless ``resume`` is False."""
     pc = RTCPeerConnection()
     sender_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     path = bridge.RtpSendPath.on_socket(sender_sock, receiver.getsockname())
     slot = SendSlot(bridge.add_send_transceiver(pc, "video"), SfuStats(), path)
     slot.codec = VP8
     consumer = Consumer(publisher.producer, slot, SfuSettings())
-    consumer.resume()
+    if resume:
+        consumer.resume()
     return consumer

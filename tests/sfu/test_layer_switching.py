@@ -49,6 +49,56 @@ async def test_an_upgrade_keeps_the_current_layer_until_the_target_keyframe(
     assert consumer.current_layer == 2 and consumer.layer_switches == 1
 
 
+async def test_an_upgrade_before_the_first_picture_starts_on_the_lower_layer_and_then_switches(
+    receiver: socket.socket,
+) -> None:
+    """The allocator raises a new subscriber's layer before its first
+    keyframe came: the picture starts at whichever of the two layers has a
+    keyframe first, rather than waiting for the target's."""
+    publisher = Publisher()
+    consumer = await consumer_of(publisher, receiver)
+    consumer.set_target_layer(2)
+    # The publisher keeps encoding both meanwhile (dynacast).
+    assert set(consumer.wanted_layers()) == {0, 2}
+    publisher.send(0, keyframe=True)  # the first layer's keyframe, asked for on creation
+    publisher.send(2)  # the target, not at a keyframe yet
+    publisher.send(0)
+    publisher.send(2, keyframe=True)
+    publisher.send(0)  # the lower layer stops at the switch
+    publisher.send(2)
+    got = received(receiver)
+    assert [layer for _, layer in got] == [0, 0, 2, 2]
+    seqs = [seq for seq, _ in got]
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(seqs))
+    assert consumer.current_layer == 2 and consumer.layer_switches == 1
+    assert consumer not in publisher.producer.layers[0].consumers
+    assert consumer.wanted_layers() == (2,)
+
+
+async def test_a_subscriber_that_connects_after_the_upgrade_starts_from_the_cached_lower_keyframe(
+    receiver: socket.socket,
+) -> None:
+    """The first layer's keyframe (asked for when the consumer was made)
+    waits in the cache; the target was raised before the subscriber's
+    connection came up and has no keyframe yet: the subscriber gets the
+    cached picture at once, and the target's keyframe is asked for."""
+    publisher = Publisher()
+    publisher.send(0, keyframe=True)
+    publisher.send(0)
+    consumer = await consumer_of(publisher, receiver, resume=False)
+    consumer.set_target_layer(2)
+    consumer.resume()
+    consumer.resync()  # what the subscriber's transport does once connected
+    assert [layer for _, layer in received(receiver)] == [0, 0]
+    assert consumer.replays == 1 and consumer.current_layer == 0
+    await asyncio.sleep(0.05)
+    assert publisher.plis[-1] == SSRCS[2]
+    publisher.send(2, keyframe=True)
+    publisher.send(0)
+    assert [layer for _, layer in received(receiver)] == [2]
+    assert consumer.current_layer == 2
+
+
 async def test_a_downgrade_also_waits_for_a_keyframe_of_the_lower_layer(
     receiver: socket.socket,
 ) -> None:
