@@ -89,16 +89,24 @@ export class DeviceSettings {
   /**
    * Shown or not: the level meter runs only while it can be seen.
    * @param {boolean} active
+   * @returns {Promise<void>} settled once the device lists are fresh
    */
   setActive(active) {
     this.active = active;
     if (active) {
       this.level.setTrack(this.devices.view.microphone);
       this.level.start();
-      void this.devices.refresh();
-    } else {
-      this.level.stop();
+      return this.devices.refresh();
     }
+    this.level.stop();
+    return Promise.resolve();
+  }
+
+  /** The first picker that can take the focus, if any. */
+  firstPicker() {
+    return ["camera", "microphone", "speaker"]
+      .map((slot) => this.selects[/** @type {DeviceSlot} */ (slot)])
+      .find((el) => !el.disabled && !el.closest("[hidden]")) || null;
   }
 
   /** @param {boolean} [relabel] the language changed: option names again */
@@ -223,7 +231,16 @@ export class DevicesDialog {
     if (this.dialog.open) return;
     this._returnTo = returnTo;
     this.dialog.showModal();
-    this.settings.setActive(true);
+    // The pickers are disabled until the devices are listed (a dialog opened
+    // just after joining): the dialog then focused a later control. Once the
+    // lists are in, the first picker gets the focus, unless it was moved.
+    const first = document.activeElement;
+    void this.settings.setActive(true).then(() => {
+      const picker = this.settings.firstPicker();
+      if (this.dialog.open && document.activeElement === first && picker && picker !== first) {
+        picker.focus();
+      }
+    });
   }
 
   close() {
