@@ -19,6 +19,9 @@ const PROCESSING = {
   autoGainControl: { key: "devices.auto_gain", testid: "auto-gain-toggle" },
 };
 
+/** @type {DeviceSlot[]} the pickers, in the order they are shown */
+const SLOTS = ["camera", "microphone", "speaker"];
+
 /** @type {Record<DeviceSlot, string>} numbered names for devices the browser does not name */
 const UNNAMED = { camera: "devices.camera_n", microphone: "devices.microphone_n", speaker: "devices.speaker_n" };
 
@@ -104,15 +107,13 @@ export class DeviceSettings {
 
   /** The first picker that can take the focus, if any. */
   firstPicker() {
-    return ["camera", "microphone", "speaker"]
-      .map((slot) => this.selects[/** @type {DeviceSlot} */ (slot)])
-      .find((el) => !el.disabled && !el.closest("[hidden]")) || null;
+    return SLOTS.map((slot) => this.selects[slot]).find((el) => !el.disabled && !el.closest("[hidden]")) || null;
   }
 
   /** @param {boolean} [relabel] the language changed: option names again */
   render(relabel = false) {
     const view = this.devices.view;
-    for (const slot of /** @type {DeviceSlot[]} */ (["camera", "microphone", "speaker"])) {
+    for (const slot of SLOTS) {
       const offerNone = view.companion && slot !== "camera";
       fill(this.selects[slot], slot, view.lists[slot], offerNone, relabel);
       setValue(this.selects[slot], view.selected[slot]);
