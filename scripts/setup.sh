@@ -15,6 +15,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=()
 python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || packages+=(python3-venv)
 command -v npm >/dev/null || packages+=(npm)
+# The SFU's compiled send step (sfu/_rtp_send.c; optional, but the tests expect it).
+command -v cc >/dev/null || packages+=(gcc)
+python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  || packages+=(python3-dev)
 if [ "$with_tests" -eq 1 ]; then
   command -v chromium >/dev/null || packages+=(chromium)
   command -v redis-server >/dev/null || packages+=(redis-server)

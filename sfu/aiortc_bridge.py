@@ -44,7 +44,8 @@ What is used, and why:
   coroutine send per sender.
 * pylibsrtp's ``Session._srtp`` / ``_cdata`` / ``_buffer`` (``direct_protect``):
   the send path calls ``srtp_protect`` itself, without pylibsrtp's per-call
-  allocation.
+  allocation; the compiled sender (``_native_sender``, sfu/native_send.py)
+  is given the addresses of ``srtp_protect`` and of the session's ``srtp_t``.
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward
   (and its Opus gets ``nack`` feedback, which aiortc's codec table lacks).
@@ -144,7 +145,7 @@ from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
 from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
-from . import ice_consent
+from . import ice_consent, native_send, rtp
 from .errors import MediaPortsFull
 from .udp_send import SendTo, unqueued_sendto
 
@@ -984,7 +985,7 @@ class RtpSendPath:
     asyncio. Resolved lazily, forgotten on any error or DTLS state change.
     """
 
-    __slots__ = ("_address", "_dtls", "_protect", "_protect_rtcp", "_sendto")
+    __slots__ = ("_address", "_dtls", "_native", "_protect", "_protect_rtcp", "_sendto")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
@@ -992,18 +993,33 @@ class RtpSendPath:
         self._protect: Callable[[bytes], bytes] = bytes
         self._protect_rtcp: Callable[[bytes], bytes] = bytes
         self._address: Any = None
+        #: The compiled rewrite-protect-send (sfu/native_send.py), if built.
+        self._native: native_send.NativeSender | None = None
 
     @classmethod
     def on_socket(
-        cls, sock: Any, address: Any, protect: Callable[[bytes], bytes] = bytes
+        cls,
+        sock: Any,
+        address: Any,
+        protect: Callable[[bytes], bytes] = bytes,
+        session: pylibsrtp.Session | None = None,
+        native: bool = True,
     ) -> RtpSendPath:
-        """A path already resolved to a plain non-blocking socket (tests and tools)."""
+        """A path already resolved to a plain non-blocking socket (tests and
+        tools); with ``session``, protecting with it as a connection's path
+        does (``protect`` is then ignored), with the compiled sender unless
+        ``native`` is False."""
         path = cls(None)  # type: ignore[arg-type]
         path._sendto, path._address, path._protect = sock.sendto, address, protect
+        if session is not None:
+            path._protect = direct_protect(session)
+            path._protect_rtcp = session.protect_rtcp
+            path._native = _native_sender(sock, address, session) if native else None
         return path
 
     def reset(self) -> None:
         self._sendto = None
+        self._native = None
 
     @property
     def connected(self) -> bool:
@@ -1018,11 +1034,43 @@ class RtpSendPath:
         pair = _nominated_pair(dtls)
         if pair is None:
             return False
-        self._sendto = unqueued_sendto(pair.protocol.transport)
-        self._protect = direct_protect(dtls._tx_srtp)
-        self._protect_rtcp = dtls._tx_srtp.protect_rtcp
+        udp = pair.protocol.transport
+        session = dtls._tx_srtp
+        self._sendto = unqueued_sendto(udp)
+        self._protect = direct_protect(session)
+        self._protect_rtcp = session.protect_rtcp
         self._address = pair.remote_addr
+        sock = getattr(udp.get_extra_info("socket"), "_sock", None)
+        self._native = _native_sender(sock, pair.remote_addr, session)
         return True
+
+    def send_rewritten(
+        self,
+        view: rtp.RtpView,
+        payload_type: int,
+        sequence_number: int,
+        timestamp: int,
+        ssrc: int,
+        extensions: bytes,
+    ) -> int:
+        """``rtp.rewrite`` and :meth:`send` in one (hot path): the packet's
+        length (before protection) if it went out, else 0. The compiled
+        sender does it in one call where it is built."""
+        native = self._native
+        if native is not None:
+            try:
+                return native.send(
+                    0x80 | view.padding | (0x10 if extensions else 0),
+                    view.marker | payload_type,
+                    sequence_number, timestamp, ssrc, extensions, view.payload,
+                )  # fmt: skip
+            except OSError:
+                self.reset()  # closed or unreachable: resolve again next time
+                return 0
+            except RuntimeError as error:
+                raise pylibsrtp.Error(str(error)) from None
+        data = rtp.rewrite(view, payload_type, sequence_number, timestamp, ssrc, extensions)
+        return len(data) if self.send(data) else 0
 
     def send(self, data: bytes) -> bool:
         """Send one RTP packet now; False if not connected or the socket is full."""
@@ -1037,7 +1085,7 @@ class RtpSendPath:
         except BlockingIOError:
             return False  # the kernel buffer is full: drop, never queue
         except OSError:
-            self._sendto = None  # closed or unreachable: resolve again next time
+            self.reset()  # closed or unreachable: resolve again next time
             return False
         return True
 
@@ -1052,7 +1100,7 @@ class RtpSendPath:
         except BlockingIOError:
             return False
         except OSError:
-            self._sendto = None
+            self.reset()
             return False
         return True
 
@@ -1102,6 +1150,25 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     # The closure holds the C state; keep its owner (which frees it) alive too.
     vars(protect_packet)["session"] = session
     return protect_packet
+
+
+def _native_sender(
+    sock: socket.socket | None, address: Any, session: pylibsrtp.Session
+) -> native_send.NativeSender | None:
+    """The compiled sender on ``sock`` (sfu/native_send.py), calling
+    ``srtp_protect`` on ``session``'s state as ``direct_protect`` does; None
+    where that cannot be (not built, uvloop's socket, another pylibsrtp)."""
+    state: Any = session
+    if (
+        sock is None
+        or not native_send.enabled()
+        or _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname != _SRTP_PROTECT_TYPE
+        or not hasattr(state, "_srtp")
+    ):
+        return None
+    protect = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
+    srtp = int(_srtp_ffi.cast("uintptr_t", state._srtp[0]))
+    return native_send.create(sock, address, protect, srtp, session)
 
 
 def count_rtp_at_socket(

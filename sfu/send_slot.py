@@ -53,7 +53,7 @@ class SendSlot:
         self.transceiver = transceiver
         self._stats = stats
         self._path = path
-        self._send = path.send
+        self._send = path.send_rewritten
         self.kind: str = transceiver.kind
         self.consumer: SlotConsumer | None = None
         self.codec: bridge.Codec | None = None
@@ -179,16 +179,14 @@ class SendSlot:
             return False
         seq = (view.sequence_number + self._seq_offset) & 0xFFFF
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
-        data = rtp.rewrite(
-            view, codec.payload_type, seq, ts, self.ssrc, self._extension_block(view)
-        )
+        size = self._send(view, codec.payload_type, seq, ts, self.ssrc, self._extension_block(view))
         stats = self._stats
-        sent = self._send(data)
+        sent = size > 0
         if sent:
             stats.packets_forwarded += 1
-            stats.bytes_forwarded += len(data)
+            stats.bytes_forwarded += size
             self.packets_sent += 1
-            self._octets += len(data)
+            self._octets += size
             if retransmission:
                 stats.retransmissions += 1
                 return True

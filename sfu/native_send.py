@@ -1,0 +1,74 @@
+"""The compiled last step of forwarding a packet, when it was built.
+
+``sfu/_rtp_send.c`` writes a forwarded packet's rewritten header in front of
+its payload, protects it with the subscriber's SRTP session and sends it with
+one ``sendto(2)``: one call from Python instead of a header join, two copies,
+a protect call and a ``sendto`` call (docs/performance.md, *Cheaper
+packets*). The installation builds it with the C compiler that
+scripts/setup.sh installs; where it could not be built (or
+``CONF_NATIVE_SEND=0`` is set, for comparing the two), ``RtpSendPath`` does
+the same steps in Python, with the same bytes on the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._rtp_send import RtpSender as NativeSender
+
+__all__ = ["NativeSender", "create", "enabled", "sockaddr"]
+
+_rtp_send: types.ModuleType | None
+try:
+    from . import _rtp_send
+except ImportError:  # built without a C compiler
+    _rtp_send = None
+
+
+def enabled() -> bool:
+    """True when the compiled sender is built and not switched off."""
+    return _rtp_send is not None and os.environ.get("CONF_NATIVE_SEND", "1") != "0"
+
+
+def sockaddr(family: int, address: Any) -> bytes | None:
+    """``address`` as the socket module takes it, packed as a C ``struct
+    sockaddr`` of ``family``; None for anything else (e.g. a scoped IPv6 address)."""
+    try:
+        if family == socket.AF_INET:
+            host, port = address
+            return (
+                struct.pack("=H", socket.AF_INET) + struct.pack("!H", port)
+                + socket.inet_pton(socket.AF_INET, host) + bytes(8)
+            )  # fmt: skip
+        if family == socket.AF_INET6 and "%" not in address[0]:
+            host, port = address[0], address[1]
+            flowinfo = address[2] if len(address) > 2 else 0
+            scope = address[3] if len(address) > 3 else 0
+            return (
+                struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", port, flowinfo)
+                + socket.inet_pton(socket.AF_INET6, host) + struct.pack("=I", scope)
+            )  # fmt: skip
+    except (OSError, ValueError, TypeError, IndexError, struct.error):
+        return None
+    return None
+
+
+def create(
+    sock: socket.socket, address: Any, protect: int, srtp: int, session: object
+) -> NativeSender | None:
+    """A sender on ``sock`` to ``address``, protecting with libsrtp's
+    ``srtp_protect`` at address ``protect`` on the session at ``srtp`` (kept
+    alive through ``session``); None when the compiled sender is not
+    available or the address cannot be packed."""
+    if _rtp_send is None or not enabled() or not isinstance(sock, socket.socket):
+        return None
+    packed = sockaddr(sock.family, address)
+    if packed is None:
+        return None
+    sender: NativeSender = _rtp_send.RtpSender(sock, packed, protect, srtp, session)
+    return sender
