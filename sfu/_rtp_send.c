@@ -1,6 +1,7 @@
 /* sfu._rtp_send: the last step of forwarding one RTP packet, in one call.
  *
- * Builds the rewritten header in front of the payload, protects the packet
+ * Linux (the struct sockaddr that sfu/native_send.py packs). Builds the
+ * rewritten header in front of the payload, protects the packet
  * with libsrtp's srtp_protect (the function and session pylibsrtp already
  * holds, passed in as addresses) and sends it with one sendto(2) on the
  * subscriber's socket. Per forwarded packet this saves the Python-level
@@ -28,7 +29,7 @@ typedef int (*protect_fn)(void *session, void *packet, int *length);
 typedef struct {
     PyObject_HEAD
     PyObject *sock;    /* the socket: its fileno() is asked each time (-1 once closed) */
-    PyObject *session; /* kept alive while its srtp_t is used */
+    PyObject *owner; /* the owner of the srtp_t, kept alive while it is used */
     protect_fn protect;
     void *srtp;
     struct sockaddr_storage address;
@@ -39,21 +40,26 @@ static void
 RtpSender_dealloc(RtpSender *self)
 {
     Py_XDECREF(self->sock);
-    Py_XDECREF(self->session);
+    Py_XDECREF(self->owner);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* RtpSender(sock, address: bytes (a struct sockaddr), protect: int, srtp: int, session) */
+/* RtpSender(sock, address: bytes (a struct sockaddr), protect: int, srtp: int, owner)
+ *
+ * ``protect`` and ``srtp`` are raw addresses (sfu.aiortc_bridge takes them
+ * from pylibsrtp's cffi objects): like ctypes, a wrong one crashes the
+ * process, so only that code makes senders. ``owner`` is whatever frees the
+ * srtp_t (pylibsrtp's ffi.gc cell), kept alive while the sender lives. */
 static int
 RtpSender_init(RtpSender *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *sock, *session;
+    PyObject *sock, *owner;
     const char *address;
     Py_ssize_t address_length;
     unsigned long long protect, srtp;
-    static char *keywords[] = {"sock", "address", "protect", "srtp", "session", NULL};
+    static char *keywords[] = {"sock", "address", "protect", "srtp", "owner", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oy#KKO", keywords, &sock, &address,
-                                     &address_length, &protect, &srtp, &session))
+                                     &address_length, &protect, &srtp, &owner))
         return -1;
     if (address_length <= 0 || (size_t)address_length > sizeof(self->address)) {
         PyErr_SetString(PyExc_ValueError, "address is not a struct sockaddr");
@@ -69,17 +75,23 @@ RtpSender_init(RtpSender *self, PyObject *args, PyObject *kwds)
     self->srtp = (void *)(uintptr_t)srtp;
     Py_INCREF(sock);
     Py_XSETREF(self->sock, sock);
-    Py_INCREF(session);
-    Py_XSETREF(self->session, session);
+    Py_INCREF(owner);
+    Py_XSETREF(self->owner, owner);
     return 0;
 }
 
+/* A header field of at most ``limit``: larger or negative ones raise
+ * OverflowError (the Python steps' struct.pack raises struct.error). */
 static int
-as_u32(PyObject *value, uint32_t *out)
+as_field(PyObject *value, unsigned long limit, uint32_t *out)
 {
     unsigned long v = PyLong_AsUnsignedLong(value);
     if (v == (unsigned long)-1 && PyErr_Occurred())
         return -1;
+    if (v > limit) {
+        PyErr_SetString(PyExc_OverflowError, "RTP header field out of range");
+        return -1;
+    }
     *out = (uint32_t)v;
     return 0;
 }
@@ -99,8 +111,13 @@ RtpSender_send(RtpSender *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "send() takes 7 arguments");
         return NULL;
     }
-    if (as_u32(args[0], &b0) || as_u32(args[1], &b1) || as_u32(args[2], &seq) ||
-        as_u32(args[3], &ts) || as_u32(args[4], &ssrc))
+    if (self->protect == NULL || self->sock == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "RtpSender was not initialised");
+        return NULL;
+    }
+    if (as_field(args[0], 0xFF, &b0) || as_field(args[1], 0xFF, &b1) ||
+        as_field(args[2], 0xFFFF, &seq) || as_field(args[3], 0xFFFFFFFF, &ts) ||
+        as_field(args[4], 0xFFFFFFFF, &ssrc))
         return NULL;
     if (!PyBytes_Check(args[5]) || !PyBytes_Check(args[6])) {
         PyErr_SetString(PyExc_TypeError, "extensions and payload must be bytes");
@@ -131,6 +148,10 @@ RtpSender_send(RtpSender *self, PyObject *const *args, Py_ssize_t nargs)
 
     int fd = PyObject_AsFileDescriptor(self->sock);
     if (fd < 0) {
+        /* A closed socket's fileno() is -1 (ValueError here): EBADF, as its
+         * sendto would raise. Anything else fileno() raised goes up as is. */
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            return NULL;
         PyErr_Clear();
         errno = EBADF;
         return PyErr_SetFromErrno(PyExc_OSError);
@@ -140,8 +161,14 @@ RtpSender_send(RtpSender *self, PyObject *const *args, Py_ssize_t nargs)
     if (status) {
         return PyErr_Format(PyExc_RuntimeError, "srtp_protect failed (libsrtp status %d)", status);
     }
-    ssize_t sent = sendto(fd, buffer, (size_t)protected_length, 0,
-                          (struct sockaddr *)&self->address, self->address_length);
+    /* Never blocks (MSG_DONTWAIT, whatever the socket's mode), so holding
+     * the GIL for these few microseconds is cheaper than releasing it. A
+     * signal is retried, as Python's sendto does (PEP 475). */
+    ssize_t sent;
+    do {
+        sent = sendto(fd, buffer, (size_t)protected_length, MSG_DONTWAIT,
+                      (struct sockaddr *)&self->address, self->address_length);
+    } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return PyLong_FromLong(0);

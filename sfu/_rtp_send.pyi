@@ -4,7 +4,7 @@ class RtpSender:
     """A subscriber's socket, address and SRTP session, ready to send to."""
 
     def __init__(
-        self, sock: object, address: bytes, protect: int, srtp: int, session: object
+        self, sock: object, address: bytes, protect: int, srtp: int, owner: object
     ) -> None: ...
     def send(
         self,
@@ -15,6 +15,7 @@ class RtpSender:
         ssrc: int,
         extensions: bytes,
         payload: bytes,
+        /,
     ) -> int:
         """Send one packet: its length before protection, or 0 when the
         socket's buffer is full (dropped, never queued). Raises OSError for a

@@ -114,7 +114,7 @@ import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aioice.ice
 import aiortc.rtcpeerconnection
@@ -148,6 +148,9 @@ from pylibsrtp._binding import lib as _srtp_lib
 from . import ice_consent, native_send, rtp
 from .errors import MediaPortsFull
 from .udp_send import SendTo, unqueued_sendto
+
+if TYPE_CHECKING:
+    from ._rtp_send import RtpSender as NativeSender
 
 logger = logging.getLogger(__name__)
 
@@ -994,7 +997,7 @@ class RtpSendPath:
         self._protect_rtcp: Callable[[bytes], bytes] = bytes
         self._address: Any = None
         #: The compiled rewrite-protect-send (sfu/native_send.py), if built.
-        self._native: native_send.NativeSender | None = None
+        self._native: NativeSender | None = None
 
     @classmethod
     def on_socket(
@@ -1154,7 +1157,7 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
 
 def _native_sender(
     sock: socket.socket | None, address: Any, session: pylibsrtp.Session
-) -> native_send.NativeSender | None:
+) -> NativeSender | None:
     """The compiled sender on ``sock`` (sfu/native_send.py), calling
     ``srtp_protect`` on ``session``'s state as ``direct_protect`` does; None
     where that cannot be (not built, uvloop's socket, another pylibsrtp)."""
@@ -1168,7 +1171,8 @@ def _native_sender(
         return None
     protect = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
     srtp = int(_srtp_ffi.cast("uintptr_t", state._srtp[0]))
-    return native_send.create(sock, address, protect, srtp, session)
+    # The ffi.gc cell frees the srtp_t: the sender keeps it alive.
+    return native_send.create(sock, address, protect, srtp, state._srtp)
 
 
 def count_rtp_at_socket(

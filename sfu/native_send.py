@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import sys
 import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._rtp_send import RtpSender as NativeSender
 
-__all__ = ["NativeSender", "create", "enabled", "sockaddr"]
+__all__ = ["create", "enabled", "sockaddr"]
 
 _rtp_send: types.ModuleType | None
 try:
@@ -31,8 +32,13 @@ except ImportError:  # built without a C compiler
 
 
 def enabled() -> bool:
-    """True when the compiled sender is built and not switched off."""
-    return _rtp_send is not None and os.environ.get("CONF_NATIVE_SEND", "1") != "0"
+    """True when the compiled sender is built, on Linux (whose ``struct
+    sockaddr`` :func:`sockaddr` packs), and not switched off."""
+    return (
+        _rtp_send is not None
+        and sys.platform == "linux"
+        and os.environ.get("CONF_NATIVE_SEND", "1") != "0"
+    )
 
 
 def sockaddr(family: int, address: Any) -> bytes | None:
@@ -59,16 +65,17 @@ def sockaddr(family: int, address: Any) -> bytes | None:
 
 
 def create(
-    sock: socket.socket, address: Any, protect: int, srtp: int, session: object
+    sock: socket.socket, address: Any, protect: int, srtp: int, owner: object
 ) -> NativeSender | None:
     """A sender on ``sock`` to ``address``, protecting with libsrtp's
-    ``srtp_protect`` at address ``protect`` on the session at ``srtp`` (kept
-    alive through ``session``); None when the compiled sender is not
-    available or the address cannot be packed."""
+    ``srtp_protect`` at address ``protect`` on the ``srtp_t`` at ``srtp``
+    (kept alive through ``owner``, which frees it); None when the compiled
+    sender is not available or the address cannot be packed. The addresses
+    are trusted as ctypes would: a wrong one crashes the process."""
     if _rtp_send is None or not enabled() or not isinstance(sock, socket.socket):
         return None
     packed = sockaddr(sock.family, address)
     if packed is None:
         return None
-    sender: NativeSender = _rtp_send.RtpSender(sock, packed, protect, srtp, session)
+    sender: NativeSender = _rtp_send.RtpSender(sock, packed, protect, srtp, owner)
     return sender

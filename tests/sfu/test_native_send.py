@@ -163,18 +163,19 @@ def test_a_closed_socket_is_never_written_through_its_old_number(udp_pair):
 
 def test_a_full_socket_buffer_drops_the_packet_instead_of_blocking(tmp_path: Path):
     """A datagram socket whose peer does not read fills up (a Unix one: UDP
-    on loopback hardly ever does); then ``send`` gives 0 at once."""
+    on loopback hardly ever does); then ``send`` gives 0 at once, even on a
+    socket in blocking mode (a hang here is pytest-timeout's failure)."""
     inbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     inbox.bind(str(tmp_path / "inbox"))
     outbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    outbox.setblocking(False)
+    outbox.setblocking(True)
     path = os.fsencode(tmp_path / "inbox")
     address = struct.pack("=H", socket.AF_UNIX) + path + b"\x00"
     outbound = outbound_session()
     state = outbound._srtp[0]
     ffi = bridge._srtp_ffi
     protect = int(ffi.cast("uintptr_t", ffi.addressof(bridge._srtp_lib, "srtp_protect")))
-    sender = RtpSender(outbox, address, protect, int(ffi.cast("uintptr_t", state)), outbound)
+    sender = RtpSender(outbox, address, protect, int(ffi.cast("uintptr_t", state)), outbound._srtp)
     try:
         results = [sender.send(0x80, 96, n, n, 1, b"", bytes(1000)) for n in range(2000)]
         assert results[0] == 1012
@@ -183,6 +184,23 @@ def test_a_full_socket_buffer_drops_the_packet_instead_of_blocking(tmp_path: Pat
     finally:
         inbox.close()
         outbox.close()
+
+
+def test_header_fields_out_of_range_and_an_unmade_sender_are_errors(udp_pair):
+    """Numbers that do not fit their header field are refused (the Python
+    steps' ``struct.pack`` refuses them too), never cut short; a sender that
+    skipped ``__init__`` raises instead of calling a null pointer."""
+    sender, receiver = udp_pair
+    path = bridge.RtpSendPath.on_socket(sender, receiver.getsockname(), session=outbound_session())
+    native = path._native
+    assert native is not None
+    for fields in ((0x100, 96, 1, 1, 1), (0x80, 96, 0x10000, 1, 1), (0x80, 96, 1, 2**32, 1),
+                   (0x80, 96, 1, 1, -1), (0x80, 96, 1, 1, 2**64)):  # fmt: skip
+        with pytest.raises(OverflowError):
+            native.send(*fields, b"", b"x")
+    with pytest.raises(RuntimeError, match="not initialised"):
+        RtpSender.__new__(RtpSender).send(0x80, 96, 1, 1, 1, b"", b"x")
+    assert native.send(0x80, 96, 1, 1, 1, b"", b"x") == 13  # still usable
 
 
 def test_addresses_it_cannot_pack_leave_the_python_steps():
