@@ -1043,8 +1043,11 @@ class RtpSendPath:
         self._protect = direct_protect(session)
         self._protect_rtcp = session.protect_rtcp
         self._address = pair.remote_addr
-        sock = getattr(udp.get_extra_info("socket"), "_sock", None)
-        self._native = _native_sender(sock, pair.remote_addr, session)
+        # asyncio lends its socket (inside a TransportSocket); uvloop a
+        # PseudoSocket whose fileno() is -1 once closed, which is all the
+        # compiled sender asks of it.
+        lent = udp.get_extra_info("socket")
+        self._native = _native_sender(getattr(lent, "_sock", lent), pair.remote_addr, session)
         return True
 
     def send_rewritten(
@@ -1155,12 +1158,10 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     return protect_packet
 
 
-def _native_sender(
-    sock: socket.socket | None, address: Any, session: pylibsrtp.Session
-) -> NativeSender | None:
+def _native_sender(sock: Any, address: Any, session: pylibsrtp.Session) -> NativeSender | None:
     """The compiled sender on ``sock`` (sfu/native_send.py), calling
     ``srtp_protect`` on ``session``'s state as ``direct_protect`` does; None
-    where that cannot be (not built, uvloop's socket, another pylibsrtp)."""
+    where that cannot be (not built, another pylibsrtp)."""
     state: Any = session
     if (
         sock is None

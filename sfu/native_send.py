@@ -41,7 +41,7 @@ def enabled() -> bool:
     )
 
 
-def sockaddr(family: int, address: Any) -> bytes | None:
+def sockaddr(family: int | None, address: Any) -> bytes | None:
     """``address`` as the socket module takes it, packed as a C ``struct
     sockaddr`` of ``family``; None for anything else (e.g. a scoped IPv6 address)."""
     try:
@@ -64,17 +64,16 @@ def sockaddr(family: int, address: Any) -> bytes | None:
     return None
 
 
-def create(
-    sock: socket.socket, address: Any, protect: int, srtp: int, owner: object
-) -> NativeSender | None:
-    """A sender on ``sock`` to ``address``, protecting with libsrtp's
+def create(sock: Any, address: Any, protect: int, srtp: int, owner: object) -> NativeSender | None:
+    """A sender on ``sock`` (a socket, or anything with its ``family`` and a
+    ``fileno()`` that is -1 once closed, as uvloop's) to ``address``, protecting with libsrtp's
     ``srtp_protect`` at address ``protect`` on the ``srtp_t`` at ``srtp``
     (kept alive through ``owner``, which frees it); None when the compiled
     sender is not available or the address cannot be packed. The addresses
     are trusted as ctypes would: a wrong one crashes the process."""
-    if _rtp_send is None or not enabled() or not isinstance(sock, socket.socket):
+    if _rtp_send is None or not enabled() or not hasattr(sock, "fileno"):
         return None
-    packed = sockaddr(sock.family, address)
+    packed = sockaddr(getattr(sock, "family", None), address)
     if packed is None:
         return None
     sender: NativeSender = _rtp_send.RtpSender(sock, packed, protect, srtp, owner)

@@ -9,6 +9,7 @@ with real aiortc peers.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import struct
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pylibsrtp
 import pytest
+import uvloop
 from media_peers import alice_sends_to_bob
 
 from sfu import aiortc_bridge as bridge
@@ -230,3 +232,34 @@ async def test_a_subscriber_gets_its_media_through_the_compiled_sender(server, m
     path = subscriber._send_path
     assert path is not None and path._native is not None
     assert subscriber.slots[0].packets_sent > 0
+
+
+def test_on_uvloop_it_sends_through_the_pseudo_socket_and_stops_once_closed():
+    """uvloop lends a PseudoSocket, not the socket: the compiled sender uses
+    its descriptor while the transport is open and raises (never writes to
+    the old number) once it is closed."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+        )
+        receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(5)
+        try:
+            lent = transport.get_extra_info("socket")
+            assert not hasattr(lent, "_sock")
+            native = bridge._native_sender(lent, receiver.getsockname(), outbound_session())
+            assert native is not None
+            assert native.send(0x80, 96, 1, 1, 1, b"", b"hello") == 17
+            assert len(receiver.recv(2048)) > 17  # protected: with its tag
+            transport.close()
+            await asyncio.sleep(0.05)
+            with pytest.raises(OSError):
+                native.send(0x80, 96, 2, 2, 1, b"", b"hello")
+        finally:
+            transport.close()
+            receiver.close()
+
+    uvloop.run(scenario())
