@@ -16,7 +16,6 @@ import os
 import socket
 import struct
 import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,18 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["create", "enabled", "sockaddr"]
 
-_rtp_send: types.ModuleType | None
+_CompiledSender: type[NativeSender] | None
 try:
-    from . import _rtp_send
+    from ._rtp_send import RtpSender as _CompiledSender
 except ImportError:  # built without a C compiler
-    _rtp_send = None
+    _CompiledSender = None
 
 
 def enabled() -> bool:
     """True when the compiled sender is built, on Linux (whose ``struct
     sockaddr`` :func:`sockaddr` packs), and not switched off."""
     return (
-        _rtp_send is not None
+        _CompiledSender is not None
         and sys.platform == "linux"
         and os.environ.get("CONF_NATIVE_SEND", "1") != "0"
     )
@@ -71,10 +70,9 @@ def create(sock: Any, address: Any, protect: int, srtp: int, owner: object) -> N
     (kept alive through ``owner``, which frees it); None when the compiled
     sender is not available or the address cannot be packed. The addresses
     are trusted as ctypes would: a wrong one crashes the process."""
-    if _rtp_send is None or not enabled() or not hasattr(sock, "fileno"):
+    if _CompiledSender is None or not enabled() or not hasattr(sock, "fileno"):
         return None
     packed = sockaddr(getattr(sock, "family", None), address)
     if packed is None:
         return None
-    sender: NativeSender = _rtp_send.RtpSender(sock, packed, protect, srtp, owner)
-    return sender
+    return _CompiledSender(sock, packed, protect, srtp, owner)
