@@ -224,13 +224,20 @@ def test_switched_off_by_the_environment(monkeypatch):
         assert native_send.create(sock, ("127.0.0.1", 9), 1, 1, object()) is None
 
 
-async def test_a_subscriber_gets_its_media_through_the_compiled_sender(server, make_client):
-    """Through the real server: Bob decodes Alice's camera, and his
-    connection sent it with the compiled sender."""
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python-steps"])
+async def test_a_subscriber_gets_its_media_through_either_sender(
+    server, make_client, monkeypatch, compiled
+):
+    """Through the real server: Bob decodes Alice's camera, sent with the
+    compiled sender, or with the Python steps where it is switched off (as
+    on a machine that could not build it)."""
+    if not compiled:
+        monkeypatch.setenv("CONF_NATIVE_SEND", "0")
     _alice, bob = await alice_sends_to_bob(make_client, "native", 20)
     subscriber = server.service.media["native"].subscribers[bob.participant_id]
     path = subscriber._send_path
-    assert path is not None and path._native is not None
+    assert path is not None
+    assert (path._native is not None) == compiled
     assert subscriber.slots[0].packets_sent > 0
 
 
