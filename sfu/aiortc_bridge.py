@@ -1117,6 +1117,14 @@ _SRTP_MAX_TRAILER = 144
 _SRTP_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
 
 
+def _srtp_protect_callable(state: Any, *attributes: str) -> bool:
+    """True when pylibsrtp's libsrtp has the ``srtp_protect`` this module
+    calls and the session ``state`` has the internal ``attributes`` it reads."""
+    return _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname == _SRTP_PROTECT_TYPE and all(
+        hasattr(state, name) for name in attributes
+    )
+
+
 def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     """``session.protect``, calling libsrtp's ``srtp_protect`` directly.
 
@@ -1130,9 +1138,7 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     own ``protect``.
     """
     state: Any = session
-    if _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname != _SRTP_PROTECT_TYPE or not all(
-        hasattr(state, name) for name in ("_srtp", "_cdata", "_buffer")
-    ):
+    if not _srtp_protect_callable(state, "_srtp", "_cdata", "_buffer"):
         return session.protect
     srtp = state._srtp[0]
     cdata = state._cdata
@@ -1163,12 +1169,7 @@ def _native_sender(sock: Any, address: Any, session: pylibsrtp.Session) -> Nativ
     ``srtp_protect`` on ``session``'s state as ``direct_protect`` does; None
     where that cannot be (not built, another pylibsrtp)."""
     state: Any = session
-    if (
-        sock is None
-        or not native_send.enabled()
-        or _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname != _SRTP_PROTECT_TYPE
-        or not hasattr(state, "_srtp")
-    ):
+    if sock is None or not native_send.enabled() or not _srtp_protect_callable(state, "_srtp"):
         return None
     protect = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
     srtp = int(_srtp_ffi.cast("uintptr_t", state._srtp[0]))

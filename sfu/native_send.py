@@ -65,8 +65,9 @@ def sockaddr(family: int | None, address: Any) -> bytes | None:
 
 def create(sock: Any, address: Any, protect: int, srtp: int, owner: object) -> NativeSender | None:
     """A sender on ``sock`` (a socket, or anything with its ``family`` and a
-    ``fileno()`` that is -1 once closed, as uvloop's) to ``address``, protecting with libsrtp's
-    ``srtp_protect`` at address ``protect`` on the ``srtp_t`` at ``srtp``
+    ``fileno()`` that is -1 once closed, as uvloop's) to ``address``,
+    protecting with libsrtp's ``srtp_protect`` at address ``protect`` on the
+    ``srtp_t`` at ``srtp``
     (kept alive through ``owner``, which frees it); None when the compiled
     sender is not available or the address cannot be packed. The addresses
     are trusted as ctypes would: a wrong one crashes the process."""
