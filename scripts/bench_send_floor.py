@@ -190,6 +190,7 @@ class _Fanout:
         addresses: list[tuple[str, int]],
         protect: bool,
         native: bool = True,
+        fan_out: bool = True,
     ) -> None:
         async def no_keyframe_request(ssrc: int) -> bool:
             return True
@@ -199,6 +200,8 @@ class _Fanout:
             kind="video", codec=_VP8, mid="0", ssrc=0x1001, audio_level_id=None,
             settings=settings, send_keyframe_request=no_keyframe_request, stats=SfuStats(),
         )  # fmt: skip
+        if not fan_out:
+            self.producer._fan_out = None  # each consumer's send from Python
         self._pc = RTCPeerConnection()
         self.consumers = []
         for address in addresses:
@@ -247,6 +250,7 @@ async def measure(addresses: list[tuple[str, int]], packets: int, rounds: int) -
         "sendto (Python, per packet)": _python_sendto(sender, addresses),
         "sendmmsg (one call per 24 packets)": _ctypes_sendmmsg(sender, addresses),
         "the SFU's fan-out, protect included": _Fanout(sender, addresses, True).burst,
+        "the same, compiled send step only": _Fanout(sender, addresses, True, True, False).burst,
         "the same, Python steps (no _rtp_send)": _Fanout(sender, addresses, True, False).burst,
         "the SFU's fan-out, no protect": _Fanout(sender, addresses, False).burst,
     }

@@ -1,5 +1,7 @@
 """Types of the compiled send step (sfu/_rtp_send.c); see sfu/native_send.py."""
 
+from typing import Any
+
 class RtpSender:
     """A subscriber's socket, address and SRTP session, ready to send to."""
 
@@ -20,4 +22,23 @@ class RtpSender:
         """Send one packet: its length before protection, or 0 when the
         socket's buffer is full (dropped, never queued). Raises OSError for a
         closed socket, ValueError for a packet too long for the SRTP buffer,
-        RuntimeError when libsrtp fails."""
+        pylibsrtp.Error when libsrtp fails."""
+
+class SlotBase:
+    """The per-packet fields of a send slot (sfu.send_slot.SendSlot): typed
+    as sfu.native_send's Python fallback with the same names."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+class ConsumerBase:
+    """The per-packet fields of a consumer (sfu.consumer.Consumer): typed
+    as sfu.native_send's Python fallback with the same names."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+def fan_out(consumers: list[Any], view: Any, layer: int, /) -> None:
+    """Each consumer's ``send(view, layer)``, in C for the registered type
+    (an error of one, e.g. pylibsrtp.Error, stops the rest, as in Python)."""
+
+def set_consumer_type(cls: type, /) -> None:
+    """The ConsumerBase subclass whose ``send`` fan_out does in C."""

@@ -1073,8 +1073,6 @@ class RtpSendPath:
             except OSError:
                 self.reset()  # closed or unreachable: resolve again next time
                 return 0
-            except RuntimeError as error:
-                raise pylibsrtp.Error(str(error)) from None
         data = rtp.rewrite(view, payload_type, sequence_number, timestamp, ssrc, extensions)
         return len(data) if self.send(data) else 0
 

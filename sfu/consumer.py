@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from . import rtp, timeline
+from . import native_send, rtp, timeline
 from .producer import Producer
 from .send_slot import SendSlot
 from .settings import SfuSettings
@@ -18,7 +18,7 @@ REPLAY_MAX_AGE_S = 1.5
 REPLAY_MAX_PACKETS = 200
 
 
-class Consumer:
+class Consumer(native_send.ConsumerBase):
     """Moves packets of one layer of ``producer`` into ``slot``.
 
     Starts paused. A video consumer that (re)starts waits for a keyframe and
@@ -30,6 +30,10 @@ class Consumer:
     An upgrade decided before the first picture does not hold that picture
     back: the lower layer asked for first still starts the stream if its
     keyframe comes (or is cached) first, and the switch up follows.
+
+    ``paused``, ``current_layer``, ``packets_sent`` and ``slot`` are fields
+    of :data:`sfu.native_send.ConsumerBase`: the compiled fan-out
+    (``Producer.receive``) does :meth:`send` in C where it can.
     """
 
     #: A subscriber gets a talker's audio only while speaker selection ranks
@@ -110,11 +114,21 @@ class Consumer:
             self._switch(layer, view)
         if self.slot.write(view):
             self.packets_sent += 1
-        elif not self.slot.connected:
+        else:
+            self._unsent()
+
+    def _unsent(self) -> None:
+        if not self.slot.connected:
             # Not connected yet (or any more): start again cleanly when it is.
             self.current_layer = None
         # Else the socket could not take it: lost with its number kept
         # (SendSlot.write), the subscriber NACKs it; the stream goes on.
+
+    def _send_failed(self, seq: int, ts: int) -> None:
+        """The compiled fan-out's send of the packet numbered ``seq`` and
+        ``ts`` did not go out: what :meth:`send` does then."""
+        self.slot.account(0, seq, ts)
+        self._unsent()
 
     def skip(self, view: rtp.RtpView, layer: int) -> None:
         """A packet of ``layer`` that goes to nobody (padding, a bandwidth
@@ -320,3 +334,6 @@ class Consumer:
         self.producer.remove_consumer(self)
         if self.slot.consumer is self:
             self.slot.consumer = None
+
+
+native_send.register_consumer_type(Consumer)

@@ -16,18 +16,77 @@ import os
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._rtp_send import RtpSender as NativeSender
 
-__all__ = ["create", "enabled", "sockaddr"]
+__all__ = [
+    "ConsumerBase",
+    "SlotBase",
+    "compiled_fan_out",
+    "create",
+    "enabled",
+    "register_consumer_type",
+    "sockaddr",
+]
 
 _CompiledSender: type[NativeSender] | None
 try:
-    from ._rtp_send import RtpSender as _CompiledSender
+    # Named in full: tests/test_layering.py reads ``from . import _rtp_send``
+    # (a module without a .py file) as an import of the package itself.
+    import sfu._rtp_send as _compiled
+
+    _CompiledSender = _compiled.RtpSender
 except ImportError:  # built without a C compiler
+    _compiled = None  # type: ignore[assignment]
     _CompiledSender = None
+
+
+class _PythonSlotBase:
+    """The per-packet fields of a send slot, where the module was not built.
+
+    With the module, :class:`sfu.send_slot.SendSlot` inherits them as C
+    fields instead, which the compiled fan-out reads and writes directly
+    (``_varying_kind``: 0 none, 1 audio level, 2 abs-send-time)."""
+
+    _seq_offset: int
+    _ts_offset: int
+    _last_seq: int
+    _last_ts: int
+    _last_wall: float
+    packets_sent: int
+    _octets: int
+    ssrc: int
+    _payload_type: int
+    _varying_kind: int
+    _ext_plain: bytes
+    _ext_prefix: bytes
+    _ext_zeros: int
+    _path: Any
+    _stats: Any
+
+
+class _PythonConsumerBase:
+    """The per-packet fields of a consumer, where the module was not built
+    (with it, C fields the compiled fan-out reads and writes)."""
+
+    paused: bool
+    current_layer: int | None
+    packets_sent: int
+    slot: Any
+
+
+if TYPE_CHECKING or _compiled is None:
+    SlotBase = _PythonSlotBase
+    ConsumerBase = _PythonConsumerBase
+else:
+    SlotBase = _compiled.SlotBase
+    ConsumerBase = _compiled.ConsumerBase
+
+#: ``fan_out(consumers, view, layer)``: each consumer's ``send(view, layer)``.
+FanOut = Callable[[list[Any], Any, int], None]
 
 
 def enabled() -> bool:
@@ -77,3 +136,26 @@ def create(sock: Any, address: Any, protect: int, srtp: int, owner: object) -> N
     if packed is None:
         return None
     return _CompiledSender(sock, packed, protect, srtp, owner)
+
+
+def register_consumer_type(consumer_type: type) -> None:
+    """Let the compiled fan-out do ``consumer_type``'s ``send`` in C, for
+    consumers that forward the packet's layer through a resolved compiled
+    sender. ``consumer_type`` derives from :data:`ConsumerBase`, its slots
+    from :data:`SlotBase`, whose fields the C code reads and writes as that
+    ``send`` would; a failed send is handed to its ``_send_failed(seq,
+    ts)``. Nothing to do where the module is not built."""
+    if _compiled is not None:
+        _compiled.set_consumer_type(consumer_type)
+
+
+def compiled_fan_out() -> FanOut | None:
+    """``fan_out(consumers, view, layer)``: each consumer's ``send(view,
+    layer)`` in order, in C for the registered consumer type
+    (:func:`register_consumer_type`); None where the module is not built or
+    switched off, or only the fan-out is (``CONF_NATIVE_FAN_OUT=0``, for
+    measuring what it saves): then call each consumer's ``send``."""
+    if _compiled is None or not enabled() or os.environ.get("CONF_NATIVE_FAN_OUT") == "0":
+        return None
+    fan_out: FanOut = _compiled.fan_out
+    return fan_out

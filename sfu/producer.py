@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from . import rtp, timeline
+from . import native_send, rtp, timeline
 from .aiortc_bridge import Codec
 from .dynacast import Dynacast
 from .producer_layer import Downstream, ProducerLayer
@@ -68,6 +68,8 @@ class Producer:
         self._settings = settings
         self._stats = stats
         self._latency_countdown = LATENCY_SAMPLE_EVERY
+        #: Each consumer's send in one compiled call where it is built.
+        self._fan_out = native_send.compiled_fan_out()
         self._audio_level_id = audio_level_id
         self._send_keyframe_request = send_keyframe_request
         self._video = kind == "video"
@@ -193,6 +195,10 @@ class Producer:
         index = layer.index
         self._latency_countdown -= 1
         if self._latency_countdown:
+            fan_out = self._fan_out
+            if fan_out is not None:
+                fan_out(consumers, view, index)
+                return
             for consumer in consumers:
                 consumer.send(view, index)
             return

@@ -17,7 +17,7 @@ from typing import Protocol
 from aiortc import RTCRtpTransceiver
 
 from . import aiortc_bridge as bridge
-from . import rtcp, rtp
+from . import native_send, rtcp, rtp
 from .producer import Producer
 from .stats import SfuStats
 
@@ -44,22 +44,27 @@ class SlotConsumer(Protocol):
     def retransmit(self, out_sequence_number: int) -> int: ...
 
 
-class SendSlot:
-    """Writes rewritten packets of whichever consumer currently owns it."""
+class SendSlot(native_send.SlotBase):
+    """Writes rewritten packets of whichever consumer currently owns it.
+
+    Its per-packet numbers and counters are fields of
+    :data:`sfu.native_send.SlotBase`, which the compiled fan-out
+    (``Producer.receive``) updates as :meth:`write` would.
+    """
 
     def __init__(
         self, transceiver: RTCRtpTransceiver, stats: SfuStats, path: bridge.RtpSendPath
     ) -> None:
         self.transceiver = transceiver
-        self._stats = stats
-        self._path = path
+        self._stats: SfuStats = stats
+        self._path: bridge.RtpSendPath = path
         self._send = path.send_rewritten
         self.kind: str = transceiver.kind
         self.consumer: SlotConsumer | None = None
-        self.codec: bridge.Codec | None = None
+        self._codec: bridge.Codec | None = None
+        self._payload_type = -1
         self.ssrc = bridge.sender_ssrc(transceiver.sender)
-        self._extensions = rtp.ExtensionTemplate([], None)
-        self._varying: str | None = None  # "audio_level" or "abs_send_time"
+        self._set_extensions(rtp.ExtensionTemplate([], None), None)
         self._octets = 0
         self._report_lsr = 0
         self._report_time: float | None = None
@@ -84,6 +89,27 @@ class SendSlot:
         """True once an answer for this slot has been applied."""
         return self.codec is not None
 
+    @property
+    def codec(self) -> bridge.Codec | None:
+        """The negotiated codec (None until the answer is applied)."""
+        return self._codec
+
+    @codec.setter
+    def codec(self, codec: bridge.Codec | None) -> None:
+        self._codec = codec
+        self._payload_type = -1 if codec is None else codec.payload_type
+
+    def _set_extensions(self, template: rtp.ExtensionTemplate, varying: str | None) -> None:
+        """Use ``template``, with ``varying`` ("audio_level", "abs_send_time"
+        or None) as its one value taken from each packet."""
+        self._extensions = template
+        self._varying = varying
+        # The same template as the compiled fan-out reads it.
+        self._varying_kind = _VARYING_KINDS[varying]
+        self._ext_plain = template.plain
+        self._ext_prefix = template.prefix
+        self._ext_zeros = len(template.suffix)
+
     def configure(self) -> None:
         """Read the negotiated codec and header-extension ids (after the answer)."""
         self.codec = bridge.negotiated_codec(self.transceiver)
@@ -99,14 +125,11 @@ class SendSlot:
         level_id = ids.get(bridge.URI_AUDIO_LEVEL)
         abs_id = ids.get(bridge.URI_ABS_SEND_TIME)
         if self.kind == "audio" and level_id:
-            self._varying = "audio_level"
-            self._extensions = rtp.ExtensionTemplate(constant, (level_id, 1))
+            self._set_extensions(rtp.ExtensionTemplate(constant, (level_id, 1)), "audio_level")
         elif self.kind == "video" and abs_id:
-            self._varying = "abs_send_time"
-            self._extensions = rtp.ExtensionTemplate(constant, (abs_id, 3))
+            self._set_extensions(rtp.ExtensionTemplate(constant, (abs_id, 3)), "abs_send_time")
         else:
-            self._varying = None
-            self._extensions = rtp.ExtensionTemplate(constant, None)
+            self._set_extensions(rtp.ExtensionTemplate(constant, None), None)
 
     def rebase(self, view: rtp.RtpView, behind: int = 0) -> None:
         """Map ``view`` onto the next outgoing sequence number and a plausible
@@ -174,12 +197,19 @@ class SendSlot:
         Giving its number to the next packet would leave the subscriber
         nothing to ask for.
         """
-        codec = self.codec
-        if codec is None:
-            return False
+        payload_type = self._payload_type
+        if payload_type < 0:
+            return False  # no codec negotiated yet
         seq = (view.sequence_number + self._seq_offset) & 0xFFFF
         ts = (view.timestamp + self._ts_offset) & 0xFFFFFFFF
-        size = self._send(view, codec.payload_type, seq, ts, self.ssrc, self._extension_block(view))
+        size = self._send(view, payload_type, seq, ts, self.ssrc, self._extension_block(view))
+        return self.account(size, seq, ts, retransmission)
+
+    def account(self, size: int, seq: int, ts: int, retransmission: bool = False) -> bool:
+        """Count a packet sent with outgoing ``seq`` and ``ts``, ``size``
+        bytes long (0: not sent), as :meth:`write` explains; True if it
+        went out. (The compiled fan-out counts what went out itself and
+        calls this for what did not.)"""
         stats = self._stats
         sent = size > 0
         if sent:
@@ -225,3 +255,7 @@ class SendSlot:
         if not dlsr or self._report_time is None or lsr != self._report_lsr:
             return None
         return time.monotonic() - self._report_time - dlsr / 65536
+
+
+#: SlotBase's ``_varying_kind`` for each kind of varying extension value.
+_VARYING_KINDS = {None: 0, "audio_level": 1, "abs_send_time": 2}
