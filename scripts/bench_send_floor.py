@@ -14,10 +14,12 @@ receivers (a 25-person mesh) that a child process drains:
   negotiate with the SFU;
 - ``the SFU's fan-out``: the same packets through the SFU's own forwarding
   code (a real ``Producer`` fed by hand, a ``Consumer`` and ``SendSlot`` per
-  receiver, ``RtpSendPath`` with the compiled send step of sfu/_rtp_send.c),
-  once with the same steps in Python (rewrite, the direct protect call,
-  ``sendto``) and once without the protect call: what is left after the floor
-  is the per-subscriber work that a compiled fan-out would have to take over.
+  receiver, ``RtpSendPath``), with the compiled fan-out of sfu/_rtp_send.c
+  (one call per incoming packet), with only its send step (a Python loop
+  over the consumers, one compiled call per subscriber), with the same
+  steps in Python (rewrite, the direct protect call, ``sendto``), and
+  without the protect call: what is left after the floor is the SFU's own
+  per-subscriber work.
 
 On loopback the kernel delivers each datagram into the receiver's socket in
 the sender's system call, so ``sendto``'s figure includes the receive side

@@ -585,22 +585,36 @@ is_layer(PyObject *current, long layer)
     return !overflow && value == layer;
 }
 
-/* fan_out(consumers, view, layer) -> None
+/* Seconds on CLOCK_MONOTONIC (time.monotonic()'s and time.perf_counter()'s clock). */
+static double
+monotonic_now(void)
+{
+    struct timespec clock;
+    clock_gettime(CLOCK_MONOTONIC, &clock);
+    return (double)clock.tv_sec + (double)clock.tv_nsec * 1e-9;
+}
+
+/* fan_out(consumers, view, layer, times=None) -> None
  *
  * ``consumer.send(view, layer)`` for each consumer of the list, in order:
  * for consumers of the registered class (set_consumer_type) that forward
  * ``layer`` now through a slot with a resolved compiled sender, in C (the
  * rewrite, protect and send, the slot's numbers and counters, the stats'
  * forwarded counters); for anything else, its own send(). An error stops
- * the rest, as it would the Python loop. */
+ * the rest, as it would the Python loop. With a list ``times``, appends
+ * the seconds from the call's start to the end of each consumer's send
+ * (the forwarding latency the stats sample). */
 static PyObject *
 fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyList_Check(args[0]) || !PyLong_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "fan_out(consumers: list, view, layer: int)");
+    if (nargs < 3 || nargs > 4 || !PyList_Check(args[0]) || !PyLong_Check(args[2]) ||
+        (nargs == 4 && args[3] != Py_None && !PyList_Check(args[3]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "fan_out(consumers: list, view, layer: int, times: list | None = None)");
         return NULL;
     }
     PyObject *consumers = args[0], *view = args[1], *layer_object = args[2];
+    PyObject *times = nargs == 4 && args[3] != Py_None ? args[3] : NULL;
     int overflow;
     long layer = PyLong_AsLongAndOverflow(layer_object, &overflow);
     if (overflow || (layer == -1 && PyErr_Occurred())) {
@@ -612,9 +626,7 @@ fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *result = NULL;
     PyObject *stats = NULL; /* whose counters packets and octets are for */
     long long packets = 0, octets = 0;
-    struct timespec clock;
-    clock_gettime(CLOCK_MONOTONIC, &clock); /* time.monotonic()'s clock */
-    double now = (double)clock.tv_sec + (double)clock.tv_nsec * 1e-9;
+    double now = monotonic_now();
     if (read_packet(view, &packet))
         goto done;
     Py_INCREF(consumers);
@@ -646,6 +658,14 @@ fan_out(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(item);
         if (handled < 0)
             break;
+        if (times != NULL) {
+            PyObject *elapsed = PyFloat_FromDouble(monotonic_now() - now);
+            if (elapsed == NULL || PyList_Append(times, elapsed)) {
+                Py_XDECREF(elapsed);
+                break;
+            }
+            Py_DECREF(elapsed);
+        }
     }
     if (PyErr_Occurred()) {
         /* Count what went out before the error, keeping the error. */
@@ -680,7 +700,7 @@ set_consumer_type(PyObject *module, PyObject *cls)
 
 static PyMethodDef module_methods[] = {
     {"fan_out", (PyCFunction)(void (*)(void))fan_out, METH_FASTCALL,
-     "fan_out(consumers, view, layer): each consumer's send(view, layer)"},
+     "fan_out(consumers, view, layer, times=None): each consumer's send(view, layer)"},
     {"set_consumer_type", (PyCFunction)set_consumer_type, METH_O,
      "set_consumer_type(cls): the ConsumerBase subclass whose send() fan_out does in C"},
     {NULL, NULL, 0, NULL},

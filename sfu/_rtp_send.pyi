@@ -36,9 +36,12 @@ class ConsumerBase:
 
     def __getattr__(self, name: str) -> Any: ...
 
-def fan_out(consumers: list[Any], view: Any, layer: int, /) -> None:
+def fan_out(
+    consumers: list[Any], view: Any, layer: int, times: list[float] | None = None, /
+) -> None:
     """Each consumer's ``send(view, layer)``, in C for the registered type
-    (an error of one, e.g. pylibsrtp.Error, stops the rest, as in Python)."""
+    (an error of one, e.g. pylibsrtp.Error, stops the rest, as in Python);
+    with ``times``, appends the seconds from the start to the end of each send."""
 
 def set_consumer_type(cls: type, /) -> None:
     """The ConsumerBase subclass whose ``send`` fan_out does in C."""

@@ -85,8 +85,9 @@ else:
     SlotBase = _compiled.SlotBase
     ConsumerBase = _compiled.ConsumerBase
 
-#: ``fan_out(consumers, view, layer)``: each consumer's ``send(view, layer)``.
-FanOut = Callable[[list[Any], Any, int], None]
+#: ``fan_out(consumers, view, layer, times)``: each consumer's ``send(view,
+#: layer)``; with a list ``times``, the seconds from the start to the end of each.
+FanOut = Callable[[list[Any], Any, int, "list[float] | None"], None]
 
 
 def enabled() -> bool:
@@ -150,8 +151,9 @@ def register_consumer_type(consumer_type: type) -> None:
 
 
 def compiled_fan_out() -> FanOut | None:
-    """``fan_out(consumers, view, layer)``: each consumer's ``send(view,
-    layer)`` in order, in C for the registered consumer type
+    """``fan_out(consumers, view, layer, times)``: each consumer's ``send(view,
+    layer)`` in order (and into the list ``times``, unless None, the seconds
+    from the start to the end of each), in C for the registered consumer type
     (:func:`register_consumer_type`); None where the module is not built or
     switched off, or only the fan-out is (``CONF_NATIVE_FAN_OUT=0``, for
     measuring what it saves): then call each consumer's ``send``."""

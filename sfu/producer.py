@@ -194,16 +194,22 @@ class Producer:
             return
         index = layer.index
         self._latency_countdown -= 1
+        fan_out = self._fan_out
         if self._latency_countdown:
-            fan_out = self._fan_out
             if fan_out is not None:
-                fan_out(consumers, view, index)
+                fan_out(consumers, view, index, None)
                 return
             for consumer in consumers:
                 consumer.send(view, index)
             return
         # One packet in LATENCY_SAMPLE_EVERY: time each consumer's send.
         self._latency_countdown = LATENCY_SAMPLE_EVERY
+        if fan_out is not None:
+            times: list[float] = []
+            fan_out(consumers, view, index, times)
+            for seconds in times:
+                stats.observe_latency(seconds)
+            return
         started = time.perf_counter()
         for consumer in consumers:
             consumer.send(view, index)

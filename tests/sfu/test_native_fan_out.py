@@ -248,6 +248,9 @@ async def test_the_compiled_fan_out_sends_what_the_python_loop_sends(rooms):
         for step, other in zip(timestamp_steps(ours), timestamp_steps(theirs), strict=True):
             assert step == other or (step < 90_000 and other < 90_000)
     assert compiled.counters() == python.counters()
+    # One packet in 16 is timed, each consumer's send: as many times, in both.
+    timed = [room.video.producer._stats.latency_count for room in (compiled, python)]
+    assert timed[0] == timed[1] > 0
     assert compiled.relay.got == python.relay.got and compiled.relay.got
     # Every kind of consumer was met: the C path, paused, a switch, the Python steps.
     forwarding, paused, upper, python_steps, voice, voice_python = got
@@ -441,3 +444,21 @@ async def test_slot_fields_out_of_range_are_left_to_the_python_steps(udp_pair):
     with pytest.raises(OverflowError):
         publisher.send(0)
     assert datagrams(receiver) == []
+
+
+async def test_the_sampled_packet_times_each_send(rooms):
+    """The packet the stats time (one in 16) goes through the compiled
+    fan-out too, which reports when each consumer's send ended, counted
+    from the call's start: one figure per consumer, in order."""
+    compiled, _ = rooms
+    compiled.video.send(0, keyframe=True)
+    producer = compiled.video.producer
+    layer = producer.layers[0]
+    view = rtp.parse(struct.pack("!BBHII", 0x80, 96, 9, 9, 1001) + b"\x10\x01\x00\x00\x00")
+    assert view is not None and producer._fan_out is not None
+    view.stamp()
+    times: list[float] = []
+    producer._fan_out(layer.consumers, view, 0, times)
+    assert len(times) == len(layer.consumers) >= 3
+    assert times == sorted(times) and times[0] >= 0 and times[-1] < 1
+    assert compiled.forwarding.packets_sent == 2
