@@ -103,7 +103,6 @@ class SendSlot(native_send.SlotBase):
         """Use ``template``, with ``varying`` ("audio_level", "abs_send_time"
         or None) as its one value taken from each packet."""
         self._extensions = template
-        self._varying = varying
         # The same template as the compiled fan-out reads it.
         self._varying_kind = _VARYING_KINDS[varying]
         self._ext_plain = template.plain
@@ -179,10 +178,10 @@ class SendSlot(native_send.SlotBase):
         return (out_seq - self._seq_offset) & 0xFFFF
 
     def _extension_block(self, view: rtp.RtpView) -> bytes:
-        varying = self._varying
-        if varying == "abs_send_time":
+        varying = self._varying_kind
+        if varying == _ABS_SEND_TIME:
             return self._extensions.build(view.abs_send_time)
-        if varying == "audio_level" and view.audio_level is not None:
+        if varying == _AUDIO_LEVEL and view.audio_level is not None:
             return self._extensions.build(rtp.LEVEL_BYTES[view.audio_level])
         return self._extensions.plain
 
@@ -257,5 +256,8 @@ class SendSlot(native_send.SlotBase):
         return time.monotonic() - self._report_time - dlsr / 65536
 
 
-#: SlotBase's ``_varying_kind`` for each kind of varying extension value.
-_VARYING_KINDS = {None: 0, "audio_level": 1, "abs_send_time": 2}
+#: SlotBase's ``_varying_kind`` for each kind of varying extension value
+#: (the VARYING_* values of sfu/_rtp_send.c).
+_AUDIO_LEVEL = 1
+_ABS_SEND_TIME = 2
+_VARYING_KINDS = {None: 0, "audio_level": _AUDIO_LEVEL, "abs_send_time": _ABS_SEND_TIME}
