@@ -18,6 +18,7 @@ import itertools
 import random
 import socket
 import struct
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -458,7 +459,9 @@ async def test_the_sampled_packet_times_each_send(rooms):
     assert view is not None and producer._fan_out is not None
     view.stamp()
     times: list[float] = []
+    started = time.perf_counter()
     producer._fan_out(layer.consumers, view, 0, times)
+    took = time.perf_counter() - started  # the same clock (CLOCK_MONOTONIC)
     assert len(times) == len(layer.consumers) >= 3
-    assert times == sorted(times) and times[0] >= 0 and times[-1] < 1
+    assert times == sorted(times) and times[0] >= 0 and times[-1] <= took
     assert compiled.forwarding.packets_sent == 2
