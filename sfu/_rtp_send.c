@@ -31,12 +31,25 @@ typedef int (*protect_fn)(void *session, void *packet, int *length);
  * protect and sfu.aiortc_bridge.direct_protect do (set at import). */
 static PyObject *srtp_error = NULL;
 
+/* One SSRC's own srtp_t. */
+typedef struct {
+    uint32_t ssrc;
+    void *srtp;
+} SsrcSession;
+
 typedef struct {
     PyObject_HEAD
     PyObject *sock;    /* the socket: its fileno() is asked each time (-1 once closed) */
     PyObject *owner; /* the owner of the srtp_t, kept alive while it is used */
     protect_fn protect;
-    void *srtp;
+    void *srtp;        /* one session for every SSRC, or NULL: a session per SSRC */
+    /* With a session per SSRC: the ones added (add_session), searched in
+     * order, and a list keeping their owners alive. libsrtp searches a
+     * session's streams for each packet's SSRC; a session of one stream
+     * makes that search one step (docs/performance.md). */
+    SsrcSession *sessions;
+    Py_ssize_t session_count, session_capacity;
+    PyObject *session_owners;
     struct sockaddr_storage address;
     socklen_t address_length;
 } RtpSender;
@@ -46,7 +59,22 @@ RtpSender_dealloc(RtpSender *self)
 {
     Py_XDECREF(self->sock);
     Py_XDECREF(self->owner);
+    Py_XDECREF(self->session_owners);
+    PyMem_Free(self->sessions);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The srtp_t that protects ``ssrc``'s packets; NULL when the sender has a
+ * session per SSRC and none for this one yet. */
+static void *
+session_for(RtpSender *self, uint32_t ssrc)
+{
+    if (self->srtp != NULL)
+        return self->srtp;
+    for (Py_ssize_t i = 0; i < self->session_count; i++)
+        if (self->sessions[i].ssrc == ssrc)
+            return self->sessions[i].srtp;
+    return NULL;
 }
 
 /* RtpSender(sock, address: bytes (a struct sockaddr), protect: int, srtp: int, owner)
@@ -54,7 +82,8 @@ RtpSender_dealloc(RtpSender *self)
  * ``protect`` and ``srtp`` are raw addresses (sfu.aiortc_bridge takes them
  * from pylibsrtp's cffi objects): like ctypes, a wrong one crashes the
  * process, so only that code makes senders. ``owner`` is whatever frees the
- * srtp_t (pylibsrtp's ffi.gc cell), kept alive while the sender lives. */
+ * srtp_t (pylibsrtp's ffi.gc cell), kept alive while the sender lives.
+ * ``srtp`` 0: a session per SSRC, each given with add_session. */
 static int
 RtpSender_init(RtpSender *self, PyObject *args, PyObject *kwds)
 {
@@ -70,8 +99,8 @@ RtpSender_init(RtpSender *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "address is not a struct sockaddr");
         return -1;
     }
-    if (!protect || !srtp) {
-        PyErr_SetString(PyExc_ValueError, "protect and srtp must be addresses");
+    if (!protect) {
+        PyErr_SetString(PyExc_ValueError, "protect must be an address");
         return -1;
     }
     memcpy(&self->address, address, (size_t)address_length);
@@ -83,6 +112,49 @@ RtpSender_init(RtpSender *self, PyObject *args, PyObject *kwds)
     Py_INCREF(owner);
     Py_XSETREF(self->owner, owner);
     return 0;
+}
+
+/* add_session(ssrc, srtp: int, owner): protect ``ssrc``'s packets with the
+ * srtp_t at address ``srtp`` (trusted as the constructor's), whose
+ * ``owner`` is kept alive while the sender lives. Only for a sender made
+ * with ``srtp`` 0; an SSRC given again gets the new session. */
+static PyObject *
+RtpSender_add_session(RtpSender *self, PyObject *args)
+{
+    unsigned long long ssrc, srtp;
+    PyObject *owner;
+    if (!PyArg_ParseTuple(args, "KKO", &ssrc, &srtp, &owner))
+        return NULL;
+    if (self->protect == NULL || self->srtp != NULL) {
+        PyErr_SetString(PyExc_ValueError, "this sender protects with one session");
+        return NULL;
+    }
+    if (ssrc > 0xFFFFFFFFULL || !srtp) {
+        PyErr_SetString(PyExc_ValueError, "an SSRC and an srtp_t address are needed");
+        return NULL;
+    }
+    if (self->session_owners == NULL && (self->session_owners = PyList_New(0)) == NULL)
+        return NULL;
+    if (PyList_Append(self->session_owners, owner))
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->session_count; i++) {
+        if (self->sessions[i].ssrc == (uint32_t)ssrc) {
+            self->sessions[i].srtp = (void *)(uintptr_t)srtp;
+            Py_RETURN_NONE;
+        }
+    }
+    if (self->session_count == self->session_capacity) {
+        Py_ssize_t capacity = self->session_capacity ? 2 * self->session_capacity : 8;
+        SsrcSession *grown = PyMem_Realloc(self->sessions, (size_t)capacity * sizeof(SsrcSession));
+        if (grown == NULL)
+            return PyErr_NoMemory();
+        self->sessions = grown;
+        self->session_capacity = capacity;
+    }
+    self->sessions[self->session_count].ssrc = (uint32_t)ssrc;
+    self->sessions[self->session_count].srtp = (void *)(uintptr_t)srtp;
+    self->session_count++;
+    Py_RETURN_NONE;
 }
 
 /* A header field of at most ``limit``: larger or negative ones raise
@@ -107,10 +179,13 @@ as_field(PyObject *value, unsigned long limit, uint32_t *out)
  * packet's varying value, then ``ext_zeros`` zero bytes of padding), so the
  * fan-out needs no join. Returns the packet's length before protection when
  * it went out, 0 when the socket's buffer was full (the packet is dropped,
- * never queued), -1 with an exception set: OSError for a closed socket or
+ * never queued), NO_SESSION (nothing done, no exception) when the sender
+ * has a session per SSRC and none for ``ssrc``, -1 with an exception set: OSError for a closed socket or
  * any other error of sendto, ValueError for a packet too long for the
  * buffer (as direct_protect does), pylibsrtp.Error (with libsrtp's
  * status) when protecting fails. */
+#define NO_SESSION (-2)
+
 static Py_ssize_t
 send_packet(RtpSender *self, uint32_t b0, uint32_t b1, uint32_t seq, uint32_t ts, uint32_t ssrc,
             const char *ext, Py_ssize_t ext_length, const char *value, Py_ssize_t value_length,
@@ -120,6 +195,9 @@ send_packet(RtpSender *self, uint32_t b0, uint32_t b1, uint32_t seq, uint32_t ts
         PyErr_SetString(PyExc_RuntimeError, "RtpSender was not initialised");
         return -1;
     }
+    void *srtp = session_for(self, ssrc);
+    if (srtp == NULL)
+        return NO_SESSION;
     /* Each piece first, so that their sum cannot overflow. */
     Py_ssize_t limit = BUFFER_SIZE - MAX_TRAILER;
     if (ext_length < 0 || value_length < 0 || ext_zeros < 0 || payload_length < 0 ||
@@ -164,7 +242,7 @@ send_packet(RtpSender *self, uint32_t b0, uint32_t b1, uint32_t seq, uint32_t ts
         return -1;
     }
     int protected_length = (int)length;
-    int status = self->protect(self->srtp, buffer, &protected_length);
+    int status = self->protect(srtp, buffer, &protected_length);
     if (status) {
         PyErr_Format(srtp_error, "srtp_protect failed (libsrtp status %d)", status);
         return -1;
@@ -189,7 +267,8 @@ send_packet(RtpSender *self, uint32_t b0, uint32_t b1, uint32_t seq, uint32_t ts
 /* send(b0, b1, sequence_number, timestamp, ssrc, extensions, payload) -> int
  *
  * One packet, as send_packet: its length, or 0 when the socket's buffer
- * was full; raises as send_packet says. */
+ * was full; raises as send_packet says, and KeyError (the SSRC) when the
+ * sender has a session per SSRC and none for this one. */
 static PyObject *
 RtpSender_send(RtpSender *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -209,12 +288,18 @@ RtpSender_send(RtpSender *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t sent = send_packet(self, b0, b1, seq, ts, ssrc, PyBytes_AS_STRING(args[5]),
                                   PyBytes_GET_SIZE(args[5]), NULL, 0, 0,
                                   PyBytes_AS_STRING(args[6]), PyBytes_GET_SIZE(args[6]));
+    if (sent == NO_SESSION) {
+        PyErr_SetObject(PyExc_KeyError, args[4]);
+        return NULL;
+    }
     return sent < 0 ? NULL : PyLong_FromSsize_t(sent);
 }
 
 static PyMethodDef RtpSender_methods[] = {
     {"send", (PyCFunction)(void (*)(void))RtpSender_send, METH_FASTCALL,
      "send(b0, b1, sequence_number, timestamp, ssrc, extensions, payload) -> int"},
+    {"add_session", (PyCFunction)RtpSender_add_session, METH_VARARGS,
+     "add_session(ssrc, srtp, owner): protect ssrc's packets with its own srtp_t"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -531,6 +616,11 @@ forward(ConsumerBase *consumer, SlotBase *slot, Packet *packet, double now,
                                   ext_length, value, value_length, zeros,
                                   PyBytes_AS_STRING(packet->payload),
                                   PyBytes_GET_SIZE(packet->payload));
+    if (sent == NO_SESSION) {
+        /* The slot's SSRC has no session yet: the Python steps make it. */
+        result = 0;
+        goto done;
+    }
     if (sent > 0) {
         *packets += 1;
         *octets += sent;

@@ -22,7 +22,11 @@ class RtpSender:
         """Send one packet: its length before protection, or 0 when the
         socket's buffer is full (dropped, never queued). Raises OSError for a
         closed socket, ValueError for a packet too long for the SRTP buffer,
-        pylibsrtp.Error when libsrtp fails."""
+        pylibsrtp.Error when libsrtp fails, KeyError (the SSRC) when the
+        sender has a session per SSRC and none for this one."""
+    def add_session(self, ssrc: int, srtp: int, owner: object, /) -> None:
+        """For a sender made with ``srtp`` 0: protect ``ssrc``'s packets with
+        the srtp_t at ``srtp`` (kept alive through ``owner``)."""
 
 class SlotBase:
     """The per-packet fields of a send slot (sfu.send_slot.SendSlot): typed

@@ -46,6 +46,11 @@ What is used, and why:
   the send path calls ``srtp_protect`` itself, without pylibsrtp's per-call
   allocation; the compiled sender (``_native_sender``, sfu/native_send.py)
   is given the addresses of ``srtp_protect`` and of the session's ``srtp_t``.
+* ``RTCDtlsTransport._ssl`` / ``_srtp_profiles`` / ``_role``
+  (``outgoing_srtp_key``): the outgoing SRTP master key is derived again
+  exactly as ``_setup_srtp`` derives it for ``_tx_srtp``, so that
+  ``RtpSendPath`` protects each SSRC's RTP with a session of its own
+  (libsrtp searches a session's streams for every packet's SSRC).
 * ``RTCRtpTransceiver._codecs`` / ``_headerExtensions``: the negotiated codecs
   and header-extension ids; the publish answer is narrowed to what we forward
   (and its Opus gets ``nack`` feedback, which aiortc's codec table lacks).
@@ -109,6 +114,7 @@ import copy
 import errno
 import functools
 import logging
+import os
 import socket
 import time
 import types
@@ -979,6 +985,57 @@ def sender_cname(sender: RTCRtpSender) -> str:
     return str(vars(sender).get(_CNAME) or "")
 
 
+#: The master key and salt of an SRTP direction, and its libsrtp profile.
+SrtpKey = tuple[bytes, int]
+
+#: The most SSRCs one path gives sessions of their own. A subscriber's SSRCs
+#: are the server's (one per slot, its RTX one, the probe's), so this is far
+#: above any room; past it a packet of yet another SSRC is refused (logged).
+MAX_SESSIONS_PER_PATH = 4096
+
+
+class _RefusedSsrc(Exception):
+    """An SSRC past :data:`MAX_SESSIONS_PER_PATH`: its packet is not sent."""
+
+
+def outgoing_srtp_key(dtls: RTCDtlsTransport) -> SrtpKey | None:
+    """The key ``dtls`` protects its outgoing RTP with (``_tx_srtp``'s),
+    derived again as aiortc's ``_setup_srtp`` derives it: the DTLS
+    exporter's ``EXTRACTOR-dtls_srtp`` bytes split by role (RFC 5764,
+    4.2). None before the handshake, or where the transport's internals
+    are not as expected (the path then protects with ``_tx_srtp`` alone).
+    tests/sfu/test_srtp_per_ssrc.py checks it protects as ``_tx_srtp`` does."""
+    state: Any = dtls
+    try:
+        ssl = state._ssl
+        selected = ssl.get_selected_srtp_profile()
+        profile = next(p for p in state._srtp_profiles if p.openssl_profile == selected)
+        material = ssl.export_keying_material(
+            b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
+        )
+        side = 1 if state._role == "server" else 0
+        return bytes(profile.get_key_and_salt(material, side)), int(profile.libsrtp_profile)
+    except Exception:  # anything unexpected: one session, as before
+        logger.debug("no outgoing SRTP key: one session for every SSRC", exc_info=True)
+        return None
+
+
+def srtp_session_per_ssrc() -> bool:
+    """True unless ``CONF_SRTP_SESSION_PER_SSRC=0`` (for measuring what it saves)."""
+    return os.environ.get("CONF_SRTP_SESSION_PER_SSRC", "1") != "0"
+
+
+def ssrc_session(key: SrtpKey, ssrc: int) -> pylibsrtp.Session:
+    """An outgoing SRTP session with ``key`` for the one SSRC ``ssrc``: its
+    packets come out exactly as from a session of the same key for any SSRC."""
+    policy = pylibsrtp.Policy(
+        key=key[0], ssrc_type=pylibsrtp.Policy.SSRC_SPECIFIC, ssrc_value=ssrc, srtp_profile=key[1]
+    )
+    policy.allow_repeat_tx = True  # a NACKed packet sent again (as aiortc's policy)
+    policy.window_size = 1024
+    return pylibsrtp.Session(policy)
+
+
 class RtpSendPath:
     """The resolved way out of one DTLS transport: SRTP protect, then the UDP socket.
 
@@ -986,9 +1043,22 @@ class RtpSendPath:
     without their four coroutine layers, and on the raw non-blocking socket: a
     full socket buffer drops the packet instead of queueing it without bound in
     asyncio. Resolved lazily, forgotten on any error or DTLS state change.
+
+    Each SSRC's RTP is protected by an SRTP session of its own, made with the
+    transport's outgoing key on the SSRC's first packet and kept for the
+    path's life (every packet of an SSRC, forwarded, repaired or padding, in
+    C or in Python, goes through that one session, so its rollover counter
+    stays right). libsrtp finds a packet's stream by searching its session's
+    streams, one per SSRC: in a subscriber's single session of a large
+    meeting that search was 6 % of the server's CPU (docs/performance.md).
+    RTCP stays on the transport's session. Without the key (or with
+    ``CONF_SRTP_SESSION_PER_SSRC=0``) everything goes through ``_tx_srtp``.
     """
 
-    __slots__ = ("_address", "_dtls", "_native", "_protect", "_protect_rtcp", "_sendto")
+    __slots__ = (
+        "_address", "_dtls", "_keyed_for", "_native", "_protect", "_protect_rtcp",
+        "_protects", "_refused", "_sendto", "_sessions", "_tx_key",
+    )  # fmt: skip
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
@@ -998,6 +1068,14 @@ class RtpSendPath:
         self._address: Any = None
         #: The compiled rewrite-protect-send (sfu/native_send.py), if built.
         self._native: NativeSender | None = None
+        #: The outgoing key, when each SSRC gets its own session; the
+        #: transport session it was derived for; the sessions by SSRC and
+        #: their protect functions.
+        self._tx_key: SrtpKey | None = None
+        self._keyed_for: object = None
+        self._sessions: dict[int, pylibsrtp.Session] = {}
+        self._protects: dict[int, Callable[[bytes], bytes]] = {}
+        self._refused = False
 
     @classmethod
     def on_socket(
@@ -1007,18 +1085,63 @@ class RtpSendPath:
         protect: Callable[[bytes], bytes] = bytes,
         session: pylibsrtp.Session | None = None,
         native: bool = True,
+        tx_key: SrtpKey | None = None,
     ) -> RtpSendPath:
         """A path already resolved to a plain non-blocking socket (tests and
         tools); with ``session``, protecting with it as a connection's path
         does (``protect`` is then ignored), with the compiled sender unless
-        ``native`` is False."""
+        ``native`` is False. With ``tx_key`` too (``session``'s key), RTP
+        goes through a session per SSRC as a connection's path does."""
         path = cls(None)  # type: ignore[arg-type]
         path._sendto, path._address, path._protect = sock.sendto, address, protect
         if session is not None:
-            path._protect = direct_protect(session)
-            path._protect_rtcp = session.protect_rtcp
-            path._native = _native_sender(sock, address, session) if native else None
+            path._keyed_for = session
+            path._tx_key = tx_key
+            path._use_session(session, sock, address, native)
         return path
+
+    def _use_session(
+        self, session: pylibsrtp.Session, sock: Any, address: Any, native: bool = True
+    ) -> None:
+        """Protect with ``session`` (RTCP; and RTP unless each SSRC has its
+        own), sending through the compiled sender on ``sock`` where built."""
+        self._protect_rtcp = session.protect_rtcp
+        if self._tx_key is None:
+            self._protect = direct_protect(session)
+            self._native = _native_sender(sock, address, session) if native else None
+            return
+        self._protect = self._protect_by_ssrc
+        self._native = _native_sender(sock, address, None) if native else None
+        if self._native is not None:
+            for ssrc, own in self._sessions.items():
+                _add_native_session(self._native, ssrc, own)
+
+    def _protect_by_ssrc(self, data: bytes) -> bytes:
+        """Protect an RTP packet with its SSRC's own session (made on its first packet)."""
+        ssrc = int.from_bytes(data[8:12], "big")
+        protect = self._protects.get(ssrc)
+        if protect is None:
+            protect = self._open_session(ssrc)
+            if protect is None:
+                raise _RefusedSsrc(ssrc)
+        return protect(data)
+
+    def _open_session(self, ssrc: int) -> Callable[[bytes], bytes] | None:
+        """Make ``ssrc``'s own session (also in the compiled sender); None
+        past :data:`MAX_SESSIONS_PER_PATH`."""
+        key = self._tx_key
+        assert key is not None
+        if len(self._sessions) >= MAX_SESSIONS_PER_PATH:
+            if not self._refused:
+                self._refused = True
+                logger.warning("%d SSRCs on one send path: refusing more", len(self._sessions))
+            return None
+        session = ssrc_session(key, ssrc)
+        self._sessions[ssrc] = session
+        protect = self._protects[ssrc] = direct_protect(session)
+        if self._native is not None:
+            _add_native_session(self._native, ssrc, session)
+        return protect
 
     def reset(self) -> None:
         self._sendto = None
@@ -1039,15 +1162,19 @@ class RtpSendPath:
             return False
         udp = pair.protocol.transport
         session = dtls._tx_srtp
+        if session is not self._keyed_for:
+            # Connected with (new) keys: sessions of the old ones are of no use.
+            self._keyed_for = session
+            self._tx_key = outgoing_srtp_key(dtls) if srtp_session_per_ssrc() else None
+            self._sessions.clear()
+            self._protects.clear()
         self._sendto = unqueued_sendto(udp)
-        self._protect = direct_protect(session)
-        self._protect_rtcp = session.protect_rtcp
         self._address = pair.remote_addr
         # asyncio lends its socket (inside a TransportSocket); uvloop a
         # PseudoSocket whose fileno() is -1 once closed, which is all the
         # compiled sender asks of it.
         lent = udp.get_extra_info("socket")
-        self._native = _native_sender(getattr(lent, "_sock", lent), pair.remote_addr, session)
+        self._use_session(session, getattr(lent, "_sock", lent), pair.remote_addr)
         return True
 
     def send_rewritten(
@@ -1064,12 +1191,16 @@ class RtpSendPath:
         sender does it in one call where it is built."""
         native = self._native
         if native is not None:
+            b0 = 0x80 | view.padding | (0x10 if extensions else 0)
+            b1 = view.marker | payload_type
+            payload, send = view.payload, native.send
             try:
-                return native.send(
-                    0x80 | view.padding | (0x10 if extensions else 0),
-                    view.marker | payload_type,
-                    sequence_number, timestamp, ssrc, extensions, view.payload,
-                )  # fmt: skip
+                try:
+                    return send(b0, b1, sequence_number, timestamp, ssrc, extensions, payload)
+                except KeyError:  # the SSRC's first packet: make its session
+                    if self._open_session(ssrc) is None:
+                        return 0
+                return send(b0, b1, sequence_number, timestamp, ssrc, extensions, payload)
             except OSError:
                 self.reset()  # closed or unreachable: resolve again next time
                 return 0
@@ -1088,6 +1219,8 @@ class RtpSendPath:
             sendto(self._protect(data), self._address)
         except BlockingIOError:
             return False  # the kernel buffer is full: drop, never queue
+        except _RefusedSsrc:
+            return False
         except OSError:
             self.reset()  # closed or unreachable: resolve again next time
             return False
@@ -1162,17 +1295,32 @@ def direct_protect(session: pylibsrtp.Session) -> Callable[[bytes], bytes]:
     return protect_packet
 
 
-def _native_sender(sock: Any, address: Any, session: pylibsrtp.Session) -> NativeSender | None:
+def _native_sender(
+    sock: Any, address: Any, session: pylibsrtp.Session | None
+) -> NativeSender | None:
     """The compiled sender on ``sock`` (sfu/native_send.py), calling
-    ``srtp_protect`` on ``session``'s state as ``direct_protect`` does; None
-    where that cannot be (not built, another pylibsrtp)."""
+    ``srtp_protect`` on ``session``'s state as ``direct_protect`` does (with
+    None: on the session of each packet's SSRC, given with
+    ``_add_native_session``); None where that cannot be (not built, another
+    pylibsrtp)."""
     state: Any = session
-    if sock is None or not native_send.enabled() or not _srtp_protect_callable(state, "_srtp"):
+    callable_here = _srtp_protect_callable(state, "_srtp") if session is not None else (
+        _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname == _SRTP_PROTECT_TYPE
+    )  # fmt: skip
+    if sock is None or not native_send.enabled() or not callable_here:
         return None
     protect = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
+    if session is None:
+        return native_send.create(sock, address, protect, 0, None)
     srtp = int(_srtp_ffi.cast("uintptr_t", state._srtp[0]))
     # The ffi.gc cell frees the srtp_t: the sender keeps it alive.
     return native_send.create(sock, address, protect, srtp, state._srtp)
+
+
+def _add_native_session(native: NativeSender, ssrc: int, session: pylibsrtp.Session) -> None:
+    """Let ``native`` protect ``ssrc``'s packets with ``session`` (kept alive by it)."""
+    state: Any = session
+    native.add_session(ssrc, int(_srtp_ffi.cast("uintptr_t", state._srtp[0])), state._srtp)
 
 
 def count_rtp_at_socket(

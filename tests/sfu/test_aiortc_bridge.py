@@ -41,6 +41,11 @@ def test_private_hooks_still_exist_with_the_expected_shape():
 
     dtls_init = inspect.getsource(RTCDtlsTransport.__init__)
     assert "self._rx_srtp" in dtls_init and "self._state" in dtls_init
+    # The outgoing key, derived again as _setup_srtp derives it
+    # (outgoing_srtp_key; tests/sfu/test_srtp_per_ssrc.py checks the bytes).
+    setup = inspect.getsource(RTCDtlsTransport._setup_srtp)
+    for used in ("self._srtp_profiles", "self._role", "EXTRACTOR-dtls_srtp", "get_key_and_salt"):
+        assert used in setup
     assert "self._nominated" in inspect.getsource(aioice.ice.Connection.__init__)
     assert list(inspect.signature(aioice.ice.StunProtocol.datagram_received).parameters) == [
         "self",

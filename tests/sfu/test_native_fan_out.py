@@ -38,13 +38,12 @@ from sfu.settings import SfuSettings
 from sfu.stats import SfuStats
 
 KEY = bytes(range(44))
+PROFILE = pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM
 OPUS = bridge.Codec("audio/opus", 48000, 111)
 
 
 def srtp_session(direction: int) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(
-        KEY, direction, srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_256_GCM
-    )
+    policy = pylibsrtp.Policy(KEY, direction, srtp_profile=PROFILE)
     return pylibsrtp.Session(policy)
 
 
@@ -77,6 +76,10 @@ class Room:
     state the fan-out meets, each sending to its own receiving socket."""
 
     def __init__(self, compiled: bool) -> None:
+        # The compiled room protects each SSRC with a session of its own (as
+        # a connection's path does), the other with one session for all:
+        # the receivers must decrypt the same packets either way.
+        self._tx_key = (KEY, PROFILE) if compiled else None
         random.seed(17)  # the slots' first numbers are drawn: alike in both rooms
         self.video = Publisher()
         self.audio = Producer(
@@ -118,8 +121,9 @@ class Room:
         self.sockets += [receiver, sender]
         self.receivers.append(receiver)
         path = bridge.RtpSendPath.on_socket(
-            sender, receiver.getsockname(), session=outbound(), native=native
-        )
+            sender, receiver.getsockname(), session=outbound(), native=native,
+            tx_key=self._tx_key,
+        )  # fmt: skip
         assert (path._native is not None) == native
         slot = SendSlot(bridge.add_send_transceiver(self._pc, kind), SfuStats(), path)
         slot.ssrc = 0x5100 + len(self.receivers)
@@ -249,6 +253,10 @@ async def test_the_compiled_fan_out_sends_what_the_python_loop_sends(rooms):
         for step, other in zip(timestamp_steps(ours), timestamp_steps(theirs), strict=True):
             assert step == other or (step < 90_000 and other < 90_000)
     assert compiled.counters() == python.counters()
+    # The compiled room's paths gave each SSRC they sent a session of its own.
+    for consumer, packets in zip(compiled.consumers, got, strict=True):
+        ssrcs = {struct.unpack_from("!I", p, 8)[0] for p in packets}
+        assert set(consumer.slot._path._sessions) == ssrcs
     # One packet in 16 is timed, each consumer's send: as many times, in both.
     timed = [room.video.producer._stats.latency_count for room in (compiled, python)]
     assert timed[0] == timed[1] > 0
