@@ -305,6 +305,8 @@ class BenchClient:
         self._count_raw(data)
         if "first_packet" not in self.marks:
             self._mark("first_packet")
+            # Decrypted at the socket from now on: read it until empty.
+            bridge.read_all_waiting(self._dtls)
         if "first_keyframe" not in self.marks and (data[1] & 0x7F) in self._video_payload_types:
             view = rtp.parse(data)
             if rtp.is_vp8_keyframe_start(data, view.payload_offset):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from aiortc import RTCPeerConnection
 from relay_nodes import Node, link, start_node
+
+from sfu import aiortc_bridge as bridge
 
 
 @pytest.fixture
@@ -29,3 +34,28 @@ async def nodes() -> AsyncIterator[tuple[Node, Node]]:
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.fixture
+async def connected() -> AsyncIterator[tuple[Any, Any]]:
+    """Two aiortc peers connected over loopback: (offerer's DTLS transport,
+    answerer's DTLS transport)."""
+    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        offerer.addTransceiver("audio", direction="sendonly")
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        for _ in range(200):
+            if offerer.connectionState == answerer.connectionState == "connected":
+                break
+            await asyncio.sleep(0.05)
+        assert offerer.connectionState == answerer.connectionState == "connected"
+        yield (
+            bridge.dtls_transport_of(offerer.getTransceivers()[0]),
+            bridge.dtls_transport_of(answerer.getTransceivers()[0]),
+        )
+    finally:
+        await offerer.close()
+        await answerer.close()

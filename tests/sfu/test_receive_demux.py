@@ -4,7 +4,9 @@ peers through the real server."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import struct
 import time
 from typing import Any
 
@@ -128,3 +130,31 @@ async def test_sender_reports_go_out_together_without_a_timer_per_sender(
     for transceiver in bob.subscribe_pc.getTransceivers():
         remembered |= set(vars(transceiver.receiver)["_RTCRtpReceiver__lsr"])
     assert slots <= remembered
+
+
+async def test_a_load_generator_reads_every_waiting_datagram_in_one_wake_up(connected):
+    """``count_rtp_at_socket`` (conf-bench's load generator) reads the socket
+    until empty each time it is readable (``read_all_waiting``): a burst of
+    several batches is counted whole and in order, DTLS and ICE still get
+    theirs (the connection stays up), and the transport's close stops it."""
+    dtls, peer = connected
+    counted: list[int] = []
+    assert bridge.count_rtp_at_socket(peer, lambda data: counted.append(data[3]))
+    path = bridge.RtpSendPath(dtls)
+    burst = 3 * bridge._READ_BATCH + 5
+    for seq in range(burst):  # all waiting before the loop looks
+        data = struct.pack("!BBHII", 0x80, 111, seq, seq, 7) + b"x" * 100
+        assert path.send(data)
+    for _ in range(3):  # three rounds of the loop: asyncio's reader takes one each
+        await asyncio.sleep(0)
+    assert len(counted) >= bridge._READ_BATCH
+    for _ in range(100):
+        if len(counted) == burst:
+            break
+        await asyncio.sleep(0.02)
+    assert counted == [seq & 0xFF for seq in range(burst)]
+    assert peer.state == "connected" and dtls.state == "connected"
+    await peer.transport.stop()  # the ICE transport: its sockets close
+    path.send(struct.pack("!BBHII", 0x80, 111, 0, 0, 7))  # to nobody: no reader error
+    await asyncio.sleep(0.1)
+    assert len(counted) == burst

@@ -17,12 +17,10 @@ import asyncio
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pylibsrtp
 import pytest
-from aiortc import RTCPeerConnection
 
 from sfu import aiortc_bridge as bridge
 from sfu import native_send, rtp
@@ -49,32 +47,7 @@ def view(seq: int, payload: bytes = b"media") -> rtp.RtpView:
     return parsed
 
 
-# -- a real DTLS handshake ------------------------------------------------------
-
-
-@pytest.fixture
-async def connected() -> AsyncIterator[tuple[Any, Any]]:
-    """Two aiortc peers connected over loopback: (offerer's DTLS transport,
-    answerer's DTLS transport)."""
-    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
-    try:
-        offerer.addTransceiver("audio", direction="sendonly")
-        await offerer.setLocalDescription(await offerer.createOffer())
-        await answerer.setRemoteDescription(offerer.localDescription)
-        await answerer.setLocalDescription(await answerer.createAnswer())
-        await offerer.setRemoteDescription(answerer.localDescription)
-        for _ in range(200):
-            if offerer.connectionState == answerer.connectionState == "connected":
-                break
-            await asyncio.sleep(0.05)
-        assert offerer.connectionState == answerer.connectionState == "connected"
-        yield (
-            bridge.dtls_transport_of(offerer.getTransceivers()[0]),
-            bridge.dtls_transport_of(answerer.getTransceivers()[0]),
-        )
-    finally:
-        await offerer.close()
-        await answerer.close()
+# -- a real DTLS handshake (the ``connected`` fixture, tests/sfu/conftest.py) ----
 
 
 async def test_the_derived_key_protects_as_the_transports_own_session(connected):
