@@ -1355,11 +1355,11 @@ _READ_BATCH = 64
 def read_all_waiting(transport: RTCDtlsTransport) -> bool:
     """For load generators: make the socket of ``transport``'s nominated
     pair (an asyncio datagram transport on the selector loop) read every
-    datagram waiting on it each time
-    the loop finds it readable, up to :data:`_READ_BATCH`, where asyncio
-    reads one per wake-up, each into a fresh 256-KiB buffer. A generator
-    receiving a whole mesh (10^5 packets/s) otherwise spends most of its core
-    on the loop's round per datagram and falls behind first. Same datagrams,
+    datagram waiting on it each time the loop finds it readable, up to
+    :data:`_READ_BATCH`, where asyncio reads one per wake-up. A generator
+    receiving a whole mesh (10^5 packets/s) otherwise spends much of its
+    core on the loop's round per datagram and falls behind first (in a
+    server, a socket rarely has more than one waiting). Same datagrams,
     same order, to the same protocol; the transport's close removes this
     reader as it would its own. False (nothing changed) on other loops or
     before a pair is nominated."""
@@ -1372,22 +1372,20 @@ def read_all_waiting(transport: RTCDtlsTransport) -> bool:
     protocol = getattr(udp, "_protocol", None)
     if not hasattr(loop, "_add_reader") or not isinstance(sock, socket.socket) or not protocol:
         return False
-    buffer = bytearray(65536)
-    view = memoryview(buffer)
-    receive = sock.recvfrom_into
+    receive = sock.recvfrom
 
     def read_waiting() -> None:
         for _ in range(_READ_BATCH):
             if udp.is_closing():
                 return
             try:
-                size, address = receive(buffer)
+                data, address = receive(65536)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 protocol.error_received(exc)
                 return
-            protocol.datagram_received(view[:size].tobytes(), address)
+            protocol.datagram_received(data, address)
 
     loop._add_reader(sock.fileno(), read_waiting)
     return True
