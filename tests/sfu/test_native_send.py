@@ -239,6 +239,10 @@ async def test_a_subscriber_gets_its_media_through_either_sender(
     assert path is not None
     assert (path._native is not None) == compiled
     assert subscriber.slots[0].packets_sent > 0
+    # Each SSRC Bob receives was protected by a session of its own (the
+    # frames he decoded prove the keys right).
+    sent = {slot.ssrc for slot in subscriber.slots if slot.packets_sent}
+    assert sent and sent <= set(path._sessions)
 
 
 def test_on_uvloop_it_sends_through_the_pseudo_socket_and_stops_once_closed():
