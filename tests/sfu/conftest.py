@@ -25,6 +25,20 @@ def receiver() -> Iterator[socket.socket]:
 
 
 @pytest.fixture
+def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(sender, receiver) on loopback: the sender non-blocking, as the
+    server's; the receiver waits 0.2 s for a packet."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.2)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.setblocking(False)
+    yield sender, receiver
+    receiver.close()
+    sender.close()
+
+
+@pytest.fixture
 async def nodes() -> AsyncIterator[tuple[Node, Node]]:
     """Two linked nodes (tests/sfu/relay_nodes.py), closed after the test."""
     a, b = await start_node("node-a"), await start_node("node-b")

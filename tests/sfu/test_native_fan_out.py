@@ -21,7 +21,7 @@ import struct
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pylibsrtp
 import pytest
@@ -277,18 +277,6 @@ async def test_stream_numbers_go_on_across_pauses_and_switches(rooms):
     for packets in compiled.arrived():
         numbers = [struct.unpack_from("!H", p, 2)[0] for p in packets]
         assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(numbers))
-
-
-@pytest.fixture
-def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """(sender, receiver) on loopback; the receiver waits 50 ms for a packet."""
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    receiver.settimeout(0.05)
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    yield sender, receiver
-    receiver.close()
-    sender.close()
 
 
 def started_consumer(

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import socket
 import struct
-from collections.abc import Iterator
 
 import pylibsrtp
 import pytest
@@ -108,19 +107,6 @@ async def test_switched_off_the_path_protects_with_the_transports_session(
 
 
 # -- one SSRC, one session, for the path's whole life ----------------------------
-
-
-@pytest.fixture
-def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """(sender, receiver) on loopback; the receiver waits 0.2 s for a packet."""
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    receiver.settimeout(0.2)
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sender.setblocking(False)
-    yield sender, receiver
-    receiver.close()
-    sender.close()
 
 
 def decrypted(receiver: socket.socket, inbound: pylibsrtp.Session, count: int) -> list[int]:
