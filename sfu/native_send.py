@@ -127,8 +127,9 @@ def create(sock: Any, address: Any, protect: int, srtp: int, owner: object) -> N
     """A sender on ``sock`` (a socket, or anything with its ``family`` and a
     ``fileno()`` that is -1 once closed, as uvloop's) to ``address``,
     protecting with libsrtp's ``srtp_protect`` at address ``protect`` on the
-    ``srtp_t`` at ``srtp``
-    (kept alive through ``owner``, which frees it); None when the compiled
+    ``srtp_t`` at ``srtp`` (kept alive through ``owner``, which frees it;
+    ``srtp`` 0: a session per SSRC, each given with the sender's
+    ``add_session``); None when the compiled
     sender is not available or the address cannot be packed. The addresses
     are trusted as ctypes would: a wrong one crashes the process."""
     if _CompiledSender is None or not enabled() or not hasattr(sock, "fileno"):
