@@ -1304,10 +1304,8 @@ def _native_sender(
     ``_add_native_session``); None where that cannot be (not built, another
     pylibsrtp)."""
     state: Any = session
-    callable_here = _srtp_protect_callable(state, "_srtp") if session is not None else (
-        _srtp_ffi.typeof(_srtp_lib.srtp_protect).cname == _SRTP_PROTECT_TYPE
-    )  # fmt: skip
-    if sock is None or not native_send.enabled() or not callable_here:
+    needed = ("_srtp",) if session is not None else ()
+    if sock is None or not native_send.enabled() or not _srtp_protect_callable(state, *needed):
         return None
     protect = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
     if session is None:
@@ -1347,7 +1345,7 @@ def count_rtp_at_socket(
     return True
 
 
-#: The most datagrams one wake-up of ``_read_all_waiting``'s reader takes
+#: The most datagrams one wake-up of ``read_all_waiting``'s reader takes
 #: (then the event loop serves the rest of its work before reading on).
 _READ_BATCH = 64
 
