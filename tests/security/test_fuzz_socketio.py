@@ -450,10 +450,18 @@ async def send_websocket(fuzz: Fuzz, frames: list[str | bytes]) -> None:
         for frame in frames:
             if ws.closed:
                 break
-            if isinstance(frame, bytes):
-                await ws.send_bytes(frame)
-            else:  # as bytes: lone surrogates become invalid UTF-8 in a text frame
-                await ws.send_frame(frame.encode("utf-8", "surrogatepass"), aiohttp.WSMsgType.TEXT)
+            try:
+                if isinstance(frame, bytes):
+                    await ws.send_bytes(frame)
+                else:  # as bytes: lone surrogates become invalid UTF-8 in a text frame
+                    await ws.send_frame(
+                        frame.encode("utf-8", "surrogatepass"), aiohttp.WSMsgType.TEXT
+                    )
+            except (ConnectionError, aiohttp.ClientError):
+                # The server hung up (e.g. on a frame over its size limit)
+                # before our client saw its close frame: allowed; whether the
+                # server is still well is checked after every case.
+                break
         # Let the server handle what it got before the socket goes away.
         with contextlib.suppress(TimeoutError):
             await ws.receive(timeout=0.05)
