@@ -12,9 +12,13 @@ navigation start, when each step happened:
   and DTLS connected; the publishing connection: its offer made and the
   server's answer applied;
 - the first painted frame of each remote video (``requestVideoFrameCallback``),
-  and when the third was painted: the figure issue 21 asks for;
+  and when the third was painted: the figure issue 21 asks for; beside it
+  when the compositor presented that frame (the callback's
+  ``presentationTime``: the page's thread may run the callback later);
 - when each of the others painted the newcomer's video (on the newcomer's
-  clock, through epoch time), and how long after its join that was.
+  clock, through epoch time), and how long after its `join` was sent that
+  was: issue 21's other figure. (Before 2026-12-07 this was counted from the
+  newcomer's "joined", when it shows the meeting: 150-500 ms after `join`.)
 
 Each run uses a fresh browser context (cold: nothing cached); ``--warm`` opens
 the link once before in the same context (HTTP cache warm). ``--settle S``
@@ -121,6 +125,9 @@ INSTRUMENT = """
   const painted = (window.__painted = []);
   // Whose video each was, and its first frame's size (--save).
   const paintedBy = (window.__paintedBy = []);
+  // When the compositor showed each first frame: the page's thread, which
+  // runs the callback, may be busy for a while after.
+  const presented = (window.__presented = []);
   const watch = (video) => {
     if (video.__watched || !video.requestVideoFrameCallback) return;
     video.__watched = true;
@@ -129,6 +136,7 @@ INSTRUMENT = """
       const me = window.meeting && window.meeting.participantId;
       if (tile && tile.dataset.participantId !== me) {
         painted.push(now);
+        presented.push(frame.presentationTime);
         paintedBy.push([now, tile.dataset.participantId, frame.width, frame.height]);
         // On the trace's clock too (--trace): where its window ends.
         performance.mark(`bench: remote video ${painted.length} painted`, { startTime: now });
@@ -172,6 +180,8 @@ TIMELINE = """
   }
   const painted = [...window.__painted].sort((a, b) => a - b);
   painted.forEach((t, i) => { out[`remote video ${i + 1} painted`] = t; });
+  const presented = [...window.__presented].sort((a, b) => a - b);
+  presented.forEach((t, i) => { out[`remote video ${i + 1} presented`] = t; });
   return {
     marks: out,
     modules: modules.length,
@@ -191,13 +201,16 @@ WATCH_NEWCOMER = """
   const known = new Set([...document.querySelectorAll('[data-testid="tile"]')]
     .map((tile) => tile.dataset.participantId));
   window.__newcomerPainted = null;
+  window.__newcomerPresented = null;
   const watch = () => {
     for (const tile of document.querySelectorAll('[data-testid="tile"]')) {
       const video = tile.querySelector("video");
       if (known.has(tile.dataset.participantId) || !video || video.__newcomer) continue;
       video.__newcomer = true;
-      video.requestVideoFrameCallback(() => {
+      video.requestVideoFrameCallback((now, frame) => {
         if (window.__newcomerPainted === null) window.__newcomerPainted = Date.now();
+        if (window.__newcomerPresented === null)
+          window.__newcomerPresented = performance.timeOrigin + frame.presentationTime;
       });
     }
   };
@@ -268,6 +281,9 @@ async def newcomer(
         origin = result["origin"]
         for rank, at in enumerate(sorted(t for t in seen if t is not None), 1):
             marks[f"others: newcomer's video painted ({rank} of {len(seen)})"] = at - origin
+        shown = [await other.evaluate("window.__newcomerPresented") for other in others]
+        for rank, at in enumerate(sorted(t for t in shown if t is not None), 1):
+            marks[f"others: newcomer's video presented ({rank} of {len(shown)})"] = at - origin
         steps = read_steps(log, started) if log is not None else []
         marks.update(server_marks(steps, origin, result["participantId"], other_ids))
         busy = spans(marks) | busy_times(marks, result["longTasks"], steps, origin)
@@ -299,6 +315,7 @@ class JoinBench:
     settle: float = 15.0
     others_window: tuple[int, int] = (1280, 720)
     others_nice: int | None = None
+    others_cpu: int | None = None
     trace: Path | None = None
     save: Path | None = None
 
@@ -306,16 +323,24 @@ class JoinBench:
 async def bench(options: JoinBench) -> None:
     # The server logs its steps of each join (sfu/timeline.py) for the table.
     os.environ["CONF_JOIN_TIMELINE"] = "1"
+    if options.others_cpu is not None and options.others_nice is None:
+        raise SystemExit("--others-cpu needs --others-nice (the others' own browser)")
+    if options.others_cpu is not None:
+        # The server, the newcomer's browser and this script keep off the
+        # others' CPU (children inherit it).
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)) - {options.others_cpu})
     logs: list[Path] = []
     async with server_and_chromium(logs) as (browser, url):
         log = logs[0] if logs else None
         if options.others_nice is None:
             await _bench(browser, browser, url, options, log)
         else:
-            async with niced_chromium(options.others_nice) as others_browser:
+            async with niced_chromium(options.others_nice, options.others_cpu) as others_browser:
                 await _bench(browser, others_browser, url, options, log)
     if options.others_nice is not None:
-        print(f"the others' browser at nice {options.others_nice}")
+        print(f"the others' browser weighted as nice {options.others_nice}")
+    if options.others_cpu is not None:
+        print(f"the others' browser on CPU {options.others_cpu}, everything else on the rest")
     print(machine())
 
 
@@ -360,10 +385,14 @@ async def _bench(
         first_two = (marks.get(f"remote video {n} painted", float("nan")) for n in (1, 2))
         videos = "/".join(f"{at:.0f}" for at in first_two)
         dtls = marks.get("receiving: DTLS connected", float("nan"))
+        presented = marks.get("remote video 3 presented", float("nan"))
         print(
-            f"run {run + 1}: third remote video painted at {third:.0f} ms (the first two {videos},"
-            f" receiving DTLS connected {dtls:.0f}); the others saw the newcomer"
-            f" {_seen_after_joined(marks):.0f} ms after it joined",
+            f"run {run + 1}: third remote video painted at {third:.0f} ms, presented"
+            f" {presented:.0f} (the first two painted {videos},"
+            f" receiving DTLS connected {dtls:.0f}); the others painted the newcomer"
+            f" {_others_saw(marks):.0f} ms after its join was sent"
+            f" (presented {_others_saw(marks, 'presented'):.0f};"
+            f" {_others_saw(marks, since='joined'):.0f} after it showed the meeting)",
             flush=True,
         )
     seen = {name for marks in timelines for name in marks}
@@ -380,15 +409,24 @@ async def _bench(
     print("\n| ms (median) | span, or busy between |\n|---|---|")
     for name in dict.fromkeys(name for busy in busy_runs for name in busy):
         print(f"| {_median(busy_runs, name):.0f} | {name} |")
-    after = statistics.median(_seen_after_joined(marks) for marks in timelines)
-    print(f"the last of the others painted the newcomer's video {after:.0f} ms after it joined")
+    for kind in ("painted", "presented"):
+        after = statistics.median(_others_saw(marks, kind) for marks in timelines)
+        shown = statistics.median(_others_saw(marks, kind, "joined") for marks in timelines)
+        print(
+            f"the last of the others {kind} the newcomer's video {after:.0f} ms after its"
+            f" `join` was sent ({shown:.0f} ms after it showed the meeting)"
+        )
 
 
-def _seen_after_joined(marks: dict[str, float]) -> float:
-    """When the last of the others painted the newcomer's video, in ms after
-    the newcomer's join was acknowledged ("joined")."""
-    last = max((v for k, v in marks.items() if k.startswith("others:")), default=float("nan"))
-    return last - marks.get("joined", float("nan"))
+def _others_saw(marks: dict[str, float], kind: str = "painted", since: str = "join sent") -> float:
+    """When the last of the others painted (its page's callback ran) or
+    presented (the compositor showed) the newcomer's video, in ms after the
+    newcomer's mark ``since``: its `join` sent (issue 21's figure), or
+    "joined" (it showed the meeting, which this benchmark used before
+    2026-12-07)."""
+    prefix = f"others: newcomer's video {kind}"
+    last = max((v for k, v in marks.items() if k.startswith(prefix)), default=float("nan"))
+    return last - marks.get(since, float("nan"))
 
 
 def _trace_file(trace: Path | None, run: int, runs: int) -> Path | None:
@@ -422,9 +460,15 @@ if __name__ == "__main__":
     )  # fmt: skip
     options.add_argument(
         "--others-nice", type=int, default=None,
-        help="run the three others in a second Chromium at this niceness (e.g. 10): they"
-        " stand for other people's computers, so they should not take CPU from the newcomer"
-        " and the server",
+        help="run the three others in a second Chromium, in a CPU control group weighted as"
+        " one process at this niceness (e.g. 10): they stand for other people's computers, so"
+        " they should not take CPU from the newcomer and the server (nice alone does not hold:"
+        " Chromium sets its own priorities)",
+    )  # fmt: skip
+    options.add_argument(
+        "--others-cpu", type=int, default=None, metavar="N",
+        help="with --others-nice: the three others on CPU N only, the server and the newcomer"
+        " on the other CPUs (each side has its own core, as on separate computers)",
     )  # fmt: skip
     options.add_argument(
         "--trace", type=Path, default=None, metavar="FILE",
@@ -446,6 +490,7 @@ if __name__ == "__main__":
                 args.settle,
                 args.others_window,
                 args.others_nice,
+                args.others_cpu,
                 args.trace,
                 args.save,
             )

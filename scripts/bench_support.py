@@ -133,17 +133,29 @@ async def server_and_chromium(log_to: list[Path] | None = None) -> AsyncIterator
 
 
 @contextlib.asynccontextmanager
-async def niced_chromium(niceness: int) -> AsyncIterator[Any]:
+async def niced_chromium(niceness: int, cpu: int | None = None) -> AsyncIterator[Any]:
     """A second headless Chromium (the tests' flags) whose processes all run
-    at ``nice -n niceness``: pages that stand for other people's computers,
-    kept from competing with the page and the server being measured."""
+    in a CPU control group weighted like one process at ``nice -n
+    niceness``: pages that stand for other people's computers, kept from
+    competing with the page and the server being measured.
+
+    ``nice`` alone does not hold: Chromium, run as root, sets its own
+    processes' and threads' priorities (its browser and GPU processes at -8,
+    a visible page's renderer at 0), whatever it was started with. A control
+    group is above that; without one (no writable cpu controller) the
+    processes are only started niced, and a warning says so. With ``cpu``
+    they run on that CPU only (``taskset``)."""
     from e2e_helpers import CHROMIUM, CHROMIUM_ARGS
     from playwright.async_api import async_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, cpu_group(niceness) as group:
         wrapper = Path(tmp) / "chromium"
-        wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(niceness)} {CHROMIUM} "$@"\n')
+        join = f"echo $$ > {group / 'cgroup.procs'}\n" if group is not None else ""
+        pin = f"taskset -c {int(cpu)} " if cpu is not None else ""
+        wrapper.write_text(f'#!/bin/sh\n{join}exec {pin}nice -n {int(niceness)} {CHROMIUM} "$@"\n')
         wrapper.chmod(0o755)
+        if group is None:
+            print("warning: no CPU control group; Chromium resets its niceness", flush=True)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=str(wrapper), args=CHROMIUM_ARGS
@@ -152,6 +164,50 @@ async def niced_chromium(niceness: int) -> AsyncIterator[Any]:
                 yield browser
             finally:
                 await browser.close()
+
+
+#: Where a CPU control group can be made: cgroup v1's cpu hierarchy (weight
+#: file cpu.shares, 1024 for a nice-0 process), else the v2 root (cpu.weight,
+#: 100 for one).
+_CPU_HIERARCHIES = (
+    (Path("/sys/fs/cgroup/cpu"), "cpu.shares", 1024),
+    (Path("/sys/fs/cgroup"), "cpu.weight", 100),
+)
+
+
+@contextlib.contextmanager
+def cpu_group(niceness: int) -> Iterator[Path | None]:
+    """A new CPU control group weighted as one process at ``niceness`` (the
+    kernel's weights: each step of nice is a factor of 1.25), removed on the
+    way out; None where none can be made (not root, no cpu controller)."""
+    for root, weight_file, nice_zero in _CPU_HIERARCHIES:
+        if not (root / weight_file).exists() and not (root / "cgroup.controllers").exists():
+            continue
+        group = root / f"conf-bench-{os.getpid()}"
+        try:
+            group.mkdir()
+            weight = max(2 if weight_file == "cpu.shares" else 1, round(nice_zero / 1.25**niceness))
+            (group / weight_file).write_text(str(weight))
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+            continue
+        try:
+            yield group
+        finally:
+            _remove_group(group, root)
+        return
+    yield None
+
+
+def _remove_group(group: Path, root: Path) -> None:
+    """Move what is left in ``group`` back to ``root``, then remove it."""
+    with contextlib.suppress(OSError):
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                (root / "cgroup.procs").write_text(pid)
+    with contextlib.suppress(OSError):
+        group.rmdir()
 
 
 async def sees_remote_videos(page: Any, count: int) -> bool:
