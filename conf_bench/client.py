@@ -322,12 +322,17 @@ class BenchClient:
             self.received_video += 1
             self.video_ssrcs.add(data[8:12])
 
-    async def set_view(self, participant_ids: list[str], tile_height: int | None = None) -> None:
+    async def set_view(
+        self, participant_ids: list[str], tile_height: int | None = None, later: int = 0
+    ) -> None:
         """Show the video of ``participant_ids``; with ``tile_height`` (device
-        pixels) every tile is that tall, so the SFU caps each one's layer."""
+        pixels) every tile is that tall, so the SFU caps each one's layer;
+        ``later``: also the first that many people who join from now on."""
         view: dict[str, Any] = {"video": participant_ids}
         if tile_height is not None:
             view["sizes"] = {pid: tile_height for pid in participant_ids}
+        if later:
+            view["later"] = later
         await self.call("set_view", view)
 
     async def close(self) -> None:

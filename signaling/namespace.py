@@ -175,9 +175,9 @@ class MeetingNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self._service.subscriber_ice(sid, candidate, sdp_mid, sdp_mline_index)
 
     async def _handle_set_view(
-        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str], later: int
     ) -> None:
-        await self._service.set_view(sid, video, sizes, pinned)
+        await self._service.set_view(sid, video, sizes, pinned, later)
 
     async def _handle_mute(self, sid: str, source: str, muted: bool) -> None:
         await self._service.mute(sid, source, muted)

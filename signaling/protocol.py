@@ -212,6 +212,8 @@ MAX_VIEW = 100
 MAX_PINNED = 4
 #: The tallest tile a client may report (device pixels: an 8K screen).
 MAX_TILE_HEIGHT = 4320
+#: ``set_view``'s ``later``: at most this many newcomers shown before the next view.
+MAX_LATER = 16
 
 
 def _participant_ids(payload: Payload, name: str, limit: int) -> list[str]:
@@ -226,7 +228,7 @@ def _participant_ids(payload: Payload, name: str, limit: int) -> list[str]:
 
 
 def validate_set_view(payload: Payload) -> Payload:
-    _no_extra(payload, {"video", "sizes", "pinned"})
+    _no_extra(payload, {"video", "sizes", "pinned", "later"})
     _field(payload, "video", list)
     video = _participant_ids(payload, "video", MAX_VIEW)
     sizes = payload.get("sizes", {})
@@ -241,10 +243,14 @@ def validate_set_view(payload: Payload) -> Payload:
             raise InvalidPayload(
                 f"field 'sizes' must give tile heights as integers 1..{MAX_TILE_HEIGHT}"
             )
+    later = payload.get("later", 0)
+    if type(later) is not int or not 0 <= later <= MAX_LATER:
+        raise InvalidPayload(f"field 'later' must be an integer 0..{MAX_LATER}")
     return {
         "video": video,
         "sizes": dict(sizes),
         "pinned": _participant_ids(payload, "pinned", MAX_PINNED),
+        "later": later,
     }
 
 

@@ -179,11 +179,11 @@ class MediaNegotiation:
             raise ConfServerError(exc.message, exc.code) from exc
 
     async def set_view(
-        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str], later: int = 0
     ) -> None:
         participant = self._context.participant_by_sid(sid)
         self.room_media(participant.room).set_view(
-            participant.id, set(video), ViewPreferences(sizes, frozenset(pinned))
+            participant.id, set(video), ViewPreferences(sizes, frozenset(pinned)), later
         )
 
     async def mute(self, sid: str, source: str, muted: bool) -> None:

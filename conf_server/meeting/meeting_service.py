@@ -222,9 +222,9 @@ class MeetingService:
         await self.negotiation.subscriber_answer(sid, revision, sdp)
 
     async def set_view(
-        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str]
+        self, sid: str, video: list[str], sizes: dict[str, int], pinned: list[str], later: int = 0
     ) -> None:
-        await self.negotiation.set_view(sid, video, sizes, pinned)
+        await self.negotiation.set_view(sid, video, sizes, pinned, later)
 
     async def mute(self, sid: str, source: str, muted: bool) -> None:
         await self.negotiation.mute(sid, source, muted)

@@ -77,6 +77,11 @@ class RoomMedia:
         self.zones: dict[str, str] = {}
         #: participant id -> tile sizes and pins of its view.
         self.preferences: dict[str, ViewPreferences] = {}
+        #: participant id -> how many people who join after its view was set
+        #: that view shows at once (``set_view``'s ``later``), and who was
+        #: here then: a newcomer's video goes out before the viewer's page has
+        #: put it in its view (a round trip through a busy page).
+        self._later: dict[str, tuple[int, frozenset[str]]] = {}
         self.active_speaker: str | None = None
         self._send_offer = send_offer
         self._speaker_changed = speaker_changed
@@ -105,6 +110,7 @@ class RoomMedia:
             send_offer, {"participant_id": participant_id}
         )
         self.subscribers[participant_id] = transport
+        self._show_newcomer(participant_id)
         for producer in self.router.producers.values():
             if producer.app_data["participant_id"] != participant_id:
                 self._consume(participant_id, transport, producer)
@@ -181,19 +187,41 @@ class RoomMedia:
                     transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
 
     def set_view(
-        self, viewer: str, visible: set[str], preferences: ViewPreferences | None = None
+        self,
+        viewer: str,
+        visible: set[str],
+        preferences: ViewPreferences | None = None,
+        later: int = 0,
     ) -> None:
         """Forward video to ``viewer`` only from ``visible`` participants (audio
         does not follow the page), each in the size its tile shows, pinned
-        tiles first."""
+        tiles first; and from the first ``later`` people who join from now on
+        (the view has room for them: they will be in the next one)."""
         self.views[viewer] = visible
         self.preferences[viewer] = preferences or ViewPreferences()
+        if later > 0:
+            self._later[viewer] = (later, frozenset(self.subscribers) | frozenset(self.publishers))
+        else:
+            self._later.pop(viewer, None)
         transport = self.subscribers.get(viewer)
         if transport is None:
             return
         for consumer in transport.consumers.values():
             self._prefer(viewer, transport, consumer)
             transport.set_hidden(consumer, not self._shows(viewer, consumer.producer))
+
+    def _show_newcomer(self, newcomer: str) -> None:
+        """Put ``newcomer`` into the views that keep room for people who join
+        later (before its consumers are made: they start unhidden)."""
+        for viewer, (later, present) in list(self._later.items()):
+            view = self.views.get(viewer)
+            if viewer == newcomer or newcomer in present or view is None or newcomer in view:
+                continue
+            view.add(newcomer)
+            if later > 1:
+                self._later[viewer] = (later - 1, present)
+            else:
+                del self._later[viewer]
 
     @staticmethod
     def _describe(slot: SendSlot) -> dict[str, Any]:
@@ -212,6 +240,7 @@ class RoomMedia:
         if transport is None:
             transport = self.router.create_publish_transport({"participant_id": participant_id})
             self.publishers[participant_id] = transport
+            self._show_newcomer(participant_id)  # one who only sends (join.receive false)
         app_data = {mid: {"source": source} for mid, source in sources.items()}
         return await transport.negotiate(sdp, app_data)
 
@@ -236,6 +265,7 @@ class RoomMedia:
     async def remove_participant(self, participant_id: str) -> None:
         """Close the participant's transports (its producers, and consumers of them)."""
         self.views.pop(participant_id, None)
+        self._later.pop(participant_id, None)
         self.zones.pop(participant_id, None)
         self.preferences.pop(participant_id, None)
         self._quality_sent.pop(participant_id, None)

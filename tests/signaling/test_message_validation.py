@@ -229,6 +229,11 @@ async def test_names_of_nothing_but_joiners_are_refused(make_client, name):
         {"video": [], "pinned": "p_1"},
         {"video": [], "pinned": [7]},
         {"video": [], "tiles": {}},
+        {"video": [], "later": -1},
+        {"video": [], "later": 17},
+        {"video": [], "later": 1.5},
+        {"video": [], "later": True},
+        {"video": [], "later": "1"},
     ],
 )
 async def test_bad_view_sizes_and_pins_are_refused(make_client, payload):
@@ -247,4 +252,6 @@ async def test_view_sizes_and_pins_are_accepted_and_the_join_names_the_layers(ma
     ack = await client.call(
         "set_view", {"video": ["p_1"], "sizes": {"p_1": 240, "p_2": 4320}, "pinned": ["p_1"]}
     )
+    assert ack == {"ok": True}
+    ack = await client.call("set_view", {"video": ["p_1"], "later": 16})
     assert ack == {"ok": True}

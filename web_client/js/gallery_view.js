@@ -59,6 +59,29 @@ export function arrangeGallery({ keys, stage = [], width, height, page = 0, page
   return { ...result, stage: large.length && rest.length ? large : [] };
 }
 
+/** How many newcomers a view says it has room for, at most (`set_view`'s `later`). */
+export const MAX_LATER = 4;
+
+/**
+ * How many people who join later the page shown would take at once (their
+ * tiles go after `keys`: people are in join order), at most `limit`: what
+ * `set_view`'s `later` tells the server, so that it forwards their video
+ * before this page has put them in its view.
+ * @param {Parameters<typeof arrangeGallery>[0]} input what the page is arranged from
+ * @param {number} [limit]
+ * @returns {number}
+ */
+export function roomForLater(input, limit = MAX_LATER) {
+  const shown = arrangeGallery(input).page;
+  const extra = [];
+  for (let n = 1; n <= limit; n++) {
+    extra.push(`later:${n}`);
+    const result = arrangeGallery({ ...input, keys: [...input.keys, ...extra] });
+    if (result.page !== shown || !result.boxes.has(`later:${n}`)) return n - 1;
+  }
+  return limit;
+}
+
 /**
  * Equal tiles, one page of them.
  * @param {string[]} keys

@@ -17,6 +17,9 @@
  * @typedef {object} ViewDetails
  * @property {Record<string, number>} [sizes] camera tile heights in device pixels, by participant id
  * @property {string[]} [pinned] participants whose tile we pinned or enlarged
+ * @property {number} [later] how many people who join later the view shows at
+ *   once (the free tiles where newcomers go): the server forwards their video
+ *   before our next view names them
  */
 
 /** @typedef {(participantIds: string[], details?: ViewDetails) => Promise<unknown>} SendView */
@@ -36,6 +39,8 @@ const MAX_VIEW = 100;
 const MAX_PINNED = 4;
 /** Tile heights are whole device pixels in 1..MAX_HEIGHT (8K). */
 const MAX_HEIGHT = 4320;
+/** The server takes `later` up to this. */
+const MAX_LATER = 16;
 
 export class ViewSync {
   /**
@@ -49,7 +54,7 @@ export class ViewSync {
     /** @type {string[] | null} what we want the server to have */
     this.wanted = null;
     /** @type {Required<ViewDetails>} sizes and pins we want the server to have */
-    this.details = { sizes: {}, pinned: [] };
+    this.details = { sizes: {}, pinned: [], later: 0 };
     /** @type {string | null} what the server has (as JSON), as far as we know */
     this._sent = null;
     /** @type {string | null} the list the server has (sorted ids, as JSON), as far as we know */
@@ -111,7 +116,7 @@ export class ViewSync {
     const ids = /** @type {string[]} */ (this.wanted);
     const details = this._listOnly ? null : this.details;
     const idsSignature = JSON.stringify([...ids].sort());
-    const signature = JSON.stringify([idsSignature, details?.sizes ?? null, details?.pinned ?? null]);
+    const signature = JSON.stringify([idsSignature, details?.sizes ?? null, details?.pinned ?? null, details?.later ?? 0]);
     return { ids, details, idsSignature, signature };
   }
 
@@ -159,7 +164,7 @@ export class ViewSync {
       await this._sendOne(ids, details);
       if (epoch === this._epoch) {
         // After a fallback the server has the list alone.
-        this._sent = this._listOnly ? JSON.stringify([idsSignature, null, null]) : signature;
+        this._sent = this._listOnly ? JSON.stringify([idsSignature, null, null, 0]) : signature;
         this._sentIds = idsSignature;
       }
     } catch (error) {
@@ -180,12 +185,14 @@ export class ViewSync {
    * @private
    */
   async _sendOne(ids, details) {
-    if (!details || (!details.pinned.length && !Object.keys(details.sizes).length)) {
+    if (!details || (!details.pinned.length && !Object.keys(details.sizes).length && !details.later)) {
       await this._send(ids);
       return;
     }
+    // `later` only when there is room: a server from before it refuses the field.
+    const { later, ...rest } = details;
     try {
-      await this._send(ids, details);
+      await this._send(ids, later ? details : rest);
     } catch (error) {
       if (/** @type {{code?: string}} */ (error)?.code !== "invalid_payload") throw error;
       // An older server: it knows only the list.
@@ -197,16 +204,21 @@ export class ViewSync {
 
 /**
  * Sizes as whole device pixels in range, at most MAX_PINNED pins, keys sorted
- * (so equal views have equal signatures).
+ * (so equal views have equal signatures), `later` a whole number in range.
  * @param {ViewDetails} details
  * @returns {Required<ViewDetails>}
  */
-function cleanDetails({ sizes = {}, pinned = [] }) {
+function cleanDetails({ sizes = {}, pinned = [], later = 0 }) {
   /** @type {Record<string, number>} */
   const clean = {};
   for (const id of Object.keys(sizes).sort().slice(0, MAX_VIEW)) {
     const height = Math.round(Number(sizes[id]));
     if (Number.isFinite(height)) clean[id] = Math.min(MAX_HEIGHT, Math.max(1, height));
   }
-  return { sizes: clean, pinned: [...new Set(pinned)].slice(0, MAX_PINNED) };
+  const room = Math.round(Number(later));
+  return {
+    sizes: clean,
+    pinned: [...new Set(pinned)].slice(0, MAX_PINNED),
+    later: Number.isFinite(room) ? Math.min(MAX_LATER, Math.max(0, room)) : 0,
+  };
 }

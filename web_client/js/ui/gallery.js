@@ -5,7 +5,7 @@
 // choice for everyone) are shown large beside a strip of the others.
 
 import { DEFAULT_PAGE_SIZE } from "../layout.js";
-import { arrangeGallery, participantOfKey, screenKey } from "../gallery_view.js";
+import { arrangeGallery, participantOfKey, roomForLater, screenKey } from "../gallery_view.js";
 import { LANGUAGE_CHANGED, events, t } from "../i18n.js";
 import { play } from "./dom.js";
 import { PageNav } from "./page_nav.js";
@@ -380,10 +380,8 @@ export class Gallery {
     const height = this.el.clientHeight - 2 * GAP_PX;
     const keys = this._keys();
     const stage = [this._spotlight, this._pinned].filter((key) => key !== null);
-    const arrangement =
-      width > 0 && height > 0
-        ? arrangeGallery({ keys, stage: /** @type {string[]} */ (stage), width, height, page: this.page, pageSize: this.pageSize, gap: GAP_PX })
-        : null;
+    const input = { keys, stage: /** @type {string[]} */ (stage), width, height, page: this.page, pageSize: this.pageSize, gap: GAP_PX };
+    const arrangement = width > 0 && height > 0 ? arrangeGallery(input) : null;
     if (arrangement) {
       this.page = arrangement.page;
       this.pages = arrangement.pages;
@@ -397,7 +395,8 @@ export class Gallery {
     for (const [id, screen] of this._screens) setPinned(screen, this._pinned === screenKey(id), t("tiles.this_screen"));
     this.nav.update(this.page, this.pages);
     // Not laid out yet (hidden): every tile counts as shown, sizes unknown.
-    this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys, arrangement?.boxes ?? new Map());
+    const later = arrangement ? roomForLater({ ...input, page: this.page }) : 0;
+    this._reportView(arrangement ? [...arrangement.boxes.keys()] : keys, arrangement?.boxes ?? new Map(), later);
   }
 
   /**
@@ -437,12 +436,14 @@ export class Gallery {
   /**
    * Tell the owner whose video we show now (not ours: we never receive it),
    * how tall each camera tile is in device pixels (what the server should
-   * send: no layer taller than the tile) and which camera we pinned.
+   * send: no layer taller than the tile), which camera we pinned and how
+   * many people who join later the page has room for.
    * @param {string[]} shownKeys
    * @param {Map<string, import("../gallery_view.js").Box>} boxes
+   * @param {number} later
    * @private
    */
-  _reportView(shownKeys, boxes) {
+  _reportView(shownKeys, boxes, later) {
     const ids = [...new Set(shownKeys.map(participantOfKey))].filter((id) => id !== this.selfId);
     const ratio = globalThis.devicePixelRatio || 1;
     /** @type {Record<string, number>} */
@@ -453,10 +454,10 @@ export class Gallery {
     }
     const pin = this._pinned;
     const pinned = pin !== null && pin === participantOfKey(pin) && pin !== this.selfId ? [pin] : [];
-    const signature = JSON.stringify([ids, sizes, pinned]);
+    const signature = JSON.stringify([ids, sizes, pinned, later]);
     if (signature === this._view) return;
     this._view = signature;
-    this._onView(ids, { sizes, pinned });
+    this._onView(ids, { sizes, pinned, later });
   }
 
   /**
