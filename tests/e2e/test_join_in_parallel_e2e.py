@@ -126,14 +126,31 @@ async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
             await context.close()
 
 
-#: Adds "(meeting shown)" to the recorded events when the page shows the meeting.
+#: Adds "(meeting shown)" to the recorded events when the page shows the
+#: meeting, and notes then (``window.__shown``) whether the publish answer
+#: was applied and how long after the `publish` went out that was (ms).
 MARK_SHOWN = """
-new MutationObserver(() => {
-  const sent = window.__sent;
-  if (document.body?.dataset.state === "joined" && sent && !sent.includes("(meeting shown)")) {
-    sent.push("(meeting shown)");
-  }
-}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+(() => {
+  let publishedAt = null;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (publishedAt === null && typeof data === "string" && /^42\\d*\\["publish",/.test(data)) {
+      publishedAt = performance.now();
+    }
+    return send.call(this, data);
+  };
+  new MutationObserver(() => {
+    const sent = window.__sent;
+    if (document.body?.dataset.state === "joined" && sent && !sent.includes("(meeting shown)")) {
+      sent.push("(meeting shown)");
+      const pc = window.meeting?._peers?.publisher?.pc;
+      window.__shown = {
+        answered: Boolean(pc && pc.remoteDescription),
+        afterPublish: publishedAt === null ? null : performance.now() - publishedAt,
+      };
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+})();
 """
 
 
@@ -160,6 +177,11 @@ async def test_a_newcomer_sends_its_publish_offer_before_it_builds_the_meeting_v
         sent = await late.evaluate("window.__sent")
         assert sent.index("subscriber_answer") < sent.index("publish"), sent
         assert sent.index("publish") < sent.index("(meeting shown)"), sent
+        # The views waited for the server's answer to be applied too (its
+        # acknowledgement is handled on the page's thread, which the views
+        # would hold), unless it took longer than the limit of 0.5 s.
+        shown = await late.evaluate("window.__shown")
+        assert shown["answered"] or shown["afterPublish"] >= 490, shown
     finally:
         for context in contexts:
             await context.close()

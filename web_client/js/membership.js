@@ -168,8 +168,10 @@ export class Membership {
     markStep("meeting applied");
     // Publishing before the views (issue 21): building them takes the page's
     // thread for 100-300 ms (seconds on a busy machine), and the browser's
-    // offer needs that thread between its steps. The views wait until the
-    // offer is out, at most PUBLISH_FIRST_WAIT_MS, and not at all while
+    // offer needs that thread between its steps, as does the server's answer
+    // (its acknowledgement is handled on that thread: behind the views it
+    // waited 100-150 ms, and the others saw us that much later). The views
+    // wait until the answer is applied, at most PUBLISH_FIRST_WAIT_MS, and not at all while
     // publishing waits for something else (the camera still opening, the
     // recording notice). The interaction views are not loaded yet, so the
     // meeting state above cost little.

@@ -141,10 +141,6 @@ export class Publisher {
     /** @type {Promise<void> | null} a negotiation queued but not started */
     this._queued = null;
     this._offerSent = false;
-    /** @type {() => void} resolves `offerSent()` */
-    this._offerSentNow = () => {};
-    /** @type {Promise<void>} */
-    this._firstOffer = new Promise((resolve) => (this._offerSentNow = resolve));
     /** @type {object[]} candidates gathered before the first `publish` went out */
     this._pendingCandidates = [];
     /** @type {Promise<void>} changes of a sender's parameters, one at a time
@@ -279,13 +275,7 @@ export class Publisher {
   close() {
     if (this.closed) return;
     this.closed = true;
-    this._offerSentNow(); // none will be
     this.pc.close();
-  }
-
-  /** Resolves once the first offer is on its way to the server (or this is closed). */
-  offerSent() {
-    return this._firstOffer;
   }
 
   /** @private */
@@ -306,7 +296,6 @@ export class Publisher {
       markStep("publish: offer sent");
       // `publish` is on the wire now; candidates may follow it.
       this._offerSent = true;
-      this._offerSentNow();
       this._flushCandidates();
       answer = await pending;
     } catch (error) {
