@@ -31,7 +31,8 @@ const out = {
   limitTwo: roomForLater({ ...desk, keys: people(3) }, 2),
 };
 const sent = [];
-const sync = new ViewSync(async (ids, details) => { sent.push(details ?? null); }, { delayMs: 0, sizeDelayMs: 0 });
+const record = async (ids, details) => { sent.push(details ?? null); };
+const sync = new ViewSync(record, { delayMs: 0, sizeDelayMs: 0 });
 sync.joined();
 sync.update(["p_1"], { sizes: { p_1: 360 }, later: 3 });
 await new Promise((r) => setTimeout(r, 20));
