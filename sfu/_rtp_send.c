@@ -181,9 +181,9 @@ as_field(PyObject *value, unsigned long limit, uint32_t *out)
  * it went out, 0 when the socket's buffer was full (the packet is dropped,
  * never queued), NO_SESSION (nothing done, no exception) when the sender
  * has a session per SSRC and none for ``ssrc``, -1 with an exception set:
- * OSError for a closed socket or any other error of sendto, ValueError for a packet too long for the
- * buffer (as direct_protect does), pylibsrtp.Error (with libsrtp's
- * status) when protecting fails. */
+ * OSError for a closed socket or any other error of sendto, ValueError for
+ * a packet too long for the buffer (as direct_protect does), pylibsrtp.Error
+ * (with libsrtp's status) when protecting fails. */
 #define NO_SESSION (-2)
 
 static Py_ssize_t

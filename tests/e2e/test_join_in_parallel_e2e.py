@@ -88,25 +88,59 @@ async def test_a_newcomer_joins_and_receives_while_its_camera_is_still_opening(
             await context.close()
 
 
-#: Records the Socket.IO events the page sends, in order.
-RECORD_SENT_EVENTS = r"""
+#: Wraps every WebSocket the page opens. ``/* HOOKS */`` (JavaScript) must
+#: define ``onSend(data, send)``, which sends (``send(data)``) or keeps what
+#: the page sends, and may set ``onMessage(event, deliver)``, which hands a
+#: received message to the page (``deliver(event)``) now or later; whatever
+#: else it declares is shared by the page's sockets.
+SOCKET_WRAPPER = r"""
 (() => {
-  const sent = (window.__sent = []);
+  let onMessage = null;
+  /* HOOKS */
   const Original = window.WebSocket;
+  const onmessage = Object.getOwnPropertyDescriptor(Original.prototype, "onmessage");
   window.WebSocket = function (...args) {
     const socket = new Original(...args);
     const send = socket.send.bind(socket);
-    socket.send = (data) => {
-      const match = typeof data === "string" && /^42\d*\["([a-z_]+)"/.exec(data);
-      if (match) sent.push(match[1]);
-      return send(data);
-    };
+    socket.send = (data) => onSend(data, send);
+    if (onMessage) {
+      Object.defineProperty(socket, "onmessage", {
+        configurable: true,
+        get: () => onmessage.get.call(socket),
+        set: (handler) =>
+          onmessage.set.call(socket, (event) => onMessage(event, (e) => handler.call(socket, e))),
+      });
+    }
     return socket;
   };
   window.WebSocket.prototype = Original.prototype;
   Object.setPrototypeOf(window.WebSocket, Original);
 })();
 """
+
+
+def socket_script(hooks: str) -> str:
+    """An init script wrapping the page's WebSockets with ``hooks`` (see
+    ``SOCKET_WRAPPER``)."""
+    return SOCKET_WRAPPER.replace("/* HOOKS */", hooks)
+
+
+#: Records the Socket.IO events the page sends, in order (``window.__sent``),
+#: and when each was first sent (``window.__sentAt``, ms).
+RECORD_SENT_EVENTS = socket_script(
+    r"""
+  const sent = (window.__sent = []);
+  const sentAt = (window.__sentAt = {});
+  const onSend = (data, send) => {
+    const match = typeof data === "string" && /^42\d*\["([a-z_]+)"/.exec(data);
+    if (match) {
+      sent.push(match[1]);
+      if (!(match[1] in sentAt)) sentAt[match[1]] = performance.now();
+    }
+    return send(data);
+  };
+"""
+)
 
 
 async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
@@ -126,31 +160,23 @@ async def test_a_newcomer_answers_its_subscriber_offer_before_it_publishes(
             await context.close()
 
 
-#: Adds "(meeting shown)" to the recorded events when the page shows the
-#: meeting, and notes then (``window.__shown``) whether the publish answer
-#: was applied and how long after the `publish` went out that was (ms).
+#: With RECORD_SENT_EVENTS: adds "(meeting shown)" to the recorded events
+#: when the page shows the meeting, and notes then (``window.__shown``)
+#: whether the publish answer was applied and how long after the `publish`
+#: went out that was (ms).
 MARK_SHOWN = """
-(() => {
-  let publishedAt = null;
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (publishedAt === null && typeof data === "string" && /^42\\d*\\["publish",/.test(data)) {
-      publishedAt = performance.now();
-    }
-    return send.call(this, data);
-  };
-  new MutationObserver(() => {
-    const sent = window.__sent;
-    if (document.body?.dataset.state === "joined" && sent && !sent.includes("(meeting shown)")) {
-      sent.push("(meeting shown)");
-      const pc = window.meeting?._peers?.publisher?.pc;
-      window.__shown = {
-        answered: Boolean(pc && pc.remoteDescription),
-        afterPublish: publishedAt === null ? null : performance.now() - publishedAt,
-      };
-    }
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
-})();
+new MutationObserver(() => {
+  const sent = window.__sent;
+  if (document.body?.dataset.state === "joined" && sent && !sent.includes("(meeting shown)")) {
+    sent.push("(meeting shown)");
+    const pc = window.meeting?._peers?.publisher?.pc;
+    const publishedAt = window.__sentAt.publish;
+    window.__shown = {
+      answered: Boolean(pc && pc.remoteDescription),
+      afterPublish: publishedAt === undefined ? null : performance.now() - publishedAt,
+    };
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
 """
 
 
@@ -190,43 +216,30 @@ async def test_a_newcomer_sends_its_publish_offer_before_it_builds_the_meeting_v
 #: Records the Socket.IO events the page sends, and holds back the server's
 #: acknowledgement of the first ``subscriber_answer`` for 3 s (a server slow
 #: to apply it), noting when it was handed to the page.
-HOLD_ANSWER_ACK = r"""
-(() => {
+HOLD_ANSWER_ACK = socket_script(
+    r"""
   const sent = (window.__sent = []);
-  const Original = window.WebSocket;
-  const onmessage = Object.getOwnPropertyDescriptor(Original.prototype, "onmessage");
   let answerId = null;
-  window.WebSocket = function (...args) {
-    const socket = new Original(...args);
-    const send = socket.send.bind(socket);
-    socket.send = (data) => {
-      const match = typeof data === "string" && /^42(\d*)\["([a-z_]+)"/.exec(data);
-      if (match) {
-        sent.push(match[2]);
-        if (match[2] === "subscriber_answer" && answerId === null) answerId = match[1];
-      }
-      return send(data);
-    };
-    Object.defineProperty(socket, "onmessage", {
-      configurable: true,
-      get: () => onmessage.get.call(socket),
-      set: (handler) => onmessage.set.call(socket, (event) => {
-        const text = typeof event.data === "string" ? event.data : "";
-        const held = answerId !== null && text.startsWith(`43${answerId}[`);
-        if (!held) return handler.call(socket, event);
-        answerId = "handed on";
-        setTimeout(() => {
-          sent.push("(subscriber_answer acknowledged)");
-          handler.call(socket, event);
-        }, 3000);
-      }),
-    });
-    return socket;
+  const onSend = (data, send) => {
+    const match = typeof data === "string" && /^42(\d*)\["([a-z_]+)"/.exec(data);
+    if (match) {
+      sent.push(match[2]);
+      if (match[2] === "subscriber_answer" && answerId === null) answerId = match[1];
+    }
+    return send(data);
   };
-  window.WebSocket.prototype = Original.prototype;
-  Object.setPrototypeOf(window.WebSocket, Original);
-})();
+  onMessage = (event, deliver) => {
+    const text = typeof event.data === "string" ? event.data : "";
+    const held = answerId !== null && text.startsWith(`43${answerId}[`);
+    if (!held) return deliver(event);
+    answerId = "handed on";
+    setTimeout(() => {
+      sent.push("(subscriber_answer acknowledged)");
+      deliver(event);
+    }, 3000);
+  };
 """
+)
 
 
 async def test_a_newcomer_publishes_without_waiting_for_its_answer_to_be_acknowledged(
@@ -256,27 +269,19 @@ async def test_a_newcomer_publishes_without_waiting_for_its_answer_to_be_acknowl
 
 #: Holds the page's first ``{event}`` back for 2.5 s on its way to the server
 #: (a slow connection): the other connection comes up first.
-HOLD_FIRST = r"""
-(() => {
-  const Original = window.WebSocket;
+HOLD_FIRST = socket_script(
+    r"""
   let held = false;
-  window.WebSocket = function (...args) {
-    const socket = new Original(...args);
-    const send = socket.send.bind(socket);
-    socket.send = (data) => {
-      if (!held && typeof data === "string" && /^42\d*\["{event}"/.test(data)) {
-        held = true;
-        setTimeout(() => send(data), 2500);
-        return;
-      }
-      return send(data);
-    };
-    return socket;
+  const onSend = (data, send) => {
+    if (!held && typeof data === "string" && /^42\d*\["{event}"/.test(data)) {
+      held = true;
+      setTimeout(() => send(data), 2500);
+      return;
+    }
+    return send(data);
   };
-  window.WebSocket.prototype = Original.prototype;
-  Object.setPrototypeOf(window.WebSocket, Original);
-})();
 """
+)
 
 #: The page's own marks of its steps (web_client/js/join_marks.js), first of each, ms.
 PAGE_MARKS = """() => {
@@ -396,38 +401,25 @@ async def sees_video(page: Any, count: int) -> bool:
 #: ``window.__views.hold`` is set, the page's further `set_view` messages are
 #: kept back (``window.__views.held``): a page too busy to say whose video it
 #: shows.
-HOLD_VIEWS = r"""
-(() => {
+HOLD_VIEWS = socket_script(
+    r"""
   const views = (window.__views = { hold: false, held: [], sent: 0, acked: 0 });
   const pending = new Set();
-  const Original = window.WebSocket;
-  const onmessage = Object.getOwnPropertyDescriptor(Original.prototype, "onmessage");
-  window.WebSocket = function (...args) {
-    const socket = new Original(...args);
-    const send = socket.send.bind(socket);
-    socket.send = (data) => {
-      const match = typeof data === "string" && /^42(\d*)\["set_view",/.exec(data);
-      if (!match) return send(data);
-      if (views.hold) return void views.held.push(data);
-      views.sent += 1;
-      pending.add(match[1]);
-      return send(data);
-    };
-    Object.defineProperty(socket, "onmessage", {
-      configurable: true,
-      get: () => onmessage.get.call(socket),
-      set: (handler) => onmessage.set.call(socket, (event) => {
-        const ack = typeof event.data === "string" && /^43(\d+)\[/.exec(event.data);
-        if (ack && pending.delete(ack[1])) views.acked += 1;
-        return handler.call(socket, event);
-      }),
-    });
-    return socket;
+  const onSend = (data, send) => {
+    const match = typeof data === "string" && /^42(\d*)\["set_view",/.exec(data);
+    if (!match) return send(data);
+    if (views.hold) return void views.held.push(data);
+    views.sent += 1;
+    pending.add(match[1]);
+    return send(data);
   };
-  window.WebSocket.prototype = Original.prototype;
-  Object.setPrototypeOf(window.WebSocket, Original);
-})();
+  onMessage = (event, deliver) => {
+    const ack = typeof event.data === "string" && /^43(\d+)\[/.exec(event.data);
+    if (ack && pending.delete(ack[1])) views.acked += 1;
+    return deliver(event);
+  };
 """
+)
 
 
 async def test_a_newcomers_video_reaches_a_page_before_its_view_names_the_newcomer(
