@@ -19,6 +19,12 @@ navigation start, when each step happened:
   clock, through epoch time), and how long after its `join` was sent that
   was: issue 21's other figure. (Before 2026-12-07 this was counted from the
   newcomer's "joined", when it shows the meeting: 150-500 ms after `join`.)
+  Beside it, the others' own steps (``others (last): ...``, the last of the
+  three to reach each): the newcomer's tile and video element shown, their
+  answers sent, their connection's events;
+- the CPU each kind of process took from navigation start to the third
+  remote video painted (medians, % of one core, with the CPUs it may use):
+  whether a core was saturated, and by whom (scripts/process_cpu.py).
 
 Each run uses a fresh browser context (cold: nothing cached); ``--warm`` opens
 the link once before in the same context (HTTP cache warm). ``--settle S``
@@ -43,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import process_cpu
 from bench_support import (
     RoomPages,
     machine,
@@ -202,11 +209,16 @@ WATCH_NEWCOMER = """
     .map((tile) => tile.dataset.participantId));
   window.__newcomerPainted = null;
   window.__newcomerPresented = null;
+  window.__newcomerTile = null;
+  window.__newcomerVideo = null;
   const watch = () => {
     for (const tile of document.querySelectorAll('[data-testid="tile"]')) {
+      if (known.has(tile.dataset.participantId)) continue;
+      if (window.__newcomerTile === null) window.__newcomerTile = Date.now();
       const video = tile.querySelector("video");
-      if (known.has(tile.dataset.participantId) || !video || video.__newcomer) continue;
+      if (!video || video.__newcomer) continue;
       video.__newcomer = true;
+      window.__newcomerVideo = Date.now();
       video.requestVideoFrameCallback((now, frame) => {
         if (window.__newcomerPainted === null) window.__newcomerPainted = Date.now();
         if (window.__newcomerPresented === null)
@@ -220,6 +232,24 @@ WATCH_NEWCOMER = """
 """
 
 OTHERS = ("One", "Two", "Three")
+
+#: Read from each of the others' pages once they painted the newcomer: the
+#: epoch times of their own join steps (``markStep``) since ``since``, first
+#: of each, and when the newcomer's tile and its video element appeared.
+OTHER_STEPS = """
+(since) => {
+  const steps = {};
+  for (const mark of performance.getEntriesByType("mark")) {
+    if (!mark.name.startsWith("conf: ")) continue;
+    const at = performance.timeOrigin + mark.startTime;
+    const step = mark.name.slice(6);
+    if (at >= since && !(step in steps)) steps[step] = at;
+  }
+  if (window.__newcomerTile !== null) steps["newcomer's tile shown"] = window.__newcomerTile;
+  if (window.__newcomerVideo !== null) steps["newcomer's video element"] = window.__newcomerVideo;
+  return steps;
+}
+"""
 
 
 async def newcomer(
@@ -258,13 +288,17 @@ async def newcomer(
         page = await context.new_page()
         if trace is not None:
             await browser.start_tracing(page=page, path=str(trace), categories=TRACE_CATEGORIES)
+        before = process_cpu.snapshot(time.monotonic())
         await page.goto(f"{url}/r/{room}?name=Late&autojoin=1")
 
         async def three_painted() -> bool:  # (the page's CSP forbids wait_for_function)
             painted: int = await page.evaluate("() => (window.__painted || []).length")
             return painted >= 3
 
-        await wait_until(three_painted, timeout=30, step=0.05)
+        # Polled every 0.2 s, not faster: each look runs on the page's thread
+        # and the browser's, which the join needs (the times are the page's own).
+        await wait_until(three_painted, timeout=30, step=0.2)
+        cpu = process_cpu.shares(before, process_cpu.snapshot(time.monotonic()))
         if trace is not None:
             await browser.stop_tracing()
             print(main_thread_report(trace, "name=Late"), flush=True)
@@ -277,13 +311,17 @@ async def newcomer(
             seen[:] = [await other.evaluate("window.__newcomerPainted") for other in others]
             return None not in seen
 
-        await wait_until(everyone_sees_it, timeout=30, step=0.05)
+        await wait_until(everyone_sees_it, timeout=30, step=0.2)
         origin = result["origin"]
         for rank, at in enumerate(sorted(t for t in seen if t is not None), 1):
             marks[f"others: newcomer's video painted ({rank} of {len(seen)})"] = at - origin
         shown = [await other.evaluate("window.__newcomerPresented") for other in others]
         for rank, at in enumerate(sorted(t for t in shown if t is not None), 1):
             marks[f"others: newcomer's video presented ({rank} of {len(shown)})"] = at - origin
+        for step, ats in _others_steps(
+            [await other.evaluate(OTHER_STEPS, started) for other in others]
+        ).items():
+            marks[f"others (last): {step}"] = ats - origin
         steps = read_steps(log, started) if log is not None else []
         marks.update(server_marks(steps, origin, result["participantId"], other_ids))
         busy = spans(marks) | busy_times(marks, result["longTasks"], steps, origin)
@@ -292,6 +330,7 @@ async def newcomer(
             "marks": marks,
             "newcomer": result["participantId"],
             "others": names,
+            "cpu": cpu,
             "painted": [
                 {"at": at, "who": names.get(who, who), "width": width, "height": height}
                 for at, who, width, height in result["paintedBy"]
@@ -351,6 +390,7 @@ async def _bench(
 
     timelines: list[dict[str, float]] = []
     busy_runs: list[dict[str, float]] = []
+    saved_cpu: list[dict[str, float]] = []
     saved: list[dict[str, Any]] = []
     modules = 0
     for run in range(options.runs):
@@ -377,6 +417,7 @@ async def _bench(
             await pages.close()
         timelines.append(marks)
         busy_runs.append(busy)
+        saved_cpu.append(details["cpu"])
         if options.save is not None:
             saved.append(details)
             # Written after each run: kept if the benchmark is stopped.
@@ -409,6 +450,11 @@ async def _bench(
     print("\n| ms (median) | span, or busy between |\n|---|---|")
     for name in dict.fromkeys(name for busy in busy_runs for name in busy):
         print(f"| {_median(busy_runs, name):.0f} | {name} |")
+    if saved_cpu:
+        print("\n| % of one core (median) | CPU, navigation start → third remote video painted |")
+        print("|---|---|")
+        for kind, share in _median_shares(saved_cpu):
+            print(f"| {share:.0f} | {kind} |")
     for kind in ("painted", "presented"):
         after = statistics.median(_others_saw(marks, kind) for marks in timelines)
         shown = statistics.median(_others_saw(marks, kind, "joined") for marks in timelines)
@@ -416,6 +462,22 @@ async def _bench(
             f"the last of the others {kind} the newcomer's video {after:.0f} ms after its"
             f" `join` was sent ({shown:.0f} ms after it showed the meeting)"
         )
+
+
+def _median_shares(runs: list[dict[str, float]]) -> list[tuple[str, float]]:
+    """Each kind of process's median CPU share over the runs (0 where a run
+    had none), largest first, those under 1 % left out."""
+    kinds = {kind for shares in runs for kind in shares}
+    medians = {kind: statistics.median(shares.get(kind, 0.0) for shares in runs) for kind in kinds}
+    return sorted(((k, m) for k, m in medians.items() if m >= 1), key=lambda row: -row[1])
+
+
+def _others_steps(per_page: list[dict[str, float]]) -> dict[str, float]:
+    """Each step some of the others reached, at the last of them to reach it."""
+    return {
+        step: max(steps[step] for steps in per_page if step in steps)
+        for step in {step for steps in per_page for step in steps}
+    }
 
 
 def _others_saw(marks: dict[str, float], kind: str = "painted", since: str = "join sent") -> float:
