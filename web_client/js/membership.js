@@ -14,7 +14,7 @@ import { CONNECT_WAIT_MS, RECONNECT_GIVE_UP_MS, RETRY_PAUSE_MS, sleep } from "./
 
 /** How long the views wait, at most, for the answer to the join's subscriber offer. */
 const ANSWER_FIRST_WAIT_MS = 1500;
-/** How long the views wait, at most, for the publish offer to go out (when nothing else holds it). */
+/** How long the views wait, at most, for the server's answer to the publish offer (when nothing else holds it). */
 const PUBLISH_FIRST_WAIT_MS = 500;
 
 /** @typedef {import("./join.js").JoinFields} JoinFields */
@@ -171,9 +171,10 @@ export class Membership {
     // offer needs that thread between its steps, as does the server's answer
     // (its acknowledgement is handled on that thread: behind the views it
     // waited 100-150 ms, and the others saw us that much later). The views
-    // wait until the answer is applied, at most PUBLISH_FIRST_WAIT_MS, and not at all while
-    // publishing waits for something else (the camera still opening, the
-    // recording notice). The interaction views are not loaded yet, so the
+    // wait until the answer is here, at most PUBLISH_FIRST_WAIT_MS (not
+    // until it is applied: the browser does that on its own thread while
+    // they are built), and not at all while publishing waits for something
+    // else (the camera still opening, the recording notice). The interaction views are not loaded yet, so the
     // meeting state above cost little.
     await this._media.publish(PUBLISH_FIRST_WAIT_MS);
     if (!this._goesOn(entry)) return;

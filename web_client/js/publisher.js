@@ -141,6 +141,11 @@ export class Publisher {
     /** @type {Promise<void> | null} a negotiation queued but not started */
     this._queued = null;
     this._offerSent = false;
+    /** @type {() => void} */
+    let arrived = () => {};
+    /** resolves once the server's answer to the first offer is here (or the offer failed) */
+    this._firstAnswer = new Promise((resolve) => (arrived = resolve));
+    this._firstAnswerArrived = arrived;
     /** @type {object[]} candidates gathered before the first `publish` went out */
     this._pendingCandidates = [];
     /** @type {Promise<void>} changes of a sender's parameters, one at a time
@@ -272,9 +277,20 @@ export class Publisher {
     return run;
   }
 
+  /**
+   * Resolves once the server's answer to the first offer has arrived (or
+   * that offer failed), before the browser has applied it: applying it
+   * takes the browser's WebRTC thread, not the page's.
+   * @returns {Promise<void>}
+   */
+  firstAnswer() {
+    return this._firstAnswer;
+  }
+
   close() {
     if (this.closed) return;
     this.closed = true;
+    this._firstAnswerArrived();
     this.pc.close();
   }
 
@@ -298,11 +314,14 @@ export class Publisher {
       this._offerSent = true;
       this._flushCandidates();
       answer = await pending;
+      markStep("publish: answer received");
     } catch (error) {
       if (!this.closed && pc.signalingState === "have-local-offer") {
         await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
       }
       throw error;
+    } finally {
+      this._firstAnswerArrived();
     }
     if (this.closed) return;
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });

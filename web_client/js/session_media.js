@@ -94,9 +94,9 @@ export class SessionMedia {
    * Publish what we have once the devices being opened are (the join did
    * not wait for them) and the publish gate allows. Called after `start()`,
    * once the join acknowledgement is applied (the gate reads the meeting).
-   * Resolves once the server's answer to the publish offer is applied (at
-   * most `limitMs` later), or at once when publishing waits for a device or
-   * the person.
+   * Resolves once the server's answer to the publish offer has arrived (at
+   * most `limitMs` later; the browser applies it on its own thread
+   * meanwhile), or at once when publishing waits for a device or the person.
    * @param {number} [limitMs] 0: at once
    */
   async publish(limitMs = 0) {
@@ -118,7 +118,7 @@ export class SessionMedia {
     if (limitMs <= 0) return;
     // Settled already (microtasks away), or waiting for a device or the person?
     const readyNow = await Promise.race([ready.then(() => true, () => true), sleep(0).then(() => false)]);
-    if (readyNow) await Promise.race([published.catch(() => {}), sleep(limitMs)]);
+    if (readyNow) await Promise.race([published.catch(() => {}), peers.publisher.firstAnswer(), sleep(limitMs)]);
   }
 
   /**
