@@ -174,8 +174,8 @@ export class Membership {
     // wait until the answer is here, at most PUBLISH_FIRST_WAIT_MS (not
     // until it is applied: the browser does that on its own thread while
     // they are built), and not at all while publishing waits for something
-    // else (the camera still opening, the recording notice). The interaction views are not loaded yet, so the
-    // meeting state above cost little.
+    // else (the camera still opening, the recording notice). The interaction
+    // views are not loaded yet, so the meeting state above cost little.
     await this._media.publish(PUBLISH_FIRST_WAIT_MS);
     if (!this._goesOn(entry)) return;
     const held = this._held ?? [];
